@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * liota/liota.h - the liotad SDK: what a device driver or a DCC (data-center
+ * component) sees of the daemon.
+ *
+ * liota's six abstractions map to this header as follows:
+ *   EdgeSystem -> the edge entity registered first with every DCC
+ *   Device     -> struct lt_device       (read through a struct lt_device_driver)
+ *   DeviceComms-> struct lt_device_driver
+ *   Metric     -> struct lt_metric
+ *   DCCComms   -> the transport a DCC driver owns (TCP, file, ...)
+ *   DCC        -> struct lt_dcc, driven by a struct lt_dcc_driver
+ *
+ * Conventions (for every function in this header):
+ *   - functions returning int return 0 (or a count) on success and a
+ *     negative errno value on failure; they never set errno for the caller;
+ *   - strings handed to a driver stay valid until the driver's free callback
+ *     of the object that owns them;
+ *   - "err, errlen" parameters receive a one-line reason (no file name, no
+ *     trailing newline) when the function fails: the daemon prefixes it with
+ *     FILE:LINE or the object's name and logs it once;
+ *   - thread: configuration callbacks run in the thread that loads the
+ *     configuration; device read callbacks run in that device's sampler
+ *     thread; every DCC callback after check() runs in the publisher thread.
+ */
+#ifndef LIOTA_LIOTA_H
+#define LIOTA_LIOTA_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** SDK ABI version: bumped whenever a struct below changes layout. */
+#define LT_SDK_ABI 1
+
+struct lt_device;
+struct lt_metric;
+struct lt_dcc;
+
+/**
+ * struct lt_sample - one sample as it travels from a sampler to the DCCs.
+ * Exactly 32 bytes: this is also the record format of the shared-memory ring.
+ * @ts_ns:     CLOCK_REALTIME time of the sample, in nanoseconds since the epoch.
+ * @seq:       per-ring-lane sequence number (0, 1, 2, ...), gaps mean loss.
+ * @value:     the value, already scaled into the metric's unit.
+ * @metric_id: index of the metric in the daemon's metric table.
+ * @flags:     LT_SAMPLE_* bits.
+ */
+struct lt_sample {
+	uint64_t ts_ns;
+	uint64_t seq;
+	double value;
+	uint32_t metric_id;
+	uint32_t flags;
+};
+_Static_assert(sizeof(struct lt_sample) == 32, "a ring record is 32 bytes");
+
+/** The sample was taken late: at least one scheduled tick before it was skipped. */
+#define LT_SAMPLE_LATE 0x1u
+
+/* ---- logging ---------------------------------------------------------- */
+
+/** Priorities are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
+void lt_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Log on behalf of an object: the journal gets DEVICE=, METRIC= or DCC= fields. */
+void lt_device_log(const struct lt_device *dev, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void lt_metric_log(const struct lt_metric *m, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void lt_dcc_log(const struct lt_dcc *dcc, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- value parsing helpers for option callbacks ------------------------ */
+
+/** Parse a finite double ("1.5", "-3e2"). -EINVAL with a reason in err otherwise. */
+int lt_parse_double(const char *s, double *out, char *err, size_t errlen);
+/** Parse an unsigned integer in [min, max]; suffixes k, M, G (powers of 1024) allowed. */
+int lt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+		  size_t errlen);
+/**
+ * Parse a duration: a number with a unit ns, us, ms, s, m or h ("100ms",
+ * "1.5s"); a bare number means seconds. Returns nanoseconds in *out.
+ */
+int lt_parse_duration(const char *s, uint64_t *out, char *err, size_t errlen);
+/** Parse a boolean: yes/no, true/false, on/off, 1/0. */
+int lt_parse_bool(const char *s, int *out, char *err, size_t errlen);
+
+/* ---- devices and metrics ----------------------------------------------- */
+
+/** Name of the device as written in [device "NAME"]. */
+const char *lt_device_name(const struct lt_device *dev);
+/** Driver-private data of a device (NULL until set). */
+void *lt_device_priv(const struct lt_device *dev);
+void lt_device_set_priv(struct lt_device *dev, void *priv);
+
+/** Metric name without the device part ("temp" for [metric "boiler.temp"]). */
+const char *lt_metric_name(const struct lt_metric *m);
+/** The device the metric belongs to. */
+struct lt_device *lt_metric_device(const struct lt_metric *m);
+/** Unit string as configured ("" when none). */
+const char *lt_metric_unit(const struct lt_metric *m);
+/** Sampling interval in nanoseconds; 0 for an event-driven metric. */
+uint64_t lt_metric_interval_ns(const struct lt_metric *m);
+void *lt_metric_priv(const struct lt_metric *m);
+void lt_metric_set_priv(struct lt_metric *m, void *priv);
+
+/**
+ * struct lt_device_driver - how a kind of device is read (liota's DeviceComms).
+ *
+ * Option callbacks receive every key of the device's (or metric's) section
+ * that the daemon itself does not know. They return 0 when the key was
+ * taken, -ENOENT when the driver does not know the key (the daemon then
+ * reports "unknown key"), or -EINVAL with a reason in err.
+ *
+ * @name:           the value of "type =" that selects this driver.
+ * @device_init:    allocate private data with defaults; may be NULL.
+ * @device_option:  one "key = value" of the device section; may be NULL.
+ * @metric_init:    allocate a metric's private data with defaults; may be NULL.
+ * @metric_option:  one "key = value" of a metric section; may be NULL.
+ * @metric_check:   called once all options are read, to report missing or
+ *                  inconsistent settings; may be NULL.
+ * @open:           called in the sampler thread before the first read.
+ * @read:           read one polled metric into *value; negative errno on
+ *                  failure (the sample is skipped and counted as an error).
+ * @close:          called in the sampler thread after the last read.
+ * @metric_free:    release what metric_init/metric_option allocated.
+ * @device_free:    release what device_init/device_option allocated.
+ */
+struct lt_device_driver {
+	const char *name;
+	int (*device_init)(struct lt_device *dev);
+	int (*device_option)(struct lt_device *dev, const char *key, const char *value,
+			     char *err, size_t errlen);
+	int (*metric_init)(struct lt_metric *m);
+	int (*metric_option)(struct lt_metric *m, const char *key, const char *value,
+			     char *err, size_t errlen);
+	int (*metric_check)(struct lt_metric *m, char *err, size_t errlen);
+	int (*open)(struct lt_device *dev, char *err, size_t errlen);
+	int (*read)(struct lt_device *dev, struct lt_metric *m, double *value);
+	void (*close)(struct lt_device *dev);
+	void (*metric_free)(struct lt_metric *m);
+	void (*device_free)(struct lt_device *dev);
+};
+
+/* ---- DCCs --------------------------------------------------------------- */
+
+/** Kinds of entity registered with a DCC, in the order they are registered. */
+enum lt_entity_kind { LT_ENTITY_EDGE, LT_ENTITY_DEVICE, LT_ENTITY_METRIC };
+
+/**
+ * struct lt_entity - what is being registered.
+ * @kind: edge system, device or metric.
+ * @name: the entity's name (edge system name, device name, metric name).
+ * @type: the device's driver name, "edge" or "metric".
+ * @id:   the edge system's stable id (a UUID string) for the edge; NULL otherwise.
+ * @unit: a metric's unit ("" when none); NULL for other kinds.
+ */
+struct lt_entity {
+	enum lt_entity_kind kind;
+	const char *name;
+	const char *type;
+	const char *id;
+	const char *unit;
+};
+
+/**
+ * struct lt_reg - a registered entity: what a DCC answered to a registration.
+ * @id:   the DCC-side id, allocated with malloc by the DCC's register
+ *        callback and freed by the daemon (for Graphite: the metric path).
+ * @priv: anything else the DCC wants to keep per entity; the DCC frees it
+ *        in unregister.
+ */
+struct lt_reg {
+	char *id;
+	void *priv;
+};
+
+/** Connection state a DCC reports in `liotactl status`. */
+enum lt_dcc_state {
+	LT_DCC_IDLE = 0,    /* not started */
+	LT_DCC_CONNECTING,  /* connection in progress */
+	LT_DCC_UP,          /* connected / writable */
+	LT_DCC_BACKOFF,     /* waiting before the next connection attempt */
+};
+
+/**
+ * struct lt_dcc_stats - counters every DCC keeps; written by the publisher
+ * thread, read by the control thread (hence relaxed atomics).
+ */
+struct lt_dcc_stats {
+	_Atomic uint64_t samples_in;  /* samples handed to the DCC */
+	_Atomic uint64_t sent;        /* samples (lines/messages) written to the transport */
+	_Atomic uint64_t dropped;     /* samples lost: queue full, encoding failure */
+	_Atomic uint64_t bytes;       /* bytes written to the transport */
+	_Atomic uint64_t reconnects;  /* connections established after the first */
+	_Atomic uint64_t errors;      /* transport errors */
+	_Atomic uint64_t queued;      /* bytes waiting in the memory queue now */
+	_Atomic int state;            /* enum lt_dcc_state */
+};
+
+/** Name of the DCC as written in [dcc "NAME"]. */
+const char *lt_dcc_name(const struct lt_dcc *dcc);
+void *lt_dcc_priv(const struct lt_dcc *dcc);
+void lt_dcc_set_priv(struct lt_dcc *dcc, void *priv);
+/** The DCC's counters, to be updated by its driver. */
+struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc);
+
+/**
+ * struct lt_dcc_driver - a kind of data-center component (liota's DCC).
+ *
+ * @name:        the value of "type =" that selects this driver.
+ * @init, @option, @check: as for devices (see struct lt_device_driver).
+ * @start:       open the transport without blocking (a connection may still
+ *               be in progress when it returns).
+ * @register_entity: register @ent, whose parent registration is @parent
+ *               (NULL for the edge system); fill @reg->id. Called before
+ *               the first publish, in the publisher thread.
+ * @unregister:  forget an entity; free @reg->priv.
+ * @publish:     take @n samples of the metric registered as @reg (already
+ *               aggregated, oldest first) and queue them; never blocks.
+ *               Returns the number of samples queued; the daemon counts the
+ *               rest as dropped.
+ * @poll:        describe what the DCC waits for: fill @pfd (fd -1 for none)
+ *               and lower *@deadline_ns (CLOCK_MONOTONIC) when a timer is due.
+ * @dispatch:    handle @revents on the polled fd, or the timer when
+ *               @revents is 0 and the deadline has passed.
+ * @flush:       try to deliver everything queued until @deadline_ns;
+ *               returns 0 when the queue is empty, -ETIMEDOUT otherwise.
+ * @stop:        close the transport.
+ * @free:        release what init/option allocated.
+ */
+struct lt_dcc_driver {
+	const char *name;
+	int (*init)(struct lt_dcc *dcc);
+	int (*option)(struct lt_dcc *dcc, const char *key, const char *value, char *err,
+		      size_t errlen);
+	int (*check)(struct lt_dcc *dcc, char *err, size_t errlen);
+	int (*start)(struct lt_dcc *dcc, char *err, size_t errlen);
+	int (*register_entity)(struct lt_dcc *dcc, const struct lt_entity *ent,
+			       const struct lt_reg *parent, struct lt_reg *reg);
+	void (*unregister)(struct lt_dcc *dcc, struct lt_reg *reg);
+	int (*publish)(struct lt_dcc *dcc, const struct lt_reg *reg, const struct lt_sample *s,
+		       size_t n);
+	void (*poll)(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadline_ns);
+	void (*dispatch)(struct lt_dcc *dcc, short revents, int64_t now_ns);
+	int (*flush)(struct lt_dcc *dcc, int64_t deadline_ns);
+	void (*stop)(struct lt_dcc *dcc);
+	void (*free)(struct lt_dcc *dcc);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIOTA_LIOTA_H */

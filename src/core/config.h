@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Configuration: INI files read with libinih into a struct lt_model.
+ *
+ * Files: liotad.conf and then conf.d/NAME.conf beside it, in strcmp order
+ * of NAME. Without an explicit path the first liotad.conf found is used,
+ * searched in: ./liotad.conf, ~/.config/liotad/liotad.conf, $LIOTAD_CONF
+ * (a file, or a folder holding liotad.conf), /etc/liotad/liotad.conf.
+ *
+ * Sections: [daemon], [edge], [dcc "NAME"], [device "NAME"],
+ * [metric "DEVICE.METRIC"]. A section may appear once per file; a drop-in
+ * may name a section again to add or override keys. Every error is
+ * reported as "FILE:LINE: reason" and loading fails as a whole.
+ */
+#ifndef LT_CONFIG_H
+#define LT_CONFIG_H
+
+#include "model.h"
+
+/*
+ * Registries of built-in drivers (src/devices/devices.c, src/dcc/dccs.c):
+ * NULL-terminated tables, and lookups by "type =" name (NULL if unknown).
+ */
+extern const struct lt_device_driver *const lt_device_drivers[];
+extern const struct lt_dcc_driver *const lt_dcc_drivers[];
+const struct lt_device_driver *lt_device_driver_find(const char *name);
+const struct lt_dcc_driver *lt_dcc_driver_find(const char *name);
+
+/*
+ * Find the main configuration file when none was given: returns a malloc'd
+ * path, or NULL when none of the search places has one (the places tried
+ * are then written into err as one line).
+ */
+char *config_find(char *err, size_t errlen);
+
+/*
+ * Load @path and its drop-ins into a new model. On failure returns a
+ * negative errno and writes every problem into *errors (malloc'd, one
+ * "FILE:LINE: reason" per line, at most 100 lines); *out is untouched.
+ * The edge name defaults to the host name; @machine_id_path
+ * is where the edge id comes from (NULL: /etc/machine-id).
+ */
+int config_load(const char *path, const char *machine_id_path, struct lt_model **out,
+		char **errors);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The daemon's model of the configuration: the edge system, DCCs, devices
+ * and metrics. A whole model is built by config_load() and replaced as a
+ * whole on reload, so nothing here needs a lock: the objects are immutable
+ * once running, except the counters, which are relaxed atomics.
+ */
+#ifndef LT_MODEL_H
+#define LT_MODEL_H
+
+#include <liota/liota.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdatomic.h>
+
+#define LT_NAME_MAX 64
+
+/* Where a setting came from, for FILE:LINE messages. */
+struct lt_origin {
+	const char *file; /* interned in the model's string list, never freed early */
+	int line;
+};
+
+struct lt_edge_system {
+	char *name; /* [edge] name, default: the host name */
+	char id[37]; /* UUID string derived from /etc/machine-id */
+};
+
+struct lt_dcc {
+	char *name;
+	const struct lt_dcc_driver *drv;
+	void *priv;
+	struct lt_origin origin;
+	unsigned index;         /* position in model->dccs */
+	struct lt_reg edge_reg; /* the edge system as registered with this DCC */
+	struct lt_dcc_stats stats;
+};
+
+struct lt_device {
+	char *name;
+	const struct lt_device_driver *drv;
+	void *priv;
+	struct lt_origin origin;
+	unsigned index;
+	struct lt_metric **metrics; /* the device's metrics, in configuration order */
+	unsigned nmetrics;
+	struct lt_reg *regs; /* one per model DCC (id NULL when not registered there) */
+	/* counters, read by the control thread */
+	_Atomic uint64_t read_errors;
+	_Atomic int state; /* 0 stopped, 1 running, -1 failed to open */
+};
+
+/* A DCC a metric publishes to, with the metric's registration there. */
+struct lt_target {
+	struct lt_dcc *dcc;
+	struct lt_reg reg;
+};
+
+struct lt_metric {
+	char *name;     /* "temp" */
+	char *fullname; /* "boiler.temp" */
+	char *unit;     /* "" when not set */
+	uint32_t id;    /* index in model->metrics, the ring record's metric_id */
+	uint64_t interval_ns; /* 0 = event-driven */
+	unsigned aggregation; /* samples per published batch, >= 1 */
+	struct lt_device *device;
+	struct lt_target *targets;
+	unsigned ntargets;
+	void *priv;
+	struct lt_origin origin;
+	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
+	_Atomic uint64_t samples;
+	_Atomic uint64_t errors;
+	_Atomic uint64_t late;     /* ticks skipped because the sampler was late */
+	_Atomic uint64_t last_bits; /* last value, as the bits of a double */
+	_Atomic uint64_t last_ts;   /* CLOCK_REALTIME ns of the last sample, 0 = none yet */
+};
+
+struct lt_daemon_conf {
+	int log_level;          /* syslog priority threshold, default LOG_INFO */
+	uint32_t lane_capacity; /* records per ring lane, power of two */
+	uint64_t flush_timeout_ns; /* how long shutdown may spend delivering queued data */
+	char *runtime_dir;      /* control socket folder; NULL = default */
+};
+
+struct lt_model {
+	struct lt_edge_system edge;
+	struct lt_daemon_conf daemon;
+	struct lt_dcc **dccs;
+	unsigned ndccs;
+	struct lt_device **devices;
+	unsigned ndevices;
+	struct lt_metric **metrics; /* metrics[i]->id == i */
+	unsigned nmetrics;
+	char **files; /* configuration files read, in order (also owns origin strings) */
+	unsigned nfiles;
+};
+
+/* Lookup helpers (linear: models are small and lookups happen at load time). */
+struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name);
+struct lt_device *model_find_device(const struct lt_model *m, const char *name);
+struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullname);
+/* Free a model and everything it owns (drivers' free callbacks included). NULL is fine. */
+void model_free(struct lt_model *m);
+
+#endif

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The sample ring: one shared-memory segment (memfd) holding one lock-free
+ * single-producer/single-consumer lane per producer thread. Records are
+ * struct lt_sample (32 bytes). Producers never block: a full lane drops the
+ * new record and counts it. The consumer sleeps on an eventfd only when
+ * every lane is empty; producers write the eventfd only when the consumer
+ * said it sleeps. Other processes may map the segment read-only (the fd is
+ * sealed) and follow the lanes without gating the producers.
+ *
+ * Segment layout (all offsets from the start of the mapping, 64-bit
+ * free-running indices, no pointers):
+ *   struct lt_ring_hdr                       (one page)
+ *   lane 0: struct lt_lane_prod (64 B), struct lt_lane_cons (64 B),
+ *           capacity * struct lt_sample
+ *   lane 1: ...
+ */
+#ifndef LT_RING_H
+#define LT_RING_H
+
+#include <liota/liota.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_RING_MAGIC 0x4c54524eu /* "LTRN" */
+#define LT_RING_ABI   1
+#define LT_CACHELINE  64
+
+struct lt_ring_hdr {
+	uint32_t magic;
+	uint32_t abi;
+	uint32_t record_size; /* sizeof(struct lt_sample) */
+	uint32_t nlanes;
+	uint64_t capacity;    /* records per lane, power of two */
+	uint64_t lane_offset; /* offset of lane 0 */
+	uint64_t lane_stride; /* bytes from one lane to the next */
+	uint64_t size;        /* total segment size */
+	_Atomic uint32_t retired; /* set when the daemon stops using this segment */
+	uint32_t pad0;
+	uint64_t generation;  /* bumped on every configuration load */
+	alignas(LT_CACHELINE) _Atomic uint32_t sleeping; /* consumer is (about to be) asleep */
+	_Atomic uint64_t wakeups; /* eventfd writes done by producers */
+};
+
+struct lt_lane_prod {
+	alignas(LT_CACHELINE) _Atomic uint64_t head; /* next record index to write (published) */
+	_Atomic uint64_t dropped;  /* records dropped because the lane was full */
+	_Atomic uint64_t written;  /* records accepted (== head, kept for readers' clarity) */
+};
+
+struct lt_lane_cons {
+	alignas(LT_CACHELINE) _Atomic uint64_t tail; /* next record index to read */
+};
+
+struct lt_ring; /* process-private handle of the owner (daemon) */
+
+/* Create a ring of @nlanes lanes of @capacity records (power of two, >= 2). */
+int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct lt_ring **out);
+/* Mark retired, unmap and close. NULL is fine. */
+void lt_ring_free(struct lt_ring *r);
+/* A read-only fd of the segment, for another process (caller closes it). */
+int lt_ring_dup_ro_fd(const struct lt_ring *r);
+/* The eventfd the consumer waits on (readable after a wake-up). */
+int lt_ring_eventfd(const struct lt_ring *r);
+const struct lt_ring_hdr *lt_ring_hdr(const struct lt_ring *r);
+unsigned lt_ring_nlanes(const struct lt_ring *r);
+
+/*
+ * Producer side: one struct lt_ring_producer per producer thread, private to
+ * it. Records are invisible until lt_ring_commit(); commit every batch or at
+ * the end of a sampling tick. push() also commits by itself every
+ * LT_RING_AUTOCOMMIT records so a long batch is not held back.
+ */
+#define LT_RING_AUTOCOMMIT 32
+struct lt_ring_producer {
+	struct lt_ring *ring;
+	struct lt_lane_prod *prod;
+	struct lt_lane_cons *cons;
+	struct lt_sample *rec;
+	uint64_t mask;
+	uint64_t head;        /* local, unpublished head */
+	uint64_t cached_tail; /* last tail seen */
+	uint64_t published;   /* head as last published */
+	uint64_t dropped;     /* local copy of the drop counter */
+	unsigned lane;
+};
+int lt_ring_producer_init(struct lt_ring *r, unsigned lane, struct lt_ring_producer *p);
+/* Copy @s into the lane (its seq is set by the ring). false = lane full, dropped. */
+bool lt_ring_push(struct lt_ring_producer *p, const struct lt_sample *s);
+/* Publish pushed records and wake the consumer if it sleeps. */
+void lt_ring_commit(struct lt_ring_producer *p);
+
+/*
+ * Consumer side (one thread). lt_ring_consume() copies up to @max records
+ * from the lanes (round-robin, at most @max/nlanes+1 per lane per sweep is
+ * not promised: it takes what is there lane after lane) into @out and
+ * returns how many. lt_ring_prepare_sleep() returns true when the consumer
+ * may now block on the eventfd (every lane checked empty after announcing
+ * sleep); otherwise records arrived and it must consume again. After
+ * waking, call lt_ring_wake_ack().
+ */
+size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max);
+bool lt_ring_prepare_sleep(struct lt_ring *r);
+void lt_ring_wake_ack(struct lt_ring *r);
+/* Records waiting in @lane, and its counters, for status. */
+uint64_t lt_ring_lane_fill(const struct lt_ring *r, unsigned lane);
+uint64_t lt_ring_lane_dropped(const struct lt_ring *r, unsigned lane);
+uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane);
+
+/*
+ * Read-only observer (another process, e.g. liotactl tail): maps an fd
+ * read-only and follows each lane's producer index; it never writes, so it
+ * never gates producers. Records it was too slow to read are detected
+ * through their sequence numbers and reported as missed.
+ */
+struct lt_ring_observer {
+	const struct lt_ring_hdr *hdr;
+	size_t size;
+	uint64_t *next; /* per lane: next sequence number to read */
+};
+int lt_ring_observer_open(int fd, struct lt_ring_observer *o);
+void lt_ring_observer_close(struct lt_ring_observer *o);
+/*
+ * Copy newly published records of all lanes into @out (up to @max); *missed
+ * grows by the number of records overwritten before they could be read.
+ * Returns the number of records copied, or -ESTALE when the daemon retired
+ * the segment.
+ */
+long lt_ring_observe(struct lt_ring_observer *o, struct lt_sample *out, size_t max,
+		     uint64_t *missed);
+
+#endif

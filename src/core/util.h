@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Small helpers shared by the daemon: time, strings, the edge id. */
+#ifndef LT_UTIL_H
+#define LT_UTIL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <time.h>
+
+#define LT_NSEC_PER_SEC 1000000000ull
+#define ARRAY_SIZE(a)   (sizeof(a) / sizeof((a)[0]))
+
+static inline uint64_t lt_ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * LT_NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+}
+
+static inline struct timespec lt_ns_ts(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / LT_NSEC_PER_SEC),
+			       .tv_nsec = (long)(ns % LT_NSEC_PER_SEC) };
+	return ts;
+}
+
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
+uint64_t lt_mono_ns(void);
+uint64_t lt_real_ns(void);
+
+/* malloc-or-abort helpers: the daemon cannot do anything useful without memory. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * The edge system's stable id: a UUID string (36 chars + NUL) derived from
+ * the machine id in @machine_id_path (/etc/machine-id when NULL) with
+ * sd_id128_get_machine_app_specific-style hashing, so the raw machine id
+ * never leaves the machine. -errno when the file is missing or malformed.
+ */
+int lt_edge_id(const char *machine_id_path, char out[37]);
+
+/* Format a double so that strtod() gives back the same value (shortest form). */
+int lt_fmt_double(char *buf, size_t len, double v);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Carbon plaintext protocol: "PATH VALUE TIMESTAMP\n".
+ *
+ * A path is made of dot-separated nodes. Carbon splits on dots, breaks the
+ * line on white space and stores each node as a file or folder name, so
+ * every character of a node outside [A-Za-z0-9_-] (dots, white space,
+ * slashes, control characters, non-ASCII bytes) becomes '_'. A prefix is a
+ * path itself: its dots separate nodes and are kept, each node escaped.
+ */
+#ifndef LT_CARBON_H
+#define LT_CARBON_H
+
+#include <liota/liota.h>
+#include <stddef.h>
+
+/*
+ * Append the escaped node @name to @out (size @len) at *@pos, NUL-terminated.
+ * Returns 0 or -ENOSPC. An empty node becomes "_".
+ */
+int carbon_escape_node(char *out, size_t len, size_t *pos, const char *name);
+/*
+ * Build "PREFIX.EDGE.DEVICE.METRIC" (prefix may be "" or NULL: then no
+ * leading dot) into a malloc'd string. NULL on allocation failure.
+ */
+char *carbon_path(const char *prefix, const char *edge, const char *device, const char *metric);
+/*
+ * Encode one line for @path and sample @s into @out (size @len): value in
+ * the shortest form that reads back as the same double, timestamp in whole
+ * seconds (floor of ts_ns). Returns the line length including '\n', or
+ * -ENOSPC, or -EDOM for NaN/infinite values (carbon cannot store them).
+ */
+int carbon_line(char *out, size_t len, const char *path, size_t pathlen,
+		const struct lt_sample *s);
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A byte-stream transport (liota's DCCComms for line protocols): TCP with
+ * non-blocking connect, reconnect with exponential back-off and full jitter,
+ * or an append-only file / standard output (the embedded sinks). Data is
+ * queued in a bounded memory buffer as whole records (lines): a record is
+ * either queued entirely or refused, and after a broken connection the
+ * record that was cut in the middle is sent again from its start, so the
+ * peer never sees half a line spliced with the next.
+ *
+ * Driven from one thread (the publisher): stream_poll() says what to wait
+ * for, stream_dispatch() does the I/O; nothing here blocks, except writes
+ * to a file or to stdout.
+ */
+#ifndef LT_STREAM_H
+#define LT_STREAM_H
+
+#include <liota/liota.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lt_stream_kind { LT_STREAM_TCP, LT_STREAM_FILE, LT_STREAM_STDOUT };
+
+struct lt_stream_conf {
+	enum lt_stream_kind kind;
+	char *host;            /* TCP: host name or address */
+	char *port;            /* TCP: port (service) */
+	char *path;            /* FILE: appended to, created 0640 */
+	size_t queue_bytes;    /* memory queue bound, default 4 MiB */
+	uint64_t backoff_min_ns; /* first reconnect delay, default 100 ms */
+	uint64_t backoff_max_ns; /* cap of the delay, default 30 s */
+	uint64_t connect_timeout_ns; /* default 5 s */
+};
+
+struct lt_stream;
+
+/* Fill @c with defaults (kind TCP, no host). */
+void stream_conf_defaults(struct lt_stream_conf *c);
+/* Free the strings of @c. */
+void stream_conf_clear(struct lt_stream_conf *c);
+/*
+ * Take one "key = value" of a DCC section that configures the stream:
+ * transport (tcp|file|stdout), host, port, path, queue_size, reconnect_min,
+ * reconnect_max, connect_timeout. -ENOENT when the key is not a stream key.
+ */
+int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
+		       size_t errlen);
+/* Report a missing host/path etc. */
+int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
+
+/*
+ * Create a stream. @stats (may be NULL) receives bytes, sent (count of '\n'
+ * written), reconnects, errors, queued and state; @dcc is used for log
+ * messages (may be NULL). Does not connect yet.
+ */
+int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
+	       struct lt_stream **out);
+/* Start connecting (TCP) or open the file. Never blocks on the network. */
+int stream_start(struct lt_stream *s, char *err, size_t errlen);
+/*
+ * Queue @len bytes holding one or more whole records. Returns 0, or -ENOBUFS
+ * when the queue has no room for all of it (nothing is queued then).
+ * Tries to write at once when connected.
+ */
+int stream_write(struct lt_stream *s, const void *buf, size_t len);
+void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns);
+void stream_dispatch(struct lt_stream *s, short revents, int64_t now_ns);
+/* Deliver the queue until empty (0) or @deadline_ns passes (-ETIMEDOUT). */
+int stream_flush(struct lt_stream *s, int64_t deadline_ns);
+size_t stream_queued(const struct lt_stream *s);
+/* Close and free. NULL is fine. */
+void stream_free(struct lt_stream *s);
+
+#endif
