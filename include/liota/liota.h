@@ -20,8 +20,10 @@
  *     trailing newline) when the function fails: the daemon prefixes it with
  *     FILE:LINE or the object's name and logs it once;
  *   - thread: configuration callbacks run in the thread that loads the
- *     configuration; device read callbacks run in that device's sampler
- *     thread; every DCC callback after check() runs in the publisher thread.
+ *     configuration; device open/read/close callbacks run in that device's
+ *     sampler thread; a DCC's start and register_entity run in the thread
+ *     that starts the daemon, before the publisher thread exists; every
+ *     later DCC callback runs in the publisher thread.
  */
 #ifndef LIOTA_LIOTA_H
 #define LIOTA_LIOTA_H
@@ -98,9 +100,14 @@ const char *lt_device_name(const struct lt_device *dev);
 /** Driver-private data of a device (NULL until set). */
 void *lt_device_priv(const struct lt_device *dev);
 void lt_device_set_priv(struct lt_device *dev, void *priv);
+/** Number of metrics of the device, and the @i-th of them (configuration order). */
+unsigned lt_device_nmetrics(const struct lt_device *dev);
+struct lt_metric *lt_device_metric(const struct lt_device *dev, unsigned i);
 
 /** Metric name without the device part ("temp" for [metric "boiler.temp"]). */
 const char *lt_metric_name(const struct lt_metric *m);
+/** "DEVICE.METRIC", as in the [metric "DEVICE.METRIC"] section. */
+const char *lt_metric_fullname(const struct lt_metric *m);
 /** The device the metric belongs to. */
 struct lt_device *lt_metric_device(const struct lt_metric *m);
 /** Unit string as configured ("" when none). */
@@ -127,7 +134,10 @@ void lt_metric_set_priv(struct lt_metric *m, void *priv);
  *                  inconsistent settings; may be NULL.
  * @open:           called in the sampler thread before the first read.
  * @read:           read one polled metric into *value; negative errno on
- *                  failure (the sample is skipped and counted as an error).
+ *                  failure (*value untouched; the sample is skipped and
+ *                  counted as an error; -ENODATA means "no value right
+ *                  now"). The daemon does not log read failures: the
+ *                  driver logs state changes (failing, working again).
  * @close:          called in the sampler thread after the last read.
  * @metric_free:    release what metric_init/metric_option allocated.
  * @device_free:    release what device_init/device_option allocated.
@@ -220,12 +230,12 @@ struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc);
  *               be in progress when it returns).
  * @register_entity: register @ent, whose parent registration is @parent
  *               (NULL for the edge system); fill @reg->id. Called before
- *               the first publish, in the publisher thread.
+ *               the first publish.
  * @unregister:  forget an entity; free @reg->priv.
  * @publish:     take @n samples of the metric registered as @reg (already
  *               aggregated, oldest first) and queue them; never blocks.
- *               Returns the number of samples queued; the daemon counts the
- *               rest as dropped.
+ *               Returns the number of samples queued; the DCC counts
+ *               samples_in and, for the rest, dropped in its stats.
  * @poll:        describe what the DCC waits for: fill @pfd (fd -1 for none)
  *               and lower *@deadline_ns (CLOCK_MONOTONIC) when a timer is due.
  * @dispatch:    handle @revents on the polled fd, or the timer when

@@ -1,1 +1,1114 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Configuration loading, in two phases. Phase 1 reads every file (the main
+ * one, then its drop-ins) into raw sections: kind, name, where the header
+ * is, and the keys with their lines; a drop-in naming a section again adds
+ * to it or overrides its keys. Phase 2 builds the model from the raw
+ * sections in dependency order ([daemon], [edge], DCCs, devices, metrics),
+ * so the order of sections and files does not matter.
+ *
+ * Every problem is collected as one "FILE:LINE: reason" line; loading goes
+ * on after an error so that the user sees all of them at once.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "core/config.h" /* not "config.h": the build dir has autoconf's */
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#define MAX_ERROR_LINES 100
+#define NAME_LEN_MAX	50
+#define UNIT_LEN_MAX	32
+#define LANE_MIN	64
+#define LANE_MAX	16777216
+#define AGGREGATION_MAX 10000
+#define INTERVAL_MIN_NS (10 * 1000ull)
+#define INTERVAL_MAX_NS (24 * 3600 * LT_NSEC_PER_SEC)
+
+/* Characters of DCC, device and metric names; an edge name may also have dots. */
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-"
+#define NAME_RULE  "1 to 50 of A-Z a-z 0-9 space _ -"
+
+enum sect_kind { SECT_DAEMON, SECT_EDGE, SECT_DCC, SECT_DEVICE, SECT_METRIC, SECT_KINDS };
+
+static const char *const sect_words[SECT_KINDS] = { "daemon", "edge", "dcc", "device", "metric" };
+/* How the name is written in a header, for messages; NULL: the section has no name. */
+static const char *const sect_forms[SECT_KINDS] = { NULL, NULL, "NAME", "NAME", "DEVICE.METRIC" };
+
+struct raw_kv {
+	char *key;
+	char *value;
+	struct lt_origin origin;
+	unsigned file; /* index in model->files: a key may be set once per file */
+};
+
+struct raw_section {
+	enum sect_kind kind;
+	char *name;		      /* NULL for [daemon] and [edge] */
+	char *title;		      /* the header as messages show it: [device "boiler"] */
+	struct lt_origin origin;      /* the first header */
+	unsigned file;		      /* the last file naming the section ... */
+	struct lt_origin file_origin; /* ... and its header there */
+	struct raw_kv *kv;
+	unsigned nkv;
+};
+
+struct conf_error {
+	unsigned file; /* sort keys: file index, line, then order of discovery */
+	int line;
+	unsigned seq;
+	char *text;
+};
+
+struct loader {
+	struct lt_model *model;
+	const char *machine_id_path;
+	struct raw_section **sects; /* in the order first seen */
+	unsigned nsects;
+	struct conf_error *errs;
+	unsigned nerrs;
+
+	/* the file being read */
+	FILE *f;
+	unsigned file; /* index in model->files */
+	int lineno;
+	int read_errno;
+	int syntax_line; /* first syntax error the reader reported, 0 if none */
+	char *line;
+	size_t linecap;
+	struct raw_section *cur; /* where the next keys go */
+	bool skipping;		 /* after a rejected header: ignore its keys */
+};
+
+/* ---- error collection ---------------------------------------------------- */
+
+static unsigned file_index(const struct loader *ld, const char *file)
+{
+	for (unsigned i = 0; i < ld->model->nfiles; i++)
+		if (ld->model->files[i] == file)
+			return i;
+	return ld->model->nfiles;
+}
+
+static void report(struct loader *ld, const struct lt_origin *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record one problem at @at (line 0: about the file as a whole). */
+static void report(struct loader *ld, const struct lt_origin *at, const char *fmt, ...)
+{
+	struct conf_error *e;
+	char reason[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	/* One problem, one line: a driver's message must not break the format. */
+	for (char *p = reason; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+
+	ld->errs = xrealloc(ld->errs, (ld->nerrs + 1) * sizeof(*ld->errs));
+	e = &ld->errs[ld->nerrs];
+	e->file = file_index(ld, at->file);
+	e->line = at->line;
+	e->seq = ld->nerrs++;
+	e->text = at->line > 0 ? xasprintf("%s:%d: %s", at->file, at->line, reason)
+			       : xasprintf("%s: %s", at->file, reason);
+}
+
+static int error_cmp(const void *a, const void *b)
+{
+	const struct conf_error *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* All problems in file and line order, at most MAX_ERROR_LINES lines. */
+static char *errors_join(struct loader *ld)
+{
+	unsigned shown = ld->nerrs, i;
+	size_t len = 0;
+	char *s, *p;
+
+	qsort(ld->errs, ld->nerrs, sizeof(*ld->errs), error_cmp);
+	if (shown > MAX_ERROR_LINES)
+		shown = MAX_ERROR_LINES - 1;
+	for (i = 0; i < shown; i++)
+		len += strlen(ld->errs[i].text) + 1;
+	len += strlen(ld->model->files[0]) + 64;
+	p = s = xmalloc(len);
+	for (i = 0; i < shown; i++)
+		p += sprintf(p, "%s\n", ld->errs[i].text);
+	if (shown < ld->nerrs)
+		sprintf(p, "%s: %u more errors not shown\n", ld->model->files[0],
+			ld->nerrs - shown);
+	return s;
+}
+
+/* ---- phase 1: files into raw sections ------------------------------------ */
+
+static struct lt_origin here(const struct loader *ld)
+{
+	return (struct lt_origin){ ld->model->files[ld->file], ld->lineno };
+}
+
+static struct raw_section *section_find(const struct loader *ld, enum sect_kind kind,
+					const char *name)
+{
+	for (unsigned i = 0; i < ld->nsects; i++) {
+		struct raw_section *s = ld->sects[i];
+
+		if (s->kind == kind && (!name || strcmp(s->name, name) == 0))
+			return s;
+	}
+	return NULL;
+}
+
+static bool name_valid(const char *s, size_t len, const char *chars)
+{
+	if (len < 1 || len > NAME_LEN_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!s[i] || !strchr(chars, s[i]))
+			return false;
+	return true;
+}
+
+/* A metric is named DEVICE.METRIC, split at the first dot. */
+static bool metric_name_valid(const char *s)
+{
+	const char *dot = strchr(s, '.');
+
+	return dot && name_valid(s, dot - s, NAME_CHARS) &&
+	       name_valid(dot + 1, strlen(dot + 1), NAME_CHARS);
+}
+
+/*
+ * Split a header's text (what is between the brackets) into its kind and
+ * name: `daemon`, `edge`, or a kind word and a double-quoted name
+ * (`device "boiler"`). Reports what is wrong and returns -EINVAL.
+ */
+static int header_parse(struct loader *ld, const char *text, enum sect_kind *kind, char **name)
+{
+	struct lt_origin at = here(ld);
+	const char *p = text, *word, *end;
+	size_t wlen;
+	int k;
+
+	p += strspn(p, " \t");
+	word = p;
+	wlen = strcspn(p, " \t\"");
+	p += wlen;
+	p += strspn(p, " \t");
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+
+	for (k = 0; k < SECT_KINDS; k++)
+		if (strlen(sect_words[k]) == wlen && strncmp(word, sect_words[k], wlen) == 0)
+			break;
+	if (k == SECT_KINDS) {
+		report(ld, &at, "unknown section [%s]", text);
+		return -EINVAL;
+	}
+	if (p == end) {
+		if (sect_forms[k]) {
+			report(ld, &at, "[%s] needs a name: use [%s \"%s\"]", sect_words[k],
+			       sect_words[k], sect_forms[k]);
+			return -EINVAL;
+		}
+		*kind = k;
+		*name = NULL;
+		return 0;
+	}
+	if (!sect_forms[k]) {
+		report(ld, &at, "bad section [%s]: use [%s]", text, sect_words[k]);
+		return -EINVAL;
+	}
+	if (end - p < 2 || *p != '"' || end[-1] != '"') {
+		report(ld, &at, "bad section [%s]: use [%s \"%s\"]", text, sect_words[k],
+		       sect_forms[k]);
+		return -EINVAL;
+	}
+	*kind = k;
+	*name = xasprintf("%.*s", (int)(end - p - 2), p + 1);
+	return 0;
+}
+
+/*
+ * A header line: make its section the current one, creating it on first
+ * sight. Keys after a header that is rejected are ignored (ld->skipping),
+ * so that one mistake gives one message.
+ */
+static void section_open(struct loader *ld, const char *text)
+{
+	struct lt_origin at = here(ld);
+	struct raw_section *s;
+	enum sect_kind kind;
+	char *name = NULL, *title;
+
+	ld->cur = NULL;
+	ld->skipping = true;
+	if (header_parse(ld, text, &kind, &name) < 0)
+		return;
+
+	title = name ? xasprintf("[%s \"%s\"]", sect_words[kind], name)
+		     : xasprintf("[%s]", sect_words[kind]);
+	if (name && !(kind == SECT_METRIC ? metric_name_valid(name)
+					  : name_valid(name, strlen(name), NAME_CHARS))) {
+		report(ld, &at, "%s: bad name: use %s%s", title,
+		       kind == SECT_METRIC ? "DEVICE.METRIC, each " : "", NAME_RULE);
+		goto out_free;
+	}
+
+	s = section_find(ld, kind, name);
+	if (s && s->file == ld->file) {
+		report(ld, &at, "duplicate section %s (first at %s:%d)", title, s->file_origin.file,
+		       s->file_origin.line);
+		goto out_free;
+	}
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->kind = kind;
+		s->name = name;
+		s->title = title;
+		s->origin = at;
+		ld->sects = xrealloc(ld->sects, (ld->nsects + 1) * sizeof(*ld->sects));
+		ld->sects[ld->nsects++] = s;
+		name = title = NULL;
+	}
+	s->file = ld->file;
+	s->file_origin = at;
+	ld->cur = s;
+	ld->skipping = false;
+out_free:
+	free(name);
+	free(title);
+}
+
+/* inih's handler: one "key = value" of the current section. */
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct loader *ld = user;
+	struct lt_origin at = here(ld);
+	struct raw_section *s = ld->cur;
+	struct raw_kv *kv;
+
+	if (!s) {
+		if (!ld->skipping)
+			report(ld, &at, "key '%s' is outside any section", key);
+		return 1;
+	}
+	for (unsigned i = 0; i < s->nkv; i++) {
+		kv = &s->kv[i];
+		if (strcmp(kv->key, key) != 0)
+			continue;
+		if (kv->file == ld->file) {
+			report(ld, &at, "duplicate key '%s' in %s (first at line %d)", key,
+			       s->title, kv->origin.line);
+			return 1;
+		}
+		/* A later file overrides. */
+		free(kv->value);
+		kv->value = xstrdup(value);
+		kv->origin = at;
+		kv->file = ld->file;
+		return 1;
+	}
+	s->kv = xrealloc(s->kv, (s->nkv + 1) * sizeof(*s->kv));
+	kv = &s->kv[s->nkv++];
+	kv->key = xstrdup(key);
+	kv->value = xstrdup(value);
+	kv->origin = at;
+	kv->file = ld->file;
+	return 1;
+}
+
+/* inih's scan: stop at one of @chars or at an inline comment (';' after white space). */
+static const char *ini_scan(const char *s, const char *chars)
+{
+	bool was_space = false;
+
+	while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static void syntax_error(struct loader *ld)
+{
+	struct lt_origin at = here(ld);
+
+	report(ld, &at, "syntax error: expected [section] or key = value");
+	if (!ld->syntax_line)
+		ld->syntax_line = ld->lineno;
+}
+
+/*
+ * Look at a line before inih does, the way inih will: headers open sections
+ * here (inih does not tell its handler about a section without keys), and
+ * every syntax error is reported, where inih only returns the first.
+ */
+static void line_scan(struct loader *ld, char *s)
+{
+	const char *end;
+
+	if (!*s || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		end = ini_scan(s + 1, "]");
+		if (*end != ']') {
+			syntax_error(ld);
+			ld->cur = NULL;
+			ld->skipping = true;
+			return;
+		}
+		char *text = xasprintf("%.*s", (int)(end - s - 1), s + 1);
+
+		section_open(ld, text);
+		free(text);
+		return;
+	}
+	end = ini_scan(s, "=:");
+	if (*end != '=' && *end != ':')
+		syntax_error(ld);
+}
+
+/*
+ * inih's line reader (fgets-like). Reading lines ourselves gives what
+ * inih's handler lacks in Debian's build: the line number (inih counts one
+ * line per call, as we do), section headers, and read errors.
+ */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct loader *ld = stream;
+	ssize_t n;
+	char *s, *end;
+
+	errno = 0;
+	n = getline(&ld->line, &ld->linecap, ld->f);
+	if (n < 0) {
+		if (ferror(ld->f))
+			ld->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	ld->lineno++;
+	s = ld->line;
+	if (ld->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	/* Without leading white space inih sees no continuation lines. */
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+
+	if (end - s >= size) {
+		struct lt_origin at = here(ld);
+
+		report(ld, &at, "line too long (at most %d characters)", size - 1);
+		if (*s == '[') {
+			ld->cur = NULL;
+			ld->skipping = true;
+		}
+		buf[0] = '\0';
+		return buf;
+	}
+	line_scan(ld, s);
+	memcpy(buf, s, end - s + 1);
+	return buf;
+}
+
+/* Read one file into raw sections. The path is kept in model->files either way. */
+static void file_read(struct loader *ld, const char *path)
+{
+	struct lt_model *m = ld->model;
+	struct lt_origin at;
+	int r;
+
+	m->files = xrealloc(m->files, (m->nfiles + 1) * sizeof(*m->files));
+	m->files[m->nfiles] = xstrdup(path);
+	ld->file = m->nfiles++;
+	at = (struct lt_origin){ m->files[ld->file], 0 };
+
+	ld->f = fopen(path, "re");
+	if (!ld->f) {
+		report(ld, &at, "cannot read: %s", strerror(errno));
+		return;
+	}
+	ld->lineno = 0;
+	ld->read_errno = 0;
+	ld->syntax_line = 0;
+	ld->cur = NULL;
+	ld->skipping = false;
+	r = ini_parse_stream(read_line, ld, on_key, ld);
+	if (ld->read_errno) {
+		report(ld, &at, "cannot read: %s", strerror(ld->read_errno));
+	} else if (r < 0) {
+		report(ld, &at, "cannot read: %s", strerror(ENOMEM));
+	} else if (r > 0 && r != ld->syntax_line) {
+		/* Our scan of the lines missed what inih saw: still report it. */
+		at.line = r;
+		report(ld, &at, "syntax error: expected [section] or key = value");
+	}
+	fclose(ld->f);
+	ld->f = NULL;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_dropin(const char *name)
+{
+	size_t len = strlen(name);
+
+	/* Hidden files are skipped: editors leave lock files such as ".#x.conf". */
+	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".conf") == 0;
+}
+
+/* Read DIR/conf.d/NAME.conf beside the main file, in strcmp order of NAME. */
+static void dropins_read(struct loader *ld, const char *main_path)
+{
+	const char *slash = strrchr(main_path, '/');
+	char **names = NULL, *dir;
+	unsigned n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	dir = slash ? xasprintf("%.*sconf.d", (int)(slash - main_path + 1), main_path)
+		    : xstrdup("conf.d");
+	d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT) {
+			struct lt_origin at = { dir, 0 };
+
+			report(ld, &at, "cannot read: %s", strerror(errno));
+		}
+		goto out_free;
+	}
+	while ((de = readdir(d))) {
+		if (!is_dropin(de->d_name))
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = xasprintf("%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		file_read(ld, names[i]);
+		free(names[i]);
+	}
+	free(names);
+out_free:
+	free(dir);
+}
+
+static void sections_free(struct loader *ld)
+{
+	for (unsigned i = 0; i < ld->nsects; i++) {
+		struct raw_section *s = ld->sects[i];
+
+		for (unsigned j = 0; j < s->nkv; j++) {
+			free(s->kv[j].key);
+			free(s->kv[j].value);
+		}
+		free(s->kv);
+		free(s->name);
+		free(s->title);
+		free(s);
+	}
+	free(ld->sects);
+	ld->sects = NULL;
+	ld->nsects = 0;
+}
+
+/* ---- phase 2: raw sections into the model -------------------------------- */
+
+static const struct raw_kv *kv_find(const struct raw_section *s, const char *key)
+{
+	for (unsigned i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].key, key) == 0)
+			return &s->kv[i];
+	return NULL;
+}
+
+static void report_unknown_key(struct loader *ld, const struct raw_section *s,
+			       const struct raw_kv *kv)
+{
+	report(ld, &kv->origin, "unknown key '%s' in %s", kv->key, s->title);
+}
+
+/*
+ * Report what a driver's option callback answered for @kv (see the contract
+ * in liota.h). Returns true when the key was taken.
+ */
+static bool option_result(struct loader *ld, const struct raw_section *s, const struct raw_kv *kv,
+			  int r, const char *err)
+{
+	if (r >= 0)
+		return true;
+	if (r == -ENOENT)
+		report_unknown_key(ld, s, kv);
+	else
+		report(ld, &kv->origin, "%s: %s", kv->key, *err ? err : strerror(-r));
+	return false;
+}
+
+/* A check callback failed: the section as a whole is wrong. */
+static void report_section(struct loader *ld, const struct raw_section *s, int r, const char *err)
+{
+	report(ld, &s->origin, "%s: %s", s->title, *err ? err : strerror(-r));
+}
+
+static void report_init(struct loader *ld, const struct raw_section *s, int r)
+{
+	report(ld, &s->origin, "%s: cannot set up: %s", s->title, strerror(-r));
+}
+
+static void names_append(char *buf, size_t len, const char *name)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
+}
+
+static int log_level_parse_conf(const char *s, int *out, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		int prio;
+	} levels[] = {
+		{ "err", LOG_ERR },   { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
+		if (strcmp(s, levels[i].name) == 0) {
+			*out = levels[i].prio;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'%s' is not a log level (use err, warning, notice, info or debug)",
+		 s);
+	return -EINVAL;
+}
+
+static int lane_capacity_parse(const char *s, uint32_t *out, char *err, size_t errlen)
+{
+	uint64_t v;
+	int r;
+
+	r = lt_parse_uint(s, LANE_MIN, LANE_MAX, &v, err, errlen);
+	if (r < 0)
+		return r;
+	if (v & (v - 1)) {
+		snprintf(err, errlen, "%s is not a power of two", s);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static void daemon_build(struct loader *ld)
+{
+	struct lt_daemon_conf *d = &ld->model->daemon;
+	const struct raw_section *s;
+	char err[512];
+
+	d->log_level = LOG_INFO;
+	d->lane_capacity = 4096;
+	d->flush_timeout_ns = 5 * LT_NSEC_PER_SEC;
+	s = section_find(ld, SECT_DAEMON, NULL);
+	for (unsigned i = 0; s && i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+		int r = 0;
+
+		err[0] = '\0';
+		if (strcmp(kv->key, "log_level") == 0) {
+			r = log_level_parse_conf(kv->value, &d->log_level, err, sizeof(err));
+		} else if (strcmp(kv->key, "lane_capacity") == 0) {
+			r = lane_capacity_parse(kv->value, &d->lane_capacity, err, sizeof(err));
+		} else if (strcmp(kv->key, "flush_timeout") == 0) {
+			r = lt_parse_duration(kv->value, &d->flush_timeout_ns, err, sizeof(err));
+		} else if (strcmp(kv->key, "runtime_dir") == 0) {
+			if (!*kv->value) {
+				snprintf(err, sizeof(err), "the path is empty");
+				r = -EINVAL;
+			} else {
+				d->runtime_dir = xstrdup(kv->value);
+			}
+		} else {
+			report_unknown_key(ld, s, kv);
+			continue;
+		}
+		if (r < 0)
+			report(ld, &kv->origin, "%s: %s", kv->key, err);
+	}
+}
+
+static bool edge_name_valid(const char *s)
+{
+	return name_valid(s, strlen(s), NAME_CHARS ".");
+}
+
+static void edge_build(struct loader *ld)
+{
+	struct lt_model *m = ld->model;
+	struct lt_origin main_file = { m->files[0], 0 };
+	const struct raw_section *s = section_find(ld, SECT_EDGE, NULL);
+	const char *name = NULL;
+	char host[HOST_NAME_MAX + 1];
+	bool name_given = false;
+	int r;
+
+	for (unsigned i = 0; s && i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (strcmp(kv->key, "name") != 0) {
+			report_unknown_key(ld, s, kv);
+			continue;
+		}
+		name_given = true;
+		if (edge_name_valid(kv->value))
+			name = kv->value;
+		else
+			report(ld, &kv->origin, "name: '%s' is not a valid edge name: use %s or .",
+			       kv->value, NAME_RULE);
+	}
+	if (!name_given) {
+		if (gethostname(host, sizeof(host)) < 0)
+			host[0] = '\0';
+		host[sizeof(host) - 1] = '\0';
+		/* A fully qualified host name may be too long: fall back to its first label. */
+		if (!edge_name_valid(host))
+			host[strcspn(host, ".")] = '\0';
+		if (edge_name_valid(host))
+			name = host;
+		else
+			report(ld, &main_file,
+			       "the host name '%s' is not a valid edge name: set name in [edge]",
+			       host);
+	}
+	m->edge.name = xstrdup(name ? name : "");
+
+	r = lt_edge_id(ld->machine_id_path, m->edge.id);
+	if (r < 0)
+		report(ld, &main_file, "cannot derive the edge id from %s: %s",
+		       ld->machine_id_path ? ld->machine_id_path : "/etc/machine-id", strerror(-r));
+}
+
+/*
+ * The DCC objects are created even when their section is wrong, so that
+ * metrics naming them get no second message; only those with a driver
+ * set were initialised by it (model_free relies on this).
+ */
+static void dcc_build(struct loader *ld, const struct raw_section *s)
+{
+	struct lt_model *m = ld->model;
+	const struct lt_dcc_driver *drv;
+	const struct raw_kv *type;
+	struct lt_dcc *dcc;
+	char err[512], types[256] = "";
+	bool ok = true;
+	int r;
+
+	dcc = xcalloc(1, sizeof(*dcc));
+	dcc->name = xstrdup(s->name);
+	dcc->origin = s->origin;
+	dcc->index = m->ndccs;
+	m->dccs = xrealloc(m->dccs, (m->ndccs + 1) * sizeof(*m->dccs));
+	m->dccs[m->ndccs++] = dcc;
+
+	for (size_t i = 0; lt_dcc_drivers[i]; i++)
+		names_append(types, sizeof(types), lt_dcc_drivers[i]->name);
+	type = kv_find(s, "type");
+	if (!type) {
+		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
+		return;
+	}
+	drv = lt_dcc_driver_find(type->value);
+	if (!drv) {
+		report(ld, &type->origin, "type: unknown DCC type '%s' (one of: %s)", type->value,
+		       types);
+		return;
+	}
+	if (drv->init && (r = drv->init(dcc)) < 0) {
+		report_init(ld, s, r);
+		return;
+	}
+	dcc->drv = drv;
+
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (kv == type)
+			continue;
+		err[0] = '\0';
+		r = drv->option ? drv->option(dcc, kv->key, kv->value, err, sizeof(err)) : -ENOENT;
+		ok &= option_result(ld, s, kv, r, err);
+	}
+	err[0] = '\0';
+	if (ok && drv->check && (r = drv->check(dcc, err, sizeof(err))) < 0)
+		report_section(ld, s, r, err);
+}
+
+/* Devices, like DCCs, exist in the model even when their section is wrong. */
+static void device_build(struct loader *ld, const struct raw_section *s)
+{
+	struct lt_model *m = ld->model;
+	const struct lt_device_driver *drv;
+	const struct raw_kv *type;
+	struct lt_device *dev;
+	char err[512], types[256] = "";
+	int r;
+
+	dev = xcalloc(1, sizeof(*dev));
+	dev->name = xstrdup(s->name);
+	dev->origin = s->origin;
+	dev->index = m->ndevices;
+	dev->regs = xcalloc(m->ndccs, sizeof(*dev->regs));
+	m->devices = xrealloc(m->devices, (m->ndevices + 1) * sizeof(*m->devices));
+	m->devices[m->ndevices++] = dev;
+
+	for (size_t i = 0; lt_device_drivers[i]; i++)
+		names_append(types, sizeof(types), lt_device_drivers[i]->name);
+	type = kv_find(s, "type");
+	if (!type) {
+		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
+		return;
+	}
+	drv = lt_device_driver_find(type->value);
+	if (!drv) {
+		report(ld, &type->origin, "type: unknown device type '%s' (one of: %s)",
+		       type->value, types);
+		return;
+	}
+	if (drv->device_init && (r = drv->device_init(dev)) < 0) {
+		report_init(ld, s, r);
+		return;
+	}
+	dev->drv = drv;
+
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (kv == type)
+			continue;
+		err[0] = '\0';
+		r = drv->device_option
+			? drv->device_option(dev, kv->key, kv->value, err, sizeof(err))
+			: -ENOENT;
+		option_result(ld, s, kv, r, err);
+	}
+}
+
+static bool target_add(struct lt_metric *mt, struct lt_dcc *dcc)
+{
+	for (unsigned i = 0; i < mt->ntargets; i++)
+		if (mt->targets[i].dcc == dcc)
+			return false;
+	mt->targets[mt->ntargets++].dcc = dcc;
+	return true;
+}
+
+/* One name of a "dcc =" list; false (reported) if there is no such DCC or it is listed twice. */
+static bool target_add_name(struct loader *ld, const struct raw_kv *kv, struct lt_metric *mt,
+			    const char *name)
+{
+	struct lt_dcc *dcc = model_find_dcc(ld->model, name);
+
+	if (!dcc) {
+		report(ld, &kv->origin, "dcc: no DCC named \"%s\"", name);
+		return false;
+	}
+	if (!target_add(mt, dcc)) {
+		report(ld, &kv->origin, "dcc: \"%s\" is listed twice", name);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The DCCs a metric publishes to: every DCC of the model when the key is
+ * absent, else the names listed, separated by commas and/or spaces. Since a
+ * name may itself hold spaces, an item between commas that names a DCC as
+ * a whole is taken as one name before it is split at spaces.
+ */
+static bool targets_build(struct loader *ld, const struct raw_kv *kv, struct lt_metric *mt)
+{
+	struct lt_model *m = ld->model;
+	char *list, *item, *save_item, *word, *save_word;
+	unsigned listed = 0;
+	bool ok = true;
+
+	mt->targets = xcalloc(m->ndccs, sizeof(*mt->targets));
+	if (!kv) {
+		for (unsigned i = 0; i < m->ndccs; i++)
+			target_add(mt, m->dccs[i]);
+		return true;
+	}
+
+	list = xstrdup(kv->value);
+	for (item = strtok_r(list, ",", &save_item); item; item = strtok_r(NULL, ",", &save_item)) {
+		char *end = item + strlen(item);
+
+		item += strspn(item, " \t");
+		while (end > item && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (!*item)
+			continue;
+		if (model_find_dcc(m, item)) {
+			listed++;
+			ok &= target_add_name(ld, kv, mt, item);
+			continue;
+		}
+		for (word = strtok_r(item, " \t", &save_word); word;
+		     word = strtok_r(NULL, " \t", &save_word)) {
+			listed++;
+			ok &= target_add_name(ld, kv, mt, word);
+		}
+	}
+	free(list);
+	if (!listed) {
+		report(ld, &kv->origin, "dcc: the list is empty (remove the key to use every DCC)");
+		ok = false;
+	}
+	return ok;
+}
+
+/* The keys of a metric section that the daemon itself handles. */
+static bool metric_key_is_core(const char *key)
+{
+	return strcmp(key, "unit") == 0 || strcmp(key, "interval") == 0 ||
+	       strcmp(key, "aggregation") == 0 || strcmp(key, "dcc") == 0;
+}
+
+static bool metric_core_keys(struct loader *ld, const struct raw_section *s, struct lt_metric *mt)
+{
+	const struct raw_kv *kv;
+	char err[512];
+	uint64_t v;
+	bool ok = true;
+
+	kv = kv_find(s, "unit");
+	if (kv && strlen(kv->value) > UNIT_LEN_MAX) {
+		report(ld, &kv->origin, "unit: '%s' is too long (at most %d characters)", kv->value,
+		       UNIT_LEN_MAX);
+		ok = false;
+	} else if (kv) {
+		free(mt->unit);
+		mt->unit = xstrdup(kv->value);
+	}
+
+	kv = kv_find(s, "interval");
+	if (!kv) {
+		report(ld, &s->origin, "%s: interval is required", s->title);
+		ok = false;
+	} else if (lt_parse_duration(kv->value, &v, err, sizeof(err)) < 0) {
+		report(ld, &kv->origin, "interval: %s", err);
+		ok = false;
+	} else if (v < INTERVAL_MIN_NS || v > INTERVAL_MAX_NS) {
+		report(ld, &kv->origin, "interval: %s is out of range (10us..24h)", kv->value);
+		ok = false;
+	} else {
+		mt->interval_ns = v;
+	}
+
+	kv = kv_find(s, "aggregation");
+	if (kv && lt_parse_uint(kv->value, 1, AGGREGATION_MAX, &v, err, sizeof(err)) < 0) {
+		report(ld, &kv->origin, "aggregation: %s", err);
+		ok = false;
+	} else if (kv) {
+		mt->aggregation = (unsigned)v;
+	}
+
+	ok &= targets_build(ld, kv_find(s, "dcc"), mt);
+	return ok;
+}
+
+static void metric_build(struct loader *ld, const struct raw_section *s)
+{
+	struct lt_model *m = ld->model;
+	const struct lt_device_driver *drv;
+	const char *dot = strchr(s->name, '.');
+	struct lt_device *dev;
+	struct lt_metric *mt;
+	char err[512] = "", *devname;
+	bool ok;
+	int r;
+
+	devname = xasprintf("%.*s", (int)(dot - s->name), s->name);
+	dev = model_find_device(m, devname);
+	if (!dev) {
+		report(ld, &s->origin, "%s: no device \"%s\"", s->title, devname);
+		free(devname);
+		return;
+	}
+	free(devname);
+
+	mt = xcalloc(1, sizeof(*mt));
+	mt->name = xstrdup(dot + 1);
+	mt->fullname = xstrdup(s->name);
+	mt->unit = xstrdup("");
+	mt->aggregation = 1;
+	mt->device = dev;
+	mt->origin = s->origin;
+	/* A device without a driver (wrong type, reported) only gets the core keys checked. */
+	drv = dev->drv;
+	if (drv && drv->metric_init && (r = drv->metric_init(mt)) < 0) {
+		report_init(ld, s, r);
+		free(mt->name);
+		free(mt->fullname);
+		free(mt->unit);
+		free(mt);
+		return;
+	}
+	mt->id = m->nmetrics;
+	m->metrics = xrealloc(m->metrics, (m->nmetrics + 1) * sizeof(*m->metrics));
+	m->metrics[m->nmetrics++] = mt;
+	dev->metrics = xrealloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
+	dev->metrics[dev->nmetrics++] = mt;
+
+	ok = metric_core_keys(ld, s, mt);
+	if (!drv)
+		return;
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (metric_key_is_core(kv->key))
+			continue;
+		err[0] = '\0';
+		r = drv->metric_option
+			? drv->metric_option(mt, kv->key, kv->value, err, sizeof(err))
+			: -ENOENT;
+		ok &= option_result(ld, s, kv, r, err);
+	}
+	err[0] = '\0';
+	if (ok && drv->metric_check && (r = drv->metric_check(mt, err, sizeof(err))) < 0)
+		report_section(ld, s, r, err);
+}
+
+static void model_build(struct loader *ld)
+{
+	static const enum sect_kind order[] = { SECT_DCC, SECT_DEVICE, SECT_METRIC };
+
+	daemon_build(ld);
+	edge_build(ld);
+	for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
+		for (unsigned i = 0; i < ld->nsects; i++) {
+			const struct raw_section *s = ld->sects[i];
+
+			if (s->kind != order[k])
+				continue;
+			if (s->kind == SECT_DCC)
+				dcc_build(ld, s);
+			else if (s->kind == SECT_DEVICE)
+				device_build(ld, s);
+			else
+				metric_build(ld, s);
+		}
+	}
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+int config_load(const char *path, const char *machine_id_path, struct lt_model **out, char **errors)
+{
+	struct loader ld = { .machine_id_path = machine_id_path };
+	int r = 0;
+
+	ld.model = xcalloc(1, sizeof(*ld.model));
+	file_read(&ld, path);
+	dropins_read(&ld, path);
+	model_build(&ld);
+	sections_free(&ld);
+	free(ld.line);
+
+	if (errors)
+		*errors = ld.nerrs ? errors_join(&ld) : NULL;
+	if (ld.nerrs) {
+		model_free(ld.model);
+		r = -EINVAL;
+	} else {
+		*out = ld.model;
+	}
+	for (unsigned i = 0; i < ld.nerrs; i++)
+		free(ld.errs[i].text);
+	free(ld.errs);
+	return r;
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *config_find(char *err, size_t errlen)
+{
+	const char *home = getenv("HOME"), *env = getenv("LIOTAD_CONF");
+	char *tried[4], *found = NULL;
+	unsigned n = 0, i;
+
+	tried[n++] = xstrdup("./liotad.conf");
+	if (home && *home)
+		tried[n++] = xasprintf("%s/.config/liotad/liotad.conf", home);
+	if (env && *env && is_dir(env))
+		tried[n++] =
+		    xasprintf("%s%sliotad.conf", env, env[strlen(env) - 1] == '/' ? "" : "/");
+	else if (env && *env)
+		tried[n++] = xstrdup(env);
+	tried[n++] = xstrdup(SYSCONFDIR "/liotad/liotad.conf");
+
+	for (i = 0; i < n && !found; i++) {
+		if (is_file(tried[i])) {
+			found = tried[i];
+			tried[i] = NULL;
+		}
+	}
+	if (!found && err && errlen) {
+		size_t len = (size_t)snprintf(err, errlen, "no configuration file found (tried: ");
+
+		for (i = 0; i < n && len < errlen; i++)
+			len += (size_t)snprintf(err + len, errlen - len, "%s%s", i ? ", " : "",
+						tried[i]);
+		if (len < errlen)
+			snprintf(err + len, errlen - len, ")");
+	}
+	for (i = 0; i < n; i++)
+		free(tried[i]);
+	return found;
+}

@@ -39,6 +39,9 @@ char *config_find(char *err, size_t errlen);
  * "FILE:LINE: reason" per line, at most 100 lines); *out is untouched.
  * The edge name defaults to the host name; @machine_id_path
  * is where the edge id comes from (NULL: /etc/machine-id).
+ * Any problem, an unreadable main file included, gives -EINVAL; on success
+ * *errors is set to NULL. @errors may be NULL when the text is not wanted.
+ * Lines are in file order (main file, then drop-ins) and line order.
  */
 int config_load(const char *path, const char *machine_id_path, struct lt_model **out,
 		char **errors);

@@ -1,1 +1,229 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include "daemon.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+/* Does any metric of @dev publish to @dcc? */
+static bool device_uses(const struct lt_device *dev, const struct lt_dcc *dcc)
+{
+	for (unsigned i = 0; i < dev->nmetrics; i++)
+		for (unsigned t = 0; t < dev->metrics[i]->ntargets; t++)
+			if (dev->metrics[i]->targets[t].dcc == dcc)
+				return true;
+	return false;
+}
+
+static void reg(struct lt_dcc *dcc, const struct lt_entity *e, const struct lt_reg *parent,
+		struct lt_reg *r)
+{
+	int ret = dcc->drv->register_entity(dcc, e, parent, r);
+
+	if (ret < 0) {
+		free(r->id);
+		r->id = NULL;
+		lt_dcc_log(dcc, LOG_ERR, "registration of %s failed: %s", e->name, strerror(-ret));
+	}
+}
+
+/* Register the edge system, then devices, then metrics, as liota did. */
+static void register_all(struct lt_model *m)
+{
+	for (unsigned d = 0; d < m->ndccs; d++) {
+		struct lt_dcc *dcc = m->dccs[d];
+		struct lt_entity e = { .kind = LT_ENTITY_EDGE,
+				       .name = m->edge.name,
+				       .type = "edge",
+				       .id = m->edge.id };
+
+		reg(dcc, &e, NULL, &dcc->edge_reg);
+	}
+	for (unsigned i = 0; i < m->ndevices; i++) {
+		struct lt_device *dev = m->devices[i];
+
+		for (unsigned d = 0; d < m->ndccs; d++) {
+			struct lt_dcc *dcc = m->dccs[d];
+			struct lt_entity e = { .kind = LT_ENTITY_DEVICE,
+					       .name = dev->name,
+					       .type = dev->drv->name };
+
+			if (dcc->edge_reg.id && device_uses(dev, dcc))
+				reg(dcc, &e, &dcc->edge_reg, &dev->regs[d]);
+		}
+	}
+	for (unsigned i = 0; i < m->nmetrics; i++) {
+		struct lt_metric *met = m->metrics[i];
+
+		for (unsigned t = 0; t < met->ntargets; t++) {
+			struct lt_target *tg = &met->targets[t];
+			struct lt_reg *parent = &met->device->regs[tg->dcc->index];
+			struct lt_entity e = { .kind = LT_ENTITY_METRIC,
+					       .name = met->name,
+					       .type = "metric",
+					       .unit = met->unit ? met->unit : "" };
+
+			if (parent->id)
+				reg(tg->dcc, &e, parent, &tg->reg);
+		}
+	}
+}
+
+static void unreg(struct lt_dcc *dcc, struct lt_reg *r)
+{
+	if (r->id && dcc->drv->unregister)
+		dcc->drv->unregister(dcc, r);
+	free(r->id);
+	r->id = NULL;
+	r->priv = NULL;
+}
+
+/* Unregister in the reverse order: metrics, devices, the edge system. */
+static void unregister_all(struct lt_model *m)
+{
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		for (unsigned t = 0; t < m->metrics[i]->ntargets; t++)
+			unreg(m->metrics[i]->targets[t].dcc, &m->metrics[i]->targets[t].reg);
+	for (unsigned i = 0; i < m->ndevices; i++)
+		for (unsigned d = 0; d < m->ndccs; d++)
+			unreg(m->dccs[d], &m->devices[i]->regs[d]);
+	for (unsigned d = 0; d < m->ndccs; d++)
+		unreg(m->dccs[d], &m->dccs[d]->edge_reg);
+}
+
+static void stop_dccs(struct lt_model *m, unsigned n)
+{
+	for (unsigned d = 0; d < n; d++)
+		if (m->dccs[d]->drv->stop)
+			m->dccs[d]->drv->stop(m->dccs[d]);
+}
+
+int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **out, char *err,
+		 size_t errlen)
+{
+	struct daemon *d = xcalloc(1, sizeof(*d));
+	unsigned started = 0, nlanes = model->ndevices ? model->ndevices : 1;
+	char derr[256];
+	int r;
+
+	d->model = model;
+	r = lt_ring_new(nlanes, model->daemon.lane_capacity, generation, &d->ring);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create the sample ring: %s", strerror(-r));
+		goto err_free;
+	}
+	for (; started < model->ndccs; started++) {
+		struct lt_dcc *dcc = model->dccs[started];
+
+		derr[0] = '\0';
+		r = dcc->drv->start ? dcc->drv->start(dcc, derr, sizeof(derr)) : 0;
+		if (r < 0) {
+			snprintf(err, errlen, "dcc %s: cannot start: %s", dcc->name,
+				 derr[0] ? derr : strerror(-r));
+			goto err_stop_dccs;
+		}
+	}
+	register_all(model);
+	r = publisher_init(&d->pub, model, d->ring);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start the publisher: %s", strerror(-r));
+		goto err_unregister;
+	}
+	r = publisher_start(&d->pub);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start the publisher: %s", strerror(-r));
+		goto err_pub;
+	}
+	d->samplers = xcalloc(nlanes, sizeof(*d->samplers));
+	for (unsigned i = 0; i < model->ndevices; i++) {
+		d->samplers[i].dev = model->devices[i];
+		d->samplers[i].ring = d->ring;
+		d->samplers[i].lane = i;
+		r = sampler_start(&d->samplers[i]);
+		if (r < 0) {
+			snprintf(err, errlen, "device %s: cannot start its sampler: %s",
+				 model->devices[i]->name, strerror(-r));
+			for (unsigned j = 0; j < i; j++)
+				sampler_stop(&d->samplers[j]);
+			free(d->samplers);
+			publisher_stop(&d->pub, 0);
+			goto err_pub;
+		}
+	}
+	d->started_mono_ns = lt_mono_ns();
+	*out = d;
+	return 0;
+
+err_pub:
+	publisher_destroy(&d->pub);
+err_unregister:
+	unregister_all(model);
+err_stop_dccs:
+	stop_dccs(model, started);
+	lt_ring_free(d->ring);
+err_free:
+	free(d);
+	return r;
+}
+
+/* Counters were added to the totals: a model started again counts from zero. */
+static void reset_counters(struct lt_model *m)
+{
+	for (unsigned i = 0; i < m->nmetrics; i++) {
+		atomic_store(&m->metrics[i]->samples, 0);
+		atomic_store(&m->metrics[i]->errors, 0);
+		atomic_store(&m->metrics[i]->late, 0);
+	}
+	for (unsigned i = 0; i < m->ndccs; i++)
+		memset(&m->dccs[i]->stats, 0, sizeof(m->dccs[i]->stats));
+	for (unsigned i = 0; i < m->ndevices; i++)
+		atomic_store(&m->devices[i]->read_errors, 0);
+}
+
+void daemon_totals(const struct daemon *d, struct lt_totals *t)
+{
+	const struct lt_model *m = d->model;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < m->nmetrics; i++) {
+		t->taken += atomic_load_explicit(&m->metrics[i]->samples, memory_order_relaxed);
+		t->errors += atomic_load_explicit(&m->metrics[i]->errors, memory_order_relaxed);
+	}
+	for (unsigned i = 0; i < m->ndccs; i++) {
+		t->published += atomic_load_explicit(&m->dccs[i]->stats.sent, memory_order_relaxed);
+		t->dropped += atomic_load_explicit(&m->dccs[i]->stats.dropped, memory_order_relaxed);
+	}
+	for (unsigned l = 0; l < lt_ring_nlanes(d->ring); l++)
+		t->dropped += lt_ring_lane_dropped(d->ring, l);
+}
+
+void daemon_stop(struct daemon *d, struct lt_totals *acc)
+{
+	struct lt_model *m;
+	struct lt_totals t;
+
+	if (!d)
+		return;
+	m = d->model;
+	/* Producers first, so that the publisher's last drain sees every record. */
+	for (unsigned i = 0; i < m->ndevices; i++)
+		sampler_stop(&d->samplers[i]);
+	publisher_stop(&d->pub, m->daemon.flush_timeout_ns);
+	daemon_totals(d, &t);
+	if (acc) {
+		acc->taken += t.taken;
+		acc->published += t.published;
+		acc->dropped += t.dropped;
+		acc->errors += t.errors;
+	}
+	unregister_all(m);
+	stop_dccs(m, m->ndccs);
+	publisher_destroy(&d->pub);
+	free(d->samplers);
+	lt_ring_free(d->ring);
+	free(d);
+	reset_counters(m);
+}

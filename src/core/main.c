@@ -1,2 +1,326 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-int main(void){return 0;}
+/*
+ * liotad: the main thread. Loads the configuration, starts the running
+ * configuration (samplers, ring, publisher, DCCs), serves the control
+ * socket and handles signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads.
+ */
+#include "config.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "rundir.h"
+#include "sampler.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"Usage: liotad [OPTION]...\n"
+	"Sample sensors on an IoT gateway and deliver the samples to data-center components.\n"
+	"\n"
+	"  -c, --config=FILE       configuration file; its conf.d/*.conf drop-ins are read too.\n"
+	"                          Default: the first of ./liotad.conf,\n"
+	"                          ~/.config/liotad/liotad.conf, $LIOTAD_CONF,\n"
+	"                          " SYSCONFDIR "/liotad/liotad.conf\n"
+	"  -t, --check-config      check the configuration, print every problem as\n"
+	"                          FILE:LINE: reason, and exit (0 when valid)\n"
+	"  -r, --runtime-dir=DIR   folder of the control socket (default: $LIOTAD_RUNTIME_DIR,\n"
+	"                          $RUNTIME_DIRECTORY, " RUNSTATEDIR "/liotad as root,\n"
+	"                          $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID)\n"
+	"  -l, --log-level=LEVEL   err, warning, notice, info (default) or debug;\n"
+	"                          overrides [daemon] log_level\n"
+	"  -h, --help              show this help and exit\n"
+	"  -V, --version           show the version and exit\n"
+	"\n"
+	"Signals: SIGTERM or SIGINT stop (the ring is drained and the DCCs flushed),\n"
+	"SIGHUP reloads the configuration (a broken one is reported and the running\n"
+	"one is kept). Status: liotactl status. Exit status: 0 after a clean stop,\n"
+	"1 for a configuration error, 2 for a usage error, 3 when starting failed.\n";
+
+struct opts {
+	const char *config;
+	const char *rundir;
+	int log_level; /* -1: from the configuration */
+	bool check;
+};
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = { { "config", required_argument, NULL, 'c' },
+					    { "check-config", no_argument, NULL, 't' },
+					    { "runtime-dir", required_argument, NULL, 'r' },
+					    { "log-level", required_argument, NULL, 'l' },
+					    { "help", no_argument, NULL, 'h' },
+					    { "version", no_argument, NULL, 'V' },
+					    {} };
+	int c;
+
+	o->log_level = -1;
+	while ((c = getopt_long(argc, argv, "c:tr:l:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 't':
+			o->check = true;
+			break;
+		case 'r':
+			o->rundir = optarg;
+			break;
+		case 'l':
+			o->log_level = log_level_parse(optarg);
+			if (o->log_level < 0) {
+				fprintf(stderr, "liotad: --log-level: unknown level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("liotad %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			fputs("Try 'liotad --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "liotad: unexpected argument '%s'\nTry 'liotad --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+/* Load and report: every problem goes to stderr as FILE:LINE: reason. */
+static struct lt_model *load(const char *path, bool reloading)
+{
+	struct lt_model *m = NULL;
+	char *errors = NULL;
+
+	if (config_load(path, NULL, &m, &errors) < 0) {
+		if (reloading) {
+			char *save, *line = strtok_r(errors, "\n", &save);
+
+			for (; line; line = strtok_r(NULL, "\n", &save))
+				lt_log(LOG_ERR, "reload: %s", line);
+		} else if (errors) {
+			fputs(errors, stderr);
+		}
+		free(errors);
+		return NULL;
+	}
+	return m;
+}
+
+static int make_rundir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	/* Owner-only: the socket gives status and the ring to whoever reaches it. */
+	if (st.st_uid == geteuid() && (st.st_mode & 077) && chmod(dir, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
+static void summary(const struct lt_totals *t, uint64_t t0)
+{
+	lt_log(LOG_NOTICE, "stopped after %.1f s: %llu samples taken, %llu published, %llu dropped",
+	       (double)(lt_mono_ns() - t0) / 1e9, (unsigned long long)t->taken,
+	       (unsigned long long)t->published, (unsigned long long)t->dropped);
+}
+
+static void started_msg(const struct lt_model *m, const char *path)
+{
+	lt_log(LOG_INFO, "liotad %s running %s: edge %s (%s), %u devices, %u metrics, %u DCCs",
+	       PACKAGE_VERSION, path, m->edge.name, m->edge.id, m->ndevices, m->nmetrics,
+	       m->ndccs);
+	sd_notifyf(0, "READY=1\nSTATUS=%u devices, %u metrics, %u DCCs", m->ndevices, m->nmetrics,
+		   m->ndccs);
+}
+
+/*
+ * SIGHUP: a valid new configuration replaces the running one; an invalid
+ * one is reported and changes nothing. If the new one cannot start (a DCC
+ * file cannot be opened...), the old one is started again.
+ */
+static void reload(const char *path, struct lt_model **model, struct daemon **d,
+		   struct lt_totals *past, uint64_t *generation)
+{
+	struct lt_model *nm;
+	struct daemon *nd;
+	char err[512];
+
+	sd_notify(0, "RELOADING=1");
+	lt_log(LOG_INFO, "reloading %s", path);
+	nm = load(path, true);
+	if (!nm) {
+		lt_log(LOG_ERR, "reload: configuration invalid; keeping the running one");
+		sd_notify(0, "READY=1");
+		return;
+	}
+	daemon_stop(*d, past);
+	*d = NULL;
+	if (daemon_start(nm, ++*generation, &nd, err, sizeof(err)) == 0) {
+		model_free(*model);
+		*model = nm;
+		*d = nd;
+		started_msg(nm, path);
+		return;
+	}
+	lt_log(LOG_ERR, "reload: %s; restarting the previous configuration", err);
+	model_free(nm);
+	if (daemon_start(*model, ++*generation, d, err, sizeof(err)) < 0)
+		lt_log(LOG_ERR, "cannot restart the previous configuration: %s", err);
+	sd_notify(0, "READY=1");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct lt_totals past = { 0 };
+	struct lt_model *model;
+	struct daemon *d = NULL;
+	char rundir[PATH_MAX], sock[PATH_MAX + 32], err[512];
+	char *found = NULL;
+	const char *path;
+	uint64_t generation = 1, t0 = lt_mono_ns(), wd_usec = 0;
+	sigset_t mask;
+	int r, sfd, cfd = -1, status = 0;
+
+	log_init("liotad");
+	r = parse_args(argc, argv, &o);
+	if (r)
+		return r;
+	path = o.config;
+	if (!path) {
+		found = config_find(err, sizeof(err));
+		if (!found) {
+			fprintf(stderr, "liotad: %s\n", err);
+			return 1;
+		}
+		path = found;
+	}
+	model = load(path, false);
+	if (!model) {
+		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
+		free(found);
+		return 1;
+	}
+	if (o.check) {
+		printf("%s: configuration valid: %u devices, %u metrics, %u DCCs\n", path,
+		       model->ndevices, model->nmetrics, model->ndccs);
+		model_free(model);
+		free(found);
+		return 0;
+	}
+	log_set_level(o.log_level >= 0 ? o.log_level : model->daemon.log_level);
+
+	if (o.rundir)
+		snprintf(rundir, sizeof(rundir), "%s", o.rundir);
+	else if (model->daemon.runtime_dir)
+		snprintf(rundir, sizeof(rundir), "%s", model->daemon.runtime_dir);
+	else
+		lt_default_rundir(rundir, sizeof(rundir));
+	r = make_rundir(rundir);
+	if (r < 0) {
+		lt_log(LOG_ERR, "runtime folder %s: %s", rundir, strerror(-r));
+		status = 3;
+		goto out_model;
+	}
+	snprintf(sock, sizeof(sock), "%s/%s", rundir, LT_SOCKET_NAME);
+	if (control_open(sock, &cfd, err, sizeof(err)) < 0) {
+		lt_log(LOG_ERR, "%s", err);
+		status = 3;
+		goto out_model;
+	}
+
+	/* Signals arrive through signalfd; threads inherit the blocked mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sampler_signals_init();
+	sigdelset(&mask, SIGUSR1);
+	sigdelset(&mask, SIGPIPE);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	if (daemon_start(model, generation, &d, err, sizeof(err)) < 0) {
+		lt_log(LOG_ERR, "%s", err);
+		status = 3;
+		goto out_sock;
+	}
+	started_msg(model, path);
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
+
+	uint64_t start_real = lt_real_ns();
+	unsigned reloads = 0;
+	for (bool run = true; run;) {
+		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
+					{ .fd = cfd, .events = POLLIN } };
+		int timeout = wd_usec ? (int)(wd_usec / 2000) : -1;
+
+		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (wd_usec)
+			sd_notify(0, "WATCHDOG=1");
+		if (pf[1].revents & POLLIN) {
+			struct control_ctx ctx = { .daemon = d,
+						   .past = &past,
+						   .generation = generation,
+						   .start_real_ns = start_real,
+						   .reloads = reloads };
+			if (d)
+				control_serve(cfd, &ctx);
+		}
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				reload(path, &model, &d, &past, &generation);
+				reloads++;
+				if (!d) {
+					status = 3;
+					run = false;
+				}
+			} else {
+				lt_log(LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
+				run = false;
+			}
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	daemon_stop(d, &past);
+	summary(&past, t0);
+out_sock:
+	close(cfd);
+	unlink(sock);
+out_model:
+	model_free(model);
+	free(found);
+	return status;
+}

@@ -1,1 +1,93 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* Lookups in a model and its destruction (the model is built by config.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name)
+{
+	for (unsigned i = 0; i < m->ndccs; i++)
+		if (strcmp(m->dccs[i]->name, name) == 0)
+			return m->dccs[i];
+	return NULL;
+}
+
+struct lt_device *model_find_device(const struct lt_model *m, const char *name)
+{
+	for (unsigned i = 0; i < m->ndevices; i++)
+		if (strcmp(m->devices[i]->name, name) == 0)
+			return m->devices[i];
+	return NULL;
+}
+
+struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullname)
+{
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		if (strcmp(m->metrics[i]->fullname, fullname) == 0)
+			return m->metrics[i];
+	return NULL;
+}
+
+/*
+ * A driver is set on a device or DCC only once its init callback succeeded,
+ * so its free callbacks run exactly for the objects it initialised.
+ */
+static void metric_free(struct lt_metric *mt)
+{
+	const struct lt_device_driver *drv = mt->device ? mt->device->drv : NULL;
+
+	if (drv && drv->metric_free)
+		drv->metric_free(mt);
+	for (unsigned i = 0; i < mt->ntargets; i++)
+		free(mt->targets[i].reg.id);
+	free(mt->targets);
+	free(mt->name);
+	free(mt->fullname);
+	free(mt->unit);
+	free(mt);
+}
+
+static void device_free(struct lt_device *dev, unsigned ndccs)
+{
+	if (dev->drv && dev->drv->device_free)
+		dev->drv->device_free(dev);
+	if (dev->regs)
+		for (unsigned i = 0; i < ndccs; i++)
+			free(dev->regs[i].id);
+	free(dev->regs);
+	free(dev->metrics);
+	free(dev->name);
+	free(dev);
+}
+
+static void dcc_free(struct lt_dcc *dcc)
+{
+	if (dcc->drv && dcc->drv->free)
+		dcc->drv->free(dcc);
+	free(dcc->edge_reg.id);
+	free(dcc->name);
+	free(dcc);
+}
+
+void model_free(struct lt_model *m)
+{
+	if (!m)
+		return;
+	/* Metrics before their devices: metric_free may still look at the device. */
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		metric_free(m->metrics[i]);
+	for (unsigned i = 0; i < m->ndevices; i++)
+		device_free(m->devices[i], m->ndccs);
+	for (unsigned i = 0; i < m->ndccs; i++)
+		dcc_free(m->dccs[i]);
+	for (unsigned i = 0; i < m->nfiles; i++)
+		free(m->files[i]);
+	free(m->metrics);
+	free(m->devices);
+	free(m->dccs);
+	free(m->files);
+	free(m->edge.name);
+	free(m->daemon.runtime_dir);
+	free(m);
+}

@@ -1,1 +1,225 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include "publisher.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PUB_BATCH 1024
+/* Under sustained load the ring never runs dry: still serve DCC I/O this often. */
+#define PUB_SERVICE_NS (5 * 1000 * 1000ull)
+
+int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring)
+{
+	memset(p, 0, sizeof(*p));
+	p->model = m;
+	p->ring = ring;
+	p->batch_max = PUB_BATCH;
+	p->batch = xcalloc(PUB_BATCH, sizeof(*p->batch));
+	p->agg = xcalloc(m->nmetrics, sizeof(*p->agg));
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		p->agg[i].buf = xcalloc(m->metrics[i]->aggregation, sizeof(struct lt_sample));
+	p->pfds = xcalloc(m->ndccs + 2, sizeof(*p->pfds));
+	p->deadlines = xcalloc(m->ndccs + 1, sizeof(*p->deadlines));
+	p->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->stop_fd < 0) {
+		int e = -errno;
+
+		publisher_destroy(p);
+		return e;
+	}
+	return 0;
+}
+
+void publisher_destroy(struct publisher *p)
+{
+	if (p->agg)
+		for (unsigned i = 0; i < p->model->nmetrics; i++)
+			free(p->agg[i].buf);
+	free(p->agg);
+	free(p->batch);
+	free(p->pfds);
+	free(p->deadlines);
+	if (p->stop_fd > 0)
+		close(p->stop_fd);
+	p->agg = NULL;
+	p->batch = NULL;
+	p->pfds = NULL;
+	p->stop_fd = -1;
+}
+
+/* Hand one batch of a metric to each of its DCCs. */
+static void fan_out(struct lt_metric *m, const struct lt_sample *s, size_t n)
+{
+	for (unsigned t = 0; t < m->ntargets; t++) {
+		struct lt_target *tg = &m->targets[t];
+
+		if (!tg->reg.id) {
+			/* Registration failed at start: count, do not pretend. */
+			atomic_fetch_add_explicit(&tg->dcc->stats.samples_in, n, memory_order_relaxed);
+			atomic_fetch_add_explicit(&tg->dcc->stats.dropped, n, memory_order_relaxed);
+			continue;
+		}
+		tg->dcc->drv->publish(tg->dcc, &tg->reg, s, n);
+	}
+}
+
+void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n)
+{
+	struct lt_model *model = p->model;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id = s[i].metric_id;
+
+		if (id >= model->nmetrics) {
+			atomic_fetch_add_explicit(&p->invalid, 1, memory_order_relaxed);
+			continue;
+		}
+		struct lt_metric *m = model->metrics[id];
+		struct lt_agg *a = &p->agg[id];
+
+		if (m->aggregation == 1) {
+			fan_out(m, &s[i], 1);
+			continue;
+		}
+		a->buf[a->n++] = s[i];
+		if (a->n == m->aggregation) {
+			fan_out(m, a->buf, a->n);
+			a->n = 0;
+		}
+	}
+}
+
+void publisher_flush_partial(struct publisher *p)
+{
+	for (unsigned i = 0; i < p->model->nmetrics; i++) {
+		struct lt_agg *a = &p->agg[i];
+
+		if (a->n) {
+			fan_out(p->model->metrics[i], a->buf, a->n);
+			a->n = 0;
+		}
+	}
+}
+
+/* Drain everything the ring holds now. Returns true if anything was read. */
+static size_t drain_once(struct publisher *p)
+{
+	size_t n = lt_ring_consume(p->ring, p->batch, p->batch_max);
+
+	if (n) {
+		publisher_feed(p, p->batch, n);
+		atomic_fetch_add_explicit(&p->consumed, n, memory_order_relaxed);
+	}
+	return n;
+}
+
+/*
+ * Wait for ring records, a stop request, DCC socket events or DCC timers,
+ * and dispatch DCC work. @may_sleep is false when records are still coming.
+ */
+static void service(struct publisher *p, bool may_sleep)
+{
+	struct lt_model *m = p->model;
+	int64_t deadline = INT64_MAX, now;
+	bool slept = false;
+	struct timespec ts, *tsp = NULL;
+
+	p->pfds[0] = (struct pollfd){ .fd = lt_ring_eventfd(p->ring), .events = POLLIN };
+	p->pfds[1] = (struct pollfd){ .fd = p->stop_fd, .events = POLLIN };
+	for (unsigned i = 0; i < m->ndccs; i++) {
+		p->pfds[2 + i] = (struct pollfd){ .fd = -1 };
+		p->deadlines[i] = INT64_MAX;
+		m->dccs[i]->drv->poll(m->dccs[i], &p->pfds[2 + i], &p->deadlines[i]);
+		if (p->deadlines[i] < deadline)
+			deadline = p->deadlines[i];
+	}
+	if (may_sleep && lt_ring_prepare_sleep(p->ring)) {
+		slept = true;
+		if (deadline != INT64_MAX) {
+			now = (int64_t)lt_mono_ns();
+			ts = lt_ns_ts(deadline > now ? (uint64_t)(deadline - now) : 0);
+			tsp = &ts;
+		}
+	} else {
+		ts = (struct timespec){ 0, 0 };
+		tsp = &ts;
+	}
+	ppoll(p->pfds, m->ndccs + 2, tsp, NULL);
+	if (slept)
+		lt_ring_wake_ack(p->ring);
+	now = (int64_t)lt_mono_ns();
+	for (unsigned i = 0; i < m->ndccs; i++) {
+		short rev = p->pfds[2 + i].revents;
+
+		if (p->pfds[2 + i].fd >= 0 && rev)
+			m->dccs[i]->drv->dispatch(m->dccs[i], rev, now);
+		else if (p->deadlines[i] <= now)
+			m->dccs[i]->drv->dispatch(m->dccs[i], 0, now);
+	}
+}
+
+static void *publisher_main(void *arg)
+{
+	struct publisher *p = arg;
+	uint64_t last_service = lt_mono_ns();
+
+	for (;;) {
+		size_t n = drain_once(p);
+		uint64_t now = lt_mono_ns();
+
+		if (n == p->batch_max && now - last_service < PUB_SERVICE_NS)
+			continue;
+		if (n == 0 && atomic_load_explicit(&p->stop, memory_order_acquire)) {
+			/* Producers are gone: one last sweep catches their final commits. */
+			while (drain_once(p))
+				;
+			break;
+		}
+		service(p, n == 0);
+		last_service = lt_mono_ns();
+	}
+	return NULL;
+}
+
+int publisher_start(struct publisher *p)
+{
+	int r = pthread_create(&p->thread, NULL, publisher_main, p);
+
+	if (r)
+		return -r;
+	p->started = true;
+	return 0;
+}
+
+void publisher_stop(struct publisher *p, uint64_t flush_timeout_ns)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	if (!p->started)
+		return;
+	atomic_store_explicit(&p->stop, true, memory_order_release);
+	w = write(p->stop_fd, &one, sizeof(one));
+	(void)w; /* a full eventfd is still readable: the wake-up is not lost */
+	pthread_join(p->thread, NULL);
+	p->started = false;
+
+	/* The thread is gone: its DCCs are ours now. Deliver what is queued. */
+	publisher_flush_partial(p);
+	int64_t deadline = (int64_t)(lt_mono_ns() + flush_timeout_ns);
+	for (unsigned i = 0; i < p->model->ndccs; i++) {
+		struct lt_dcc *d = p->model->dccs[i];
+
+		if (d->drv->flush && d->drv->flush(d, deadline) < 0)
+			lt_dcc_log(d, LOG_WARNING,
+				   "%llu bytes still queued after the flush timeout: not delivered",
+				   (unsigned long long)atomic_load(&d->stats.queued));
+	}
+}

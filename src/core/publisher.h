@@ -1,4 +1,53 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The publisher thread: drains the ring in batches, aggregates samples per
+ * metric (liota's aggregation_size), hands each full batch to every DCC of
+ * the metric and drives the DCCs' non-blocking I/O in one poll loop. It
+ * never blocks on a socket: DCCs queue and write without blocking.
+ */
 #ifndef LT_PUBLISHER_H
 #define LT_PUBLISHER_H
+
+#include "model.h"
+#include "ring.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct lt_agg {
+	struct lt_sample *buf; /* metric->aggregation samples */
+	unsigned n;
+};
+
+struct publisher {
+	struct lt_model *model;
+	struct lt_ring *ring;
+	struct lt_agg *agg; /* per metric */
+	struct lt_sample *batch;
+	size_t batch_max;
+	struct pollfd *pfds;
+	int64_t *deadlines; /* per DCC: its timer, CLOCK_MONOTONIC ns */
+	pthread_t thread;
+	bool started;
+	int stop_fd; /* eventfd: wakes the thread to stop */
+	_Atomic bool stop;
+	_Atomic uint64_t consumed; /* records taken from the ring */
+	_Atomic uint64_t invalid;  /* records naming no metric (never expected) */
+};
+
+int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring);
+void publisher_destroy(struct publisher *p);
+/* Aggregate @n samples and publish every batch that becomes full. */
+void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n);
+/* Publish the partial batches (on stop: nothing waits for samples that won't come). */
+void publisher_flush_partial(struct publisher *p);
+int publisher_start(struct publisher *p);
+/*
+ * Stop: the caller has stopped every producer first. The thread drains the
+ * ring, publishes partial batches and lets each DCC flush until
+ * @flush_timeout_ns has passed, then exits.
+ */
+void publisher_stop(struct publisher *p, uint64_t flush_timeout_ns);
+
 #endif

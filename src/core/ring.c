@@ -1,1 +1,570 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The sample ring (see ring.h for the layout and the contract).
+ *
+ * Memory-ordering summary:
+ *   - records are published by the producer's store-release of head and
+ *     read by the consumer after its load-acquire of head;
+ *   - slots are handed back by the consumer's store-release of tail, which
+ *     the producer load-acquires before overwriting them;
+ *   - sleeping: store flag / full fence / load heads (consumer) against
+ *     store head / full fence / load flag (producer), so at least one of
+ *     the two sees the other (Dekker);
+ *   - observers read slots the producer may be rewriting: both sides access
+ *     record words atomically (never a data race) and the observer validates
+ *     its copy seqlock-style against a re-load of head.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
+#endif
+#include "ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+
+#define WORDS_PER_RECORD (sizeof(struct lt_sample) / sizeof(uint64_t))
+
+_Static_assert(sizeof(struct lt_sample) == 4 * sizeof(uint64_t), "a record is four words");
+_Static_assert(sizeof(struct lt_lane_prod) == LT_CACHELINE, "producer line");
+_Static_assert(sizeof(struct lt_lane_cons) == LT_CACHELINE, "consumer line");
+
+/* What the consumer keeps per lane in private memory. */
+struct lt_ring_cstate {
+	uint64_t tail;        /* == lane's shared tail; only we write it */
+	uint64_t cached_head; /* last head loaded */
+};
+
+/* Consumer-private state, allocated apart so its writes never share a line
+ * with what producers read from struct lt_ring. */
+struct lt_ring_consumer {
+	unsigned next_lane; /* where the next sweep starts */
+	struct lt_ring_cstate lane[];
+};
+
+/* Read-only after lt_ring_new(): producers and consumer both read it. */
+struct lt_ring {
+	struct lt_ring_hdr *hdr;
+	size_t size;
+	int memfd;
+	int efd;
+	unsigned nlanes;
+	uint64_t mask;
+	struct lt_ring_consumer *consumer;
+};
+
+static inline char *lane_base(const struct lt_ring_hdr *hdr, unsigned lane)
+{
+	return (char *)hdr + hdr->lane_offset + (uint64_t)lane * hdr->lane_stride;
+}
+
+static inline struct lt_lane_prod *lane_prod(const struct lt_ring_hdr *hdr, unsigned lane)
+{
+	return (struct lt_lane_prod *)lane_base(hdr, lane);
+}
+
+static inline struct lt_lane_cons *lane_cons(const struct lt_ring_hdr *hdr, unsigned lane)
+{
+	return (struct lt_lane_cons *)(lane_base(hdr, lane) + sizeof(struct lt_lane_prod));
+}
+
+static inline struct lt_sample *lane_rec(const struct lt_ring_hdr *hdr, unsigned lane)
+{
+	return (struct lt_sample *)(lane_base(hdr, lane) + sizeof(struct lt_lane_prod) +
+	                            sizeof(struct lt_lane_cons));
+}
+
+/* A record slot seen as the four words producers and observers access atomically. */
+static inline uint64_t *slot_words(struct lt_sample *rec, uint64_t mask, uint64_t idx)
+{
+	return (uint64_t *)&rec[idx & mask];
+}
+
+static int ring_layout(unsigned nlanes, uint64_t capacity, uint64_t *lane_offset, uint64_t *stride,
+                       uint64_t *size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t pg = page > 0 ? (uint64_t)page : 4096;
+	uint64_t recs, total;
+
+	_Static_assert(sizeof(struct lt_ring_hdr) <= 4096, "the header fits in one page");
+	if (__builtin_mul_overflow(capacity, (uint64_t)sizeof(struct lt_sample), &recs) ||
+	    __builtin_add_overflow(recs, 2 * (uint64_t)LT_CACHELINE, stride) ||
+	    __builtin_mul_overflow(*stride, (uint64_t)nlanes, &total) ||
+	    __builtin_add_overflow(total, pg + pg - 1, &total) || total > (uint64_t)SIZE_MAX ||
+	    total > (uint64_t)LLONG_MAX)
+		return -EINVAL;
+	*lane_offset = pg;
+	*size = total & ~(pg - 1);
+	return 0;
+}
+
+int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct lt_ring **out)
+{
+	uint64_t lane_offset, stride, size;
+	struct lt_ring_hdr *hdr;
+	struct lt_ring *r;
+	int ret;
+
+	if (!out || nlanes == 0 || capacity < 2 || (capacity & (capacity - 1)))
+		return -EINVAL;
+	ret = ring_layout(nlanes, capacity, &lane_offset, &stride, &size);
+	if (ret < 0)
+		return ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->consumer = calloc(1, sizeof(*r->consumer) + nlanes * sizeof(r->consumer->lane[0]));
+	if (!r->consumer) {
+		ret = -ENOMEM;
+		goto err_free_ring;
+	}
+
+	r->memfd = memfd_create("liotad-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (r->memfd < 0) {
+		ret = -errno;
+		goto err_free_cons;
+	}
+	if (ftruncate(r->memfd, (off_t)size) < 0) {
+		ret = -errno;
+		goto err_close_memfd;
+	}
+	hdr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
+	if (hdr == MAP_FAILED) {
+		ret = -errno;
+		goto err_close_memfd;
+	}
+	/*
+	 * Our writable mapping exists already, so FUTURE_WRITE only stops
+	 * others (anyone reopening the fd) from writing. It needs Linux 5.1.
+	 */
+	if (fcntl(r->memfd, F_ADD_SEALS,
+	          F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+		if (errno != EINVAL ||
+		    fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+			ret = -errno;
+			goto err_unmap;
+		}
+	}
+
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->efd < 0) {
+		ret = -errno;
+		goto err_unmap;
+	}
+
+	/* The segment is zero-filled: indices and counters start at 0. */
+	hdr->magic = LT_RING_MAGIC;
+	hdr->abi = LT_RING_ABI;
+	hdr->record_size = sizeof(struct lt_sample);
+	hdr->nlanes = nlanes;
+	hdr->capacity = capacity;
+	hdr->lane_offset = lane_offset;
+	hdr->lane_stride = stride;
+	hdr->size = size;
+	hdr->generation = generation;
+
+	r->hdr = hdr;
+	r->size = size;
+	r->nlanes = nlanes;
+	r->mask = capacity - 1;
+	*out = r;
+	return 0;
+
+err_unmap:
+	munmap(hdr, size);
+err_close_memfd:
+	close(r->memfd);
+err_free_cons:
+	free(r->consumer);
+err_free_ring:
+	free(r);
+	return ret;
+}
+
+void lt_ring_free(struct lt_ring *r)
+{
+	if (!r)
+		return;
+	/* Release: an observer that sees retired also sees every record before it. */
+	atomic_store_explicit(&r->hdr->retired, 1, memory_order_release);
+	munmap(r->hdr, r->size);
+	close(r->memfd);
+	close(r->efd);
+	free(r->consumer);
+	free(r);
+}
+
+int lt_ring_dup_ro_fd(const struct lt_ring *r)
+{
+	char path[32];
+	int fd;
+
+	/* Reopening (not dup) gives a new open file description, read-only. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", r->memfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int lt_ring_eventfd(const struct lt_ring *r)
+{
+	return r->efd;
+}
+
+const struct lt_ring_hdr *lt_ring_hdr(const struct lt_ring *r)
+{
+	return r->hdr;
+}
+
+unsigned lt_ring_nlanes(const struct lt_ring *r)
+{
+	return r->nlanes;
+}
+
+/* ---- producer -------------------------------------------------------- */
+
+int lt_ring_producer_init(struct lt_ring *r, unsigned lane, struct lt_ring_producer *p)
+{
+	if (!r || !p || lane >= r->nlanes)
+		return -EINVAL;
+	p->ring = r;
+	p->lane = lane;
+	p->prod = lane_prod(r->hdr, lane);
+	p->cons = lane_cons(r->hdr, lane);
+	p->rec = lane_rec(r->hdr, lane);
+	p->mask = r->mask;
+	/* Resume where a previous producer of this lane stopped (if any). */
+	p->head = atomic_load_explicit(&p->prod->head, memory_order_relaxed);
+	p->published = p->head;
+	p->dropped = atomic_load_explicit(&p->prod->dropped, memory_order_relaxed);
+	p->cached_tail = atomic_load_explicit(&p->cons->tail, memory_order_acquire);
+	return 0;
+}
+
+bool lt_ring_push(struct lt_ring_producer *p, const struct lt_sample *s)
+{
+	uint64_t head = p->head;
+	uint64_t w[WORDS_PER_RECORD];
+	uint64_t *slot;
+
+	if (head - p->cached_tail > p->mask) {
+		/* Acquire: the consumer's reads of these slots are done before we overwrite. */
+		p->cached_tail = atomic_load_explicit(&p->cons->tail, memory_order_acquire);
+		if (head - p->cached_tail > p->mask) {
+			/* Single writer: a plain store of our count, no RMW needed. */
+			atomic_store_explicit(&p->prod->dropped, ++p->dropped,
+			                      memory_order_relaxed);
+			return false;
+		}
+	}
+
+	memcpy(w, s, sizeof(w));
+	w[offsetof(struct lt_sample, seq) / sizeof(uint64_t)] = head;
+	/*
+	 * Relaxed atomic stores (plain movs on x86-64): an observer may read
+	 * this slot concurrently, and must not race. The consumer is ordered
+	 * by the release of head in commit.
+	 */
+	slot = slot_words(p->rec, p->mask, head);
+	for (size_t i = 0; i < WORDS_PER_RECORD; i++)
+		__atomic_store_n(&slot[i], w[i], __ATOMIC_RELAXED);
+	p->head = head + 1;
+
+	/* Observers rely on never more than AUTOCOMMIT - 1 unpublished records. */
+	if (p->head - p->published >= LT_RING_AUTOCOMMIT)
+		lt_ring_commit(p);
+	return true;
+}
+
+void lt_ring_commit(struct lt_ring_producer *p)
+{
+	struct lt_ring_hdr *hdr = p->ring->hdr;
+	uint64_t one = 1;
+
+	if (p->head == p->published)
+		return;
+	p->published = p->head;
+	/* Release: the records before head are visible to whoever acquires it. */
+	atomic_store_explicit(&p->prod->head, p->head, memory_order_release);
+	atomic_store_explicit(&p->prod->written, p->head, memory_order_relaxed);
+	/*
+	 * Full fence: order the head store before the load of sleeping (pairs
+	 * with the fence in lt_ring_prepare_sleep()). Being also a release
+	 * fence, it orders this head before the slot writes that follow, which
+	 * the observer's validation relies on.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&hdr->sleeping, memory_order_relaxed))
+		return;
+	/* Only the producer that clears the flag writes: one wake-up per sleep. */
+	if (!atomic_exchange_explicit(&hdr->sleeping, 0, memory_order_relaxed))
+		return;
+	atomic_fetch_add_explicit(&hdr->wakeups, 1, memory_order_relaxed);
+	/* Cannot fail but for a counter overflow, which is already a wake-up. */
+	(void)!write(p->ring->efd, &one, sizeof(one));
+}
+
+/* ---- consumer -------------------------------------------------------- */
+
+size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
+{
+	struct lt_ring_consumer *c = r->consumer;
+	unsigned lane = c->next_lane;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < r->nlanes && n < max; i++) {
+		struct lt_ring_cstate *cs = &c->lane[lane];
+		uint64_t avail = cs->cached_head - cs->tail;
+		uint64_t take, first;
+		struct lt_sample *rec;
+
+		if (avail < max - n) {
+			/* Acquire: pairs with commit's release; records below head are written. */
+			cs->cached_head = atomic_load_explicit(&lane_prod(r->hdr, lane)->head,
+			                                       memory_order_acquire);
+			avail = cs->cached_head - cs->tail;
+		}
+		if (avail) {
+			take = avail < max - n ? avail : max - n;
+			rec = lane_rec(r->hdr, lane);
+			/* At most two runs: to the end of the lane, then from its start. */
+			first = r->mask + 1 - (cs->tail & r->mask);
+			if (first > take)
+				first = take;
+			memcpy(out + n, &rec[cs->tail & r->mask], first * sizeof(*out));
+			memcpy(out + n + first, rec, (take - first) * sizeof(*out));
+			cs->tail += take;
+			n += take;
+			/* Release: our reads of the slots happen before their reuse. */
+			atomic_store_explicit(&lane_cons(r->hdr, lane)->tail, cs->tail,
+			                      memory_order_release);
+			/* Fairness: the next sweep starts after the last lane served. */
+			c->next_lane = lane + 1 < r->nlanes ? lane + 1 : 0;
+		}
+		lane = lane + 1 < r->nlanes ? lane + 1 : 0;
+	}
+	return n;
+}
+
+bool lt_ring_prepare_sleep(struct lt_ring *r)
+{
+	struct lt_ring_consumer *c = r->consumer;
+
+	atomic_store_explicit(&r->hdr->sleeping, 1, memory_order_relaxed);
+	/* Full fence: the flag store before the head loads (pairs with commit). */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned lane = 0; lane < r->nlanes; lane++) {
+		uint64_t head =
+		    atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_relaxed);
+		if (head != c->lane[lane].tail) {
+			atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
+			return false;
+		}
+	}
+	return true;
+}
+
+void lt_ring_wake_ack(struct lt_ring *r)
+{
+	uint64_t v;
+
+	atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
+	/* Non-blocking: EAGAIN just means nobody wrote (a timeout or a spurious poll). */
+	(void)!read(r->efd, &v, sizeof(v));
+}
+
+uint64_t lt_ring_lane_fill(const struct lt_ring *r, unsigned lane)
+{
+	uint64_t tail, head;
+
+	if (lane >= r->nlanes)
+		return 0;
+	/* Tail first, with acquire, so the head loaded after it is never below it. */
+	tail = atomic_load_explicit(&lane_cons(r->hdr, lane)->tail, memory_order_acquire);
+	head = atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_acquire);
+	return head - tail;
+}
+
+uint64_t lt_ring_lane_dropped(const struct lt_ring *r, unsigned lane)
+{
+	if (lane >= r->nlanes)
+		return 0;
+	return atomic_load_explicit(&lane_prod(r->hdr, lane)->dropped, memory_order_relaxed);
+}
+
+uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane)
+{
+	if (lane >= r->nlanes)
+		return 0;
+	return atomic_load_explicit(&lane_prod(r->hdr, lane)->written, memory_order_relaxed);
+}
+
+/* ---- read-only observer ----------------------------------------------- */
+
+/* Check a header we do not trust (another process wrote it) against the mapping size. */
+static int observer_check(const struct lt_ring_hdr *hdr, size_t size)
+{
+	uint64_t lane_offset, stride, total;
+
+	if (hdr->magic != LT_RING_MAGIC || hdr->abi != LT_RING_ABI ||
+	    hdr->record_size != sizeof(struct lt_sample))
+		return -EPROTO;
+	if (hdr->nlanes == 0 || hdr->capacity < 2 || (hdr->capacity & (hdr->capacity - 1)) ||
+	    hdr->size != size)
+		return -EPROTO;
+	if (ring_layout(hdr->nlanes, hdr->capacity, &lane_offset, &stride, &total) < 0 ||
+	    hdr->lane_stride != stride || hdr->lane_offset < sizeof(*hdr) ||
+	    hdr->lane_offset % LT_CACHELINE)
+		return -EPROTO;
+	/* The page size may differ from the creator's: check the bounds, not the sum. */
+	if (__builtin_mul_overflow(stride, (uint64_t)hdr->nlanes, &total) ||
+	    __builtin_add_overflow(total, hdr->lane_offset, &total) || total > size)
+		return -EPROTO;
+	return 0;
+}
+
+int lt_ring_observer_open(int fd, struct lt_ring_observer *o)
+{
+	const struct lt_ring_hdr *hdr;
+	struct stat st;
+	size_t size;
+	int ret;
+
+	if (fd < 0 || !o)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < (off_t)sizeof(*hdr) || (uint64_t)st.st_size > SIZE_MAX)
+		return -EPROTO;
+	size = (size_t)st.st_size;
+	hdr = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (hdr == MAP_FAILED)
+		return -errno;
+	ret = observer_check(hdr, size);
+	if (ret < 0)
+		goto err_unmap;
+
+	o->next = calloc(hdr->nlanes, sizeof(o->next[0]));
+	if (!o->next) {
+		ret = -ENOMEM;
+		goto err_unmap;
+	}
+	/* Start at the live end: only records published from now on. */
+	for (unsigned lane = 0; lane < hdr->nlanes; lane++)
+		o->next[lane] =
+		    atomic_load_explicit(&lane_prod(hdr, lane)->head, memory_order_acquire);
+	o->hdr = hdr;
+	o->size = size;
+	o->lane = 0;
+	return 0;
+
+err_unmap:
+	munmap((void *)hdr, size);
+	return ret;
+}
+
+void lt_ring_observer_close(struct lt_ring_observer *o)
+{
+	if (!o || !o->hdr)
+		return;
+	munmap((void *)o->hdr, o->size);
+	free(o->next);
+	o->hdr = NULL;
+	o->next = NULL;
+}
+
+/*
+ * Copy what one lane published since o->next[lane] into @out (at most @max).
+ * The producer does not wait for us, so a slot may be rewritten while we copy
+ * it. It writes index w only once head >= w - (AUTOCOMMIT - 1) is published,
+ * and that head store is ordered before the slot writes (the fence in
+ * commit), so if our copy saw any part of such a write, the head re-loaded
+ * after our (acquire) copy shows it. Hence index idx is intact iff
+ * idx + capacity > head_now + AUTOCOMMIT - 1; we keep one record of margin.
+ */
+static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_sample *out,
+                           size_t max, uint64_t *missed)
+{
+	const struct lt_ring_hdr *hdr = o->hdr;
+	_Atomic uint64_t *headp = &lane_prod(hdr, lane)->head;
+	struct lt_sample *rec = lane_rec(hdr, lane);
+	uint64_t cap = hdr->capacity, mask = cap - 1;
+	uint64_t next = o->next[lane], head, take, bad = 0;
+
+	/* Acquire: the records below head are written (first version at least). */
+	head = atomic_load_explicit(headp, memory_order_acquire);
+	if (next > head) /* cannot happen with an intact header; stay sane */
+		next = head;
+	/* Skip what the check below would reject anyway. */
+	if (head + LT_RING_AUTOCOMMIT >= next + cap) {
+		uint64_t lo = head + LT_RING_AUTOCOMMIT - cap + 1;
+
+		*missed += lo - next;
+		next = lo;
+	}
+	take = head - next < max ? head - next : max;
+	for (uint64_t i = 0; i < take; i++) {
+		uint64_t w[WORDS_PER_RECORD];
+		uint64_t *slot = slot_words(rec, mask, next + i);
+
+		/*
+		 * Acquire loads (plain movs on x86-64) rather than relaxed loads
+		 * and an acquire fence, which TSan does not model: a word from a
+		 * newer write synchronizes with the fence in commit, so the
+		 * re-load of head below sees what was published before it.
+		 */
+		for (size_t k = 0; k < WORDS_PER_RECORD; k++)
+			w[k] = __atomic_load_n(&slot[k], __ATOMIC_ACQUIRE);
+		memcpy(&out[i], w, sizeof(w));
+	}
+	head = atomic_load_explicit(headp, memory_order_relaxed);
+	if (head + LT_RING_AUTOCOMMIT >= next + cap)
+		bad = head + LT_RING_AUTOCOMMIT - (next + cap) + 1;
+	if (bad > take)
+		bad = take;
+	/* Belt and braces: a wrong sequence number means the older ones are gone too. */
+	for (uint64_t i = bad; i < take; i++)
+		if (out[i].seq != next + i)
+			bad = i + 1;
+	if (bad) {
+		memmove(out, out + bad, (take - bad) * sizeof(*out));
+		*missed += bad;
+	}
+	o->next[lane] = next + take;
+	return take - bad;
+}
+
+long lt_ring_observe(struct lt_ring_observer *o, struct lt_sample *out, size_t max,
+                     uint64_t *missed)
+{
+	unsigned nlanes = o->hdr->nlanes, lane = o->lane;
+	uint64_t lost = 0;
+	size_t n = 0;
+
+	/* Acquire: pairs with the release in lt_ring_free(). */
+	if (atomic_load_explicit(&o->hdr->retired, memory_order_acquire))
+		return -ESTALE;
+	if (max > LONG_MAX)
+		max = LONG_MAX;
+	for (unsigned i = 0; i < nlanes && n < max; i++) {
+		n += observe_lane(o, lane, out + n, max - n, &lost);
+		lane = lane + 1 < nlanes ? lane + 1 : 0;
+	}
+	/* Fairness when @max is small: rotate the starting lane. */
+	o->lane = o->lane + 1 < nlanes ? o->lane + 1 : 0;
+	if (missed)
+		*missed += lost;
+	return (long)n;
+}

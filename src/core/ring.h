@@ -57,11 +57,17 @@ struct lt_lane_cons {
 
 struct lt_ring; /* process-private handle of the owner (daemon) */
 
-/* Create a ring of @nlanes lanes of @capacity records (power of two, >= 2). */
+/*
+ * Create a ring of @nlanes (>= 1) lanes of @capacity records (power of two,
+ * >= 2). Returns 0, -EINVAL for bad sizes, or the negative errno of the
+ * failing system call (*out untouched on failure).
+ */
 int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct lt_ring **out);
-/* Mark retired, unmap and close. NULL is fine. */
+/* Mark retired (observers then get -ESTALE), unmap and close. NULL is fine.
+ * No producer or consumer may use the ring any more. */
 void lt_ring_free(struct lt_ring *r);
-/* A read-only fd of the segment, for another process (caller closes it). */
+/* A read-only fd of the segment, for another process (caller closes it);
+ * negative errno on failure. */
 int lt_ring_dup_ro_fd(const struct lt_ring *r);
 /* The eventfd the consumer waits on (readable after a wake-up). */
 int lt_ring_eventfd(const struct lt_ring *r);
@@ -95,12 +101,15 @@ void lt_ring_commit(struct lt_ring_producer *p);
 
 /*
  * Consumer side (one thread). lt_ring_consume() copies up to @max records
- * from the lanes (round-robin, at most @max/nlanes+1 per lane per sweep is
- * not promised: it takes what is there lane after lane) into @out and
- * returns how many. lt_ring_prepare_sleep() returns true when the consumer
+ * into @out and returns how many: it sweeps the lanes once, starting after
+ * the lane it served last (so a busy lane cannot starve the others), and
+ * takes what each lane holds until @max is reached. Records of one lane
+ * come out in sequence order. lt_ring_prepare_sleep() returns true when the consumer
  * may now block on the eventfd (every lane checked empty after announcing
  * sleep); otherwise records arrived and it must consume again. After
- * waking, call lt_ring_wake_ack().
+ * waking (by the eventfd, a timeout or another fd), call lt_ring_wake_ack():
+ * it clears the flag and drains the eventfd. A wake-up may be spurious
+ * (the eventfd readable with nothing to consume): just consume again.
  */
 size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max);
 bool lt_ring_prepare_sleep(struct lt_ring *r);
@@ -114,12 +123,16 @@ uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane);
  * Read-only observer (another process, e.g. liotactl tail): maps an fd
  * read-only and follows each lane's producer index; it never writes, so it
  * never gates producers. Records it was too slow to read are detected
- * through their sequence numbers and reported as missed.
+ * through their sequence numbers and reported as missed. Because up to
+ * LT_RING_AUTOCOMMIT - 1 records may be written but unpublished, the
+ * observer only trusts the newest capacity - LT_RING_AUTOCOMMIT records of
+ * a lane: give rings meant to be observed a capacity well above that.
  */
 struct lt_ring_observer {
 	const struct lt_ring_hdr *hdr;
 	size_t size;
 	uint64_t *next; /* per lane: next sequence number to read */
+	unsigned lane;  /* lane the next sweep starts at (fairness) */
 };
 int lt_ring_observer_open(int fd, struct lt_ring_observer *o);
 void lt_ring_observer_close(struct lt_ring_observer *o);

@@ -1,1 +1,185 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include "sampler.h"
+#include "schedule.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+/* SIGUSR1 interrupts clock_nanosleep when the sampler must stop. */
+#define SAMPLER_SIGNAL SIGUSR1
+#define OPEN_RETRY_NS  (5 * LT_NSEC_PER_SEC)
+
+static void on_wake(int sig)
+{
+	(void)sig;
+}
+
+void sampler_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake; /* no SA_RESTART: the sleep must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SAMPLER_SIGNAL, &sa, NULL);
+}
+
+static void store_last(struct lt_metric *m, double v, uint64_t ts)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	atomic_store_explicit(&m->last_bits, bits, memory_order_relaxed);
+	atomic_store_explicit(&m->last_ts, ts, memory_order_relaxed);
+}
+
+uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t now)
+{
+	struct lt_device *dev = s->dev;
+	uint64_t earliest = UINT64_MAX;
+
+	for (unsigned i = 0; i < dev->nmetrics; i++) {
+		struct lt_metric *m = dev->metrics[i];
+		struct lt_sample smp;
+		uint64_t skipped;
+		double v;
+		int r;
+
+		if (m->interval_ns == 0)
+			continue; /* event-driven: not polled */
+		if (s->next[i] <= now) {
+			smp.ts_ns = lt_real_ns();
+			r = dev->drv->read(dev, m, &v);
+			if (r < 0) {
+				atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
+			} else {
+				smp.value = v;
+				smp.metric_id = m->id;
+				smp.flags = s->late[i] ? LT_SAMPLE_LATE : 0;
+				smp.seq = 0;
+				/* A full lane drops the sample; the ring counts it. */
+				lt_ring_push(p, &smp);
+				atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
+				store_last(m, v, smp.ts_ns);
+			}
+			s->next[i] = sched_next(s->next[i], m->interval_ns, now, &skipped);
+			s->late[i] = skipped > 0;
+			if (skipped)
+				atomic_fetch_add_explicit(&m->late, skipped, memory_order_relaxed);
+		}
+		if (s->next[i] < earliest)
+			earliest = s->next[i];
+	}
+	lt_ring_commit(p);
+	return earliest;
+}
+
+static bool stopping(struct sampler *s)
+{
+	return atomic_load_explicit(&s->stop, memory_order_acquire);
+}
+
+static void *sampler_main(void *arg)
+{
+	struct sampler *s = arg;
+	struct lt_device *dev = s->dev;
+	struct lt_ring_producer p;
+	char err[256] = "";
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SAMPLER_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	lt_ring_producer_init(s->ring, s->lane, &p);
+
+	/* A device that cannot be opened is retried, without stopping the daemon. */
+	while (!stopping(s) && dev->drv->open && dev->drv->open(dev, err, sizeof(err)) < 0) {
+		atomic_store(&dev->state, -1);
+		lt_device_log(dev, LOG_ERR, "cannot open: %s (retrying in %llu s)", err,
+			      (unsigned long long)(OPEN_RETRY_NS / LT_NSEC_PER_SEC));
+		sched_sleep_until(lt_mono_ns() + OPEN_RETRY_NS);
+	}
+	if (stopping(s))
+		return NULL;
+	atomic_store(&dev->state, 1);
+
+	uint64_t t0 = lt_mono_ns();
+	for (unsigned i = 0; i < dev->nmetrics; i++)
+		s->next[i] = t0;
+	uint64_t deadline = t0;
+	while (!stopping(s)) {
+		if (sched_sleep_until(deadline) == -EINTR)
+			continue;
+		deadline = sampler_tick(s, &p, lt_mono_ns());
+		if (deadline == UINT64_MAX)
+			break; /* nothing to poll */
+	}
+	/* Event-driven-only devices park here until stopped. */
+	while (!stopping(s))
+		pause();
+	if (dev->drv->close)
+		dev->drv->close(dev);
+	atomic_store(&dev->state, 0);
+	return NULL;
+}
+
+int sampler_start(struct sampler *s)
+{
+	unsigned n = s->dev->nmetrics;
+	int r;
+
+	s->next = xcalloc(n, sizeof(*s->next));
+	s->late = xcalloc(n, sizeof(*s->late));
+	atomic_store(&s->stop, false);
+	r = pthread_create(&s->thread, NULL, sampler_main, s);
+	if (r) {
+		free(s->next);
+		free(s->late);
+		s->next = NULL;
+		s->late = NULL;
+		return -r;
+	}
+	s->started = true;
+	return 0;
+}
+
+void sampler_stop(struct sampler *s)
+{
+	if (!s->started)
+		return;
+	atomic_store_explicit(&s->stop, true, memory_order_release);
+	/*
+	 * The signal may land just before the thread enters its sleep and be
+	 * missed; repeat it until the thread has gone (bounded by the join).
+	 */
+	for (int i = 0; i < 500; i++) {
+		struct timespec ts;
+
+		pthread_kill(s->thread, SAMPLER_SIGNAL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(s->thread, NULL, &ts) == 0) {
+			s->started = false;
+			break;
+		}
+	}
+	if (s->started) {
+		/* A driver read stuck for 5 s: wait for it rather than free under it. */
+		lt_device_log(s->dev, LOG_WARNING, "sampler slow to stop; waiting for it");
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+	free(s->next);
+	free(s->late);
+	s->next = NULL;
+	s->late = NULL;
+}

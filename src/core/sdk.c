@@ -17,6 +17,21 @@ void lt_device_set_priv(struct lt_device *dev, void *priv)
 	dev->priv = priv;
 }
 
+unsigned lt_device_nmetrics(const struct lt_device *dev)
+{
+	return dev->nmetrics;
+}
+
+struct lt_metric *lt_device_metric(const struct lt_device *dev, unsigned i)
+{
+	return i < dev->nmetrics ? dev->metrics[i] : NULL;
+}
+
+const char *lt_metric_fullname(const struct lt_metric *m)
+{
+	return m->fullname;
+}
+
 const char *lt_metric_name(const struct lt_metric *m)
 {
 	return m->name;

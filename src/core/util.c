@@ -1,1 +1,129 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* Small helpers shared by the daemon: clocks, allocation, the edge id. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+uint64_t lt_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return lt_ts_ns(&ts);
+}
+
+uint64_t lt_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return lt_ts_ns(&ts);
+}
+
+static void *oom(void)
+{
+	/* Nothing sensible can be done without memory; say so and stop. */
+	fputs("liotad: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	return p ? p : oom();
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	return p ? p : oom();
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	return q ? q : oom();
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	return p ? p : oom();
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? oom() : s;
+}
+
+/*
+ * Namespace of liotad's edge ids (a fixed random UUID). The id is an RFC 4122
+ * version-5 UUID of the machine id in this namespace: stable across reboots
+ * and re-installs of liotad, and the raw machine id (which systemd asks
+ * applications not to expose) cannot be recovered from it.
+ */
+static const unsigned char edge_ns[16] = { 0x5b, 0x1e, 0x0c, 0x7a, 0x93, 0x4d, 0x4f, 0x21,
+					   0xa6, 0x0e, 0x3c, 0x52, 0x8b, 0x17, 0xd9, 0x44 };
+
+int lt_edge_id(const char *machine_id_path, char out[37])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char buf[64];
+	ssize_t n;
+	int fd, ok;
+
+	fd = open(machine_id_path ? machine_id_path : "/etc/machine-id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	/* A machine id is 32 lowercase hex digits (machine-id(5)). */
+	if (n != 32 || strspn(buf, "0123456789abcdef") != 32)
+		return -EBADMSG;
+
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+	     EVP_DigestUpdate(ctx, edge_ns, sizeof(edge_ns)) && EVP_DigestUpdate(ctx, buf, 32) &&
+	     EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok || mdlen < 16)
+		return -EIO;
+	md[6] = (md[6] & 0x0f) | 0x50; /* version 5 */
+	md[8] = (md[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0],
+		 md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11],
+		 md[12], md[13], md[14], md[15]);
+	return 0;
+}

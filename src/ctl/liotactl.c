@@ -1,2 +1,425 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-int main(void){return 0;}
+/*
+ * liotactl: talk to a running liotad over its control socket.
+ *   status  devices, metrics, ring lanes and DCCs (or the raw JSON)
+ *   tail    live samples, read from the daemon's ring mapped read-only
+ */
+#include "ring.h"
+#include "rundir.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"Usage: liotactl [OPTION]... COMMAND [ARG]...\n"
+	"Query a running liotad.\n"
+	"\n"
+	"Commands:\n"
+	"  status [--json]         devices and their metrics (samples, errors, last value),\n"
+	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
+	"                          lines sent, dropped, queued bytes, reconnects)\n"
+	"  tail [PATTERN]...       print live samples of the metrics whose DEVICE.METRIC\n"
+	"                          name matches a shell PATTERN (all when none), read\n"
+	"                          from the daemon's ring mapped read-only\n"
+	"      -n, --count=N       stop after N samples\n"
+	"      -t, --timeout=SEC   stop after SEC seconds (may be fractional)\n"
+	"      --raw               print 'TIMESTAMP_NS NAME VALUE' with exact values\n"
+	"\n"
+	"Options:\n"
+	"  -r, --runtime-dir=DIR   folder of the daemon's socket (default: as liotad's)\n"
+	"  -s, --socket=PATH       the socket itself\n"
+	"  -h, --help              show this help and exit\n"
+	"\n"
+	"Exit status: 0 on success, 1 when the daemon cannot be reached or refuses,\n"
+	"2 for a usage error.\n";
+
+static char sock_path[PATH_MAX];
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Send @cmd; return the JSON answer (and a passed fd in *fd when asked). */
+static json_t *request(const char *cmd, int *fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	size_t len = 0, cap = 65536;
+	char *buf = NULL;
+	json_error_t je;
+	json_t *doc = NULL;
+	int s;
+
+	if (fd)
+		*fd = -1;
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "liotactl: socket path too long: %s\n", sock_path);
+		return NULL;
+	}
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "liotactl: cannot reach liotad at %s: %s\n", sock_path,
+			strerror(errno));
+		goto out;
+	}
+	if (dprintf(s, "%s\n", cmd) < 0)
+		goto out;
+	buf = malloc(cap);
+	for (;;) {
+		struct iovec iov = { buf + len, cap - len - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+		if (n <= 0)
+			break;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && fd)
+				memcpy(fd, CMSG_DATA(cm), sizeof(int));
+		len += (size_t)n;
+		if (len + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+	}
+	buf[len] = '\0';
+	doc = json_loads(buf, 0, &je);
+	if (!doc)
+		fprintf(stderr, "liotactl: bad answer from liotad: %s\n", je.text);
+	else if (json_object_get(doc, "error")) {
+		fprintf(stderr, "liotactl: liotad says: %s\n",
+			json_string_value(json_object_get(doc, "error")));
+		json_decref(doc);
+		doc = NULL;
+	}
+out:
+	free(buf);
+	if (s >= 0)
+		close(s);
+	return doc;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static long long num(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static void fmt_interval(char *b, size_t n, double s)
+{
+	if (s == 0)
+		snprintf(b, n, "event");
+	else if (s < 1)
+		snprintf(b, n, "%gms", s * 1e3);
+	else
+		snprintf(b, n, "%gs", s);
+}
+
+static int cmd_status(bool as_json)
+{
+	json_t *st = request("status", NULL), *v;
+	size_t i, j;
+
+	if (!st)
+		return 1;
+	if (as_json) {
+		json_dumpf(st, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(st);
+		return 0;
+	}
+	json_t *edge = json_object_get(st, "edge"), *tot = json_object_get(st, "totals");
+	printf("edge %s (%s), pid %lld, up %.1f s, %lld reloads\n", str(edge, "name"),
+	       str(edge, "id"), num(st, "pid"), json_real_value(json_object_get(st, "uptime_s")),
+	       num(st, "reloads"));
+	printf("totals: %lld samples taken, %lld published, %lld dropped, %lld read errors\n\n",
+	       num(tot, "taken"), num(tot, "published"), num(tot, "dropped"), num(tot, "errors"));
+
+	printf("%-20s %-8s %-8s %-20s %-8s %9s %10s %7s %7s %s\n", "DEVICE", "TYPE", "STATE",
+	       "METRIC", "UNIT", "INTERVAL", "SAMPLES", "ERRORS", "LATE", "LAST");
+	json_array_foreach(json_object_get(st, "devices"), i, v)
+	{
+		json_t *m;
+
+		json_array_foreach(json_object_get(v, "metrics"), j, m)
+		{
+			char iv[32], last[64] = "-";
+			json_t *lv = json_object_get(m, "last_value");
+
+			fmt_interval(iv, sizeof(iv), json_real_value(json_object_get(m, "interval_s")));
+			if (json_is_number(lv))
+				snprintf(last, sizeof(last), "%.6g", json_number_value(lv));
+			printf("%-20s %-8s %-8s %-20s %-8s %9s %10lld %7lld %7lld %s\n",
+			       j ? "" : str(v, "name"), j ? "" : str(v, "type"),
+			       j ? "" : str(v, "state"), str(m, "name"), str(m, "unit"), iv,
+			       num(m, "samples"), num(m, "errors"), num(m, "late"), last);
+		}
+	}
+	json_t *ring = json_object_get(st, "ring");
+	printf("\nRING (generation %lld, %lld consumer wake-ups)\n%-5s %-20s %10s %10s %12s %10s\n",
+	       num(ring, "generation"), num(ring, "wakeups"), "LANE", "DEVICE", "FILL", "CAPACITY",
+	       "WRITTEN", "DROPPED");
+	json_array_foreach(json_object_get(ring, "lanes"), i, v)
+		printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
+		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
+	printf("\n%-20s %-10s %-10s %12s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE", "SENT",
+	       "DROPPED", "QUEUED(B)", "RECONNECTS", "ERRORS");
+	json_array_foreach(json_object_get(st, "dccs"), i, v)
+		printf("%-20s %-10s %-10s %12lld %10lld %12lld %10lld %7lld\n", str(v, "name"),
+		       str(v, "type"), str(v, "state"), num(v, "sent"), num(v, "dropped"),
+		       num(v, "queued_bytes"), num(v, "reconnects"), num(v, "errors"));
+	json_decref(st);
+	return 0;
+}
+
+struct tail_state {
+	char **names; /* by metric id */
+	char **units;
+	bool *want;
+	size_t n;
+};
+
+static void tail_clear(struct tail_state *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->names[i]);
+		free(t->units[i]);
+	}
+	free(t->names);
+	free(t->units);
+	free(t->want);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Fetch the metric table and the ring fd; attach the observer. */
+static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **pat, int npat)
+{
+	json_t *mt = request("metrics", NULL), *v, *rg;
+	size_t i;
+	int fd, r;
+
+	if (!mt)
+		return -1;
+	tail_clear(t);
+	json_t *arr = json_object_get(mt, "metrics");
+	t->n = json_array_size(arr);
+	t->names = calloc(t->n + 1, sizeof(char *));
+	t->units = calloc(t->n + 1, sizeof(char *));
+	t->want = calloc(t->n + 1, sizeof(bool));
+	json_array_foreach(arr, i, v)
+	{
+		size_t id = (size_t)num(v, "id");
+
+		if (id >= t->n)
+			continue;
+		t->names[id] = strdup(str(v, "name"));
+		t->units[id] = strdup(str(v, "unit"));
+		t->want[id] = npat == 0;
+		for (int k = 0; k < npat; k++)
+			if (fnmatch(pat[k], t->names[id], 0) == 0)
+				t->want[id] = true;
+	}
+	json_decref(mt);
+	rg = request("ring", &fd);
+	if (!rg)
+		return -1;
+	json_decref(rg);
+	if (fd < 0) {
+		fprintf(stderr, "liotactl: liotad sent no ring descriptor\n");
+		return -1;
+	}
+	r = lt_ring_observer_open(fd, o);
+	close(fd);
+	if (r < 0) {
+		fprintf(stderr, "liotactl: cannot map the ring: %s\n", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static void print_sample(const struct tail_state *t, const struct lt_sample *s, bool raw)
+{
+	const char *name = s->metric_id < t->n && t->names[s->metric_id] ? t->names[s->metric_id]
+									   : "?";
+
+	if (raw) {
+		printf("%llu %s %.17g\n", (unsigned long long)s->ts_ns, name, s->value);
+		return;
+	}
+	time_t sec = (time_t)(s->ts_ns / 1000000000ull);
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	printf("%s.%06lluZ  %-30s %.10g %s%s\n", when,
+	       (unsigned long long)(s->ts_ns % 1000000000ull) / 1000, name, s->value,
+	       t->units[s->metric_id] ? t->units[s->metric_id] : "",
+	       (s->flags & LT_SAMPLE_LATE) ? " (late)" : "");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_tail(long long count, double timeout, bool raw, char **pat, int npat)
+{
+	struct lt_ring_observer o = { 0 };
+	struct tail_state t = { 0 };
+	struct lt_sample buf[256];
+	uint64_t missed = 0, reported = 0;
+	long long printed = 0;
+	double end = timeout > 0 ? now_s() + timeout : INFINITY;
+	int status = 0;
+
+	if (tail_attach(&t, &o, pat, npat) < 0)
+		return 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (!interrupted && (count <= 0 || printed < count) && now_s() < end) {
+		long n = lt_ring_observe(&o, buf, 256, &missed);
+
+		if (n == -ESTALE) {
+			/* The daemon reloaded: follow the new ring. */
+			lt_ring_observer_close(&o);
+			if (tail_attach(&t, &o, pat, npat) < 0) {
+				status = 1;
+				break;
+			}
+			continue;
+		}
+		if (missed > reported) {
+			fprintf(stderr, "liotactl: %llu samples went by too fast to show\n",
+				(unsigned long long)(missed - reported));
+			reported = missed;
+		}
+		for (long i = 0; i < n && (count <= 0 || printed < count); i++) {
+			if (buf[i].metric_id >= t.n || !t.want[buf[i].metric_id])
+				continue;
+			print_sample(&t, &buf[i], raw);
+			printed++;
+		}
+		if (n == 0) {
+			/*
+			 * A read-only observer cannot ask producers to wake it (it
+			 * must not write to the ring): look again in 10 ms.
+			 */
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	lt_ring_observer_close(&o);
+	tail_clear(&t);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "runtime-dir", required_argument, NULL, 'r' },
+					    { "socket", required_argument, NULL, 's' },
+					    { "count", required_argument, NULL, 'n' },
+					    { "timeout", required_argument, NULL, 't' },
+					    { "raw", no_argument, NULL, 'R' },
+					    { "json", no_argument, NULL, 'j' },
+					    { "help", no_argument, NULL, 'h' },
+					    {} };
+	char dir[PATH_MAX] = "";
+	long long count = 0;
+	double timeout = 0;
+	bool raw = false, as_json = false;
+	char *end;
+	int c;
+
+	/* "+" would stop at the command; options may follow it, so permute. */
+	while ((c = getopt_long(argc, argv, "r:s:n:t:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			snprintf(dir, sizeof(dir), "%s", optarg);
+			break;
+		case 's':
+			snprintf(sock_path, sizeof(sock_path), "%s", optarg);
+			break;
+		case 'n':
+			count = strtoll(optarg, &end, 10);
+			if (*end || count <= 0) {
+				fprintf(stderr, "liotactl: --count: '%s' is not a positive number\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			timeout = strtod(optarg, &end);
+			if (*end || !(timeout > 0)) {
+				fprintf(stderr, "liotactl: --timeout: '%s' is not a positive number\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'R':
+			raw = true;
+			break;
+		case 'j':
+			as_json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs("Try 'liotactl --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!sock_path[0]) {
+		if (!dir[0])
+			lt_default_rundir(dir, sizeof(dir));
+		snprintf(sock_path, sizeof(sock_path), "%s/%s", dir, LT_SOCKET_NAME);
+	}
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	signal(SIGPIPE, SIG_IGN);
+
+	const char *cmd = argv[optind++];
+	if (!strcmp(cmd, "status")) {
+		if (optind < argc) {
+			fprintf(stderr, "liotactl: status takes no argument\n");
+			return 2;
+		}
+		return cmd_status(as_json);
+	}
+	if (!strcmp(cmd, "tail"))
+		return cmd_tail(count, timeout, raw, argv + optind, argc - optind);
+	fprintf(stderr, "liotactl: unknown command '%s'\nTry 'liotactl --help'.\n", cmd);
+	return 2;
+}

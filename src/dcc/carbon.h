@@ -27,8 +27,9 @@ char *carbon_path(const char *prefix, const char *edge, const char *device, cons
 /*
  * Encode one line for @path and sample @s into @out (size @len): value in
  * the shortest form that reads back as the same double, timestamp in whole
- * seconds (floor of ts_ns). Returns the line length including '\n', or
- * -ENOSPC, or -EDOM for NaN/infinite values (carbon cannot store them).
+ * seconds (floor of ts_ns). The line is not NUL-terminated. Returns its
+ * length including the '\n', or -ENOSPC (nothing useful written), or -EDOM
+ * for NaN/infinite values (carbon cannot store them).
  */
 int carbon_line(char *out, size_t len, const char *path, size_t pathlen,
 		const struct lt_sample *s);

@@ -1,1 +1,285 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sim: simulated metrics for the demo and the tests. Each metric follows one
+ * function (sine, counter, random_walk, constant); read() never fails.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "devices/devices.h"
+
+enum sim_fn { SIM_SINE, SIM_COUNTER, SIM_RANDOM_WALK, SIM_CONSTANT };
+
+static const char *const sim_fn_names[] = {
+	[SIM_SINE] = "sine",
+	[SIM_COUNTER] = "counter",
+	[SIM_RANDOM_WALK] = "random_walk",
+	[SIM_CONSTANT] = "constant",
+};
+
+#define FN(f) (1u << (f))
+
+enum sim_kind { KIND_DOUBLE, KIND_DURATION, KIND_UINT };
+
+enum {
+	OPT_AMPLITUDE,
+	OPT_OFFSET,
+	OPT_PERIOD,
+	OPT_PHASE,
+	OPT_START,
+	OPT_STEP,
+	OPT_MIN,
+	OPT_MAX,
+	OPT_SEED,
+	OPT_VALUE,
+	NOPTS
+};
+
+/* Every option, and the functions it applies to. */
+static const struct sim_opt {
+	const char *key;
+	enum sim_kind kind;
+	unsigned fns;
+} sim_opts[NOPTS] = {
+	[OPT_AMPLITUDE] = { "amplitude", KIND_DOUBLE, FN(SIM_SINE) },
+	[OPT_OFFSET] = { "offset", KIND_DOUBLE, FN(SIM_SINE) },
+	[OPT_PERIOD] = { "period", KIND_DURATION, FN(SIM_SINE) },
+	[OPT_PHASE] = { "phase", KIND_DURATION, FN(SIM_SINE) },
+	[OPT_START] = { "start", KIND_DOUBLE, FN(SIM_COUNTER) | FN(SIM_RANDOM_WALK) },
+	[OPT_STEP] = { "step", KIND_DOUBLE, FN(SIM_COUNTER) | FN(SIM_RANDOM_WALK) },
+	[OPT_MIN] = { "min", KIND_DOUBLE, FN(SIM_RANDOM_WALK) },
+	[OPT_MAX] = { "max", KIND_DOUBLE, FN(SIM_RANDOM_WALK) },
+	[OPT_SEED] = { "seed", KIND_UINT, FN(SIM_RANDOM_WALK) },
+	[OPT_VALUE] = { "value", KIND_DOUBLE, FN(SIM_CONSTANT) },
+};
+
+struct sim_metric {
+	enum sim_fn fn;
+	unsigned set; /* bit i: sim_opts[i] was given, checked against fn in metric_check */
+	union {
+		double d;
+		uint64_t u;
+	} opt[NOPTS];
+	/* state, touched only by read() in the sampler thread */
+	bool started;
+	uint64_t n;   /* counter: reads so far, so value = start + n * step */
+	double walk;  /* random_walk: current value */
+	uint64_t rng; /* random_walk: splitmix64 state */
+};
+
+#define NSEC_PER_SEC 1000000000ull
+
+double lt_sim_sine(uint64_t t_ns, double amplitude, double offset, uint64_t period_ns,
+		   uint64_t phase_ns)
+{
+	/* Reduce in integer nanoseconds: a double of epoch seconds loses precision. */
+	uint64_t a = t_ns % period_ns, b = phase_ns % period_ns;
+	uint64_t x = a >= period_ns - b ? a - (period_ns - b) : a + b; /* (a + b) mod period */
+
+	return offset + amplitude * sin(2 * M_PI * ((double)x / (double)period_ns));
+}
+
+/* splitmix64: tiny, fast, any seed is fine (xorshift needs a non-zero one). */
+static uint64_t sim_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* FNV-1a of "device.metric": the default seed, stable across runs. */
+static uint64_t sim_default_seed(const struct lt_device *dev, const struct lt_metric *m)
+{
+	const char *parts[] = { lt_device_name(dev), ".", lt_metric_name(m) };
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < 3; i++)
+		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return h;
+}
+
+static int sim_device_option(struct lt_device *dev, const char *key, const char *value,
+			     char *err, size_t errlen)
+{
+	return -ENOENT;
+}
+
+static int sim_metric_init(struct lt_metric *m)
+{
+	struct sim_metric *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->fn = SIM_SINE;
+	s->opt[OPT_AMPLITUDE].d = 10;
+	s->opt[OPT_OFFSET].d = 20;
+	s->opt[OPT_PERIOD].u = 60 * NSEC_PER_SEC;
+	s->opt[OPT_PHASE].u = 0;
+	s->opt[OPT_START].d = 0;
+	s->opt[OPT_STEP].d = 1;
+	s->opt[OPT_MIN].d = -1e9;
+	s->opt[OPT_MAX].d = 1e9;
+	s->opt[OPT_VALUE].d = 0;
+	lt_metric_set_priv(m, s);
+	return 0;
+}
+
+static int sim_metric_option(struct lt_metric *m, const char *key, const char *value,
+			     char *err, size_t errlen)
+{
+	struct sim_metric *s = lt_metric_priv(m);
+	double d = 0;
+	uint64_t u = 0;
+	size_t i;
+	int r;
+
+	if (strcmp(key, "function") == 0) {
+		for (i = 0; i < sizeof(sim_fn_names) / sizeof(sim_fn_names[0]); i++) {
+			if (strcmp(value, sim_fn_names[i]) == 0) {
+				s->fn = (enum sim_fn)i;
+				return 0;
+			}
+		}
+		snprintf(err, errlen,
+			 "unknown function '%s' (sine, counter, random_walk or constant)", value);
+		return -EINVAL;
+	}
+
+	for (i = 0; i < NOPTS; i++)
+		if (strcmp(key, sim_opts[i].key) == 0)
+			break;
+	if (i == NOPTS)
+		return -ENOENT;
+
+	/* parse into a temporary: a rejected value must not replace the default */
+	switch (sim_opts[i].kind) {
+	case KIND_DOUBLE:
+		r = lt_parse_double(value, &d, err, errlen);
+		break;
+	case KIND_DURATION:
+		r = lt_parse_duration(value, &u, err, errlen);
+		if (r == 0 && i == OPT_PERIOD && u == 0) {
+			snprintf(err, errlen, "period must be longer than 0");
+			r = -EINVAL;
+		}
+		break;
+	default:
+		r = lt_parse_uint(value, 0, UINT64_MAX, &u, err, errlen);
+		break;
+	}
+	if (r < 0)
+		return r;
+	if (sim_opts[i].kind == KIND_DOUBLE)
+		s->opt[i].d = d;
+	else
+		s->opt[i].u = u;
+	s->set |= 1u << i;
+	return 0;
+}
+
+static int sim_metric_check(struct lt_metric *m, char *err, size_t errlen)
+{
+	struct sim_metric *s = lt_metric_priv(m);
+
+	/* Checked here, not in option(): "function" may come after the others. */
+	for (size_t i = 0; i < NOPTS; i++) {
+		if ((s->set & (1u << i)) && !(sim_opts[i].fns & FN(s->fn))) {
+			snprintf(err, errlen, "%s does not apply to function %s", sim_opts[i].key,
+				 sim_fn_names[s->fn]);
+			return -EINVAL;
+		}
+	}
+	if (s->fn != SIM_RANDOM_WALK)
+		return 0;
+
+	double start = s->opt[OPT_START].d, min = s->opt[OPT_MIN].d, max = s->opt[OPT_MAX].d;
+
+	if (!(min < max)) {
+		snprintf(err, errlen, "min must be lower than max");
+		return -EINVAL;
+	}
+	if (s->opt[OPT_STEP].d < 0) {
+		snprintf(err, errlen, "step must not be negative");
+		return -EINVAL;
+	}
+	/* An implicit start of 0 is moved into [min, max]; an explicit one must be in it. */
+	if ((s->set & (1u << OPT_START)) && (start < min || start > max)) {
+		snprintf(err, errlen, "start must be between min and max");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static double sim_walk(struct sim_metric *s)
+{
+	double min = s->opt[OPT_MIN].d, max = s->opt[OPT_MAX].d;
+	/* uniform in [-1, 1) from the top 53 bits */
+	double u = (double)(sim_rand(&s->rng) >> 11) * 0x1.0p-52 - 1.0;
+	double v = s->walk + u * s->opt[OPT_STEP].d;
+
+	/* Reflect off the bounds, then clamp when step is wider than the range. */
+	if (v > max)
+		v = max - (v - max);
+	if (v < min)
+		v = min + (min - v);
+	return fmin(fmax(v, min), max);
+}
+
+static int sim_read(struct lt_device *dev, struct lt_metric *m, double *value)
+{
+	struct sim_metric *s = lt_metric_priv(m);
+	struct timespec ts;
+
+	switch (s->fn) {
+	case SIM_SINE:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*value = lt_sim_sine((uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec,
+				     s->opt[OPT_AMPLITUDE].d, s->opt[OPT_OFFSET].d,
+				     s->opt[OPT_PERIOD].u, s->opt[OPT_PHASE].u);
+		break;
+	case SIM_COUNTER:
+		/* from the count, not accumulated: no drift, exact for integer steps */
+		*value = s->opt[OPT_START].d + (double)s->n++ * s->opt[OPT_STEP].d;
+		break;
+	case SIM_RANDOM_WALK:
+		if (!s->started) {
+			s->started = true;
+			s->rng = (s->set & (1u << OPT_SEED)) ? s->opt[OPT_SEED].u
+							      : sim_default_seed(dev, m);
+			s->walk = fmin(fmax(s->opt[OPT_START].d, s->opt[OPT_MIN].d),
+				       s->opt[OPT_MAX].d);
+		} else {
+			s->walk = sim_walk(s);
+		}
+		*value = s->walk;
+		break;
+	case SIM_CONSTANT:
+		*value = s->opt[OPT_VALUE].d;
+		break;
+	}
+	return 0;
+}
+
+static void sim_metric_free(struct lt_metric *m)
+{
+	free(lt_metric_priv(m));
+	lt_metric_set_priv(m, NULL);
+}
+
+const struct lt_device_driver lt_device_sim = {
+	.name = "sim",
+	.device_option = sim_device_option,
+	.metric_init = sim_metric_init,
+	.metric_option = sim_metric_option,
+	.metric_check = sim_metric_check,
+	.read = sim_read,
+	.metric_free = sim_metric_free,
+};

@@ -1,1 +1,674 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Byte-stream transport: TCP with back-off, or a file / stdout sink, behind
+ * a bounded queue of whole records.
+ *
+ * The queue is a ring of conf.queue_bytes bytes addressed by three
+ * free-running byte counters, rec <= head <= tail:
+ *   [rec, head)  sent, but the last record in it is not complete yet: it is
+ *                sent again from rec if the connection breaks;
+ *   [head, tail) not sent yet.
+ * The counters go back to 0 whenever the queue empties, so the data is
+ * usually contiguous and goes out in a single send.
+ *
+ * A DNS name is resolved synchronously by getaddrinfo() at each connection
+ * attempt (a numeric address does no I/O): use an address, or a name the
+ * local resolver answers quickly, when a stalled publisher thread matters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "transport/stream.h"
+#include "util.h"
+
+#define MSEC 1000000ull
+
+struct lt_stream {
+	struct lt_stream_conf conf; /* own copies of the strings */
+	struct lt_dcc *dcc;         /* for log messages; may be NULL */
+	struct lt_dcc_stats *stats; /* the caller's, or own_stats */
+	struct lt_dcc_stats own_stats;
+	char peer[300];             /* "HOST:PORT" or the file name, for messages */
+
+	int fd;
+	enum lt_dcc_state state;
+
+	char *buf;
+	size_t cap;
+	uint64_t rec, head, tail; /* see the comment at the top */
+
+	/* TCP */
+	struct addrinfo *ai;     /* resolved addresses of the current attempt */
+	struct addrinfo *ai_cur; /* the one being connected to */
+	int64_t timer_ns;        /* end of back-off, or connect deadline */
+	unsigned attempts;       /* consecutive failures, for the back-off */
+	int connected_once;
+	int quiet; /* a failure was logged at warning level: the next ones at debug */
+	uint64_t rng;
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+void stream_conf_defaults(struct lt_stream_conf *c)
+{
+	*c = (struct lt_stream_conf){
+		.kind = LT_STREAM_TCP,
+		.queue_bytes = 4u << 20,
+		.backoff_min_ns = 100 * MSEC,
+		.backoff_max_ns = 30 * LT_NSEC_PER_SEC,
+		.connect_timeout_ns = 5 * LT_NSEC_PER_SEC,
+	};
+}
+
+void stream_conf_clear(struct lt_stream_conf *c)
+{
+	free(c->host);
+	free(c->port);
+	free(c->path);
+	c->host = c->port = c->path = NULL;
+}
+
+static void set_str(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = xstrdup(value);
+}
+
+int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
+		       size_t errlen)
+{
+	uint64_t v;
+	int r;
+
+	if (!strcmp(key, "transport")) {
+		if (!strcmp(value, "tcp"))
+			c->kind = LT_STREAM_TCP;
+		else if (!strcmp(value, "file"))
+			c->kind = LT_STREAM_FILE;
+		else if (!strcmp(value, "stdout"))
+			c->kind = LT_STREAM_STDOUT;
+		else
+			return fail(err, errlen, -EINVAL,
+				    "transport must be tcp, file or stdout, not \"%s\"", value);
+		return 0;
+	}
+	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
+		if (!*value)
+			return fail(err, errlen, -EINVAL, "%s must not be empty", key);
+		if (!strcmp(key, "host"))
+			set_str(&c->host, value);
+		else if (!strcmp(key, "port"))
+			set_str(&c->port, value);
+		else
+			set_str(&c->path, value);
+		return 0;
+	}
+	if (!strcmp(key, "queue_size")) {
+		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
+		if (r < 0)
+			return r;
+		c->queue_bytes = (size_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
+	    !strcmp(key, "connect_timeout")) {
+		r = lt_parse_duration(value, &v, err, errlen);
+		if (r < 0)
+			return r;
+		/* A zero delay would make a refusing peer spin the publisher. */
+		if (v < MSEC)
+			return fail(err, errlen, -EINVAL, "%s must be at least 1ms", key);
+		if (!strcmp(key, "reconnect_min"))
+			c->backoff_min_ns = v;
+		else if (!strcmp(key, "reconnect_max"))
+			c->backoff_max_ns = v;
+		else
+			c->connect_timeout_ns = v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen)
+{
+	switch (c->kind) {
+	case LT_STREAM_TCP:
+		if (!c->host)
+			return fail(err, errlen, -EINVAL, "transport tcp needs host");
+		if (!c->port)
+			return fail(err, errlen, -EINVAL, "transport tcp needs port");
+		break;
+	case LT_STREAM_FILE:
+		if (!c->path)
+			return fail(err, errlen, -EINVAL, "transport file needs path");
+		break;
+	case LT_STREAM_STDOUT:
+		break;
+	}
+	if (c->queue_bytes < 4096)
+		return fail(err, errlen, -EINVAL, "queue_size must be at least 4k");
+	if (c->backoff_min_ns > c->backoff_max_ns)
+		return fail(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
+	return 0;
+}
+
+/* ---- state and counters ------------------------------------------------ */
+
+static void set_state(struct lt_stream *s, enum lt_dcc_state st)
+{
+	s->state = st;
+	atomic_store_explicit(&s->stats->state, (int)st, memory_order_relaxed);
+}
+
+static void update_queued(struct lt_stream *s)
+{
+	atomic_store_explicit(&s->stats->queued, s->tail - s->rec, memory_order_relaxed);
+}
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* xorshift64*: the jitter only needs to spread clients apart. */
+static uint64_t rnd(struct lt_stream *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* The bytes [from, to) of the ring as at most two pieces. */
+static int ring_iov(const struct lt_stream *s, uint64_t from, uint64_t to, struct iovec iov[2])
+{
+	size_t pos = (size_t)(from % s->cap);
+	size_t len = (size_t)(to - from);
+	size_t first = s->cap - pos < len ? s->cap - pos : len;
+
+	iov[0].iov_base = s->buf + pos;
+	iov[0].iov_len = first;
+	if (first == len)
+		return 1;
+	iov[1].iov_base = s->buf;
+	iov[1].iov_len = len - first;
+	return 2;
+}
+
+/*
+ * @n more bytes left the queue: count them and the lines they complete,
+ * and move rec past the last complete line.
+ */
+static void advance(struct lt_stream *s, size_t n)
+{
+	struct iovec iov[2];
+	int niov = ring_iov(s, s->head, s->head + n, iov);
+	uint64_t off = s->head, lines = 0, last = 0;
+
+	for (int i = 0; i < niov; i++) {
+		const char *base = iov[i].iov_base, *end = base + iov[i].iov_len;
+
+		for (const char *p = base; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+			lines++;
+			last = off + (uint64_t)(p - base) + 1;
+		}
+		off += iov[i].iov_len;
+	}
+	s->head += n;
+	if (lines)
+		s->rec = last;
+	if (s->rec == s->tail)
+		s->rec = s->head = s->tail = 0;
+	count(&s->stats->bytes, n);
+	count(&s->stats->sent, lines);
+	update_queued(s);
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+static void tcp_close(struct lt_stream *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->ai)
+		freeaddrinfo(s->ai);
+	s->ai = s->ai_cur = NULL;
+}
+
+/*
+ * Close and schedule the next attempt after a delay drawn uniformly in
+ * [0, min(max, min * 2^attempts)] ("full jitter", so that gateways cut off
+ * together do not come back together), but at least min / 2.
+ */
+static void backoff(struct lt_stream *s, int64_t now, const char *what, const char *reason)
+{
+	uint64_t lo = s->conf.backoff_min_ns, hi = s->conf.backoff_max_ns;
+	uint64_t cap = hi, delay;
+	int prio = s->quiet ? LOG_DEBUG : LOG_WARNING;
+
+	tcp_close(s);
+	if (s->attempts < 63 && lo <= (hi >> s->attempts))
+		cap = lo << s->attempts;
+	delay = rnd(s) % (cap + 1);
+	if (delay < lo / 2)
+		delay = lo / 2;
+	s->attempts++;
+	s->timer_ns = now + (int64_t)delay;
+	set_state(s, LT_DCC_BACKOFF);
+	count(&s->stats->errors, 1);
+	lt_dcc_log(s->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", s->peer, what,
+		   reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
+	s->quiet = 1;
+}
+
+/* The connection to the peer is gone: the cut record goes out again later. */
+static void connection_lost(struct lt_stream *s, int64_t now, const char *reason)
+{
+	s->head = s->rec;
+	s->quiet = 0;
+	backoff(s, now, "lost", reason);
+}
+
+static void drain(struct lt_stream *s);
+
+static void connected(struct lt_stream *s)
+{
+	if (s->ai)
+		freeaddrinfo(s->ai);
+	s->ai = s->ai_cur = NULL;
+	if (s->connected_once)
+		count(&s->stats->reconnects, 1);
+	if (s->attempts > 1)
+		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s after %u failed attempts", s->peer,
+			   s->attempts);
+	else
+		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s", s->peer);
+	s->connected_once = 1;
+	s->attempts = 0;
+	s->quiet = 0;
+	set_state(s, LT_DCC_UP);
+	drain(s);
+}
+
+/* Try s->ai_cur and the addresses after it until one connects or is in progress. */
+static void connect_from(struct lt_stream *s, int64_t now, int last_err)
+{
+	static const int one = 1;
+
+	for (; s->ai_cur; s->ai_cur = s->ai_cur->ai_next) {
+		struct addrinfo *a = s->ai_cur;
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				a->ai_protocol);
+
+		if (fd < 0) {
+			last_err = errno;
+			continue;
+		}
+		/* TCP_NODELAY stays off: lines are batched, Nagle merges what is left. */
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		s->fd = fd;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			connected(s);
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			s->timer_ns = now + (int64_t)s->conf.connect_timeout_ns;
+			set_state(s, LT_DCC_CONNECTING);
+			return;
+		}
+		last_err = errno;
+		close(fd);
+		s->fd = -1;
+	}
+	backoff(s, now, "failed", strerror(last_err ? last_err : ECONNREFUSED));
+}
+
+static void connect_start(struct lt_stream *s, int64_t now)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_ADDRCONFIG,
+	};
+	int r;
+
+	tcp_close(s);
+	r = getaddrinfo(s->conf.host, s->conf.port, &hints, &s->ai);
+	if (r) {
+		s->ai = NULL;
+		backoff(s, now, "failed", r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		return;
+	}
+	s->ai_cur = s->ai;
+	connect_from(s, now, 0);
+}
+
+/* The address being connected to failed with @err: try the next one. */
+static void connect_next(struct lt_stream *s, int64_t now, int err)
+{
+	close(s->fd);
+	s->fd = -1;
+	s->ai_cur = s->ai_cur->ai_next;
+	connect_from(s, now, err);
+}
+
+static void tcp_drain(struct lt_stream *s)
+{
+	while (s->head < s->tail) {
+		struct iovec iov[2];
+		struct msghdr msg = { .msg_iov = iov };
+		ssize_t n;
+
+		msg.msg_iovlen = (size_t)ring_iov(s, s->head, s->tail, iov);
+		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				connection_lost(s, (int64_t)lt_mono_ns(), strerror(errno));
+			return;
+		}
+		advance(s, (size_t)n);
+	}
+}
+
+/* Read and drop what the peer says; notice when it closes or resets. */
+static void tcp_read(struct lt_stream *s, int64_t now)
+{
+	char junk[4096];
+
+	/* Bounded: a chatty peer must not hold the publisher thread. */
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			connection_lost(s, now, "closed by the peer");
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			connection_lost(s, now, strerror(errno));
+		}
+		return;
+	}
+}
+
+static int so_error(int fd)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		return errno;
+	return e;
+}
+
+static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
+{
+	if (s->fd >= 0 && revents) {
+		if (s->state == LT_DCC_CONNECTING) {
+			int e = so_error(s->fd);
+
+			if (!e && (revents & (POLLERR | POLLHUP)))
+				e = ECONNREFUSED;
+			if (e)
+				connect_next(s, now, e);
+			else if (revents & POLLOUT)
+				connected(s);
+		} else if (s->state == LT_DCC_UP) {
+			if (revents & (POLLIN | POLLHUP | POLLERR))
+				tcp_read(s, now);
+			if (s->state == LT_DCC_UP && (revents & (POLLHUP | POLLERR))) {
+				int e = so_error(s->fd);
+
+				connection_lost(s, now, e ? strerror(e) : "hung up");
+			}
+			if (s->state == LT_DCC_UP && (revents & POLLOUT))
+				tcp_drain(s);
+		}
+	}
+	if (s->state == LT_DCC_CONNECTING && now >= s->timer_ns)
+		connect_next(s, now, ETIMEDOUT);
+	else if (s->state == LT_DCC_BACKOFF && now >= s->timer_ns)
+		connect_start(s, now);
+}
+
+/* ---- file and stdout ------------------------------------------------------ */
+
+/* Blocking writes: a file or a terminal takes everything, or fails. */
+static void file_drain(struct lt_stream *s)
+{
+	while (s->head < s->tail) {
+		struct iovec iov[2];
+		int niov = ring_iov(s, s->head, s->tail, iov);
+		ssize_t n = writev(s->fd, iov, niov);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Keep the data (nothing is rewound: the file already has
+			 * the bytes written) and retry after a back-off delay. */
+			int64_t now = (int64_t)lt_mono_ns();
+			uint64_t delay = s->conf.backoff_min_ns;
+
+			count(&s->stats->errors, 1);
+			if (!s->quiet)
+				lt_dcc_log(s->dcc, LOG_WARNING, "cannot write to %s: %s", s->peer,
+					   strerror(errno));
+			s->quiet = 1;
+			s->timer_ns = now + (int64_t)delay;
+			set_state(s, LT_DCC_BACKOFF);
+			return;
+		}
+		s->quiet = 0;
+		advance(s, (size_t)n);
+	}
+}
+
+static void drain(struct lt_stream *s)
+{
+	if (s->conf.kind == LT_STREAM_TCP)
+		tcp_drain(s);
+	else
+		file_drain(s);
+}
+
+/* ---- the interface ------------------------------------------------------- */
+
+int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
+	       struct lt_stream **out)
+{
+	struct lt_stream *s;
+	int r;
+
+	r = stream_conf_check(c, NULL, 0);
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd = -1;
+	s->conf = *c;
+	s->conf.host = s->conf.port = s->conf.path = NULL;
+	if ((c->host && !(s->conf.host = strdup(c->host))) ||
+	    (c->port && !(s->conf.port = strdup(c->port))) ||
+	    (c->path && !(s->conf.path = strdup(c->path))))
+		goto err_free;
+	s->cap = c->queue_bytes;
+	s->buf = malloc(s->cap);
+	if (!s->buf)
+		goto err_free;
+	s->dcc = dcc;
+	s->stats = stats ? stats : &s->own_stats;
+	s->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)s << 16) ^ (uint64_t)getpid();
+	if (!s->rng)
+		s->rng = 1;
+	if (c->kind == LT_STREAM_TCP)
+		snprintf(s->peer, sizeof(s->peer), strchr(c->host, ':') ? "[%s]:%s" : "%s:%s",
+			 c->host, c->port);
+	else
+		snprintf(s->peer, sizeof(s->peer), "%s",
+			 c->kind == LT_STREAM_FILE ? c->path : "standard output");
+	set_state(s, LT_DCC_IDLE);
+	update_queued(s);
+	*out = s;
+	return 0;
+
+err_free:
+	stream_free(s);
+	return -ENOMEM;
+}
+
+int stream_start(struct lt_stream *s, char *err, size_t errlen)
+{
+	switch (s->conf.kind) {
+	case LT_STREAM_TCP:
+		connect_start(s, (int64_t)lt_mono_ns());
+		return 0;
+	case LT_STREAM_FILE:
+		s->fd = open(s->conf.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (s->fd < 0)
+			return fail(err, errlen, -errno, "cannot open %s: %s", s->conf.path,
+				    strerror(errno));
+		break;
+	case LT_STREAM_STDOUT:
+		s->fd = STDOUT_FILENO;
+		break;
+	}
+	set_state(s, LT_DCC_UP);
+	drain(s);
+	return 0;
+}
+
+int stream_write(struct lt_stream *s, const void *buf, size_t len)
+{
+	struct iovec iov[2];
+	int niov;
+
+	if (!len)
+		return 0;
+	if (len > s->cap - (size_t)(s->tail - s->rec))
+		return -ENOBUFS;
+	niov = ring_iov(s, s->tail, s->tail + len, iov);
+	memcpy(iov[0].iov_base, buf, iov[0].iov_len);
+	if (niov == 2)
+		memcpy(iov[1].iov_base, (const char *)buf + iov[0].iov_len, iov[1].iov_len);
+	s->tail += len;
+	update_queued(s);
+	if (s->state == LT_DCC_UP)
+		drain(s);
+	return 0;
+}
+
+void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns)
+{
+	pfd->fd = -1;
+	pfd->events = 0;
+	pfd->revents = 0;
+	switch (s->state) {
+	case LT_DCC_CONNECTING:
+		pfd->fd = s->fd;
+		pfd->events = POLLOUT;
+		break;
+	case LT_DCC_UP:
+		if (s->conf.kind != LT_STREAM_TCP)
+			return;
+		pfd->fd = s->fd;
+		/* POLLIN even when idle, to notice the peer closing. */
+		pfd->events = POLLIN | (s->head < s->tail ? POLLOUT : 0);
+		return;
+	case LT_DCC_BACKOFF:
+		break;
+	default:
+		return;
+	}
+	if (s->timer_ns < *deadline_ns)
+		*deadline_ns = s->timer_ns;
+}
+
+void stream_dispatch(struct lt_stream *s, short revents, int64_t now_ns)
+{
+	if (s->conf.kind == LT_STREAM_TCP) {
+		tcp_dispatch(s, revents, now_ns);
+	} else if (s->state == LT_DCC_BACKOFF && now_ns >= s->timer_ns) {
+		set_state(s, LT_DCC_UP);
+		file_drain(s);
+	}
+}
+
+int stream_flush(struct lt_stream *s, int64_t deadline_ns)
+{
+	/* Do not sit out a long back-off: try once now, then follow the schedule. */
+	if (s->state == LT_DCC_BACKOFF)
+		s->timer_ns = (int64_t)lt_mono_ns();
+
+	while (s->head < s->tail) {
+		int64_t now = (int64_t)lt_mono_ns(), dl = deadline_ns;
+		struct pollfd pfd;
+		int n;
+
+		if (now >= deadline_ns || s->state == LT_DCC_IDLE)
+			return -ETIMEDOUT;
+		stream_poll(s, &pfd, &dl);
+		if (s->state == LT_DCC_UP && pfd.fd < 0) {
+			file_drain(s);
+			continue;
+		}
+		int64_t wait = dl > now ? (dl - now + (int64_t)MSEC - 1) / (int64_t)MSEC : 0;
+		n = poll(&pfd, 1, wait > INT_MAX ? INT_MAX : (int)wait);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		stream_dispatch(s, n > 0 ? pfd.revents : 0, (int64_t)lt_mono_ns());
+	}
+	return 0;
+}
+
+size_t stream_queued(const struct lt_stream *s)
+{
+	return (size_t)(s->tail - s->rec);
+}
+
+void stream_free(struct lt_stream *s)
+{
+	if (!s)
+		return;
+	if (s->conf.kind == LT_STREAM_TCP)
+		tcp_close(s);
+	else if (s->conf.kind == LT_STREAM_FILE && s->fd >= 0)
+		close(s->fd);
+	if (s->stats) {
+		set_state(s, LT_DCC_IDLE);
+		atomic_store_explicit(&s->stats->queued, 0, memory_order_relaxed);
+	}
+	free(s->buf);
+	stream_conf_clear(&s->conf);
+	free(s);
+}

@@ -1,6 +1,283 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of the daemon's small helpers: the SDK's value parsers (tcase "parse"). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <liota/liota.h>
+
 #include "unit.h"
-START_TEST(placeholder) { ck_assert_int_eq(1, 1); }
+
+/* ---- parse: lt_parse_uint / double / duration / bool --------------------- */
+
+static uint64_t uint_ok(const char *s, uint64_t min, uint64_t max)
+{
+	char err[128] = "";
+	uint64_t v = 12345;
+
+	ck_assert_msg(lt_parse_uint(s, min, max, &v, err, sizeof(err)) == 0, "'%s': %s", s, err);
+	return v;
+}
+
+/* A rejected value gives -EINVAL, @msg, and leaves the output alone. */
+static void uint_bad(const char *s, uint64_t min, uint64_t max, const char *msg)
+{
+	char err[128] = "";
+	uint64_t v = 12345;
+
+	ck_assert_int_eq(lt_parse_uint(s, min, max, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, msg);
+	ck_assert_uint_eq(v, 12345);
+}
+
+START_TEST(parse_uint_accepts_whole_numbers_and_binary_suffixes)
+{
+	ck_assert_uint_eq(uint_ok("0", 0, 10), 0);
+	ck_assert_uint_eq(uint_ok("42", 0, 100), 42);
+	ck_assert_uint_eq(uint_ok("007", 0, 100), 7);
+	ck_assert_uint_eq(uint_ok("4k", 0, UINT64_MAX), 4096);
+	ck_assert_uint_eq(uint_ok("2M", 0, UINT64_MAX), 2u << 20);
+	ck_assert_uint_eq(uint_ok("3G", 0, UINT64_MAX), 3ull << 30);
+	ck_assert_uint_eq(uint_ok("18446744073709551615", 0, UINT64_MAX), UINT64_MAX);
+	/* the limits themselves are in range */
+	ck_assert_uint_eq(uint_ok("1", 1, 10000), 1);
+	ck_assert_uint_eq(uint_ok("10000", 1, 10000), 10000);
+}
 END_TEST
-static Suite *suite(void) { Suite *s = suite_create("util"); TCase *tc = tcase_create("x"); tcase_add_test(tc, placeholder); suite_add_tcase(s, tc); return s; }
-LT_UNIT_MAIN(suite)
+
+START_TEST(parse_uint_rejects_what_is_not_a_whole_number)
+{
+	uint_bad("5x", 0, 100, "'5x' is not a whole number");
+	uint_bad("", 0, 100, "'' is not a whole number");
+	uint_bad("-1", 0, 100, "'-1' is not a whole number");
+	uint_bad("+1", 0, 100, "'+1' is not a whole number");
+	uint_bad(" 1", 0, 100, "' 1' is not a whole number");
+	uint_bad("1.5", 0, 100, "'1.5' is not a whole number");
+	uint_bad("0x10", 0, 100, "'0x10' is not a whole number");
+	uint_bad("4K", 0, 100000, "'4K' is not a whole number");
+	uint_bad("4kk", 0, 100000, "'4kk' is not a whole number");
+	uint_bad("4 k", 0, 100000, "'4 k' is not a whole number");
+	uint_bad("k", 0, 100000, "'k' is not a whole number");
+}
+END_TEST
+
+START_TEST(parse_uint_rejects_values_out_of_range)
+{
+	uint_bad("0", 1, 10000, "0 is out of range (1..10000)");
+	uint_bad("10001", 1, 10000, "10001 is out of range (1..10000)");
+	uint_bad("10k", 1, 10000, "10k is out of range (1..10000)");
+	uint_bad("18446744073709551616", 0, UINT64_MAX,
+		 "18446744073709551616 is out of range (0..18446744073709551615)");
+	uint_bad("17179869184G", 0, UINT64_MAX,
+		 "17179869184G is out of range (0..18446744073709551615)");
+}
+END_TEST
+
+START_TEST(parse_uint_accepts_a_null_error_buffer)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(lt_parse_uint("x", 0, 1, &v, NULL, 0), -EINVAL);
+}
+END_TEST
+
+static double double_ok(const char *s)
+{
+	char err[128] = "";
+	double v = -1;
+
+	ck_assert_msg(lt_parse_double(s, &v, err, sizeof(err)) == 0, "'%s': %s", s, err);
+	return v;
+}
+
+static void double_bad(const char *s, const char *msg)
+{
+	char err[128] = "";
+	double v = 123;
+
+	ck_assert_int_eq(lt_parse_double(s, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, msg);
+	ck_assert_double_eq(v, 123);
+}
+
+START_TEST(parse_double_accepts_finite_numbers)
+{
+	ck_assert_double_eq(double_ok("1.5"), 1.5);
+	ck_assert_double_eq(double_ok("-3e2"), -300);
+	ck_assert_double_eq(double_ok("0"), 0);
+	ck_assert_double_eq(double_ok("+7"), 7);
+	ck_assert_double_eq(double_ok(".25"), 0.25);
+	ck_assert_double_eq(double_ok("1.7976931348623157e308"), 1.7976931348623157e308);
+}
+END_TEST
+
+START_TEST(parse_double_rejects_junk_and_non_finite_values)
+{
+	double_bad("abc", "'abc' is not a number");
+	double_bad("", "'' is not a number");
+	double_bad(" 1", "' 1' is not a number");
+	double_bad("1.5x", "'1.5x' is not a number");
+	double_bad("1,5", "'1,5' is not a number");
+	double_bad("nan", "'nan' is not a finite number");
+	double_bad("inf", "'inf' is not a finite number");
+	double_bad("-Infinity", "'-Infinity' is not a finite number");
+	double_bad("1e999", "'1e999' is not a finite number");
+}
+END_TEST
+
+static uint64_t duration_ok(const char *s)
+{
+	char err[128] = "";
+	uint64_t v = 1;
+
+	ck_assert_msg(lt_parse_duration(s, &v, err, sizeof(err)) == 0, "'%s': %s", s, err);
+	return v;
+}
+
+static void duration_bad(const char *s, const char *msg)
+{
+	char err[128] = "";
+	uint64_t v = 12345;
+
+	ck_assert_int_eq(lt_parse_duration(s, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, msg);
+	ck_assert_uint_eq(v, 12345);
+}
+
+START_TEST(parse_duration_accepts_every_unit)
+{
+	ck_assert_uint_eq(duration_ok("5ns"), 5);
+	ck_assert_uint_eq(duration_ok("10us"), 10000);
+	ck_assert_uint_eq(duration_ok("100ms"), 100000000);
+	ck_assert_uint_eq(duration_ok("2s"), 2000000000);
+	ck_assert_uint_eq(duration_ok("2m"), 120000000000);
+	ck_assert_uint_eq(duration_ok("1h"), 3600000000000);
+	ck_assert_uint_eq(duration_ok("0"), 0);
+	ck_assert_uint_eq(duration_ok("0ms"), 0);
+}
+END_TEST
+
+START_TEST(parse_duration_takes_a_bare_number_as_seconds)
+{
+	ck_assert_uint_eq(duration_ok("10"), 10000000000);
+	ck_assert_uint_eq(duration_ok("0.5"), 500000000);
+}
+END_TEST
+
+START_TEST(parse_duration_accepts_fractions_to_the_nanosecond)
+{
+	ck_assert_uint_eq(duration_ok("1.5s"), 1500000000);
+	ck_assert_uint_eq(duration_ok("0.3s"), 300000000);
+	ck_assert_uint_eq(duration_ok(".25ms"), 250000);
+	ck_assert_uint_eq(duration_ok("0.1h"), 360000000000);
+	ck_assert_uint_eq(duration_ok("1.000000001s"), 1000000001);
+	/* rounded to the nearest nanosecond */
+	ck_assert_uint_eq(duration_ok("1.5ns"), 2);
+	ck_assert_uint_eq(duration_ok("0.4ns"), 0);
+	/* a space between the number and its unit is fine */
+	ck_assert_uint_eq(duration_ok("10 ms"), 10000000);
+}
+END_TEST
+
+START_TEST(parse_duration_rejects_bad_numbers_and_units)
+{
+	static const char *const bad[] = { "10x",   "",	   "s",	    "-1s",  "+1s",
+					   "1.",    "1.s", "1e3s",  "10 ",  "1sms",
+					   "1 s s", "10S", "1..5s", "ms10", "1min" };
+	char msg[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(msg, sizeof(msg),
+			 "bad duration '%s' (use a number with ns, us, ms, s, m or h)", bad[i]);
+		duration_bad(bad[i], msg);
+	}
+}
+END_TEST
+
+START_TEST(parse_duration_rejects_what_does_not_fit_in_64_bits)
+{
+	/* 2^64 ns is about 5124095.58 h */
+	ck_assert_uint_eq(duration_ok("18446744073709551615ns"), UINT64_MAX);
+	ck_assert_uint_eq(duration_ok("5124095h"), 5124095 * 3600000000000ull);
+	duration_bad("5124096h", "duration '5124096h' is too long");
+	duration_bad("18446744073709551616ns", "duration '18446744073709551616ns' is too long");
+	duration_bad("99999999999999999999999", "duration '99999999999999999999999' is too long");
+	duration_bad("18446744073709551615.9ns", "duration '18446744073709551615.9ns' is too long");
+}
+END_TEST
+
+START_TEST(parse_bool_accepts_the_usual_words)
+{
+	static const struct {
+		const char *s;
+		int v;
+	} good[] = { { "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 }, { "on", 1 },
+		     { "off", 0 }, { "1", 1 },	{ "0", 0 },    { "Yes", 1 },   { "FALSE", 0 } };
+	char err[128] = "";
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int v = -1;
+
+		ck_assert_msg(lt_parse_bool(good[i].s, &v, err, sizeof(err)) == 0, "%s", good[i].s);
+		ck_assert_int_eq(v, good[i].v);
+	}
+}
+END_TEST
+
+START_TEST(parse_bool_rejects_anything_else)
+{
+	static const char *const bad[] = { "maybe", "", "2", "y", "yess", " yes" };
+	char err[128], msg[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int v = -1;
+
+		ck_assert_int_eq(lt_parse_bool(bad[i], &v, err, sizeof(err)), -EINVAL);
+		snprintf(msg, sizeof(msg), "'%s' is not a boolean (use yes or no)", bad[i]);
+		ck_assert_str_eq(err, msg);
+		ck_assert_int_eq(v, -1);
+	}
+}
+END_TEST
+
+START_TEST(parse_errors_are_truncated_to_the_buffer)
+{
+	char err[8];
+	uint64_t v;
+
+	ck_assert_int_eq(lt_parse_uint("abcdefghij", 0, 1, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "'abcdef");
+}
+END_TEST
+
+static TCase *parse_tcase(void)
+{
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, parse_uint_accepts_whole_numbers_and_binary_suffixes);
+	tcase_add_test(tc, parse_uint_rejects_what_is_not_a_whole_number);
+	tcase_add_test(tc, parse_uint_rejects_values_out_of_range);
+	tcase_add_test(tc, parse_uint_accepts_a_null_error_buffer);
+	tcase_add_test(tc, parse_double_accepts_finite_numbers);
+	tcase_add_test(tc, parse_double_rejects_junk_and_non_finite_values);
+	tcase_add_test(tc, parse_duration_accepts_every_unit);
+	tcase_add_test(tc, parse_duration_takes_a_bare_number_as_seconds);
+	tcase_add_test(tc, parse_duration_accepts_fractions_to_the_nanosecond);
+	tcase_add_test(tc, parse_duration_rejects_bad_numbers_and_units);
+	tcase_add_test(tc, parse_duration_rejects_what_does_not_fit_in_64_bits);
+	tcase_add_test(tc, parse_bool_accepts_the_usual_words);
+	tcase_add_test(tc, parse_bool_rejects_anything_else);
+	tcase_add_test(tc, parse_errors_are_truncated_to_the_buffer);
+	return tc;
+}
+
+static Suite *util_suite(void)
+{
+	Suite *s = suite_create("util");
+
+	suite_add_tcase(s, parse_tcase());
+	return s;
+}
+
+LT_UNIT_MAIN(util_suite)

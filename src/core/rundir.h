@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Where the control socket lives; shared by liotad and liotactl. */
+#ifndef LT_RUNDIR_H
+#define LT_RUNDIR_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define LT_SOCKET_NAME "liotad.sock"
+
+/*
+ * The default runtime folder, first match of: $LIOTAD_RUNTIME_DIR,
+ * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), RUNSTATEDIR/liotad for
+ * root, $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID.
+ */
+static inline void lt_default_rundir(char *buf, size_t len)
+{
+	const char *e;
+
+	if ((e = getenv("LIOTAD_RUNTIME_DIR")) && *e)
+		snprintf(buf, len, "%s", e);
+	else if ((e = getenv("RUNTIME_DIRECTORY")) && *e)
+		snprintf(buf, len, "%s", e);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "%s/liotad", RUNSTATEDIR);
+	else if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
+		snprintf(buf, len, "%s/liotad", e);
+	else
+		snprintf(buf, len, "/tmp/liotad-%u", (unsigned)geteuid());
+}
+
+#endif
