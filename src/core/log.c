@@ -33,9 +33,14 @@ static struct {
 	const char *ident;
 	bool journal;
 	_Atomic int level;
+	unsigned burst;
+	uint64_t window_ns;
 	pthread_mutex_t lock; /* guards slots and keeps lines whole on stderr */
 	struct log_slot slots[LOG_SLOTS];
-} L = { .ident = "liotad", .level = LOG_INFO, .lock = PTHREAD_MUTEX_INITIALIZER };
+} L = { .ident = "liotad", .level = LOG_INFO,
+      .burst = LT_LOG_BURST,
+      .window_ns = (uint64_t)LT_LOG_WINDOW * LT_NSEC_PER_SEC,
+      .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Is stderr the journal's stream? systemd sets JOURNAL_STREAM=DEV:INODE. */
 static bool stderr_is_journal(void)
@@ -53,6 +58,15 @@ void log_init(const char *ident)
 {
 	L.ident = ident;
 	L.journal = stderr_is_journal();
+}
+
+void log_set_rate_limit(unsigned burst, unsigned long long window_ns)
+{
+	pthread_mutex_lock(&L.lock);
+	L.burst = burst;
+	L.window_ns = window_ns;
+	memset(L.slots, 0, sizeof(L.slots));
+	pthread_mutex_unlock(&L.lock);
 }
 
 void log_set_level(int prio)
@@ -100,7 +114,7 @@ static uint64_t fnv1a(const char *a, const char *b)
  */
 static bool rate_ok(uint64_t hash, unsigned *repeats)
 {
-	uint64_t now = lt_mono_ns(), window = (uint64_t)LT_LOG_WINDOW * LT_NSEC_PER_SEC;
+	uint64_t now = lt_mono_ns(), window = L.window_ns;
 	struct log_slot *s = &L.slots[hash % LOG_SLOTS];
 
 	*repeats = 0;
@@ -113,7 +127,7 @@ static bool rate_ok(uint64_t hash, unsigned *repeats)
 		s->suppressed = 0;
 		return true;
 	}
-	if (++s->count <= LT_LOG_BURST)
+	if (++s->count <= L.burst)
 		return true;
 	s->suppressed++;
 	return false;

@@ -16,6 +16,8 @@
 #define LT_LOG_WINDOW 10
 
 void log_init(const char *ident);
+/* Change the rate limit (tests): @burst messages per @window_ns. */
+void log_set_rate_limit(unsigned burst, unsigned long long window_ns);
 void log_set_level(int prio);
 int log_get_level(void);
 /* Parse "err", "warning", "info", "debug" (or syslog numbers). -1 if unknown. */

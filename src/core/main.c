@@ -149,13 +149,19 @@ static void summary(const struct lt_totals *t, uint64_t t0)
 	       (unsigned long long)t->published, (unsigned long long)t->dropped);
 }
 
+static const char *plural(unsigned n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void started_msg(const struct lt_model *m, const char *path)
 {
-	lt_log(LOG_INFO, "liotad %s running %s: edge %s (%s), %u devices, %u metrics, %u DCCs",
-	       PACKAGE_VERSION, path, m->edge.name, m->edge.id, m->ndevices, m->nmetrics,
-	       m->ndccs);
-	sd_notifyf(0, "READY=1\nSTATUS=%u devices, %u metrics, %u DCCs", m->ndevices, m->nmetrics,
-		   m->ndccs);
+	lt_log(LOG_INFO, "liotad %s running %s: edge %s (%s), %u device%s, %u metric%s, %u DCC%s",
+	       PACKAGE_VERSION, path, m->edge.name, m->edge.id, m->ndevices, plural(m->ndevices),
+	       m->nmetrics, plural(m->nmetrics), m->ndccs, plural(m->ndccs));
+	sd_notifyf(0, "READY=1\nSTATUS=%u device%s, %u metric%s, %u DCC%s", m->ndevices,
+		   plural(m->ndevices), m->nmetrics, plural(m->nmetrics), m->ndccs,
+		   plural(m->ndccs));
 }
 
 /*
@@ -163,7 +169,7 @@ static void started_msg(const struct lt_model *m, const char *path)
  * one is reported and changes nothing. If the new one cannot start (a DCC
  * file cannot be opened...), the old one is started again.
  */
-static void reload(const char *path, struct lt_model **model, struct daemon **d,
+static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 		   struct lt_totals *past, uint64_t *generation)
 {
 	struct lt_model *nm;
@@ -176,7 +182,7 @@ static void reload(const char *path, struct lt_model **model, struct daemon **d,
 	if (!nm) {
 		lt_log(LOG_ERR, "reload: configuration invalid; keeping the running one");
 		sd_notify(0, "READY=1");
-		return;
+		return false;
 	}
 	daemon_stop(*d, past);
 	*d = NULL;
@@ -185,13 +191,14 @@ static void reload(const char *path, struct lt_model **model, struct daemon **d,
 		*model = nm;
 		*d = nd;
 		started_msg(nm, path);
-		return;
+		return true;
 	}
 	lt_log(LOG_ERR, "reload: %s; restarting the previous configuration", err);
 	model_free(nm);
 	if (daemon_start(*model, ++*generation, d, err, sizeof(err)) < 0)
 		lt_log(LOG_ERR, "cannot restart the previous configuration: %s", err);
 	sd_notify(0, "READY=1");
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -227,8 +234,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check) {
-		printf("%s: configuration valid: %u devices, %u metrics, %u DCCs\n", path,
-		       model->ndevices, model->nmetrics, model->ndccs);
+		printf("%s: configuration valid: %u device%s, %u metric%s, %u DCC%s\n", path,
+		       model->ndevices, plural(model->ndevices), model->nmetrics,
+		       plural(model->nmetrics), model->ndccs, plural(model->ndccs));
 		model_free(model);
 		free(found);
 		return 0;
@@ -301,8 +309,9 @@ int main(int argc, char **argv)
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				reload(path, &model, &d, &past, &generation);
-				reloads++;
+				/* Counts configurations taken, not attempts. */
+				if (reload(path, &model, &d, &past, &generation))
+					reloads++;
 				if (!d) {
 					status = 3;
 					run = false;

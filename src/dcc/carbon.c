@@ -28,19 +28,19 @@
 #include "dcc/carbon.h"
 #include "util.h"
 
-/* Longest lt_fmt_double() output: "-1.2345678901234567e-308" is 24 chars. */
+/* Longest lt_fmt_double() output: "-0.000001234567890123456" is 25 chars. */
 #define FMT_DOUBLE_MAX 32
 
 static const char digit_pairs[201] = "00010203040506070809"
-				     "10111213141516171819"
-				     "20212223242526272829"
-				     "30313233343536373839"
-				     "40414243444546474849"
-				     "50515253545556575859"
-				     "60616263646566676869"
-				     "70717273747576777879"
-				     "80818283848586878889"
-				     "90919293949596979899";
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
 
 /* Write the decimal digits of @v at @out (room for 20); returns their count. */
 static size_t fmt_u64(char *out, uint64_t v)
@@ -152,7 +152,9 @@ static const u128 pow10_tab[22] = {
  * decimals is m = round(v * 10^d), and strtod() reads m / 10^d back as v iff
  * it lies within half the gap to the neighbouring doubles, ties going to an
  * even M: 2 * |m * 2^s - M * 10^d| <= 10^d (the gap below a power of two is
- * half as wide). Returns whether it does, with m in *out.
+ * half as wide). Returns whether it does, with m in *out (meaningful only
+ * for the smallest such d, where m has at most 17 digits; it may wrap for
+ * larger d, which the search below then discards).
  */
 static int fraction_fits(uint64_t M, int s, int d, uint64_t *out)
 {
@@ -314,7 +316,7 @@ int carbon_escape_node(char *out, size_t len, size_t *pos, const char *name)
 
 char *carbon_path(const char *prefix, const char *edge, const char *device, const char *metric)
 {
-	const char *nodes[3] = { edge, device, metric };
+	const char *nodes[3] = {edge, device, metric};
 	size_t len = 1, pos = 0;
 	char *out;
 
@@ -352,8 +354,7 @@ char *carbon_path(const char *prefix, const char *edge, const char *device, cons
 	return out;
 }
 
-int carbon_line(char *out, size_t len, const char *path, size_t pathlen,
-		const struct lt_sample *s)
+int carbon_line(char *out, size_t len, const char *path, size_t pathlen, const struct lt_sample *s)
 {
 	char val[FMT_DOUBLE_MAX], ts[20];
 	int vn = lt_fmt_double(val, sizeof(val), s->value);

@@ -15,8 +15,9 @@
 #include <stddef.h>
 
 /*
- * Append the escaped node @name to @out (size @len) at *@pos, NUL-terminated.
- * Returns 0 or -ENOSPC. An empty node becomes "_".
+ * Append the escaped node @name to @out (size @len) at *@pos, NUL-terminated,
+ * and advance *@pos past it. Returns 0, or -ENOSPC (nothing written, *@pos
+ * unchanged). An empty node becomes "_".
  */
 int carbon_escape_node(char *out, size_t len, size_t *pos, const char *name);
 /*
@@ -31,7 +32,6 @@ char *carbon_path(const char *prefix, const char *edge, const char *device, cons
  * length including the '\n', or -ENOSPC (nothing useful written), or -EDOM
  * for NaN/infinite values (carbon cannot store them).
  */
-int carbon_line(char *out, size_t len, const char *path, size_t pathlen,
-		const struct lt_sample *s);
+int carbon_line(char *out, size_t len, const char *path, size_t pathlen, const struct lt_sample *s);
 
 #endif

@@ -58,7 +58,7 @@ static int graphite_init(struct lt_dcc *dcc)
 }
 
 static int graphite_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
-			   size_t errlen)
+                           size_t errlen)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 
@@ -96,7 +96,7 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 }
 
 static int graphite_register(struct lt_dcc *dcc, const struct lt_entity *ent,
-			     const struct lt_reg *parent, struct lt_reg *reg)
+                             const struct lt_reg *parent, struct lt_reg *reg)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 	struct graphite_reg *gr;
@@ -134,8 +134,8 @@ static void graphite_unregister(struct lt_dcc *dcc, struct lt_reg *reg)
 	reg->priv = NULL;
 }
 
-static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg,
-			    const struct lt_sample *s, size_t n)
+static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const struct lt_sample *s,
+                            size_t n)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 	struct lt_dcc_stats *st = lt_dcc_stats(dcc);
@@ -157,10 +157,12 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg,
 		g->scratch_len = need;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int r = carbon_line(g->scratch + pos, g->scratch_len - pos, reg->id, pathlen, &s[i]);
+		char *out = g->scratch + pos;
+		int r = carbon_line(out, g->scratch_len - pos, reg->id, pathlen, &s[i]);
 
 		if (r < 0) {
-			/* -EDOM: carbon has no NaN or infinity; LINE_EXTRA makes -ENOSPC impossible. */
+			/* -EDOM: carbon has no NaN or infinity; LINE_EXTRA makes -ENOSPC
+			 * impossible. */
 			bad++;
 			continue;
 		}
@@ -177,14 +179,14 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg,
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		atomic_fetch_add_explicit(&st->dropped, lines, memory_order_relaxed);
 		lt_dcc_log(dcc, g->full_drops ? LOG_DEBUG : LOG_WARNING,
-			   "queue full (%zu bytes): dropped %zu samples of %s", g->conf.queue_bytes,
-			   lines, reg->id);
+		           "queue full (%zu bytes): dropped %zu samples of %s", g->conf.queue_bytes,
+		           lines, reg->id);
 		g->full_drops += lines;
 		return 0;
 	}
 	if (g->full_drops) {
 		lt_dcc_log(dcc, LOG_INFO, "queue accepts samples again, %llu dropped while full",
-			   (unsigned long long)g->full_drops);
+		           (unsigned long long)g->full_drops);
 		g->full_drops = 0;
 	}
 	return (int)lines;

@@ -42,7 +42,7 @@ struct lt_stream {
 	struct lt_dcc *dcc;         /* for log messages; may be NULL */
 	struct lt_dcc_stats *stats; /* the caller's, or own_stats */
 	struct lt_dcc_stats own_stats;
-	char peer[300];             /* "HOST:PORT" or the file name, for messages */
+	char peer[300]; /* "HOST:PORT" or the file name, for messages */
 
 	int fd;
 	enum lt_dcc_state state;
@@ -101,7 +101,7 @@ static void set_str(char **dst, const char *value)
 }
 
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	uint64_t v;
 	int r;
@@ -115,7 +115,7 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 			c->kind = LT_STREAM_STDOUT;
 		else
 			return fail(err, errlen, -EINVAL,
-				    "transport must be tcp, file or stdout, not \"%s\"", value);
+			            "transport must be tcp, file or stdout, not \"%s\"", value);
 		return 0;
 	}
 	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
@@ -284,7 +284,7 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
 	set_state(s, LT_DCC_BACKOFF);
 	count(&s->stats->errors, 1);
 	lt_dcc_log(s->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", s->peer, what,
-		   reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
+	           reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
 	s->quiet = 1;
 }
 
@@ -307,7 +307,7 @@ static void connected(struct lt_stream *s)
 		count(&s->stats->reconnects, 1);
 	if (s->attempts > 1)
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s after %u failed attempts", s->peer,
-			   s->attempts);
+		           s->attempts);
 	else
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s", s->peer);
 	s->connected_once = 1;
@@ -325,7 +325,7 @@ static void connect_from(struct lt_stream *s, int64_t now, int last_err)
 	for (; s->ai_cur; s->ai_cur = s->ai_cur->ai_next) {
 		struct addrinfo *a = s->ai_cur;
 		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				a->ai_protocol);
+		                a->ai_protocol);
 
 		if (fd < 0) {
 			last_err = errno;
@@ -389,10 +389,12 @@ static void tcp_drain(struct lt_stream *s)
 		msg.msg_iovlen = (size_t)ring_iov(s, s->head, s->tail, iov);
 		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+
+			if (e == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				connection_lost(s, (int64_t)lt_mono_ns(), strerror(errno));
+			if (e != EAGAIN && e != EWOULDBLOCK)
+				connection_lost(s, (int64_t)lt_mono_ns(), strerror(e));
 			return;
 		}
 		advance(s, (size_t)n);
@@ -472,7 +474,9 @@ static void file_drain(struct lt_stream *s)
 		ssize_t n = writev(s->fd, iov, niov);
 
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+
+			if (e == EINTR)
 				continue;
 			/* Keep the data (nothing is rewound: the file already has
 			 * the bytes written) and retry after a back-off delay. */
@@ -482,7 +486,7 @@ static void file_drain(struct lt_stream *s)
 			count(&s->stats->errors, 1);
 			if (!s->quiet)
 				lt_dcc_log(s->dcc, LOG_WARNING, "cannot write to %s: %s", s->peer,
-					   strerror(errno));
+				           strerror(e));
 			s->quiet = 1;
 			s->timer_ns = now + (int64_t)delay;
 			set_state(s, LT_DCC_BACKOFF);
@@ -504,7 +508,7 @@ static void drain(struct lt_stream *s)
 /* ---- the interface ------------------------------------------------------- */
 
 int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
-	       struct lt_stream **out)
+               struct lt_stream **out)
 {
 	struct lt_stream *s;
 	int r;
@@ -533,10 +537,10 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 		s->rng = 1;
 	if (c->kind == LT_STREAM_TCP)
 		snprintf(s->peer, sizeof(s->peer), strchr(c->host, ':') ? "[%s]:%s" : "%s:%s",
-			 c->host, c->port);
+		         c->host, c->port);
 	else
 		snprintf(s->peer, sizeof(s->peer), "%s",
-			 c->kind == LT_STREAM_FILE ? c->path : "standard output");
+		         c->kind == LT_STREAM_FILE ? c->path : "standard output");
 	set_state(s, LT_DCC_IDLE);
 	update_queued(s);
 	*out = s;
@@ -557,7 +561,7 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 		s->fd = open(s->conf.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (s->fd < 0)
 			return fail(err, errlen, -errno, "cannot open %s: %s", s->conf.path,
-				    strerror(errno));
+			            strerror(errno));
 		break;
 	case LT_STREAM_STDOUT:
 		s->fd = STDOUT_FILENO;

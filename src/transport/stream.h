@@ -24,12 +24,12 @@ enum lt_stream_kind { LT_STREAM_TCP, LT_STREAM_FILE, LT_STREAM_STDOUT };
 
 struct lt_stream_conf {
 	enum lt_stream_kind kind;
-	char *host;            /* TCP: host name or address */
-	char *port;            /* TCP: port (service) */
-	char *path;            /* FILE: appended to, created 0640 */
-	size_t queue_bytes;    /* memory queue bound, default 4 MiB */
-	uint64_t backoff_min_ns; /* first reconnect delay, default 100 ms */
-	uint64_t backoff_max_ns; /* cap of the delay, default 30 s */
+	char *host;                  /* TCP: host name or address */
+	char *port;                  /* TCP: port (service) */
+	char *path;                  /* FILE: appended to, created 0640 */
+	size_t queue_bytes;          /* memory queue bound, default 4 MiB */
+	uint64_t backoff_min_ns;     /* first reconnect delay, default 100 ms */
+	uint64_t backoff_max_ns;     /* cap of the delay, default 30 s */
 	uint64_t connect_timeout_ns; /* default 5 s */
 };
 
@@ -45,7 +45,7 @@ void stream_conf_clear(struct lt_stream_conf *c);
  * reconnect_max, connect_timeout. -ENOENT when the key is not a stream key.
  */
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
-		       size_t errlen);
+                       size_t errlen);
 /* Report a missing host/path etc. */
 int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
 
@@ -55,7 +55,7 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
  * messages (may be NULL). Does not connect yet.
  */
 int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
-	       struct lt_stream **out);
+               struct lt_stream **out);
 /* Start connecting (TCP) or open the file. Never blocks on the network. */
 int stream_start(struct lt_stream *s, char *err, size_t errlen);
 /*

@@ -22,7 +22,7 @@ LIOTACTL=${LIOTACTL:-$top_builddir/liotactl}
 PY=/usr/bin/python3
 : "${LT_TEST_TIMEOUT:=60}"
 
-LT_NAME=test
+LT_NAME="test"
 LT_TMP=
 LT_PIDS=()          # every process started by lt_spawn, still to be stopped
 LT_WATCHDOG=
@@ -197,14 +197,29 @@ lt_wait_until()
 }
 
 # ---- network -------------------------------------------------------------------
-# lt_free_ports N: print N distinct free TCP ports of 127.0.0.1 (held together
-# while chosen, so they differ; another process could still take one later).
+# lt_free_ports N: print N distinct free TCP ports of 127.0.0.1. They are
+# taken below the kernel's ephemeral range when possible, so that no
+# outgoing connection can be given one of them as its local port while the
+# test's server is down (carbon.test restarts carbon on the same port).
 lt_free_ports()
 {
 	timeout 10 "$PY" - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
+import random, socket, sys
+n = int(sys.argv[1])
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+socks, tries = [], 0
+while len(socks) < n and tries < 200 and low > 11000:
+    tries += 1
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(10000, low)))
+        socks.append(s)
+    except OSError:
+        s.close()
+while len(socks) < n:  # fall back to the kernel's choice
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -311,13 +326,21 @@ lt_liotad_answers()
 lt_stop_liotad()
 {
 	local pid=$1 err=$2 line
-	kill -TERM "$pid" 2>/dev/null || lt_fail "liotad $pid is not running any more"
+	if ! kill -TERM "$pid" 2>/dev/null; then
+		wait "$pid"
+		LT_RC=$?
+		lt_forget_pid "$pid"
+		grep -q ': stopping$' "$err" &&
+			lt_fail "liotad $pid was stopped (status $LT_RC) by a signal this test did not send: $(grep ': stopping$' "$err") (another process, e.g. a broad pkill/killall?)"
+		lt_fail "liotad $pid is not running any more (exit status $LT_RC)"
+	fi
 	lt_wait_exit "$pid" 15 || lt_fail "liotad $pid did not stop within 15 s of SIGTERM"
 	[ "$LT_RC" -eq 0 ] || lt_fail "liotad exited with status $LT_RC after SIGTERM (expected 0)"
 	line=$(tail -n 1 "$err")
 	if ! [[ $line =~ ^liotad:\ notice:\ stopped\ after\ [0-9.]+\ s:\ ([0-9]+)\ samples\ taken,\ ([0-9]+)\ published,\ ([0-9]+)\ dropped$ ]]; then
 		lt_fail "the last line of liotad's stderr is not the summary: '$line'"
 	fi
+	# shellcheck disable=SC2034 # results for the tests
 	LT_TAKEN=${BASH_REMATCH[1]}
 	LT_PUBLISHED=${BASH_REMATCH[2]}
 	LT_DROPPED=${BASH_REMATCH[3]}
@@ -365,7 +388,7 @@ lt_carbon_start()
 	local dir=$LT_CARBON_DIR
 	LT_CARBON_RUNS=$((LT_CARBON_RUNS + 1))
 	rm -f "$dir/carbon.pid"
-	lt_spawn "carbon$LT_CARBON_RUNS" "$PY" /usr/bin/carbon-cache --config="$dir/carbon.conf" \
+	lt_spawn "carbon$LT_CARBON_RUNS" env PYTHONWARNINGS=ignore "$PY" /usr/bin/carbon-cache --config="$dir/carbon.conf" \
 		--pidfile="$dir/carbon.pid" --logdir="$dir/log" --debug start
 	CARBON_PID=$LT_PID
 	if ! lt_wait_port "$LT_CARBON_PORT" 15; then

@@ -7,7 +7,15 @@
 
 #include <liota/liota.h>
 
+#include "log.h"
 #include "unit.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- parse: lt_parse_uint / double / duration / bool --------------------- */
 
@@ -272,11 +280,175 @@ static TCase *parse_tcase(void)
 	return tc;
 }
 
+/* ---- edge id ------------------------------------------------------------ */
+
+static char tmpdir[64];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void tmp_setup(void)
+{
+	strcpy(tmpdir, "/tmp/lt-util-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void tmp_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(edge_id_is_the_rfc4122_v5_uuid_of_the_machine_id)
+{
+	char path[128], id[37];
+
+	/*
+	 * Cross-checked with Python: uuid.uuid5(UUID("5b1e0c7a-934d-4f21-a60e-3c528b17d944"),
+	 * "3d1219c7c4c5404aaa1f6d2a48adfda4").
+	 */
+	snprintf(path, sizeof(path), "%s/machine-id", tmpdir);
+	write_file(path, "3d1219c7c4c5404aaa1f6d2a48adfda4\n");
+	ck_assert_int_eq(lt_edge_id(path, id), 0);
+	ck_assert_str_eq(id, "4676dba2-fdc1-5623-a984-5fd07f21fd99");
+}
+END_TEST
+
+START_TEST(edge_id_refuses_a_malformed_or_missing_machine_id)
+{
+	char path[128], id[37] = "untouched";
+
+	snprintf(path, sizeof(path), "%s/machine-id", tmpdir);
+	write_file(path, "not-a-machine-id\n");
+	ck_assert_int_eq(lt_edge_id(path, id), -EBADMSG);
+	write_file(path, "3D1219C7C4C5404AAA1F6D2A48ADFDA4\n"); /* machine-id(5): lowercase */
+	ck_assert_int_eq(lt_edge_id(path, id), -EBADMSG);
+	snprintf(path, sizeof(path), "%s/absent", tmpdir);
+	ck_assert_int_eq(lt_edge_id(path, id), -ENOENT);
+	ck_assert_str_eq(id, "untouched");
+}
+END_TEST
+
+/* ---- log rate limiting ---------------------------------------------------- */
+
+/* Log through stderr redirected into a file; return what was written. */
+static char *capture_stderr(void (*fn)(void))
+{
+	char path[128], *buf = calloc(1, 65536);
+	int saved = dup(2), fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	dup2(fd, 2);
+	close(fd);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fopen(path, "r");
+	ck_assert_uint_lt(fread(buf, 1, 65535, f), 65535);
+	fclose(f);
+	return buf;
+}
+
+static unsigned count_lines(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void log_twenty_repeats(void)
+{
+	log_init("liotad");
+	log_set_rate_limit(5, 60ull * 1000000000ull);
+	for (int i = 0; i < 20; i++)
+		lt_log(LOG_ERR, "sensor %d unreachable", 7);
+	lt_log(LOG_ERR, "a different message");
+}
+
+START_TEST(repeated_identical_messages_are_rate_limited)
+{
+	char *out = capture_stderr(log_twenty_repeats);
+
+	ck_assert_uint_eq(count_lines(out, "liotad: error: sensor 7 unreachable\n"), 5);
+	ck_assert_uint_eq(count_lines(out, "a different message"), 1);
+	free(out);
+}
+END_TEST
+
+static void log_across_windows(void)
+{
+	struct timespec ts = { 0, 30 * 1000 * 1000 };
+
+	log_init("liotad");
+	log_set_rate_limit(2, 20ull * 1000000ull); /* 2 per 20 ms */
+	for (int i = 0; i < 6; i++)
+		lt_log(LOG_WARNING, "disk full");
+	nanosleep(&ts, NULL); /* the window ends */
+	lt_log(LOG_WARNING, "disk full");
+}
+
+START_TEST(suppressed_repeats_are_counted_when_the_window_ends)
+{
+	char *out = capture_stderr(log_across_windows);
+
+	ck_assert_uint_eq(count_lines(out, "warning: disk full\n"), 3);
+	ck_assert_uint_eq(count_lines(out, "4 repeats of the next message were suppressed"), 1);
+	free(out);
+}
+END_TEST
+
+static void log_below_level(void)
+{
+	log_init("liotad");
+	log_set_rate_limit(5, 1000000000ull);
+	log_set_level(LOG_WARNING);
+	lt_log(LOG_INFO, "chatty");
+	lt_log(LOG_WARNING, "important");
+	log_set_level(LOG_INFO);
+}
+
+START_TEST(messages_below_the_level_are_not_written)
+{
+	char *out = capture_stderr(log_below_level);
+
+	ck_assert_str_eq(out, "liotad: warning: important\n");
+	free(out);
+}
+END_TEST
+
+static TCase *edge_log_tcase(void)
+{
+	TCase *tc = tcase_create("edge_id_and_log");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, edge_id_is_the_rfc4122_v5_uuid_of_the_machine_id);
+	tcase_add_test(tc, edge_id_refuses_a_malformed_or_missing_machine_id);
+	tcase_add_test(tc, repeated_identical_messages_are_rate_limited);
+	tcase_add_test(tc, suppressed_repeats_are_counted_when_the_window_ends);
+	tcase_add_test(tc, messages_below_the_level_are_not_written);
+	return tc;
+}
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
 
 	suite_add_tcase(s, parse_tcase());
+	suite_add_tcase(s, edge_log_tcase());
 	return s;
 }
 
