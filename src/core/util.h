@@ -41,7 +41,12 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int lt_edge_id(const char *machine_id_path, char out[37]);
 
-/* Format a double so that strtod() gives back the same value (shortest form). */
+/*
+ * Format @v as the shortest decimal that strtod() reads back bit for bit
+ * (JavaScript-like layout: "0.1", "21.5", "1e+21", "-0"), NUL-terminated.
+ * Returns the length, -ENOSPC when @len is too small, -EDOM for NaN/inf.
+ * Defined in src/dcc/carbon.c, its hot user.
+ */
 int lt_fmt_double(char *buf, size_t len, double v);
 
 #endif

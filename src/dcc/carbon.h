@@ -22,7 +22,10 @@
 int carbon_escape_node(char *out, size_t len, size_t *pos, const char *name);
 /*
  * Build "PREFIX.EDGE.DEVICE.METRIC" (prefix may be "" or NULL: then no
- * leading dot) into a malloc'd string. NULL on allocation failure.
+ * leading dot) into a malloc'd string. Each node is escaped; the prefix's
+ * empty nodes ("a..b", leading or trailing dots) are dropped; a NULL
+ * edge, device or metric is left out ("PREFIX.EDGE" for the edge itself).
+ * NULL on allocation failure.
  */
 char *carbon_path(const char *prefix, const char *edge, const char *device, const char *metric);
 /*
