@@ -150,10 +150,13 @@ static void emit(int prio, const char *const fields[][2], const char *msg)
 			strs[n++] = xasprintf("%s=%s", fields[i][0], fields[i][1]);
 		for (int i = 0; i < n; i++)
 			iov[i] = (struct iovec){ strs[i], strlen(strs[i]) };
-		sd_journal_sendv(iov, n);
+		int r = sd_journal_sendv(iov, n);
+
 		for (int i = 0; i < n; i++)
 			free(strs[i]);
-		return;
+		if (r >= 0)
+			return;
+		/* journald is gone (stopped, restarting): never lose the message. */
 	}
 	fprintf(stderr, "%s: %s: %s\n", L.ident, pname[prio & 7], msg);
 }
