@@ -37,7 +37,7 @@ static const char usage[] =
 	"  -t, --check-config      check the configuration, print every problem as\n"
 	"                          FILE:LINE: reason, and exit (0 when valid)\n"
 	"  -r, --runtime-dir=DIR   folder of the control socket (default: $LIOTAD_RUNTIME_DIR,\n"
-	"                          $RUNTIME_DIRECTORY, " RUNSTATEDIR "/liotad as root,\n"
+	"                          $RUNTIME_DIRECTORY, /run/liotad as root,\n"
 	"                          $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID)\n"
 	"  -l, --log-level=LEVEL   err, warning, notice, info (default) or debug;\n"
 	"                          overrides [daemon] log_level\n"

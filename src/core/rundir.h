@@ -11,7 +11,7 @@
 
 /*
  * The default runtime folder, first match of: $LIOTAD_RUNTIME_DIR,
- * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), RUNSTATEDIR/liotad for
+ * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), /run/liotad for
  * root, $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID.
  */
 static inline void lt_default_rundir(char *buf, size_t len)
@@ -23,7 +23,7 @@ static inline void lt_default_rundir(char *buf, size_t len)
 	else if ((e = getenv("RUNTIME_DIRECTORY")) && *e)
 		snprintf(buf, len, "%s", e);
 	else if (geteuid() == 0)
-		snprintf(buf, len, "%s/liotad", RUNSTATEDIR);
+		snprintf(buf, len, "/run/liotad");
 	else if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
 		snprintf(buf, len, "%s/liotad", e);
 	else
