@@ -24,7 +24,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "core/config.h" /* not "config.h": the build dir has autoconf's */
+#include "config.h"
+#include "log.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -599,23 +600,15 @@ static void names_append(char *buf, size_t len, const char *name)
 
 static int log_level_parse_conf(const char *s, int *out, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		int prio;
-	} levels[] = {
-		{ "err", LOG_ERR },   { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
-		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
-	};
+	int prio = log_level_parse(s);
 
-	for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
-		if (strcmp(s, levels[i].name) == 0) {
-			*out = levels[i].prio;
-			return 0;
-		}
+	if (prio < 0) {
+		snprintf(err, errlen,
+			 "'%s' is not a log level (use err, warning, notice, info or debug)", s);
+		return -EINVAL;
 	}
-	snprintf(err, errlen, "'%s' is not a log level (use err, warning, notice, info or debug)",
-		 s);
-	return -EINVAL;
+	*out = prio;
+	return 0;
 }
 
 static int lane_capacity_parse(const char *s, uint32_t *out, char *err, size_t errlen)

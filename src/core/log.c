@@ -81,18 +81,17 @@ int log_get_level(void)
 
 int log_level_parse(const char *s)
 {
-	static const char *const names[] = { "emerg", "alert",  "crit", "err",
-					     "warning", "notice", "info", "debug" };
+	static const struct {
+		const char *name;
+		int prio;
+	} levels[] = {
+		{ "err", LOG_ERR },   { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
 
-	for (int i = 0; i < (int)ARRAY_SIZE(names); i++)
-		if (!strcmp(s, names[i]))
-			return i;
-	if (!strcmp(s, "error"))
-		return LOG_ERR;
-	if (!strcmp(s, "warn"))
-		return LOG_WARNING;
-	if (s[0] >= '0' && s[0] <= '7' && !s[1])
-		return s[0] - '0';
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
+		if (!strcmp(s, levels[i].name))
+			return levels[i].prio;
 	return -1;
 }
 

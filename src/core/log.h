@@ -20,7 +20,7 @@ void log_init(const char *ident);
 void log_set_rate_limit(unsigned burst, unsigned long long window_ns);
 void log_set_level(int prio);
 int log_get_level(void);
-/* Parse "err", "warning", "info", "debug" (or syslog numbers). -1 if unknown. */
+/* Parse "err", "warning", "notice", "info" or "debug" into a syslog priority; -1 if unknown. */
 int log_level_parse(const char *s);
 /* The one function all logging goes through. field/value may be NULL. */
 void log_msgv(int prio, const char *field, const char *value, const char *fmt, va_list ap)

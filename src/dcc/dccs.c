@@ -2,7 +2,7 @@
 /* The table of built-in DCC drivers, looked up by their "type =" name. */
 #include <string.h>
 
-#include "core/config.h" /* not "config.h": the build dir has autoconf's */
+#include "core/config.h"
 #include "dcc/dccs.h"
 
 const struct lt_dcc_driver *const lt_dcc_drivers[] = {
