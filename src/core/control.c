@@ -47,20 +47,35 @@ err:
 	return -errno;
 }
 
-static json_t *metric_json(const struct lt_metric *m)
+/* Lateness in microseconds, for people and scripts: {p50, p99, max, count}. */
+static json_t *lateness_json(const struct lt_lateness *h)
+{
+	struct lt_lat_summary ls = { 0 };
+
+	if (h)
+		lat_summary(h, &ls);
+	if (!ls.count)
+		return json_pack("{s:n, s:n, s:n, s:i}", "p50", "p99", "max", "count", 0);
+	return json_pack("{s:f, s:f, s:f, s:I}", "p50", (double)ls.p50 / 1e3, "p99",
+			 (double)ls.p99 / 1e3, "max", (double)ls.max / 1e3, "count",
+			 (json_int_t)ls.count);
+}
+
+static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *lat)
 {
 	uint64_t bits = atomic_load_explicit(&m->last_bits, memory_order_relaxed);
 	uint64_t ts = atomic_load_explicit(&m->last_ts, memory_order_relaxed);
 	double last;
 
 	memcpy(&last, &bits, sizeof(last));
-	return json_pack("{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:o, s:o}", "id", (int)m->id,
-			 "name", m->name, "unit", m->unit ? m->unit : "", "interval_s",
+	return json_pack("{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:o, s:o, s:o}", "id",
+			 (int)m->id, "name", m->name, "unit", m->unit ? m->unit : "", "interval_s",
 			 (double)m->interval_ns / 1e9, "aggregation", (int)m->aggregation, "samples",
 			 (json_int_t)atomic_load(&m->samples), "errors",
 			 (json_int_t)atomic_load(&m->errors), "late", (json_int_t)atomic_load(&m->late),
 			 "last_value", ts ? json_real(last) : json_null(), "last_ts_ns",
-			 ts ? json_integer((json_int_t)ts) : json_null());
+			 ts ? json_integer((json_int_t)ts) : json_null(), "lateness_us",
+			 lateness_json(lat));
 }
 
 static json_t *dcc_json(const struct lt_dcc *d)
@@ -96,8 +111,12 @@ json_t *control_status_json(const struct control_ctx *ctx)
 		json_t *mets = json_array();
 		int st = atomic_load(&dev->state);
 
+		/* Samplers start and stop in the main thread, which serves this: met is live. */
+		const struct sampler_metric *sm = d->samplers ? d->samplers[i].met : NULL;
+
 		for (unsigned j = 0; j < dev->nmetrics; j++)
-			json_array_append_new(mets, metric_json(dev->metrics[j]));
+			json_array_append_new(mets, metric_json(dev->metrics[j],
+								sm ? &sm[j].lat : NULL));
 		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:o}", "name", dev->name,
 						      "type", dev->drv->name, "state",
 						      st > 0 ? "running" : st < 0 ? "failed" : "stopped",

@@ -41,6 +41,14 @@ static const char usage[] =
 	"                          $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID)\n"
 	"  -l, --log-level=LEVEL   err, warning, notice, info (default) or debug;\n"
 	"                          overrides [daemon] log_level\n"
+	"  -R, --rt-priority=PRIO  run the sampler threads SCHED_FIFO at PRIO (1-99):\n"
+	"                          samples stay on time when other programs load the\n"
+	"                          CPUs; needs CAP_SYS_NICE (default: 0, SCHED_OTHER)\n"
+	"  -S, --spin=USEC         wake USEC (up to 1000) before each sampling deadline\n"
+	"                          and busy-wait to it: reads start within a few us of\n"
+	"                          their deadlines when the machine's timer wake-up\n"
+	"                          latency is below USEC, for up to USEC of CPU per\n"
+	"                          tick (default: 0, sleep to the deadline)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
 	"\n"
@@ -53,8 +61,24 @@ struct opts {
 	const char *config;
 	const char *rundir;
 	int log_level; /* -1: from the configuration */
+	int rt_priority; /* SCHED_FIFO priority of the samplers, 0: none */
+	int spin_us;     /* busy-wait before each deadline */
 	bool check;
 };
+
+/* A whole number from 0 to @max for option @opt, or -1 after saying why. */
+static int parse_int(const char *opt, const char *arg, long max, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || end == arg || v < 0 || v > max) {
+		fprintf(stderr, "liotad: %s: '%s' is not a number from 0 to %ld\n", opt, arg, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -62,13 +86,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					    { "check-config", no_argument, NULL, 't' },
 					    { "runtime-dir", required_argument, NULL, 'r' },
 					    { "log-level", required_argument, NULL, 'l' },
+					    { "rt-priority", required_argument, NULL, 'R' },
+					    { "spin", required_argument, NULL, 'S' },
 					    { "help", no_argument, NULL, 'h' },
 					    { "version", no_argument, NULL, 'V' },
 					    {} };
 	int c;
 
 	o->log_level = -1;
-	while ((c = getopt_long(argc, argv, "c:tr:l:hV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:tr:l:R:S:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -85,6 +111,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				fprintf(stderr, "liotad: --log-level: unknown level '%s'\n", optarg);
 				return 2;
 			}
+			break;
+		case 'R':
+			if (parse_int("--rt-priority", optarg, 99, &o->rt_priority) < 0)
+				return 2;
+			break;
+		case 'S':
+			if (parse_int("--spin", optarg, 1000, &o->spin_us) < 0)
+				return 2;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -271,6 +305,8 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	sampler_signals_init();
+	sampler_set_rt_priority(o.rt_priority);
+	sampler_set_spin((uint64_t)o.spin_us * 1000);
 	sigdelset(&mask, SIGUSR1);
 	sigdelset(&mask, SIGPIPE);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -14,6 +14,11 @@
 #define PUB_BATCH 1024
 /* Under sustained load the ring never runs dry: still serve DCC I/O this often. */
 #define PUB_SERVICE_NS (5 * 1000 * 1000ull)
+/*
+ * Under load, drain the ring at most this often (see publisher_main()): a
+ * lane must hold this long of its device's samples (4096 records: 4 M/s).
+ */
+#define PUB_NAP_NS (1000 * 1000ull)
 
 int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring)
 {
@@ -23,8 +28,11 @@ int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring
 	p->batch_max = PUB_BATCH;
 	p->batch = xcalloc(PUB_BATCH, sizeof(*p->batch));
 	p->agg = xcalloc(m->nmetrics, sizeof(*p->agg));
-	for (unsigned i = 0; i < m->nmetrics; i++)
+	for (unsigned i = 0; i < m->nmetrics; i++) {
 		p->agg[i].buf = xcalloc(m->metrics[i]->aggregation, sizeof(struct lt_sample));
+		p->agg[i].size = m->metrics[i]->aggregation;
+		p->agg[i].metric = m->metrics[i];
+	}
 	p->pfds = xcalloc(m->ndccs + 2, sizeof(*p->pfds));
 	p->deadlines = xcalloc(m->ndccs + 1, sizeof(*p->deadlines));
 	p->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -72,25 +80,23 @@ static void fan_out(struct lt_metric *m, const struct lt_sample *s, size_t n)
 
 void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n)
 {
-	struct lt_model *model = p->model;
+	const uint32_t nmetrics = p->model->nmetrics;
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t id = s[i].metric_id;
+		struct lt_agg *a = &p->agg[id];
 
-		if (id >= model->nmetrics) {
+		if (id >= nmetrics) {
 			atomic_fetch_add_explicit(&p->invalid, 1, memory_order_relaxed);
 			continue;
 		}
-		struct lt_metric *m = model->metrics[id];
-		struct lt_agg *a = &p->agg[id];
-
-		if (m->aggregation == 1) {
-			fan_out(m, &s[i], 1);
+		if (a->size == 1) {
+			fan_out(a->metric, &s[i], 1);
 			continue;
 		}
 		a->buf[a->n++] = s[i];
-		if (a->n == m->aggregation) {
-			fan_out(m, a->buf, a->n);
+		if (a->n == a->size) {
+			fan_out(a->metric, a->buf, a->n);
 			a->n = 0;
 		}
 	}
@@ -120,18 +126,26 @@ static size_t drain_once(struct publisher *p)
 	return n;
 }
 
+enum wait_mode {
+	WAIT_NONE,  /* records are still coming: only look at the DCCs */
+	WAIT_SLEEP, /* the ring is empty: sleep until a producer wakes us */
+	WAIT_NAP,   /* sleep until a given time; producers do not wake us */
+};
+
 /*
- * Wait for ring records, a stop request, DCC socket events or DCC timers,
- * and dispatch DCC work. @may_sleep is false when records are still coming.
+ * Wait as @mode says (and for a stop request, DCC socket events and DCC
+ * timers), then dispatch DCC work. Returns when the wait ended.
  */
-static void service(struct publisher *p, bool may_sleep)
+static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_until)
 {
 	struct lt_model *m = p->model;
 	int64_t deadline = INT64_MAX, now;
 	bool slept = false;
 	struct timespec ts, *tsp = NULL;
 
-	p->pfds[0] = (struct pollfd){ .fd = lt_ring_eventfd(p->ring), .events = POLLIN };
+	/* While napping the eventfd stays out: a late wake-up must not cut the nap. */
+	p->pfds[0] = (struct pollfd){ .fd = mode == WAIT_NAP ? -1 : lt_ring_eventfd(p->ring),
+				      .events = POLLIN };
 	p->pfds[1] = (struct pollfd){ .fd = p->stop_fd, .events = POLLIN };
 	for (unsigned i = 0; i < m->ndccs; i++) {
 		p->pfds[2 + i] = (struct pollfd){ .fd = -1 };
@@ -140,8 +154,11 @@ static void service(struct publisher *p, bool may_sleep)
 		if (p->deadlines[i] < deadline)
 			deadline = p->deadlines[i];
 	}
-	if (may_sleep && lt_ring_prepare_sleep(p->ring)) {
+	if (mode == WAIT_NAP && (int64_t)nap_until < deadline)
+		deadline = (int64_t)nap_until;
+	if (mode == WAIT_SLEEP && lt_ring_prepare_sleep(p->ring))
 		slept = true;
+	if (slept || mode == WAIT_NAP) {
 		if (deadline != INT64_MAX) {
 			now = (int64_t)lt_mono_ns();
 			ts = lt_ns_ts(deadline > now ? (uint64_t)(deadline - now) : 0);
@@ -163,18 +180,34 @@ static void service(struct publisher *p, bool may_sleep)
 		else if (p->deadlines[i] <= now)
 			m->dccs[i]->drv->dispatch(m->dccs[i], 0, now);
 	}
+	return (uint64_t)now;
 }
 
+/*
+ * The loop. Under load a wake-up per producer commit (thousands per second,
+ * each a context switch and an eventfd write in a sampler) would cost more
+ * than the records it brings, so once records keep arriving the thread naps
+ * PUB_NAP_NS between drains instead of sleeping until woken: producers then
+ * see it awake and skip the eventfd. A nap whose drain finds nothing ends
+ * the busy spell: the next wait is a true sleep again, so an idle daemon
+ * does not wake by itself and a lone sample is delivered at once.
+ */
 static void *publisher_main(void *arg)
 {
 	struct publisher *p = arg;
-	uint64_t last_service = lt_mono_ns();
+	uint64_t last_service = lt_mono_ns(), wait_end = 0;
+	bool got = false; /* records since the last wait ended */
 
 	for (;;) {
 		size_t n = drain_once(p);
 		uint64_t now = lt_mono_ns();
 
-		if (n == p->batch_max && now - last_service < PUB_SERVICE_NS)
+		got |= n != 0;
+		/*
+		 * Serve the DCCs when the ring is empty (or every 5 ms), not after
+		 * every drain: what the drains queued then leaves in one write.
+		 */
+		if (n && now - last_service < PUB_SERVICE_NS)
 			continue;
 		if (n == 0 && atomic_load_explicit(&p->stop, memory_order_acquire)) {
 			/* Producers are gone: one last sweep catches their final commits. */
@@ -182,8 +215,15 @@ static void *publisher_main(void *arg)
 				;
 			break;
 		}
-		service(p, n == 0);
-		last_service = lt_mono_ns();
+		if (n) {
+			last_service = service(p, WAIT_NONE, 0);
+		} else if (got && now - wait_end < PUB_NAP_NS) {
+			last_service = wait_end = service(p, WAIT_NAP, wait_end + PUB_NAP_NS);
+			got = false;
+		} else {
+			last_service = wait_end = service(p, WAIT_SLEEP, 0);
+			got = false;
+		}
 	}
 	return NULL;
 }

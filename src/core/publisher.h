@@ -15,9 +15,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* Per metric, with the metric's own fields the hot loop needs (one cache line). */
 struct lt_agg {
-	struct lt_sample *buf; /* metric->aggregation samples */
+	struct lt_sample *buf; /* size samples */
 	unsigned n;
+	unsigned size; /* metric->aggregation */
+	struct lt_metric *metric;
 };
 
 struct publisher {

@@ -7,9 +7,13 @@
  *     read by the consumer after its load-acquire of head;
  *   - slots are handed back by the consumer's store-release of tail, which
  *     the producer load-acquires before overwriting them;
- *   - sleeping: store flag / full fence / load heads (consumer) against
- *     store head / full fence / load flag (producer), so at least one of
- *     the two sees the other (Dekker);
+ *   - sleeping: store flag / full barrier / load heads (consumer) against
+ *     store head / full barrier / load flag (producer), so at least one of
+ *     the two sees the other (Dekker). The barrier is asymmetric where the
+ *     kernel offers membarrier(2): the consumer, which goes to sleep rarely,
+ *     makes every thread of the process execute a full barrier, and the
+ *     producer's commit, which runs for every batch, needs only a compiler
+ *     barrier. Without membarrier both sides issue a full fence;
  *   - observers read slots the producer may be rewriting: both sides access
  *     record words atomically (never a data race) and the observer validates
  *     its copy seqlock-style against a re-load of head.
@@ -25,9 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -35,6 +43,20 @@
 #endif
 
 #define WORDS_PER_RECORD (sizeof(struct lt_sample) / sizeof(uint64_t))
+
+/*
+ * How long a consumer that has just drained a stream of records polls the
+ * lanes before it announces sleep. A sleep costs the producer an eventfd
+ * write and the consumer a scheduler round trip, tens of microseconds in
+ * all on a virtual machine; streaming producers commit every few hundred
+ * nanoseconds. Spinning about as long as a sleep costs bounds the waste to
+ * twice the optimum (the classic spin-then-block rule). It spins only in a
+ * stream: when it consumed records since it last prepared to sleep, and
+ * that sleep ended within RING_STREAM_NS. Samplers that commit a batch
+ * every millisecond or more never make it spin.
+ */
+#define RING_SPIN_NS   10000
+#define RING_STREAM_NS 200000
 
 _Static_assert(sizeof(struct lt_sample) == 4 * sizeof(uint64_t), "a record is four words");
 _Static_assert(sizeof(struct lt_lane_prod) == LT_CACHELINE, "producer line");
@@ -50,6 +72,9 @@ struct lt_ring_cstate {
  * with what producers read from struct lt_ring. */
 struct lt_ring_consumer {
 	unsigned next_lane; /* where the next sweep starts */
+	bool streaming;     /* consumed records since it last prepared to sleep */
+	bool woke_soon;     /* its last sleep ended within RING_STREAM_NS */
+	uint64_t slept_at;  /* CLOCK_MONOTONIC ns when it last announced sleep */
 	struct lt_ring_cstate lane[];
 };
 
@@ -62,7 +87,31 @@ struct lt_ring {
 	unsigned nlanes;
 	uint64_t mask;
 	struct lt_ring_consumer *consumer;
+	/* membarrier(2) gives the consumer's side of the Dekker barrier; cleared
+	 * (for good) only if that call ever failed. */
+	_Atomic bool asym;
 };
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Registration is per process and idempotent; it needs Linux 4.14. */
+static bool membarrier_register(void)
+{
+	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return false;
+	return syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
 
 static inline char *lane_base(const struct lt_ring_hdr *hdr, unsigned lane)
 {
@@ -180,6 +229,7 @@ int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct 
 	r->size = size;
 	r->nlanes = nlanes;
 	r->mask = capacity - 1;
+	atomic_init(&r->asym, membarrier_register());
 	*out = r;
 	return 0;
 
@@ -253,39 +303,15 @@ int lt_ring_producer_init(struct lt_ring *r, unsigned lane, struct lt_ring_produ
 	return 0;
 }
 
-bool lt_ring_push(struct lt_ring_producer *p, const struct lt_sample *s)
+bool lt_ring_producer_refresh(struct lt_ring_producer *p)
 {
-	uint64_t head = p->head;
-	uint64_t w[WORDS_PER_RECORD];
-	uint64_t *slot;
-
-	if (head - p->cached_tail > p->mask) {
-		/* Acquire: the consumer's reads of these slots are done before we overwrite. */
-		p->cached_tail = atomic_load_explicit(&p->cons->tail, memory_order_acquire);
-		if (head - p->cached_tail > p->mask) {
-			/* Single writer: a plain store of our count, no RMW needed. */
-			atomic_store_explicit(&p->prod->dropped, ++p->dropped,
-			                      memory_order_relaxed);
-			return false;
-		}
-	}
-
-	memcpy(w, s, sizeof(w));
-	w[offsetof(struct lt_sample, seq) / sizeof(uint64_t)] = head;
-	/*
-	 * Relaxed atomic stores (plain movs on x86-64): an observer may read
-	 * this slot concurrently, and must not race. The consumer is ordered
-	 * by the release of head in commit.
-	 */
-	slot = slot_words(p->rec, p->mask, head);
-	for (size_t i = 0; i < WORDS_PER_RECORD; i++)
-		__atomic_store_n(&slot[i], w[i], __ATOMIC_RELAXED);
-	p->head = head + 1;
-
-	/* Observers rely on never more than AUTOCOMMIT - 1 unpublished records. */
-	if (p->head - p->published >= LT_RING_AUTOCOMMIT)
-		lt_ring_commit(p);
-	return true;
+	/* Acquire: the consumer's reads of these slots are done before we overwrite. */
+	p->cached_tail = atomic_load_explicit(&p->cons->tail, memory_order_acquire);
+	if (p->head - p->cached_tail <= p->mask)
+		return true;
+	/* Single writer: a plain store of our count, no RMW needed. */
+	atomic_store_explicit(&p->prod->dropped, ++p->dropped, memory_order_relaxed);
+	return false;
 }
 
 void lt_ring_commit(struct lt_ring_producer *p)
@@ -300,12 +326,21 @@ void lt_ring_commit(struct lt_ring_producer *p)
 	atomic_store_explicit(&p->prod->head, p->head, memory_order_release);
 	atomic_store_explicit(&p->prod->written, p->head, memory_order_relaxed);
 	/*
-	 * Full fence: order the head store before the load of sleeping (pairs
-	 * with the fence in lt_ring_prepare_sleep()). Being also a release
-	 * fence, it orders this head before the slot writes that follow, which
-	 * the observer's validation relies on.
+	 * Order the head store before the load of sleeping (pairs with the
+	 * barrier in lt_ring_prepare_sleep()). With membarrier the consumer
+	 * supplies the full barrier when it goes to sleep, and a compiler
+	 * barrier keeps the two accesses in program order here; a full fence
+	 * drains the store buffer (the record stores still waiting for their
+	 * cache lines) and would cost the producer that wait at every commit.
+	 * Either way a release fence orders this head before the slot writes
+	 * that follow, which the observer's validation relies on.
 	 */
-	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->ring->asym, memory_order_relaxed)) {
+		atomic_thread_fence(memory_order_release);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_thread_fence(memory_order_seq_cst);
+	}
 	if (!atomic_load_explicit(&hdr->sleeping, memory_order_relaxed))
 		return;
 	/* Only the producer that clears the flag writes: one wake-up per sleep. */
@@ -314,6 +349,17 @@ void lt_ring_commit(struct lt_ring_producer *p)
 	atomic_fetch_add_explicit(&hdr->wakeups, 1, memory_order_relaxed);
 	/* Cannot fail but for a counter overflow, which is already a wake-up. */
 	(void)!write(p->ring->efd, &one, sizeof(one));
+}
+
+void lt_ring_commit_nowake(struct lt_ring_producer *p)
+{
+	if (p->head == p->published)
+		return;
+	p->published = p->head;
+	/* As in lt_ring_commit(): release of head, then a release fence for observers. */
+	atomic_store_explicit(&p->prod->head, p->head, memory_order_release);
+	atomic_store_explicit(&p->prod->written, p->head, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 }
 
 /* ---- consumer -------------------------------------------------------- */
@@ -339,12 +385,18 @@ size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 		if (avail) {
 			take = avail < max - n ? avail : max - n;
 			rec = lane_rec(r->hdr, lane);
-			/* At most two runs: to the end of the lane, then from its start. */
-			first = r->mask + 1 - (cs->tail & r->mask);
-			if (first > take)
-				first = take;
-			memcpy(out + n, &rec[cs->tail & r->mask], first * sizeof(*out));
-			memcpy(out + n + first, rec, (take - first) * sizeof(*out));
+			if (take <= 4) {
+				/* A call to memcpy costs more than a few records. */
+				for (uint64_t k = 0; k < take; k++)
+					out[n + k] = rec[(cs->tail + k) & r->mask];
+			} else {
+				/* At most two runs: to the end of the lane, then from its start. */
+				first = r->mask + 1 - (cs->tail & r->mask);
+				if (first > take)
+					first = take;
+				memcpy(out + n, &rec[cs->tail & r->mask], first * sizeof(*out));
+				memcpy(out + n + first, rec, (take - first) * sizeof(*out));
+			}
 			cs->tail += take;
 			n += take;
 			/* Release: our reads of the slots happen before their reuse. */
@@ -355,34 +407,105 @@ size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 		}
 		lane = lane + 1 < r->nlanes ? lane + 1 : 0;
 	}
+	if (n)
+		c->streaming = true;
 	return n;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Poll the lanes for up to RING_SPIN_NS; true when one has records. Every
+ * few polls the CPU is offered to other threads: a producer that shares
+ * our CPU cannot commit while we spin, and a sleep would hand it the CPU
+ * only to take it back at its next commit, a wake-up per record or two.
+ */
+static bool spin_for_records(struct lt_ring *r)
+{
+	struct lt_ring_consumer *c = r->consumer;
+	uint64_t deadline = mono_ns() + RING_SPIN_NS;
+
+	for (unsigned i = 1;; i++) {
+		for (unsigned lane = 0; lane < r->nlanes; lane++)
+			if (atomic_load_explicit(&lane_prod(r->hdr, lane)->head,
+			                         memory_order_relaxed) != c->lane[lane].tail)
+				return true;
+		/* The clock costs more than a sweep of a few lanes: read it now and then. */
+		if (!(i % 16)) {
+			if (mono_ns() >= deadline)
+				return false;
+			sched_yield();
+		}
+		cpu_relax();
+	}
+}
+
+/*
+ * Announce sleep, with the consumer's half of the Dekker barrier after the
+ * flag store. membarrier makes every running thread of this process (the
+ * producers) execute a full barrier before it returns, and orders our own
+ * accesses around it; without it, a seq_cst exchange is our full barrier
+ * and pairs with the producers' own fences. false: do not sleep this time.
+ */
+static bool announce_sleep(struct lt_ring *r)
+{
+	if (!atomic_load_explicit(&r->asym, memory_order_relaxed)) {
+		atomic_exchange_explicit(&r->hdr->sleeping, 1, memory_order_seq_cst);
+		return true;
+	}
+	atomic_store_explicit(&r->hdr->sleeping, 1, memory_order_relaxed);
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return true;
+	/*
+	 * Cannot fail once registered. If it did, producers fence for
+	 * themselves from now on; one that skipped its fence just before may
+	 * still race us, so do not sleep this time.
+	 */
+	atomic_store_explicit(&r->asym, false, memory_order_seq_cst);
+	atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_seq_cst);
+	return false;
 }
 
 bool lt_ring_prepare_sleep(struct lt_ring *r)
 {
 	struct lt_ring_consumer *c = r->consumer;
 
-	atomic_store_explicit(&r->hdr->sleeping, 1, memory_order_relaxed);
-	/* Full fence: the flag store before the head loads (pairs with commit). */
-	atomic_thread_fence(memory_order_seq_cst);
+	if (c->streaming && c->woke_soon) {
+		c->streaming = false;
+		if (spin_for_records(r))
+			return false;
+	}
+	c->streaming = false;
+	if (!announce_sleep(r))
+		return false;
 	for (unsigned lane = 0; lane < r->nlanes; lane++) {
+		/* seq_cst: ordered after the flag (pairs with commit). */
 		uint64_t head =
-		    atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_relaxed);
+		    atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_seq_cst);
 		if (head != c->lane[lane].tail) {
 			atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
 			return false;
 		}
 	}
+	c->slept_at = mono_ns();
 	return true;
 }
 
 void lt_ring_wake_ack(struct lt_ring *r)
 {
+	struct lt_ring_consumer *c = r->consumer;
 	uint64_t v;
 
 	atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
 	/* Non-blocking: EAGAIN just means nobody wrote (a timeout or a spurious poll). */
 	(void)!read(r->efd, &v, sizeof(v));
+	c->woke_soon = c->slept_at && mono_ns() - c->slept_at < RING_STREAM_NS;
 }
 
 uint64_t lt_ring_lane_fill(const struct lt_ring *r, unsigned lane)

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define LT_RING_MAGIC 0x4c54524eu /* "LTRN" */
 #define LT_RING_ABI   1
@@ -94,10 +95,50 @@ struct lt_ring_producer {
 	unsigned lane;
 };
 int lt_ring_producer_init(struct lt_ring *r, unsigned lane, struct lt_ring_producer *p);
-/* Copy @s into the lane (its seq is set by the ring). false = lane full, dropped. */
-bool lt_ring_push(struct lt_ring_producer *p, const struct lt_sample *s);
 /* Publish pushed records and wake the consumer if it sleeps. */
 void lt_ring_commit(struct lt_ring_producer *p);
+/* push()'s slow path, when the lane looks full: reload the consumer's tail;
+ * false (and the drop counted) if it is full indeed. */
+bool lt_ring_producer_refresh(struct lt_ring_producer *p);
+
+/*
+ * Copy @s into the lane (its seq is set by the ring). false = lane full,
+ * dropped. Inline: a sampler pushes every record, and the call would cost
+ * as much as the copy.
+ */
+static inline bool lt_ring_push(struct lt_ring_producer *p, const struct lt_sample *s)
+{
+	uint64_t head = p->head, w[4];
+	uint64_t *slot;
+
+	_Static_assert(sizeof(*s) == sizeof(w) && offsetof(struct lt_sample, seq) == sizeof(w[0]),
+	               "a record is four words, seq the second");
+	if (__builtin_expect(head - p->cached_tail > p->mask, 0) && !lt_ring_producer_refresh(p))
+		return false;
+	memcpy(w, s, sizeof(w));
+	/*
+	 * Relaxed atomic stores (plain movs on x86-64): an observer may read
+	 * this slot concurrently, and must not race. The consumer is ordered
+	 * by the release of head in commit.
+	 */
+	slot = (uint64_t *)&p->rec[head & p->mask];
+	__atomic_store_n(&slot[0], w[0], __ATOMIC_RELAXED);
+	__atomic_store_n(&slot[1], head, __ATOMIC_RELAXED); /* seq */
+	__atomic_store_n(&slot[2], w[2], __ATOMIC_RELAXED);
+	__atomic_store_n(&slot[3], w[3], __ATOMIC_RELAXED);
+	p->head = head + 1;
+	/* Observers rely on never more than AUTOCOMMIT - 1 unpublished records. */
+	if (p->head - p->published >= LT_RING_AUTOCOMMIT)
+		lt_ring_commit(p);
+	return true;
+}
+/*
+ * Publish pushed records without waking the consumer: for a producer that
+ * knows the consumer has nothing to do with them yet (the sampler, while no
+ * aggregation batch is complete). A sleeping consumer takes them at its next
+ * wake-up; a consumer about to sleep sees them and does not.
+ */
+void lt_ring_commit_nowake(struct lt_ring_producer *p);
 
 /*
  * Consumer side (one thread). lt_ring_consume() copies up to @max records
@@ -106,7 +147,11 @@ void lt_ring_commit(struct lt_ring_producer *p);
  * takes what each lane holds until @max is reached. Records of one lane
  * come out in sequence order. lt_ring_prepare_sleep() returns true when the consumer
  * may now block on the eventfd (every lane checked empty after announcing
- * sleep); otherwise records arrived and it must consume again. After
+ * sleep); otherwise records arrived and it must consume again. When the
+ * consumer has just drained a stream (records since its last sleep, which
+ * ended soon), prepare_sleep() first polls the lanes for a few microseconds:
+ * the next commit usually comes sooner, and a sleep would cost both sides a
+ * system call. After
  * waking (by the eventfd, a timeout or another fd), call lt_ring_wake_ack():
  * it clears the flag and drains the eventfd. A wake-up may be spurious
  * (the eventfd readable with nothing to consume): just consume again.

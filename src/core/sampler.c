@@ -4,15 +4,23 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <syslog.h>
 #include <time.h>
 
 /* SIGUSR1 interrupts clock_nanosleep when the sampler must stop. */
 #define SAMPLER_SIGNAL SIGUSR1
 #define OPEN_RETRY_NS  (5 * LT_NSEC_PER_SEC)
+
+/* SCHED_FIFO priority of new sampler threads; 0: the default policy. */
+static int rt_priority;
+/* Wake this long before each deadline and busy-wait to it; 0: just sleep. */
+static uint64_t spin_ns;
 
 static void on_wake(int sig)
 {
@@ -41,10 +49,13 @@ static void store_last(struct lt_metric *m, double v, uint64_t ts)
 uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t now)
 {
 	struct lt_device *dev = s->dev;
-	uint64_t earliest = UINT64_MAX;
+	uint64_t earliest = UINT64_MAX, t_start = lt_mono_ns();
+	unsigned pushed = 0;
+	bool batch_due = false;
 
 	for (unsigned i = 0; i < dev->nmetrics; i++) {
 		struct lt_metric *m = dev->metrics[i];
+		struct sampler_metric *sm = &s->met[i];
 		struct lt_sample smp;
 		uint64_t skipped;
 		double v;
@@ -52,7 +63,9 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 
 		if (m->interval_ns == 0)
 			continue; /* event-driven: not polled */
-		if (s->next[i] <= now) {
+		if (sm->next <= now) {
+			/* From when the read starts: later metrics wait for earlier ones. */
+			lat_record(&sm->lat, now - sm->next + (lt_mono_ns() - t_start));
 			smp.ts_ns = lt_real_ns();
 			r = dev->drv->read(dev, m, &v);
 			if (r < 0) {
@@ -60,22 +73,40 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 			} else {
 				smp.value = v;
 				smp.metric_id = m->id;
-				smp.flags = s->late[i] ? LT_SAMPLE_LATE : 0;
+				smp.flags = sm->late ? LT_SAMPLE_LATE : 0;
 				smp.seq = 0;
 				/* A full lane drops the sample; the ring counts it. */
-				lt_ring_push(p, &smp);
+				if (lt_ring_push(p, &smp)) {
+					pushed++;
+					/* Counted as the publisher counts: batches agree. */
+					if (++sm->pending >= m->aggregation) {
+						sm->pending = 0;
+						batch_due = true;
+					}
+				}
 				atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 				store_last(m, v, smp.ts_ns);
 			}
-			s->next[i] = sched_next(s->next[i], m->interval_ns, now, &skipped);
-			s->late[i] = skipped > 0;
+			sm->next = sched_next(sm->next, m->interval_ns, now, &skipped);
+			sm->late = skipped > 0;
 			if (skipped)
 				atomic_fetch_add_explicit(&m->late, skipped, memory_order_relaxed);
 		}
-		if (s->next[i] < earliest)
-			earliest = s->next[i];
+		if (sm->next < earliest)
+			earliest = sm->next;
 	}
-	lt_ring_commit(p);
+	/*
+	 * Wake the publisher only when it has work: it publishes whole batches,
+	 * so a sample that completes none can wait in the ring. Also when the
+	 * lane is half full (an aggregation larger than the lane, a slow
+	 * publisher). Either way the samples are published now: observers see
+	 * them at once, and the publisher's final drain at stop takes them.
+	 */
+	if (batch_due ||
+	    lt_ring_lane_fill(s->ring, s->lane) + pushed >= lt_ring_hdr(s->ring)->capacity / 2)
+		lt_ring_commit(p);
+	else
+		lt_ring_commit_nowake(p);
 	return earliest;
 }
 
@@ -95,6 +126,16 @@ static void *sampler_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SAMPLER_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* "s:DEVICE" in top -H, perf and /proc/PID/task/ (15 characters at most). */
+	char name[16];
+	snprintf(name, sizeof(name), "s:%s", dev->name);
+	pthread_setname_np(pthread_self(), name);
+	/*
+	 * The default 50 us timer slack lets the kernel fire our wake-up up to
+	 * 50 us after the deadline (to batch timers): that would be most of
+	 * each sample's lateness. Ask for exact wake-ups.
+	 */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	lt_ring_producer_init(s->ring, s->lane, &p);
 
 	/* A device that cannot be opened is retried, without stopping the daemon. */
@@ -110,11 +151,13 @@ static void *sampler_main(void *arg)
 
 	uint64_t t0 = lt_mono_ns();
 	for (unsigned i = 0; i < dev->nmetrics; i++)
-		s->next[i] = t0;
+		s->met[i].next = t0;
 	uint64_t deadline = t0;
 	while (!stopping(s)) {
-		if (sched_sleep_until(deadline) == -EINTR)
+		if (sched_sleep_until(deadline - (deadline > spin_ns ? spin_ns : 0)) == -EINTR)
 			continue;
+		if (spin_ns)
+			sched_spin_until(deadline);
 		deadline = sampler_tick(s, &p, lt_mono_ns());
 		if (deadline == UINT64_MAX)
 			break; /* nothing to poll */
@@ -128,20 +171,38 @@ static void *sampler_main(void *arg)
 	return NULL;
 }
 
+void sampler_set_rt_priority(int prio)
+{
+	rt_priority = prio;
+}
+
+void sampler_set_spin(uint64_t ns)
+{
+	spin_ns = ns;
+}
+
 int sampler_start(struct sampler *s)
 {
 	unsigned n = s->dev->nmetrics;
+	pthread_attr_t attr;
 	int r;
 
-	s->next = xcalloc(n, sizeof(*s->next));
-	s->late = xcalloc(n, sizeof(*s->late));
+	s->met = xcalloc(n ? n : 1, sizeof(*s->met));
 	atomic_store(&s->stop, false);
-	r = pthread_create(&s->thread, NULL, sampler_main, s);
+	pthread_attr_init(&attr);
+	if (rt_priority > 0) {
+		struct sched_param sp = { .sched_priority = rt_priority };
+
+		/* Set at creation, so that a missing CAP_SYS_NICE fails the start (EPERM). */
+		pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+		pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+		pthread_attr_setschedparam(&attr, &sp);
+	}
+	r = pthread_create(&s->thread, &attr, sampler_main, s);
+	pthread_attr_destroy(&attr);
 	if (r) {
-		free(s->next);
-		free(s->late);
-		s->next = NULL;
-		s->late = NULL;
+		free(s->met);
+		s->met = NULL;
 		return -r;
 	}
 	s->started = true;
@@ -178,8 +239,6 @@ void sampler_stop(struct sampler *s)
 		pthread_join(s->thread, NULL);
 		s->started = false;
 	}
-	free(s->next);
-	free(s->late);
-	s->next = NULL;
-	s->late = NULL;
+	free(s->met);
+	s->met = NULL;
 }

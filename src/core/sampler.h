@@ -9,10 +9,19 @@
 
 #include "model.h"
 #include "ring.h"
+#include "schedule.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+
+/* Per metric of the device; only lat is read by other threads. */
+struct sampler_metric {
+	uint64_t next;          /* next deadline, CLOCK_MONOTONIC ns */
+	unsigned pending;       /* samples pushed since the metric's last complete batch */
+	bool late;              /* ticks were skipped before the next sample */
+	struct lt_lateness lat; /* read start - deadline, per sample */
+};
 
 struct sampler {
 	struct lt_device *dev;
@@ -21,12 +30,24 @@ struct sampler {
 	pthread_t thread;
 	bool started;
 	_Atomic bool stop;
-	uint64_t *next; /* per metric: next deadline, CLOCK_MONOTONIC ns */
-	bool *late;     /* per metric: ticks were skipped before the next sample */
+	struct sampler_metric *met; /* dev->nmetrics of them, while started */
 };
 
 /* Install the no-op signal handler used to interrupt sleeping samplers. */
 void sampler_signals_init(void);
+/*
+ * Run the sampler threads started from now on under SCHED_FIFO at @prio
+ * (1..99; 0, the default, keeps SCHED_OTHER). Needs CAP_SYS_NICE or an
+ * RLIMIT_RTPRIO: without it sampler_start() fails with -EPERM.
+ */
+void sampler_set_rt_priority(int prio);
+/*
+ * Make sampler threads started from now on wake @ns before each deadline
+ * and busy-wait to it (0, the default: sleep to the deadline). Lateness then
+ * no longer includes the machine's timer wake-up latency; the price is up
+ * to @ns of CPU per sampling tick.
+ */
+void sampler_set_spin(uint64_t ns);
 /* Start the thread of @s (dev, ring and lane set by the caller). */
 int sampler_start(struct sampler *s);
 /* Ask the thread to stop and wait for it; safe if never started. */
@@ -35,7 +56,7 @@ void sampler_stop(struct sampler *s);
 /*
  * One pass over the device's metrics: read every metric due at @now, push
  * the samples and commit. Returns the earliest next deadline. Exposed for
- * tests; the thread calls it in its loop.
+ * tests; the thread calls it in its loop with @s->met allocated.
  */
 uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t now);
 

@@ -5,10 +5,14 @@
  * time each read takes, so the schedule never drifts. When a sampler comes
  * back late (a stalled read, a suspended machine), the deadlines it missed
  * are skipped and counted rather than sampled in a burst.
+ *
+ * How late each read starts after its deadline is kept in a lateness
+ * histogram per metric (liotactl status shows p50, p99 and max).
  */
 #ifndef LT_SCHEDULE_H
 #define LT_SCHEDULE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /*
@@ -23,5 +27,51 @@ uint64_t sched_next(uint64_t deadline, uint64_t interval, uint64_t now, uint64_t
  * the deadline is reached, -EINTR when a signal interrupted the sleep.
  */
 int sched_sleep_until(uint64_t deadline_ns);
+
+/*
+ * Busy-wait until @deadline_ns on CLOCK_MONOTONIC. After a sleep that ended
+ * @spin ns early, this takes the machine's timer wake-up latency out of the
+ * lateness, for up to @spin ns of CPU per deadline.
+ */
+void sched_spin_until(uint64_t deadline_ns);
+
+/*
+ * Lateness histogram, in nanoseconds. Log-linear (HDR-like) buckets: exact
+ * below 32 ns, then 16 buckets per power of two, so a bucket is at most
+ * 1/16 (6.25 %) of its values wide; values of 2^37 ns (137 s) and more
+ * share the last bucket (max stays exact). One thread writes (the
+ * sampler), with relaxed loads and stores: no lock and no atomic
+ * read-modify-write on the sampling path. Any thread may read meanwhile;
+ * a reader's snapshot may miss the newest records, never tear a counter.
+ */
+#define LT_LAT_SUB_BITS 4
+#define LT_LAT_SUB      (1u << LT_LAT_SUB_BITS)
+#define LT_LAT_MAX_EXP  36 /* highest power of two with buckets of its own */
+#define LT_LAT_BUCKETS  ((LT_LAT_MAX_EXP - LT_LAT_SUB_BITS + 2) * LT_LAT_SUB)
+
+struct lt_lateness {
+	_Atomic uint64_t max;
+	_Atomic uint64_t bucket[LT_LAT_BUCKETS];
+};
+
+/* The bucket of @ns, and the lowest and highest value a bucket holds. */
+unsigned lat_bucket(uint64_t ns);
+uint64_t lat_bucket_low(unsigned idx);
+uint64_t lat_bucket_high(unsigned idx);
+/* Count one value (the owning thread only). */
+void lat_record(struct lt_lateness *h, uint64_t ns);
+
+/* A consistent summary computed from one snapshot of the counters. */
+struct lt_lat_summary {
+	uint64_t count;
+	uint64_t p50, p99, max; /* ns; quantiles are the highest value of their bucket, <= max */
+};
+void lat_summary(const struct lt_lateness *h, struct lt_lat_summary *s);
+/*
+ * The @q quantile (0 < q <= 1) of @total values counted in @counts
+ * (LT_LAT_BUCKETS of them): the highest value of the bucket holding the
+ * ceil(q * total)-th smallest, capped at @max. 0 when @total is 0.
+ */
+uint64_t lat_quantile(const uint64_t *counts, uint64_t total, uint64_t max, double q);
 
 #endif

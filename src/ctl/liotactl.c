@@ -28,7 +28,8 @@ static const char usage[] =
 	"Query a running liotad.\n"
 	"\n"
 	"Commands:\n"
-	"  status [--json]         devices and their metrics (samples, errors, last value),\n"
+	"  status [--json]         devices and their metrics (samples, errors, skipped\n"
+	"                          ticks, p99 lateness of the reads, last value),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
 	"                          lines sent, dropped, queued bytes, reconnects)\n"
 	"  tail [PATTERN]...       print live samples of the metrics whose DEVICE.METRIC\n"
@@ -160,24 +161,28 @@ static int cmd_status(bool as_json)
 	printf("totals: %lld samples taken, %lld published, %lld dropped, %lld read errors\n\n",
 	       num(tot, "taken"), num(tot, "published"), num(tot, "dropped"), num(tot, "errors"));
 
-	printf("%-20s %-8s %-8s %-20s %-8s %9s %10s %7s %7s %s\n", "DEVICE", "TYPE", "STATE",
-	       "METRIC", "UNIT", "INTERVAL", "SAMPLES", "ERRORS", "LATE", "LAST");
+	printf("%-20s %-8s %-8s %-20s %-8s %9s %10s %7s %7s %9s %s\n", "DEVICE", "TYPE", "STATE",
+	       "METRIC", "UNIT", "INTERVAL", "SAMPLES", "ERRORS", "LATE", "P99(us)", "LAST");
 	json_array_foreach(json_object_get(st, "devices"), i, v)
 	{
 		json_t *m;
 
 		json_array_foreach(json_object_get(v, "metrics"), j, m)
 		{
-			char iv[32], last[64] = "-";
+			char iv[32], last[64] = "-", p99[32] = "-";
 			json_t *lv = json_object_get(m, "last_value");
+			json_t *p = json_object_get(json_object_get(m, "lateness_us"), "p99");
 
 			fmt_interval(iv, sizeof(iv), json_real_value(json_object_get(m, "interval_s")));
 			if (json_is_number(lv))
 				snprintf(last, sizeof(last), "%.6g", json_number_value(lv));
-			printf("%-20s %-8s %-8s %-20s %-8s %9s %10lld %7lld %7lld %s\n",
+			/* How late the reads start after their deadlines (99 % of them). */
+			if (json_is_number(p))
+				snprintf(p99, sizeof(p99), "%.1f", json_number_value(p));
+			printf("%-20s %-8s %-8s %-20s %-8s %9s %10lld %7lld %7lld %9s %s\n",
 			       j ? "" : str(v, "name"), j ? "" : str(v, "type"),
 			       j ? "" : str(v, "state"), str(m, "name"), str(m, "unit"), iv,
-			       num(m, "samples"), num(m, "errors"), num(m, "late"), last);
+			       num(m, "samples"), num(m, "errors"), num(m, "late"), p99, last);
 		}
 	}
 	json_t *ring = json_object_get(st, "ring");

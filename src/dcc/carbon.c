@@ -30,7 +30,6 @@
 
 /* Longest lt_fmt_double() output: "-0.000001234567890123456" is 25 chars. */
 #define FMT_DOUBLE_MAX 32
-
 static const char digit_pairs[201] = "00010203040506070809"
                                      "10111213141516171819"
                                      "20212223242526272829"
@@ -42,27 +41,74 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
-/* Write the decimal digits of @v at @out (room for 20); returns their count. */
+static const uint64_t pow10_u64[20] = {
+	1ull,
+	10ull,
+	100ull,
+	1000ull,
+	10000ull,
+	100000ull,
+	1000000ull,
+	10000000ull,
+	100000000ull,
+	1000000000ull,
+	10000000000ull,
+	100000000000ull,
+	1000000000000ull,
+	10000000000000ull,
+	100000000000000ull,
+	1000000000000000ull,
+	10000000000000000ull,
+	100000000000000000ull,
+	1000000000000000000ull,
+	10000000000000000000ull,
+};
+
+/* Number of decimal digits of @v (1 for 0): log10 from the bit length, then one compare. */
+static size_t u64_digits(uint64_t v)
+{
+	unsigned t = ((64u - (unsigned)__builtin_clzll(v | 1)) * 1233u) >> 12;
+
+	return t + 1 - ((v | 1) < pow10_u64[t]);
+}
+
+/* The 8 digits of @v < 10^8 at @p, with 32-bit arithmetic. */
+static void put8(char *p, uint32_t v)
+{
+	for (int i = 6; i >= 0; i -= 2) {
+		memcpy(p + i, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+}
+
+/*
+ * Write the decimal digits of @v at @out (room for 20); returns their count.
+ * Written in place from the end, eight digits at a time in 32-bit
+ * arithmetic: this runs for every value and timestamp.
+ */
 static size_t fmt_u64(char *out, uint64_t v)
 {
-	char tmp[20];
-	char *p = tmp + sizeof(tmp);
+	size_t n = u64_digits(v);
+	char *p = out + n;
+	uint32_t w;
 
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-
-		v /= 100;
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * r, 2);
+	while (v >= 100000000) {
+		p -= 8;
+		put8(p, (uint32_t)(v % 100000000));
+		v /= 100000000;
 	}
-	if (v >= 10) {
+	w = (uint32_t)v;
+	while (w >= 100) {
 		p -= 2;
-		memcpy(p, digit_pairs + 2 * v, 2);
+		memcpy(p, digit_pairs + 2 * (w % 100), 2);
+		w /= 100;
+	}
+	if (w >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * w, 2);
 	} else {
-		*--p = (char)('0' + v);
+		*--p = (char)('0' + w);
 	}
-	size_t n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(out, p, n);
 	return n;
 }
 
@@ -122,7 +168,7 @@ static int fmt_finish(char *buf, size_t len, const char *tmp, size_t n)
 typedef unsigned __int128 u128;
 
 #define P10(n) ((u128)(n))
-static const u128 pow10_tab[22] = {
+static const u128 pow10_tab[23] = {
 	P10(1ull),
 	P10(10ull),
 	P10(100ull),
@@ -145,6 +191,7 @@ static const u128 pow10_tab[22] = {
 	P10(10000000000000000000ull),
 	P10(10000000000000000000ull) * 10,
 	P10(10000000000000000000ull) * 100,
+	P10(10000000000000000000ull) * 1000,
 };
 
 /*
@@ -178,23 +225,18 @@ static int fraction_fits(uint64_t M, int s, int d, uint64_t *out)
 }
 
 /*
- * Shortest digits for 1e-6 <= |v| < 2^53, v not an integer. The nearest
- * candidate is the best one with d decimals, and one that reads back with
- * d decimals also does with d + 1 (append a zero), so the answer is the
- * smallest d that fits: found by galloping then bisecting, as sensor
- * values usually need few decimals and computed ones 16 or 17 digits.
- * Returns 0 when it gives up (values below 1e-4 needing 17 digits).
+ * Shortest digits for 1e-6 <= |v| < 2^53, v not an integer, by search: the
+ * smallest d that fraction_fits(), found by galloping then bisecting. Kept
+ * for mantissas that are a power of two, whose interval of reals reading
+ * back as v is narrower below than above (fmt_fraction() assumes it is
+ * symmetric). Returns 0 when it gives up (values below 1e-4 needing 17
+ * digits).
  */
-static size_t fmt_fraction(char *out, uint64_t bits, int neg)
+static size_t fmt_fraction_search(char *out, uint64_t M, int s, int neg)
 {
-	int exp = (int)((bits >> 52) & 0x7ff);
-	uint64_t M = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-	int s = 1075 - exp; /* |v| = M / 2^s, 1 <= s <= 72 in this range */
 	int lo = 0, hi = 0; /* the answer is in (lo, hi] */
 	uint64_t m, mhi = 0;
 
-	if (exp == 0 || s < 1 || s > 72)
-		return 0;
 	for (int d = 1;; d = d * 2 > 21 ? 21 : d * 2) {
 		if (fraction_fits(M, s, d, &mhi)) {
 			hi = d;
@@ -219,6 +261,84 @@ static size_t fmt_fraction(char *out, uint64_t bits, int neg)
 	int k = (int)fmt_u64(dig, mhi);
 	int n = k - hi; /* the value is 0.DIG * 10^n */
 
+	while (k > 1 && dig[k - 1] == '0')
+		k--;
+	return layout(out, neg, dig, k, n);
+}
+
+/*
+ * Shortest digits for 1e-6 <= |v| < 2^53, v not an integer, in one pass (the
+ * idea of Ryu, with 128-bit integers since v = M / 2^s exactly): scale v and
+ * the bounds of the interval of reals that strtod() rounds to v by 10^D, D
+ * chosen for 17 significant digits (always enough), then drop trailing
+ * digits while the interval still holds a multiple of the dropped power of
+ * ten. The interval is symmetric around v, so when it holds any number with
+ * that many digits it holds the one nearest to v: the result is v correctly
+ * rounded at the shortest length, as the search gives, at about a third of
+ * its cost.
+ */
+static size_t fmt_fraction(char *out, uint64_t bits, int neg)
+{
+	int exp = (int)((bits >> 52) & 0x7ff);
+	uint64_t M = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+	int s = 1075 - exp; /* |v| = M / 2^s, 1 <= s <= 72 in this range */
+	uint64_t ip, c, vm, vp, a, b, t;
+	int n, D, r = 0;
+
+	if (exp == 0 || s < 1 || s > 72)
+		return 0;
+	if (M == 1ull << 52)
+		return fmt_fraction_search(out, M, s, neg);
+
+	/* n: 10^(n-1) <= v < 10^n; -5 <= n <= 16 here. */
+	ip = s < 64 ? M >> s : 0;
+	if (ip) {
+		n = (int)u64_digits(ip);
+	} else {
+		for (n = 0; n > -5 && (u128)M * pow10_tab[1 - n] < (u128)1 << s; n--)
+			;
+	}
+	D = 17 - n;
+
+	/* v * 10^D, and the bounds (2M -/+ 1) * 10^D / 2^(s+1): all below 2^127. */
+	u128 p10 = pow10_tab[D];
+	u128 P = D < 20 ? (u128)M * pow10_u64[D] : (u128)M * p10; /* one mul mostly */
+	u128 lo = 2 * P - p10, hi = 2 * P + p10, mask = ((u128)1 << (s + 1)) - 1;
+	int even = !(M & 1); /* strtod() breaks ties to even: even M keeps the bounds */
+
+	c = (uint64_t)(P >> s); /* floor(v * 10^D) < 10^17 */
+	vm = (uint64_t)(lo >> (s + 1)) + ((lo & mask) != 0 || !even);
+	vp = (uint64_t)(hi >> (s + 1)) - ((hi & mask) == 0 && !even);
+
+	/*
+	 * Drop digits while [vm, vp] holds a multiple of 10^(r+1), i.e. while
+	 * floor(vp / 10^(r+1)) > floor((vm - 1) / 10^(r+1)); four at a time
+	 * first, as sensor values lose most of their 17. c loses the same
+	 * digits: the nearest at 10^r is c rounded up when the highest digit
+	 * dropped is 5 or more (ties go up, as in fraction_fits()); with no
+	 * digit dropped the fraction of v * 10^D decides.
+	 */
+	unsigned last = 0; /* the highest digit dropped from c */
+
+	for (a = vp, b = vm - 1; a / 10000 > b / 10000; a /= 10000, b /= 10000) {
+		last = (unsigned)(c % 10000) / 1000;
+		c /= 10000;
+		r += 4;
+	}
+	for (; a / 10 > b / 10; a /= 10, b /= 10) {
+		last = (unsigned)(c % 10);
+		c /= 10;
+		r++;
+	}
+	if (r == 0)
+		t = c + ((P & (mask >> 1)) >= (u128)1 << (s - 1));
+	else
+		t = c + (last >= 5);
+
+	char dig[24];
+	int k = (int)fmt_u64(dig, t);
+
+	n = k + r - D; /* the value is 0.DIG * 10^n */
 	while (k > 1 && dig[k - 1] == '0')
 		k--;
 	return layout(out, neg, dig, k, n);
@@ -256,33 +376,42 @@ static size_t fmt_printf(char *out, double v)
 	return 0; /* not reached: 17 digits always read back */
 }
 
-int lt_fmt_double(char *buf, size_t len, double v)
+/*
+ * lt_fmt_double() into @out, which has FMT_DOUBLE_MAX bytes: no bounds
+ * check, no NUL. Returns the length, or -EDOM for NaN and infinities.
+ */
+static int fmt_double(char *out, double v)
 {
-	char tmp[FMT_DOUBLE_MAX];
 	double a = fabs(v);
 	int neg = signbit(v) != 0;
-	size_t n;
+	size_t n = 0;
 
 	if (!isfinite(v))
 		return -EDOM;
 	if (a < 9007199254740992.0 && a == (double)(uint64_t)a) {
-		char *p = tmp;
-
 		if (neg)
-			*p++ = '-';
-		p += fmt_u64(p, (uint64_t)a);
-		return fmt_finish(buf, len, tmp, (size_t)(p - tmp));
+			*out = '-';
+		return neg + (int)fmt_u64(out + neg, (uint64_t)a);
 	}
-	n = 0;
 	if (a >= 1e-6 && a < 9007199254740992.0) {
 		uint64_t bits;
 
 		memcpy(&bits, &v, sizeof(bits));
-		n = fmt_fraction(tmp, bits, neg);
+		n = fmt_fraction(out, bits, neg);
 	}
 	if (!n)
-		n = fmt_printf(tmp, v);
-	return fmt_finish(buf, len, tmp, n);
+		n = fmt_printf(out, v);
+	return (int)n;
+}
+
+int lt_fmt_double(char *buf, size_t len, double v)
+{
+	char tmp[FMT_DOUBLE_MAX];
+	int n = fmt_double(tmp, v);
+
+	if (n < 0)
+		return n;
+	return fmt_finish(buf, len, tmp, (size_t)n);
 }
 
 /* Characters carbon keeps in a node: [A-Za-z0-9_-]. */
@@ -354,27 +483,52 @@ char *carbon_path(const char *prefix, const char *edge, const char *device, cons
 	return out;
 }
 
-int carbon_line(char *out, size_t len, const char *path, size_t pathlen, const struct lt_sample *s)
+void carbon_enc_init(struct carbon_enc *e)
 {
-	char val[FMT_DOUBLE_MAX], ts[20];
-	int vn = lt_fmt_double(val, sizeof(val), s->value);
-	size_t tn;
+	e->sec = UINT64_MAX;
+	e->tslen = 0;
+}
 
+int carbon_enc_line(struct carbon_enc *e, char *out, size_t len, const char *path, size_t pathlen,
+		    const struct lt_sample *s)
+{
+	uint64_t sec = s->ts_ns / LT_NSEC_PER_SEC;
+	char val[FMT_DOUBLE_MAX];
+	int vn;
+
+	if (sec != e->sec) {
+		e->ts[0] = ' ';
+		e->tslen = fmt_u64(e->ts + 1, sec) + 2;
+		e->ts[e->tslen - 1] = '\n';
+		e->sec = sec;
+	}
+	_Static_assert(1 + FMT_DOUBLE_MAX + sizeof(e->ts) <= CARBON_LINE_ROOM, "room for a line");
+	if (len >= pathlen + CARBON_LINE_ROOM) {
+		/* Room for the longest line: format in place, copy the tail whole. */
+		memcpy(out, path, pathlen);
+		out[pathlen] = ' ';
+		vn = fmt_double(out + pathlen + 1, s->value);
+		if (vn < 0)
+			return vn;
+		memcpy(out + pathlen + 1 + vn, e->ts, sizeof(e->ts));
+		return (int)(pathlen + 1 + (size_t)vn + e->tslen);
+	}
+	vn = fmt_double(val, s->value);
 	if (vn < 0)
 		return vn;
-	tn = fmt_u64(ts, s->ts_ns / LT_NSEC_PER_SEC);
-	if (len < pathlen + (size_t)vn + tn + 3)
+	if (len < pathlen + 1 + (size_t)vn + e->tslen)
 		return -ENOSPC;
+	memcpy(out, path, pathlen);
+	out[pathlen] = ' ';
+	memcpy(out + pathlen + 1, val, (size_t)vn);
+	memcpy(out + pathlen + 1 + vn, e->ts, e->tslen);
+	return (int)(pathlen + 1 + (size_t)vn + e->tslen);
+}
 
-	char *p = out;
-	memcpy(p, path, pathlen);
-	p += pathlen;
-	*p++ = ' ';
-	memcpy(p, val, (size_t)vn);
-	p += vn;
-	*p++ = ' ';
-	memcpy(p, ts, tn);
-	p += tn;
-	*p++ = '\n';
-	return (int)(p - out);
+int carbon_line(char *out, size_t len, const char *path, size_t pathlen, const struct lt_sample *s)
+{
+	struct carbon_enc e;
+
+	carbon_enc_init(&e);
+	return carbon_enc_line(&e, out, len, path, pathlen, s);
 }

@@ -13,6 +13,7 @@
 
 #include <liota/liota.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Append the escaped node @name to @out (size @len) at *@pos, NUL-terminated,
@@ -36,5 +37,28 @@ char *carbon_path(const char *prefix, const char *edge, const char *device, cons
  * for NaN/infinite values (carbon cannot store them).
  */
 int carbon_line(char *out, size_t len, const char *path, size_t pathlen, const struct lt_sample *s);
+
+/*
+ * An encoder for a stream of lines: it keeps the " TIMESTAMP\n" tail of the
+ * last second seen, since consecutive samples mostly share their second.
+ * Not thread-safe: one per writer.
+ */
+struct carbon_enc {
+	uint64_t sec; /* second of ts, UINT64_MAX: none yet */
+	size_t tslen;
+	char ts[24]; /* " SECONDS\n" (not NUL-terminated) */
+};
+
+void carbon_enc_init(struct carbon_enc *e);
+/* carbon_enc_line() formats in place when this much room follows the path. */
+#define CARBON_LINE_ROOM 64
+
+/*
+ * carbon_line() through @e. The fastest when @len is at least @pathlen +
+ * CARBON_LINE_ROOM: the line is then formatted in place, and bytes of @out
+ * after the returned length may be overwritten.
+ */
+int carbon_enc_line(struct carbon_enc *e, char *out, size_t len, const char *path, size_t pathlen,
+		    const struct lt_sample *s);
 
 #endif

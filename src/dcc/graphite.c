@@ -24,8 +24,8 @@
 #include "transport/stream.h"
 #include "util.h"
 
-/* Room for " VALUE TIMESTAMP\n" after the path: 24 + 20 + 3, rounded up. */
-#define LINE_EXTRA 64
+/* Room after each path: carbon_enc_line() then formats the line in place. */
+#define LINE_EXTRA CARBON_LINE_ROOM
 
 struct graphite {
 	struct lt_stream_conf conf;
@@ -33,6 +33,7 @@ struct graphite {
 	struct lt_stream *stream;
 	char *scratch; /* the lines of one publish call */
 	size_t scratch_len;
+	struct carbon_enc enc;
 	uint64_t full_drops; /* samples dropped since the queue became full, 0: not full */
 };
 
@@ -48,6 +49,7 @@ static int graphite_init(struct lt_dcc *dcc)
 	if (!g)
 		return -ENOMEM;
 	stream_conf_defaults(&g->conf);
+	carbon_enc_init(&g->enc);
 	g->conf.port = strdup("2003");
 	if (!g->conf.port) {
 		free(g);
@@ -158,7 +160,8 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *out = g->scratch + pos;
-		int r = carbon_line(out, g->scratch_len - pos, reg->id, pathlen, &s[i]);
+		int r = carbon_enc_line(&g->enc, out, g->scratch_len - pos, reg->id, pathlen,
+		                        &s[i]);
 
 		if (r < 0) {
 			/* -EDOM: carbon has no NaN or infinity; LINE_EXTRA makes -ENOSPC
@@ -175,7 +178,7 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 	}
 	if (!lines)
 		return 0;
-	if (!g->stream || stream_write(g->stream, g->scratch, pos) < 0) {
+	if (!g->stream || stream_write_lines(g->stream, g->scratch, pos, lines) < 0) {
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		atomic_fetch_add_explicit(&st->dropped, lines, memory_order_relaxed);
 		lt_dcc_log(dcc, g->full_drops ? LOG_DEBUG : LOG_WARNING,

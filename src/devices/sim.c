@@ -67,6 +67,7 @@ struct sim_metric {
 	} opt[NOPTS];
 	/* state, touched only by read() in the sampler thread */
 	bool started;
+	uint64_t phase_mod; /* sine: phase % period, reduced once */
 	uint64_t n;   /* counter: reads so far, so value = start + n * step */
 	double walk;  /* random_walk: current value */
 	uint64_t rng; /* random_walk: splitmix64 state */
@@ -74,14 +75,21 @@ struct sim_metric {
 
 #define NSEC_PER_SEC 1000000000ull
 
-double lt_sim_sine(uint64_t t_ns, double amplitude, double offset, uint64_t period_ns,
-		   uint64_t phase_ns)
+/* lt_sim_sine() with the phase already reduced (b < period_ns): one division fewer. */
+static double sine_at(uint64_t t_ns, double amplitude, double offset, uint64_t period_ns,
+		      uint64_t b)
 {
 	/* Reduce in integer nanoseconds: a double of epoch seconds loses precision. */
-	uint64_t a = t_ns % period_ns, b = phase_ns % period_ns;
+	uint64_t a = t_ns % period_ns;
 	uint64_t x = a >= period_ns - b ? a - (period_ns - b) : a + b; /* (a + b) mod period */
 
 	return offset + amplitude * sin(2 * M_PI * ((double)x / (double)period_ns));
+}
+
+double lt_sim_sine(uint64_t t_ns, double amplitude, double offset, uint64_t period_ns,
+		   uint64_t phase_ns)
+{
+	return sine_at(t_ns, amplitude, offset, period_ns, phase_ns % period_ns);
 }
 
 /* splitmix64: tiny, fast, any seed is fine (xorshift needs a non-zero one). */
@@ -240,10 +248,14 @@ static int sim_read(struct lt_device *dev, struct lt_metric *m, double *value)
 
 	switch (s->fn) {
 	case SIM_SINE:
+		if (!s->started) {
+			s->started = true;
+			s->phase_mod = s->opt[OPT_PHASE].u % s->opt[OPT_PERIOD].u;
+		}
 		clock_gettime(CLOCK_REALTIME, &ts);
-		*value = lt_sim_sine((uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec,
-				     s->opt[OPT_AMPLITUDE].d, s->opt[OPT_OFFSET].d,
-				     s->opt[OPT_PERIOD].u, s->opt[OPT_PHASE].u);
+		*value = sine_at((uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec,
+				 s->opt[OPT_AMPLITUDE].d, s->opt[OPT_OFFSET].d,
+				 s->opt[OPT_PERIOD].u, s->phase_mod);
 		break;
 	case SIM_COUNTER:
 		/* from the count, not accumulated: no drift, exact for integer steps */

@@ -36,6 +36,13 @@
 #include "util.h"
 
 #define MSEC 1000000ull
+/*
+ * Over TCP, stream_write() sends at once only when this much waits; less is
+ * left to the next stream_dispatch() (stream_poll() asks for POLLOUT while
+ * data waits), so the batches of one publisher cycle share one send: a send
+ * per batch cost more than encoding the batch, and woke the peer each time.
+ */
+#define SEND_MIN (64u << 10)
 
 struct lt_stream {
 	struct lt_stream_conf conf; /* own copies of the strings */
@@ -50,6 +57,7 @@ struct lt_stream {
 	char *buf;
 	size_t cap;
 	uint64_t rec, head, tail; /* see the comment at the top */
+	uint64_t lines;           /* complete lines in [rec, tail), not counted as sent yet */
 
 	/* TCP */
 	struct addrinfo *ai;     /* resolved addresses of the current attempt */
@@ -223,7 +231,8 @@ static int ring_iov(const struct lt_stream *s, uint64_t from, uint64_t to, struc
 
 /*
  * @n more bytes left the queue: count them and the lines they complete,
- * and move rec past the last complete line.
+ * and move rec past the last complete line. When the whole queue left (the
+ * usual case) the writers' line counts say how many: no scan.
  */
 static void advance(struct lt_stream *s, size_t n)
 {
@@ -231,6 +240,11 @@ static void advance(struct lt_stream *s, size_t n)
 	int niov = ring_iov(s, s->head, s->head + n, iov);
 	uint64_t off = s->head, lines = 0, last = 0;
 
+	if (s->head + n == s->tail && s->buf[(s->tail - 1) % s->cap] == '\n') {
+		lines = s->lines;
+		last = s->tail;
+		niov = 0;
+	}
 	for (int i = 0; i < niov; i++) {
 		const char *base = iov[i].iov_base, *end = base + iov[i].iov_len;
 
@@ -241,10 +255,11 @@ static void advance(struct lt_stream *s, size_t n)
 		off += iov[i].iov_len;
 	}
 	s->head += n;
+	s->lines -= lines;
 	if (lines)
 		s->rec = last;
 	if (s->rec == s->tail)
-		s->rec = s->head = s->tail = 0;
+		s->rec = s->head = s->tail = s->lines = 0;
 	count(&s->stats->bytes, n);
 	count(&s->stats->sent, lines);
 	update_queued(s);
@@ -574,6 +589,18 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 
 int stream_write(struct lt_stream *s, const void *buf, size_t len)
 {
+	const char *p = buf, *end = p + len;
+	size_t lines = 0;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		lines++;
+		p++;
+	}
+	return stream_write_lines(s, buf, len, lines);
+}
+
+int stream_write_lines(struct lt_stream *s, const void *buf, size_t len, size_t lines)
+{
 	struct iovec iov[2];
 	int niov;
 
@@ -586,8 +613,10 @@ int stream_write(struct lt_stream *s, const void *buf, size_t len)
 	if (niov == 2)
 		memcpy(iov[1].iov_base, (const char *)buf + iov[0].iov_len, iov[1].iov_len);
 	s->tail += len;
+	s->lines += lines;
 	update_queued(s);
-	if (s->state == LT_DCC_UP)
+	if (s->state == LT_DCC_UP &&
+	    (s->conf.kind != LT_STREAM_TCP || s->tail - s->head >= SEND_MIN))
 		drain(s);
 	return 0;
 }

@@ -61,9 +61,17 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen);
 /*
  * Queue @len bytes holding one or more whole records. Returns 0, or -ENOBUFS
  * when the queue has no room for all of it (nothing is queued then).
- * Tries to write at once when connected.
+ * A file or stdout is written at once. Over TCP the data is sent at once
+ * only when 64 KiB or more wait; otherwise by the next stream_dispatch()
+ * (stream_poll() asks for POLLOUT while anything waits), so that the writes
+ * of one poll cycle leave in one send.
  */
 int stream_write(struct lt_stream *s, const void *buf, size_t len);
+/*
+ * stream_write() for a caller that knows @buf holds exactly @lines '\n':
+ * saves counting them (the "sent" counter needs the number).
+ */
+int stream_write_lines(struct lt_stream *s, const void *buf, size_t len, size_t lines);
 void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns);
 void stream_dispatch(struct lt_stream *s, short revents, int64_t now_ns);
 /* Deliver the queue until empty (0) or @deadline_ns passes (-ETIMEDOUT). */

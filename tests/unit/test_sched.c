@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The sampling schedule: absolute deadlines, no drift, no catch-up burst. */
+/*
+ * The sampling schedule: absolute deadlines, no drift, no catch-up burst;
+ * the lateness histogram; when the sampler wakes the publisher.
+ */
+#include "control.h"
 #include "fixtures.h"
 #include "ring.h"
 #include "sampler.h"
 #include "schedule.h"
 #include "unit.h"
+
+#include <jansson.h>
 
 #define MS 1000000ull
 
@@ -60,14 +66,12 @@ static void tick_setup(struct tick_fixture *f, uint64_t interval)
 	memset(&f->s, 0, sizeof(f->s));
 	f->s.dev = f->m->devices[0];
 	f->s.ring = f->ring;
-	f->s.next = xcalloc(2, sizeof(uint64_t));
-	f->s.late = xcalloc(2, sizeof(bool));
+	f->s.met = xcalloc(2, sizeof(*f->s.met));
 }
 
 static void tick_teardown(struct tick_fixture *f)
 {
-	free(f->s.next);
-	free(f->s.late);
+	free(f->s.met);
 	lt_ring_free(f->ring);
 	fixture_free(f->m);
 }
@@ -110,8 +114,8 @@ START_TEST(stalled_sampler_takes_one_sample_not_a_burst)
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(atomic_load(&f.m->metrics[0]->late), 4);
 	ck_assert_uint_eq(atomic_load(&f.m->metrics[1]->late), 0);
-	ck_assert_uint_eq(f.s.next[0], 60 * MS);
-	ck_assert_uint_eq(f.s.next[1], 60 * MS);
+	ck_assert_uint_eq(f.s.met[0].next, 60 * MS);
+	ck_assert_uint_eq(f.s.met[1].next, 60 * MS);
 	/* The first sample after skipped ticks carries the LATE flag; later ones do not. */
 	sampler_tick(&f.s, &f.p, 60 * MS);
 	n = lt_ring_consume(f.ring, out, 16);
@@ -126,14 +130,205 @@ START_TEST(stalled_sampler_takes_one_sample_not_a_burst)
 }
 END_TEST
 
+START_TEST(lateness_buckets_are_exact_then_within_one_sixteenth)
+{
+	/* Exact below 32 ns. */
+	for (uint64_t v = 0; v < 32; v++) {
+		ck_assert_uint_eq(lat_bucket_low(lat_bucket(v)), v);
+		ck_assert_uint_eq(lat_bucket_high(lat_bucket(v)), v);
+	}
+	/* Every value lies in its bucket, buckets are contiguous and at most 1/16 wide. */
+	for (unsigned i = 1; i < LT_LAT_BUCKETS; i++)
+		ck_assert_uint_eq(lat_bucket_low(i), lat_bucket_high(i - 1) + 1);
+	for (uint64_t v = 1; v < (1ull << 37); v = v * 3 + 1) {
+		unsigned b = lat_bucket(v);
+
+		ck_assert_uint_le(lat_bucket_low(b), v);
+		ck_assert_uint_ge(lat_bucket_high(b), v);
+		ck_assert_uint_le(lat_bucket_high(b) - lat_bucket_low(b), v / 16);
+	}
+	/* Values past the range share the last bucket. */
+	ck_assert_uint_eq(lat_bucket(UINT64_MAX), LT_LAT_BUCKETS - 1);
+	ck_assert_uint_eq(lat_bucket((1ull << 37) - 1), LT_LAT_BUCKETS - 1);
+	ck_assert_uint_eq(lat_bucket_high(LT_LAT_BUCKETS - 1), (1ull << 37) - 1);
+}
+END_TEST
+
+START_TEST(lateness_percentiles_of_known_inputs)
+{
+	struct lt_lateness *h = xcalloc(1, sizeof(*h));
+	struct lt_lat_summary ls;
+
+	lat_summary(h, &ls);
+	ck_assert_uint_eq(ls.count, 0);
+	ck_assert_uint_eq(ls.p50, 0);
+	ck_assert_uint_eq(ls.p99, 0);
+	ck_assert_uint_eq(ls.max, 0);
+
+	/* 1..1000 us: p50 is 500 us, p99 990 us, each within its bucket (6.25 %). */
+	for (uint64_t us = 1000; us >= 1; us--)
+		lat_record(h, us * 1000);
+	lat_summary(h, &ls);
+	ck_assert_uint_eq(ls.count, 1000);
+	ck_assert_uint_eq(ls.max, 1000 * 1000);
+	ck_assert_uint_ge(ls.p50, 500 * 1000);
+	ck_assert_uint_le(ls.p50, 500 * 1000 + 500 * 1000 / 16);
+	ck_assert_uint_eq(ls.p50, lat_bucket_high(lat_bucket(500 * 1000)));
+	ck_assert_uint_ge(ls.p99, 990 * 1000);
+	ck_assert_uint_le(ls.p99, 1000 * 1000); /* capped at max */
+
+	/* One outlier in 100 does not move p99; two do. */
+	memset(h, 0, sizeof(*h));
+	for (int i = 0; i < 99; i++)
+		lat_record(h, 7);
+	lat_record(h, 5 * 1000 * 1000);
+	lat_summary(h, &ls);
+	ck_assert_uint_eq(ls.p50, 7);
+	ck_assert_uint_eq(ls.p99, 7);
+	ck_assert_uint_eq(ls.max, 5 * 1000 * 1000);
+	lat_record(h, 4 * 1000 * 1000);
+	lat_summary(h, &ls);
+	ck_assert_uint_eq(ls.count, 101);
+	ck_assert_uint_ge(ls.p99, 4 * 1000 * 1000);
+	ck_assert_uint_le(ls.p99, 4 * 1000 * 1000 + 4 * 1000 * 1000 / 16);
+
+	/* A single value is every quantile, exactly (capped at max). */
+	memset(h, 0, sizeof(*h));
+	lat_record(h, 123456);
+	lat_summary(h, &ls);
+	ck_assert_uint_eq(ls.p50, 123456);
+	ck_assert_uint_eq(ls.p99, 123456);
+	free(h);
+}
+END_TEST
+
+START_TEST(quantile_ranks_round_up)
+{
+	uint64_t counts[LT_LAT_BUCKETS] = { 0 };
+
+	/* Ten values 1..10 ns: the 0.5 quantile is the 5th, the 0.99 one the 10th. */
+	for (int v = 1; v <= 10; v++)
+		counts[lat_bucket((uint64_t)v)]++;
+	ck_assert_uint_eq(lat_quantile(counts, 10, 10, 0.50), 5);
+	ck_assert_uint_eq(lat_quantile(counts, 10, 10, 0.51), 6);
+	ck_assert_uint_eq(lat_quantile(counts, 10, 10, 0.99), 10);
+	ck_assert_uint_eq(lat_quantile(counts, 10, 10, 1.0), 10);
+	ck_assert_uint_eq(lat_quantile(counts, 10, 10, 0.0), 1);
+	ck_assert_uint_eq(lat_quantile(counts, 0, 0, 0.5), 0);
+}
+END_TEST
+
+START_TEST(tick_records_lateness_of_each_read)
+{
+	struct tick_fixture f;
+	struct lt_lat_summary ls;
+
+	tick_setup(&f, 10 * MS);
+	sampler_tick(&f.s, &f.p, 0);          /* both on time (plus the read itself) */
+	sampler_tick(&f.s, &f.p, 13 * MS);    /* m0 3 ms late */
+	sampler_tick(&f.s, &f.p, 20 * MS);    /* m0 on time */
+	lat_summary(&f.s.met[0].lat, &ls);
+	ck_assert_uint_eq(ls.count, 3);
+	ck_assert_uint_ge(ls.max, 3 * MS);
+	ck_assert_uint_lt(ls.max, 3 * MS + 500 * MS); /* + real time spent in the tick */
+	ck_assert_uint_lt(ls.p50, 1 * MS);
+	lat_summary(&f.s.met[1].lat, &ls);
+	ck_assert_uint_eq(ls.count, 1);
+	tick_teardown(&f);
+}
+END_TEST
+
+START_TEST(tick_wakes_the_publisher_only_when_a_batch_is_complete)
+{
+	struct tick_fixture f;
+	struct lt_sample out[16];
+	const struct lt_ring_hdr *h;
+
+	tick_setup(&f, 10 * MS);
+	f.m->metrics[0]->aggregation = 3;
+	f.m->metrics[1]->interval_ns = 0; /* one polled metric */
+	h = lt_ring_hdr(f.ring);
+	/* The consumer sleeps; two samples of a batch of three do not wake it... */
+	ck_assert(lt_ring_prepare_sleep(f.ring));
+	sampler_tick(&f.s, &f.p, 0);
+	sampler_tick(&f.s, &f.p, 10 * MS);
+	ck_assert_uint_eq(atomic_load(&h->wakeups), 0);
+	/* ...but they are published: observers and the ring's fill see them. */
+	ck_assert_uint_eq(lt_ring_lane_fill(f.ring, 0), 2);
+	/* The third completes the batch and wakes it. */
+	sampler_tick(&f.s, &f.p, 20 * MS);
+	ck_assert_uint_eq(atomic_load(&h->wakeups), 1);
+	lt_ring_wake_ack(f.ring);
+	ck_assert_uint_eq(lt_ring_consume(f.ring, out, 16), 3);
+	tick_teardown(&f);
+}
+END_TEST
+
+START_TEST(tick_wakes_the_publisher_when_the_lane_is_half_full)
+{
+	struct tick_fixture f;
+	const struct lt_ring_hdr *h;
+	uint64_t t = 0;
+
+	tick_setup(&f, 10 * MS);
+	f.m->metrics[0]->aggregation = 100000; /* a batch larger than the 1024-record lane */
+	f.m->metrics[1]->interval_ns = 0;
+	h = lt_ring_hdr(f.ring);
+	ck_assert(lt_ring_prepare_sleep(f.ring));
+	for (int i = 0; i < 511; i++, t += 10 * MS)
+		sampler_tick(&f.s, &f.p, t);
+	ck_assert_uint_eq(atomic_load(&h->wakeups), 0);
+	sampler_tick(&f.s, &f.p, t);
+	ck_assert_uint_eq(atomic_load(&h->wakeups), 1);
+	ck_assert_uint_eq(lt_ring_lane_dropped(f.ring, 0), 0);
+	tick_teardown(&f);
+}
+END_TEST
+
+START_TEST(status_json_shows_lateness_per_metric)
+{
+	struct tick_fixture f;
+	struct lt_totals past = { 0 };
+	struct daemon d = { 0 };
+	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
+	json_t *st, *mets, *lat;
+
+	tick_setup(&f, 10 * MS);
+	d.model = f.m;
+	d.ring = f.ring;
+	d.samplers = &f.s;
+	sampler_tick(&f.s, &f.p, 2 * MS); /* both metrics 2 ms late */
+	st = control_status_json(&ctx);
+	ck_assert_ptr_nonnull(st);
+	mets = json_object_get(json_array_get(json_object_get(st, "devices"), 0), "metrics");
+	lat = json_object_get(json_array_get(mets, 0), "lateness_us");
+	ck_assert_int_eq(json_integer_value(json_object_get(lat, "count")), 1);
+	/* Microseconds: 2 ms plus the time the tick took before the read. */
+	ck_assert(json_real_value(json_object_get(lat, "p50")) >= 2000.0);
+	ck_assert(json_real_value(json_object_get(lat, "p99")) >= 2000.0);
+	ck_assert(json_real_value(json_object_get(lat, "max")) < 2000.0 + 500e3);
+	json_decref(st);
+
+	/* No sampler (or no read yet): null quantiles, count 0. */
+	d.samplers = NULL;
+	st = control_status_json(&ctx);
+	mets = json_object_get(json_array_get(json_object_get(st, "devices"), 0), "metrics");
+	lat = json_object_get(json_array_get(mets, 1), "lateness_us");
+	ck_assert(json_is_null(json_object_get(lat, "p99")));
+	ck_assert_int_eq(json_integer_value(json_object_get(lat, "count")), 0);
+	json_decref(st);
+	tick_teardown(&f);
+}
+END_TEST
+
 START_TEST(sampler_thread_samples_in_order_and_stops_promptly)
 {
 	struct lt_model *m = fixture_model(1, 1, 2, 2 * MS, 1);
 	struct lt_ring *ring;
 	struct sampler s = { 0 };
 	struct lt_sample out[256];
-	uint64_t next_val[2] = { 0, 0 }, got = 0, t0;
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	uint64_t next_val[2] = { 0, 0 }, got = 0, t0, seen = 0;
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
 
 	sampler_signals_init();
 	ck_assert_int_eq(lt_ring_new(1, 4096, 1, &ring), 0);
@@ -141,7 +336,17 @@ START_TEST(sampler_thread_samples_in_order_and_stops_promptly)
 	s.ring = ring;
 	s.lane = 0;
 	ck_assert_int_eq(sampler_start(&s), 0);
-	nanosleep(&ts, NULL);
+	/* Status reads the histogram while the sampler writes it (TSan watches). */
+	for (int i = 0; i < 10; i++) {
+		struct lt_lat_summary ls;
+
+		nanosleep(&ts, NULL);
+		lat_summary(&s.met[0].lat, &ls);
+		ck_assert_uint_ge(ls.count, seen);
+		ck_assert_uint_le(ls.p50, ls.max);
+		seen = ls.count;
+	}
+	ck_assert_uint_gt(seen, 0);
 	t0 = lt_mono_ns();
 	sampler_stop(&s);
 	/* Stopping interrupts the sleep: well under a second even under TSan. */
@@ -199,6 +404,13 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, schedule_does_not_drift_with_slow_reads);
 	tcase_add_test(tc, tick_reads_only_due_metrics_and_returns_earliest_deadline);
 	tcase_add_test(tc, stalled_sampler_takes_one_sample_not_a_burst);
+	tcase_add_test(tc, lateness_buckets_are_exact_then_within_one_sixteenth);
+	tcase_add_test(tc, lateness_percentiles_of_known_inputs);
+	tcase_add_test(tc, quantile_ranks_round_up);
+	tcase_add_test(tc, tick_records_lateness_of_each_read);
+	tcase_add_test(tc, tick_wakes_the_publisher_only_when_a_batch_is_complete);
+	tcase_add_test(tc, tick_wakes_the_publisher_when_the_lane_is_half_full);
+	tcase_add_test(tc, status_json_shows_lateness_per_metric);
 	tcase_add_test(tc, sampler_thread_samples_in_order_and_stops_promptly);
 	tcase_add_test(tc, stop_interrupts_a_long_sleep);
 	tcase_set_timeout(tc, 30);

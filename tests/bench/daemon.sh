@@ -1,0 +1,468 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# make bench, section 2: the whole daemon against collectd.
+#
+# One loopback TCP sink (tests/bench/line_sink: counts and checks carbon
+# lines) receives from liotad, then from collectd 5.12, under the same
+# offered loads, rising step by step until a daemon delivers less than it is
+# offered. Per step: delivered lines/s (from the sink), daemon CPU per
+# delivered line (utime+stime of /proc/PID/stat), RSS (VmRSS sampled every
+# second, VmHWM), and what was lost (liotad: ring lane drops, DCC drops,
+# ticks the samplers skipped).
+#
+# How each daemon is loaded:
+#   liotad   4 sim devices (one sampler thread each) x M metrics every 1 ms
+#            (2 ms for the 50k step), functions counter, sine, random_walk
+#            and constant in turn, aggregation = 10 samples per published
+#            batch, lane_capacity = 16384 records (16 ms of a lane at 1 M/s:
+#            room for the publisher being descheduled on a busy 2-CPU
+#            machine), graphite DCC over TCP with the default 4 MiB queue.
+#   collectd Interval 1; the table plugin reads a tmpfs file of N rows
+#            ("mI VALUE") every second, one gauge per row; write_graphite over
+#            TCP with FlushInterval 1. collectd samples once per interval, so
+#            N values per interval = N values/s.
+# The knee is the highest step delivered at >= 99 % of the offered rate with
+# RSS not growing (last second's RSS within 10 % + 4 MiB of the first).
+# A failing step is run once more before it counts (the machine is shared),
+# and no step above a failure is run. Then liotad is offered more than it
+# can take, twice, sampling RSS every second: 8 M samples/s (CPU-bound), and
+# 1 M/s towards a sink that stops reading (its queue fills).
+#
+# Environment: top_builddir, top_srcdir (set by make bench);
+# DAEMON_BENCH_STEPS overrides the steps ("50000 100000 ..."), and
+# DAEMON_BENCH_KEEP=1 keeps the work folder (configurations, logs, sink output).
+# Every measurement holds /tmp/liotad-bench.lock (others benchmark on this
+# machine too); figures taken while other work runs are noisy.
+# shellcheck disable=SC2046 # figures are split into words on purpose
+set -eu
+: "${top_builddir:?}" "${top_srcdir:?}"
+
+LIOTAD=$top_builddir/liotad
+LIOTACTL=$top_builddir/liotactl
+SINK=$top_builddir/tests/bench/line_sink
+STEPS=${DAEMON_BENCH_STEPS:-"50000 100000 200000 500000 1000000 2000000 4000000"}
+OVERLOAD=8000000
+WARM=2          # seconds before measuring (liotad)
+CD_WARM=3       # collectd: its first flush comes after one interval
+MEAS=6          # seconds measured per step
+OVER_SECS=12    # seconds of each overload run
+TCK=$(getconf CLK_TCK)
+LOCK=/tmp/liotad-bench.lock
+
+for b in "$LIOTAD" "$LIOTACTL" "$SINK"; do
+	[ -x "$b" ] || { echo "daemon.sh: $b is missing (make bench builds it)" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/liotad-bench-daemon.XXXXXX")
+SHM=$(mktemp -d /dev/shm/liotad-bench.XXXXXX 2>/dev/null || echo "$WORK/shm")
+mkdir -p "$SHM"
+PIDS=""
+cleanup()
+{
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null || :
+	done
+	sleep 0.2
+	for p in $PIDS; do
+		kill -KILL "$p" 2>/dev/null || :
+	done
+	rm -rf "$SHM"
+	if [ -n "${DAEMON_BENCH_KEEP:-}" ]; then
+		echo "daemon.sh: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# One measurement at a time on this machine: take the shared lock (fd 9).
+if (: >>"$LOCK") 2>/dev/null; then
+	exec 9>>"$LOCK"
+else
+	exec 9>/dev/null
+fi
+lock() { flock 9 2>/dev/null || :; }
+unlock() { flock -u 9 2>/dev/null || :; }
+
+say() { printf '%s\n' "$*"; }
+# calc EXPR: floating-point arithmetic through awk.
+calc() { awk "BEGIN { printf \"%s\", ($1) }"; }
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# stop PID: SIGTERM, wait up to 10 s, then SIGKILL; forget the PID (it may be reused).
+stop()
+{
+	PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
+	kill -TERM "$1" 2>/dev/null || return 0
+	i=0
+	while alive "$1" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || :
+	wait "$1" 2>/dev/null || :
+}
+
+# sink_start DIR [ARGS]: start a sink writing DIR/sink.out; sets SINK_PID, SINK_PORT.
+sink_start()
+{
+	d=$1
+	shift
+	"$SINK" --duration 120 --out "$d/sink.out" "$@" 2>"$d/sink.err" &
+	SINK_PID=$!
+	PIDS="$PIDS $SINK_PID"
+	i=0
+	while ! grep -q '^port ' "$d/sink.out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 250 ] || { echo "daemon.sh: the sink did not start" >&2; exit 1; }
+		sleep 0.02
+	done
+	SINK_PORT=$(awk '/^port /{ print $2; exit }' "$d/sink.out")
+}
+
+# sink_snap DIR: ask the sink for its totals; prints "MONO_NS LINES BAD".
+sink_snap()
+{
+	n0=$(grep -c '^snap ' "$1/sink.out" || :)
+	kill -USR1 "$SINK_PID"
+	i=0
+	while [ "$(grep -c '^snap ' "$1/sink.out" || :)" -le "$n0" ]; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || { echo "daemon.sh: the sink does not answer" >&2; exit 1; }
+		sleep 0.01
+	done
+	grep '^snap ' "$1/sink.out" | tail -n 1 | awk '{ print $2, $3, $4 }'
+}
+
+# sink_snap_quiet DIR: the last sink_snap before a burst of lines begins
+# after a pause of 100 ms or more, or the latest one after 2.5 s without such
+# a start. collectd reads and flushes once a second: its bursts start a fixed
+# delay after each read, while their ends vary with how long the writing
+# takes (and trail off after short pauses), so a window from one burst start
+# to another holds whole intervals.
+sink_snap_quiet()
+{
+	prev=$(sink_snap "$1")
+	still=0 i=0
+	while [ $i -lt 120 ]; do
+		sleep 0.01
+		cur=$(sink_snap "$1")
+		if [ "$(echo "$cur" | cut -d' ' -f2)" = "$(echo "$prev" | cut -d' ' -f2)" ]; then
+			still=$((still + 1))
+		elif [ $still -ge 5 ]; then
+			echo "$prev"
+			return
+		else
+			still=0
+		fi
+		prev=$cur
+		i=$((i + 1))
+	done
+	echo "$cur"
+}
+
+# status_counts FILE: "LANE_DROPPED DCC_DROPPED LATE TAKEN" from liotactl status --json.
+status_counts()
+{
+	tr -d ' \n' <"$1" | awk '
+	function sum(t, key,   r, m) {
+		r = 0
+		while (match(t, "\"" key "\":[0-9]+")) {
+			m = substr(t, RSTART, RLENGTH)
+			sub(/.*:/, "", m)
+			r += m
+			t = substr(t, RSTART + RLENGTH)
+		}
+		return r
+	}
+	{
+		i = index($0, "\"lanes\":"); j = index($0, "\"devices\":")
+		k = index($0, "\"dccs\":"); l = index($0, "\"totals\":")
+		if (!i || !j || !k || !l) { print "0 0 0 0"; exit }
+		printf "%d %d %d %d\n", sum(substr($0, i, j - i), "dropped"),
+			sum(substr($0, k, l - k), "dropped"), sum(substr($0, j, k - j), "late"),
+			sum(substr($0, l), "taken")
+	}'
+}
+
+# liotad_conf RATE PORT: devices x metrics x interval giving RATE samples/s.
+liotad_conf()
+{
+	awk -v R="$1" -v P="$2" -v RUN="$3" 'BEGIN {
+		D = 4; I = R < 100000 ? 2 : 1; M = int(R * I / 1000 / D + 0.5)
+		printf "[daemon]\nlog_level = warning\nlane_capacity = 16384\nflush_timeout = 2s\n"
+		printf "runtime_dir = %s\n\n[edge]\nname = bench\n\n", RUN
+		printf "[dcc \"sink\"]\ntype = graphite\ntransport = tcp\nhost = 127.0.0.1\n"
+		printf "port = %d\nprefix = lt\n\n", P
+		split("counter sine random_walk constant", fn, " ")
+		for (d = 0; d < D; d++) {
+			printf "[device \"d%d\"]\ntype = sim\n\n", d
+			for (m = 0; m < M; m++)
+				printf "[metric \"d%d.m%d\"]\nfunction = %s\ninterval = %dms\naggregation = 10\n\n",
+					d, m, fn[m % 4 + 1], I
+		}
+		printf "# %d devices x %d metrics every %d ms\n", D, M, I
+	}'
+}
+
+# collectd_conf N PORT TABLE DIR
+collectd_conf()
+{
+	cat <<EOF
+Hostname "bench"
+FQDNLookup false
+BaseDir "$4"
+PIDFile "$4/collectd.pid"
+TypesDB "/usr/share/collectd/types.db"
+Interval 1
+AutoLoadPlugin false
+LoadPlugin table
+<LoadPlugin write_graphite>
+  FlushInterval 1
+</LoadPlugin>
+<Plugin table>
+  <Table "$3">
+    Instance "t"
+    Separator " "
+    <Result>
+      Type gauge
+      InstancesFrom 0
+      ValuesFrom 1
+    </Result>
+  </Table>
+</Plugin>
+<Plugin write_graphite>
+  <Node "sink">
+    Host "127.0.0.1"
+    Port "$2"
+    Protocol "tcp"
+    Prefix "cd."
+  </Node>
+</Plugin>
+EOF
+}
+
+# measure DIR PID SECS [quiet]: sample while the daemon runs; writes DIR/m with
+# "DELIVERED_PER_S CPU_US_PER_LINE CORES RSS_FIRST RSS_LAST RSS_MAX HWM BAD"
+# and DIR/rss (VmRSS every second). quiet: a sender with a 1 s interval,
+# measured from burst start to burst start over a whole number of seconds.
+measure()
+{
+	d=$1 pid=$2 secs=$3 snap=sink_snap q=0
+	if [ "${4:-}" = quiet ]; then
+		snap=sink_snap_quiet q=1
+	fi
+	set -- $($snap "$d")
+	c0=$(cpu_ticks "$pid")
+	[ $# = 3 ] || { echo "daemon.sh: no figures from the sink" >&2; exit 1; }
+	t0=$1 l0=$2 b0=$3
+	first=$(rss_kb "$pid") max=$first last=$first
+	i=0
+	while [ $i -lt "$secs" ]; do
+		sleep 1
+		last=$(rss_kb "$pid")
+		[ "$last" -gt "$max" ] && max=$last
+		printf '%s ' "$last" >>"$d/rss"
+		i=$((i + 1))
+	done
+	set -- $($snap "$d")
+	c1=$(cpu_ticks "$pid")
+	[ $# = 3 ] || { echo "daemon.sh: no figures from the sink" >&2; exit 1; }
+	t1=$1 l1=$2 b1=$3
+	awk -v t0="$t0" -v t1="$t1" -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" \
+	    -v tck="$TCK" -v f="$first" -v la="$last" -v mx="$max" -v h="$(hwm_kb "$pid")" \
+	    -v bad=$((b1 - b0)) -v q="$q" 'BEGIN {
+		dt = (t1 - t0) / 1e9; n = l1 - l0; cpu = (c1 - c0) / tck
+		# burst-aligned: the window holds whole 1 s intervals of the sender
+		if (q && dt > 0.5)
+			dt = int(dt + 0.5)
+		printf "%.0f %.3f %.2f %d %d %d %d %d\n", n / dt, n ? cpu * 1e6 / n : 0, cpu / dt,
+			f, la, mx, h, bad }' >"$d/m"
+}
+
+# ok OFFERED: the step in STEP_DIR passed (>= 99 % delivered, RSS not growing).
+ok()
+{
+	set -- "$1" $(cat "$STEP_DIR/m")
+	awk -v o="$1" -v dl="$2" -v f="$5" -v la="$6" \
+		'BEGIN { exit !(dl >= 0.99 * o && la <= f * 1.1 + 4096) }'
+}
+
+# near OFFERED: a failed step came near (>= 90 %): worth running again,
+# since another process may have taken the CPUs for a while.
+near()
+{
+	set -- "$1" $(cat "$STEP_DIR/m")
+	awk -v o="$1" -v dl="$2" 'BEGIN { exit !(dl >= 0.9 * o) }'
+}
+
+# ---- liotad -----------------------------------------------------------------
+
+# liotad_step RATE [SINK ARGS]: one run; leaves its figures in STEP_DIR.
+liotad_step()
+{
+	rate=$1
+	shift
+	STEP_DIR=$WORK/liotad-$rate-$$-$(date +%s%N)
+	mkdir -p "$STEP_DIR/run"
+	lock
+	sink_start "$STEP_DIR" "$@"
+	liotad_conf "$rate" "$SINK_PORT" "$STEP_DIR/run" >"$STEP_DIR/liotad.conf"
+	"$LIOTAD" -c "$STEP_DIR/liotad.conf" >"$STEP_DIR/liotad.log" 2>&1 &
+	lp=$!
+	PIDS="$PIDS $lp"
+	sleep "$WARM"
+	if ! alive "$lp"; then
+		echo "daemon.sh: liotad exited:" >&2
+		cat "$STEP_DIR/liotad.log" >&2
+		exit 1
+	fi
+	"$LIOTACTL" -r "$STEP_DIR/run" status --json >"$STEP_DIR/s0" 2>/dev/null || :
+	measure "$STEP_DIR" "$lp" "${MEAS_SECS:-$MEAS}"
+	"$LIOTACTL" -r "$STEP_DIR/run" status --json >"$STEP_DIR/s1" 2>/dev/null || :
+	stop "$lp"
+	stop "$SINK_PID"
+	unlock
+	set -- $(status_counts "$STEP_DIR/s0") $(status_counts "$STEP_DIR/s1")
+	echo "$(($5 - $1)) $(($6 - $2)) $(($7 - $3))" >"$STEP_DIR/lost"
+	tail -n 1 "$STEP_DIR/liotad.conf" | sed 's/^# //' >"$STEP_DIR/shape"
+}
+
+row_hdr()
+{
+	printf '%10s %12s %7s %9s %6s %9s %9s %9s %s\n' offered/s delivered/s "%" "CPU us" cores \
+		"RSS kB" "HWM kB" bad "$1"
+}
+
+# row RATE EXTRA: one table row from STEP_DIR.
+row()
+{
+	set -- "$1" "$2" $(cat "$STEP_DIR/m")
+	printf '%10d %12d %7s %9s %6s %9d %9d %9d %s\n' "$1" "$3" "$(calc "100 * $3 / $1" | \
+		awk '{ printf "%.1f", $1 }')" "$4" "$5" "$8" "$9" "${10}" "$2"
+}
+
+say "# Section 2: the whole daemon against collectd"
+say "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work makes the figures noisy)"
+say "command: make bench BENCH=daemon (sh $top_srcdir/tests/bench/daemon.sh)"
+say ""
+say "## liotad $("$LIOTAD" --version 2>/dev/null | head -n 1)"
+say "4 sim devices, 1 ms (50k: 2 ms), aggregation 10, lane_capacity 16384"
+say "${MEAS} s measured after ${WARM} s; CPU us = utime+stime per delivered line; RSS = highest VmRSS of the ${MEAS} s"
+say "lost = samples dropped in ring lanes / in the DCC queue / ticks skipped by late samplers"
+row_hdr "shape; lost (ring/dcc/late)"
+LT_KNEE=0
+for rate in $STEPS; do
+	liotad_step "$rate"
+	if ! ok "$rate" && near "$rate"; then
+		row "$rate" "(failed once: run again)"
+		liotad_step "$rate"
+	fi
+	row "$rate" "$(cat "$STEP_DIR/shape"); $(tr ' ' / <"$STEP_DIR/lost")"
+	eval "LT_M_$rate=\"\$(cat \"\$STEP_DIR/m\")\""
+	if ok "$rate"; then
+		LT_KNEE=$rate
+	else
+		break
+	fi
+done
+
+say ""
+say "liotad offered more than it can deliver (RSS every second, kB):"
+# CPU-bound: twice the top step.
+MEAS_SECS=$OVER_SECS liotad_step "$OVERLOAD"
+say "  $OVERLOAD/s offered, delivered $(cut -d' ' -f1 "$STEP_DIR/m")/s," \
+	"lost (ring/dcc/late) $(tr ' ' / <"$STEP_DIR/lost"): $(cat "$STEP_DIR/rss")"
+OVER1_RSS="$(cat "$STEP_DIR/rss")"
+# The sink stops reading: the DCC queue fills and then drops.
+MEAS_SECS=$OVER_SECS liotad_step 1000000 --stall
+say "  1000000/s to a sink that stops reading, delivered $(cut -d' ' -f1 "$STEP_DIR/m")/s," \
+	"lost (ring/dcc/late) $(tr ' ' / <"$STEP_DIR/lost"): $(cat "$STEP_DIR/rss")"
+OVER2_RSS="$(cat "$STEP_DIR/rss")"
+
+# ---- collectd ---------------------------------------------------------------
+
+say ""
+if ! command -v collectd >/dev/null 2>&1 || [ ! -f /usr/lib/collectd/table.so ]; then
+	say "## collectd: not installed (apt-get install collectd-core): skipped"
+	exit 0
+fi
+say "## collectd $(collectd -h 2>&1 | sed -n 's/^collectd \([0-9][0-9.]*[0-9]\).*/\1/p' | head -n 1)"
+say "table plugin, N rows of a tmpfs file read every Interval 1 (N values/s); write_graphite TCP, FlushInterval 1"
+say "${MEAS} s measured after ${CD_WARM} s, from the start of a burst of lines to the start of another"
+row_hdr ""
+CD_KNEE=0
+for rate in $STEPS; do
+	for attempt in 1 2; do
+		STEP_DIR=$WORK/collectd-$rate-$attempt
+		mkdir -p "$STEP_DIR"
+		awk -v N="$rate" 'BEGIN { for (i = 0; i < N; i++) printf "m%d %d.%d\n", i, i % 1000, i % 7 }' \
+			>"$SHM/table"
+		lock
+		sink_start "$STEP_DIR"
+		collectd_conf "$rate" "$SINK_PORT" "$SHM/table" "$STEP_DIR" >"$STEP_DIR/collectd.conf"
+		collectd -f -C "$STEP_DIR/collectd.conf" >"$STEP_DIR/collectd.log" 2>&1 &
+		cp=$!
+		PIDS="$PIDS $cp"
+		sleep "$CD_WARM"
+		if ! alive "$cp"; then
+			echo "daemon.sh: collectd exited:" >&2
+			cat "$STEP_DIR/collectd.log" >&2
+			exit 1
+		fi
+		measure "$STEP_DIR" "$cp" "$MEAS" quiet
+		stop "$cp"
+		stop "$SINK_PID"
+		unlock
+		if ok "$rate" || ! near "$rate" || [ $attempt = 2 ]; then
+			break
+		fi
+		row "$rate" "(failed once: run again)"
+	done
+	row "$rate" "RSS each s: $(cat "$STEP_DIR/rss")"
+	eval "CD_M_$rate=\"\$(cat \"\$STEP_DIR/m\")\""
+	if ok "$rate"; then
+		CD_KNEE=$rate
+	else
+		break
+	fi
+done
+rm -f "$SHM/table"
+
+# ---- summary ----------------------------------------------------------------
+
+# fig DAEMON RATE FIELD: a figure of a step (1 delivered, 2 CPU us, 6 RSS max, 7 HWM).
+fig()
+{
+	eval "v=\${${1}_M_$2:-}"
+	[ -n "$v" ] || { echo "-"; return; }
+	echo "$v" | cut -d' ' -f"$3"
+}
+
+say ""
+say "## Summary"
+say "knee (highest step >= 99 % delivered, RSS bounded): liotad $LT_KNEE/s, collectd $CD_KNEE/s," \
+	"ratio $(calc "$CD_KNEE > 0 ? $LT_KNEE / $CD_KNEE : 0" | awk '{ printf "%.1f", $1 }')x (target >= 20x)"
+if [ "$CD_KNEE" -gt 0 ]; then
+	for r in $(echo 100000 "$CD_KNEE" | tr ' ' '\n' | sort -un); do
+		lc=$(fig LT "$r" 2) cc=$(fig CD "$r" 2) lr=$(fig LT "$r" 6) cr=$(fig CD "$r" 6)
+		if [ "$lc" = - ] || [ "$cc" = - ]; then
+			continue
+		fi
+		say "at $r/s: CPU per sample liotad $lc us, collectd $cc us ($(calc "$cc / $lc" | \
+			awk '{ printf "%.1f", $1 }')x); RSS liotad $lr kB, collectd $cr kB ($(calc "$cr / $lr" | \
+			awk '{ printf "%.1f", $1 }')x)"
+	done
+fi
+lc=$(fig LT 1000000 2) lr=$(fig LT 1000000 6)
+if [ "$lc" != - ]; then
+	say "liotad at 1000000/s: $lc us CPU per sample (target <= 0.25), RSS $lr kB (target <= 16384)"
+fi
+say "liotad RSS over time when overloaded (kB): $OVERLOAD/s: $OVER1_RSS; stalled sink: $OVER2_RSS"
