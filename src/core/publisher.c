@@ -139,64 +139,77 @@ enum wait_mode {
 static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_until)
 {
 	struct lt_model *m = p->model;
-	int64_t deadline = INT64_MAX, now;
-	bool slept = false;
-	struct timespec ts, *tsp = NULL;
+	int64_t now;
 
-	/* While napping the eventfd stays out: a late wake-up must not cut the nap. */
-	p->pfds[0] = (struct pollfd){ .fd = mode == WAIT_NAP ? -1 : lt_ring_eventfd(p->ring),
-				      .events = POLLIN };
-	p->pfds[1] = (struct pollfd){ .fd = p->stop_fd, .events = POLLIN };
-	for (unsigned i = 0; i < m->ndccs; i++) {
-		p->pfds[2 + i] = (struct pollfd){ .fd = -1 };
-		p->deadlines[i] = INT64_MAX;
-		m->dccs[i]->drv->poll(m->dccs[i], &p->pfds[2 + i], &p->deadlines[i]);
-		if (p->deadlines[i] < deadline)
-			deadline = p->deadlines[i];
-	}
-	if (mode == WAIT_NAP && (int64_t)nap_until < deadline)
-		deadline = (int64_t)nap_until;
-	if (mode == WAIT_SLEEP && lt_ring_prepare_sleep(p->ring))
-		slept = true;
-	if (slept || mode == WAIT_NAP) {
-		if (deadline != INT64_MAX) {
-			now = (int64_t)lt_mono_ns();
-			ts = lt_ns_ts(deadline > now ? (uint64_t)(deadline - now) : 0);
+	/*
+	 * A nap goes on after DCC work: the first round usually just sends
+	 * what the drains queued (POLLOUT is ready at once). Bounded, in case
+	 * a DCC keeps reporting a timer that is already due.
+	 */
+	for (int round = 0;; round++) {
+		int64_t deadline = INT64_MAX;
+		bool slept = false;
+		struct timespec ts, *tsp = NULL;
+
+		/* While napping the eventfd stays out: producers do not wake a nap. */
+		p->pfds[0] = (struct pollfd){ .fd = mode == WAIT_NAP ? -1 : lt_ring_eventfd(p->ring),
+					      .events = POLLIN };
+		p->pfds[1] = (struct pollfd){ .fd = p->stop_fd, .events = POLLIN };
+		for (unsigned i = 0; i < m->ndccs; i++) {
+			p->pfds[2 + i] = (struct pollfd){ .fd = -1 };
+			p->deadlines[i] = INT64_MAX;
+			m->dccs[i]->drv->poll(m->dccs[i], &p->pfds[2 + i], &p->deadlines[i]);
+			if (p->deadlines[i] < deadline)
+				deadline = p->deadlines[i];
+		}
+		if (mode == WAIT_NAP && (int64_t)nap_until < deadline)
+			deadline = (int64_t)nap_until;
+		if (mode == WAIT_SLEEP && lt_ring_prepare_sleep(p->ring))
+			slept = true;
+		if (slept || mode == WAIT_NAP) {
+			if (deadline != INT64_MAX) {
+				now = (int64_t)lt_mono_ns();
+				ts = lt_ns_ts(deadline > now ? (uint64_t)(deadline - now) : 0);
+				tsp = &ts;
+			}
+		} else {
+			ts = (struct timespec){ 0, 0 };
 			tsp = &ts;
 		}
-	} else {
-		ts = (struct timespec){ 0, 0 };
-		tsp = &ts;
-	}
-	ppoll(p->pfds, m->ndccs + 2, tsp, NULL);
-	if (slept)
-		lt_ring_wake_ack(p->ring);
-	now = (int64_t)lt_mono_ns();
-	for (unsigned i = 0; i < m->ndccs; i++) {
-		short rev = p->pfds[2 + i].revents;
+		ppoll(p->pfds, m->ndccs + 2, tsp, NULL);
+		if (slept)
+			lt_ring_wake_ack(p->ring);
+		now = (int64_t)lt_mono_ns();
+		for (unsigned i = 0; i < m->ndccs; i++) {
+			short rev = p->pfds[2 + i].revents;
 
-		if (p->pfds[2 + i].fd >= 0 && rev)
-			m->dccs[i]->drv->dispatch(m->dccs[i], rev, now);
-		else if (p->deadlines[i] <= now)
-			m->dccs[i]->drv->dispatch(m->dccs[i], 0, now);
+			if (p->pfds[2 + i].fd >= 0 && rev)
+				m->dccs[i]->drv->dispatch(m->dccs[i], rev, now);
+			else if (p->deadlines[i] <= now)
+				m->dccs[i]->drv->dispatch(m->dccs[i], 0, now);
+		}
+		if (mode != WAIT_NAP || now >= (int64_t)nap_until || p->pfds[1].revents ||
+		    round == 8)
+			return (uint64_t)now;
 	}
-	return (uint64_t)now;
 }
 
 /*
  * The loop. Under load a wake-up per producer commit (thousands per second,
- * each a context switch and an eventfd write in a sampler) would cost more
- * than the records it brings, so once records keep arriving the thread naps
- * PUB_NAP_NS between drains instead of sleeping until woken: producers then
- * see it awake and skip the eventfd. A nap whose drain finds nothing ends
- * the busy spell: the next wait is a true sleep again, so an idle daemon
- * does not wake by itself and a lone sample is delivered at once.
+ * each a context switch here and an eventfd write in a sampler) would cost
+ * more than the records it brings. So a sleep that a producer cut short
+ * (less than PUB_NAP_NS) starts a busy spell: the thread then naps PUB_NAP_NS
+ * between drains instead of sleeping until woken, and producers, seeing it
+ * awake, skip the eventfd. A drain that finds nothing ends the spell: the
+ * next wait is a true sleep again, so an idle daemon does not wake by
+ * itself and a lone sample costs one wake-up and is delivered at once.
  */
 static void *publisher_main(void *arg)
 {
 	struct publisher *p = arg;
-	uint64_t last_service = lt_mono_ns(), wait_end = 0;
-	bool got = false; /* records since the last wait ended */
+	uint64_t last_service = lt_mono_ns();
+	bool got = false;  /* records since the last wait ended */
+	bool busy = false; /* in a busy spell: nap rather than sleep */
 
 	for (;;) {
 		size_t n = drain_once(p);
@@ -217,11 +230,12 @@ static void *publisher_main(void *arg)
 		}
 		if (n) {
 			last_service = service(p, WAIT_NONE, 0);
-		} else if (got && now - wait_end < PUB_NAP_NS) {
-			last_service = wait_end = service(p, WAIT_NAP, wait_end + PUB_NAP_NS);
+		} else if (busy && got) {
+			last_service = service(p, WAIT_NAP, now + PUB_NAP_NS);
 			got = false;
 		} else {
-			last_service = wait_end = service(p, WAIT_SLEEP, 0);
+			last_service = service(p, WAIT_SLEEP, 0);
+			busy = last_service - now < PUB_NAP_NS;
 			got = false;
 		}
 	}

@@ -12,8 +12,8 @@
  * Three ways to the digits, cheapest first:
  *   - integers below 2^53: a digit routine;
  *   - other values with 1e-6 <= |v| < 2^53: the smallest number of decimals
- *     d such that round(v * 10^d) / 10^d reads back as v, decided exactly
- *     with 128-bit integers (no printf);
+ *     d such that round(v * 10^d) / 10^d reads back as v, found in one pass
+ *     with 128-bit integers (fmt_fraction(); no printf);
  *   - the rest (huge, tiny, subnormal): snprintf("%.*e") at 15, 16 and 17
  *     significant digits, the first that strtod() reads back.
  */
@@ -72,13 +72,15 @@ static size_t u64_digits(uint64_t v)
 	return t + 1 - ((v | 1) < pow10_u64[t]);
 }
 
-/* The 8 digits of @v < 10^8 at @p, with 32-bit arithmetic. */
+/* The 8 digits of @v < 10^8 at @p, in 32-bit arithmetic and two independent halves. */
 static void put8(char *p, uint32_t v)
 {
-	for (int i = 6; i >= 0; i -= 2) {
-		memcpy(p + i, digit_pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	memcpy(p, digit_pairs + 2 * (hi / 100), 2);
+	memcpy(p + 2, digit_pairs + 2 * (hi % 100), 2);
+	memcpy(p + 4, digit_pairs + 2 * (lo / 100), 2);
+	memcpy(p + 6, digit_pairs + 2 * (lo % 100), 2);
 }
 
 /*
@@ -274,8 +276,8 @@ static size_t fmt_fraction_search(char *out, uint64_t M, int s, int neg)
  * digits while the interval still holds a multiple of the dropped power of
  * ten. The interval is symmetric around v, so when it holds any number with
  * that many digits it holds the one nearest to v: the result is v correctly
- * rounded at the shortest length, as the search gives, at about a third of
- * its cost.
+ * rounded at the shortest length, as the search gives, at under half its
+ * cost.
  */
 static size_t fmt_fraction(char *out, uint64_t bits, int neg)
 {
@@ -485,8 +487,8 @@ char *carbon_path(const char *prefix, const char *edge, const char *device, cons
 
 void carbon_enc_init(struct carbon_enc *e)
 {
+	memset(e, 0, sizeof(*e)); /* the tail is copied whole, defined bytes only */
 	e->sec = UINT64_MAX;
-	e->tslen = 0;
 }
 
 int carbon_enc_line(struct carbon_enc *e, char *out, size_t len, const char *path, size_t pathlen,
