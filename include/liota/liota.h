@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /** SDK ABI version: bumped whenever a struct below changes layout. */
-#define LT_SDK_ABI 1
+#define LT_SDK_ABI 2
 
 struct lt_device;
 struct lt_metric;
@@ -118,6 +118,54 @@ void *lt_metric_priv(const struct lt_metric *m);
 void lt_metric_set_priv(struct lt_metric *m, void *priv);
 
 /**
+ * lt_metric_set_event_driven - the driver produces this metric's samples
+ * itself, from its dispatch callback (edges, frames), instead of having
+ * them read on a schedule. Call from metric_option or metric_check. Such a
+ * metric needs no "interval"; one that is neither event-driven nor given an
+ * interval is a configuration error.
+ */
+void lt_metric_set_event_driven(struct lt_metric *m);
+/** Whether lt_metric_set_event_driven() was called for @m. */
+int lt_metric_is_event_driven(const struct lt_metric *m);
+
+/**
+ * lt_emit - hand one sample of @m to the daemon. Only from @m's device's
+ * sampler thread, inside the driver's dispatch callback. @ts_ns is
+ * CLOCK_REALTIME (see lt_mono_to_real() for kernel CLOCK_MONOTONIC stamps).
+ * Returns 0, or -ENOBUFS when the ring lane is full (the sample is dropped
+ * and counted in the lane's overflow) or -EPERM outside dispatch.
+ */
+int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns);
+
+/**
+ * lt_mono_to_real - convert a CLOCK_MONOTONIC time in nanoseconds (the clock
+ * of GPIO line events and of most kernel timestamps) to CLOCK_REALTIME
+ * nanoseconds, using the current offset between the two clocks.
+ */
+uint64_t lt_mono_to_real(uint64_t mono_ns);
+
+/** Most counters a device may declare with lt_device_counter(). */
+#define LT_DEVICE_COUNTERS_MAX 8
+
+/**
+ * lt_device_counter - declare a named counter of @dev (CAN "error_frames",
+ * GPIO "events_lost", ...), shown in `liotactl status`. Call from
+ * device_init, device_option or metric_check (the configuration thread),
+ * never later. @name must be a string literal or otherwise outlive the
+ * device. Returns the counter, which the sampler thread updates with
+ * relaxed atomics; NULL when LT_DEVICE_COUNTERS_MAX are already declared.
+ */
+_Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name);
+
+/**
+ * lt_device_set_condition - a short description of the device's condition
+ * for `liotactl status` ("bus-off", "error-passive", "chip gone"), or NULL
+ * for none. @text must be a string literal (it is read by another thread
+ * at any time, never copied or freed).
+ */
+void lt_device_set_condition(struct lt_device *dev, const char *text);
+
+/**
  * struct lt_device_driver - how a kind of device is read (liota's DeviceComms).
  *
  * Option callbacks receive every key of the device's (or metric's) section
@@ -133,11 +181,24 @@ void lt_metric_set_priv(struct lt_metric *m, void *priv);
  * @metric_check:   called once all options are read, to report missing or
  *                  inconsistent settings; may be NULL.
  * @open:           called in the sampler thread before the first read.
+ *                  A failure is logged and retried every 5 s.
  * @read:           read one polled metric into *value; negative errno on
  *                  failure (*value untouched; the sample is skipped and
  *                  counted as an error; -ENODATA means "no value right
  *                  now"). The daemon does not log read failures: the
  *                  driver logs state changes (failing, working again).
+ *                  -ENODEV means the device is gone: the daemon logs it,
+ *                  calls close and retries open until it is back.
+ * @poll:           for devices with event-driven metrics (or anything to
+ *                  watch between reads): fill @pfd with the one descriptor
+ *                  to wait on (fd -1 for none; an epoll descriptor can
+ *                  stand for several) and lower *@deadline_ns
+ *                  (CLOCK_MONOTONIC) for a timer. Called before every
+ *                  wait; may be NULL.
+ * @dispatch:       handle @revents of that descriptor (0 when only the
+ *                  timer is due); emit samples with lt_emit(). Returns 0,
+ *                  or -ENODEV when the device is gone (as for read). Must
+ *                  not block: the descriptor is non-blocking.
  * @close:          called in the sampler thread after the last read.
  * @metric_free:    release what metric_init/metric_option allocated.
  * @device_free:    release what device_init/device_option allocated.
@@ -153,6 +214,8 @@ struct lt_device_driver {
 	int (*metric_check)(struct lt_metric *m, char *err, size_t errlen);
 	int (*open)(struct lt_device *dev, char *err, size_t errlen);
 	int (*read)(struct lt_device *dev, struct lt_metric *m, double *value);
+	void (*poll)(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline_ns);
+	int (*dispatch)(struct lt_device *dev, short revents, uint64_t now_ns);
 	void (*close)(struct lt_device *dev);
 	void (*metric_free)(struct lt_metric *m);
 	void (*device_free)(struct lt_device *dev);

@@ -918,10 +918,9 @@ static bool metric_core_keys(struct loader *ld, const struct raw_section *s, str
 		mt->unit = xstrdup(kv->value);
 	}
 
-	kv = kv_find(s, "interval");
+	kv = kv_find(s, "interval"); /* required unless event-driven: see metric_build() */
 	if (!kv) {
-		report(ld, &s->origin, "%s: interval is required", s->title);
-		ok = false;
+		/* checked once the driver has said whether the metric is event-driven */
 	} else if (lt_parse_duration(kv->value, &v, err, sizeof(err)) < 0) {
 		report(ld, &kv->origin, "interval: %s", err);
 		ok = false;
@@ -985,6 +984,7 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 	m->metrics = xrealloc(m->metrics, (m->nmetrics + 1) * sizeof(*m->metrics));
 	m->metrics[m->nmetrics++] = mt;
 	dev->metrics = xrealloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
+	mt->dev_index = dev->nmetrics;
 	dev->metrics[dev->nmetrics++] = mt;
 
 	ok = metric_core_keys(ld, s, mt);
@@ -1002,8 +1002,12 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 		ok &= option_result(ld, s, kv, r, err);
 	}
 	err[0] = '\0';
-	if (ok && drv->metric_check && (r = drv->metric_check(mt, err, sizeof(err))) < 0)
+	if (ok && drv->metric_check && (r = drv->metric_check(mt, err, sizeof(err))) < 0) {
 		report_section(ld, s, r, err);
+		return;
+	}
+	if (ok && !mt->event_driven && !kv_find(s, "interval"))
+		report(ld, &s->origin, "%s: interval is required", s->title);
 }
 
 static void model_build(struct loader *ld)

@@ -117,10 +117,18 @@ json_t *control_status_json(const struct control_ctx *ctx)
 		for (unsigned j = 0; j < dev->nmetrics; j++)
 			json_array_append_new(mets, metric_json(dev->metrics[j],
 								sm ? &sm[j].lat : NULL));
-		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:o}", "name", dev->name,
-						      "type", dev->drv->name, "state",
+		json_t *ctrs = json_object();
+		const char *cond = atomic_load_explicit(&dev->condition, memory_order_relaxed);
+
+		for (unsigned c = 0; c < dev->ncounters; c++)
+			json_object_set_new(ctrs, dev->counter_names[c],
+					    json_integer((json_int_t)atomic_load_explicit(
+						    &dev->counters[c], memory_order_relaxed)));
+		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "name",
+						      dev->name, "type", dev->drv->name, "state",
 						      st > 0 ? "running" : st < 0 ? "failed" : "stopped",
-						      "metrics", mets));
+						      "condition", cond, "counters", ctrs, "metrics",
+						      mets));
 	}
 	for (unsigned i = 0; i < m->ndccs; i++)
 		json_array_append_new(dccs, dcc_json(m->dccs[i]));

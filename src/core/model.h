@@ -9,6 +9,7 @@
 #define LT_MODEL_H
 
 #include <liota/liota.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -36,6 +37,8 @@ struct lt_dcc {
 	struct lt_dcc_stats stats;
 };
 
+struct sampler_emit;
+
 struct lt_device {
 	char *name;
 	const struct lt_device_driver *drv;
@@ -48,6 +51,13 @@ struct lt_device {
 	/* counters, read by the control thread */
 	_Atomic uint64_t read_errors;
 	_Atomic int state; /* 0 stopped, 1 running, -1 failed to open */
+	const char *_Atomic condition; /* lt_device_set_condition(), a literal or NULL */
+	/* driver-declared counters (lt_device_counter), fixed once running */
+	const char *counter_names[LT_DEVICE_COUNTERS_MAX];
+	_Atomic uint64_t counters[LT_DEVICE_COUNTERS_MAX];
+	unsigned ncounters;
+	/* the sampler while it dispatches (lt_emit's target); sampler thread only */
+	struct sampler_emit *emit;
 };
 
 /* A DCC a metric publishes to, with the metric's registration there. */
@@ -61,7 +71,9 @@ struct lt_metric {
 	char *fullname; /* "boiler.temp" */
 	char *unit;     /* "" when not set */
 	uint32_t id;    /* index in model->metrics, the ring record's metric_id */
-	uint64_t interval_ns; /* 0 = event-driven */
+	unsigned dev_index; /* index in device->metrics */
+	uint64_t interval_ns; /* 0 = not polled */
+	bool event_driven;    /* samples come from the driver's dispatch (lt_emit) */
 	unsigned aggregation; /* samples per published batch, >= 1 */
 	struct lt_device *device;
 	struct lt_target *targets;

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,8 @@
 
 /* SIGUSR1 interrupts clock_nanosleep when the sampler must stop. */
 #define SAMPLER_SIGNAL SIGUSR1
-#define OPEN_RETRY_NS  (5 * LT_NSEC_PER_SEC)
+/* How often a device that cannot be opened (or went away) is tried again. */
+static uint64_t open_retry_ns = 5 * LT_NSEC_PER_SEC;
 
 /* SCHED_FIFO priority of new sampler threads; 0: the default policy. */
 static int rt_priority;
@@ -44,6 +46,22 @@ static void store_last(struct lt_metric *m, double v, uint64_t ts)
 	memcpy(&bits, &v, sizeof(bits));
 	atomic_store_explicit(&m->last_bits, bits, memory_order_relaxed);
 	atomic_store_explicit(&m->last_ts, ts, memory_order_relaxed);
+}
+
+/*
+ * Wake the publisher only when it has work: it publishes whole batches, so a
+ * sample that completes none can wait in the ring. Also when the lane is
+ * half full (an aggregation larger than the lane, a slow publisher). Either
+ * way the samples are published now: observers see them at once, and the
+ * publisher's final drain at stop takes them.
+ */
+static void commit(struct sampler *s, struct lt_ring_producer *p, unsigned pushed, bool batch_due)
+{
+	if (batch_due ||
+	    lt_ring_lane_fill(s->ring, s->lane) + pushed >= lt_ring_hdr(s->ring)->capacity / 2)
+		lt_ring_commit(p);
+	else
+		lt_ring_commit_nowake(p);
 }
 
 uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t now)
@@ -82,6 +100,8 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 			r = dev->drv->read(dev, m, &v);
 			if (r < 0) {
 				atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
+				if (r == -ENODEV)
+					s->lost = true;
 			} else {
 				smp.value = v;
 				smp.metric_id = m->id;
@@ -107,19 +127,41 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 		if (sm->next < earliest)
 			earliest = sm->next;
 	}
-	/*
-	 * Wake the publisher only when it has work: it publishes whole batches,
-	 * so a sample that completes none can wait in the ring. Also when the
-	 * lane is half full (an aggregation larger than the lane, a slow
-	 * publisher). Either way the samples are published now: observers see
-	 * them at once, and the publisher's final drain at stop takes them.
-	 */
-	if (batch_due ||
-	    lt_ring_lane_fill(s->ring, s->lane) + pushed >= lt_ring_hdr(s->ring)->capacity / 2)
-		lt_ring_commit(p);
-	else
-		lt_ring_commit_nowake(p);
+	commit(s, p, pushed, batch_due);
 	return earliest;
+}
+
+int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns)
+{
+	struct sampler_emit *e = m->device->emit;
+	struct lt_sample smp = { .ts_ns = ts_ns, .value = value, .metric_id = m->id };
+	struct sampler_metric *sm;
+
+	if (!e)
+		return -EPERM;
+	sm = &e->s->met[m->dev_index];
+	atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
+	store_last(m, value, ts_ns);
+	if (!lt_ring_push(e->p, &smp))
+		return -ENOBUFS; /* counted by the ring */
+	e->pushed++;
+	if (++sm->pending >= m->aggregation) {
+		sm->pending = 0;
+		e->batch_due = true;
+	}
+	return 0;
+}
+
+int sampler_dispatch(struct sampler *s, struct lt_ring_producer *p, short revents, uint64_t now)
+{
+	struct sampler_emit e = { .s = s, .p = p };
+	int r;
+
+	s->dev->emit = &e;
+	r = s->dev->drv->dispatch(s->dev, revents, now);
+	s->dev->emit = NULL;
+	commit(s, p, e.pushed, e.batch_due);
+	return r;
 }
 
 static bool stopping(struct sampler *s)
@@ -127,13 +169,108 @@ static bool stopping(struct sampler *s)
 	return atomic_load_explicit(&s->stop, memory_order_acquire);
 }
 
+/*
+ * Open the device, retrying every open_retry_ns until it opens or the
+ * sampler is stopped. Logs the first failure and every change of reason,
+ * not each retry. Returns false when stopped.
+ */
+static bool open_device(struct sampler *s, bool reopening)
+{
+	struct lt_device *dev = s->dev;
+	char err[256] = "", last[256] = "";
+	unsigned tries = 0;
+
+	while (!stopping(s)) {
+		err[0] = '\0';
+		if (!dev->drv->open || dev->drv->open(dev, err, sizeof(err)) >= 0) {
+			if (tries || reopening)
+				lt_device_log(dev, LOG_NOTICE, "open again%s",
+					      tries ? " after retrying" : "");
+			atomic_store(&dev->state, 1);
+			return true;
+		}
+		atomic_store(&dev->state, -1);
+		if (strcmp(err, last) != 0) {
+			lt_device_log(dev, LOG_ERR, "cannot open: %s (retrying every %g s)", err,
+				      (double)open_retry_ns / 1e9);
+			snprintf(last, sizeof(last), "%s", err);
+		}
+		tries++;
+		sched_sleep_until(lt_mono_ns() + open_retry_ns);
+	}
+	return false;
+}
+
+/*
+ * Wait for the next polled deadline, or (for a device with a poll callback)
+ * for its descriptor and timer too, and serve what is due. Returns -ENODEV
+ * when the device is gone, 0 when stopped, 1 when nothing is left to wait
+ * for (no polled metric, no descriptor).
+ */
+static int run_device(struct sampler *s, struct lt_ring_producer *p)
+{
+	struct lt_device *dev = s->dev;
+	uint64_t t0 = lt_mono_ns(), deadline = UINT64_MAX;
+
+	s->lost = false;
+	for (unsigned i = 0; i < dev->nmetrics; i++) {
+		s->met[i].next = t0;
+		s->met[i].pending = 0;
+		if (dev->metrics[i]->interval_ns)
+			deadline = t0;
+	}
+	while (!stopping(s)) {
+		uint64_t wake = deadline - (deadline > spin_ns ? spin_ns : 0);
+
+		if (dev->drv->poll) {
+			struct pollfd pfd = { .fd = -1 };
+			int64_t timer = INT64_MAX;
+			struct timespec ts, *tsp = NULL;
+			uint64_t now;
+			int n;
+
+			dev->drv->poll(dev, &pfd, &timer);
+			if (timer != INT64_MAX && (uint64_t)timer < wake)
+				wake = (uint64_t)timer;
+			if (pfd.fd < 0 && wake == UINT64_MAX)
+				return 1;
+			if (wake != UINT64_MAX) {
+				now = lt_mono_ns();
+				ts = lt_ns_ts(wake > now ? wake - now : 0);
+				tsp = &ts;
+			}
+			n = ppoll(&pfd, 1, tsp, NULL); /* the stop signal ends it (EINTR) */
+			if (n < 0)
+				continue;
+			now = lt_mono_ns();
+			if ((n > 0 && pfd.revents) || (timer != INT64_MAX && now >= (uint64_t)timer)) {
+				if (sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now) == -ENODEV)
+					return -ENODEV;
+			}
+			if (now < deadline - (deadline > spin_ns ? spin_ns : 0))
+				continue;
+		} else {
+			if (deadline == UINT64_MAX)
+				return 1;
+			if (sched_sleep_until(wake) == -EINTR)
+				continue;
+		}
+		if (spin_ns)
+			sched_spin_until(deadline);
+		deadline = sampler_tick(s, p, lt_mono_ns());
+		if (s->lost)
+			return -ENODEV;
+	}
+	return 0;
+}
+
 static void *sampler_main(void *arg)
 {
 	struct sampler *s = arg;
 	struct lt_device *dev = s->dev;
 	struct lt_ring_producer p;
-	char err[256] = "";
 	sigset_t set;
+	int r = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SAMPLER_SIGNAL);
@@ -150,35 +287,23 @@ static void *sampler_main(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	lt_ring_producer_init(s->ring, s->lane, &p);
 
-	/* A device that cannot be opened is retried, without stopping the daemon. */
-	while (!stopping(s) && dev->drv->open && dev->drv->open(dev, err, sizeof(err)) < 0) {
+	/* A device that cannot be opened, or goes away, is retried without stopping the daemon. */
+	while (open_device(s, r == -ENODEV)) {
+		r = run_device(s, &p);
+		if (r == 1) {
+			/* Nothing to poll or watch: park until stopped. */
+			while (!stopping(s))
+				pause();
+		}
+		if (dev->drv->close)
+			dev->drv->close(dev);
+		if (r != -ENODEV)
+			break;
 		atomic_store(&dev->state, -1);
-		lt_device_log(dev, LOG_ERR, "cannot open: %s (retrying in %llu s)", err,
-			      (unsigned long long)(OPEN_RETRY_NS / LT_NSEC_PER_SEC));
-		sched_sleep_until(lt_mono_ns() + OPEN_RETRY_NS);
+		lt_device_log(dev, LOG_ERR, "device gone; reopening every %g s",
+			      (double)open_retry_ns / 1e9);
+		sched_sleep_until(lt_mono_ns() + open_retry_ns);
 	}
-	if (stopping(s))
-		return NULL;
-	atomic_store(&dev->state, 1);
-
-	uint64_t t0 = lt_mono_ns();
-	for (unsigned i = 0; i < dev->nmetrics; i++)
-		s->met[i].next = t0;
-	uint64_t deadline = t0;
-	while (!stopping(s)) {
-		if (sched_sleep_until(deadline - (deadline > spin_ns ? spin_ns : 0)) == -EINTR)
-			continue;
-		if (spin_ns)
-			sched_spin_until(deadline);
-		deadline = sampler_tick(s, &p, lt_mono_ns());
-		if (deadline == UINT64_MAX)
-			break; /* nothing to poll */
-	}
-	/* Event-driven-only devices park here until stopped. */
-	while (!stopping(s))
-		pause();
-	if (dev->drv->close)
-		dev->drv->close(dev);
 	atomic_store(&dev->state, 0);
 	return NULL;
 }
@@ -191,6 +316,11 @@ void sampler_set_rt_priority(int prio)
 void sampler_set_spin(uint64_t ns)
 {
 	spin_ns = ns;
+}
+
+void sampler_set_open_retry(uint64_t ns)
+{
+	open_retry_ns = ns;
 }
 
 int sampler_start(struct sampler *s)

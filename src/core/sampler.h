@@ -31,6 +31,15 @@ struct sampler {
 	bool started;
 	_Atomic bool stop;
 	struct sampler_metric *met; /* dev->nmetrics of them, while started */
+	bool lost;                  /* a read said -ENODEV: close and reopen */
+};
+
+/* What lt_emit() adds to during one dispatch call. */
+struct sampler_emit {
+	struct sampler *s;
+	struct lt_ring_producer *p;
+	unsigned pushed;
+	bool batch_due;
 };
 
 /* Install the no-op signal handler used to interrupt sleeping samplers. */
@@ -48,6 +57,8 @@ void sampler_set_rt_priority(int prio);
  * to @ns of CPU per sampling tick.
  */
 void sampler_set_spin(uint64_t ns);
+/* Retry a device's open every @ns (default 5 s); for tests. */
+void sampler_set_open_retry(uint64_t ns);
 /* Start the thread of @s (dev, ring and lane set by the caller). */
 int sampler_start(struct sampler *s);
 /* Ask the thread to stop and wait for it; safe if never started. */
@@ -59,5 +70,10 @@ void sampler_stop(struct sampler *s);
  * tests; the thread calls it in its loop with @s->met allocated.
  */
 uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t now);
+/*
+ * Let the device's dispatch callback handle @revents (0: its timer), with
+ * lt_emit() pushing into @p, then commit. Returns what dispatch returned.
+ */
+int sampler_dispatch(struct sampler *s, struct lt_ring_producer *p, short revents, uint64_t now);
 
 #endif

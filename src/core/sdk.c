@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Accessors of the SDK (include/liota/liota.h) over the daemon's model. */
 #include "model.h"
+#include "util.h"
 
 const char *lt_device_name(const struct lt_device *dev)
 {
@@ -80,4 +81,34 @@ void lt_dcc_set_priv(struct lt_dcc *dcc, void *priv)
 struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc)
 {
 	return &dcc->stats;
+}
+
+void lt_metric_set_event_driven(struct lt_metric *m)
+{
+	m->event_driven = true;
+}
+
+int lt_metric_is_event_driven(const struct lt_metric *m)
+{
+	return m->event_driven;
+}
+
+uint64_t lt_mono_to_real(uint64_t mono_ns)
+{
+	/* Modular arithmetic: right whichever clock is ahead. */
+	return mono_ns + (lt_real_ns() - lt_mono_ns());
+}
+
+_Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name)
+{
+	if (dev->ncounters >= LT_DEVICE_COUNTERS_MAX)
+		return NULL;
+	dev->counter_names[dev->ncounters] = name;
+	atomic_store_explicit(&dev->counters[dev->ncounters], 0, memory_order_relaxed);
+	return &dev->counters[dev->ncounters++];
+}
+
+void lt_device_set_condition(struct lt_device *dev, const char *text)
+{
+	atomic_store_explicit(&dev->condition, text, memory_order_relaxed);
 }

@@ -185,6 +185,23 @@ static int cmd_status(bool as_json)
 			       num(m, "samples"), num(m, "errors"), num(m, "late"), p99, last);
 		}
 	}
+	/* Driver counters and conditions (CAN error frames, bus-off, ...). */
+	bool hdr = false;
+	json_array_foreach(json_object_get(st, "devices"), i, v)
+	{
+		json_t *ctrs = json_object_get(v, "counters"), *n;
+		const char *cond = json_string_value(json_object_get(v, "condition")), *k;
+
+		if (!json_object_size(ctrs) && !cond)
+			continue;
+		if (!hdr)
+			printf("\n%-20s %-16s %s\n", "DEVICE", "CONDITION", "COUNTERS");
+		hdr = true;
+		printf("%-20s %-16s", str(v, "name"), cond ? cond : "-");
+		json_object_foreach(ctrs, k, n)
+			printf(" %s=%lld", k, (long long)json_integer_value(n));
+		printf("\n");
+	}
 	json_t *ring = json_object_get(st, "ring");
 	printf("\nRING (generation %lld, %lld consumer wake-ups)\n%-5s %-20s %10s %10s %12s %10s\n",
 	       num(ring, "generation"), num(ring, "wakeups"), "LANE", "DEVICE", "FILL", "CAPACITY",

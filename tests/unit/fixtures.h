@@ -137,6 +137,7 @@ static inline struct lt_model *fixture_model(unsigned ndcc, unsigned ndev, unsig
 			struct lt_metric *mt = xcalloc(1, sizeof(*mt));
 
 			mt->id = i * nmet + j;
+			mt->dev_index = j;
 			mt->name = xasprintf("m%u", j);
 			mt->fullname = xasprintf("dev%u.m%u", i, j);
 			mt->unit = xstrdup("");

@@ -10,7 +10,10 @@
 #include "schedule.h"
 #include "unit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <unistd.h>
 
 #define MS 1000000ull
 
@@ -394,6 +397,222 @@ START_TEST(stop_interrupts_a_long_sleep)
 }
 END_TEST
 
+
+/* ---- event-driven devices: poll/dispatch and lt_emit() -------------------- */
+
+/* Each byte written to the pipe is one sample (its value); 0xff: "device gone". */
+struct ev_dev {
+	int fds[2];
+	_Atomic unsigned opens, closes;
+	_Atomic int fail_open; /* opens that fail before one succeeds */
+};
+
+static int ev_open(struct lt_device *dev, char *err, size_t errlen)
+{
+	struct ev_dev *e = dev->priv;
+
+	if (atomic_load(&e->fail_open) > 0) {
+		atomic_fetch_sub(&e->fail_open, 1);
+		snprintf(err, errlen, "not there yet");
+		return -ENOENT;
+	}
+	atomic_fetch_add(&e->opens, 1);
+	return 0;
+}
+
+static void ev_close(struct lt_device *dev)
+{
+	struct ev_dev *e = dev->priv;
+
+	atomic_fetch_add(&e->closes, 1);
+}
+
+static void ev_poll(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline)
+{
+	struct ev_dev *e = dev->priv;
+
+	(void)deadline;
+	pfd->fd = e->fds[0];
+	pfd->events = POLLIN;
+}
+
+static int ev_dispatch(struct lt_device *dev, short revents, uint64_t now)
+{
+	struct ev_dev *e = dev->priv;
+	unsigned char buf[64];
+	ssize_t n = read(e->fds[0], buf, sizeof(buf));
+
+	(void)revents;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == 0xff)
+			return -ENODEV;
+		ck_assert_int_eq(lt_emit(dev->metrics[0], buf[i], lt_mono_to_real(now)), 0);
+	}
+	return 0;
+}
+
+static const struct lt_device_driver ev_driver = {
+	.name = "ev", .open = ev_open, .close = ev_close, .poll = ev_poll, .dispatch = ev_dispatch,
+};
+
+static struct lt_model *ev_model(struct ev_dev *e, unsigned agg)
+{
+	struct lt_model *m = fixture_model(1, 1, 1, 0, agg);
+
+	memset(e, 0, sizeof(*e));
+	ck_assert_int_eq(pipe2(e->fds, O_NONBLOCK | O_CLOEXEC), 0);
+	m->devices[0]->drv = &ev_driver;
+	m->devices[0]->priv = e;
+	lt_metric_set_event_driven(m->metrics[0]);
+	return m;
+}
+
+/* Reads the lane until @want records arrived (5 s at most); returns how many. */
+static size_t ev_collect(struct lt_ring *ring, struct lt_sample *out, size_t want)
+{
+	size_t got = 0;
+
+	for (int i = 0; i < 5000 && got < want; i++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+
+		got += lt_ring_consume(ring, out + got, want - got);
+		if (got < want)
+			nanosleep(&ts, NULL);
+	}
+	return got;
+}
+
+START_TEST(emit_outside_dispatch_is_refused)
+{
+	struct ev_dev e;
+	struct lt_model *m = ev_model(&e, 1);
+
+	ck_assert_int_eq(lt_emit(m->metrics[0], 1.0, 0), -EPERM);
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->samples), 0);
+	close(e.fds[0]);
+	close(e.fds[1]);
+	fixture_free(m);
+}
+END_TEST
+
+START_TEST(event_device_emits_each_event_once_in_order)
+{
+	struct ev_dev e;
+	struct lt_model *m = ev_model(&e, 1);
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct lt_sample out[8];
+	const unsigned char bytes[] = { 1, 2, 3, 4, 5 };
+	uint64_t t0;
+
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert_int_eq(write(e.fds[1], bytes, 2), 2);
+	ck_assert_int_eq(write(e.fds[1], bytes + 2, 3), 3);
+	ck_assert_uint_eq(ev_collect(ring, out, 5), 5);
+	for (unsigned i = 0; i < 5; i++) {
+		ck_assert_double_eq(out[i].value, bytes[i]);
+		ck_assert_uint_eq(out[i].seq, i);
+		ck_assert_uint_eq(out[i].metric_id, 0);
+		ck_assert_uint_gt(out[i].ts_ns, 1500000000ull * 1000000000ull); /* wall clock */
+	}
+	/* The sampler blocks on the descriptor: nothing more without events. */
+	ck_assert_uint_eq(ev_collect(ring, out, 1), 0);
+	t0 = lt_mono_ns();
+	sampler_stop(&s);
+	ck_assert_uint_lt(lt_mono_ns() - t0, 2000 * MS); /* the stop signal ends ppoll */
+	ck_assert_uint_eq(atomic_load(&e.opens), 1);
+	ck_assert_uint_eq(atomic_load(&e.closes), 1);
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->samples), 5);
+	lt_ring_free(ring);
+	close(e.fds[0]);
+	close(e.fds[1]);
+	fixture_free(m);
+}
+END_TEST
+
+START_TEST(gone_device_is_closed_and_reopened)
+{
+	struct ev_dev e;
+	struct lt_model *m = ev_model(&e, 1);
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct lt_sample out[4];
+	const unsigned char gone = 0xff, seven = 7;
+
+	sampler_signals_init();
+	sampler_set_open_retry(10 * MS);
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	atomic_store(&e.fail_open, 2); /* not there at start: retried */
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert_int_eq(write(e.fds[1], &gone, 1), 1);
+	for (int i = 0; i < 500 && atomic_load(&e.opens) < 2; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_uint_eq(atomic_load(&e.opens), 2);
+	ck_assert_uint_ge(atomic_load(&e.closes), 1);
+	/* Back, and working again. */
+	ck_assert_int_eq(write(e.fds[1], &seven, 1), 1);
+	ck_assert_uint_eq(ev_collect(ring, out, 1), 1);
+	ck_assert_double_eq(out[0].value, 7);
+	ck_assert_int_eq(atomic_load(&m->devices[0]->state), 1);
+	sampler_stop(&s);
+	sampler_set_open_retry(5000 * MS);
+	ck_assert_uint_eq(atomic_load(&e.closes), 2);
+	lt_ring_free(ring);
+	close(e.fds[0]);
+	close(e.fds[1]);
+	fixture_free(m);
+}
+END_TEST
+
+START_TEST(device_counters_and_condition_show_in_status)
+{
+	struct tick_fixture f;
+	struct lt_totals past = { 0 };
+	struct daemon d = { 0 };
+	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
+	struct lt_device *dev;
+	_Atomic uint64_t *c;
+	json_t *st, *jd;
+
+	tick_setup(&f, 10 * MS);
+	d.model = f.m;
+	d.ring = f.ring;
+	dev = f.m->devices[0];
+	/* None declared: an empty object and a null condition. */
+	st = control_status_json(&ctx);
+	jd = json_array_get(json_object_get(st, "devices"), 0);
+	ck_assert_int_eq(json_object_size(json_object_get(jd, "counters")), 0);
+	ck_assert(json_is_null(json_object_get(jd, "condition")));
+	json_decref(st);
+
+	for (unsigned i = 0; i < LT_DEVICE_COUNTERS_MAX; i++)
+		ck_assert_ptr_nonnull(lt_device_counter(dev, i ? "other" : "error_frames"));
+	ck_assert_ptr_null(lt_device_counter(dev, "one_too_many"));
+	c = &dev->counters[0];
+	atomic_fetch_add(c, 3);
+	lt_device_set_condition(dev, "bus-off");
+	ck_assert_str_eq(atomic_load(&dev->condition), "bus-off");
+	ck_assert_str_eq(dev->counter_names[0], "error_frames");
+	ck_assert_uint_eq(atomic_load(c), 3);
+	st = control_status_json(&ctx);
+	jd = json_array_get(json_object_get(st, "devices"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(jd, "counters"),
+							    "error_frames")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(jd, "condition")), "bus-off");
+	json_decref(st);
+	tick_teardown(&f);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("schedule");
@@ -413,6 +632,10 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, status_json_shows_lateness_per_metric);
 	tcase_add_test(tc, sampler_thread_samples_in_order_and_stops_promptly);
 	tcase_add_test(tc, stop_interrupts_a_long_sleep);
+	tcase_add_test(tc, emit_outside_dispatch_is_refused);
+	tcase_add_test(tc, event_device_emits_each_event_once_in_order);
+	tcase_add_test(tc, gone_device_is_closed_and_reopened);
+	tcase_add_test(tc, device_counters_and_condition_show_in_status);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
