@@ -189,6 +189,13 @@ void lt_device_set_condition(struct lt_device *dev, const char *text);
  *                  driver logs state changes (failing, working again).
  *                  -ENODEV means the device is gone: the daemon logs it,
  *                  calls close and retries open until it is back.
+ * @tick:           called at the start of each sampling pass, before the
+ *                  reads of the metrics due at @now_ns (CLOCK_MONOTONIC);
+ *                  may be NULL. A driver that reads several metrics with
+ *                  one request (Modbus blocks) fetches in the first read
+ *                  of a pass and forgets here what the previous pass
+ *                  fetched. Metrics of one device with the same interval
+ *                  are always due in the same pass.
  * @poll:           for devices with event-driven metrics (or anything to
  *                  watch between reads): fill @pfd with the one descriptor
  *                  to wait on (fd -1 for none; an epoll descriptor can
@@ -214,6 +221,7 @@ struct lt_device_driver {
 	int (*metric_check)(struct lt_metric *m, char *err, size_t errlen);
 	int (*open)(struct lt_device *dev, char *err, size_t errlen);
 	int (*read)(struct lt_device *dev, struct lt_metric *m, double *value);
+	void (*tick)(struct lt_device *dev, uint64_t now_ns);
 	void (*poll)(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline_ns);
 	int (*dispatch)(struct lt_device *dev, short revents, uint64_t now_ns);
 	void (*close)(struct lt_device *dev);

@@ -77,6 +77,8 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 	unsigned pushed = 0;
 	bool batch_due = false;
 
+	if (dev->drv->tick)
+		dev->drv->tick(dev, now);
 	for (unsigned i = 0; i < dev->nmetrics; i++) {
 		struct lt_metric *m = dev->metrics[i];
 		struct sampler_metric *sm = &s->met[i];

@@ -398,6 +398,48 @@ START_TEST(stop_interrupts_a_long_sleep)
 END_TEST
 
 
+
+/* ---- the tick callback: once per pass, before that pass's reads ----------- */
+static unsigned tick_calls, reads_since_tick;
+static uint64_t tick_now;
+
+static void counting_tick(struct lt_device *dev, uint64_t now)
+{
+	(void)dev;
+	tick_calls++;
+	tick_now = now;
+	reads_since_tick = 0;
+}
+
+static int counting_read(struct lt_device *dev, struct lt_metric *m, double *v)
+{
+	(void)dev;
+	(void)m;
+	ck_assert_uint_gt(tick_calls, 0); /* a pass starts with tick */
+	*v = ++reads_since_tick;
+	return 0;
+}
+
+START_TEST(tick_callback_starts_each_pass)
+{
+	static const struct lt_device_driver drv = { .name = "t", .read = counting_read,
+						     .tick = counting_tick };
+	struct tick_fixture f;
+
+	tick_setup(&f, 10 * MS); /* m0 every 10 ms, m1 every 30 ms */
+	f.s.dev->drv = &drv;
+	tick_calls = 0;
+	sampler_tick(&f.s, &f.p, 0);
+	ck_assert_uint_eq(tick_calls, 1);
+	ck_assert_uint_eq(reads_since_tick, 2); /* both metrics read after one tick */
+	sampler_tick(&f.s, &f.p, 10 * MS);
+	ck_assert_uint_eq(tick_calls, 2);
+	ck_assert_uint_eq(tick_now, 10 * MS);
+	ck_assert_uint_eq(reads_since_tick, 1);
+	tick_teardown(&f);
+}
+END_TEST
+
 /* ---- event-driven devices: poll/dispatch and lt_emit() -------------------- */
 
 /* Each byte written to the pipe is one sample (its value); 0xff: "device gone". */
@@ -632,6 +674,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, status_json_shows_lateness_per_metric);
 	tcase_add_test(tc, sampler_thread_samples_in_order_and_stops_promptly);
 	tcase_add_test(tc, stop_interrupts_a_long_sleep);
+	tcase_add_test(tc, tick_callback_starts_each_pass);
 	tcase_add_test(tc, emit_outside_dispatch_is_refused);
 	tcase_add_test(tc, event_device_emits_each_event_once_in_order);
 	tcase_add_test(tc, gone_device_is_closed_and_reopened);
