@@ -180,7 +180,8 @@ static int can_parse_bitrate(const char *s, uint32_t *out, char *err, size_t err
 		n = 0;
 	v = n && n <= 9 ? strtoull(s, NULL, 10) * mult : 0;
 	if (!n || v < 1000 || v > 1000000) {
-		snprintf(err, errlen, "'%s' is not a bitrate from 1000 to 1000000 (or 10k to 1M)", s);
+		snprintf(err, errlen, "'%s' is not a bitrate from 1000 to 1000000 (or 10k to 1M)",
+			 s);
 		return -EINVAL;
 	}
 	*out = (uint32_t)v;
@@ -291,7 +292,8 @@ static int can_metric_option(struct lt_metric *m, const char *key, const char *v
 		return can_set_uint(&cm->conf.sig.start, &cm->start_set, value, 0,
 				    CAN_SIG_MAX_BYTES * 8 - 1, err, errlen);
 	if (strcmp(key, "length") == 0)
-		return can_set_uint(&cm->conf.sig.length, &cm->length_set, value, 1, 64, err, errlen);
+		return can_set_uint(&cm->conf.sig.length, &cm->length_set, value, 1, 64, err,
+				    errlen);
 	if (strcmp(key, "byte_order") == 0) {
 		if (strcmp(value, "intel") == 0 || strcmp(value, "little_endian") == 0) {
 			cm->conf.sig.order = CAN_SIG_INTEL;
@@ -348,8 +350,8 @@ static int can_metric_check(struct lt_metric *m, char *err, size_t errlen)
 	if (!cm->mask_set)
 		cm->conf.match.mask = id_bits;
 	else if (cm->conf.match.mask & ~id_bits) {
-		snprintf(err, errlen, "mask 0x%X has bits outside the %s ID (0x%X)", cm->conf.match.mask,
-			 cm->conf.match.ext ? "29-bit" : "11-bit", id_bits);
+		snprintf(err, errlen, "mask 0x%X has bits outside the %s ID (0x%X)",
+			 cm->conf.match.mask, cm->conf.match.ext ? "29-bit" : "11-bit", id_bits);
 		return -EINVAL;
 	}
 	r = can_signal_check(&cm->conf.sig, err, errlen);
@@ -556,8 +558,11 @@ static int can_set_filters(struct lt_device *dev, int s, char *err, size_t errle
 		r = -ENOMEM;
 		goto out;
 	}
-	for (unsigned i = 0; i < n; i++)
-		mt[i] = ((const struct can_metric *)lt_metric_priv(lt_device_metric(dev, i)))->conf.match;
+	for (unsigned i = 0; i < n; i++) {
+		const struct can_metric *cm = lt_metric_priv(lt_device_metric(dev, i));
+
+		mt[i] = cm->conf.match;
+	}
 	k = can_filters_build(mt, n, f, CAN_RAW_FILTER_MAX);
 	if (k == -E2BIG) {
 		/* The kernel's limit: let every frame in and match them here only. */
@@ -683,7 +688,8 @@ static int can_open(struct lt_device *dev, char *err, size_t errlen)
 	c->state_failed = false;
 	if (c->controller) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		can_read_state(dev, c, (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
+		can_read_state(dev, c,
+			       (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
 	} else if (!c->state_noted) {
 		lt_device_log(dev, LOG_DEBUG, "%s is a %s interface: no controller state to read",
 			      c->ifname, kind[0] ? kind : "non-CAN");
@@ -755,7 +761,8 @@ static void can_data_frame(struct lt_device *dev, struct can_dev *c, const struc
 			atomic_fetch_add_explicit(c->n_decode_errors, 1, memory_order_relaxed);
 			if (!cm->failing)
 				lt_metric_log(m, LOG_WARNING,
-					      "frame 0x%X carries %u data bytes, the signal needs %u",
+					      "frame 0x%X carries %u data bytes, the signal "
+					      "needs %u",
 					      f->can_id & CAN_EFF_MASK, len,
 					      can_signal_bytes(&cm->conf.sig));
 			cm->failing = true;
@@ -836,7 +843,7 @@ static int can_dispatch(struct lt_device *dev, short revents, uint64_t now)
 			e = errno;
 			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)
 				break;
-			/* ENETDOWN, ENODEV: the interface went down or away. Anything else: reopen too. */
+			/* ENETDOWN, ENODEV: the interface is down or gone; else: reopen too */
 			lt_device_log(dev, e == ENETDOWN || e == ENODEV ? LOG_WARNING : LOG_ERR,
 				      "%s: %s", c->ifname, strerror(e));
 			return -ENODEV;

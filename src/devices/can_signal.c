@@ -38,9 +38,8 @@ int can_signal_check(const struct can_signal *s, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (can_signal_bytes(s) > CAN_SIG_MAX_BYTES) {
-		snprintf(err, errlen,
-			 "a %s signal of %u bits from bit %u ends past the 64th data byte",
-			 s->order == CAN_SIG_INTEL ? "intel" : "motorola", s->length, s->start);
+		snprintf(err, errlen, "%u bits from start bit %u (%s) end past the 64th data byte",
+			 s->length, s->start, s->order == CAN_SIG_INTEL ? "intel" : "motorola");
 		return -EINVAL;
 	}
 	return 0;

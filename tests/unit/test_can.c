@@ -75,8 +75,9 @@ START_TEST(intel_unsigned_values)
 	ck_assert_uint_eq(raw_ok(sig(7, 1, CAN_SIG_INTEL, false), D, 8), 0);
 	/* bits 1..3 of 0x12: 0b001 */
 	ck_assert_uint_eq(raw_ok(sig(1, 3, CAN_SIG_INTEL, false), D, 8), 1);
-	/* 24 bits from bit 8: 0x785634; 7 odd bits from bit 29: byte 3 = 0x78 bits 5..7 = 0b011, byte 4 = 0x9A bits 0..3 = 0xA */
+	/* 24 bits from bit 8: 0x785634 */
 	ck_assert_uint_eq(raw_ok(sig(8, 24, CAN_SIG_INTEL, false), D, 8), 0x785634);
+	/* 7 bits from bit 29: 0x78 bits 5..7 = 0b011 low, 0x9A bits 0..3 = 0xA above */
 	ck_assert_uint_eq(raw_ok(sig(29, 7, CAN_SIG_INTEL, false), D, 8), (0xA << 3) | 0x3);
 	/* the last byte alone, and the whole frame */
 	ck_assert_uint_eq(raw_ok(sig(56, 8, CAN_SIG_INTEL, false), D, 8), 0xF0);
@@ -150,7 +151,8 @@ START_TEST(signed_values)
 	ck_assert_double_eq(value_ok(sig(0, 64, CAN_SIG_INTEL, true), ff, 8), -1);
 	ck_assert_double_eq(value_ok(sig(0, 64, CAN_SIG_INTEL, true), fe, 8), -2);
 	ck_assert_uint_eq(raw_ok(sig(0, 64, CAN_SIG_INTEL, false), ff, 8), UINT64_MAX);
-	ck_assert_double_eq(value_ok(sig(0, 64, CAN_SIG_INTEL, false), ff, 8), 18446744073709551616.0);
+	ck_assert_double_eq(value_ok(sig(0, 64, CAN_SIG_INTEL, false), ff, 8),
+			    18446744073709551616.0);
 	ck_assert_uint_eq(raw_ok(sig(0, 64, CAN_SIG_INTEL, true), D, 8), 0xF0DEBC9A78563412ull);
 	ck_assert_double_eq(value_ok(sig(0, 64, CAN_SIG_INTEL, true), D, 8),
 			    (double)-1090226688147180526ll);
@@ -202,7 +204,8 @@ START_TEST(fd_lengths)
 	/* bits 380..391: 47 = 0x2F >> 4 = 0x2, then 48 = 0x30 above: 0x302; needs 49 bytes */
 	ck_assert_uint_eq(raw_ok(sig(380, 12, CAN_SIG_INTEL, false), fd, 49), 0x302);
 	/* 64 bits at the end of the frame: bytes 56..63 little-endian */
-	ck_assert_uint_eq(raw_ok(sig(448, 64, CAN_SIG_INTEL, false), fd, 64), 0x3F3E3D3C3B3A3938ull);
+	ck_assert_uint_eq(raw_ok(sig(448, 64, CAN_SIG_INTEL, false), fd, 64),
+			  0x3F3E3D3C3B3A3938ull);
 	ck_assert_uint_eq(raw_ok(sig(455, 64, CAN_SIG_MOTOROLA, false), fd, 64),
 			  0x38393A3B3C3D3E3Full);
 }
@@ -280,7 +283,7 @@ START_TEST(signal_check_rejects_what_cannot_fit)
 	/* Intel 505..512 ends in a 65th byte; 504..511 fits */
 	s = sig(505, 8, CAN_SIG_INTEL, false);
 	ck_assert_int_eq(can_signal_check(&s, err, sizeof(err)), -EINVAL);
-	ck_assert_str_eq(err, "a intel signal of 8 bits from bit 505 ends past the 64th data byte");
+	ck_assert_str_eq(err, "8 bits from start bit 505 (intel) end past the 64th data byte");
 	s = sig(504, 8, CAN_SIG_INTEL, false);
 	ck_assert_int_eq(can_signal_check(&s, err, sizeof(err)), 0);
 	/* Motorola from byte 63 bit 7: 8 bits fit, 9 do not; from bit 0 of byte 63, 2 do not */
@@ -334,13 +337,14 @@ START_TEST(decoder_agrees_with_bit_by_bit_reading)
 	for (int o = 0; o < 2; o++) {
 		for (unsigned start = 0; start < 512; start++) {
 			for (unsigned len = 1; len <= 64; len++) {
-				struct can_signal s = sig(start, len, o ? CAN_SIG_MOTOROLA : CAN_SIG_INTEL,
-							  false);
+				enum can_byte_order bo = o ? CAN_SIG_MOTOROLA : CAN_SIG_INTEL;
+				struct can_signal s = sig(start, len, bo, false);
+				unsigned n = can_signal_bytes(&s);
 				uint64_t raw;
 
 				if (can_signal_check(&s, err, sizeof(err)) < 0)
 					continue;
-				ck_assert_int_eq(can_signal_raw(&s, data, can_signal_bytes(&s), &raw), 0);
+				ck_assert_int_eq(can_signal_raw(&s, data, n, &raw), 0);
 				ck_assert_msg(raw == ref_raw(start, len, o, data),
 					      "order %d start %u length %u", o, start, len);
 				checked++;
@@ -532,11 +536,13 @@ START_TEST(device_options)
 	ck_assert_int_eq(fx_dev_opt(&f, "interface", "vcan0"), 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "interface", ""), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "interface", "a-name-too-long-for-linux"), -EINVAL);
-	ck_assert_str_eq(f.err, "'a-name-too-long-for-linux' is not an interface name (can0, vcan0)");
+	ck_assert_str_eq(f.err,
+			 "'a-name-too-long-for-linux' is not an interface name (can0, vcan0)");
 	ck_assert_int_eq(fx_dev_opt(&f, "interface", "can/0"), -EINVAL);
-	for (const char *const *v = (const char *const[]){ "auto", "yes", "no", "on", "0", NULL }; *v;
-	     v++)
-		ck_assert_int_eq(fx_dev_opt(&f, "fd", *v), 0);
+	static const char *const fd_ok[] = { "auto", "yes", "no", "on", "0" };
+
+	for (unsigned i = 0; i < 5; i++)
+		ck_assert_int_eq(fx_dev_opt(&f, "fd", fd_ok[i]), 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "fd", "maybe"), -EINVAL);
 	ck_assert_str_eq(f.err, "'maybe' is not auto, yes or no");
 	ck_assert_int_eq(fx_dev_opt(&f, "error_frames", "no"), 0);
@@ -662,8 +668,8 @@ START_TEST(metric_option_errors)
 	ck_assert_uint_eq(fx_sig(m)->start, 0);
 	ck_assert_uint_eq(fx_sig(m)->length, 8);
 	ck_assert_int_eq(fx_opt(&f, m, "byte_order", "middle"), -EINVAL);
-	ck_assert_str_eq(f.err,
-			 "unknown byte order 'middle' (intel, motorola, little_endian or big_endian)");
+	ck_assert_str_eq(f.err, "unknown byte order 'middle' (intel, motorola, little_endian or "
+				"big_endian)");
 	ck_assert_int_eq(fx_opt(&f, m, "signed", "maybe"), -EINVAL);
 	ck_assert_int_eq(fx_opt(&f, m, "scale", "x"), -EINVAL);
 	ck_assert_int_eq(fx_opt(&f, m, "offset", "inf"), -EINVAL);
@@ -685,7 +691,7 @@ START_TEST(metric_check_errors)
 	fx_metric_fails(&f, "frame_id is required", "start_bit", "0", "length", "8", NULL);
 	fx_metric_fails(&f, "start_bit is required", "frame_id", "1", "length", "8", NULL);
 	fx_metric_fails(&f, "length is required", "frame_id", "1", "start_bit", "0", NULL);
-	fx_metric_fails(&f, "a intel signal of 8 bits from bit 505 ends past the 64th data byte",
+	fx_metric_fails(&f, "8 bits from start bit 505 (intel) end past the 64th data byte",
 			"frame_id", "1", "start_bit", "505", "length", "8", NULL);
 	/* 9 bytes fit a CAN FD frame: fine unless the device has fd = no */
 	fx_metric(&f, "fd", 0, "frame_id", "1", "start_bit", "64", "length", "8", NULL);
