@@ -7,10 +7,12 @@
 #define LT_DEVICES_H
 
 #include <liota/liota.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 extern const struct lt_device_driver lt_device_sim;
 extern const struct lt_device_driver lt_device_file;
+extern const struct lt_device_driver lt_device_can;
 
 /*
  * The sim driver's sine at CLOCK_REALTIME time @t_ns, exposed for the tests:
@@ -18,5 +20,13 @@ extern const struct lt_device_driver lt_device_file;
  */
 double lt_sim_sine(uint64_t t_ns, double amplitude, double offset, uint64_t period_ns,
 		   uint64_t phase_ns);
+
+/*
+ * For the tests, which have no CAN in their kernel: run an opened-to-be can
+ * device on @sock, any datagram socket whose messages are struct can_frame
+ * (16 bytes) or, with @fd_frames, struct canfd_frame (72 bytes), instead of
+ * a raw socket on its interface. The device's close callback closes @sock.
+ */
+int lt_can_test_attach(struct lt_device *dev, int sock, bool fd_frames);
 
 #endif
