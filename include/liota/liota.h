@@ -184,8 +184,9 @@ void lt_device_set_condition(struct lt_device *dev, const char *text);
  *                  A failure is logged and retried every 5 s.
  * @read:           read one polled metric into *value; negative errno on
  *                  failure (*value untouched; the sample is skipped and
- *                  counted as an error; -ENODATA means "no value right
- *                  now"). The daemon does not log read failures: the
+ *                  counted as an error). -ENODATA means "no value right
+ *                  now" (no new CAN frame, a Modbus slave in back-off):
+ *                  skipped, not an error. The daemon does not log read failures: the
  *                  driver logs state changes (failing, working again).
  *                  -ENODEV means the device is gone: the daemon logs it,
  *                  calls close and retries open until it is back.

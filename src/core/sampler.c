@@ -100,7 +100,9 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 			lat_record(&sm->lat, now - sm->next + (t - t_start));
 			smp.ts_ns = real_start + (t - t_start);
 			r = dev->drv->read(dev, m, &v);
-			if (r < 0) {
+			if (r == -ENODATA) {
+				/* nothing new to report: not an error */
+			} else if (r < 0) {
 				atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
 				if (r == -ENODEV)
 					s->lost = true;

@@ -440,6 +440,30 @@ START_TEST(tick_callback_starts_each_pass)
 }
 END_TEST
 
+
+static int nodata_read(struct lt_device *dev, struct lt_metric *m, double *v)
+{
+	(void)dev;
+	(void)v;
+	return m->dev_index ? -EIO : -ENODATA;
+}
+
+START_TEST(nodata_is_skipped_not_an_error)
+{
+	static const struct lt_device_driver drv = { .name = "n", .read = nodata_read };
+	struct tick_fixture f;
+
+	tick_setup(&f, 10 * MS);
+	f.s.dev->drv = &drv;
+	sampler_tick(&f.s, &f.p, 0); /* both due: m0 has no data, m1 fails */
+	ck_assert_uint_eq(atomic_load(&f.m->metrics[0]->errors), 0);
+	ck_assert_uint_eq(atomic_load(&f.m->metrics[0]->samples), 0);
+	ck_assert_uint_eq(atomic_load(&f.m->metrics[1]->errors), 1);
+	ck_assert_uint_eq(atomic_load(&f.m->metrics[1]->samples), 0);
+	tick_teardown(&f);
+}
+END_TEST
+
 /* ---- event-driven devices: poll/dispatch and lt_emit() -------------------- */
 
 /* Each byte written to the pipe is one sample (its value); 0xff: "device gone". */
@@ -675,6 +699,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, sampler_thread_samples_in_order_and_stops_promptly);
 	tcase_add_test(tc, stop_interrupts_a_long_sleep);
 	tcase_add_test(tc, tick_callback_starts_each_pass);
+	tcase_add_test(tc, nodata_is_skipped_not_an_error);
 	tcase_add_test(tc, emit_outside_dispatch_is_refused);
 	tcase_add_test(tc, event_device_emits_each_event_once_in_order);
 	tcase_add_test(tc, gone_device_is_closed_and_reopened);
