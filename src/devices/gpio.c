@@ -138,6 +138,7 @@ struct gpio_dev {
 	int epfd;
 	uint64_t next_check; /* CLOCK_MONOTONIC ns of the next presence check */
 	bool seen;           /* the chip was there once: missing now means gone */
+	bool gone;           /* found gone since open (and logged) */
 };
 
 static uint64_t gpio_mono_ns(void)
@@ -697,6 +698,7 @@ static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
 		return r;
 	}
 	g->seen = true;
+	g->gone = false;
 	lt_device_set_condition(dev, NULL);
 	g->lines = calloc(n ? n : 1, sizeof(*g->lines));
 	if (!g->lines) {
@@ -743,12 +745,16 @@ fail:
 /*
  * Is the chip still there? Once it is removed, every ioctl on its descriptor
  * fails with ENODEV, and re-reading a line's info is one. @how says what
- * made us look, for the log. A device without lines has nothing to lose.
+ * made us look, for the log, written once: the sampler may read the other
+ * metrics of its tick before it closes the device.
  */
 static int gpio_chip_check(struct lt_device *dev, struct gpio_dev *g, const char *how)
 {
+	if (g->gone)
+		return -ENODEV;
 	if (!g->nlines || gpiod_line_update(g->lines[0].line) == 0)
 		return 0;
+	g->gone = true;
 	lt_device_set_condition(dev, "chip gone");
 	lt_device_log(dev, LOG_WARNING, "%s gone (%s; the chip answers: %s)",
 		      gpiod_chip_name(g->gc), how, strerror(errno));
