@@ -1,0 +1,974 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * gpio: GPIO lines through the GPIO character device, with libgpiod 1.6
+ * (the kernel's v1 uAPI).
+ *
+ * One device is one chip ("chip =", looked up as gpiod_chip_open_lookup()
+ * does: number, label, name or path). Each metric reads one line ("line =",
+ * an offset or a line name looked up at open) as one kind:
+ *   value      the line's level at each interval (a polled read);
+ *   edges      event-driven: each edge is one sample, 1 rising / 0 falling,
+ *              stamped with the kernel's event time;
+ *   count      edges over each interval window, emitted by a polled read;
+ *   frequency  the same, divided by the window's measured length (edges/s).
+ *
+ * Metrics naming the same line share one request (v1 lets a line be
+ * requested once): the request asks for the union of the edges its metrics
+ * want and each metric filters, so active_low, bias and debounce are
+ * settings of the line, and metrics of one line must agree on them.
+ *
+ * Event lines are watched through one epoll descriptor handed to the
+ * sampler by poll(); dispatch() reads every pending event of every ready
+ * line (non-blocking). Each event goes through lt_gpio_edge_feed():
+ *   - "merged": on a both-edges line, two events of one type in a row mean
+ *     the kernel merged or lost edges (v1 reads the level in a threaded
+ *     handler and queues 16 events; losses of pairs stay unseen);
+ *   - debounce, in software (v1 has none): an edge sooner than debounce
+ *     after the last accepted one is dropped and counted. When the dropped
+ *     ones leave the line in the other state than the last reported edge,
+ *     that state is reported when the window closes (poll()'s timer), with
+ *     the time of the event that made it, so reported edges alternate.
+ *
+ * Chip removal (gpio-sim made non-live, measured on Debian's 6.1): every
+ * ioctl on the chip's or a line's descriptor then fails with ENODEV, so a
+ * value read finds out at once; but nothing wakes a line's event
+ * descriptor (it would say EPOLLHUP|EPOLLERR only when polled again). So a
+ * device with event lines also asks the chip once a second from poll()'s
+ * timer, and count and frequency reads ask before closing a window. When
+ * it is gone the device says "chip gone" and returns -ENODEV: the sampler
+ * closes it and opens it again every 5 s until the chip is back.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gpiod.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <liota/liota.h>
+#include "devices/devices.h"
+
+#define NSEC_PER_SEC 1000000000ull
+/* How often a device with event lines checks that its chip is still there. */
+#define GPIO_CHECK_NS NSEC_PER_SEC
+/* The kernel's v1 event queue holds 16 events: read them all at once. */
+#define GPIO_EVENT_BATCH 16
+/* Reads of one line per dispatch: a line gone wild cannot starve the others. */
+#define GPIO_READS_MAX 64
+/* Consumer labels and line names are 32 bytes in the v1 uAPI. */
+#define GPIO_NAME_MAX 31
+
+enum gpio_kind { GPIO_VALUE, GPIO_EDGES, GPIO_COUNT, GPIO_FREQUENCY };
+
+static const char *const gpio_kind_names[] = {
+	[GPIO_VALUE] = "value",
+	[GPIO_EDGES] = "edges",
+	[GPIO_COUNT] = "count",
+	[GPIO_FREQUENCY] = "frequency",
+};
+
+#define EDGE_RISING  1u
+#define EDGE_FALLING 2u
+#define EDGE_BOTH    (EDGE_RISING | EDGE_FALLING)
+
+static const char *const gpio_edge_names[] = {
+	[EDGE_RISING] = "rising",
+	[EDGE_FALLING] = "falling",
+	[EDGE_BOTH] = "both",
+};
+
+enum gpio_bias { BIAS_AS_IS, BIAS_DISABLE, BIAS_PULL_UP, BIAS_PULL_DOWN };
+
+static const char *const gpio_bias_names[] = {
+	[BIAS_AS_IS] = "as-is",
+	[BIAS_DISABLE] = "disable",
+	[BIAS_PULL_UP] = "pull-up",
+	[BIAS_PULL_DOWN] = "pull-down",
+};
+
+static const int gpio_bias_flags[] = {
+	[BIAS_AS_IS] = 0,
+	[BIAS_DISABLE] = GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE,
+	[BIAS_PULL_UP] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP,
+	[BIAS_PULL_DOWN] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN,
+};
+
+/* A requested line, while the device is open. */
+struct gpio_line {
+	struct gpiod_line *line;
+	unsigned offset;
+	unsigned want;        /* EDGE_* its metrics want; 0: levels only */
+	bool active_low;
+	enum gpio_bias bias;
+	uint64_t debounce_ns;
+	int fd;               /* event descriptor, -1 for a levels-only line */
+	struct lt_gpio_edges edges;
+};
+
+struct gpio_metric {
+	char *line; /* as configured: an offset or a line name */
+	enum gpio_kind kind;
+	unsigned edge; /* EDGE_*; 0 until metric_check gives the kind's default */
+	bool edge_set, debounce_set;
+	bool checked; /* metric_check passed: later metrics of its line compare with it */
+	bool active_low;
+	enum gpio_bias bias;
+	uint64_t debounce_ns;
+	/* sampler thread, while open */
+	struct gpio_line *ln;
+	struct lt_gpio_window win;
+	bool failed; /* the last read failed (and was logged) */
+};
+
+struct gpio_dev {
+	char *chip;
+	char *consumer;
+	/* declared by the first event metric; only the sampler thread updates them */
+	_Atomic uint64_t *n_edges, *n_debounced, *n_merged;
+	/* sampler thread, while open */
+	struct gpiod_chip *gc;
+	struct gpio_line *lines;
+	unsigned nlines;
+	int epfd;
+	uint64_t next_check; /* CLOCK_MONOTONIC ns of the next presence check */
+	bool seen;           /* the chip was there once: missing now means gone */
+	bool gone;           /* found gone since open (and logged) */
+};
+
+static uint64_t gpio_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void gpio_bump(_Atomic uint64_t *c)
+{
+	if (c)
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* ---- edge bookkeeping and windows (no chip needed: unit-tested) ----------- */
+
+unsigned lt_gpio_edge_feed(struct lt_gpio_edges *e, bool rising, uint64_t ts_ns)
+{
+	unsigned type = rising ? EDGE_RISING : EDGE_FALLING, r = 0;
+
+	/* The raw stream, before debounce: it is what tells of the kernel's losses. */
+	if (e->both && e->last_type == type)
+		r |= LT_GPIO_MERGED;
+	e->last_type = type;
+	e->last_raw_ns = ts_ns;
+	if (e->accepted_any && ts_ns - e->last_ns < e->debounce_ns)
+		return r;
+	e->accepted_any = true;
+	e->accepted_type = type;
+	e->last_ns = ts_ns;
+	return r | LT_GPIO_ACCEPT;
+}
+
+uint64_t lt_gpio_edge_settle_at(const struct lt_gpio_edges *e)
+{
+	/* Only a both-edges stream says which level the line is left at. */
+	if (!e->both || !e->accepted_any || e->last_type == e->accepted_type)
+		return UINT64_MAX;
+	return e->last_ns + e->debounce_ns;
+}
+
+bool lt_gpio_edge_settle(struct lt_gpio_edges *e, uint64_t now_ns, bool *rising, uint64_t *ts_ns)
+{
+	uint64_t at = lt_gpio_edge_settle_at(e);
+
+	if (at == UINT64_MAX || now_ns < at)
+		return false;
+	*rising = e->last_type == EDGE_RISING;
+	*ts_ns = e->last_raw_ns;
+	e->accepted_type = e->last_type;
+	e->last_ns = e->last_raw_ns;
+	return true;
+}
+
+int lt_gpio_window_take(struct lt_gpio_window *w, uint64_t now_ns, bool per_second, double *out)
+{
+	uint64_t len = now_ns - w->start_ns;
+
+	/*
+	 * The first read after open starts the first window: there is no
+	 * window behind it to report. Edges counted before it (the sampler
+	 * reads right after open) belong to the first window.
+	 */
+	if (!w->started || len == 0) {
+		w->started = true;
+		w->start_ns = now_ns;
+		return -ENODATA;
+	}
+	*out = per_second ? (double)w->count * 1e9 / (double)len : (double)w->count;
+	w->count = 0;
+	w->start_ns = now_ns;
+	return 0;
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+/* Index of @value in @names (NULL holes skipped), or -1. */
+static int gpio_lookup(const char *const *names, size_t n, const char *value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcmp(names[i], value) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define LOOKUP(names, value) gpio_lookup(names, sizeof(names) / sizeof(names[0]), value)
+
+static int gpio_set_string(char **dst, const char *key, const char *value, size_t max,
+			   char *err, size_t errlen)
+{
+	char *s;
+
+	if (!*value) {
+		snprintf(err, errlen, "%s must not be empty", key);
+		return -EINVAL;
+	}
+	if (max && strlen(value) > max) {
+		snprintf(err, errlen, "%s: '%s' is too long (at most %zu characters)", key, value,
+			 max);
+		return -EINVAL;
+	}
+	s = strdup(value);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int gpio_device_init(struct lt_device *dev)
+{
+	struct gpio_dev *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	g->consumer = strdup("liotad");
+	if (!g->consumer) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->epfd = -1;
+	lt_device_set_priv(dev, g);
+	return 0;
+}
+
+static int gpio_device_option(struct lt_device *dev, const char *key, const char *value,
+			      char *err, size_t errlen)
+{
+	struct gpio_dev *g = lt_device_priv(dev);
+
+	if (strcmp(key, "chip") == 0)
+		return gpio_set_string(&g->chip, key, value, 0, err, errlen);
+	if (strcmp(key, "consumer") == 0)
+		return gpio_set_string(&g->consumer, key, value, GPIO_NAME_MAX, err, errlen);
+	return -ENOENT;
+}
+
+static int gpio_metric_init(struct lt_metric *m)
+{
+	struct gpio_metric *gm = calloc(1, sizeof(*gm));
+
+	if (!gm)
+		return -ENOMEM;
+	gm->kind = GPIO_VALUE;
+	gm->bias = BIAS_AS_IS;
+	lt_metric_set_priv(m, gm);
+	return 0;
+}
+
+/* "7" is line offset 7; anything else is a line name. */
+static bool gpio_is_offset(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int gpio_metric_option(struct lt_metric *m, const char *key, const char *value,
+			      char *err, size_t errlen)
+{
+	struct gpio_metric *gm = lt_metric_priv(m);
+	uint64_t u;
+	int i, r;
+
+	if (strcmp(key, "line") == 0) {
+		if (gpio_is_offset(value)) {
+			r = lt_parse_uint(value, 0, 65535, &u, err, errlen);
+			if (r < 0)
+				return r;
+			return gpio_set_string(&gm->line, key, value, 0, err, errlen);
+		}
+		return gpio_set_string(&gm->line, key, value, GPIO_NAME_MAX, err, errlen);
+	}
+	if (strcmp(key, "kind") == 0) {
+		i = LOOKUP(gpio_kind_names, value);
+		if (i < 0) {
+			snprintf(err, errlen,
+				 "unknown kind '%s' (value, edges, count or frequency)", value);
+			return -EINVAL;
+		}
+		gm->kind = (enum gpio_kind)i;
+		return 0;
+	}
+	if (strcmp(key, "edge") == 0) {
+		i = LOOKUP(gpio_edge_names, value);
+		if (i < 0) {
+			snprintf(err, errlen, "unknown edge '%s' (rising, falling or both)", value);
+			return -EINVAL;
+		}
+		gm->edge = (unsigned)i;
+		gm->edge_set = true;
+		return 0;
+	}
+	if (strcmp(key, "bias") == 0) {
+		i = LOOKUP(gpio_bias_names, value);
+		if (i < 0) {
+			snprintf(err, errlen,
+				 "unknown bias '%s' (as-is, disable, pull-up or pull-down)", value);
+			return -EINVAL;
+		}
+		gm->bias = (enum gpio_bias)i;
+		return 0;
+	}
+	if (strcmp(key, "active_low") == 0) {
+		r = lt_parse_bool(value, &i, err, errlen);
+		if (r == 0)
+			gm->active_low = i;
+		return r;
+	}
+	if (strcmp(key, "debounce") == 0) {
+		r = lt_parse_duration(value, &u, err, errlen);
+		if (r < 0)
+			return r;
+		gm->debounce_ns = u;
+		gm->debounce_set = true;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The first line setting two metrics of one line disagree on, or NULL. */
+static const char *gpio_conflict(const struct gpio_metric *a, const struct gpio_metric *b)
+{
+	if (a->active_low != b->active_low)
+		return "active_low";
+	if (a->bias != b->bias)
+		return "bias";
+	/* A value metric ignores debounce. */
+	if (a->kind != GPIO_VALUE && b->kind != GPIO_VALUE && a->debounce_ns != b->debounce_ns)
+		return "debounce";
+	return NULL;
+}
+
+static void gpio_conflict_msg(char *err, size_t errlen, const char *key,
+			      const struct lt_metric *other, const char *what)
+{
+	snprintf(err, errlen,
+		 "%s is also read by %s with another %s: the metrics of one line share its "
+		 "active_low, bias and debounce",
+		 what, lt_metric_fullname(other), key);
+}
+
+static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
+{
+	struct gpio_metric *gm = lt_metric_priv(m);
+	struct lt_device *dev = lt_metric_device(m);
+	struct gpio_dev *g = lt_device_priv(dev);
+
+	if (!g->chip) {
+		snprintf(err, errlen,
+			 "chip is required in [device \"%s\"] (a path, name, label or number, "
+			 "e.g. gpiochip0)",
+			 lt_device_name(dev));
+		return -EINVAL;
+	}
+	if (!gm->line) {
+		snprintf(err, errlen, "line is required (an offset or a line name)");
+		return -EINVAL;
+	}
+	if (gm->kind == GPIO_VALUE && (gm->edge_set || gm->debounce_set)) {
+		snprintf(err, errlen, "%s applies to kinds edges, count and frequency, not value",
+			 gm->edge_set ? "edge" : "debounce");
+		return -EINVAL;
+	}
+	if (gm->kind == GPIO_EDGES && lt_metric_interval_ns(m)) {
+		snprintf(err, errlen,
+			 "interval: kind edges has no interval (each edge is one sample); "
+			 "use kind count or frequency for edges per interval");
+		return -EINVAL;
+	}
+	if (!gm->edge_set)
+		gm->edge = gm->kind == GPIO_EDGES ? EDGE_BOTH : EDGE_RISING;
+
+	/* Early word on metrics naming a line alike; aliases (name and offset) are found at open. */
+	for (unsigned i = 0; i < lt_device_nmetrics(dev); i++) {
+		struct lt_metric *o = lt_device_metric(dev, i);
+		struct gpio_metric *go = lt_metric_priv(o);
+		const char *key;
+		char what[64];
+
+		if (o == m || !go || !go->checked || strcmp(go->line, gm->line) != 0)
+			continue;
+		key = gpio_conflict(gm, go);
+		if (key) {
+			snprintf(what, sizeof(what), "line \"%s\"", gm->line);
+			gpio_conflict_msg(err, errlen, key, o, what);
+			return -EINVAL;
+		}
+	}
+
+	gm->checked = true;
+	if (gm->kind == GPIO_EDGES)
+		lt_metric_set_event_driven(m);
+	if (gm->kind != GPIO_VALUE && !g->n_edges) {
+		g->n_edges = lt_device_counter(dev, "edges");
+		g->n_debounced = lt_device_counter(dev, "debounced");
+		g->n_merged = lt_device_counter(dev, "merged");
+	}
+	return 0;
+}
+
+/* ---- open and close ------------------------------------------------------------ */
+
+/* Append @s to @buf (", "-separated); "..." once it no longer fits. */
+static void gpio_list_append(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n >= 3 && strcmp(buf + n - 3, "...") == 0)
+		return;
+	if (n + strlen(s) + 2 + 5 >= len) {
+		snprintf(buf + n, len - n, "%s...", n ? ", " : "");
+		return;
+	}
+	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
+}
+
+/* Why the chip cannot be opened, with the chips there are when it does not exist. */
+static int gpio_chip_error(const struct gpio_dev *g, int e, char *err, size_t errlen)
+{
+	struct gpiod_chip_iter *iter;
+	struct gpiod_chip *c;
+	char chips[160] = "", one[80];
+
+	if (e == ENOTTY) {
+		snprintf(err, errlen, "chip: \"%s\" is not a GPIO chip", g->chip);
+		return -ENODEV;
+	}
+	if (e != ENOENT && e != ENODEV) {
+		snprintf(err, errlen, "chip: cannot open \"%s\": %s", g->chip, strerror(e));
+		return -e;
+	}
+	iter = gpiod_chip_iter_new();
+	if (iter) {
+		gpiod_foreach_chip(iter, c) {
+			snprintf(one, sizeof(one), "%s [%s]", gpiod_chip_name(c),
+				 gpiod_chip_label(c));
+			gpio_list_append(chips, sizeof(chips), one);
+		}
+		gpiod_chip_iter_free(iter);
+	}
+	snprintf(err, errlen, "chip: no GPIO chip \"%s\" (%s%s)", g->chip,
+		 iter ? (*chips ? "chips: " : "no GPIO chips at all") : "cannot list the chips",
+		 chips);
+	return -ENODEV;
+}
+
+/* The named lines of the chip, for "no line named X". */
+static void gpio_line_names(struct gpiod_chip *gc, char *buf, size_t len)
+{
+	unsigned n = gpiod_chip_num_lines(gc);
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		struct gpiod_line *l = gpiod_chip_get_line(gc, i);
+		const char *name = l ? gpiod_line_name(l) : NULL;
+
+		if (name)
+			gpio_list_append(buf, len, name);
+	}
+}
+
+/* Find @m's line on the chip and attach the metric to it (shared with earlier metrics). */
+static int gpio_bind(struct lt_device *dev, struct gpio_dev *g, struct lt_metric *m, char *err,
+		     size_t errlen)
+{
+	struct gpio_metric *gm = lt_metric_priv(m);
+	const char *chip = gpiod_chip_name(g->gc);
+	unsigned n = gpiod_chip_num_lines(g->gc), offset;
+	struct gpiod_line *gl;
+	struct gpio_line *ln = NULL;
+
+	if (gpio_is_offset(gm->line)) {
+		offset = (unsigned)strtoul(gm->line, NULL, 10);
+		if (offset >= n) {
+			snprintf(err, errlen, "%s: line: %s has %u lines (0-%u), no line %u",
+				 lt_metric_fullname(m), chip, n, n ? n - 1 : 0, offset);
+			return -ENOENT;
+		}
+		gl = gpiod_chip_get_line(g->gc, offset);
+	} else {
+		gl = gpiod_chip_find_line(g->gc, gm->line);
+		if (!gl && errno == ENOENT) {
+			char names[128];
+
+			gpio_line_names(g->gc, names, sizeof(names));
+			snprintf(err, errlen, "%s: line: no line named \"%s\" on %s (%s%s)",
+				 lt_metric_fullname(m), gm->line, chip,
+				 *names ? "lines: " : "its lines have no names", names);
+			return -ENOENT;
+		}
+	}
+	if (!gl) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: line %s of %s: %s", lt_metric_fullname(m), gm->line,
+			 chip, strerror(e));
+		return e == ENODEV ? -ENODEV : -EIO;
+	}
+	offset = gpiod_line_offset(gl);
+
+	for (unsigned i = 0; i < g->nlines; i++)
+		if (g->lines[i].offset == offset)
+			ln = &g->lines[i];
+	if (ln) {
+		/* Shared: the metrics already on it must agree with this one. */
+		for (unsigned i = 0; i < lt_device_nmetrics(dev); i++) {
+			struct lt_metric *o = lt_device_metric(dev, i);
+			struct gpio_metric *go = lt_metric_priv(o);
+			const char *key;
+
+			if (o == m || go->ln != ln)
+				continue;
+			key = gpio_conflict(gm, go);
+			if (key) {
+				char what[128];
+
+				snprintf(what, sizeof(what), "%s: line %u of %s",
+					 lt_metric_fullname(m), offset, chip);
+				gpio_conflict_msg(err, errlen, key, o, what);
+				return -EINVAL;
+			}
+		}
+	} else {
+		ln = &g->lines[g->nlines++];
+		ln->line = gl;
+		ln->offset = offset;
+		ln->active_low = gm->active_low;
+		ln->bias = gm->bias;
+		ln->fd = -1;
+	}
+	if (gm->kind != GPIO_VALUE) {
+		ln->want |= gm->edge;
+		ln->debounce_ns = gm->debounce_ns;
+	}
+	gm->ln = ln;
+	memset(&gm->win, 0, sizeof(gm->win));
+	gm->failed = false;
+	return 0;
+}
+
+static bool gpio_bias_refused(int e)
+{
+	/* 524 is the kernel's ENOTSUPP, which some drivers let out. */
+	return e == EINVAL || e == EOPNOTSUPP || e == 524;
+}
+
+/* Request one line: as an input, or for the edges its metrics want. */
+static int gpio_request(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln, char *err,
+			size_t errlen)
+{
+	struct gpiod_line_request_config rc = { .consumer = g->consumer };
+	const char *chip = gpiod_chip_name(g->gc), *user;
+	char name[48] = "";
+	int e, fl;
+
+	if (gpiod_line_name(ln->line))
+		snprintf(name, sizeof(name), " (%s)", gpiod_line_name(ln->line));
+	switch (ln->want) {
+	case EDGE_RISING:
+		rc.request_type = GPIOD_LINE_REQUEST_EVENT_RISING_EDGE;
+		break;
+	case EDGE_FALLING:
+		rc.request_type = GPIOD_LINE_REQUEST_EVENT_FALLING_EDGE;
+		break;
+	case EDGE_BOTH:
+		rc.request_type = GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES;
+		break;
+	default:
+		rc.request_type = GPIOD_LINE_REQUEST_DIRECTION_INPUT;
+		break;
+	}
+	rc.flags = gpio_bias_flags[ln->bias] |
+		   (ln->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0);
+	if (gpiod_line_request(ln->line, &rc, 0) < 0) {
+		e = errno;
+		if (ln->bias != BIAS_AS_IS && gpio_bias_refused(e)) {
+			/* Was it the bias? The same request without it tells. */
+			rc.flags &= ~gpio_bias_flags[ln->bias];
+			if (gpiod_line_request(ln->line, &rc, 0) == 0) {
+				gpiod_line_release(ln->line);
+				snprintf(err, errlen,
+					 "line %u%s of %s: bias %s refused by the kernel or the "
+					 "chip (%s; bias needs Linux 5.5 and chip support)",
+					 ln->offset, name, chip, gpio_bias_names[ln->bias],
+					 strerror(e));
+				return -EOPNOTSUPP;
+			}
+		}
+		user = e == EBUSY && gpiod_line_update(ln->line) == 0
+			       ? gpiod_line_consumer(ln->line)
+			       : NULL;
+		snprintf(err, errlen, "line %u%s of %s: cannot request it: %s%s%s%s", ln->offset,
+			 name, chip, strerror(e), user ? " (used by \"" : "", user ? user : "",
+			 user ? "\")" : "");
+		return -e;
+	}
+	if (ln->want) {
+		ln->fd = gpiod_line_event_get_fd(ln->line);
+		fl = fcntl(ln->fd, F_GETFL);
+		if (fl < 0 || fcntl(ln->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+			e = errno;
+			snprintf(err, errlen, "line %u of %s: %s", ln->offset, chip, strerror(e));
+			return -e;
+		}
+		memset(&ln->edges, 0, sizeof(ln->edges));
+		ln->edges.both = ln->want == EDGE_BOTH;
+		ln->edges.debounce_ns = ln->debounce_ns;
+	}
+	return 0;
+}
+
+/* Close the chip, its lines and the epoll descriptor (not the metrics: see gpio_close). */
+static void gpio_release(struct gpio_dev *g)
+{
+	if (g->epfd >= 0)
+		close(g->epfd);
+	g->epfd = -1;
+	/* Releases the lines, which closes their descriptors. */
+	if (g->gc)
+		gpiod_chip_close(g->gc);
+	g->gc = NULL;
+	free(g->lines);
+	g->lines = NULL;
+	g->nlines = 0;
+}
+
+static void gpio_close(struct lt_device *dev)
+{
+	for (unsigned i = 0; i < lt_device_nmetrics(dev); i++) {
+		struct gpio_metric *gm = lt_metric_priv(lt_device_metric(dev, i));
+
+		if (gm)
+			gm->ln = NULL;
+	}
+	gpio_release(lt_device_priv(dev));
+}
+
+static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
+{
+	struct gpio_dev *g = lt_device_priv(dev);
+	unsigned n = lt_device_nmetrics(dev), nevents = 0;
+	int r = 0;
+
+	g->gc = gpiod_chip_open_lookup(g->chip);
+	if (!g->gc) {
+		r = gpio_chip_error(g, errno, err, errlen);
+		lt_device_set_condition(dev, r == -ENODEV ? (g->seen ? "chip gone" : "no chip")
+							  : NULL);
+		return r;
+	}
+	g->seen = true;
+	g->gone = false;
+	lt_device_set_condition(dev, NULL);
+	g->lines = calloc(n ? n : 1, sizeof(*g->lines));
+	if (!g->lines) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < n && r == 0; i++)
+		r = gpio_bind(dev, g, lt_device_metric(dev, i), err, errlen);
+	for (unsigned i = 0; i < g->nlines && r == 0; i++) {
+		r = gpio_request(dev, g, &g->lines[i], err, errlen);
+		nevents += g->lines[i].want != 0;
+	}
+	if (r < 0)
+		goto fail;
+	if (nevents) {
+		g->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (g->epfd < 0) {
+			r = -errno;
+			snprintf(err, errlen, "epoll: %s", strerror(-r));
+			goto fail;
+		}
+		for (unsigned i = 0; i < g->nlines; i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &g->lines[i] };
+
+			if (g->lines[i].fd < 0)
+				continue;
+			if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, g->lines[i].fd, &ev) < 0) {
+				r = -errno;
+				snprintf(err, errlen, "epoll: %s", strerror(-r));
+				goto fail;
+			}
+		}
+	}
+	g->next_check = gpio_mono_ns() + GPIO_CHECK_NS;
+	return 0;
+fail:
+	gpio_close(dev);
+	return r;
+}
+
+/* ---- sampling ---------------------------------------------------------------- */
+
+/*
+ * Is the chip still there? Once it is removed, every ioctl on its descriptor
+ * fails with ENODEV, and re-reading a line's info is one. @how says what
+ * made us look, for the log, written once: the sampler may read the other
+ * metrics of its tick before it closes the device.
+ */
+static int gpio_chip_check(struct lt_device *dev, struct gpio_dev *g, const char *how)
+{
+	if (g->gone)
+		return -ENODEV;
+	if (!g->nlines || gpiod_line_update(g->lines[0].line) == 0)
+		return 0;
+	g->gone = true;
+	lt_device_set_condition(dev, "chip gone");
+	lt_device_log(dev, LOG_WARNING, "%s gone (%s; the chip answers: %s)",
+		      gpiod_chip_name(g->gc), how, strerror(errno));
+	return -ENODEV;
+}
+
+static int gpio_read(struct lt_device *dev, struct lt_metric *m, double *value)
+{
+	struct gpio_dev *g = lt_device_priv(dev);
+	struct gpio_metric *gm = lt_metric_priv(m);
+	char how[96];
+	int r, e;
+
+	if (!gm->ln)
+		return -ENODEV;
+	if (gm->kind != GPIO_VALUE) {
+		/* Nothing is read from the kernel here: without asking, a gone chip's windows say 0. */
+		if (gpio_chip_check(dev, g, "closing a window") < 0)
+			return -ENODEV;
+		return lt_gpio_window_take(&gm->win, gpio_mono_ns(), gm->kind == GPIO_FREQUENCY,
+					   value);
+	}
+	r = gpiod_line_get_value(gm->ln->line);
+	if (r < 0) {
+		e = errno;
+		snprintf(how, sizeof(how), "reading line %u: %s", gm->ln->offset, strerror(e));
+		if (gpio_chip_check(dev, g, how) < 0)
+			return -ENODEV;
+		if (!gm->failed)
+			lt_metric_log(m, LOG_WARNING, "cannot read line %u: %s", gm->ln->offset,
+				      strerror(e));
+		gm->failed = true;
+		return -e;
+	}
+	if (gm->failed)
+		lt_metric_log(m, LOG_INFO, "line %u readable again", gm->ln->offset);
+	gm->failed = false;
+	*value = r;
+	return 0;
+}
+
+/* Hand an accepted edge of @ln to the metrics that want it. */
+static void gpio_report(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln,
+			bool rising, uint64_t mono_ns, uint64_t mono_to_real)
+{
+	unsigned bit = rising ? EDGE_RISING : EDGE_FALLING;
+
+	gpio_bump(g->n_edges);
+	for (unsigned i = 0; i < lt_device_nmetrics(dev); i++) {
+		struct lt_metric *m = lt_device_metric(dev, i);
+		struct gpio_metric *gm = lt_metric_priv(m);
+
+		if (gm->ln != ln || !(gm->edge & bit))
+			continue;
+		if (gm->kind == GPIO_EDGES)
+			lt_emit(m, rising ? 1 : 0, mono_ns + mono_to_real); /* a full lane counts */
+		else if (gm->kind != GPIO_VALUE)
+			gm->win.count++;
+	}
+}
+
+/* A bounce that left the line in the other state is reported once its window closes. */
+static void gpio_settle(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln,
+			uint64_t mono_ns, uint64_t mono_to_real)
+{
+	uint64_t ts;
+	bool rising;
+
+	if (!lt_gpio_edge_settle(&ln->edges, mono_ns, &rising, &ts))
+		return;
+	/* Dropped, then reported after all: an edge, no longer a debounced one. */
+	if (g->n_debounced)
+		atomic_fetch_sub_explicit(g->n_debounced, 1, memory_order_relaxed);
+	gpio_report(dev, g, ln, rising, ts, mono_to_real);
+}
+
+/* One event of line @ln, stamped @mono_ns by the kernel. */
+static void gpio_event(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln,
+		       bool rising, uint64_t mono_ns, uint64_t mono_to_real)
+{
+	unsigned v;
+
+	gpio_settle(dev, g, ln, mono_ns, mono_to_real);
+	v = lt_gpio_edge_feed(&ln->edges, rising, mono_ns);
+	if (v & LT_GPIO_MERGED)
+		gpio_bump(g->n_merged);
+	if (v & LT_GPIO_ACCEPT)
+		gpio_report(dev, g, ln, rising, mono_ns, mono_to_real);
+	else
+		gpio_bump(g->n_debounced);
+}
+
+/* Read every pending event of @ln. 0, or -errno of a failed read. */
+static int gpio_drain(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln,
+		      uint64_t mono_to_real)
+{
+	struct gpiod_line_event ev[GPIO_EVENT_BATCH];
+
+	for (int round = 0; round < GPIO_READS_MAX; round++) {
+		int n = gpiod_line_event_read_fd_multiple(ln->fd, ev, GPIO_EVENT_BATCH);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		for (int i = 0; i < n; i++) {
+			uint64_t ts = (uint64_t)ev[i].ts.tv_sec * NSEC_PER_SEC +
+				      (uint64_t)ev[i].ts.tv_nsec;
+
+			gpio_event(dev, g, ln, ev[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE,
+				   ts, mono_to_real);
+		}
+		if (n < GPIO_EVENT_BATCH)
+			return 0;
+	}
+	return 0; /* more next time: the descriptor stays readable */
+}
+
+static void gpio_poll(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline_ns)
+{
+	struct gpio_dev *g = lt_device_priv(dev);
+
+	uint64_t t;
+
+	if (g->epfd < 0)
+		return; /* levels only: each read checks the chip */
+	pfd->fd = g->epfd;
+	pfd->events = POLLIN;
+	t = g->next_check;
+	for (unsigned i = 0; i < g->nlines; i++) {
+		uint64_t s = lt_gpio_edge_settle_at(&g->lines[i].edges);
+
+		if (s < t)
+			t = s;
+	}
+	if ((int64_t)t < *deadline_ns)
+		*deadline_ns = (int64_t)t;
+}
+
+static int gpio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
+{
+	struct gpio_dev *g = lt_device_priv(dev);
+	/* One offset for the whole batch: events keep their order in real time too. */
+	uint64_t mono_to_real = lt_mono_to_real(0);
+	struct epoll_event evs[16];
+	int n, r;
+
+	if (g->epfd < 0)
+		return 0;
+	if (revents & POLLIN) {
+		n = epoll_wait(g->epfd, evs, 16, 0);
+		for (int i = 0; i < n; i++) {
+			struct gpio_line *ln = evs[i].data.ptr;
+
+			char how[96];
+
+			r = gpio_drain(dev, g, ln, mono_to_real);
+			if (r == 0 && !(evs[i].events & (EPOLLERR | EPOLLHUP)))
+				continue;
+			snprintf(how, sizeof(how), "line %u: %s", ln->offset,
+				 r < 0 ? strerror(-r) : "error or hang-up on its descriptor");
+			if (gpio_chip_check(dev, g, how) < 0)
+				return -ENODEV;
+			/* The chip is there but the line is not well: start again. */
+			lt_device_log(dev, LOG_WARNING, "%s; opening the device again", how);
+			return -ENODEV;
+		}
+	}
+	for (unsigned i = 0; i < g->nlines; i++)
+		if (g->lines[i].fd >= 0)
+			gpio_settle(dev, g, &g->lines[i], now_ns, mono_to_real);
+	if (now_ns >= g->next_check) {
+		g->next_check = now_ns + GPIO_CHECK_NS;
+		return gpio_chip_check(dev, g, "periodic check");
+	}
+	return 0;
+}
+
+/* ---- freeing ------------------------------------------------------------------- */
+
+static void gpio_metric_free(struct lt_metric *m)
+{
+	struct gpio_metric *gm = lt_metric_priv(m);
+
+	if (!gm)
+		return;
+	free(gm->line);
+	free(gm);
+	lt_metric_set_priv(m, NULL);
+}
+
+static void gpio_device_free(struct lt_device *dev)
+{
+	struct gpio_dev *g = lt_device_priv(dev);
+
+	if (!g)
+		return;
+	gpio_release(g); /* the metrics are freed already */
+	free(g->chip);
+	free(g->consumer);
+	free(g);
+	lt_device_set_priv(dev, NULL);
+}
+
+const struct lt_device_driver lt_device_gpio = {
+	.name = "gpio",
+	.device_init = gpio_device_init,
+	.device_option = gpio_device_option,
+	.metric_init = gpio_metric_init,
+	.metric_option = gpio_metric_option,
+	.metric_check = gpio_metric_check,
+	.open = gpio_open,
+	.read = gpio_read,
+	.poll = gpio_poll,
+	.dispatch = gpio_dispatch,
+	.close = gpio_close,
+	.metric_free = gpio_metric_free,
+	.device_free = gpio_device_free,
+};
