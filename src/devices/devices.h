@@ -29,6 +29,8 @@ double lt_sim_sine(uint64_t t_ns, double amplitude, double offset, uint64_t peri
  * a raw socket on its interface. The device's close callback closes @sock.
  */
 int lt_can_test_attach(struct lt_device *dev, int sock, bool fd_frames);
+
+/*
  * The gpio driver's event bookkeeping, exposed for the tests.
  *
  * struct lt_gpio_edges - the events of one line, in the order they are read.
