@@ -230,6 +230,19 @@ struct lt_device_driver {
 	void (*device_free)(struct lt_device *dev);
 };
 
+/* ---- state that survives a restart --------------------------------------- */
+
+/**
+ * lt_state_path - "STATE_DIR/@name" into @buf, creating STATE_DIR (mode
+ * 0750) when missing. STATE_DIR is `[daemon] state_dir`, or by default
+ * $STATE_DIRECTORY (systemd), /var/lib/liotad for root, else
+ * $XDG_STATE_HOME/liotad or ~/.local/state/liotad. For files a driver keeps
+ * across restarts (a DCC's registered ids). Call from the configuration
+ * or start callbacks. Returns 0, -ENAMETOOLONG, or a negative errno of
+ * mkdir with a reason in @err.
+ */
+int lt_state_path(const char *name, char *buf, size_t len, char *err, size_t errlen);
+
 /* ---- DCCs --------------------------------------------------------------- */
 
 /** Kinds of entity registered with a DCC, in the order they are registered. */

@@ -648,12 +648,15 @@ static void daemon_build(struct loader *ld)
 			r = lane_capacity_parse(kv->value, &d->lane_capacity, err, sizeof(err));
 		} else if (strcmp(kv->key, "flush_timeout") == 0) {
 			r = lt_parse_duration(kv->value, &d->flush_timeout_ns, err, sizeof(err));
-		} else if (strcmp(kv->key, "runtime_dir") == 0) {
+		} else if (strcmp(kv->key, "runtime_dir") == 0 || strcmp(kv->key, "state_dir") == 0) {
+			char **dst = kv->key[0] == 'r' ? &d->runtime_dir : &d->state_dir;
+
 			if (!*kv->value) {
 				snprintf(err, sizeof(err), "the path is empty");
 				r = -EINVAL;
 			} else {
-				d->runtime_dir = xstrdup(kv->value);
+				free(*dst);
+				*dst = xstrdup(kv->value);
 			}
 		} else {
 			report_unknown_key(ld, s, kv);

@@ -110,6 +110,7 @@ int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **ou
 	int r;
 
 	d->model = model;
+	sdk_set_state_dir(model->daemon.state_dir);
 	r = lt_ring_new(nlanes, model->daemon.lane_capacity, generation, &d->ring);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create the sample ring: %s", strerror(-r));

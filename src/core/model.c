@@ -89,5 +89,6 @@ void model_free(struct lt_model *m)
 	free(m->files);
 	free(m->edge.name);
 	free(m->daemon.runtime_dir);
+	free(m->daemon.state_dir);
 	free(m);
 }

@@ -93,6 +93,7 @@ struct lt_daemon_conf {
 	uint32_t lane_capacity; /* records per ring lane, power of two */
 	uint64_t flush_timeout_ns; /* how long shutdown may spend delivering queued data */
 	char *runtime_dir;      /* control socket folder; NULL = default */
+	char *state_dir;        /* what must survive a restart (DCC registrations); NULL = default */
 };
 
 struct lt_model {
@@ -114,5 +115,7 @@ struct lt_device *model_find_device(const struct lt_model *m, const char *name);
 struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullname);
 /* Free a model and everything it owns (drivers' free callbacks included). NULL is fine. */
 void model_free(struct lt_model *m);
+/* The state folder lt_state_path() uses from now on (NULL: the default); the daemon sets it at start. */
+void sdk_set_state_dir(const char *dir);
 
 #endif

@@ -30,4 +30,28 @@ static inline void lt_default_rundir(char *buf, size_t len)
 		snprintf(buf, len, "/tmp/liotad-%u", (unsigned)geteuid());
 }
 
+/*
+ * The default state folder (what must survive a restart, such as the ids a
+ * DCC assigned), first match of: $LIOTAD_STATE_DIR, $STATE_DIRECTORY
+ * (systemd's StateDirectory=), /var/lib/liotad for root,
+ * $XDG_STATE_HOME/liotad, $HOME/.local/state/liotad, /tmp/liotad-state-UID.
+ */
+static inline void lt_default_statedir(char *buf, size_t len)
+{
+	const char *e;
+
+	if ((e = getenv("LIOTAD_STATE_DIR")) && *e)
+		snprintf(buf, len, "%s", e);
+	else if ((e = getenv("STATE_DIRECTORY")) && *e)
+		snprintf(buf, len, "%s", e);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "/var/lib/liotad");
+	else if ((e = getenv("XDG_STATE_HOME")) && *e)
+		snprintf(buf, len, "%s/liotad", e);
+	else if ((e = getenv("HOME")) && *e)
+		snprintf(buf, len, "%s/.local/state/liotad", e);
+	else
+		snprintf(buf, len, "/tmp/liotad-state-%u", (unsigned)geteuid());
+}
+
 #endif

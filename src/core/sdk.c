@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Accessors of the SDK (include/liota/liota.h) over the daemon's model. */
 #include "model.h"
+#include "rundir.h"
 #include "util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 
 const char *lt_device_name(const struct lt_device *dev)
 {
@@ -111,4 +116,47 @@ _Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name)
 void lt_device_set_condition(struct lt_device *dev, const char *text)
 {
 	atomic_store_explicit(&dev->condition, text, memory_order_relaxed);
+}
+
+/* The running model's [daemon] state_dir (NULL: the default); set at start. */
+static const char *state_dir;
+
+void sdk_set_state_dir(const char *dir)
+{
+	state_dir = dir;
+}
+
+/* mkdir -p with @mode for the folders it makes. */
+static int mkdirs(char *path, mode_t mode)
+{
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		int r = mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
+		*p = c;
+		if (r < 0 || !c)
+			return r;
+	}
+}
+
+int lt_state_path(const char *name, char *buf, size_t len, char *err, size_t errlen)
+{
+	char dir[4096];
+	int r;
+
+	if (state_dir)
+		snprintf(dir, sizeof(dir), "%s", state_dir);
+	else
+		lt_default_statedir(dir, sizeof(dir));
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len) {
+		snprintf(err, errlen, "state path %s/%s is too long", dir, name);
+		return -ENAMETOOLONG;
+	}
+	r = mkdirs(dir, 0750);
+	if (r < 0)
+		snprintf(err, errlen, "cannot create the state folder %s: %s", dir, strerror(-r));
+	return r;
 }

@@ -168,6 +168,7 @@ static const char full_conf[] = "[daemon]\n"
 				"lane_capacity = 8k\n"
 				"flush_timeout = 1500ms\n"
 				"runtime_dir = /run/liotad-test\n"
+				"state_dir = /var/lib/liotad-test\n"
 				"\n"
 				"[edge]\n"
 				"name = hub-1.example\n"
@@ -209,6 +210,7 @@ START_TEST(full_configuration_builds_the_model)
 	ck_assert_uint_eq(m->daemon.lane_capacity, 8192);
 	ck_assert_uint_eq(m->daemon.flush_timeout_ns, 1500000000ull);
 	ck_assert_str_eq(m->daemon.runtime_dir, "/run/liotad-test");
+	ck_assert_str_eq(m->daemon.state_dir, "/var/lib/liotad-test");
 
 	ck_assert_str_eq(m->edge.name, "hub-1.example");
 	ck_assert_int_eq(lt_edge_id(machine, id), 0);
@@ -487,6 +489,7 @@ START_TEST(bad_values_are_reported_with_the_key)
 		      "flush_timeout = soon\n"
 		      "log_level = loud\n"
 		      "runtime_dir =\n"
+		      "state_dir =\n"
 		      "[device \"dev\"]\ntype = sim\n"
 		      "[metric \"dev.a\"]\ninterval = 10x\naggregation = 5x\n"
 		      "[metric \"dev.b\"]\ninterval = 1s\naggregation = 0\n"
@@ -499,14 +502,15 @@ START_TEST(bad_values_are_reported_with_the_key)
 		      "{conf}:4: log_level: 'loud' is not a log level (use err, warning, notice, "
 		      "info or debug)\n"
 		      "{conf}:5: runtime_dir: the path is empty\n"
-		      "{conf}:9: interval: bad duration '10x' (use a number with ns, us, ms, s, m "
+		      "{conf}:6: state_dir: the path is empty\n"
+		      "{conf}:10: interval: bad duration '10x' (use a number with ns, us, ms, s, m "
 		      "or h)\n"
-		      "{conf}:10: aggregation: '5x' is not a whole number\n"
-		      "{conf}:13: aggregation: 0 is out of range (1..10000)\n"
-		      "{conf}:15: interval: 5us is out of range (10us..24h)\n"
-		      "{conf}:16: aggregation: 10001 is out of range (1..10000)\n"
-		      "{conf}:18: interval: 25h is out of range (10us..24h)\n"
-		      "{conf}:19: unit: '123456789012345678901234567890123' is too long (at most "
+		      "{conf}:11: aggregation: '5x' is not a whole number\n"
+		      "{conf}:14: aggregation: 0 is out of range (1..10000)\n"
+		      "{conf}:16: interval: 5us is out of range (10us..24h)\n"
+		      "{conf}:17: aggregation: 10001 is out of range (1..10000)\n"
+		      "{conf}:19: interval: 25h is out of range (10us..24h)\n"
+		      "{conf}:20: unit: '123456789012345678901234567890123' is too long (at most "
 		      "32 characters)\n");
 }
 END_TEST

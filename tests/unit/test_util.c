@@ -8,10 +8,12 @@
 #include <liota/liota.h>
 
 #include "log.h"
+#include "model.h"
 #include "unit.h"
 #include "util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <syslog.h>
 #include <time.h>
@@ -430,6 +432,37 @@ START_TEST(messages_below_the_level_are_not_written)
 }
 END_TEST
 
+
+START_TEST(state_path_makes_the_folder_and_reports_failures)
+{
+	char tmpl[] = "/tmp/liotad-state-test-XXXXXX", dir[256], path[512], err[256] = "";
+	struct stat st;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(dir, sizeof(dir), "%s/a/b", tmpl);
+	sdk_set_state_dir(dir);
+	ck_assert_int_eq(lt_state_path("iotcc.json", path, sizeof(path), err, sizeof(err)), 0);
+	ck_assert_str_eq(path, strcat(dir, "/iotcc.json"));
+	*strrchr(dir, '/') = '\0';
+	ck_assert_int_eq(stat(dir, &st), 0); /* made, with its parent */
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0750);
+	/* Too long for the buffer: refused, nothing written past it. */
+	ck_assert_int_eq(lt_state_path("iotcc.json", path, 8, err, sizeof(err)), -ENAMETOOLONG);
+	ck_assert_ptr_nonnull(strstr(err, "too long"));
+	/* A file in the way: the folder cannot be made, and the reason says so. */
+	snprintf(dir, sizeof(dir), "%s/file", tmpl);
+	fclose(fopen(dir, "w"));
+	strcat(dir, "/sub");
+	sdk_set_state_dir(dir);
+	ck_assert_int_lt(lt_state_path("x", path, sizeof(path), err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "cannot create the state folder"));
+	sdk_set_state_dir(NULL);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 static TCase *edge_log_tcase(void)
 {
 	TCase *tc = tcase_create("edge_id_and_log");
@@ -440,8 +473,10 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, repeated_identical_messages_are_rate_limited);
 	tcase_add_test(tc, suppressed_repeats_are_counted_when_the_window_ends);
 	tcase_add_test(tc, messages_below_the_level_are_not_written);
+	tcase_add_test(tc, state_path_makes_the_folder_and_reports_failures);
 	return tc;
 }
+
 
 static Suite *util_suite(void)
 {
