@@ -8,6 +8,7 @@
 const struct lt_device_driver *const lt_device_drivers[] = {
 	&lt_device_sim,
 	&lt_device_file,
+	&lt_device_modbus,
 	NULL,
 };
 

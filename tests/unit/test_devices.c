@@ -220,6 +220,7 @@ START_TEST(registry_finds_builtin_drivers_by_name)
 {
 	ck_assert_ptr_eq(lt_device_driver_find("sim"), &lt_device_sim);
 	ck_assert_ptr_eq(lt_device_driver_find("file"), &lt_device_file);
+	ck_assert_ptr_eq(lt_device_driver_find("modbus"), &lt_device_modbus);
 	ck_assert_ptr_null(lt_device_driver_find("nope"));
 	ck_assert_ptr_null(lt_device_driver_find(""));
 	ck_assert_ptr_null(lt_device_driver_find(NULL));
@@ -234,7 +235,7 @@ START_TEST(registry_table_is_null_terminated_and_named)
 		ck_assert_ptr_nonnull(lt_device_drivers[n]->name);
 		ck_assert_ptr_nonnull(lt_device_drivers[n]->read);
 	}
-	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(n, 3);
 }
 END_TEST
 
