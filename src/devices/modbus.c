@@ -163,7 +163,7 @@ struct mb_dev {
 };
 
 struct mb_metric {
-	struct mb_value v;
+	struct mb_value v; /* first: the unit tests read it through lt_metric_priv() */
 	bool table_set, type_set, address_set, order_set, checked;
 	unsigned block;
 	int logged; /* split blocks: error code last logged for this metric */
