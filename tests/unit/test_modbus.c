@@ -105,7 +105,8 @@ START_TEST(decode_64bit_integers_in_every_order)
 	ck_assert(dec(MB_UINT64, MB_DCBA, 0x0807, 0x0605, 0x0403, 0x0201) == u);
 	ck_assert(mb_assemble((uint16_t[]){ 0x0708, 0x0506, 0x0304, 0x0102 }, 4, MB_CDAB) ==
 		  0x0102030405060708ull);
-	ck_assert(dec(MB_UINT64, MB_ABCD, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF) == 18446744073709551615.0);
+	ck_assert(dec(MB_UINT64, MB_ABCD, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF) ==
+		  18446744073709551615.0);
 }
 END_TEST
 
@@ -380,7 +381,8 @@ static uint16_t crc16(const uint8_t *p, size_t n)
 /* The response PDU to a read request PDU (function, address, count); returns its length. */
 static size_t slave_pdu(struct slave *s, const uint8_t *req, uint8_t *rsp)
 {
-	unsigned fc = req[0], addr = (unsigned)req[1] << 8 | req[2], n = (unsigned)req[3] << 8 | req[4];
+	unsigned fc = req[0], addr = (unsigned)req[1] << 8 | req[2];
+	unsigned n = (unsigned)req[3] << 8 | req[4];
 	bool bad = fc < 1 || fc > 4 || addr + n > s->limit ||
 		   (s->hole >= 0 && (unsigned)s->hole >= addr && (unsigned)s->hole < addr + n);
 	size_t len;
@@ -500,7 +502,8 @@ static void slave_init(struct slave *s)
 /* A TCP slave on 127.0.0.1, on a port of the kernel's choosing. */
 static void slave_start_tcp(struct slave *s)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 
 	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -539,7 +542,8 @@ static void slave_stop(struct slave *s)
 /* A port where nothing listens: bound, never listened on, then closed. */
 static int dead_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -553,25 +557,54 @@ static int dead_port(void)
 
 static const struct lt_device_driver *drv = &lt_device_modbus;
 
-static struct lt_device *dev_new(const char *name, ...)
+/* A device with options (key, value pairs, NULL-terminated), not yet checked. */
+static struct lt_device *dev_vnew(const char *name, va_list ap)
 {
 	struct lt_device *dev = calloc(1, sizeof(*dev));
 	const char *k, *v;
 	char err[512];
-	va_list ap;
 
 	ck_assert_ptr_nonnull(dev);
 	dev->name = strdup(name);
 	dev->drv = drv;
 	ck_assert_int_eq(drv->device_init(dev), 0);
-	va_start(ap, name);
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
 		err[0] = '\0';
-		ck_assert_msg(drv->device_option(dev, k, v, err, sizeof(err)) == 0, "%s = %s: %s", k,
-			      v, err);
+		ck_assert_msg(drv->device_option(dev, k, v, err, sizeof(err)) == 0,
+			      "%s = %s: %s", k, v, err);
 	}
+	return dev;
+}
+
+static struct lt_device *dev_unchecked(const char *name, ...)
+{
+	struct lt_device *dev;
+	va_list ap;
+
+	va_start(ap, name);
+	dev = dev_vnew(name, ap);
 	va_end(ap);
+	return dev;
+}
+
+static int dev_check(struct lt_device *dev, char *err, size_t len)
+{
+	err[0] = '\0';
+	return drv->device_check(dev, err, len);
+}
+
+/* A device as the loader makes it: options, then the device check, which must pass. */
+static struct lt_device *dev_new(const char *name, ...)
+{
+	struct lt_device *dev;
+	char err[512];
+	va_list ap;
+
+	va_start(ap, name);
+	dev = dev_vnew(name, ap);
+	va_end(ap);
+	ck_assert_msg(dev_check(dev, err, sizeof(err)) == 0, "device %s: %s", name, err);
 	return dev;
 }
 
@@ -709,7 +742,7 @@ static struct lt_device *tcp_dev(const char *name, int port)
 
 START_TEST(device_options_are_checked)
 {
-	struct lt_device *dev = dev_new("d", NULL);
+	struct lt_device *dev = dev_unchecked("d", NULL);
 	char err[512];
 
 	ck_assert_int_eq(dev_opt(dev, "transport", "udp", err, sizeof(err)), -EINVAL);
@@ -731,29 +764,22 @@ START_TEST(device_options_are_checked)
 	ck_assert_int_eq(dev_opt(dev, "backoff_max", "100ms", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(dev_opt(dev, "host", "", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(dev_opt(dev, "colour", "red", err, sizeof(err)), -ENOENT);
-	/* no transport yet: the first metric says so */
-	ck_assert_int_eq(metric_err(dev, err, sizeof(err), "m", "table", "holding", "address",
-				    "0", NULL),
-			 -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "transport is required"));
+	ck_assert_int_eq(dev_check(dev, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "transport is required (tcp or rtu)");
 	dev_free(dev);
 }
 END_TEST
 
-/* The device error its first metric reports, for a device made of the given options. */
+/* What the device check says of a device made of the given options ("" when fine). */
 static const char *device_error(char *err, size_t len, ...)
 {
-	struct lt_device *dev = dev_new("d", NULL);
-	const char *k, *v;
+	struct lt_device *dev;
 	va_list ap;
 
 	va_start(ap, len);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		v = va_arg(ap, const char *);
-		ck_assert_msg(dev_opt(dev, k, v, err, len) == 0, "%s: %s", k, err);
-	}
+	dev = dev_vnew("d", ap);
 	va_end(ap);
-	if (metric_err(dev, err, len, "m", "table", "holding", "address", "0", NULL) == 0)
+	if (dev_check(dev, err, len) == 0)
 		err[0] = '\0';
 	dev_free(dev);
 	return err;
@@ -763,22 +789,25 @@ START_TEST(device_settings_must_fit_the_transport)
 {
 	char e[512];
 
-	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "tcp", NULL),
-				     "host is required"));
-	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "rtu", NULL),
-				     "device is required"));
+	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "tcp", NULL),
+			 "host is required with transport = tcp");
+	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", NULL),
+			 "device is required with transport = rtu (/dev/ttyUSB0)");
+	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "tcp", "host", "h", "baud", "9600",
+				      NULL),
+			 "baud does not apply to transport = tcp");
+	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
+				      "host", "h", NULL),
+			 "host does not apply to transport = rtu");
+	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
+				      "unit", "248", NULL),
+			 "unit 248: RTU slave ids are 0 to 247");
 	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "tcp", "host", "h",
-						  "baud", "9600", NULL),
-				     "baud does not apply to transport = tcp"));
-	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "rtu", "device",
-						  "/dev/null", "host", "h", NULL),
-				     "host does not apply to transport = rtu"));
-	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "rtu", "device",
-						  "/dev/null", "unit", "248", NULL),
-				     "0 to 247"));
-	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "rtu", "device",
-						  "/dev/null", "rts_delay", "1ms", NULL),
-				     "rts_delay needs rts"));
+						  "unit", "250", NULL),
+				     "0 to 247 and 255"));
+	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
+				      "rts_delay", "1ms", NULL),
+			 "rts_delay needs rts = up or down");
 	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "tcp", "host", "h", "unit", "255",
 				      NULL),
 			 "");
@@ -868,26 +897,23 @@ END_TEST
 
 START_TEST(devices_on_one_serial_line_must_agree)
 {
-	struct lt_device *a = dev_new("a", "transport", "rtu", "device", "/dev/null", "unit", "1",
-				      NULL);
-	struct lt_device *b = dev_new("b", "transport", "rtu", "device", "/dev/null", "unit", "2",
-				      "baud", "9600", NULL);
-	struct lt_device *c = dev_new("c", "transport", "rtu", "device", "/dev/zero", "baud",
-				      "9600", NULL);
-	struct lt_device *d = dev_new("d", "transport", "rtu", "device", "/dev/null", "unit", "3",
-				      NULL);
+	struct lt_device *a, *b, *c, *d;
 	char err[512];
 
+	/* as the loader does it: each device checked after its options, before any metric */
+	a = dev_new("a", "transport", "rtu", "device", "/dev/null", "unit", "1", NULL);
+	b = dev_unchecked("b", "transport", "rtu", "device", "/dev/null", "unit", "2", "baud",
+			  "9600", NULL);
+	ck_assert_int_eq(dev_check(b, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "serial port /dev/null is also device \"a\"'s, whose line is "
+			      "19200 8E1, not 9600 8E1: devices on one line must agree on baud, "
+			      "parity, data_bits, stop_bits, rs485, rts and rts_delay");
+	c = dev_new("c", "transport", "rtu", "device", "/dev/zero", "baud", "9600", NULL);
+	/* d agrees with a, the first on the port: b's mistake is not d's */
+	d = dev_new("d", "transport", "rtu", "device", "/dev/null", "unit", "3", NULL);
 	metric(a, "m", "table", "holding", "address", "0", NULL);
-	ck_assert_int_eq(metric_err(b, err, sizeof(err), "m", "table", "holding", "address", "0",
-				    NULL),
-			 -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "device \"b\": serial port /dev/null is also device "
-					  "\"a\"'s, whose line is 19200 8E1, not 9600 8E1"));
-	metric(c, "m", "table", "holding", "address", "0", NULL); /* another port */
-	dev_free(b);
-	metric(d, "m", "table", "holding", "address", "0", NULL); /* agrees with a */
 	dev_free(a);
+	dev_free(b);
 	dev_free(c);
 	dev_free(d);
 
@@ -1156,7 +1182,8 @@ START_TEST(tcp_backoff_stops_at_backoff_max_and_ends_when_answered)
 	ck_assert(rd_ok(dev, a) == 1000);
 	ck_assert_uint_eq(counter(dev, "backoff_ms"), 0);
 	ck_assert_ptr_null(condition(dev));
-	ck_assert_int_eq(stderr_count(log, saved, "device plc: "), 2); /* stopped, answering again */
+	/* two messages: not answering, answering again */
+	ck_assert_int_eq(stderr_count(log, saved, "device plc: "), 2);
 	drv->close(dev);
 	dev_free(dev);
 	slave_stop(&s);
