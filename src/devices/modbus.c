@@ -146,7 +146,6 @@ struct mb_dev {
 	/* configuration checks (configuration thread) */
 	struct mb_dev *conf_next;
 	unsigned conf_gen;
-	bool checked; /* the device part of metric_check ran */
 	const char *name;
 	/* counters, declared in device_init */
 	_Atomic uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
@@ -163,7 +162,7 @@ struct mb_dev {
 };
 
 struct mb_metric {
-	struct mb_value v;
+	struct mb_value v; /* first: the unit tests read it through lt_metric_priv() */
 	bool table_set, type_set, address_set, order_set, checked;
 	unsigned block;
 	int logged; /* split blocks: error code last logged for this metric */
@@ -499,76 +498,86 @@ static int mb_device_check(const struct mb_dev *d, char *err, size_t errlen)
 	const char *tname = d->transport == MB_TCP ? "tcp" : "rtu";
 
 	if (d->transport == MB_NO_TRANSPORT) {
-		snprintf(err, errlen, "device \"%s\": transport is required (tcp or rtu)",
-			 d->name);
+		snprintf(err, errlen, "transport is required (tcp or rtu)");
 		return -EINVAL;
 	}
 	for (unsigned k = 0; k < K_NKEYS; k++) {
 		if ((d->keys & (1u << k)) && mb_keys[k].only != MB_NO_TRANSPORT &&
 		    mb_keys[k].only != d->transport) {
-			snprintf(err, errlen, "device \"%s\": %s does not apply to transport = %s",
-				 d->name, mb_keys[k].name, tname);
+			snprintf(err, errlen, "%s does not apply to transport = %s",
+				 mb_keys[k].name, tname);
 			return -EINVAL;
 		}
 	}
 	if (d->transport == MB_TCP && !d->host) {
-		snprintf(err, errlen, "device \"%s\": host is required with transport = tcp",
-			 d->name);
+		snprintf(err, errlen, "host is required with transport = tcp");
 		return -EINVAL;
 	}
 	if (d->transport == MB_RTU && !d->path) {
-		snprintf(err, errlen,
-			 "device \"%s\": device is required with transport = rtu (/dev/ttyUSB0)",
-			 d->name);
+		snprintf(err, errlen, "device is required with transport = rtu (/dev/ttyUSB0)");
 		return -EINVAL;
 	}
 	if (d->transport == MB_RTU && d->unit > 247) {
-		snprintf(err, errlen, "device \"%s\": unit %d: RTU slave ids are 0 to 247",
-			 d->name, d->unit);
+		snprintf(err, errlen, "unit %d: RTU slave ids are 0 to 247", d->unit);
 		return -EINVAL;
 	}
 	/* libmodbus 3.1.6's modbus_set_slave() refuses 248-254 even over TCP. */
 	if (d->transport == MB_TCP && d->unit > 247 && d->unit != 255) {
-		snprintf(err, errlen,
-			 "device \"%s\": unit %d: libmodbus takes TCP unit ids 0 to 247 and 255",
-			 d->name, d->unit);
+		snprintf(err, errlen, "unit %d: libmodbus takes TCP unit ids 0 to 247 and 255",
+			 d->unit);
 		return -EINVAL;
 	}
 	if (d->line.rts == MODBUS_RTU_RTS_NONE && (d->keys & (1u << K_RTS_DELAY))) {
-		snprintf(err, errlen, "device \"%s\": rts_delay needs rts = up or down", d->name);
+		snprintf(err, errlen, "rts_delay needs rts = up or down");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* Devices of this configuration on the same serial port must agree on the line. */
+/*
+ * Devices of this configuration on the same serial port must agree on its
+ * line: each is compared with the first one configured on the port, so a
+ * device that disagrees is reported once, and the ones after it that agree
+ * with the first are not.
+ */
 static int mb_line_check(const struct mb_dev *d, char *err, size_t errlen)
 {
+	const struct mb_dev *first = NULL;
 	char *key = port_key(d->path), *okey;
 	char mine[64], theirs[64];
-	int r = 0;
 
 	if (!key)
 		return -ENOMEM;
 	pthread_mutex_lock(&conf_lock);
-	for (const struct mb_dev *o = d->conf_next; o && r == 0; o = o->conf_next) {
+	for (const struct mb_dev *o = d->conf_next; o; o = o->conf_next) { /* newest first */
 		if (o->conf_gen != d->conf_gen || o->transport != MB_RTU || !o->path)
 			continue;
 		okey = port_key(o->path);
-		if (okey && strcmp(okey, key) == 0 && !line_equal(&o->line, &d->line)) {
-			line_describe(&d->line, mine, sizeof(mine));
-			line_describe(&o->line, theirs, sizeof(theirs));
-			snprintf(err, errlen,
-				 "device \"%s\": serial port %s is also device \"%s\"'s, whose line "
-				 "is %s, not %s: devices on one line must agree on baud, parity, "
-				 "data_bits, stop_bits, rs485, rts and rts_delay",
-				 d->name, d->path, o->name, theirs, mine);
-			r = -EINVAL;
-		}
+		if (okey && strcmp(okey, key) == 0)
+			first = o;
 		free(okey);
+	}
+	if (first && !line_equal(&first->line, &d->line)) {
+		line_describe(&d->line, mine, sizeof(mine));
+		line_describe(&first->line, theirs, sizeof(theirs));
+		snprintf(err, errlen,
+			 "serial port %s is also device \"%s\"'s, whose line is %s, not %s: "
+			 "devices on one line must agree on baud, parity, data_bits, stop_bits, "
+			 "rs485, rts and rts_delay",
+			 d->path, first->name, theirs, mine);
 	}
 	pthread_mutex_unlock(&conf_lock);
 	free(key);
+	return first && !line_equal(&first->line, &d->line) ? -EINVAL : 0;
+}
+
+static int mb_device_check_cb(struct lt_device *dev, char *err, size_t errlen)
+{
+	struct mb_dev *d = lt_device_priv(dev);
+	int r = mb_device_check(d, err, errlen);
+
+	if (r == 0 && d->transport == MB_RTU)
+		r = mb_line_check(d, err, errlen);
 	return r;
 }
 
@@ -695,22 +704,11 @@ static int mb_overlap_check(struct lt_metric *m, char *err, size_t errlen)
 static int mb_metric_check(struct lt_metric *m, char *err, size_t errlen)
 {
 	struct mb_metric *mm = lt_metric_priv(m);
-	struct lt_device *dev = lt_metric_device(m);
-	struct mb_dev *d = lt_device_priv(dev);
 	int r;
 
 	pthread_mutex_lock(&conf_lock);
 	conf_checking = true;
 	pthread_mutex_unlock(&conf_lock);
-	/* The device has no check callback: its settings are checked with its first metric. */
-	if (!d->checked) {
-		d->checked = true;
-		r = mb_device_check(d, err, errlen);
-		if (r == 0 && d->transport == MB_RTU)
-			r = mb_line_check(d, err, errlen);
-		if (r < 0)
-			return r;
-	}
 	if (lt_metric_is_event_driven(m) || lt_metric_interval_ns(m) == 0) {
 		snprintf(err, errlen, "interval is required (Modbus metrics are polled)");
 		return -EINVAL;
@@ -1310,7 +1308,7 @@ static int mb_open(struct lt_device *dev, char *err, size_t errlen)
 	mb_set_backoff(d, 0);
 	d->now_ns = mono_ns();
 	if (d->transport == MB_TCP) {
-		/* Connected by the first request: a refused connection is a back-off, not a failure. */
+		/* Connected by the first request: a refused connection backs off, not fails. */
 		d->tcp.ctx = modbus_new_tcp_pi(d->host, d->port);
 		if (!d->tcp.ctx) {
 			snprintf(err, errlen, "host %s, port %s: %s", d->host, d->port,
@@ -1356,6 +1354,7 @@ const struct lt_device_driver lt_device_modbus = {
 	.name = "modbus",
 	.device_init = mb_device_init,
 	.device_option = mb_device_option,
+	.device_check = mb_device_check_cb,
 	.metric_init = mb_metric_init,
 	.metric_option = mb_metric_option,
 	.metric_check = mb_metric_check,

@@ -215,7 +215,7 @@ double mb_decode_regs(const struct mb_value *v, const uint16_t *regs)
 		if (v->type == MB_BOOL)
 			x = field != 0;
 		else if (v->type == MB_INT16 && (field >> (width - 1)) & 1)
-			x = (double)field - (double)(1u << width); /* two's complement of the field */
+			x = (double)field - (double)(1u << width); /* two's complement */
 		else
 			x = (double)field;
 		return x * v->scale + v->offset;
