@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /** SDK ABI version: bumped whenever a struct below changes layout. */
-#define LT_SDK_ABI 2
+#define LT_SDK_ABI 3
 
 struct lt_device;
 struct lt_metric;
@@ -176,6 +176,10 @@ void lt_device_set_condition(struct lt_device *dev, const char *text);
  * @name:           the value of "type =" that selects this driver.
  * @device_init:    allocate private data with defaults; may be NULL.
  * @device_option:  one "key = value" of the device section; may be NULL.
+ * @device_check:   called once all options of the device section are read
+ *                  (and taken), to report missing or inconsistent settings
+ *                  at the section; may be NULL. Devices are checked in
+ *                  configuration order, before any metric.
  * @metric_init:    allocate a metric's private data with defaults; may be NULL.
  * @metric_option:  one "key = value" of a metric section; may be NULL.
  * @metric_check:   called once all options are read, to report missing or
@@ -216,6 +220,7 @@ struct lt_device_driver {
 	int (*device_init)(struct lt_device *dev);
 	int (*device_option)(struct lt_device *dev, const char *key, const char *value,
 			     char *err, size_t errlen);
+	int (*device_check)(struct lt_device *dev, char *err, size_t errlen);
 	int (*metric_init)(struct lt_metric *m);
 	int (*metric_option)(struct lt_metric *m, const char *key, const char *value,
 			     char *err, size_t errlen);

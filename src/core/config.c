@@ -781,6 +781,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	const struct raw_kv *type;
 	struct lt_device *dev;
 	char err[512], types[256] = "";
+	bool ok = true;
 	int r;
 
 	dev = xcalloc(1, sizeof(*dev));
@@ -819,8 +820,11 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 		r = drv->device_option
 			? drv->device_option(dev, kv->key, kv->value, err, sizeof(err))
 			: -ENOENT;
-		option_result(ld, s, kv, r, err);
+		ok &= option_result(ld, s, kv, r, err);
 	}
+	err[0] = '\0';
+	if (ok && drv->device_check && (r = drv->device_check(dev, err, sizeof(err))) < 0)
+		report_section(ld, s, r, err);
 }
 
 static bool target_add(struct lt_metric *mt, struct lt_dcc *dcc)

@@ -14,6 +14,7 @@ extern const struct lt_device_driver lt_device_sim;
 extern const struct lt_device_driver lt_device_file;
 extern const struct lt_device_driver lt_device_can;
 extern const struct lt_device_driver lt_device_gpio;
+extern const struct lt_device_driver lt_device_modbus;
 
 /*
  * The sim driver's sine at CLOCK_REALTIME time @t_ns, exposed for the tests:

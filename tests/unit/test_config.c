@@ -604,8 +604,8 @@ START_TEST(missing_or_unknown_type_is_reported)
 		      "[device \"y\"]\ntype = foo\n"
 		      "[dcc \"c\"]\nhost = h\n"
 		      "[dcc \"d\"]\ntype = carbon\n",
-		      "{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio)\n"
-		      "{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio)\n"
+		      "{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, modbus)\n"
+		      "{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus)\n"
 		      "{conf}:5: [dcc \"c\"]: type is required (one of: graphite)\n"
 		      "{conf}:8: type: unknown DCC type 'carbon' (one of: graphite)\n");
 }
@@ -615,7 +615,17 @@ START_TEST(metric_of_a_device_without_driver_gets_no_second_error)
 {
 	assert_errors("[device \"x\"]\ntype = foo\n"
 		      "[metric \"x.m\"]\ninterval = 1s\nfunction = sine\n",
-		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio)\n");
+		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus)\n");
+}
+END_TEST
+
+/* A driver's device check reports at the device section, only when its options were taken. */
+START_TEST(device_check_reports_at_the_device_section)
+{
+	assert_errors("[device \"m\"]\ntype = modbus\ntransport = tcp\n"
+		      "[device \"n\"]\ntype = modbus\nhost = h\nparity = mark\n",
+		      "{conf}:1: [device \"m\"]: host is required with transport = tcp\n"
+		      "{conf}:7: parity: unknown parity 'mark' (none, even or odd)\n");
 }
 END_TEST
 
@@ -921,6 +931,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, empty_dcc_list_is_reported);
 	tcase_add_test(bad, missing_or_unknown_type_is_reported);
 	tcase_add_test(bad, metric_of_a_device_without_driver_gets_no_second_error);
+	tcase_add_test(bad, device_check_reports_at_the_device_section);
 	tcase_add_test(bad, missing_interval_is_reported);
 	tcase_add_test(bad, bad_names_are_reported);
 	tcase_add_test(bad, malformed_headers_are_reported);
