@@ -321,6 +321,17 @@ static int can_metric_option(struct lt_metric *m, const char *key, const char *v
 	return -ENOENT;
 }
 
+static int can_device_check(struct lt_device *dev, char *err, size_t errlen)
+{
+	const struct can_dev *c = lt_device_priv(dev);
+
+	if (!c->ifname[0]) {
+		snprintf(err, errlen, "interface is required (interface = can0)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int can_metric_check(struct lt_metric *m, char *err, size_t errlen)
 {
 	struct can_metric *cm = lt_metric_priv(m);
@@ -329,12 +340,6 @@ static int can_metric_check(struct lt_metric *m, char *err, size_t errlen)
 	uint32_t id_bits;
 	int r;
 
-	/* The device has no check callback: its required key is checked here. */
-	if (!c->ifname[0]) {
-		snprintf(err, errlen, "device \"%s\" has no interface (interface = can0)",
-			 lt_device_name(dev));
-		return -EINVAL;
-	}
 	if (!cm->id_set || !cm->start_set || !cm->length_set) {
 		snprintf(err, errlen, "%s is required",
 			 !cm->id_set ? "frame_id" : !cm->start_set ? "start_bit" : "length");
@@ -911,6 +916,7 @@ const struct lt_device_driver lt_device_can = {
 	.device_option = can_device_option,
 	.metric_init = can_metric_init,
 	.metric_option = can_metric_option,
+	.device_check = can_device_check,
 	.metric_check = can_metric_check,
 	.open = can_open,
 	.read = can_read,

@@ -685,9 +685,11 @@ START_TEST(metric_check_errors)
 	struct fx f;
 
 	fx_init(&f);
-	fx_metric_fails(&f, "device \"bus\" has no interface (interface = can0)", "frame_id",
-			"0x123", "start_bit", "0", "length", "8", NULL);
+	/* A missing interface is the device's error, reported once at its section. */
+	ck_assert_int_eq(lt_device_can.device_check(f.dev, f.err, sizeof(f.err)), -EINVAL);
+	ck_assert_str_eq(f.err, "interface is required (interface = can0)");
 	ck_assert_int_eq(fx_dev_opt(&f, "interface", "vcan0"), 0);
+	ck_assert_int_eq(lt_device_can.device_check(f.dev, f.err, sizeof(f.err)), 0);
 	fx_metric_fails(&f, "frame_id is required", "start_bit", "0", "length", "8", NULL);
 	fx_metric_fails(&f, "start_bit is required", "frame_id", "1", "length", "8", NULL);
 	fx_metric_fails(&f, "length is required", "frame_id", "1", "start_bit", "0", NULL);
