@@ -59,7 +59,8 @@ int mqtt_topic_check(const char *tmpl, char *err, size_t errlen)
 	}
 	for (const char *p = tmpl; *p; p++) {
 		if (*p == '+' || *p == '#') {
-			snprintf(err, errlen, "topic \"%s\": no wildcard (+ or #) in a topic to publish to",
+			snprintf(err, errlen,
+			         "topic \"%s\": no wildcard (+ or #) in a topic to publish to",
 			         tmpl);
 			return -EINVAL;
 		}
@@ -67,8 +68,8 @@ int mqtt_topic_check(const char *tmpl, char *err, size_t errlen)
 			continue;
 		if (!p[1] || !strchr("eidm%", p[1])) {
 			snprintf(err, errlen,
-			         "topic \"%s\": %%%c is not %%e (edge name), %%i (edge id), %%d (device), "
-			         "%%m (metric) or %%%%",
+			         "topic \"%s\": %%%c is not %%e (edge name), %%i (edge id), "
+			         "%%d (device), %%m (metric) or %%%%",
 			         tmpl, p[1] ? p[1] : ' ');
 			return -EINVAL;
 		}

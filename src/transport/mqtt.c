@@ -178,7 +178,8 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 		/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
 		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
 		    strlen(value) > 65535)
-			return fail(err, errlen, -EINVAL, "client_id is not valid UTF-8 of at most 65535 bytes");
+			return fail(err, errlen, -EINVAL,
+			            "client_id is not valid UTF-8 of at most 65535 bytes");
 		return set_str(&c->client_id, key, value, err, errlen);
 	}
 	if (!strcmp(key, "username"))
@@ -309,7 +310,8 @@ static void unhand_all(struct lt_mqtt *m)
 
 /* ---- libmosquitto's callbacks: record, do not destroy ---------------------- */
 
-static void mark_lost(struct lt_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mark_lost(struct lt_mqtt *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void mark_lost(struct lt_mqtt *m, const char *fmt, ...)
 {
 	va_list ap;
@@ -407,7 +409,8 @@ static void cb_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 	if (m->closing || mosq != m->mosq || !m->h.on_message)
 		return;
-	m->h.on_message(m->ctx, mm->topic, mm->payload, (size_t)(mm->payloadlen > 0 ? mm->payloadlen : 0));
+	m->h.on_message(m->ctx, mm->topic, mm->payload,
+	                (size_t)(mm->payloadlen > 0 ? mm->payloadlen : 0));
 }
 
 static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -509,8 +512,10 @@ static void settle(struct lt_mqtt *m, int64_t now)
 		 * handshake may reset the connection before its alert could
 		 * be read (when the CONNECT crossed it): say what is likely.
 		 */
-		snprintf(tls, sizeof(tls), "%.180s (before the broker's CONNACK: does it accept the "
-		         "client certificate?)", m->reason);
+		snprintf(tls, sizeof(tls),
+		         "%.180s (before the broker's CONNACK: does it accept the client "
+		         "certificate?)",
+		         m->reason);
 		backoff(m, now, tls);
 	} else {
 		backoff(m, now, m->reason);
@@ -898,10 +903,11 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
 				loop_rc(m, mosquitto_loop_read(m->mosq, 1));
 			if (!m->lost && (revents & (POLLERR | POLLHUP))) {
 				int e = so_error(mosquitto_socket(m->mosq));
+				const char *why = m->tcp_up ? "closed by the broker"
+				                            : "connection refused";
 
 				/* libmosquitto would retry a handshake on a dead socket forever. */
-				mark_lost(m, "%s", e ? strerror(e) : m->tcp_up ? "closed by the broker"
-				                                               : "connection refused");
+				mark_lost(m, "%s", e ? strerror(e) : why);
 			}
 			/* The CONNECT goes in loop_write. */
 			if (!m->lost && mosquitto_socket(m->mosq) >= 0 &&
@@ -926,7 +932,9 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
 			/* Keepalive: PINGREQ when due, and a missing PINGRESP noticed. */
 			loop_rc(m, mosquitto_loop_misc(m->mosq));
 			uint64_t step = (uint64_t)m->conf.keepalive_s * LT_NSEC_PER_SEC / 4;
-			m->timer_ns = now_ns + (int64_t)(step < LT_NSEC_PER_SEC ? LT_NSEC_PER_SEC : step);
+			if (step < LT_NSEC_PER_SEC)
+				step = LT_NSEC_PER_SEC;
+			m->timer_ns = now_ns + (int64_t)step;
 		} else if (m->state == LT_DCC_BACKOFF && now_ns >= m->timer_ns) {
 			attempt(m, now_ns);
 			return;

@@ -353,8 +353,9 @@ static void connected(struct lt_stream *s)
 	if (s->connected_once)
 		count(&s->stats->reconnects, 1);
 	if (s->attempts > 1)
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s after %u failed attempts", s->peer,
-		           s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "", s->attempts);
+		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s after %u failed attempts",
+		           s->peer, s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "",
+		           s->attempts);
 	else
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
 		           s->ssl ? SSL_get_version(s->ssl) : "");
@@ -551,7 +552,8 @@ static void tls_drain(struct lt_stream *s)
 			connection_lost(s, (int64_t)lt_mono_ns(), why);
 		else
 			connection_lost(s, (int64_t)lt_mono_ns(),
-			                e == SSL_ERROR_SYSCALL && errno ? strerror(errno) : "TLS write failed");
+			                e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+			                                                : "TLS write failed");
 		ERR_clear_error();
 		return;
 	}

@@ -55,7 +55,8 @@ static struct tls_diag *ctx_diag(const SSL_CTX *ctx)
 	return ctx && diag_index >= 0 ? SSL_CTX_get_ex_data(ctx, diag_index) : NULL;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -280,7 +281,8 @@ static int load_crls(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 		return fail(err, errlen, "crl %s: %s", path, ossl_reason(reason, sizeof(reason)));
 	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
 		if (!X509_STORE_add_crl(store, crl))
-			r = fail(err, errlen, "crl %s: %s", path, ossl_reason(reason, sizeof(reason)));
+			r = fail(err, errlen, "crl %s: %s", path,
+			         ossl_reason(reason, sizeof(reason)));
 		X509_CRL_free(crl);
 		if (r)
 			break;
@@ -356,7 +358,8 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	}
 
 	if (t->ca_file && !SSL_CTX_load_verify_file(ctx, t->ca_file)) {
-		fail(err, errlen, "ca_file %s: %s", t->ca_file, ossl_reason(reason, sizeof(reason)));
+		fail(err, errlen, "ca_file %s: %s", t->ca_file,
+		     ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (t->ca_dir && !SSL_CTX_load_verify_dir(ctx, t->ca_dir)) {
@@ -381,8 +384,8 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 			if (d->passwd_asked) {
 				ERR_clear_error();
 				fail(err, errlen,
-				     "key %s: encrypted private key: not supported, decrypt it with "
-				     "openssl pkey",
+				     "key %s: encrypted private key: not supported, "
+				     "decrypt it with openssl pkey",
 				     t->key);
 			} else if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
 			           ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
@@ -415,7 +418,8 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 		if (lt_tls_host_is_address(host)) {
 			ok = X509_VERIFY_PARAM_set1_ip_asc(param, host);
 		} else {
-			X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			X509_VERIFY_PARAM_set_hostflags(param,
+			                                X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 			ok = X509_VERIFY_PARAM_set1_host(param, host, 0);
 		}
 		if (!ok) {

@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 	int64_t end;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: mqtt_probe HOST PORT CLIENT_ID IN_TOPIC OUT_TOPIC SECONDS\n");
+		fprintf(stderr,
+		        "usage: mqtt_probe HOST PORT CLIENT_ID IN_TOPIC OUT_TOPIC SECONDS\n");
 		return 2;
 	}
 	signal(SIGTERM, on_term);

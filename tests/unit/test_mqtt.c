@@ -170,7 +170,8 @@ START_TEST(mqtt_json_sample_refuses_nan_and_small_buffers)
 	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s), -EDOM);
 	s.value = 1;
 	ck_assert_int_eq(mqtt_json_sample(buf, 10, &s), -ENOSPC);
-	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s), (int)strlen("{\"value\":1,\"timestamp\":5}"));
+	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s),
+	                 (int)strlen("{\"value\":1,\"timestamp\":5}"));
 	ck_assert_str_eq(buf, "{\"value\":1,\"timestamp\":5}");
 	/* The worst case fits the room the DCC reserves per sample. */
 	s.value = -1.2345678901234567e-308;
@@ -335,7 +336,8 @@ static void broker_packets(struct broker *b)
 
 			pb->qos = (type >> 1) & 3;
 			pb->dup = (type >> 3) & 1;
-			snprintf(pb->topic, sizeof(pb->topic), "%.*s", (int)tl, (const char *)p + 2);
+			snprintf(pb->topic, sizeof(pb->topic), "%.*s", (int)tl,
+			         (const char *)p + 2);
 			if (pb->qos) {
 				pb->id = p[off] << 8 | p[off + 1];
 				off += 2;
@@ -352,7 +354,8 @@ static void broker_packets(struct broker *b)
 			size_t tl = (size_t)p[2] << 8 | p[3];
 
 			b->subscribes++;
-			snprintf(b->sub_topic, sizeof(b->sub_topic), "%.*s", (int)tl, (const char *)p + 4);
+			snprintf(b->sub_topic, sizeof(b->sub_topic), "%.*s", (int)tl,
+			         (const char *)p + 4);
 			send_all(b->cfd, suback, sizeof(suback));
 		} else if ((type >> 4) == 12) { /* PINGREQ */
 			static const unsigned char pingresp[] = { 0xd0, 0 };
@@ -662,12 +665,14 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 	ck_assert_int_eq(b.npubs, 2);
 	ck_assert_str_eq(b.pubs[0].topic, "plant/gw 1/boiler/temp");
 	ck_assert_str_eq(b.pubs[0].payload,
-	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\",\"metric_name\":"
+	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
+	                 "\"metric_name\":"
 	                 "\"temp\",\"metric_data\":[{\"value\":21.5,\"timestamp\":1700000000000},"
 	                 "{\"value\":-3,\"timestamp\":1700000001999}],\"unit\":\"degC\"}");
 	ck_assert_int_eq(b.pubs[0].qos, 1);
 	ck_assert_str_eq(b.pubs[1].payload,
-	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\",\"metric_name\":"
+	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
+	                 "\"metric_name\":"
 	                 "\"count\",\"metric_data\":[{\"value\":-3,\"timestamp\":1700000001999}],"
 	                 "\"unit\":\"\"}");
 	ck_assert_int_eq(d.drv->flush(&d, (int64_t)lt_mono_ns() + 100 * MS), 0);
@@ -692,7 +697,8 @@ START_TEST(mqtt_dcc_auto_topic_is_edge_id)
 	ck_assert_int_eq(d.drv->option(&d, "port", "1", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "auto", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
-	reg_entity(&d, LT_ENTITY_EDGE, "gw", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", NULL, NULL, &edge);
+	reg_entity(&d, LT_ENTITY_EDGE, "gw", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", NULL, NULL,
+	           &edge);
 	reg_entity(&d, LT_ENTITY_DEVICE, "dev", NULL, NULL, &edge, &dev);
 	reg_entity(&d, LT_ENTITY_METRIC, "m", NULL, "", &dev, &met);
 	ck_assert_str_eq(met.id, "liota/1b4e28ba-2fa1-11d2-883f-0016d3cca427/request");

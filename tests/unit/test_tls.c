@@ -65,8 +65,9 @@ static void add_ext(X509 *crt, X509 *issuer, int nid, const char *value)
  * A certificate for @cn with @key, signed by @issuer (NULL: self-signed),
  * valid from @from_days to @to_days around now. @san and @eku may be NULL.
  */
-static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long serial,
-                      int ca, long from_days, long to_days, const char *san, const char *eku)
+static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+                      long serial, int ca, long from_days, long to_days, const char *san,
+                      const char *eku)
 {
 	X509 *crt = X509_new();
 	X509_NAME *name = X509_NAME_new();
@@ -81,7 +82,8 @@ static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *iss
 	X509_set_issuer_name(crt, issuer ? X509_get_subject_name(issuer) : name);
 	X509_NAME_free(name);
 	X509_set_pubkey(crt, key);
-	add_ext(crt, issuer ? issuer : crt, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+	add_ext(crt, issuer ? issuer : crt, NID_basic_constraints,
+	        ca ? "critical,CA:TRUE" : "CA:FALSE");
 	add_ext(crt, issuer ? issuer : crt, NID_key_usage,
 	        ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
 	add_ext(crt, issuer ? issuer : crt, NID_subject_key_identifier, "hash");
@@ -180,7 +182,8 @@ static void pki_setup(void)
 	wrong_crt = new_cert("wrong.example", srv_key, ca_crt, ca_key, 4, 0, -1, 30,
 	                     "DNS:wrong.example", "serverAuth");
 	cli_crt = new_cert("client", cli_key, ca_crt, ca_key, 5, 0, -1, 30, NULL, "clientAuth");
-	revoked_crt = new_cert("revoked", cli_key, ca_crt, ca_key, 6, 0, -1, 30, NULL, "clientAuth");
+	revoked_crt =
+		new_cert("revoked", cli_key, ca_crt, ca_key, 6, 0, -1, 30, NULL, "clientAuth");
 	srv_revoked_crt = new_cert("localhost", srv_key, ca_crt, ca_key, 7, 0, -1, 30,
 	                           "DNS:localhost,IP:127.0.0.1", "serverAuth");
 	write_cert("ca.crt", ca_crt);
@@ -258,8 +261,8 @@ static void expect_ctx_error(const struct lt_tls_conf *t, const char *want1, con
  * NULL, checked against that CRL file). Returns 1 when both sides
  * completed; the client's lt_tls_failure() text in @why otherwise.
  */
-static int handshake(const struct lt_tls_conf *t, const char *host, X509 *srv, const char *server_crl,
-                     char *why, size_t whylen)
+static int handshake(const struct lt_tls_conf *t, const char *host, X509 *srv,
+                     const char *server_crl, char *why, size_t whylen)
 {
 	char err[512] = "";
 	SSL_CTX *cctx = lt_tls_ctx_new(t, host, err, sizeof(err));
@@ -524,7 +527,8 @@ START_TEST(tls_context_has_crl_check_all_and_host)
 	ck_assert_msg(ctx, "%s", err);
 	ck_assert_int_eq(SSL_CTX_get_min_proto_version(ctx), TLS1_3_VERSION);
 	ck_assert_int_eq(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER);
-	unsigned long flags = X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(SSL_CTX_get_cert_store(ctx)));
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	unsigned long flags = X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(store));
 	ck_assert(flags & X509_V_FLAG_CRL_CHECK);
 	ck_assert(flags & X509_V_FLAG_CRL_CHECK_ALL);
 	ck_assert_str_eq(X509_VERIFY_PARAM_get0_host(SSL_CTX_get0_param(ctx), 0), "localhost");
@@ -600,7 +604,8 @@ START_TEST(tls_handshake_reports_revoked_server_with_crl)
 
 	conf_ca(&t);
 	/* Without the CRL the revoked server certificate passes... */
-	ck_assert_msg(handshake(&t, "localhost", srv_revoked_crt, NULL, why, sizeof(why)), "%s", why);
+	ck_assert_msg(handshake(&t, "localhost", srv_revoked_crt, NULL, why, sizeof(why)), "%s",
+	              why);
 	/* ...with it, it is refused, and the good one still passes (CRL_CHECK_ALL finds the
 	 * CA's own entry in the same CRL). */
 	ck_assert_int_eq(opt(&t, "crl", P("crl.pem"), err), 0);
@@ -619,7 +624,8 @@ START_TEST(tls_handshake_reports_refused_client_certificate)
 	conf_ca(&t);
 	ck_assert_int_eq(opt(&t, "cert", P("client.crt"), err), 0);
 	ck_assert_int_eq(opt(&t, "key", P("client.key"), err), 0);
-	ck_assert_msg(handshake(&t, "localhost", srv_crt, P("crl.pem"), why, sizeof(why)), "%s", why);
+	ck_assert_msg(handshake(&t, "localhost", srv_crt, P("crl.pem"), why, sizeof(why)), "%s",
+	              why);
 	lt_tls_conf_clear(&t);
 
 	conf_ca(&t);
