@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * An MQTT 3.1.1 client transport (liota's MqttDccComms) on libmosquitto,
+ * driven by the publisher thread's ppoll() loop like the stream transport:
+ * lt_mqtt_poll() says what to wait for, lt_mqtt_dispatch() does the I/O.
+ * No libmosquitto thread; nothing here blocks on the network, except the
+ * resolution of a DNS host name at each connection attempt (getaddrinfo()
+ * inside libmosquitto: use an address, or a name the local resolver
+ * answers at once).
+ *
+ * Messages wait in a bounded queue (queue_size bytes of topic + payload)
+ * while the client is not connected; what does not fit is refused
+ * (-ENOBUFS: the caller counts the drop, never silently). Messages of QoS
+ * 1 and 2 stay in the queue until the broker acknowledges them and are
+ * sent again after a reconnection, so none is lost (QoS 1 may repeat one
+ * whose acknowledgement was lost with the connection). Reconnection uses
+ * exponential back-off with full jitter between reconnect_min and
+ * reconnect_max. Subscriptions are remembered and made again after every
+ * connection.
+ *
+ * Options (lt_mqtt_option(); every other key goes on to lt_tls_option()):
+ *   host            broker host name or address (required)
+ *   port            default 1883, or 8883 with tls = yes
+ *   client_id       default: the one given to lt_mqtt_new() (the edge id)
+ *   username        \ MQTT credentials (password needs username)
+ *   password        /
+ *   keepalive       duration, default 60s (5s .. 65535s)
+ *   qos             0, 1 (default) or 2: lt_mqtt_publish() with qos < 0
+ *   clean_session   yes (default) / no
+ *   reconnect_min   duration, default 1s
+ *   reconnect_max   duration, default 60s
+ *   connect_timeout duration, default 10s: TCP, TLS and the broker's CONNACK
+ *   queue_size      bytes, default 4M (4k .. 1G)
+ *   and the TLS keys of tls.h.
+ *
+ * Thread: everything runs in the caller's thread (the publisher), and the
+ * handlers are called from lt_mqtt_dispatch() / lt_mqtt_flush() only.
+ */
+#ifndef LT_MQTT_H
+#define LT_MQTT_H
+
+#include <liota/liota.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport/tls.h"
+
+struct lt_mqtt_conf {
+	char *host;
+	unsigned port;           /* 0: 1883, or 8883 with TLS */
+	char *client_id;         /* NULL: the default given to lt_mqtt_new() */
+	char *username;          /* NULL: none */
+	char *password;          /* NULL: none */
+	unsigned keepalive_s;    /* default 60 */
+	int qos;                 /* default 1 */
+	int clean_session;       /* default 1 */
+	uint64_t backoff_min_ns; /* default 1 s */
+	uint64_t backoff_max_ns; /* default 60 s */
+	size_t queue_bytes;      /* default 4 MiB */
+	struct lt_tls_conf tls;
+	uint64_t connect_timeout_ns; /* TCP + TLS + CONNACK, default 10 s */
+};
+
+/* Defaults, as listed above. */
+void lt_mqtt_conf_init(struct lt_mqtt_conf *c);
+/* Free the strings of @c. */
+void lt_mqtt_conf_clear(struct lt_mqtt_conf *c);
+/*
+ * lt_mqtt_option - one "key = value" of a DCC section: the keys above,
+ * then the TLS keys. 0, -ENOENT for an unknown key, -EINVAL with a reason.
+ */
+int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
+                   size_t errlen);
+/* Missing host, password without username, bad back-off range, TLS files (lt_tls_check()). */
+int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen);
+/* The port connected to: c->port, or its default. */
+unsigned lt_mqtt_port(const struct lt_mqtt_conf *c);
+
+/*
+ * What the owner of a client hears. Each may be NULL. Called from
+ * lt_mqtt_dispatch() or lt_mqtt_flush(); they may call lt_mqtt_publish()
+ * and lt_mqtt_subscribe(), not lt_mqtt_free().
+ * @on_connect:    the broker accepted the connection (CONNACK 0); the
+ *                 remembered subscriptions are already sent again.
+ * @on_message:    a message arrived on a subscribed topic; @payload (not
+ *                 NUL-terminated) and @topic are valid during the call.
+ * @on_disconnect: the connection was lost or refused; @reason is one line
+ *                 (already logged by the transport).
+ */
+struct lt_mqtt_handlers {
+	void (*on_connect)(void *ctx);
+	void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len);
+	void (*on_disconnect)(void *ctx, const char *reason);
+};
+
+struct lt_mqtt;
+
+/*
+ * lt_mqtt_new - a client for @c (copied), not connected yet. @client_id is
+ * used when c->client_id is NULL (the DCC passes the edge system id); it
+ * may be NULL, if lt_mqtt_set_client_id() gives one before lt_mqtt_start()
+ * (a DCC learns the edge id at the edge's registration, after start). @dcc
+ * (may be NULL) names the messages logged; @stats (may be NULL) receives
+ * sent (the samples of each message when it is delivered: written for
+ * QoS 0, acknowledged for QoS 1 and 2), bytes (payload bytes delivered),
+ * reconnects, errors, queued (bytes waiting, in flight included) and
+ * state; the caller counts samples_in and dropped. Builds the TLS context
+ * (errors name the file). NULL with a reason in @err.
+ */
+struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
+                            const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
+                            struct lt_dcc_stats *stats, char *err, size_t errlen);
+/*
+ * lt_mqtt_set_client_id - the client id to use when none is configured
+ * (client_id option), from the next connection attempt on. 0 or -ENOMEM,
+ * -EINVAL when @id is empty or not UTF-8.
+ */
+int lt_mqtt_set_client_id(struct lt_mqtt *m, const char *id);
+/*
+ * Start connecting; never blocks on the network (see above for DNS names).
+ * -EINVAL when there is no client id yet.
+ */
+int lt_mqtt_start(struct lt_mqtt *m, char *err, size_t errlen);
+/*
+ * lt_mqtt_subscribe - subscribe to @topic (a filter, + and # allowed) with
+ * @qos now if connected, and again after every connection. 0, -EINVAL for
+ * an invalid filter, -ENOMEM.
+ */
+int lt_mqtt_subscribe(struct lt_mqtt *m, const char *topic, int qos);
+/*
+ * lt_mqtt_publish - queue a message; never blocks. @qos < 0 means the
+ * configured qos. Returns 0, -ENOBUFS when the queue has no room for it
+ * (nothing queued: the caller counts the drop), -EINVAL for an invalid
+ * topic (wildcards, empty, too long) or qos.
+ */
+int lt_mqtt_publish(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
+                    int qos, int retain);
+/* lt_mqtt_publish() of a message that carries @samples samples (for the "sent" counter). */
+int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
+                      int qos, int retain, unsigned samples);
+/* Fill @pfd (fd -1 for none) and lower *@deadline_ns (CLOCK_MONOTONIC) for timers. */
+void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns);
+/* Handle @revents of the polled fd, and the timers due at @now_ns. */
+void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns);
+/*
+ * lt_mqtt_flush - deliver the queue (QoS 1/2: until acknowledged) until it
+ * is empty (0) or @deadline_ns (CLOCK_MONOTONIC) passes (-ETIMEDOUT).
+ */
+int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns);
+/* The broker accepted the connection and it is up now. */
+int lt_mqtt_connected(const struct lt_mqtt *m);
+/* Bytes (topic + payload) waiting, in flight included. */
+size_t lt_mqtt_queued(const struct lt_mqtt *m);
+/* Disconnect (without waiting) and free. NULL is fine. */
+void lt_mqtt_free(struct lt_mqtt *m);
+
+#endif
