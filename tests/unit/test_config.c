@@ -221,7 +221,7 @@ START_TEST(full_configuration_builds_the_model)
 	ck_assert_str_eq(m->dccs[0]->drv->name, "graphite");
 	ck_assert_uint_eq(m->dccs[0]->index, 0);
 	ck_assert_str_eq(m->dccs[0]->origin.file, conf);
-	ck_assert_int_eq(m->dccs[0]->origin.line, 11);
+	ck_assert_int_eq(m->dccs[0]->origin.line, 12);
 
 	ck_assert_uint_eq(m->ndevices, 2);
 	ck_assert_str_eq(m->devices[0]->name, "boiler");
@@ -243,7 +243,7 @@ START_TEST(full_configuration_builds_the_model)
 	ck_assert_ptr_eq(temp->device, m->devices[0]);
 	ck_assert_uint_eq(temp->ntargets, 1);
 	ck_assert_ptr_eq(temp->targets[0].dcc, m->dccs[0]);
-	ck_assert_int_eq(temp->origin.line, 21);
+	ck_assert_int_eq(temp->origin.line, 22);
 
 	ck_assert_str_eq(load->fullname, "disk.load");
 	ck_assert_uint_eq(load->interval_ns, 1500000000);
