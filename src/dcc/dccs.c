@@ -7,6 +7,7 @@
 
 const struct lt_dcc_driver *const lt_dcc_drivers[] = {
 	&lt_dcc_graphite,
+	&lt_dcc_mqtt,
 	NULL,
 };
 

@@ -6,5 +6,6 @@
 #include <liota/liota.h>
 
 extern const struct lt_dcc_driver lt_dcc_graphite;
+extern const struct lt_dcc_driver lt_dcc_mqtt;
 
 #endif

@@ -29,6 +29,7 @@
  *   clean_session   yes (default) / no
  *   reconnect_min   duration, default 1s
  *   reconnect_max   duration, default 60s
+ *   connect_timeout duration, default 10s: TCP, TLS and the broker's CONNACK
  *   queue_size      bytes, default 4M (4k .. 1G)
  *   and the TLS keys of tls.h.
  *
@@ -58,6 +59,7 @@ struct lt_mqtt_conf {
 	uint64_t backoff_max_ns; /* default 60 s */
 	size_t queue_bytes;      /* default 4 MiB */
 	struct lt_tls_conf tls;
+	uint64_t connect_timeout_ns; /* TCP + TLS + CONNACK, default 10 s */
 };
 
 /* Defaults, as listed above. */
@@ -96,7 +98,9 @@ struct lt_mqtt;
 
 /*
  * lt_mqtt_new - a client for @c (copied), not connected yet. @client_id is
- * used when c->client_id is NULL (the DCC passes the edge system id). @dcc
+ * used when c->client_id is NULL (the DCC passes the edge system id); it
+ * may be NULL, if lt_mqtt_set_client_id() gives one before lt_mqtt_start()
+ * (a DCC learns the edge id at the edge's registration, after start). @dcc
  * (may be NULL) names the messages logged; @stats (may be NULL) receives
  * sent (the samples of each message when it is delivered: written for
  * QoS 0, acknowledged for QoS 1 and 2), bytes (payload bytes delivered),
@@ -107,7 +111,16 @@ struct lt_mqtt;
 struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
                             const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
                             struct lt_dcc_stats *stats, char *err, size_t errlen);
-/* Start connecting; never blocks on the network (see above for DNS names). */
+/*
+ * lt_mqtt_set_client_id - the client id to use when none is configured
+ * (client_id option), from the next connection attempt on. 0 or -ENOMEM,
+ * -EINVAL when @id is empty or not UTF-8.
+ */
+int lt_mqtt_set_client_id(struct lt_mqtt *m, const char *id);
+/*
+ * Start connecting; never blocks on the network (see above for DNS names).
+ * -EINVAL when there is no client id yet.
+ */
 int lt_mqtt_start(struct lt_mqtt *m, char *err, size_t errlen);
 /*
  * lt_mqtt_subscribe - subscribe to @topic (a filter, + and # allowed) with

@@ -1,0 +1,1004 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * MQTT client transport on libmosquitto 2.0, driven by the caller's poll
+ * loop (see mqtt.h).
+ *
+ * Each connection attempt gets a fresh struct mosquitto, destroyed when the
+ * connection ends: what is not delivered stays in our own queue and is
+ * handed to the next connection, so libmosquitto never holds state across
+ * connections that we would have to reconcile with it (its own reconnect
+ * logic and loop thread are not used). A message is "handed" when given to
+ * mosquitto_publish(); it leaves the queue when libmosquitto reports it
+ * done through on_publish: written for QoS 0, acknowledged (PUBACK,
+ * PUBCOMP) for QoS 1 and 2. At most WINDOW messages are handed at once, so
+ * that libmosquitto's copies stay few.
+ *
+ * libmosquitto calls back from inside mosquitto_loop_*() and
+ * mosquitto_publish(); the callbacks only record what happened (a lost
+ * connection in particular), and settle() acts on it once libmosquitto has
+ * returned, because a struct mosquitto must not be destroyed from its own
+ * callback.
+ *
+ * What blocks: mosquitto_connect_async() resolves the host with
+ * getaddrinfo() (no I/O for a numeric address) and then connects without
+ * blocking; the TLS handshake and everything after it is non-blocking.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <mosquitto.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "transport/mqtt.h"
+#include "util.h"
+
+#define MSEC   1000000ull
+#define WINDOW 100 /* messages handed to libmosquitto at once */
+/* MQTT's largest packet is 256 MiB; the topic and header fit in the rest. */
+#define PAYLOAD_MAX (256u * 1024 * 1024 - 64 * 1024)
+
+struct mq_msg {
+	TAILQ_ENTRY(mq_msg) link;
+	size_t len;       /* payload bytes */
+	size_t cost;      /* topic + payload: what counts against queue_size */
+	unsigned samples; /* added to stats->sent on delivery */
+	int mid;          /* libmosquitto's id while handed */
+	unsigned char qos, retain, handed;
+	char *topic;      /* in data[] */
+	char data[];      /* topic, NUL, payload */
+};
+
+TAILQ_HEAD(mq_list, mq_msg);
+
+struct mq_sub {
+	char *topic;
+	int qos;
+};
+
+struct lt_mqtt {
+	struct lt_mqtt_conf conf; /* own copy */
+	char *client_id;
+	struct lt_mqtt_handlers h;
+	void *ctx;
+	struct lt_dcc *dcc;
+	struct lt_dcc_stats *stats;
+	struct lt_dcc_stats own_stats;
+	char peer[300]; /* "HOST:PORT", for messages */
+	unsigned port;
+	SSL_CTX *ssl_ctx; /* NULL without TLS */
+
+	struct mosquitto *mosq; /* of the current attempt or connection */
+	enum lt_dcc_state state;
+	int started;
+	int tcp_up;       /* the socket of the attempt became writable */
+	int hold;         /* CONNECT held after the handshake: 1 holding, 2 released */
+	int tls_done;     /* the TLS handshake of the attempt completed */
+	int64_t hold_until;
+	int64_t timer_ns; /* end of back-off, connect deadline, or next keepalive check */
+	unsigned attempts;
+	int connected_once;
+	uint64_t rng;
+
+	struct mq_list q;    /* every message not delivered, oldest first */
+	struct mq_msg *next; /* first message not handed, NULL: all are */
+	size_t queued;       /* sum of the costs in q */
+	unsigned handed;
+
+	struct mq_sub *subs;
+	size_t nsubs;
+
+	/* Recorded by the callbacks, acted on by settle(). */
+	int lost;
+	char reason[256];
+	char lib_error[256]; /* libmosquitto's last error message */
+	uint32_t warned[4]; /* hashes of the reasons warned of since the last connection */
+	int closing; /* lt_mqtt_free() runs: callbacks do nothing */
+};
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static int lib_rc;
+
+static void lib_init(void)
+{
+	lib_rc = mosquitto_lib_init();
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+void lt_mqtt_conf_init(struct lt_mqtt_conf *c)
+{
+	*c = (struct lt_mqtt_conf){
+		.keepalive_s = 60,
+		.qos = 1,
+		.clean_session = 1,
+		.backoff_min_ns = LT_NSEC_PER_SEC,
+		.backoff_max_ns = 60 * LT_NSEC_PER_SEC,
+		.queue_bytes = 4u << 20,
+		.connect_timeout_ns = 10 * LT_NSEC_PER_SEC,
+	};
+	lt_tls_conf_init(&c->tls);
+}
+
+void lt_mqtt_conf_clear(struct lt_mqtt_conf *c)
+{
+	free(c->host);
+	free(c->client_id);
+	free(c->username);
+	free(c->password);
+	c->host = c->client_id = c->username = c->password = NULL;
+	lt_tls_conf_clear(&c->tls);
+}
+
+static int set_str(char **dst, const char *key, const char *value, char *err, size_t errlen)
+{
+	char *s;
+
+	if (!*value)
+		return fail(err, errlen, -EINVAL, "%s must not be empty", key);
+	s = strdup(value);
+	if (!s)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
+                   size_t errlen)
+{
+	uint64_t v;
+	int r;
+
+	if (!strcmp(key, "host"))
+		return set_str(&c->host, key, value, err, errlen);
+	if (!strcmp(key, "client_id")) {
+		/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
+		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
+		    strlen(value) > 65535)
+			return fail(err, errlen, -EINVAL, "client_id is not valid UTF-8 of at most 65535 bytes");
+		return set_str(&c->client_id, key, value, err, errlen);
+	}
+	if (!strcmp(key, "username"))
+		return set_str(&c->username, key, value, err, errlen);
+	if (!strcmp(key, "password"))
+		return set_str(&c->password, key, value, err, errlen);
+	if (!strcmp(key, "port")) {
+		r = lt_parse_uint(value, 1, 65535, &v, err, errlen);
+		if (r < 0)
+			return r;
+		c->port = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "qos")) {
+		r = lt_parse_uint(value, 0, 2, &v, err, errlen);
+		if (r < 0)
+			return r;
+		c->qos = (int)v;
+		return 0;
+	}
+	if (!strcmp(key, "clean_session"))
+		return lt_parse_bool(value, &c->clean_session, err, errlen);
+	if (!strcmp(key, "queue_size")) {
+		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
+		if (r < 0)
+			return r;
+		c->queue_bytes = (size_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "keepalive")) {
+		r = lt_parse_duration(value, &v, err, errlen);
+		if (r < 0)
+			return r;
+		/* libmosquitto refuses less than 5 s; MQTT's field is 16 bits. */
+		if (v < 5 * LT_NSEC_PER_SEC || v > 65535 * LT_NSEC_PER_SEC)
+			return fail(err, errlen, -EINVAL, "keepalive must be 5s to 65535s");
+		c->keepalive_s = (unsigned)(v / LT_NSEC_PER_SEC);
+		return 0;
+	}
+	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
+	    !strcmp(key, "connect_timeout")) {
+		r = lt_parse_duration(value, &v, err, errlen);
+		if (r < 0)
+			return r;
+		/* A zero delay would make a refusing broker spin the publisher. */
+		if (v < 10 * MSEC)
+			return fail(err, errlen, -EINVAL, "%s must be at least 10ms", key);
+		if (!strcmp(key, "reconnect_min"))
+			c->backoff_min_ns = v;
+		else if (!strcmp(key, "reconnect_max"))
+			c->backoff_max_ns = v;
+		else
+			c->connect_timeout_ns = v;
+		return 0;
+	}
+	return lt_tls_option(&c->tls, key, value, err, errlen);
+}
+
+int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen)
+{
+	if (!c->host)
+		return fail(err, errlen, -EINVAL, "host is required");
+	if (c->password && !c->username)
+		return fail(err, errlen, -EINVAL, "password is set but username is not");
+	if (c->backoff_min_ns > c->backoff_max_ns)
+		return fail(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
+	return lt_tls_check(&c->tls, err, errlen);
+}
+
+unsigned lt_mqtt_port(const struct lt_mqtt_conf *c)
+{
+	if (c->port)
+		return c->port;
+	return c->tls.enabled ? 8883 : 1883;
+}
+
+/* ---- state, counters, queue ------------------------------------------------ */
+
+static void set_state(struct lt_mqtt *m, enum lt_dcc_state st)
+{
+	m->state = st;
+	atomic_store_explicit(&m->stats->state, (int)st, memory_order_relaxed);
+}
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static void update_queued(struct lt_mqtt *m)
+{
+	atomic_store_explicit(&m->stats->queued, m->queued, memory_order_relaxed);
+}
+
+/* xorshift64*: the jitter only needs to spread clients apart. */
+static uint64_t rnd(struct lt_mqtt *m)
+{
+	m->rng ^= m->rng >> 12;
+	m->rng ^= m->rng << 25;
+	m->rng ^= m->rng >> 27;
+	return m->rng * 0x2545F4914F6CDD1Dull;
+}
+
+static void msg_remove(struct lt_mqtt *m, struct mq_msg *msg)
+{
+	if (m->next == msg)
+		m->next = TAILQ_NEXT(msg, link);
+	if (msg->handed)
+		m->handed--;
+	TAILQ_REMOVE(&m->q, msg, link);
+	m->queued -= msg->cost;
+	free(msg);
+	update_queued(m);
+}
+
+/* The connection is gone: every handed message goes out again on the next one. */
+static void unhand_all(struct lt_mqtt *m)
+{
+	struct mq_msg *msg;
+
+	TAILQ_FOREACH(msg, &m->q, link) {
+		msg->handed = 0;
+		msg->mid = 0;
+	}
+	m->handed = 0;
+	m->next = TAILQ_FIRST(&m->q);
+}
+
+/* ---- libmosquitto's callbacks: record, do not destroy ---------------------- */
+
+static void mark_lost(struct lt_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mark_lost(struct lt_mqtt *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->lost)
+		return; /* the first reason is the cause */
+	m->lost = 1;
+	va_start(ap, fmt);
+	vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void resubscribe(struct lt_mqtt *m)
+{
+	for (size_t i = 0; i < m->nsubs; i++) {
+		int rc = mosquitto_subscribe(m->mosq, NULL, m->subs[i].topic, m->subs[i].qos);
+
+		if (rc != MOSQ_ERR_SUCCESS) {
+			mark_lost(m, "cannot subscribe to %s: %s", m->subs[i].topic,
+			          mosquitto_strerror(rc));
+			return;
+		}
+	}
+}
+
+static void pump(struct lt_mqtt *m);
+
+static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct lt_mqtt *m = obj;
+
+	if (m->closing || mosq != m->mosq)
+		return;
+	if (rc) {
+		/* mosquitto_connack_string(5): "Connection Refused: not authorised." */
+		mark_lost(m, "%s", mosquitto_connack_string(rc));
+		return;
+	}
+	if (m->connected_once)
+		count(&m->stats->reconnects, 1);
+	if (m->attempts > 1)
+		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s after %u failed attempts", m->peer,
+		           m->attempts - 1);
+	else
+		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s", m->peer);
+	m->connected_once = 1;
+	m->attempts = 0;
+	memset(m->warned, 0, sizeof(m->warned));
+	set_state(m, LT_DCC_UP);
+	m->timer_ns = (int64_t)lt_mono_ns();
+	resubscribe(m);
+	pump(m);
+	if (!m->lost && m->h.on_connect)
+		m->h.on_connect(m->ctx);
+}
+
+static void cb_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct lt_mqtt *m = obj;
+	int e = errno;
+
+	if (m->closing || mosq != m->mosq)
+		return;
+	if (rc == MOSQ_ERR_ERRNO)
+		mark_lost(m, "%s", strerror(e));
+	else if (rc == MOSQ_ERR_SUCCESS)
+		mark_lost(m, "disconnected");
+	else
+		mark_lost(m, "%s", mosquitto_strerror(rc));
+}
+
+static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct lt_mqtt *m = obj;
+	struct mq_msg *msg;
+
+	if (m->closing || mosq != m->mosq)
+		return;
+	/* The handed messages are the first ones, in order: a short search. */
+	TAILQ_FOREACH(msg, &m->q, link) {
+		if (!msg->handed)
+			break;
+		if (msg->mid != mid)
+			continue;
+		count(&m->stats->sent, msg->samples);
+		count(&m->stats->bytes, msg->len);
+		msg_remove(m, msg);
+		return;
+	}
+}
+
+static void cb_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm)
+{
+	struct lt_mqtt *m = obj;
+
+	if (m->closing || mosq != m->mosq || !m->h.on_message)
+		return;
+	m->h.on_message(m->ctx, mm->topic, mm->payload, (size_t)(mm->payloadlen > 0 ? mm->payloadlen : 0));
+}
+
+static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	struct lt_mqtt *m = obj;
+
+	if (m->closing)
+		return;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) {
+		snprintf(m->lib_error, sizeof(m->lib_error), "%s", str);
+		lt_dcc_log(m->dcc, LOG_DEBUG, "libmosquitto: %s", str);
+	}
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void destroy_client(struct lt_mqtt *m)
+{
+	if (!m->mosq)
+		return;
+	m->closing = 1;
+	mosquitto_destroy(m->mosq);
+	m->closing = 0;
+	m->mosq = NULL;
+}
+
+/*
+ * The attempt failed or the connection was lost: log (at warning level
+ * the loss of the connection and each distinct reason of an outage, the
+ * repeats at debug level), close, and
+ * schedule the next attempt after a delay drawn uniformly in
+ * [0, min(max, min * 2^attempts)] ("full jitter", so that gateways cut off
+ * together do not come back together), but at least min / 2.
+ */
+static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
+{
+	uint64_t lo = m->conf.backoff_min_ns, hi = m->conf.backoff_max_ns, cap = hi, delay;
+	int was_up = m->state == LT_DCC_UP;
+	uint32_t h = 2166136261u;
+	int prio = LOG_DEBUG;
+
+	destroy_client(m);
+	unhand_all(m);
+	if (m->attempts < 63 && lo <= (hi >> m->attempts))
+		cap = lo << m->attempts;
+	delay = rnd(m) % (cap + 1);
+	if (delay < lo / 2)
+		delay = lo / 2;
+	m->attempts++;
+	m->timer_ns = now + (int64_t)delay;
+	m->tcp_up = 0;
+	set_state(m, LT_DCC_BACKOFF);
+	count(&m->stats->errors, 1);
+	/* FNV-1a: enough to tell the few reasons of one outage apart. */
+	for (const char *p = reason; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h |= 1;
+	if (was_up)
+		memset(m->warned, 0, sizeof(m->warned));
+	if (m->warned[0] != h && m->warned[1] != h &&
+	    m->warned[2] != h && m->warned[3] != h) {
+		memmove(m->warned + 1, m->warned, sizeof(m->warned) - sizeof(m->warned[0]));
+		m->warned[0] = h;
+		prio = LOG_WARNING;
+	}
+	lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", m->peer,
+	           was_up ? "lost" : "failed", reason,
+	           (unsigned long long)((delay + MSEC - 1) / MSEC));
+	if (m->h.on_disconnect)
+		m->h.on_disconnect(m->ctx, reason);
+}
+
+/*
+ * Act on what the callbacks recorded. The reason logged is, in this order:
+ * the broker's refusal (CONNACK), why TLS failed (certificate, alert), what
+ * libmosquitto said.
+ */
+static void settle(struct lt_mqtt *m, int64_t now)
+{
+	char tls[256];
+
+	if (!m->lost) {
+		if (m->mosq && mosquitto_socket(m->mosq) < 0)
+			mark_lost(m, "%s", m->lib_error[0] ? m->lib_error : "connection closed");
+		else {
+			pump(m);
+			if (!m->lost)
+				return;
+		}
+	}
+	m->lost = 0;
+	if (m->ssl_ctx && lt_tls_failure(m->ssl_ctx, tls, sizeof(tls)) &&
+	    strncmp(m->reason, "Connection Refused", 18)) {
+		backoff(m, now, tls);
+	} else if (m->ssl_ctx && m->conf.tls.cert && m->state == LT_DCC_CONNECTING &&
+	           m->tls_done && strncmp(m->reason, "Connection Refused", 18)) {
+		/*
+		 * A server that refuses a client certificate after a TLS 1.3
+		 * handshake may reset the connection before its alert could
+		 * be read (when the CONNECT crossed it): say what is likely.
+		 */
+		snprintf(tls, sizeof(tls), "%.180s (before the broker's CONNACK: does it accept the "
+		         "client certificate?)", m->reason);
+		backoff(m, now, tls);
+	} else {
+		backoff(m, now, m->reason);
+	}
+	m->reason[0] = m->lib_error[0] = 0;
+}
+
+static void attempt(struct lt_mqtt *m, int64_t now)
+{
+	struct mosquitto *mosq;
+	int rc;
+
+	destroy_client(m);
+	m->lost = 0;
+	m->reason[0] = m->lib_error[0] = 0;
+	m->tcp_up = 0;
+	m->hold = 0;
+	m->tls_done = 0;
+	mosq = mosquitto_new(m->conf.client_id ? m->conf.client_id : m->client_id,
+	                     m->conf.clean_session != 0, m);
+	if (!mosq) {
+		mark_lost(m, "cannot create a client: %s", strerror(errno));
+		settle(m, now);
+		return;
+	}
+	m->mosq = mosq;
+	/*
+	 * "Threaded" only tells libmosquitto that someone else runs its loop:
+	 * it then queues packets instead of writing them from inside
+	 * mosquitto_publish() or mosquitto_connect_async(), and they leave in
+	 * loop_write when the socket is writable. That batches the writes of
+	 * a publisher cycle, and lets a CONNECT wait for the server's verdict
+	 * on our certificate (hold_connect()) even when the TLS handshake
+	 * completed within mosquitto_connect_async() (a broker on loopback).
+	 */
+	mosquitto_threaded_set(mosq, true);
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_max_inflight_messages_set(mosq, WINDOW);
+	if (m->conf.username &&
+	    mosquitto_username_pw_set(mosq, m->conf.username, m->conf.password) != MOSQ_ERR_SUCCESS)
+		mark_lost(m, "cannot set the username");
+	if (m->ssl_ctx) {
+		/* Every TLS setting, the CRL included, comes from our context. */
+		lt_tls_failure_clear(m->ssl_ctx);
+		mosquitto_int_option(mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+		rc = mosquitto_void_option(mosq, MOSQ_OPT_SSL_CTX, m->ssl_ctx);
+		if (rc != MOSQ_ERR_SUCCESS)
+			mark_lost(m, "cannot use the TLS context: %s", mosquitto_strerror(rc));
+	}
+	mosquitto_connect_callback_set(mosq, cb_connect);
+	mosquitto_disconnect_callback_set(mosq, cb_disconnect);
+	mosquitto_publish_callback_set(mosq, cb_publish);
+	mosquitto_message_callback_set(mosq, cb_message);
+	mosquitto_log_callback_set(mosq, cb_log);
+	if (m->lost) {
+		settle(m, now);
+		return;
+	}
+	set_state(m, LT_DCC_CONNECTING);
+	m->timer_ns = now + (int64_t)m->conf.connect_timeout_ns;
+	errno = 0;
+	rc = mosquitto_connect_async(mosq, m->conf.host, (int)m->port, (int)m->conf.keepalive_s);
+	if (rc == MOSQ_ERR_ERRNO)
+		mark_lost(m, "%s", strerror(errno));
+	else if (rc == MOSQ_ERR_EAI)
+		mark_lost(m, "cannot resolve %s", m->conf.host);
+	else if (rc != MOSQ_ERR_SUCCESS)
+		mark_lost(m, "%s", mosquitto_strerror(rc));
+	settle(m, now);
+}
+
+/* Hand queued messages to libmosquitto while connected and the window has room. */
+static void pump(struct lt_mqtt *m)
+{
+	while (m->state == LT_DCC_UP && !m->lost && m->next && m->handed < WINDOW) {
+		struct mq_msg *msg = m->next;
+		int rc;
+
+		/*
+		 * Mark it first, in case libmosquitto wrote it and called
+		 * on_publish (which frees it) before mosquitto_publish()
+		 * returned (it does not in "threaded" mode, see attempt()).
+		 */
+		m->next = TAILQ_NEXT(msg, link);
+		msg->handed = 1;
+		m->handed++;
+		rc = mosquitto_publish(m->mosq, &msg->mid, msg->topic, (int)msg->len,
+		                       msg->topic + strlen(msg->topic) + 1, msg->qos,
+		                       msg->retain != 0);
+		if (rc == MOSQ_ERR_SUCCESS)
+			continue;
+		/* Not taken (msg was not freed): it goes out on a later pass. */
+		msg->handed = 0;
+		msg->mid = 0;
+		m->handed--;
+		m->next = msg;
+		if (rc == MOSQ_ERR_NOMEM)
+			return;
+		if (rc == MOSQ_ERR_ERRNO)
+			mark_lost(m, "%s", strerror(errno));
+		else
+			mark_lost(m, "%s", mosquitto_strerror(rc));
+		return;
+	}
+}
+
+/* ---- the interface ------------------------------------------------------------ */
+
+struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
+                            const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
+                            struct lt_dcc_stats *stats, char *err, size_t errlen)
+{
+	struct lt_mqtt *m;
+
+	if (lt_mqtt_check(c, err, errlen) < 0)
+		return NULL;
+	pthread_once(&lib_once, lib_init);
+	if (lib_rc != MOSQ_ERR_SUCCESS) {
+		fail(err, errlen, -EIO, "libmosquitto: %s", mosquitto_strerror(lib_rc));
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		goto nomem;
+	TAILQ_INIT(&m->q);
+	m->stats = stats ? stats : &m->own_stats;
+	m->conf = *c;
+	m->conf.host = m->conf.client_id = m->conf.username = m->conf.password = NULL;
+	if (lt_tls_conf_copy(&m->conf.tls, &c->tls) < 0) {
+		lt_tls_conf_init(&m->conf.tls);
+		goto nomem_free;
+	}
+	if (!(m->conf.host = strdup(c->host)) ||
+	    (c->client_id && !(m->conf.client_id = strdup(c->client_id))) ||
+	    (client_id && *client_id && !(m->client_id = strdup(client_id))) ||
+	    (c->username && !(m->conf.username = strdup(c->username))) ||
+	    (c->password && !(m->conf.password = strdup(c->password))))
+		goto nomem_free;
+	if (h)
+		m->h = *h;
+	m->ctx = ctx;
+	m->dcc = dcc;
+	m->port = lt_mqtt_port(c);
+	snprintf(m->peer, sizeof(m->peer), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host,
+	         m->port);
+	if (c->tls.enabled) {
+		m->ssl_ctx = lt_tls_ctx_new(&c->tls, c->host, err, errlen);
+		if (!m->ssl_ctx) {
+			lt_mqtt_free(m);
+			return NULL;
+		}
+	}
+	m->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid();
+	if (!m->rng)
+		m->rng = 1;
+	set_state(m, LT_DCC_IDLE);
+	update_queued(m);
+	return m;
+
+nomem_free:
+	lt_mqtt_free(m);
+nomem:
+	fail(err, errlen, -ENOMEM, "out of memory");
+	return NULL;
+}
+
+int lt_mqtt_set_client_id(struct lt_mqtt *m, const char *id)
+{
+	char *s;
+
+	if (!*id || mosquitto_validate_utf8(id, (int)strlen(id)) != MOSQ_ERR_SUCCESS)
+		return -EINVAL;
+	s = strdup(id);
+	if (!s)
+		return -ENOMEM;
+	free(m->client_id);
+	m->client_id = s;
+	return 0;
+}
+
+int lt_mqtt_start(struct lt_mqtt *m, char *err, size_t errlen)
+{
+	if (m->started)
+		return 0;
+	if (!m->conf.client_id && !m->client_id)
+		return fail(err, errlen, -EINVAL, "no client_id");
+	m->started = 1;
+	attempt(m, (int64_t)lt_mono_ns());
+	return 0;
+}
+
+int lt_mqtt_subscribe(struct lt_mqtt *m, const char *topic, int qos)
+{
+	struct mq_sub *subs;
+	size_t i;
+
+	if (qos < 0 || qos > 2 || mosquitto_sub_topic_check(topic) != MOSQ_ERR_SUCCESS ||
+	    mosquitto_validate_utf8(topic, (int)strlen(topic)) != MOSQ_ERR_SUCCESS)
+		return -EINVAL;
+	for (i = 0; i < m->nsubs; i++)
+		if (!strcmp(m->subs[i].topic, topic))
+			break;
+	if (i == m->nsubs) {
+		char *t = strdup(topic);
+
+		subs = t ? realloc(m->subs, (m->nsubs + 1) * sizeof(*subs)) : NULL;
+		if (!subs) {
+			free(t);
+			return -ENOMEM;
+		}
+		m->subs = subs;
+		m->subs[m->nsubs++].topic = t;
+	}
+	m->subs[i].qos = qos;
+	if (m->state == LT_DCC_UP && m->mosq) {
+		int rc = mosquitto_subscribe(m->mosq, NULL, topic, qos);
+
+		if (rc != MOSQ_ERR_SUCCESS)
+			mark_lost(m, "cannot subscribe to %s: %s", topic, mosquitto_strerror(rc));
+		/* A lost connection is acted on at the next dispatch. */
+	}
+	return 0;
+}
+
+int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
+                      int qos, int retain, unsigned samples)
+{
+	size_t tlen = strlen(topic), cost;
+	struct mq_msg *msg;
+
+	if (qos < 0)
+		qos = m->conf.qos;
+	if (qos > 2 || !tlen || tlen > 65535 || len > PAYLOAD_MAX ||
+	    mosquitto_pub_topic_check2(topic, tlen) != MOSQ_ERR_SUCCESS ||
+	    mosquitto_validate_utf8(topic, (int)tlen) != MOSQ_ERR_SUCCESS)
+		return -EINVAL;
+	cost = tlen + len;
+	if (cost > m->conf.queue_bytes - m->queued)
+		return -ENOBUFS;
+	msg = malloc(sizeof(*msg) + tlen + 1 + len);
+	if (!msg)
+		return -ENOBUFS;
+	*msg = (struct mq_msg){
+		.len = len,
+		.cost = cost,
+		.samples = samples,
+		.qos = (unsigned char)qos,
+		.retain = retain != 0,
+		.topic = msg->data,
+	};
+	memcpy(msg->data, topic, tlen + 1);
+	if (len)
+		memcpy(msg->data + tlen + 1, payload, len);
+	TAILQ_INSERT_TAIL(&m->q, msg, link);
+	if (!m->next)
+		m->next = msg;
+	m->queued += cost;
+	update_queued(m);
+	pump(m);
+	/* A lost connection is acted on at the next dispatch (we may be in a handler). */
+	return 0;
+}
+
+int lt_mqtt_publish(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
+                    int qos, int retain)
+{
+	return lt_mqtt_publish_n(m, topic, payload, len, qos, retain, 1);
+}
+
+void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
+{
+	pfd->fd = -1;
+	pfd->events = pfd->revents = 0;
+	if (m->lost) {
+		/* Recorded outside dispatch (publish, subscribe): act at once. */
+		*deadline_ns = 0;
+		return;
+	}
+	switch (m->state) {
+	case LT_DCC_CONNECTING:
+		pfd->fd = mosquitto_socket(m->mosq);
+		/*
+		 * Writable once TCP is up; after that the TLS handshake and the
+		 * CONNACK are waited for by reading, since libmosquitto's
+		 * want_write stays true for the queued CONNECT until the
+		 * handshake ends (asking POLLOUT then would spin).
+		 */
+		pfd->events = POLLIN | (m->tcp_up ? 0 : POLLOUT);
+		if (m->hold == 1 && m->hold_until < *deadline_ns)
+			*deadline_ns = m->hold_until;
+		break;
+	case LT_DCC_UP:
+		pfd->fd = mosquitto_socket(m->mosq);
+		pfd->events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+		break;
+	case LT_DCC_BACKOFF:
+		break;
+	default:
+		return;
+	}
+	if (m->timer_ns < *deadline_ns)
+		*deadline_ns = m->timer_ns;
+}
+
+static int so_error(int fd)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		return 0;
+	return e;
+}
+
+/*
+ * With TLS 1.3 the server checks the client certificate after the client
+ * has finished its handshake: a refusal (revoked, unknown CA) comes as an
+ * alert just after. If the CONNECT went out at once, it could reach a
+ * server that has already closed, whose reset then destroys the alert,
+ * and the log would say "connection reset" instead of "certificate
+ * revoked". So with a client certificate the CONNECT waits until the
+ * server has sent something (its session tickets, or the alert), at most
+ * HOLD_NS. TLS 1.2 refuses within the handshake: no wait.
+ */
+#define HOLD_NS (200 * MSEC)
+
+static int hold_connect(struct lt_mqtt *m, short revents, int64_t now)
+{
+	SSL *ssl;
+
+	if (m->hold == 2 || !m->ssl_ctx || !m->conf.tls.cert)
+		return 0;
+	ssl = mosquitto_ssl_get(m->mosq);
+	if (!ssl || !SSL_is_init_finished(ssl))
+		return 0; /* loop_write does nothing during the handshake anyway */
+	m->tls_done = 1;
+	if (SSL_version(ssl) != TLS1_3_VERSION) {
+		m->hold = 2;
+		return 0;
+	}
+	if (!m->hold) {
+		m->hold = 1;
+		m->hold_until = now + (int64_t)HOLD_NS;
+		return 1;
+	}
+	if ((revents & POLLIN) || now >= m->hold_until) {
+		m->hold = 2;
+		return 0;
+	}
+	return 1;
+}
+
+/* The result of a mosquitto_loop_*() call. */
+static void loop_rc(struct lt_mqtt *m, int rc)
+{
+	if (rc == MOSQ_ERR_SUCCESS)
+		return;
+	if (rc == MOSQ_ERR_ERRNO)
+		mark_lost(m, "%s", strerror(errno));
+	else if (rc == MOSQ_ERR_TLS && m->lib_error[0])
+		mark_lost(m, "%s", m->lib_error);
+	else
+		mark_lost(m, "%s", mosquitto_strerror(rc));
+}
+
+void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
+{
+	if (m->mosq && revents && !m->lost) {
+		if (m->state == LT_DCC_CONNECTING) {
+			if ((revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT)
+				m->tcp_up = 1;
+			/*
+			 * Read first: the handshake advances in loop_read, and
+			 * what the server said before it closed (a TLS alert,
+			 * "certificate revoked") is read before its reset.
+			 */
+			loop_rc(m, mosquitto_loop_read(m->mosq, 1));
+			/*
+			 * A first read may only tell libmosquitto that the
+			 * handshake is over: read on before the hang-up counts.
+			 */
+			for (int i = 0; i < 3 && !m->lost && (revents & (POLLERR | POLLHUP)) &&
+			                mosquitto_socket(m->mosq) >= 0;
+			     i++)
+				loop_rc(m, mosquitto_loop_read(m->mosq, 1));
+			if (!m->lost && (revents & (POLLERR | POLLHUP))) {
+				int e = so_error(mosquitto_socket(m->mosq));
+
+				/* libmosquitto would retry a handshake on a dead socket forever. */
+				mark_lost(m, "%s", e ? strerror(e) : m->tcp_up ? "closed by the broker"
+				                                               : "connection refused");
+			}
+			/* The CONNECT goes in loop_write. */
+			if (!m->lost && mosquitto_socket(m->mosq) >= 0 &&
+			    !hold_connect(m, revents, now_ns))
+				loop_rc(m, mosquitto_loop_write(m->mosq, 1));
+		} else if (m->state == LT_DCC_UP) {
+			if (revents & (POLLIN | POLLERR | POLLHUP))
+				loop_rc(m, mosquitto_loop_read(m->mosq, WINDOW));
+			if (!m->lost && m->state == LT_DCC_UP && mosquitto_socket(m->mosq) >= 0 &&
+			    (revents & POLLOUT))
+				loop_rc(m, mosquitto_loop_write(m->mosq, WINDOW));
+		}
+	}
+	if (!m->lost && m->state == LT_DCC_CONNECTING && m->hold == 1 && !revents &&
+	    !hold_connect(m, 0, now_ns))
+		loop_rc(m, mosquitto_loop_write(m->mosq, 1));
+	if (!m->lost) {
+		if (m->state == LT_DCC_CONNECTING && now_ns >= m->timer_ns) {
+			mark_lost(m, "no answer from the broker within %llu ms",
+			          (unsigned long long)(m->conf.connect_timeout_ns / MSEC));
+		} else if (m->state == LT_DCC_UP && now_ns >= m->timer_ns) {
+			/* Keepalive: PINGREQ when due, and a missing PINGRESP noticed. */
+			loop_rc(m, mosquitto_loop_misc(m->mosq));
+			uint64_t step = (uint64_t)m->conf.keepalive_s * LT_NSEC_PER_SEC / 4;
+			m->timer_ns = now_ns + (int64_t)(step < LT_NSEC_PER_SEC ? LT_NSEC_PER_SEC : step);
+		} else if (m->state == LT_DCC_BACKOFF && now_ns >= m->timer_ns) {
+			attempt(m, now_ns);
+			return;
+		}
+	}
+	if (m->mosq || m->lost)
+		settle(m, now_ns);
+}
+
+int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
+{
+	/* Do not sit out a long back-off: try once now, then follow the schedule. */
+	if (m->state == LT_DCC_BACKOFF)
+		m->timer_ns = (int64_t)lt_mono_ns();
+
+	while (!TAILQ_EMPTY(&m->q)) {
+		int64_t now = (int64_t)lt_mono_ns(), dl = deadline_ns, wait;
+		struct pollfd pfd;
+		int n;
+
+		if (now >= deadline_ns || m->state == LT_DCC_IDLE)
+			return -ETIMEDOUT;
+		lt_mqtt_poll(m, &pfd, &dl);
+		wait = dl > now ? (dl - now + (int64_t)MSEC - 1) / (int64_t)MSEC : 0;
+		n = poll(&pfd, 1, wait > INT_MAX ? INT_MAX : (int)wait);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		lt_mqtt_dispatch(m, n > 0 ? pfd.revents : 0, (int64_t)lt_mono_ns());
+	}
+	return 0;
+}
+
+int lt_mqtt_connected(const struct lt_mqtt *m)
+{
+	return m->state == LT_DCC_UP && !m->lost;
+}
+
+size_t lt_mqtt_queued(const struct lt_mqtt *m)
+{
+	return m->queued;
+}
+
+void lt_mqtt_free(struct lt_mqtt *m)
+{
+	struct mq_msg *msg;
+	uint64_t msgs = 0, samples = 0;
+
+	if (!m)
+		return;
+	if (m->mosq && m->state == LT_DCC_UP && !m->lost) {
+		/* Polite but without waiting: the DISCONNECT goes if the socket takes it. */
+		if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
+			mosquitto_loop_write(m->mosq, 1);
+	}
+	destroy_client(m);
+	while ((msg = TAILQ_FIRST(&m->q))) {
+		msgs++;
+		samples += msg->samples;
+		msg->handed = 0;
+		msg_remove(m, msg);
+	}
+	/* The daemon warns of the bytes left after its flush; this says what they were. */
+	if (msgs)
+		lt_dcc_log(m->dcc, LOG_INFO, "%llu messages (%llu samples) not delivered to %s",
+		           (unsigned long long)msgs, (unsigned long long)samples, m->peer);
+	for (size_t i = 0; i < m->nsubs; i++)
+		free(m->subs[i].topic);
+	free(m->subs);
+	SSL_CTX_free(m->ssl_ctx);
+	set_state(m, LT_DCC_IDLE);
+	atomic_store_explicit(&m->stats->queued, 0, memory_order_relaxed);
+	free(m->client_id);
+	lt_mqtt_conf_clear(&m->conf);
+	free(m);
+}

@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The MQTT DCC's encoding (topic templates, the JSON of a batch), the
+ * transport's options, and the transport and the DCC against a small fake
+ * broker in this process (MQTT 3.1.1 framing only: CONNACK, PUBACK,
+ * SUBACK), which can hold back acknowledgements and drop the connection:
+ * QoS 1 messages are kept until acknowledged and sent again on the next
+ * connection, subscriptions are made again, the queue bound refuses whole
+ * messages.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "core/config.h"
+#include "dcc/dccs.h"
+#include "dcc/mqtt_fmt.h"
+#include "model.h"
+#include "transport/mqtt.h"
+#include "util.h"
+
+#define MS 1000000ll
+
+/* ---- topics ---------------------------------------------------------------- */
+
+static int topic_ok(const char *t)
+{
+	char err[256] = "";
+	int r = mqtt_topic_check(t, err, sizeof(err));
+
+	ck_assert(r == 0 || err[0]);
+	return r == 0;
+}
+
+START_TEST(mqtt_topic_templates_are_checked)
+{
+	ck_assert(topic_ok("liota/%i/request"));
+	ck_assert(topic_ok("plant/%e/%d/%m"));
+	ck_assert(topic_ok("fixed/topic"));
+	ck_assert(topic_ok("100%%/x"));
+	ck_assert(!topic_ok(""));
+	ck_assert(!topic_ok("a/+/b"));
+	ck_assert(!topic_ok("a/#"));
+	ck_assert(!topic_ok("a/%x"));
+	ck_assert(!topic_ok("a/%"));
+	ck_assert(mqtt_topic_per_metric("a/%m"));
+	ck_assert(!mqtt_topic_per_metric("a/%%m"));
+	ck_assert(!mqtt_topic_per_metric("a/%d"));
+}
+END_TEST
+
+START_TEST(mqtt_topic_templates_expand_and_clean_names)
+{
+	char *t;
+
+	t = mqtt_topic_expand("liota/%i/request", "gw", "1234-abcd", NULL, NULL);
+	ck_assert_str_eq(t, "liota/1234-abcd/request");
+	free(t);
+	t = mqtt_topic_expand("p/%e/%d/%m", "gw 1", "id", "boiler", "temp");
+	ck_assert_str_eq(t, "p/gw 1/boiler/temp");
+	free(t);
+	/* MQTT's separators and wildcards in a name would change the topic's meaning. */
+	t = mqtt_topic_expand("%e/%d/%m", "a/b", "id", "x+y", "#z");
+	ck_assert_str_eq(t, "a_b/x_y/_z");
+	free(t);
+	t = mqtt_topic_expand("100%%-%m", "e", "i", "d", "m");
+	ck_assert_str_eq(t, "100%-m");
+	free(t);
+	t = mqtt_topic_expand("fixed", "e", "i", "d", "m");
+	ck_assert_str_eq(t, "fixed");
+	free(t);
+}
+END_TEST
+
+/* ---- JSON -------------------------------------------------------------------- */
+
+/* head + samples + tail, as the DCC builds it. */
+static char *message(int metadata, const char *edge, const char *dev, const char *metric,
+                     const char *unit, const struct lt_sample *s, size_t n)
+{
+	char *head = mqtt_json_head(metadata, edge, dev, metric);
+	char *tail = mqtt_json_tail(metadata, unit);
+	size_t len = strlen(head) + n * MQTT_SAMPLE_ROOM + strlen(tail) + 1, pos;
+	char *out = malloc(len);
+
+	ck_assert_ptr_nonnull(out);
+	pos = (size_t)sprintf(out, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (i)
+			out[pos++] = ',';
+		r = mqtt_json_sample(out + pos, len - pos, &s[i]);
+		ck_assert_int_gt(r, 0);
+		pos += (size_t)r;
+	}
+	strcpy(out + pos, tail);
+	free(head);
+	free(tail);
+	return out;
+}
+
+START_TEST(mqtt_json_batch_is_liota_format)
+{
+	struct lt_sample s[2] = {
+		{ .ts_ns = 1700000000123456789ull, .value = 21.5 },
+		{ .ts_ns = 1700000000999999999ull, .value = 0.1 },
+	};
+	char *msg = message(1, "gw 1", "boiler", "temp", "degC", s, 2);
+
+	ck_assert_str_eq(msg, "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
+	                      "\"metric_name\":\"temp\",\"metric_data\":["
+	                      "{\"value\":21.5,\"timestamp\":1700000000123},"
+	                      "{\"value\":0.1,\"timestamp\":1700000000999}],\"unit\":\"degC\"}");
+	free(msg);
+	msg = message(0, "gw", "d", "m", "u", s, 1);
+	ck_assert_str_eq(msg, "{\"metric_data\":[{\"value\":21.5,\"timestamp\":1700000000123}]}");
+	free(msg);
+}
+END_TEST
+
+START_TEST(mqtt_json_escapes_names_and_parses_back)
+{
+	struct lt_sample s[3] = {
+		{ .ts_ns = 1000000, .value = -3e-300 },
+		{ .ts_ns = 2000000, .value = 1e21 },
+		{ .ts_ns = 3000000, .value = 12345.678 },
+	};
+	char *msg = message(1, "gw \"quoted\" \\ \x01", "dev", "m\tx", "\xc2\xb0" "C", s, 3);
+	json_error_t jerr;
+	json_t *j = json_loads(msg, 0, &jerr), *data;
+
+	ck_assert_msg(j, "not JSON (%s): %s", jerr.text, msg);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "edge_system_name")),
+	                 "gw \"quoted\" \\ \x01");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "metric_name")), "m\tx");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "unit")), "\xc2\xb0" "C");
+	data = json_object_get(j, "metric_data");
+	ck_assert_uint_eq(json_array_size(data), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *e = json_array_get(data, i);
+
+		/* Exact: the shortest form reads back bit for bit. */
+		ck_assert(json_number_value(json_object_get(e, "value")) == s[i].value);
+		ck_assert_int_eq(json_integer_value(json_object_get(e, "timestamp")),
+		                 (json_int_t)(s[i].ts_ns / 1000000));
+	}
+	json_decref(j);
+	free(msg);
+}
+END_TEST
+
+START_TEST(mqtt_json_sample_refuses_nan_and_small_buffers)
+{
+	struct lt_sample s = { .ts_ns = 5000000, .value = NAN };
+	char buf[64];
+
+	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s), -EDOM);
+	s.value = INFINITY;
+	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s), -EDOM);
+	s.value = 1;
+	ck_assert_int_eq(mqtt_json_sample(buf, 10, &s), -ENOSPC);
+	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s), (int)strlen("{\"value\":1,\"timestamp\":5}"));
+	ck_assert_str_eq(buf, "{\"value\":1,\"timestamp\":5}");
+	/* The worst case fits the room the DCC reserves per sample. */
+	s.value = -1.2345678901234567e-308;
+	s.ts_ns = UINT64_MAX;
+	ck_assert_int_lt(mqtt_json_sample(buf, sizeof(buf), &s), MQTT_SAMPLE_ROOM - 1);
+}
+END_TEST
+
+/* ---- options -------------------------------------------------------------------- */
+
+static int mopt(struct lt_mqtt_conf *c, const char *key, const char *value)
+{
+	char err[256] = "";
+	int r = lt_mqtt_option(c, key, value, err, sizeof(err));
+
+	ck_assert(r == 0 || r == -ENOENT || err[0]);
+	return r;
+}
+
+START_TEST(mqtt_options_parse_check_and_chain_to_tls)
+{
+	struct lt_mqtt_conf c;
+	char err[256] = "";
+
+	lt_mqtt_conf_init(&c);
+	ck_assert_uint_eq(c.keepalive_s, 60);
+	ck_assert_int_eq(c.qos, 1);
+	ck_assert_int_eq(c.clean_session, 1);
+	ck_assert_uint_eq(c.backoff_min_ns, 1000 * MS);
+	ck_assert_uint_eq(c.backoff_max_ns, 60000 * MS);
+	ck_assert_uint_eq(lt_mqtt_port(&c), 1883);
+	ck_assert_int_eq(lt_mqtt_check(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "host"));
+	ck_assert_int_eq(mopt(&c, "host", "broker.example"), 0);
+	ck_assert_int_eq(lt_mqtt_check(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(mopt(&c, "tls", "yes"), 0);
+	ck_assert_uint_eq(lt_mqtt_port(&c), 8883);
+	ck_assert_int_eq(mopt(&c, "tls", "no"), 0);
+	ck_assert_int_eq(mopt(&c, "port", "1884"), 0);
+	ck_assert_uint_eq(lt_mqtt_port(&c), 1884);
+	ck_assert_int_eq(mopt(&c, "port", "0"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "port", "65536"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "qos", "2"), 0);
+	ck_assert_int_eq(c.qos, 2);
+	ck_assert_int_eq(mopt(&c, "qos", "3"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "keepalive", "30s"), 0);
+	ck_assert_uint_eq(c.keepalive_s, 30);
+	ck_assert_int_eq(mopt(&c, "keepalive", "1s"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "clean_session", "no"), 0);
+	ck_assert_int_eq(c.clean_session, 0);
+	ck_assert_int_eq(mopt(&c, "reconnect_min", "0"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "reconnect_min", "2m"), 0);
+	ck_assert_int_eq(lt_mqtt_check(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "reconnect_min"));
+	ck_assert_int_eq(mopt(&c, "reconnect_max", "5m"), 0);
+	ck_assert_int_eq(mopt(&c, "queue_size", "1M"), 0);
+	ck_assert_uint_eq(c.queue_bytes, 1u << 20);
+	ck_assert_int_eq(mopt(&c, "queue_size", "10"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "password", "pw"), 0);
+	ck_assert_int_eq(lt_mqtt_check(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "username"));
+	ck_assert_int_eq(mopt(&c, "username", "u"), 0);
+	ck_assert_int_eq(mopt(&c, "client_id", "gw-1"), 0);
+	ck_assert_int_eq(lt_mqtt_check(&c, err, sizeof(err)), 0);
+	/* TLS keys pass through; unknown keys are -ENOENT. */
+	ck_assert_int_eq(mopt(&c, "ca_file", "/etc/ssl/certs/ca-certificates.crt"), 0);
+	ck_assert_str_eq(c.tls.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+	ck_assert_int_eq(mopt(&c, "min_tls", "1.0"), -EINVAL);
+	ck_assert_int_eq(mopt(&c, "nope", "1"), -ENOENT);
+	/* TLS on with a missing file: the check names it. */
+	ck_assert_int_eq(mopt(&c, "tls", "yes"), 0);
+	ck_assert_int_eq(mopt(&c, "ca_file", "/nonexistent/ca.pem"), 0);
+	ck_assert_int_eq(lt_mqtt_check(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/ca.pem"));
+	lt_mqtt_conf_clear(&c);
+}
+END_TEST
+
+/* ---- a fake broker ------------------------------------------------------------------ */
+
+struct pub {
+	char topic[128];
+	char payload[1024];
+	int qos, id, dup;
+};
+
+struct broker {
+	int lfd, cfd;
+	uint16_t port;
+	int connects, subscribes;
+	int ack;        /* send PUBACK for QoS 1 */
+	char sub_topic[128];
+	struct pub pubs[64];
+	int npubs;
+	unsigned char buf[65536];
+	size_t len;
+};
+
+static void broker_start(struct broker *b)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+
+	memset(b, 0, sizeof(*b));
+	b->cfd = -1;
+	b->ack = 1;
+	b->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(b->lfd, 0);
+	ck_assert_int_eq(bind(b->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(b->lfd, 4), 0);
+	ck_assert_int_eq(getsockname(b->lfd, (struct sockaddr *)&a, &al), 0);
+	b->port = ntohs(a.sin_port);
+}
+
+static void broker_drop(struct broker *b)
+{
+	if (b->cfd >= 0)
+		close(b->cfd);
+	b->cfd = -1;
+	b->len = 0;
+}
+
+static void broker_stop(struct broker *b)
+{
+	broker_drop(b);
+	close(b->lfd);
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	ck_assert_int_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Handle the complete packets in b->buf. */
+static void broker_packets(struct broker *b)
+{
+	for (;;) {
+		size_t rl = 0, pos = 1, mult = 1;
+		unsigned char type;
+
+		if (b->len < 2)
+			return;
+		do {
+			if (pos >= b->len)
+				return;
+			rl += (b->buf[pos] & 127) * mult;
+			mult *= 128;
+		} while (b->buf[pos++] & 128);
+		if (b->len < pos + rl)
+			return;
+		type = b->buf[0];
+		const unsigned char *p = b->buf + pos;
+
+		if ((type >> 4) == 1) { /* CONNECT */
+			static const unsigned char connack[] = { 0x20, 2, 0, 0 };
+
+			b->connects++;
+			send_all(b->cfd, connack, sizeof(connack));
+		} else if ((type >> 4) == 3) { /* PUBLISH */
+			struct pub *pb = &b->pubs[b->npubs < 63 ? b->npubs++ : 63];
+			size_t tl = (size_t)p[0] << 8 | p[1], off = 2 + tl;
+
+			pb->qos = (type >> 1) & 3;
+			pb->dup = (type >> 3) & 1;
+			snprintf(pb->topic, sizeof(pb->topic), "%.*s", (int)tl, (const char *)p + 2);
+			if (pb->qos) {
+				pb->id = p[off] << 8 | p[off + 1];
+				off += 2;
+			}
+			snprintf(pb->payload, sizeof(pb->payload), "%.*s", (int)(rl - off),
+			         (const char *)p + off);
+			if (pb->qos == 1 && b->ack) {
+				unsigned char puback[] = { 0x40, 2, p[2 + tl], p[3 + tl] };
+
+				send_all(b->cfd, puback, sizeof(puback));
+			}
+		} else if ((type >> 4) == 8) { /* SUBSCRIBE */
+			unsigned char suback[] = { 0x90, 3, p[0], p[1], 1 };
+			size_t tl = (size_t)p[2] << 8 | p[3];
+
+			b->subscribes++;
+			snprintf(b->sub_topic, sizeof(b->sub_topic), "%.*s", (int)tl, (const char *)p + 4);
+			send_all(b->cfd, suback, sizeof(suback));
+		} else if ((type >> 4) == 12) { /* PINGREQ */
+			static const unsigned char pingresp[] = { 0xd0, 0 };
+
+			send_all(b->cfd, pingresp, sizeof(pingresp));
+		}
+		memmove(b->buf, b->buf + pos + rl, b->len - pos - rl);
+		b->len -= pos + rl;
+	}
+}
+
+/* Send a PUBLISH (QoS 0) to the client. */
+static void broker_publish(struct broker *b, const char *topic, const char *payload)
+{
+	unsigned char pkt[256];
+	size_t tl = strlen(topic), pl = strlen(payload);
+
+	pkt[0] = 0x30;
+	pkt[1] = (unsigned char)(2 + tl + pl);
+	pkt[2] = 0;
+	pkt[3] = (unsigned char)tl;
+	memcpy(pkt + 4, topic, tl);
+	memcpy(pkt + 4 + tl, payload, pl);
+	send_all(b->cfd, pkt, 4 + tl + pl);
+}
+
+/* Run the client and the broker for @ms milliseconds, or until @until() is true. */
+static void run(struct lt_mqtt *m, struct broker *b, int ms, int (*until)(void))
+{
+	int64_t end = (int64_t)lt_mono_ns() + ms * MS;
+
+	while ((int64_t)lt_mono_ns() < end && !(until && until())) {
+		struct pollfd p[3];
+		int64_t now = (int64_t)lt_mono_ns(), dl = now + 20 * MS;
+		int n;
+
+		lt_mqtt_poll(m, &p[0], &dl);
+		p[1] = (struct pollfd){ .fd = b->lfd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = b->cfd, .events = POLLIN };
+		n = poll(p, 3, dl > now ? (int)((dl - now) / MS) + 1 : 0);
+		ck_assert_int_ge(n, 0);
+		if (p[1].revents & POLLIN) {
+			int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (fd >= 0) {
+				broker_drop(b);
+				b->cfd = fd;
+			}
+		}
+		if (b->cfd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
+
+			if (r <= 0)
+				broker_drop(b);
+			else {
+				b->len += (size_t)r;
+				broker_packets(b);
+			}
+		}
+		lt_mqtt_dispatch(m, p[0].fd >= 0 ? p[0].revents : 0, (int64_t)lt_mono_ns());
+	}
+}
+
+static struct lt_mqtt *cur;
+static int received;
+static char last_topic[128], last_payload[128];
+static int connects_heard, disconnects_heard;
+
+static int queue_empty(void)
+{
+	return lt_mqtt_queued(cur) == 0;
+}
+
+static int is_connected(void)
+{
+	return lt_mqtt_connected(cur);
+}
+
+static void on_connect(void *ctx)
+{
+	connects_heard++;
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	received++;
+	snprintf(last_topic, sizeof(last_topic), "%s", topic);
+	snprintf(last_payload, sizeof(last_payload), "%.*s", (int)len, (const char *)payload);
+}
+
+static void on_disconnect(void *ctx, const char *reason)
+{
+	disconnects_heard++;
+}
+
+static struct lt_mqtt *client(struct broker *b, struct lt_dcc_stats *st, const char *queue_size)
+{
+	static const struct lt_mqtt_handlers h = { on_connect, on_message, on_disconnect };
+	struct lt_mqtt_conf c;
+	char port[16], err[256] = "";
+	struct lt_mqtt *m;
+
+	lt_mqtt_conf_init(&c);
+	snprintf(port, sizeof(port), "%u", b->port);
+	ck_assert_int_eq(mopt(&c, "host", "127.0.0.1"), 0);
+	ck_assert_int_eq(mopt(&c, "port", port), 0);
+	ck_assert_int_eq(mopt(&c, "reconnect_min", "20ms"), 0);
+	ck_assert_int_eq(mopt(&c, "reconnect_max", "40ms"), 0);
+	if (queue_size)
+		ck_assert_int_eq(mopt(&c, "queue_size", queue_size), 0);
+	m = lt_mqtt_new(&c, NULL, &h, NULL, NULL, st, err, sizeof(err));
+	ck_assert_msg(m, "%s", err);
+	lt_mqtt_conf_clear(&c);
+	/* No client id yet: start refuses. */
+	ck_assert_int_eq(lt_mqtt_start(m, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_set_client_id(m, "unit-test"), 0);
+	ck_assert_int_eq(lt_mqtt_start(m, err, sizeof(err)), 0);
+	cur = m;
+	received = connects_heard = disconnects_heard = 0;
+	return m;
+}
+
+START_TEST(mqtt_qos1_kept_until_acked_and_resent_after_reconnect)
+{
+	struct lt_dcc_stats st = { 0 };
+	struct broker b;
+	struct lt_mqtt *m;
+
+	broker_start(&b);
+	m = client(&b, &st, NULL);
+	ck_assert_int_eq(lt_mqtt_subscribe(m, "cmd/#", 1), 0);
+	ck_assert_int_eq(lt_mqtt_subscribe(m, "bad/+x", 1), -EINVAL);
+	run(m, &b, 2000, is_connected);
+	ck_assert(lt_mqtt_connected(m));
+	ck_assert_int_eq(b.connects, 1);
+	run(m, &b, 100, NULL);
+	ck_assert_int_eq(b.subscribes, 1);
+	ck_assert_str_eq(b.sub_topic, "cmd/#");
+	ck_assert_int_eq(connects_heard, 1);
+
+	/* Acknowledged: delivered and counted. */
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/a", "one", 3, 1, 0, 5), 0);
+	run(m, &b, 2000, queue_empty);
+	ck_assert_uint_eq(lt_mqtt_queued(m), 0);
+	ck_assert_int_eq(b.npubs, 1);
+	ck_assert_str_eq(b.pubs[0].topic, "t/a");
+	ck_assert_str_eq(b.pubs[0].payload, "one");
+	ck_assert_int_eq(b.pubs[0].qos, 1);
+	ck_assert_uint_eq(atomic_load(&st.sent), 5);
+	ck_assert_uint_eq(atomic_load(&st.bytes), 3);
+
+	/* Not acknowledged: kept (and counted as queued) until the next connection. */
+	b.ack = 0;
+	ck_assert_int_eq(lt_mqtt_publish(m, "t/b", "two", 3, -1, 0), 0);
+	ck_assert_int_eq(lt_mqtt_publish(m, "t/c", "three", 5, 1, 1), 0);
+	run(m, &b, 300, NULL);
+	ck_assert_int_eq(b.npubs, 3);
+	ck_assert_uint_eq(lt_mqtt_queued(m), 3 + 3 + 3 + 5);
+	ck_assert_uint_eq(atomic_load(&st.queued), 14);
+	ck_assert_uint_eq(atomic_load(&st.sent), 5);
+	b.ack = 1;
+	broker_drop(&b);
+	run(m, &b, 3000, queue_empty);
+	ck_assert_uint_eq(lt_mqtt_queued(m), 0);
+	ck_assert_int_eq(b.connects, 2);
+	ck_assert_int_eq(b.subscribes, 2); /* made again */
+	ck_assert_int_eq(b.npubs, 5);
+	ck_assert_str_eq(b.pubs[3].topic, "t/b"); /* in order */
+	ck_assert_str_eq(b.pubs[4].topic, "t/c");
+	ck_assert_str_eq(b.pubs[4].payload, "three");
+	ck_assert_uint_eq(atomic_load(&st.sent), 7);
+	ck_assert_uint_eq(atomic_load(&st.reconnects), 1);
+	ck_assert_uint_ge(atomic_load(&st.errors), 1);
+	ck_assert_int_eq(disconnects_heard, 1);
+	ck_assert_int_eq(connects_heard, 2);
+
+	/* Messages from the broker reach the handler. */
+	broker_publish(&b, "cmd/x", "hello");
+	run(m, &b, 500, NULL);
+	ck_assert_int_eq(received, 1);
+	ck_assert_str_eq(last_topic, "cmd/x");
+	ck_assert_str_eq(last_payload, "hello");
+
+	/* QoS 0: counted once written. */
+	ck_assert_int_eq(lt_mqtt_publish(m, "t/d", "zero", 4, 0, 0), 0);
+	ck_assert_int_eq(lt_mqtt_flush(m, (int64_t)lt_mono_ns() + 1000 * MS), 0);
+	ck_assert_uint_eq(atomic_load(&st.sent), 8);
+	run(m, &b, 200, NULL);
+	ck_assert_int_eq(b.pubs[b.npubs - 1].qos, 0);
+	ck_assert_str_eq(b.pubs[b.npubs - 1].topic, "t/d");
+	lt_mqtt_free(m);
+	broker_stop(&b);
+}
+END_TEST
+
+START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
+{
+	struct lt_dcc_stats st = { 0 };
+	static char big[3000];
+	struct broker b;
+	struct lt_mqtt *m;
+
+	broker_start(&b);
+	/* Nobody accepts: the listener is closed, so attempts fail and back off. */
+	close(b.lfd);
+	b.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	m = client(&b, &st, "4k");
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(lt_mqtt_publish(m, "t", big, sizeof(big), 1, 0), 0);
+	ck_assert_int_eq(lt_mqtt_publish(m, "t", big, sizeof(big), 1, 0), -ENOBUFS);
+	ck_assert_int_eq(lt_mqtt_publish(m, "t", big, 1000, 1, 0), 0);
+	ck_assert_uint_eq(lt_mqtt_queued(m), 3000 + 1 + 1000 + 1);
+	ck_assert_int_eq(lt_mqtt_publish(m, "t/+", "x", 1, 1, 0), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_publish(m, "", "x", 1, 1, 0), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_publish(m, "t", "x", 1, 3, 0), -EINVAL);
+	run(m, &b, 200, NULL);
+	ck_assert(!lt_mqtt_connected(m));
+	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+	ck_assert_uint_ge(atomic_load(&st.errors), 2);
+	ck_assert_int_eq(lt_mqtt_flush(m, (int64_t)lt_mono_ns() + 50 * MS), -ETIMEDOUT);
+	lt_mqtt_free(m);
+	close(b.lfd);
+}
+END_TEST
+
+/* ---- the DCC -------------------------------------------------------------------------- */
+
+static void reg_entity(struct lt_dcc *d, enum lt_entity_kind kind, const char *name, const char *id,
+                       const char *unit, const struct lt_reg *parent, struct lt_reg *r)
+{
+	struct lt_entity e = { .kind = kind, .name = name, .id = id, .unit = unit };
+
+	ck_assert_int_eq(d->drv->register_entity(d, &e, parent, r), 0);
+	ck_assert_ptr_nonnull(r->id);
+}
+
+static void unreg(struct lt_dcc *d, struct lt_reg *r)
+{
+	d->drv->unregister(d, r);
+	free(r->id);
+	r->id = NULL;
+}
+
+START_TEST(mqtt_dcc_publishes_one_message_per_batch)
+{
+	struct lt_dcc d = { .name = "m", .drv = &lt_dcc_mqtt };
+	struct lt_reg edge = { 0 }, dev = { 0 }, met = { 0 }, met2 = { 0 };
+	struct lt_sample s[3] = {
+		{ .ts_ns = 1700000000000000000ull, .value = 21.5 },
+		{ .ts_ns = 1700000000500000000ull, .value = NAN },
+		{ .ts_ns = 1700000001999999999ull, .value = -3 },
+	};
+	char err[256] = "", port[16];
+	struct broker b;
+
+	ck_assert_ptr_eq(lt_dcc_driver_find("mqtt"), &lt_dcc_mqtt);
+	broker_start(&b);
+	snprintf(port, sizeof(port), "%u", b.port);
+	ck_assert_int_eq(d.drv->init(&d), 0);
+	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "port", port, err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "topic", "plant/%e/%d/%m", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "topic", "a/#", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "retain", "no", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "enclose_metadata", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "nope", "1", err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
+	reg_entity(&d, LT_ENTITY_EDGE, "gw 1", "0f0e-id", NULL, NULL, &edge);
+	reg_entity(&d, LT_ENTITY_DEVICE, "boiler", NULL, NULL, &edge, &dev);
+	reg_entity(&d, LT_ENTITY_METRIC, "temp", NULL, "degC", &dev, &met);
+	reg_entity(&d, LT_ENTITY_METRIC, "count", NULL, "", &dev, &met2);
+	ck_assert_str_eq(met.id, "plant/gw 1/boiler/temp");
+	ck_assert_str_eq(met2.id, "plant/gw 1/boiler/count");
+
+	ck_assert_int_eq(d.drv->publish(&d, &met, s, 3), 2);
+	ck_assert_int_eq(d.drv->publish(&d, &met2, s + 2, 1), 1);
+	/* Drive it through the driver's own poll/dispatch until both are acknowledged. */
+	for (int i = 0; i < 200 && atomic_load(&d.stats.sent) < 3; i++) {
+		struct pollfd p[3];
+		int64_t now = (int64_t)lt_mono_ns(), dl = now + 10 * MS;
+
+		d.drv->poll(&d, &p[0], &dl);
+		p[1] = (struct pollfd){ .fd = b.lfd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = b.cfd, .events = POLLIN };
+		ck_assert_int_ge(poll(p, 3, 10), 0);
+		if (p[1].revents & POLLIN) {
+			int fd = accept4(b.lfd, NULL, NULL, SOCK_NONBLOCK);
+
+			if (fd >= 0)
+				b.cfd = fd;
+		}
+		if (b.cfd >= 0 && (p[2].revents & POLLIN)) {
+			ssize_t r = recv(b.cfd, b.buf + b.len, sizeof(b.buf) - b.len, 0);
+
+			if (r > 0) {
+				b.len += (size_t)r;
+				broker_packets(&b);
+			}
+		}
+		d.drv->dispatch(&d, p[0].fd >= 0 ? p[0].revents : 0, (int64_t)lt_mono_ns());
+	}
+	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 4);
+	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 1);
+	ck_assert_uint_eq(atomic_load(&d.stats.sent), 3);
+	ck_assert_int_eq(b.npubs, 2);
+	ck_assert_str_eq(b.pubs[0].topic, "plant/gw 1/boiler/temp");
+	ck_assert_str_eq(b.pubs[0].payload,
+	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\",\"metric_name\":"
+	                 "\"temp\",\"metric_data\":[{\"value\":21.5,\"timestamp\":1700000000000},"
+	                 "{\"value\":-3,\"timestamp\":1700000001999}],\"unit\":\"degC\"}");
+	ck_assert_int_eq(b.pubs[0].qos, 1);
+	ck_assert_str_eq(b.pubs[1].payload,
+	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\",\"metric_name\":"
+	                 "\"count\",\"metric_data\":[{\"value\":-3,\"timestamp\":1700000001999}],"
+	                 "\"unit\":\"\"}");
+	ck_assert_int_eq(d.drv->flush(&d, (int64_t)lt_mono_ns() + 100 * MS), 0);
+	d.drv->stop(&d);
+	unreg(&d, &met2);
+	unreg(&d, &met);
+	unreg(&d, &dev);
+	unreg(&d, &edge);
+	d.drv->free(&d);
+	broker_stop(&b);
+}
+END_TEST
+
+START_TEST(mqtt_dcc_auto_topic_is_edge_id)
+{
+	struct lt_dcc d = { .name = "m", .drv = &lt_dcc_mqtt };
+	struct lt_reg edge = { 0 }, dev = { 0 }, met = { 0 };
+	char err[256] = "";
+
+	ck_assert_int_eq(d.drv->init(&d), 0);
+	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "port", "1", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "topic", "auto", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
+	reg_entity(&d, LT_ENTITY_EDGE, "gw", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", NULL, NULL, &edge);
+	reg_entity(&d, LT_ENTITY_DEVICE, "dev", NULL, NULL, &edge, &dev);
+	reg_entity(&d, LT_ENTITY_METRIC, "m", NULL, "", &dev, &met);
+	ck_assert_str_eq(met.id, "liota/1b4e28ba-2fa1-11d2-883f-0016d3cca427/request");
+	d.drv->stop(&d);
+	unreg(&d, &met);
+	unreg(&d, &dev);
+	unreg(&d, &edge);
+	d.drv->free(&d);
+}
+END_TEST
+
+static Suite *mqtt_suite(void)
+{
+	Suite *s = suite_create("mqtt");
+	TCase *tc = tcase_create("encoding");
+
+	tcase_add_test(tc, mqtt_topic_templates_are_checked);
+	tcase_add_test(tc, mqtt_topic_templates_expand_and_clean_names);
+	tcase_add_test(tc, mqtt_json_batch_is_liota_format);
+	tcase_add_test(tc, mqtt_json_escapes_names_and_parses_back);
+	tcase_add_test(tc, mqtt_json_sample_refuses_nan_and_small_buffers);
+	tcase_add_test(tc, mqtt_options_parse_check_and_chain_to_tls);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transport");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, mqtt_qos1_kept_until_acked_and_resent_after_reconnect);
+	tcase_add_test(tc, mqtt_queue_bound_refuses_whole_messages_while_down);
+	tcase_add_test(tc, mqtt_dcc_publishes_one_message_per_batch);
+	tcase_add_test(tc, mqtt_dcc_auto_topic_is_edge_id);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+LT_UNIT_MAIN(mqtt_suite)
