@@ -14,6 +14,11 @@
  * A DNS name is resolved synchronously by getaddrinfo() at each connection
  * attempt (a numeric address does no I/O): use an address, or a name the
  * local resolver answers quickly, when a stalled publisher thread matters.
+ *
+ * TLS: once TCP is up, the handshake runs in the same CONNECTING state
+ * (tls_phase 1), waiting for what SSL_connect() wants; the stream is UP
+ * when it completes. Bytes count as sent when SSL_write() took them, as
+ * with send() for plain TCP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "transport/stream.h"
 #include "util.h"
 
@@ -43,6 +50,8 @@
  * per batch cost more than encoding the batch, and woke the peer each time.
  */
 #define SEND_MIN (64u << 10)
+/* How long a TLS 1.3 client with a certificate waits for the server's verdict, see tls_hold(). */
+#define TLS_HOLD_NS (200 * MSEC)
 
 struct lt_stream {
 	struct lt_stream_conf conf; /* own copies of the strings */
@@ -67,6 +76,13 @@ struct lt_stream {
 	int connected_once;
 	int quiet; /* a failure was logged at warning level: the next ones at debug */
 	uint64_t rng;
+
+	/* TLS */
+	SSL_CTX *ssl_ctx; /* NULL: plain TCP */
+	SSL *ssl;
+	int tls_phase;    /* 0: none or done, 1: handshake, 2: waiting for the verdict */
+	short tls_want;   /* POLLIN or POLLOUT, what OpenSSL waits for */
+	int64_t hold_until;
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -92,6 +108,7 @@ void stream_conf_defaults(struct lt_stream_conf *c)
 		.backoff_max_ns = 30 * LT_NSEC_PER_SEC,
 		.connect_timeout_ns = 5 * LT_NSEC_PER_SEC,
 	};
+	lt_tls_conf_init(&c->tls);
 }
 
 void stream_conf_clear(struct lt_stream_conf *c)
@@ -100,6 +117,7 @@ void stream_conf_clear(struct lt_stream_conf *c)
 	free(c->port);
 	free(c->path);
 	c->host = c->port = c->path = NULL;
+	lt_tls_conf_clear(&c->tls);
 }
 
 static void set_str(char **dst, const char *value)
@@ -160,10 +178,11 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 			c->connect_timeout_ns = v;
 		return 0;
 	}
-	return -ENOENT;
+	return lt_tls_option(&c->tls, key, value, err, errlen);
 }
 
-int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen)
+/* The checks of stream_conf_check(), without loading the TLS files when !@tls_files. */
+static int conf_check(const struct lt_stream_conf *c, int tls_files, char *err, size_t errlen)
 {
 	switch (c->kind) {
 	case LT_STREAM_TCP:
@@ -183,7 +202,16 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL, "queue_size must be at least 4k");
 	if (c->backoff_min_ns > c->backoff_max_ns)
 		return fail(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
+	if (c->tls.enabled && c->kind != LT_STREAM_TCP)
+		return fail(err, errlen, -EINVAL, "tls = yes needs transport = tcp");
+	if (tls_files && lt_tls_check(&c->tls, err, errlen) < 0)
+		return -EINVAL;
 	return 0;
+}
+
+int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen)
+{
+	return conf_check(c, 1, err, errlen);
 }
 
 /* ---- state and counters ------------------------------------------------ */
@@ -269,6 +297,10 @@ static void advance(struct lt_stream *s, size_t n)
 
 static void tcp_close(struct lt_stream *s)
 {
+	if (s->ssl)
+		SSL_free(s->ssl);
+	s->ssl = NULL;
+	s->tls_phase = 0;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -321,15 +353,115 @@ static void connected(struct lt_stream *s)
 	if (s->connected_once)
 		count(&s->stats->reconnects, 1);
 	if (s->attempts > 1)
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s after %u failed attempts", s->peer,
-		           s->attempts);
+		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s after %u failed attempts", s->peer,
+		           s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "", s->attempts);
 	else
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s", s->peer);
+		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
+		           s->ssl ? SSL_get_version(s->ssl) : "");
 	s->connected_once = 1;
 	s->attempts = 0;
 	s->quiet = 0;
 	set_state(s, LT_DCC_UP);
 	drain(s);
+}
+
+/* ---- TLS over the TCP connection ------------------------------------------ */
+
+/* The handshake or the hold failed: why, from the context's record or OpenSSL. */
+static void tls_fail(struct lt_stream *s, int64_t now, int ssl_err)
+{
+	char why[300];
+
+	if (!lt_tls_failure(s->ssl_ctx, why, sizeof(why))) {
+		if (ssl_err == SSL_ERROR_SYSCALL && errno)
+			snprintf(why, sizeof(why), "TLS handshake: %s", strerror(errno));
+		else
+			snprintf(why, sizeof(why), "closed by the peer during the TLS handshake");
+	}
+	ERR_clear_error();
+	backoff(s, now, "failed", why);
+}
+
+/*
+ * With TLS 1.3 the server checks a client certificate after the client's
+ * handshake is over, and refuses it with an alert. Lines sent before that
+ * would be lost with the connection (and the log would say "reset"
+ * instead of "certificate revoked"), so with a client certificate the
+ * stream waits until the server has sent something (session tickets, or
+ * the alert), at most TLS_HOLD_NS, before it calls itself connected.
+ */
+static void tls_hold(struct lt_stream *s, int64_t now, int timer)
+{
+	char junk[256];
+	int n, e;
+
+	if (timer) {
+		connected(s);
+		return;
+	}
+	ERR_clear_error();
+	errno = 0;
+	n = SSL_read(s->ssl, junk, sizeof(junk));
+	e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(s->ssl, n);
+	if (n > 0 || e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		s->tls_phase = 0;
+		connected(s);
+	} else {
+		tls_fail(s, now, e);
+	}
+}
+
+static void tls_handshake(struct lt_stream *s, int64_t now)
+{
+	int r, e;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_connect(s->ssl);
+	if (r == 1) {
+		if (SSL_version(s->ssl) == TLS1_3_VERSION && s->conf.tls.cert) {
+			s->tls_phase = 2;
+			s->tls_want = POLLIN;
+			s->hold_until = now + (int64_t)TLS_HOLD_NS;
+			return;
+		}
+		s->tls_phase = 0;
+		connected(s);
+		return;
+	}
+	e = SSL_get_error(s->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		s->tls_want = POLLIN;
+	else if (e == SSL_ERROR_WANT_WRITE)
+		s->tls_want = POLLOUT;
+	else
+		tls_fail(s, now, e);
+}
+
+/* TCP is up: connected, or first the TLS handshake. */
+static void tcp_connected(struct lt_stream *s, int64_t now)
+{
+	if (!s->ssl_ctx) {
+		connected(s);
+		return;
+	}
+	s->ssl = SSL_new(s->ssl_ctx);
+	if (!s->ssl || !SSL_set_fd(s->ssl, s->fd) ||
+	    (!lt_tls_host_is_address(s->conf.host) &&
+	     !SSL_set_tlsext_host_name(s->ssl, s->conf.host))) {
+		ERR_clear_error();
+		backoff(s, now, "failed", "cannot set up TLS (out of memory?)");
+		return;
+	}
+	SSL_set_mode(s->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	lt_tls_failure_clear(s->ssl_ctx);
+	if (s->ai)
+		freeaddrinfo(s->ai);
+	s->ai = s->ai_cur = NULL;
+	s->tls_phase = 1;
+	s->timer_ns = now + (int64_t)s->conf.connect_timeout_ns;
+	set_state(s, LT_DCC_CONNECTING);
+	tls_handshake(s, now);
 }
 
 /* Try s->ai_cur and the addresses after it until one connects or is in progress. */
@@ -350,7 +482,7 @@ static void connect_from(struct lt_stream *s, int64_t now, int last_err)
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		s->fd = fd;
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-			connected(s);
+			tcp_connected(s, now);
 			return;
 		}
 		if (errno == EINPROGRESS) {
@@ -394,8 +526,43 @@ static void connect_next(struct lt_stream *s, int64_t now, int err)
 	connect_from(s, now, err);
 }
 
+static void tls_drain(struct lt_stream *s)
+{
+	char why[300];
+
+	while (s->head < s->tail) {
+		struct iovec iov[2];
+		size_t len;
+		int n, e;
+
+		ring_iov(s, s->head, s->tail, iov);
+		len = iov[0].iov_len < INT_MAX ? iov[0].iov_len : INT_MAX;
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_write(s->ssl, iov[0].iov_base, (int)len);
+		if (n > 0) {
+			advance(s, (size_t)n);
+			continue;
+		}
+		e = SSL_get_error(s->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+			return;
+		if (lt_tls_failure(s->ssl_ctx, why, sizeof(why)))
+			connection_lost(s, (int64_t)lt_mono_ns(), why);
+		else
+			connection_lost(s, (int64_t)lt_mono_ns(),
+			                e == SSL_ERROR_SYSCALL && errno ? strerror(errno) : "TLS write failed");
+		ERR_clear_error();
+		return;
+	}
+}
+
 static void tcp_drain(struct lt_stream *s)
 {
+	if (s->ssl) {
+		tls_drain(s);
+		return;
+	}
 	while (s->head < s->tail) {
 		struct iovec iov[2];
 		struct msghdr msg = { .msg_iov = iov };
@@ -416,10 +583,42 @@ static void tcp_drain(struct lt_stream *s)
 	}
 }
 
+/* tcp_read() over TLS: also where a late alert from the server shows up. */
+static void tls_read(struct lt_stream *s, int64_t now)
+{
+	char junk[4096], why[300];
+
+	for (int i = 0; i < 16; i++) {
+		int n, e;
+
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(s->ssl, junk, sizeof(junk));
+		if (n > 0)
+			continue;
+		e = SSL_get_error(s->ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return;
+		if (lt_tls_failure(s->ssl_ctx, why, sizeof(why)))
+			connection_lost(s, now, why);
+		else if (e == SSL_ERROR_SYSCALL && errno)
+			connection_lost(s, now, strerror(errno));
+		else
+			connection_lost(s, now, "closed by the peer");
+		ERR_clear_error();
+		return;
+	}
+}
+
 /* Read and drop what the peer says; notice when it closes or resets. */
 static void tcp_read(struct lt_stream *s, int64_t now)
 {
 	char junk[4096];
+
+	if (s->ssl) {
+		tls_read(s, now);
+		return;
+	}
 
 	/* Bounded: a chatty peer must not hold the publisher thread. */
 	for (int i = 0; i < 16; i++) {
@@ -450,7 +649,12 @@ static int so_error(int fd)
 
 static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 {
-	if (s->fd >= 0 && revents) {
+	if (s->fd >= 0 && revents && s->tls_phase) {
+		if (s->tls_phase == 1)
+			tls_handshake(s, now);
+		else
+			tls_hold(s, now, 0);
+	} else if (s->fd >= 0 && revents) {
 		if (s->state == LT_DCC_CONNECTING) {
 			int e = so_error(s->fd);
 
@@ -459,7 +663,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 			if (e)
 				connect_next(s, now, e);
 			else if (revents & POLLOUT)
-				connected(s);
+				tcp_connected(s, now);
 		} else if (s->state == LT_DCC_UP) {
 			if (revents & (POLLIN | POLLHUP | POLLERR))
 				tcp_read(s, now);
@@ -472,7 +676,11 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 				tcp_drain(s);
 		}
 	}
-	if (s->state == LT_DCC_CONNECTING && now >= s->timer_ns)
+	if (s->state == LT_DCC_CONNECTING && s->tls_phase == 2 && now >= s->hold_until)
+		tls_hold(s, now, 1);
+	else if (s->state == LT_DCC_CONNECTING && s->tls_phase && now >= s->timer_ns)
+		backoff(s, now, "failed", "TLS handshake timed out");
+	else if (s->state == LT_DCC_CONNECTING && now >= s->timer_ns)
 		connect_next(s, now, ETIMEDOUT);
 	else if (s->state == LT_DCC_BACKOFF && now >= s->timer_ns)
 		connect_start(s, now);
@@ -528,7 +736,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	struct lt_stream *s;
 	int r;
 
-	r = stream_conf_check(c, NULL, 0);
+	r = conf_check(c, 0, NULL, 0);
 	if (r < 0)
 		return r;
 	s = calloc(1, sizeof(*s));
@@ -537,6 +745,10 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	s->fd = -1;
 	s->conf = *c;
 	s->conf.host = s->conf.port = s->conf.path = NULL;
+	if (lt_tls_conf_copy(&s->conf.tls, &c->tls) < 0) {
+		lt_tls_conf_init(&s->conf.tls);
+		goto err_free;
+	}
 	if ((c->host && !(s->conf.host = strdup(c->host))) ||
 	    (c->port && !(s->conf.port = strdup(c->port))) ||
 	    (c->path && !(s->conf.path = strdup(c->path))))
@@ -570,6 +782,11 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 {
 	switch (s->conf.kind) {
 	case LT_STREAM_TCP:
+		if (s->conf.tls.enabled && !s->ssl_ctx) {
+			s->ssl_ctx = lt_tls_ctx_new(&s->conf.tls, s->conf.host, err, errlen);
+			if (!s->ssl_ctx)
+				return -EINVAL;
+		}
 		connect_start(s, (int64_t)lt_mono_ns());
 		return 0;
 	case LT_STREAM_FILE:
@@ -629,7 +846,9 @@ void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns)
 	switch (s->state) {
 	case LT_DCC_CONNECTING:
 		pfd->fd = s->fd;
-		pfd->events = POLLOUT;
+		pfd->events = s->tls_phase ? s->tls_want : POLLOUT;
+		if (s->tls_phase == 2 && s->hold_until < *deadline_ns)
+			*deadline_ns = s->hold_until;
 		break;
 	case LT_DCC_UP:
 		if (s->conf.kind != LT_STREAM_TCP)
@@ -693,6 +912,12 @@ void stream_free(struct lt_stream *s)
 {
 	if (!s)
 		return;
+	if (s->ssl && s->state == LT_DCC_UP && !s->tls_phase) {
+		/* close_notify, if the socket takes it now: carbon sees a clean end. */
+		ERR_clear_error();
+		SSL_shutdown(s->ssl);
+		ERR_clear_error();
+	}
 	if (s->conf.kind == LT_STREAM_TCP)
 		tcp_close(s);
 	else if (s->conf.kind == LT_STREAM_FILE && s->fd >= 0)
@@ -702,6 +927,7 @@ void stream_free(struct lt_stream *s)
 		atomic_store_explicit(&s->stats->queued, 0, memory_order_relaxed);
 	}
 	free(s->buf);
+	SSL_CTX_free(s->ssl_ctx);
 	stream_conf_clear(&s->conf);
 	free(s);
 }

@@ -11,6 +11,11 @@
  * Driven from one thread (the publisher): stream_poll() says what to wait
  * for, stream_dispatch() does the I/O; nothing here blocks, except writes
  * to a file or to stdout.
+ *
+ * TCP may be wrapped in TLS (tls = yes and the keys of tls.h): the
+ * handshake, reads and writes are non-blocking like the rest, the queue,
+ * back-off and resend rules are the same, and handshake failures are
+ * logged with their reason (certificate error, server's alert).
  */
 #ifndef LT_STREAM_H
 #define LT_STREAM_H
@@ -19,6 +24,8 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "transport/tls.h"
 
 enum lt_stream_kind { LT_STREAM_TCP, LT_STREAM_FILE, LT_STREAM_STDOUT };
 
@@ -30,7 +37,8 @@ struct lt_stream_conf {
 	size_t queue_bytes;          /* memory queue bound, default 4 MiB */
 	uint64_t backoff_min_ns;     /* first reconnect delay, default 100 ms */
 	uint64_t backoff_max_ns;     /* cap of the delay, default 30 s */
-	uint64_t connect_timeout_ns; /* default 5 s */
+	uint64_t connect_timeout_ns; /* default 5 s (TCP, and again for the TLS handshake) */
+	struct lt_tls_conf tls;      /* TCP only */
 };
 
 struct lt_stream;
@@ -42,11 +50,12 @@ void stream_conf_clear(struct lt_stream_conf *c);
 /*
  * Take one "key = value" of a DCC section that configures the stream:
  * transport (tcp|file|stdout), host, port, path, queue_size, reconnect_min,
- * reconnect_max, connect_timeout. -ENOENT when the key is not a stream key.
+ * reconnect_max, connect_timeout, and the TLS keys (tls.h). -ENOENT when
+ * the key is none of them.
  */
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
                        size_t errlen);
-/* Report a missing host/path etc. */
+/* Report a missing host/path etc., and TLS problems (lt_tls_check()). */
 int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
 
 /*
@@ -56,7 +65,10 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
  */
 int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
                struct lt_stream **out);
-/* Start connecting (TCP) or open the file. Never blocks on the network. */
+/*
+ * Start connecting (TCP) or open the file. Never blocks on the network.
+ * With TLS, builds the TLS context first (errors name the file).
+ */
 int stream_start(struct lt_stream *s, char *err, size_t errlen);
 /*
  * Queue @len bytes holding one or more whole records. Returns 0, or -ENOBUFS

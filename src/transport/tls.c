@@ -299,7 +299,7 @@ static int load_crls(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int is_address(const char *host)
+int lt_tls_host_is_address(const char *host)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
 
@@ -404,13 +404,15 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	if (t->crl && load_crls(ctx, t->crl, err, errlen) < 0)
 		goto err_free;
 
+	/* Nothing here could answer a renegotiation (and TLS 1.3 has none). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	if (t->verify_hostname && host && *host) {
 		X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
 		int ok;
 
-		if (is_address(host)) {
+		if (lt_tls_host_is_address(host)) {
 			ok = X509_VERIFY_PARAM_set1_ip_asc(param, host);
 		} else {
 			X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

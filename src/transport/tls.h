@@ -94,4 +94,7 @@ int lt_tls_failure(SSL_CTX *ctx, char *buf, size_t len);
 /* Forget what lt_tls_failure() would report (call before a new handshake). */
 void lt_tls_failure_clear(SSL_CTX *ctx);
 
+/* Whether @host is an IPv4 or IPv6 address (no SNI, and verified as an address). */
+int lt_tls_host_is_address(const char *host);
+
 #endif

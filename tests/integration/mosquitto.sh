@@ -44,9 +44,9 @@ lt_mosquitto_setup()
 	ports=$(lt_free_ports "$n") || return 1
 	# shellcheck disable=SC2086 # word splitting wanted
 	set -- $ports
-	MQ_PORT_PLAIN=$1 MQ_PORT_AUTH=$2 MQ_PORT_WS=
+	MQ_PORT_PLAIN=$1 MQ_PORT_AUTH=$2 MQ_PORT_WS=''
 	[ "${LT_MQ_WEBSOCKETS:-0}" = 1 ] && MQ_PORT_WS=$3
-	MQ_PORT_TLS= MQ_PORT_EXPIRED= MQ_PORT_WRONGHOST=
+	MQ_PORT_TLS='' MQ_PORT_EXPIRED='' MQ_PORT_WRONGHOST=''
 	[ -n "$pki" ] && MQ_PORT_TLS=$4 MQ_PORT_EXPIRED=$5 MQ_PORT_WRONGHOST=$6
 	MQ_USER=liotad
 	MQ_PASSWORD='s3cret pass'

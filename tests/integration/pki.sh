@@ -129,5 +129,6 @@ EOF
 	# The brokers of the tests may run as another user: certificates and
 	# keys readable (they are throw-away, in the test's private folder).
 	chmod 0644 "$d"/*.crt "$d"/*.key "$d/crl.pem" || return 1
+	# shellcheck disable=SC2034 # for the tests that source this
 	LT_PKI=$d
 }
