@@ -7,5 +7,6 @@
 
 extern const struct lt_dcc_driver lt_dcc_graphite;
 extern const struct lt_dcc_driver lt_dcc_mqtt;
+extern const struct lt_dcc_driver lt_dcc_iotcc;
 
 #endif

@@ -606,8 +606,8 @@ START_TEST(missing_or_unknown_type_is_reported)
 		      "[dcc \"d\"]\ntype = carbon\n",
 		      "{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, modbus)\n"
 		      "{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus)\n"
-		      "{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt)\n"
-		      "{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt)\n");
+		      "{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
+		      "{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc)\n");
 }
 END_TEST
 
