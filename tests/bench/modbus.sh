@@ -27,8 +27,11 @@
 #   values/s, regs/s   lines the sink got / seconds; registers = values x
 #                      120/110 (100 one-register and 10 two-register values)
 #   CPU us/poll        daemon CPU (sum of /proc/PID/task/*/schedstat) / polls
-#   server CPU us/poll the peer's CPU for answering them, the same way
-# and the report gives the median of the windows and the ratios.
+#   server CPU us/poll the peer's CPU for answering them, the same way (it
+#                      includes the peer writing its counts file, at most
+#                      every 100 ms and when a snapshot asks)
+# and the report gives the median of the windows and the ratios
+# (collectd / liotad).
 #
 # Environment: top_builddir, top_srcdir (make bench sets them);
 # MODBUS_BENCH_WINDOWS (default 5), MODBUS_BENCH_WINDOW (s, default 10),
@@ -289,7 +292,7 @@ stop "$LT_PID"
 stop "$SINK_PID"
 figures "$LT"
 say ""
-say "## liotad $("$LIOTAD" --version 2>/dev/null | head -n 1)"
+say "## $("$LIOTAD" --version 2>/dev/null | head -n 1)"
 say "1 modbus device, $((NU16 + NF32)) metrics at 1 s (configuration: $(grep -c '^\[metric' "$LT/liotad.conf") [metric] sections)"
 hdr
 cat "$LT/rows"
@@ -380,7 +383,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 say ""
 say "## Summary (medians of $WINDOWS windows)"
-printf '%-28s %12s %12s %8s\n' "" liotad collectd "ratio"
+printf '%-28s %12s %12s %8s\n' "" liotad collectd "c/l"
 for k in req_per_poll values_per_s regs_per_s cpu_us_per_poll srv_us_per_poll; do
 	l=$(fig "$LT" $k) c=$(fig "$CD" $k)
 	case $k in
@@ -390,6 +393,11 @@ for k in req_per_poll values_per_s regs_per_s cpu_us_per_poll srv_us_per_poll; d
 	cpu_us_per_poll) name="daemon CPU us per poll" ;;
 	srv_us_per_poll) name="server CPU us per poll" ;;
 	esac
-	printf '%-28s %12s %12s %7sx\n' "$name" "$l" "$c" "$(ratio "$c" "$l")"
+	case $k in
+	req_per_poll) fmt='%.2f' ;;
+	*_per_s) fmt='%.1f' ;;
+	*) fmt='%.0f' ;;
+	esac
+	printf '%-28s %12s %12s %7sx\n' "$name" "$(printf "$fmt" "$l")" "$(printf "$fmt" "$c")" "$(ratio "$c" "$l")"
 done
 say "round trips per poll for liotad and collectd on the same configuration: $(fig "$LT" req_per_poll) and $(fig "$CD" req_per_poll)"
