@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +17,6 @@
 
 #include "util.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 int lt_parse_double(const char *s, double *out, char *err, size_t errlen)
 {
 	char *end;
@@ -40,13 +24,13 @@ int lt_parse_double(const char *s, double *out, char *err, size_t errlen)
 
 	/* strtod() would skip leading white space and accept "" as 0. */
 	if (!*s || isspace((unsigned char)*s))
-		return fail(err, errlen, "'%s' is not a number", s);
+		return lt_errf(err, errlen, -EINVAL, "'%s' is not a number", s);
 	/* Overflow gives inf (refused below); underflow gives a tiny value, which is fine. */
 	v = strtod(s, &end);
 	if (*end)
-		return fail(err, errlen, "'%s' is not a number", s);
+		return lt_errf(err, errlen, -EINVAL, "'%s' is not a number", s);
 	if (!isfinite(v))
-		return fail(err, errlen, "'%s' is not a finite number", s);
+		return lt_errf(err, errlen, -EINVAL, "'%s' is not a finite number", s);
 	*out = v;
 	return 0;
 }
@@ -60,7 +44,7 @@ int lt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char
 
 	/* strtoull() accepts white space and a sign ("-1" wraps around): refuse both. */
 	if (!isdigit((unsigned char)*s))
-		return fail(err, errlen, "'%s' is not a whole number", s);
+		return lt_errf(err, errlen, -EINVAL, "'%s' is not a whole number", s);
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	switch (*end) {
@@ -77,10 +61,10 @@ int lt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char
 	if (shift)
 		end++;
 	if (*end)
-		return fail(err, errlen, "'%s' is not a whole number", s);
+		return lt_errf(err, errlen, -EINVAL, "'%s' is not a whole number", s);
 	if (errno == ERANGE || v > (UINT64_MAX >> shift) || (v << shift) < min ||
 	    (v << shift) > max)
-		return fail(err, errlen, "%s is out of range (%llu..%llu)", s,
+		return lt_errf(err, errlen, -EINVAL, "%s is out of range (%llu..%llu)", s,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)v << shift;
 	return 0;
@@ -110,7 +94,7 @@ int lt_parse_duration(const char *s, uint64_t *out, char *err, size_t errlen)
 		errno = 0;
 		whole = strtoull(p, NULL, 10);
 		if (errno == ERANGE)
-			return fail(err, errlen, "duration '%s' is too long", s);
+			return lt_errf(err, errlen, -EINVAL, "duration '%s' is too long", s);
 		p += nd;
 	}
 	if (*p == '.') {
@@ -141,11 +125,12 @@ int lt_parse_duration(const char *s, uint64_t *out, char *err, size_t errlen)
 
 	frac_ns = (uint64_t)llround(frac * (double)unit);
 	if (whole > (UINT64_MAX - frac_ns) / unit)
-		return fail(err, errlen, "duration '%s' is too long", s);
+		return lt_errf(err, errlen, -EINVAL, "duration '%s' is too long", s);
 	*out = whole * unit + frac_ns;
 	return 0;
 bad:
-	return fail(err, errlen, "bad duration '%s' (use a number with ns, us, ms, s, m or h)", s);
+	return lt_errf(err, errlen, -EINVAL,
+		       "bad duration '%s' (use a number with ns, us, ms, s, m or h)", s);
 }
 
 int lt_parse_bool(const char *s, int *out, char *err, size_t errlen)
@@ -163,5 +148,5 @@ int lt_parse_bool(const char *s, int *out, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	return fail(err, errlen, "'%s' is not a boolean (use yes or no)", s);
+	return lt_errf(err, errlen, -EINVAL, "'%s' is not a boolean (use yes or no)", s);
 }

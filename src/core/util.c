@@ -127,3 +127,15 @@ int lt_edge_id(const char *machine_id_path, char out[37])
 		 md[12], md[13], md[14], md[15]);
 	return 0;
 }
+
+int lt_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}

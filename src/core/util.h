@@ -32,6 +32,13 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Write a one-line reason into @err (when @err and @errlen) and return @rc:
+ * `return lt_errf(err, errlen, -EINVAL, "...", ...);` in functions that
+ * report failures through err/errlen.
+ */
+int lt_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /*
  * The edge system's stable id: a UUID string (36 chars + NUL) derived from

@@ -112,20 +112,6 @@ static void lib_init(void)
 	lib_rc = mosquitto_lib_init();
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* ---- configuration ------------------------------------------------------- */
 
 void lt_mqtt_conf_init(struct lt_mqtt_conf *c)
@@ -157,10 +143,10 @@ static int set_str(char **dst, const char *key, const char *value, char *err, si
 	char *s;
 
 	if (!*value)
-		return fail(err, errlen, -EINVAL, "%s must not be empty", key);
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
 	s = strdup(value);
 	if (!s)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return lt_errf(err, errlen, -ENOMEM, "out of memory");
 	free(*dst);
 	*dst = s;
 	return 0;
@@ -178,7 +164,7 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 		/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
 		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
 		    strlen(value) > 65535)
-			return fail(err, errlen, -EINVAL,
+			return lt_errf(err, errlen, -EINVAL,
 			            "client_id is not valid UTF-8 of at most 65535 bytes");
 		return set_str(&c->client_id, key, value, err, errlen);
 	}
@@ -215,7 +201,7 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 			return r;
 		/* libmosquitto refuses less than 5 s; MQTT's field is 16 bits. */
 		if (v < 5 * LT_NSEC_PER_SEC || v > 65535 * LT_NSEC_PER_SEC)
-			return fail(err, errlen, -EINVAL, "keepalive must be 5s to 65535s");
+			return lt_errf(err, errlen, -EINVAL, "keepalive must be 5s to 65535s");
 		c->keepalive_s = (unsigned)(v / LT_NSEC_PER_SEC);
 		return 0;
 	}
@@ -226,7 +212,7 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 			return r;
 		/* A zero delay would make a refusing broker spin the publisher. */
 		if (v < 10 * MSEC)
-			return fail(err, errlen, -EINVAL, "%s must be at least 10ms", key);
+			return lt_errf(err, errlen, -EINVAL, "%s must be at least 10ms", key);
 		if (!strcmp(key, "reconnect_min"))
 			c->backoff_min_ns = v;
 		else if (!strcmp(key, "reconnect_max"))
@@ -241,11 +227,11 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen)
 {
 	if (!c->host)
-		return fail(err, errlen, -EINVAL, "host is required");
+		return lt_errf(err, errlen, -EINVAL, "host is required");
 	if (c->password && !c->username)
-		return fail(err, errlen, -EINVAL, "password is set but username is not");
+		return lt_errf(err, errlen, -EINVAL, "password is set but username is not");
 	if (c->backoff_min_ns > c->backoff_max_ns)
-		return fail(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
+		return lt_errf(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
 	return lt_tls_check(&c->tls, err, errlen);
 }
 
@@ -634,7 +620,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 		return NULL;
 	pthread_once(&lib_once, lib_init);
 	if (lib_rc != MOSQ_ERR_SUCCESS) {
-		fail(err, errlen, -EIO, "libmosquitto: %s", mosquitto_strerror(lib_rc));
+		lt_errf(err, errlen, -EIO, "libmosquitto: %s", mosquitto_strerror(lib_rc));
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
@@ -678,7 +664,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 nomem_free:
 	lt_mqtt_free(m);
 nomem:
-	fail(err, errlen, -ENOMEM, "out of memory");
+	lt_errf(err, errlen, -ENOMEM, "out of memory");
 	return NULL;
 }
 
@@ -701,7 +687,7 @@ int lt_mqtt_start(struct lt_mqtt *m, char *err, size_t errlen)
 	if (m->started)
 		return 0;
 	if (!m->conf.client_id && !m->client_id)
-		return fail(err, errlen, -EINVAL, "no client_id");
+		return lt_errf(err, errlen, -EINVAL, "no client_id");
 	m->started = 1;
 	attempt(m, (int64_t)lt_mono_ns());
 	return 0;

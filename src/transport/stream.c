@@ -26,7 +26,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,20 +84,6 @@ struct lt_stream {
 	int64_t hold_until;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 void stream_conf_defaults(struct lt_stream_conf *c)
 {
 	*c = (struct lt_stream_conf){
@@ -140,13 +125,13 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 		else if (!strcmp(value, "stdout"))
 			c->kind = LT_STREAM_STDOUT;
 		else
-			return fail(err, errlen, -EINVAL,
+			return lt_errf(err, errlen, -EINVAL,
 			            "transport must be tcp, file or stdout, not \"%s\"", value);
 		return 0;
 	}
 	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
 		if (!*value)
-			return fail(err, errlen, -EINVAL, "%s must not be empty", key);
+			return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
 		if (!strcmp(key, "host"))
 			set_str(&c->host, value);
 		else if (!strcmp(key, "port"))
@@ -169,7 +154,7 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 			return r;
 		/* A zero delay would make a refusing peer spin the publisher. */
 		if (v < MSEC)
-			return fail(err, errlen, -EINVAL, "%s must be at least 1ms", key);
+			return lt_errf(err, errlen, -EINVAL, "%s must be at least 1ms", key);
 		if (!strcmp(key, "reconnect_min"))
 			c->backoff_min_ns = v;
 		else if (!strcmp(key, "reconnect_max"))
@@ -187,23 +172,23 @@ static int conf_check(const struct lt_stream_conf *c, int tls_files, char *err, 
 	switch (c->kind) {
 	case LT_STREAM_TCP:
 		if (!c->host)
-			return fail(err, errlen, -EINVAL, "transport tcp needs host");
+			return lt_errf(err, errlen, -EINVAL, "transport tcp needs host");
 		if (!c->port)
-			return fail(err, errlen, -EINVAL, "transport tcp needs port");
+			return lt_errf(err, errlen, -EINVAL, "transport tcp needs port");
 		break;
 	case LT_STREAM_FILE:
 		if (!c->path)
-			return fail(err, errlen, -EINVAL, "transport file needs path");
+			return lt_errf(err, errlen, -EINVAL, "transport file needs path");
 		break;
 	case LT_STREAM_STDOUT:
 		break;
 	}
 	if (c->queue_bytes < 4096)
-		return fail(err, errlen, -EINVAL, "queue_size must be at least 4k");
+		return lt_errf(err, errlen, -EINVAL, "queue_size must be at least 4k");
 	if (c->backoff_min_ns > c->backoff_max_ns)
-		return fail(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
+		return lt_errf(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
 	if (c->tls.enabled && c->kind != LT_STREAM_TCP)
-		return fail(err, errlen, -EINVAL, "tls = yes needs transport = tcp");
+		return lt_errf(err, errlen, -EINVAL, "tls = yes needs transport = tcp");
 	if (tls_files && lt_tls_check(&c->tls, err, errlen) < 0)
 		return -EINVAL;
 	return 0;
@@ -794,7 +779,7 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 	case LT_STREAM_FILE:
 		s->fd = open(s->conf.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (s->fd < 0)
-			return fail(err, errlen, -errno, "cannot open %s: %s", s->conf.path,
+			return lt_errf(err, errlen, -errno, "cannot open %s: %s", s->conf.path,
 			            strerror(errno));
 		break;
 	case LT_STREAM_STDOUT:

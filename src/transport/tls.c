@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 
 #include "liota/liota.h"
 #include "transport/tls.h"
+#include "util.h"
 
 /* What lt_tls_failure() reports: the first failure of the last handshake. */
 struct tls_diag {
@@ -53,20 +53,6 @@ static void diag_init(void)
 static struct tls_diag *ctx_diag(const SSL_CTX *ctx)
 {
 	return ctx && diag_index >= 0 ? SSL_CTX_get_ex_data(ctx, diag_index) : NULL;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
 }
 
 /* The first error of OpenSSL's queue (the deepest cause), then clear it. */
@@ -130,10 +116,10 @@ static int set_str(char **dst, const char *key, const char *value, char *err, si
 	char *s;
 
 	if (!*value)
-		return fail(err, errlen, "%s must not be empty", key);
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
 	s = strdup(value);
 	if (!s)
-		return fail(err, errlen, "out of memory");
+		return lt_errf(err, errlen, -EINVAL, "out of memory");
 	free(*dst);
 	*dst = s;
 	return 0;
@@ -152,7 +138,7 @@ int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, cha
 		else if (!strcmp(value, "1.3"))
 			t->min_version = TLS1_3_VERSION;
 		else
-			return fail(err, errlen, "min_tls must be 1.2 or 1.3, not \"%s\"", value);
+			return lt_errf(err, errlen, -EINVAL, "min_tls must be 1.2 or 1.3, not \"%s\"", value);
 		return 0;
 	}
 	if (!strcmp(key, "ca_file"))
@@ -192,17 +178,17 @@ static int check_path(const char *key, const char *path, int dir, char *err, siz
 	FILE *f;
 
 	if (stat(path, &st) < 0)
-		return fail(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		return lt_errf(err, errlen, -EINVAL, "%s %s: %s", key, path, strerror(errno));
 	if (dir) {
 		if (!S_ISDIR(st.st_mode))
-			return fail(err, errlen, "%s %s: not a folder", key, path);
+			return lt_errf(err, errlen, -EINVAL, "%s %s: not a folder", key, path);
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode))
-		return fail(err, errlen, "%s %s: is a folder", key, path);
+		return lt_errf(err, errlen, -EINVAL, "%s %s: is a folder", key, path);
 	f = fopen(path, "r");
 	if (!f)
-		return fail(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		return lt_errf(err, errlen, -EINVAL, "%s %s: %s", key, path, strerror(errno));
 	fclose(f);
 	return 0;
 }
@@ -278,10 +264,10 @@ static int load_crls(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 
 	b = BIO_new_file(path, "r");
 	if (!b)
-		return fail(err, errlen, "crl %s: %s", path, ossl_reason(reason, sizeof(reason)));
+		return lt_errf(err, errlen, -EINVAL, "crl %s: %s", path, ossl_reason(reason, sizeof(reason)));
 	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
 		if (!X509_STORE_add_crl(store, crl))
-			r = fail(err, errlen, "crl %s: %s", path,
+			r = lt_errf(err, errlen, -EINVAL, "crl %s: %s", path,
 			         ossl_reason(reason, sizeof(reason)));
 		X509_CRL_free(crl);
 		if (r)
@@ -294,7 +280,7 @@ static int load_crls(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	/* The loop ends on "no start line" at the end of the file: expected,
 	 * unless no CRL was read at all (or the end was garbage). */
 	if (!n || ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
-		return fail(err, errlen, "crl %s: no CRL read (%s)", path,
+		return lt_errf(err, errlen, -EINVAL, "crl %s: no CRL read (%s)", path,
 		            ossl_reason(reason, sizeof(reason)));
 	ERR_clear_error();
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
@@ -315,7 +301,7 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	SSL_CTX *ctx;
 
 	if (!t->cert != !t->key) {
-		fail(err, errlen, t->cert ? "cert is set but key is not: give both or neither" :
+		lt_errf(err, errlen, -EINVAL, t->cert ? "cert is set but key is not: give both or neither" :
 		                            "key is set but cert is not: give both or neither");
 		return NULL;
 	}
@@ -331,7 +317,7 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	d = calloc(1, sizeof(*d));
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!d || !ctx || diag_index < 0 || !SSL_CTX_set_ex_data(ctx, diag_index, d)) {
-		fail(err, errlen, "cannot create a TLS context: %s",
+		lt_errf(err, errlen, -EINVAL, "cannot create a TLS context: %s",
 		     ossl_reason(reason, sizeof(reason)));
 		free(d);
 		SSL_CTX_free(ctx);
@@ -343,37 +329,37 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	SSL_CTX_set_default_passwd_cb_userdata(ctx, d);
 
 	if (!SSL_CTX_set_min_proto_version(ctx, t->min_version)) {
-		fail(err, errlen, "min_tls: %s", ossl_reason(reason, sizeof(reason)));
+		lt_errf(err, errlen, -EINVAL, "min_tls: %s", ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (t->ciphers && !SSL_CTX_set_cipher_list(ctx, t->ciphers)) {
-		fail(err, errlen, "ciphers \"%s\": %s", t->ciphers,
+		lt_errf(err, errlen, -EINVAL, "ciphers \"%s\": %s", t->ciphers,
 		     ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (t->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, t->ciphersuites)) {
-		fail(err, errlen, "ciphersuites \"%s\": %s", t->ciphersuites,
+		lt_errf(err, errlen, -EINVAL, "ciphersuites \"%s\": %s", t->ciphersuites,
 		     ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 
 	if (t->ca_file && !SSL_CTX_load_verify_file(ctx, t->ca_file)) {
-		fail(err, errlen, "ca_file %s: %s", t->ca_file,
+		lt_errf(err, errlen, -EINVAL, "ca_file %s: %s", t->ca_file,
 		     ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (t->ca_dir && !SSL_CTX_load_verify_dir(ctx, t->ca_dir)) {
-		fail(err, errlen, "ca_dir %s: %s", t->ca_dir, ossl_reason(reason, sizeof(reason)));
+		lt_errf(err, errlen, -EINVAL, "ca_dir %s: %s", t->ca_dir, ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (!t->ca_file && !t->ca_dir && !SSL_CTX_set_default_verify_paths(ctx)) {
-		fail(err, errlen, "the system's CA store: %s", ossl_reason(reason, sizeof(reason)));
+		lt_errf(err, errlen, -EINVAL, "the system's CA store: %s", ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 
 	if (t->cert) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
-			fail(err, errlen, "cert %s: %s", t->cert,
+			lt_errf(err, errlen, -EINVAL, "cert %s: %s", t->cert,
 			     ossl_reason(reason, sizeof(reason)));
 			goto err_free;
 		}
@@ -383,23 +369,23 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 
 			if (d->passwd_asked) {
 				ERR_clear_error();
-				fail(err, errlen,
+				lt_errf(err, errlen, -EINVAL,
 				     "key %s: encrypted private key: not supported, "
 				     "decrypt it with openssl pkey",
 				     t->key);
 			} else if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
 			           ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
-				fail(err, errlen, "key %s does not match cert %s: %s", t->key,
+				lt_errf(err, errlen, -EINVAL, "key %s does not match cert %s: %s", t->key,
 				     t->cert, ossl_reason(reason, sizeof(reason)));
 			} else {
-				fail(err, errlen, "key %s: %s", t->key,
+				lt_errf(err, errlen, -EINVAL, "key %s: %s", t->key,
 				     ossl_reason(reason, sizeof(reason)));
 			}
 			goto err_free;
 		}
 		/* Also catches a key of the right type but another pair. */
 		if (SSL_CTX_check_private_key(ctx) != 1) {
-			fail(err, errlen, "key %s does not match cert %s: %s", t->key, t->cert,
+			lt_errf(err, errlen, -EINVAL, "key %s does not match cert %s: %s", t->key, t->cert,
 			     ossl_reason(reason, sizeof(reason)));
 			goto err_free;
 		}
@@ -423,7 +409,7 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 			ok = X509_VERIFY_PARAM_set1_host(param, host, 0);
 		}
 		if (!ok) {
-			fail(err, errlen, "host name \"%s\" for verification: %s", host,
+			lt_errf(err, errlen, -EINVAL, "host name \"%s\" for verification: %s", host,
 			     ossl_reason(reason, sizeof(reason)));
 			goto err_free;
 		}
