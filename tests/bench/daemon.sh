@@ -41,6 +41,7 @@ set -eu
 LIOTAD=$top_builddir/liotad
 LIOTACTL=$top_builddir/liotactl
 SINK=$top_builddir/tests/bench/line_sink
+. "$top_srcdir/tests/bench/sink.sh"
 STEPS=${DAEMON_BENCH_STEPS:-"50000 100000 200000 500000 1000000 2000000 4000000"}
 OVERLOAD=8000000
 WARM=2          # seconds before measuring (liotad)
@@ -107,37 +108,6 @@ stop()
 	done
 	kill -KILL "$1" 2>/dev/null || :
 	wait "$1" 2>/dev/null || :
-}
-
-# sink_start DIR [ARGS]: start a sink writing DIR/sink.out; sets SINK_PID, SINK_PORT.
-sink_start()
-{
-	d=$1
-	shift
-	"$SINK" --duration 120 --out "$d/sink.out" "$@" 2>"$d/sink.err" &
-	SINK_PID=$!
-	PIDS="$PIDS $SINK_PID"
-	i=0
-	while ! grep -q '^port ' "$d/sink.out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 250 ] || { echo "daemon.sh: the sink did not start" >&2; exit 1; }
-		sleep 0.02
-	done
-	SINK_PORT=$(awk '/^port /{ print $2; exit }' "$d/sink.out")
-}
-
-# sink_snap DIR: ask the sink for its totals; prints "MONO_NS LINES BAD".
-sink_snap()
-{
-	n0=$(grep -c '^snap ' "$1/sink.out" || :)
-	kill -USR1 "$SINK_PID"
-	i=0
-	while [ "$(grep -c '^snap ' "$1/sink.out" || :)" -le "$n0" ]; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || { echo "daemon.sh: the sink does not answer" >&2; exit 1; }
-		sleep 0.01
-	done
-	grep '^snap ' "$1/sink.out" | tail -n 1 | awk '{ print $2, $3, $4 }'
 }
 
 # sink_snap_quiet DIR: the last sink_snap before a burst of lines begins

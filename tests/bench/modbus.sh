@@ -44,6 +44,8 @@ set -eu
 LIOTAD=$top_builddir/liotad
 LIOTACTL=$top_builddir/liotactl
 SINK=$top_builddir/tests/bench/line_sink
+SINK_DURATION=600
+. "$top_srcdir/tests/bench/sink.sh"
 SERVER=$top_srcdir/tests/integration/modbus_server.py
 PY=/usr/bin/python3
 WINDOWS=${MODBUS_BENCH_WINDOWS:-5}
@@ -132,33 +134,10 @@ while [ ! -s "$WORK/ready.json" ]; do
 done
 PORT=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/ready.json")
 
-# sink_start DIR: a line sink writing DIR/sink.out; sets SINK_PID, SINK_PORT.
-sink_start()
-{
-	"$SINK" --duration 600 --out "$1/sink.out" 2>"$1/sink.err" &
-	SINK_PID=$!
-	PIDS="$PIDS $SINK_PID"
-	i=0
-	while ! grep -q '^port ' "$1/sink.out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt 250 ] || { echo "modbus.sh: the sink did not start" >&2; exit 1; }
-		sleep 0.02
-	done
-	SINK_PORT=$(awk '/^port /{ print $2; exit }' "$1/sink.out")
-}
-
-# sink_lines DIR: the sink's running count of lines (SIGUSR1, then its snap row).
+# sink_lines DIR: the sink's running count of lines and bad lines.
 sink_lines()
 {
-	n0=$(grep -c '^snap ' "$1/sink.out" || :)
-	kill -USR1 "$SINK_PID"
-	i=0
-	while [ "$(grep -c '^snap ' "$1/sink.out" || :)" -le "$n0" ]; do
-		i=$((i + 1))
-		[ $i -lt 200 ] || { echo "modbus.sh: the sink does not answer" >&2; exit 1; }
-		sleep 0.01
-	done
-	grep '^snap ' "$1/sink.out" | tail -n 1 | awk '{ print $3, $4 }'
+	sink_snap "$1" | awk '{ print $2, $3 }'
 }
 
 # server_counts FILE: fresh counts (SIGUSR1, wait for "dumps" to grow), copied to FILE.
