@@ -49,9 +49,16 @@ void sched_spin_until(uint64_t deadline_ns);
 #define LT_LAT_MAX_EXP  36 /* highest power of two with buckets of its own */
 #define LT_LAT_BUCKETS  ((LT_LAT_MAX_EXP - LT_LAT_SUB_BITS + 2) * LT_LAT_SUB)
 
+/*
+ * Buckets are 32-bit (half the memory: a daemon with a thousand metrics
+ * keeps a thousand of these). When one would pass UINT32_MAX (50 days of a
+ * 1 kHz metric in one bucket) every bucket is halved, rounding up, so the
+ * quantiles stay right; count stays exact.
+ */
 struct lt_lateness {
 	_Atomic uint64_t max;
-	_Atomic uint64_t bucket[LT_LAT_BUCKETS];
+	_Atomic uint64_t count;
+	_Atomic uint32_t bucket[LT_LAT_BUCKETS];
 };
 
 /* The bucket of @ns, and the lowest and highest value a bucket holds. */

@@ -205,6 +205,30 @@ START_TEST(lateness_percentiles_of_known_inputs)
 }
 END_TEST
 
+START_TEST(full_lateness_bucket_halves_all_and_keeps_quantiles)
+{
+	struct lt_lateness *h = xcalloc(1, sizeof(*h));
+	unsigned a = lat_bucket(40 * 1000), b = lat_bucket(900 * 1000);
+	struct lt_lat_summary ls;
+
+	/* 97 % of the values near 40 us, 3 % near 900 us: p50 and p99 fall apart. */
+	atomic_store(&h->bucket[a], UINT32_MAX);
+	atomic_store(&h->bucket[b], UINT32_MAX / 97 * 3);
+	atomic_store(&h->bucket[0], 1); /* an odd 1 stays 1 */
+	atomic_store(&h->count, 5);
+	atomic_store(&h->max, 900 * 1000);
+	lat_record(h, 40 * 1000); /* would overflow: all halve first */
+	ck_assert_uint_eq(atomic_load(&h->bucket[a]), UINT32_MAX / 2 + 1 + 1);
+	ck_assert_uint_eq(atomic_load(&h->bucket[b]), (UINT32_MAX / 97 * 3 + 1) / 2);
+	ck_assert_uint_eq(atomic_load(&h->bucket[0]), 1);
+	lat_summary(h, &ls);
+	ck_assert_uint_eq(ls.count, 6); /* exact, not the halved sum */
+	ck_assert_uint_eq(ls.p50, lat_bucket_high(a));
+	ck_assert_uint_eq(ls.p99, 900 * 1000); /* bucket b, capped at max */
+	free(h);
+}
+END_TEST
+
 START_TEST(quantile_ranks_round_up)
 {
 	uint64_t counts[LT_LAT_BUCKETS] = { 0 };
@@ -692,6 +716,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, lateness_buckets_are_exact_then_within_one_sixteenth);
 	tcase_add_test(tc, lateness_percentiles_of_known_inputs);
 	tcase_add_test(tc, quantile_ranks_round_up);
+	tcase_add_test(tc, full_lateness_bucket_halves_all_and_keeps_quantiles);
 	tcase_add_test(tc, tick_records_lateness_of_each_read);
 	tcase_add_test(tc, tick_wakes_the_publisher_only_when_a_batch_is_complete);
 	tcase_add_test(tc, tick_wakes_the_publisher_when_the_lane_is_half_full);
