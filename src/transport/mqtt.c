@@ -1196,11 +1196,6 @@ int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
 	return 0;
 }
 
-const char *lt_mqtt_client_id(const struct lt_mqtt *m)
-{
-	return client_id(m);
-}
-
 int lt_mqtt_connected(const struct lt_mqtt *m)
 {
 	return m->state == LT_DCC_UP && !m->lost;

@@ -177,8 +177,6 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns);
 int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns);
 /* The broker accepted the connection and it is up now. */
 int lt_mqtt_connected(const struct lt_mqtt *m);
-/* The client id of the next connection attempt (NULL when none yet). */
-const char *lt_mqtt_client_id(const struct lt_mqtt *m);
 /* Bytes (topic + payload) waiting, in flight included. */
 size_t lt_mqtt_queued(const struct lt_mqtt *m);
 /* Disconnect (without waiting) and free. NULL is fine. */

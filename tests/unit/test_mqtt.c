@@ -268,6 +268,7 @@ struct broker {
 	int64_t max_packet;     /* its Maximum Packet Size, -1: none */
 	int64_t session_expiry; /* its Session Expiry Interval, -1: none */
 	int take_over;  /* answer each CONNECT with DISCONNECT "session taken over" */
+	char client_id[128]; /* of the last CONNECT */
 	char sub_topic[128];
 	struct pub pubs[64];
 	int npubs;
@@ -350,6 +351,13 @@ static void broker_packets(struct broker *b)
 				else
 					break;
 				i += 5;
+			}
+			{
+				/* The payload starts with the client id. */
+				size_t at = b->level == 5 ? 11u + p[10] : 10, n = p[at] << 8 | p[at + 1];
+
+				snprintf(b->client_id, sizeof(b->client_id), "%.*s", (int)n,
+				         (const char *)p + at + 2);
 			}
 			if (b->level == 5)
 				send_all(b->cfd, connack5, sizeof(connack5));
@@ -601,6 +609,13 @@ START_TEST(mqtt_qos1_kept_until_acked_and_resent_after_reconnect)
 }
 END_TEST
 
+static struct lt_dcc_stats *backoff_stats;
+
+static int in_backoff(void)
+{
+	return atomic_load(&backoff_stats->state) == LT_DCC_BACKOFF;
+}
+
 START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
 {
 	struct lt_dcc_stats st = { 0 };
@@ -623,6 +638,9 @@ START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
 	ck_assert_int_eq(lt_mqtt_publish(m, "t", "x", 1, 3, 0), -EINVAL);
 	run(m, &b, 200, NULL);
 	ck_assert(!lt_mqtt_connected(m));
+	/* Between attempts (the 200 ms may end while one is being refused). */
+	backoff_stats = &st;
+	run(m, &b, 500, in_backoff);
 	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
 	ck_assert_uint_ge(atomic_load(&st.errors), 2);
 	ck_assert_int_eq(lt_mqtt_flush(m, (int64_t)lt_mono_ns() + 50 * MS), -ETIMEDOUT);
@@ -651,6 +669,7 @@ START_TEST(mqtt5_connect_announces_the_largest_packet_taken)
 	m = client(&b, &st, NULL);
 	run(m, &b, 2000, is_connected);
 	ck_assert_int_eq(b.level, 5);
+	ck_assert_str_eq(b.client_id, "unit-test"); /* given, and no DCC to add a name */
 	ck_assert_int_eq(b.max_packet, LT_MQTT_IN_DEFAULT);
 	ck_assert_int_eq(b.session_expiry, -1);
 	lt_mqtt_free(m);
@@ -666,6 +685,7 @@ START_TEST(mqtt5_connect_announces_the_largest_packet_taken)
 	run(m, &b, 2000, is_connected);
 	ck_assert(lt_mqtt_connected(m));
 	ck_assert_int_eq(b.level, 4);
+	ck_assert_str_eq(b.client_id, "unit-test");
 	ck_assert_int_eq(b.max_packet, -1);
 	lt_mqtt_free(m);
 	broker_stop(&b);
@@ -845,6 +865,8 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 		}
 		d.drv->dispatch(&d, p[0].fd >= 0 ? p[0].revents : 0, (int64_t)lt_mono_ns());
 	}
+	/* Its own client id: the edge id and the DCC's name. */
+	ck_assert_str_eq(b.client_id, "0f0e-id-m");
 	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 4);
 	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 1);
 	ck_assert_uint_eq(atomic_load(&d.stats.sent), 3);
