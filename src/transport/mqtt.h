@@ -109,6 +109,9 @@ unsigned lt_mqtt_port(const struct lt_mqtt_conf *c);
  *                 remembered subscriptions are already sent again.
  * @on_message:    a message arrived on a subscribed topic; @payload (not
  *                 NUL-terminated) and @topic are valid during the call.
+ *                 Within IN_BUDGET bytes per lt_mqtt_dispatch(): the rest
+ *                 comes in the next dispatches (lt_mqtt_poll() asks for one
+ *                 at once), or is dropped beyond INBOX_MAX (errors).
  * @on_disconnect: the connection was lost or refused; @reason is one line
  *                 (already logged by the transport).
  */
