@@ -10,6 +10,7 @@
 #include "log.h"
 #include "rundir.h"
 #include "sampler.h"
+#include "trust.h"
 #include "util.h"
 
 #include <errno.h>
@@ -160,22 +161,6 @@ static struct lt_model *load(const char *path, bool reloading)
 	return m;
 }
 
-static int make_rundir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	/* Owner-only: the socket gives status and the ring to whoever reaches it. */
-	if (st.st_uid == geteuid() && (st.st_mode & 077) && chmod(dir, 0700) < 0)
-		return -errno;
-	return 0;
-}
-
 static void summary(const struct lt_totals *t, uint64_t t0)
 {
 	lt_log(LOG_NOTICE, "stopped after %.1f s: %llu samples taken, %llu published, %llu dropped",
@@ -246,7 +231,8 @@ int main(int argc, char **argv)
 	const char *path;
 	uint64_t generation = 1, t0 = lt_mono_ns(), wd_usec = 0;
 	sigset_t mask;
-	int r, sfd, cfd = -1, status = 0;
+	struct control *ctl = NULL;
+	int r, sfd, status = 0;
 
 	log_init("liotad");
 	r = parse_args(argc, argv, &o);
@@ -283,14 +269,16 @@ int main(int argc, char **argv)
 		snprintf(rundir, sizeof(rundir), "%s", model->daemon.runtime_dir);
 	else
 		lt_default_rundir(rundir, sizeof(rundir));
-	r = make_rundir(rundir);
+	/* Ours alone: whoever could write there could answer liotactl in our place. */
+	r = lt_dir_open_trusted(rundir, 0700, LT_DIR_PRIVATE, err, sizeof(err));
 	if (r < 0) {
-		lt_log(LOG_ERR, "runtime folder %s: %s", rundir, strerror(-r));
+		lt_log(LOG_ERR, "runtime folder %s", err);
 		status = 3;
 		goto out_model;
 	}
+	close(r);
 	snprintf(sock, sizeof(sock), "%s/%s", rundir, LT_SOCKET_NAME);
-	if (control_open(sock, &cfd, err, sizeof(err)) < 0) {
+	if (control_open(sock, &ctl, err, sizeof(err)) < 0) {
 		lt_log(LOG_ERR, "%s", err);
 		status = 3;
 		goto out_model;
@@ -323,22 +311,22 @@ int main(int argc, char **argv)
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
 	for (bool run = true; run;) {
-		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
-					{ .fd = cfd, .events = POLLIN } };
+		/* The control socket is served here without blocking (control.h). */
+		struct pollfd pf[1 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
 		int timeout = wd_usec ? (int)(wd_usec / 2000) : -1;
 
-		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
+		control_pollfds(ctl, pf + 1, &timeout);
+		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
 		if (wd_usec)
 			sd_notify(0, "WATCHDOG=1");
-		if (pf[1].revents & POLLIN) {
+		if (d) {
 			struct control_ctx ctx = { .daemon = d,
 						   .past = &past,
 						   .generation = generation,
 						   .start_real_ns = start_real,
 						   .reloads = reloads };
-			if (d)
-				control_serve(cfd, &ctx);
+			control_dispatch(ctl, pf + 1, &ctx);
 		}
 		if (!(pf[0].revents & POLLIN))
 			continue;
@@ -362,7 +350,7 @@ int main(int argc, char **argv)
 	daemon_stop(d, &past);
 	summary(&past, t0);
 out_sock:
-	close(cfd);
+	control_close(ctl);
 	unlink(sock);
 out_model:
 	model_free(model);

@@ -7,13 +7,16 @@
 
 #include <liota/liota.h>
 
+#include "control.h"
 #include "log.h"
 #include "model.h"
+#include "trust.h"
 #include "unit.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <syslog.h>
 #include <time.h>
@@ -464,6 +467,228 @@ START_TEST(state_path_makes_the_folder_and_reports_failures)
 }
 END_TEST
 
+/* ---- trust: folders of our own, files replaced without following links -- */
+
+#define NOBODY 65534
+
+/* lt_dir_open_trusted() on @dir: the fd is closed; returns its result, reason in @err. */
+static int open_dir(const char *dir, unsigned flags, char *err, size_t errlen)
+{
+	int fd = lt_dir_open_trusted(dir, 0700, flags, err, errlen);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+START_TEST(trusted_dir_is_made_owner_only_and_checked_on_reuse)
+{
+	char dir[300], err[512] = "";
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	/* Ours, readable by others but writable by nobody else: narrowed, not refused. */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	/* The state folder keeps the mode it has when nobody else can write it. */
+	ck_assert_int_eq(chmod(dir, 0750), 0);
+	ck_assert_int_eq(open_dir(dir, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0750);
+}
+END_TEST
+
+START_TEST(trusted_dir_refuses_a_folder_others_can_write)
+{
+	char dir[300], err[512] = "", want[400];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s: owned by uid %u with mode 0777;", dir, (unsigned)geteuid());
+	ck_assert_msg(strstr(err, want) == err, "%s", err);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0777); /* refused, left as it was */
+	ck_assert_int_eq(chmod(dir, 0720), 0);
+	ck_assert_int_eq(open_dir(dir, 0, err, sizeof(err)), -EPERM);
+}
+END_TEST
+
+START_TEST(trusted_dir_refuses_a_symbolic_link_and_a_file)
+{
+	char dir[300], link[300], file[300], err[512] = "";
+
+	snprintf(dir, sizeof(dir), "%s/real", tmpdir);
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
+	snprintf(file, sizeof(file), "%s/file", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	/* Even to a good folder of ours: who planted the link could re-point it. */
+	ck_assert_int_eq(symlink(dir, link), 0);
+	ck_assert_int_eq(open_dir(link, 0, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, link) == err && strstr(err, "symbolic link"), "%s", err);
+	fclose(fopen(file, "w"));
+	ck_assert_int_eq(open_dir(file, 0, err, sizeof(err)), -ENOTDIR);
+	ck_assert_msg(strstr(err, file) == err, "%s", err);
+}
+END_TEST
+
+/*
+ * A folder of another user. Tests run as root (here and in CI): the folder
+ * is chowned to nobody, which is the "owned by somebody else" case for root.
+ * Then, in a child that became nobody, the issue's case: a non-root liotad
+ * finding its folder already made, with mode 0777, by another user (root).
+ */
+START_TEST(trusted_dir_refuses_a_folder_of_another_user)
+{
+	char dir[300], err[512] = "", want[400];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("SKIP trusted_dir_refuses_a_folder_of_another_user: needs root to chown\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/theirs", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chown(dir, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s: owned by uid %u with mode 0700; liotad (uid 0)", dir,
+		 NOBODY);
+	ck_assert_msg(strstr(err, want) == err, "%s", err);
+
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0); /* so that nobody can reach it */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(2);
+		_exit(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)) == -EPERM &&
+				      strstr(err, "owned by uid 0 with mode 0777")
+			      ? 0
+			      : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "as nobody, a root folder of mode 0777 was not refused (status %d)", status);
+}
+END_TEST
+
+START_TEST(state_path_refuses_a_state_folder_others_can_write)
+{
+	char dir[300], path[400], err[600] = "";
+
+	snprintf(dir, sizeof(dir), "%s/state", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0750), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	sdk_set_state_dir(dir);
+	ck_assert_int_eq(lt_state_path("x.json", path, sizeof(path), err, sizeof(err)), -EPERM);
+	sdk_set_state_dir(NULL);
+	ck_assert_msg(strstr(err, "state folder ") == err && strstr(err, dir) &&
+			      strstr(err, "mode 0777"),
+		      "%s", err);
+}
+END_TEST
+
+START_TEST(file_replace_writes_atomically_and_never_follows_a_link)
+{
+	char path[300], tmp[320], victim[300], err[512] = "", buf[32] = "";
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/f", tmpdir);
+	snprintf(tmp, sizeof(tmp), "%s/f.tmp", tmpdir);
+	snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+	f = fopen(victim, "w");
+	fputs("keep", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	ck_assert_int_eq(lt_file_replace(path, "new\n", 4, 0640, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_int_eq(lstat(tmp, &st), -1);
+	f = fopen(victim, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_str_eq(buf, "keep");
+	/* A second save replaces the first. */
+	ck_assert_int_eq(lt_file_replace(path, "newer\n", 6, 0640, err, sizeof(err)), 0);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_str_eq(buf, "newer\n");
+}
+END_TEST
+
+static TCase *trust_tcase(void)
+{
+	TCase *tc = tcase_create("trust");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, trusted_dir_is_made_owner_only_and_checked_on_reuse);
+	tcase_add_test(tc, trusted_dir_refuses_a_folder_others_can_write);
+	tcase_add_test(tc, trusted_dir_refuses_a_symbolic_link_and_a_file);
+	tcase_add_test(tc, trusted_dir_refuses_a_folder_of_another_user);
+	tcase_add_test(tc, state_path_refuses_a_state_folder_others_can_write);
+	tcase_add_test(tc, file_replace_writes_atomically_and_never_follows_a_link);
+	return tc;
+}
+
+/* ---- control: the request parser (outside input, also fuzzed) ------------- */
+
+START_TEST(control_request_is_one_known_command_line)
+{
+	enum control_cmd cmd = (enum control_cmd)-1;
+	char big[CONTROL_REQUEST_MAX + 10];
+
+#define PARSE(s, eof) control_parse_request(s, sizeof(s) - 1, eof, &cmd)
+	ck_assert_int_eq(PARSE("status\n", false), 1);
+	ck_assert_int_eq(cmd, CONTROL_STATUS);
+	ck_assert_int_eq(PARSE("metrics\r\n", false), 1);
+	ck_assert_int_eq(cmd, CONTROL_METRICS);
+	ck_assert_int_eq(PARSE("ring\nextra bytes ignored", false), 1);
+	ck_assert_int_eq(cmd, CONTROL_RING);
+	/* A client that closes its side without a newline (printf status | socat). */
+	ck_assert_int_eq(PARSE("status", true), 1);
+	ck_assert_int_eq(cmd, CONTROL_STATUS);
+	/* Not complete yet. */
+	ck_assert_int_eq(PARSE("stat", false), 0);
+	ck_assert_int_eq(control_parse_request("", 0, false, &cmd), 0);
+	/* Refused. */
+	ck_assert_int_eq(PARSE("statusx\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("Status\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE(" status\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("stat\0us\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("\n", false), -EINVAL);
+	ck_assert_int_eq(control_parse_request("", 0, true, &cmd), -EINVAL);
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX - 1, false, &cmd), 0);
+	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX, false, &cmd), -EMSGSIZE);
+	big[CONTROL_REQUEST_MAX + 2] = '\n';
+	ck_assert_int_eq(control_parse_request(big, sizeof(big), false, &cmd), -EMSGSIZE);
+#undef PARSE
+}
+END_TEST
+
+static TCase *control_tcase(void)
+{
+	TCase *tc = tcase_create("control");
+
+	tcase_add_test(tc, control_request_is_one_known_command_line);
+	return tc;
+}
+
 static TCase *edge_log_tcase(void)
 {
 	TCase *tc = tcase_create("edge_id_and_log");
@@ -485,6 +710,8 @@ static Suite *util_suite(void)
 
 	suite_add_tcase(s, parse_tcase());
 	suite_add_tcase(s, edge_log_tcase());
+	suite_add_tcase(s, trust_tcase());
+	suite_add_tcase(s, control_tcase());
 	return s;
 }
 
