@@ -349,27 +349,6 @@ END_TEST
 /* ---- log rate limiting ---------------------------------------------------- */
 
 /* Log through stderr redirected into a file; return what was written. */
-static char *capture_stderr(void (*fn)(void))
-{
-	char path[128], *buf = calloc(1, 65536);
-	int saved = dup(2), fd;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	dup2(fd, 2);
-	close(fd);
-	fn();
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	f = fopen(path, "r");
-	ck_assert_uint_lt(fread(buf, 1, 65535, f), 65535);
-	fclose(f);
-	return buf;
-}
-
 static unsigned count_lines(const char *s, const char *needle)
 {
 	unsigned n = 0;
@@ -390,7 +369,7 @@ static void log_twenty_repeats(void)
 
 START_TEST(repeated_identical_messages_are_rate_limited)
 {
-	char *out = capture_stderr(log_twenty_repeats);
+	char *out = lt_capture_stderr(log_twenty_repeats);
 
 	ck_assert_uint_eq(count_lines(out, "liotad: error: sensor 7 unreachable\n"), 5);
 	ck_assert_uint_eq(count_lines(out, "a different message"), 1);
@@ -412,7 +391,7 @@ static void log_across_windows(void)
 
 START_TEST(suppressed_repeats_are_counted_when_the_window_ends)
 {
-	char *out = capture_stderr(log_across_windows);
+	char *out = lt_capture_stderr(log_across_windows);
 
 	ck_assert_uint_eq(count_lines(out, "warning: disk full\n"), 3);
 	ck_assert_uint_eq(count_lines(out, "4 repeats of the next message were suppressed"), 1);
@@ -432,7 +411,7 @@ static void log_below_level(void)
 
 START_TEST(messages_below_the_level_are_not_written)
 {
-	char *out = capture_stderr(log_below_level);
+	char *out = lt_capture_stderr(log_below_level);
 
 	ck_assert_str_eq(out, "liotad: warning: important\n");
 	free(out);
@@ -730,7 +709,7 @@ static void serve_one_client_without_credentials(void)
 
 START_TEST(control_refuses_a_client_whose_credentials_cannot_be_read)
 {
-	char *out = capture_stderr(serve_one_client_without_credentials);
+	char *out = lt_capture_stderr(serve_one_client_without_credentials);
 
 	/* Said as it is: no uid (the old line printed an uninitialised one). */
 	ck_assert_str_eq(out, "liotad: warning: control: refused a client whose credentials "
