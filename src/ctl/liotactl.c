@@ -44,8 +44,11 @@ static const char usage[] =
 	"  -s, --socket=PATH       the socket itself\n"
 	"  -h, --help              show this help and exit\n"
 	"\n"
-	"Exit status: 0 on success, 1 when the daemon cannot be reached or refuses,\n"
-	"2 for a usage error.\n";
+	"liotactl talks only to a daemon of its own user or root, and the daemon\n"
+	"answers only those.\n"
+	"\n"
+	"Exit status: 0 on success, 1 when the daemon cannot be reached, refuses,\n"
+	"or is not trusted; 2 for a usage error.\n";
 
 static char sock_path[PATH_MAX];
 static volatile sig_atomic_t interrupted;
