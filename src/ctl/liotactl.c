@@ -422,8 +422,10 @@ static int cmd_tail(long long count, double timeout, bool raw, char **pat, int n
 	double end = timeout > 0 ? now_s() + timeout : INFINITY;
 	int status = 0;
 
-	if (tail_attach(&t, &o, pat, npat) < 0)
+	if (tail_attach(&t, &o, pat, npat) < 0) {
+		tail_clear(&t);
 		return 1;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (!interrupted && (count <= 0 || printed < count) && now_s() < end) {
 		long n = lt_ring_observe(&o, buf, 256, &missed);
