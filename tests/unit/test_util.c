@@ -614,20 +614,6 @@ START_TEST(file_replace_writes_atomically_and_never_follows_a_link)
 }
 END_TEST
 
-static TCase *trust_tcase(void)
-{
-	TCase *tc = tcase_create("trust");
-
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, trusted_dir_is_made_owner_only_and_checked_on_reuse);
-	tcase_add_test(tc, trusted_dir_refuses_a_folder_others_can_write);
-	tcase_add_test(tc, trusted_dir_refuses_a_symbolic_link_and_a_file);
-	tcase_add_test(tc, trusted_dir_refuses_a_folder_of_another_user);
-	tcase_add_test(tc, state_path_refuses_a_state_folder_others_can_write);
-	tcase_add_test(tc, file_replace_writes_atomically_and_never_follows_a_link);
-	return tc;
-}
-
 /* ---- control: the request parser (outside input, also fuzzed) ------------- */
 
 START_TEST(control_request_is_one_known_command_line)
@@ -718,19 +704,10 @@ START_TEST(control_refuses_a_client_whose_credentials_cannot_be_read)
 }
 END_TEST
 
-static TCase *control_tcase(void)
-{
-	TCase *tc = tcase_create("control");
-
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, control_request_is_one_known_command_line);
-	tcase_add_test(tc, control_refuses_a_client_whose_credentials_cannot_be_read);
-	return tc;
-}
-
 static TCase *edge_log_tcase(void)
 {
-	TCase *tc = tcase_create("edge_id_and_log");
+	/* Local trust too: the folders, the state file, the control socket's parser and peers. */
+	TCase *tc = tcase_create("edge_log_trust");
 
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, edge_id_is_the_rfc4122_v5_uuid_of_the_machine_id);
@@ -739,6 +716,14 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, suppressed_repeats_are_counted_when_the_window_ends);
 	tcase_add_test(tc, messages_below_the_level_are_not_written);
 	tcase_add_test(tc, state_path_makes_the_folder_and_reports_failures);
+	tcase_add_test(tc, trusted_dir_is_made_owner_only_and_checked_on_reuse);
+	tcase_add_test(tc, trusted_dir_refuses_a_folder_others_can_write);
+	tcase_add_test(tc, trusted_dir_refuses_a_symbolic_link_and_a_file);
+	tcase_add_test(tc, trusted_dir_refuses_a_folder_of_another_user);
+	tcase_add_test(tc, state_path_refuses_a_state_folder_others_can_write);
+	tcase_add_test(tc, file_replace_writes_atomically_and_never_follows_a_link);
+	tcase_add_test(tc, control_request_is_one_known_command_line);
+	tcase_add_test(tc, control_refuses_a_client_whose_credentials_cannot_be_read);
 	return tc;
 }
 
@@ -749,8 +734,6 @@ static Suite *util_suite(void)
 
 	suite_add_tcase(s, parse_tcase());
 	suite_add_tcase(s, edge_log_tcase());
-	suite_add_tcase(s, trust_tcase());
-	suite_add_tcase(s, control_tcase());
 	return s;
 }
 
