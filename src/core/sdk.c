@@ -142,7 +142,7 @@ int lt_state_path(const char *name, char *buf, size_t len, char *err, size_t err
 		return -ENAMETOOLONG;
 	}
 	/* Made by us, or verified ours: the state file is written there (trust.h). */
-	r = lt_dir_open_trusted(dir, 0750, LT_DIR_PARENTS, why, sizeof(why));
+	r = lt_dir_open_trusted(dir, 0750, LT_DIR_PARENTS | LT_DIR_LINK_OK, why, sizeof(why));
 	if (r < 0) {
 		snprintf(err, errlen, "state folder %s", why);
 		return r;

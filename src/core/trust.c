@@ -27,6 +27,33 @@ static int make_parents(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Root or us: the users liotad trusts. */
+static bool own(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/*
+ * May the symbolic link @path (lstat @lst) be followed? Only if root or we
+ * made it, and nobody else can replace it: its folder is root's or ours and
+ * group and others cannot write it, or it is sticky (as /tmp), where only a
+ * link's owner may remove it. systemd's StateDirectory= with DynamicUser=
+ * is such a link (/var/lib/NAME -> private/NAME, made by root).
+ */
+static bool link_trusted(const char *path, const struct stat *lst)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int n = !slash || slash == path ? 1 : (int)(slash - path);
+	struct stat st;
+
+	if (!own(lst->st_uid) ||
+	    (size_t)snprintf(parent, sizeof(parent), "%.*s", n, slash ? path : ".") >= sizeof(parent))
+		return false;
+	return stat(parent, &st) == 0 && own(st.st_uid) &&
+	       (!(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX));
+}
+
 int lt_dir_open_trusted(const char *path, mode_t mode, unsigned flags, char *err, size_t errlen)
 {
 	struct stat st;
@@ -40,12 +67,17 @@ int lt_dir_open_trusted(const char *path, mode_t mode, unsigned flags, char *err
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+			return lt_errf(err, errlen, r, "%s: %s", path, strerror(-r));
+		if (!(flags & LT_DIR_LINK_OK) || !link_trusted(path, &st))
 			return lt_errf(err, errlen, -ELOOP,
 				       "%s: is a symbolic link (owner uid %u); liotad uses only a "
 				       "real folder of its own",
 				       path, (unsigned)st.st_uid);
-		return lt_errf(err, errlen, r, "%s: %s", path, strerror(-r));
+		/* Nobody else can re-point it: what it leads to is checked below. */
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return lt_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
@@ -104,7 +136,7 @@ int lt_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		return lt_errf(err, errlen, -ENAMETOOLONG, "%s: path too long", path);
 	if (!*base)
 		return lt_errf(err, errlen, -EISDIR, "%s: not a file name", path);
-	dfd = lt_dir_open_trusted(dir, 0700, 0, why, sizeof(why));
+	dfd = lt_dir_open_trusted(dir, 0700, LT_DIR_LINK_OK, why, sizeof(why));
 	if (dfd < 0)
 		return lt_errf(err, errlen, dfd, "cannot write %s: folder %s", path, why);
 	/* Only we can write here, but a crash may have left a PATH.tmp: remove, never follow. */
@@ -139,7 +171,7 @@ out:
 
 bool lt_config_trusted(const struct stat *st, char *why, size_t whylen)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+	if (!own(st->st_uid)) {
 		lt_errf(why, whylen, 0, "owned by uid %u, neither root nor liotad's uid %u",
 			(unsigned)st->st_uid, (unsigned)geteuid());
 		return false;

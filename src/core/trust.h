@@ -19,6 +19,7 @@
 enum {
 	LT_DIR_PARENTS = 1, /* make missing parent folders too (mode @mode) */
 	LT_DIR_PRIVATE = 2, /* an existing folder readable by others is narrowed to @mode */
+	LT_DIR_LINK_OK = 4, /* @path may be a symbolic link that only root or we could make */
 };
 
 /*
@@ -27,7 +28,10 @@ enum {
  * (not a symbolic link), owned by the effective uid, and not writable by
  * group or others: otherwise somebody else could have put files in it or
  * could replace them. Checked on the opened fd (O_NOFOLLOW), so the folder
- * checked is the folder used. Returns an O_DIRECTORY|O_CLOEXEC fd, or a
+ * checked is the folder used. With LT_DIR_LINK_OK, @path may also be a
+ * link owned by root or us in a folder nobody else can change (or a sticky
+ * one), such as systemd's StateDirectory= with DynamicUser=; the folder it
+ * leads to must pass the same checks. Returns an O_DIRECTORY|O_CLOEXEC fd, or a
  * negative errno with "PATH: reason" in @err (-EPERM for a folder of the
  * wrong owner or mode, -ELOOP for a link, -ENOTDIR).
  */
@@ -35,7 +39,7 @@ int lt_dir_open_trusted(const char *path, mode_t mode, unsigned flags, char *err
 
 /*
  * lt_file_replace - replace the file @path (in a folder lt_dir_open_trusted()
- * accepts) with @len bytes of @data, mode @mode: written to PATH.tmp opened
+ * accepts, LT_DIR_LINK_OK) with @len bytes of @data, mode @mode: written to PATH.tmp opened
  * O_EXCL|O_NOFOLLOW in the opened folder (a stale PATH.tmp is removed
  * first, never followed), fsync'd, renamed over @path, and the folder
  * fsync'd, so that after a crash or power loss @path holds the old or the

@@ -567,6 +567,51 @@ START_TEST(trusted_dir_refuses_a_folder_of_another_user)
 }
 END_TEST
 
+/*
+ * systemd's StateDirectory= with DynamicUser= is a link made by root
+ * (/var/lib/NAME -> private/NAME): followed with LT_DIR_LINK_OK when only
+ * root or we could have made or re-pointed it, and what it leads to is
+ * checked as a folder. (As root, "we" and root are the same user: the
+ * other-owner case is the link chowned to nobody.)
+ */
+START_TEST(trusted_dir_follows_only_a_link_nobody_else_could_plant)
+{
+	char real[200], link[200], open_dir_path[200], link2[300], err[512] = "";
+
+	snprintf(real, sizeof(real), "%s/private", tmpdir);
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	strcat(real, "/state");
+	ck_assert_int_eq(mkdir(real, 0750), 0);
+	snprintf(link, sizeof(link), "%s/state", tmpdir);
+	ck_assert_int_eq(symlink("private/state", link), 0);
+	ck_assert_int_eq(open_dir(link, LT_DIR_LINK_OK, err, sizeof(err)), 0);
+	ck_assert_int_eq(open_dir(link, 0, err, sizeof(err)), -ELOOP); /* the runtime folder */
+
+	/* In a folder others can write, without the sticky bit: they could re-point it. */
+	snprintf(open_dir_path, sizeof(open_dir_path), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(open_dir_path, 0700), 0);
+	snprintf(link2, sizeof(link2), "%s/state", open_dir_path);
+	ck_assert_int_eq(symlink(real, link2), 0);
+	ck_assert_int_eq(chmod(open_dir_path, 0777), 0);
+	ck_assert_int_eq(open_dir(link2, LT_DIR_LINK_OK, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, "symbolic link"), "%s", err);
+	/* Sticky (as /tmp): only the link's owner could remove it. */
+	ck_assert_int_eq(chmod(open_dir_path, 01777), 0);
+	ck_assert_int_eq(open_dir(link2, LT_DIR_LINK_OK, err, sizeof(err)), 0);
+	/* Leading to a folder others can write: refused as that folder would be. */
+	ck_assert_int_eq(chmod(real, 0777), 0);
+	ck_assert_int_eq(open_dir(link, LT_DIR_LINK_OK, err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(chmod(real, 0750), 0);
+	if (geteuid() != 0) {
+		printf("SKIP trusted_dir_follows_only_a_link...: a link of another owner needs root\n");
+		return;
+	}
+	ck_assert_int_eq(lchown(link2, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(open_dir(link2, LT_DIR_LINK_OK, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, "owner uid 65534"), "%s", err);
+}
+END_TEST
+
 START_TEST(state_path_refuses_a_state_folder_others_can_write)
 {
 	char dir[300], path[400], err[600] = "";
@@ -720,6 +765,7 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, trusted_dir_refuses_a_folder_others_can_write);
 	tcase_add_test(tc, trusted_dir_refuses_a_symbolic_link_and_a_file);
 	tcase_add_test(tc, trusted_dir_refuses_a_folder_of_another_user);
+	tcase_add_test(tc, trusted_dir_follows_only_a_link_nobody_else_could_plant);
 	tcase_add_test(tc, state_path_refuses_a_state_folder_others_can_write);
 	tcase_add_test(tc, file_replace_writes_atomically_and_never_follows_a_link);
 	tcase_add_test(tc, control_request_is_one_known_command_line);
