@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,8 +45,10 @@ static const char usage[] =
 	"  -s, --socket=PATH       the socket itself\n"
 	"  -h, --help              show this help and exit\n"
 	"\n"
-	"liotactl talks only to a daemon of its own user or root, and the daemon\n"
-	"answers only those.\n"
+	"liotactl talks only to a daemon of its own user or root (and, run by root,\n"
+	"to the system's daemon: one whose user owns the socket's folder in a folder\n"
+	"of root's that nobody else can write, as /run/liotad of the service); the\n"
+	"daemon answers only its own user and root.\n"
 	"\n"
 	"Exit status: 0 on success, 1 when the daemon cannot be reached, refuses,\n"
 	"or is not trusted; 2 for a usage error.\n";
@@ -64,7 +67,38 @@ static void on_sigint(int sig)
 /* Room for more descriptors than liotad sends, so that extra ones arrive and are closed. */
 #define FDS_MAX 8
 
-/* Is the daemon at the other end of @s our own user or root? Say why not. */
+/*
+ * Root may also talk to a daemon of a dedicated user (the packaged service
+ * runs as liotad in /run/liotad): when @uid owns the socket's folder, a real
+ * folder nobody else can write, inside a folder of root's that nobody else
+ * can write either. Only root or a service manager can have given @uid that
+ * folder, so it is the system's daemon, not another user's plant (a folder
+ * of /tmp, which everybody can write, never qualifies).
+ */
+static bool system_daemon(uid_t uid)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return false;
+	*slash = '\0';
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
+	    (st.st_mode & 022))
+		return false;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	if (slash == dir)
+		slash++; /* the folder is in / itself */
+	*slash = '\0';
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	       !(st.st_mode & 022);
+}
+
+/* Is the daemon at the other end of @s our own user, root, or (for root) the system's? */
 static bool peer_trusted(int s)
 {
 	struct ucred cred;
@@ -75,7 +109,8 @@ static bool peer_trusted(int s)
 			strerror(errno));
 		return false;
 	}
-	if (cred.uid != geteuid() && cred.uid != 0) {
+	if (cred.uid != geteuid() && cred.uid != 0 &&
+	    !(geteuid() == 0 && system_daemon(cred.uid))) {
 		fprintf(stderr,
 			"liotactl: %s is served by uid %u (pid %d), neither you nor root: "
 			"not trusting it\n",
