@@ -83,12 +83,13 @@ static json_t *dcc_json(const struct lt_dcc *d)
 	const struct lt_dcc_stats *s = &d->stats;
 	int st = atomic_load(&s->state);
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", d->name,
-			 "type", d->drv->name, "state",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+			 d->name, "type", d->drv->name, "state",
 			 st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
 			 (json_int_t)atomic_load(&s->samples_in), "sent",
 			 (json_int_t)atomic_load(&s->sent), "dropped",
-			 (json_int_t)atomic_load(&s->dropped), "bytes",
+			 (json_int_t)atomic_load(&s->dropped), "pending",
+			 (json_int_t)atomic_load(&s->pending), "bytes",
 			 (json_int_t)atomic_load(&s->bytes), "reconnects",
 			 (json_int_t)atomic_load(&s->reconnects), "errors",
 			 (json_int_t)atomic_load(&s->errors), "queued_bytes",
@@ -141,18 +142,18 @@ json_t *control_status_json(const struct control_ctx *ctx)
 					 (json_int_t)lt_ring_lane_written(d->ring, l), "dropped",
 					 (json_int_t)lt_ring_lane_dropped(d->ring, l)));
 	daemon_totals(d, &t);
+	daemon_totals_add(&t, ctx->past);
 	return json_pack(
 		"{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:{s:I, s:I, s:I, "
-		"s:I}}",
+		"s:I, s:I, s:I}}",
 		"edge", "name", m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(),
 		"uptime_s", (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
 		(json_int_t)ctx->reloads, "config_files", files, "ring", "generation",
 		(json_int_t)ctx->generation, "wakeups", (json_int_t)atomic_load(&h->wakeups),
 		"lanes", lanes, "devices", devs, "dccs", dccs, "totals", "taken",
-		(json_int_t)(t.taken + ctx->past->taken), "published",
-		(json_int_t)(t.published + ctx->past->published), "dropped",
-		(json_int_t)(t.dropped + ctx->past->dropped), "errors",
-		(json_int_t)(t.errors + ctx->past->errors));
+		(json_int_t)t.taken, "deliveries", (json_int_t)t.deliveries, "published",
+		(json_int_t)t.published, "dropped", (json_int_t)t.dropped, "pending",
+		(json_int_t)t.pending, "errors", (json_int_t)t.errors);
 }
 
 static json_t *metrics_json(const struct control_ctx *ctx)

@@ -82,6 +82,7 @@ struct lt_metric {
 	struct lt_origin origin;
 	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
 	_Atomic uint64_t samples;
+	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */
 	_Atomic uint64_t errors;
 	_Atomic uint64_t late;     /* ticks skipped because the sampler was late */
 	_Atomic uint64_t last_bits; /* last value, as the bits of a double */

@@ -111,7 +111,7 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 				smp.metric_id = m->id;
 				smp.flags = sm->late ? LT_SAMPLE_LATE : 0;
 				smp.seq = 0;
-				/* A full lane drops the sample; the ring counts it. */
+				/* A full lane drops the sample; the ring counts it per lane. */
 				if (lt_ring_push(p, &smp)) {
 					pushed++;
 					/* Counted as the publisher counts: batches agree. */
@@ -119,6 +119,9 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 						sm->pending = 0;
 						batch_due = true;
 					}
+				} else {
+					atomic_fetch_add_explicit(&m->ring_dropped, 1,
+								  memory_order_relaxed);
 				}
 				atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 				store_last(m, v, smp.ts_ns);
@@ -146,8 +149,10 @@ int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns)
 	sm = &e->s->met[m->dev_index];
 	atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 	store_last(m, value, ts_ns);
-	if (!lt_ring_push(e->p, &smp))
-		return -ENOBUFS; /* counted by the ring */
+	if (!lt_ring_push(e->p, &smp)) {
+		atomic_fetch_add_explicit(&m->ring_dropped, 1, memory_order_relaxed);
+		return -ENOBUFS; /* the ring counts it per lane too */
+	}
 	e->pushed++;
 	if (++sm->pending >= m->aggregation) {
 		sm->pending = 0;
