@@ -78,6 +78,20 @@ static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *
 			 lateness_json(lat));
 }
 
+static const char *device_state_name(int st)
+{
+	switch (st) {
+	case LT_DEVICE_RUNNING:
+		return "running";
+	case LT_DEVICE_OPENING:
+		return "opening";
+	case LT_DEVICE_FAILED:
+		return "failed";
+	default:
+		return "stopped";
+	}
+}
+
 static json_t *dcc_json(const struct lt_dcc *d)
 {
 	const struct lt_dcc_stats *s = &d->stats;
@@ -120,6 +134,11 @@ json_t *control_status_json(const struct control_ctx *ctx)
 								sm ? &sm[j].lat : NULL));
 		json_t *ctrs = json_object();
 		const char *cond = atomic_load_explicit(&dev->condition, memory_order_relaxed);
+		char stuck[64];
+
+		/* A driver call that does not return says more than the driver's condition. */
+		if (d->samplers && sampler_stuck(&d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
+			cond = stuck;
 
 		for (unsigned c = 0; c < dev->ncounters; c++)
 			json_object_set_new(ctrs, dev->counter_names[c],
@@ -127,7 +146,7 @@ json_t *control_status_json(const struct control_ctx *ctx)
 						    &dev->counters[c], memory_order_relaxed)));
 		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "name",
 						      dev->name, "type", dev->drv->name, "state",
-						      st > 0 ? "running" : st < 0 ? "failed" : "stopped",
+						      device_state_name(st),
 						      "condition", cond, "counters", ctrs, "metrics",
 						      mets));
 	}

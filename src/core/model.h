@@ -39,6 +39,14 @@ struct lt_dcc {
 
 struct sampler_emit;
 
+/* What `liotactl status` says of a device's sampler. */
+enum lt_device_state {
+	LT_DEVICE_FAILED = -1, /* cannot be opened, or gone: retried */
+	LT_DEVICE_STOPPED = 0, /* no sampler thread */
+	LT_DEVICE_RUNNING = 1,
+	LT_DEVICE_OPENING = 2, /* its sampler's first open has not returned yet */
+};
+
 struct lt_device {
 	char *name;
 	const struct lt_device_driver *drv;
@@ -50,7 +58,7 @@ struct lt_device {
 	struct lt_reg *regs; /* one per model DCC (id NULL when not registered there) */
 	/* counters, read by the control thread */
 	_Atomic uint64_t read_errors;
-	_Atomic int state; /* 0 stopped, 1 running, -1 failed to open */
+	_Atomic int state; /* enum lt_device_state */
 	const char *_Atomic condition; /* lt_device_set_condition(), a literal or NULL */
 	/* driver-declared counters (lt_device_counter), fixed once running */
 	const char *counter_names[LT_DEVICE_COUNTERS_MAX];

@@ -19,6 +19,9 @@
 /* How often a device that cannot be opened (or went away) is tried again. */
 static uint64_t open_retry_ns = 5 * LT_NSEC_PER_SEC;
 
+/* A driver call lasting longer than max(2 x the shortest interval, this) is stuck. */
+static uint64_t stuck_min_ns = 2 * LT_NSEC_PER_SEC;
+
 /* SCHED_FIFO priority of new sampler threads; 0: the default policy. */
 static int rt_priority;
 /* Wake this long before each deadline and busy-wait to it; 0: just sleep. */
@@ -37,6 +40,46 @@ void sampler_signals_init(void)
 	sa.sa_handler = on_wake; /* no SA_RESTART: the sleep must return EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SAMPLER_SIGNAL, &sa, NULL);
+}
+
+/* Status shows a call that does not return (sampler_stuck()); relaxed: only for people. */
+static void call_begin(struct sampler *s, enum sampler_call c, uint64_t now)
+{
+	atomic_store_explicit(&s->call_start_ns, now, memory_order_relaxed);
+	atomic_store_explicit(&s->call, (int)c, memory_order_relaxed);
+}
+
+static void call_end(struct sampler *s)
+{
+	atomic_store_explicit(&s->call, SAMPLER_CALL_NONE, memory_order_relaxed);
+}
+
+bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t len)
+{
+	static const char *const names[] = { [SAMPLER_CALL_OPEN] = "open",
+					     [SAMPLER_CALL_READ] = "read",
+					     [SAMPLER_CALL_DISPATCH] = "dispatch",
+					     [SAMPLER_CALL_CLOSE] = "close" };
+	uint64_t start = atomic_load_explicit(&s->call_start_ns, memory_order_relaxed);
+	int c = atomic_load_explicit(&s->call, memory_order_relaxed);
+	uint64_t shortest = UINT64_MAX, limit = stuck_min_ns;
+
+	if (c <= SAMPLER_CALL_NONE || c > SAMPLER_CALL_CLOSE || now_ns <= start)
+		return false;
+	/* The shortest interval is the one a call delays first. */
+	for (unsigned i = 0; i < s->dev->nmetrics; i++) {
+		uint64_t iv = s->dev->metrics[i]->interval_ns;
+
+		if (iv && iv < shortest)
+			shortest = iv;
+	}
+	if (shortest <= UINT64_MAX / 2 && 2 * shortest > limit)
+		limit = 2 * shortest;
+	if (now_ns - start <= limit)
+		return false;
+	snprintf(buf, len, "stuck in %s for %llu s", names[c],
+		 (unsigned long long)((now_ns - start) / LT_NSEC_PER_SEC));
+	return true;
 }
 
 static void store_last(struct lt_metric *m, double v, uint64_t ts)
@@ -99,7 +142,9 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 			/* From when the read starts: later metrics wait for earlier ones. */
 			lat_record(&sm->lat, now - sm->next + (t - t_start));
 			smp.ts_ns = real_start + (t - t_start);
+			call_begin(s, SAMPLER_CALL_READ, t);
 			r = dev->drv->read(dev, m, &v);
+			call_end(s);
 			if (r == -ENODATA) {
 				/* nothing new to report: not an error */
 			} else if (r < 0) {
@@ -167,7 +212,9 @@ int sampler_dispatch(struct sampler *s, struct lt_ring_producer *p, short revent
 	int r;
 
 	s->dev->emit = &e;
+	call_begin(s, SAMPLER_CALL_DISPATCH, now);
 	r = s->dev->drv->dispatch(s->dev, revents, now);
+	call_end(s);
 	s->dev->emit = NULL;
 	commit(s, p, e.pushed, e.batch_due);
 	return r;
@@ -188,17 +235,21 @@ static bool open_device(struct sampler *s, bool reopening)
 	struct lt_device *dev = s->dev;
 	char err[256] = "", last[256] = "";
 	unsigned tries = 0;
+	int r;
 
 	while (!stopping(s)) {
 		err[0] = '\0';
-		if (!dev->drv->open || dev->drv->open(dev, err, sizeof(err)) >= 0) {
+		call_begin(s, SAMPLER_CALL_OPEN, lt_mono_ns());
+		r = dev->drv->open ? dev->drv->open(dev, err, sizeof(err)) : 0;
+		call_end(s);
+		if (r >= 0) {
 			if (tries || reopening)
 				lt_device_log(dev, LOG_NOTICE, "open again%s",
 					      tries ? " after retrying" : "");
-			atomic_store(&dev->state, 1);
+			atomic_store(&dev->state, LT_DEVICE_RUNNING);
 			return true;
 		}
-		atomic_store(&dev->state, -1);
+		atomic_store(&dev->state, LT_DEVICE_FAILED);
 		if (strcmp(err, last) != 0) {
 			lt_device_log(dev, LOG_ERR, "cannot open: %s (retrying every %g s)", err,
 				      (double)open_retry_ns / 1e9);
@@ -295,6 +346,8 @@ static void *sampler_main(void *arg)
 	 */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	lt_ring_producer_init(s->ring, s->lane, &p);
+	/* Not "stopped" while the first open runs (it may be the one that hangs). */
+	atomic_store(&dev->state, LT_DEVICE_OPENING);
 
 	/* A device that cannot be opened, or goes away, is retried without stopping the daemon. */
 	while (open_device(s, r == -ENODEV)) {
@@ -304,16 +357,19 @@ static void *sampler_main(void *arg)
 			while (!stopping(s))
 				pause();
 		}
-		if (dev->drv->close)
+		if (dev->drv->close) {
+			call_begin(s, SAMPLER_CALL_CLOSE, lt_mono_ns());
 			dev->drv->close(dev);
+			call_end(s);
+		}
 		if (r != -ENODEV)
 			break;
-		atomic_store(&dev->state, -1);
+		atomic_store(&dev->state, LT_DEVICE_FAILED);
 		lt_device_log(dev, LOG_ERR, "device gone; reopening every %g s",
 			      (double)open_retry_ns / 1e9);
 		sched_sleep_until(lt_mono_ns() + open_retry_ns);
 	}
-	atomic_store(&dev->state, 0);
+	atomic_store(&dev->state, LT_DEVICE_STOPPED);
 	return NULL;
 }
 
@@ -330,6 +386,11 @@ void sampler_set_spin(uint64_t ns)
 void sampler_set_open_retry(uint64_t ns)
 {
 	open_retry_ns = ns;
+}
+
+void sampler_set_stuck_min(uint64_t ns)
+{
+	stuck_min_ns = ns;
 }
 
 int sampler_start(struct sampler *s)
