@@ -137,7 +137,8 @@ json_t *control_status_json(const struct control_ctx *ctx)
 		char stuck[64];
 
 		/* A driver call that does not return says more than the driver's condition. */
-		if (d->samplers && sampler_stuck(&d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
+		if (d->samplers &&
+		    sampler_stuck(&d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
 			cond = stuck;
 
 		for (unsigned c = 0; c < dev->ncounters; c++)
