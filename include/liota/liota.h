@@ -166,6 +166,24 @@ _Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name);
 void lt_device_set_condition(struct lt_device *dev, const char *text);
 
 /**
+ * lt_device_stopping - whether the daemon has asked @dev's sampler to stop
+ * (exit, reload). A driver that makes several blocking attempts in one
+ * callback (retries, one request per block) checks it between them and
+ * gives up, so that a stop waits for one attempt at most. Any thread.
+ */
+int lt_device_stopping(const struct lt_device *dev);
+
+/**
+ * lt_device_set_stop_socket - name the connected socket a blocking read of
+ * @dev waits on, or -1 for none. When the daemon stops the sampler it
+ * shuts the socket down (shutdown(2), in the sampler thread itself, so the
+ * socket cannot be closed under it), and the blocking call returns at
+ * once, with an error. Sampler thread only (open, read); set -1 before
+ * closing the socket.
+ */
+void lt_device_set_stop_socket(struct lt_device *dev, int fd);
+
+/**
  * struct lt_device_driver - how a kind of device is read (liota's DeviceComms).
  *
  * Option callbacks receive every key of the device's (or metric's) section

@@ -242,6 +242,8 @@ void daemon_stop(struct daemon *d, struct lt_totals *acc)
 	m = d->model;
 	/* Producers first, so that the publisher's last drain sees every record. */
 	for (unsigned i = 0; i < m->ndevices; i++)
+		sampler_request_stop(&d->samplers[i]);
+	for (unsigned i = 0; i < m->ndevices; i++)
 		sampler_stop(&d->samplers[i]);
 	publisher_stop(&d->pub, m->daemon.flush_timeout_ns);
 	unregister_all(m);

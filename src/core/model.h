@@ -66,6 +66,8 @@ struct lt_device {
 	unsigned ncounters;
 	/* the sampler while it dispatches (lt_emit's target); sampler thread only */
 	struct sampler_emit *emit;
+	_Atomic bool stopping;    /* lt_device_stopping() */
+	_Atomic int stop_socket; /* lt_device_set_stop_socket(), -1: none */
 };
 
 /* A DCC a metric publishes to, with the metric's registration there. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -27,9 +28,26 @@ static int rt_priority;
 /* Wake this long before each deadline and busy-wait to it; 0: just sleep. */
 static uint64_t spin_ns;
 
+/* The device of this sampler thread (NULL in other threads), for on_wake(). */
+static __thread struct lt_device *thread_dev;
+
+/*
+ * The stop signal interrupts sleeps (EINTR). A read blocked on a socket
+ * whose library retries on EINTR (libmodbus does) would go on waiting: if
+ * the driver named that socket, shut it down here, in the thread that
+ * owns it, so it cannot be closed and its number reused meanwhile.
+ * shutdown() is async-signal-safe.
+ */
 static void on_wake(int sig)
 {
+	struct lt_device *dev = thread_dev;
+	int fd, e = errno;
+
 	(void)sig;
+	if (dev && atomic_load_explicit(&dev->stopping, memory_order_relaxed) &&
+	    (fd = atomic_load_explicit(&dev->stop_socket, memory_order_relaxed)) >= 0)
+		shutdown(fd, SHUT_RDWR);
+	errno = e;
 }
 
 void sampler_signals_init(void)
@@ -334,6 +352,7 @@ static void *sampler_main(void *arg)
 
 	sigemptyset(&set);
 	sigaddset(&set, SAMPLER_SIGNAL);
+	thread_dev = dev;
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	/* "s:DEVICE" in top -H, perf and /proc/PID/task/ (15 characters at most). */
 	char name[16];
@@ -401,6 +420,8 @@ int sampler_start(struct sampler *s)
 
 	s->met = xcalloc(n ? n : 1, sizeof(*s->met));
 	atomic_store(&s->stop, false);
+	atomic_store(&s->dev->stopping, false);
+	atomic_store(&s->dev->stop_socket, -1);
 	pthread_attr_init(&attr);
 	if (rt_priority > 0) {
 		struct sched_param sp = { .sched_priority = rt_priority };
@@ -421,11 +442,20 @@ int sampler_start(struct sampler *s)
 	return 0;
 }
 
-void sampler_stop(struct sampler *s)
+void sampler_request_stop(struct sampler *s)
 {
 	if (!s->started)
 		return;
 	atomic_store_explicit(&s->stop, true, memory_order_release);
+	atomic_store_explicit(&s->dev->stopping, true, memory_order_release);
+	pthread_kill(s->thread, SAMPLER_SIGNAL);
+}
+
+void sampler_stop(struct sampler *s)
+{
+	if (!s->started)
+		return;
+	sampler_request_stop(s);
 	/*
 	 * The signal may land just before the thread enters its sleep and be
 	 * missed; repeat it until the thread has gone (bounded by the join).

@@ -83,6 +83,12 @@ void sampler_set_stuck_min(uint64_t ns);
 bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t len);
 /* Start the thread of @s (dev, ring and lane set by the caller). */
 int sampler_start(struct sampler *s);
+/*
+ * Ask the thread to stop, without waiting: a caller stopping several
+ * samplers asks them all first, so that their drivers' last attempts
+ * overlap. Safe if never started.
+ */
+void sampler_request_stop(struct sampler *s);
 /* Ask the thread to stop and wait for it; safe if never started. */
 void sampler_stop(struct sampler *s);
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MS 1000000ull
@@ -821,6 +822,70 @@ START_TEST(device_stuck_in_its_first_open_is_opening_not_stopped)
 }
 END_TEST
 
+/* ---- a stop ends a read that waits on a socket, even one retried on EINTR -- */
+
+static int sock_pair[2] = { -1, -1 };
+
+static int sock_open(struct lt_device *dev, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	lt_device_set_stop_socket(dev, sock_pair[0]);
+	return 0;
+}
+
+/* As libmodbus does: wait again after EINTR, give up only on the stop. */
+static int sock_read(struct lt_device *dev, struct lt_metric *m, double *v)
+{
+	char c;
+	ssize_t n;
+
+	(void)m;
+	while ((n = recv(sock_pair[0], &c, 1, 0)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return lt_device_stopping(dev) ? -ENODATA : -EIO;
+	*v = c;
+	return 0;
+}
+
+static const struct lt_device_driver sock_driver = { .name = "sock",
+						     .open = sock_open,
+						     .read = sock_read };
+
+START_TEST(stop_shuts_down_the_socket_a_read_waits_on)
+{
+	struct lt_model *m = fixture_model(1, 1, 1, 10 * MS, 1);
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	char c;
+	uint64_t t0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock_pair), 0);
+	m->devices[0]->drv = &sock_driver;
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert(!lt_device_stopping(s.dev));
+	nanosleep(&ts, NULL); /* in recv(), which a signal alone does not end */
+	t0 = lt_mono_ns();
+	sampler_stop(&s);
+	/* Well under sampler_stop()'s 5 s "slow to stop", even under TSan. */
+	ck_assert_uint_lt(lt_mono_ns() - t0, 1000 * MS);
+	ck_assert(lt_device_stopping(s.dev));
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->errors), 0);
+	/* Shut down for reading: the peer's end sees the end of the stream. */
+	ck_assert_int_eq(recv(sock_pair[1], &c, 1, MSG_DONTWAIT), 0);
+	close(sock_pair[0]);
+	close(sock_pair[1]);
+	lt_ring_free(ring);
+	fixture_free(m);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("schedule");
@@ -849,6 +914,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, device_counters_and_condition_show_in_status);
 	tcase_add_test(tc, device_stuck_in_a_read_shows_it_in_status);
 	tcase_add_test(tc, device_stuck_in_its_first_open_is_opening_not_stopped);
+	tcase_add_test(tc, stop_shuts_down_the_socket_a_read_waits_on);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
