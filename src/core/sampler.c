@@ -63,13 +63,12 @@ void sampler_signals_init(void)
 /* Status shows a call that does not return (sampler_stuck()); relaxed: only for people. */
 static void call_begin(struct sampler *s, enum sampler_call c, uint64_t now)
 {
-	atomic_store_explicit(&s->call_start_ns, now, memory_order_relaxed);
-	atomic_store_explicit(&s->call, (int)c, memory_order_relaxed);
+	atomic_store_explicit(&s->call, now << 3 | (uint64_t)c, memory_order_relaxed);
 }
 
 static void call_end(struct sampler *s)
 {
-	atomic_store_explicit(&s->call, SAMPLER_CALL_NONE, memory_order_relaxed);
+	atomic_store_explicit(&s->call, 0, memory_order_relaxed);
 }
 
 bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t len)
@@ -78,11 +77,11 @@ bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t l
 					     [SAMPLER_CALL_READ] = "read",
 					     [SAMPLER_CALL_DISPATCH] = "dispatch",
 					     [SAMPLER_CALL_CLOSE] = "close" };
-	uint64_t start = atomic_load_explicit(&s->call_start_ns, memory_order_relaxed);
-	int c = atomic_load_explicit(&s->call, memory_order_relaxed);
-	uint64_t shortest = UINT64_MAX, limit = stuck_min_ns;
+	uint64_t word = atomic_load_explicit(&s->call, memory_order_relaxed);
+	uint64_t start = word >> 3, shortest = UINT64_MAX, limit = stuck_min_ns;
+	unsigned c = (unsigned)(word & 7);
 
-	if (c <= SAMPLER_CALL_NONE || c > SAMPLER_CALL_CLOSE || now_ns <= start)
+	if (c == SAMPLER_CALL_NONE || c > SAMPLER_CALL_CLOSE || now_ns <= start)
 		return false;
 	/* The shortest interval is the one a call delays first. */
 	for (unsigned i = 0; i < s->dev->nmetrics; i++) {

@@ -41,9 +41,12 @@ struct sampler {
 	_Atomic bool stop;
 	struct sampler_metric *met; /* dev->nmetrics of them, while started */
 	bool lost;                  /* a read said -ENODEV: close and reopen */
-	/* the driver call in progress (enum sampler_call) and since when (CLOCK_MONOTONIC) */
-	_Atomic int call;
-	_Atomic uint64_t call_start_ns;
+	/*
+	 * The driver call in progress: (CLOCK_MONOTONIC start << 3) | enum
+	 * sampler_call, one word so that a reader never pairs a call with
+	 * another's start; 0 between calls.
+	 */
+	_Atomic uint64_t call;
 };
 
 /* What lt_emit() adds to during one dispatch call. */

@@ -936,6 +936,7 @@ static int iotcc_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const str
 		}
 		free(msg);
 	}
+	sync_stats(c); /* pending now, so that samples_in = sent + dropped + pending */
 	return (int)taken;
 }
 
