@@ -141,11 +141,12 @@ static void note(struct iotcc *c, const char *fmt, ...)
 	lt_dcc_log(c->dcc, LOG_WARNING, "%s", line);
 }
 
-static void count_dropped(struct iotcc *c, uint64_t n);
-
 static void sync_stats(struct iotcc *c)
 {
 	struct lt_dcc_stats *st = lt_dcc_stats(c->dcc), *t = &c->tstats;
+
+	/* What the transport itself dropped (a message the broker would refuse). */
+	c->dropped += atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed);
 
 #define COPY(f, extra)                                                                             \
 	atomic_store_explicit(&st->f, atomic_load_explicit(&t->f, memory_order_relaxed) + (extra), \
@@ -158,8 +159,6 @@ static void sync_stats(struct iotcc *c)
 	COPY(pending, c->held_samples);
 	COPY(dropped, c->dropped);
 #undef COPY
-	/* What the transport itself dropped (a message the broker would refuse). */
-	count_dropped(c, atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed));
 	atomic_store_explicit(&st->state, atomic_load_explicit(&t->state, memory_order_relaxed),
 			      memory_order_relaxed);
 }
