@@ -75,33 +75,49 @@ static void unregister_leaving(struct lt_model *om, const struct lt_diff *df)
 			daemon_unreg(om->dccs[d], &om->dccs[d]->edge_reg);
 }
 
-/* Leaving DCCs deliver what they hold (as at exit), stop, and hand their counters to @past. */
-static void dccs_stop(struct lt_model *om, const struct lt_diff *df, struct lt_totals *past)
+/*
+ * Leaving DCCs deliver what they hold (as at exit) and stop, which counts
+ * what they still held as dropped; their counters and those of the leaving
+ * metrics join d->gone (daemon_totals()).
+ */
+static void dccs_stop(struct daemon *d, struct lt_model *om, const struct lt_diff *df)
 {
 	int64_t deadline = (int64_t)(lt_mono_ns() + om->daemon.flush_timeout_ns);
+	struct lt_gone *g = &d->gone;
 
-	for (unsigned d = 0; d < om->ndccs; d++) {
-		struct lt_dcc *dcc = om->dccs[d];
+	for (unsigned i = 0; i < om->ndccs; i++) {
+		struct lt_dcc *dcc = om->dccs[i];
+		struct lt_dcc_stats *s = &dcc->stats;
 
-		if (!leaving(df->old_dcc[d]))
+		if (!leaving(df->old_dcc[i]))
 			continue;
 		if (dcc->drv->flush && dcc->drv->flush(dcc, deadline) < 0)
-			lt_dcc_log(dcc, LOG_WARNING, "%llu bytes still queued after the flush "
-				   "timeout: not delivered",
-				   (unsigned long long)atomic_load(&dcc->stats.queued));
+			lt_dcc_log(dcc, LOG_WARNING,
+				   "%llu samples (%llu bytes) still queued after the flush "
+				   "timeout: dropped",
+				   (unsigned long long)atomic_load(&s->pending),
+				   (unsigned long long)atomic_load(&s->queued));
 		if (dcc->drv->stop)
 			dcc->drv->stop(dcc);
-		past->published += atomic_load(&dcc->stats.sent);
-		past->dropped += atomic_load(&dcc->stats.dropped);
+		g->handed += atomic_load(&s->samples_in);
+		g->published += atomic_load(&s->sent);
+		g->dropped += atomic_load(&s->dropped);
+		g->pending += atomic_load(&s->pending);
 	}
+	/* Their samplers have stopped: these counters are final. */
 	for (unsigned i = 0; i < om->ndevices; i++) {
 		const struct lt_device *dev = om->devices[i];
 
 		if (!leaving(df->old_dev[i]))
 			continue;
 		for (unsigned k = 0; k < dev->nmetrics; k++) {
-			past->taken += atomic_load(&dev->metrics[k]->samples);
-			past->errors += atomic_load(&dev->metrics[k]->errors);
+			const struct lt_metric *mt = dev->metrics[k];
+			uint64_t taken = atomic_load(&mt->samples);
+
+			g->taken += taken;
+			g->deliveries += taken * mt->ntargets;
+			g->lost += atomic_load(&mt->ring_dropped) * mt->ntargets;
+			g->errors += atomic_load(&mt->errors);
 		}
 	}
 }
@@ -246,8 +262,8 @@ static void samplers_swap(struct daemon *d, struct lt_model *om, struct lt_model
 	d->samplers = ns;
 }
 
-int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation,
-		 struct lt_totals *past, char *err, size_t errlen)
+int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, char *err,
+		 size_t errlen)
 {
 	struct lt_model *om = d->model;
 	struct lt_diff df;
@@ -268,6 +284,9 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation,
 	/* Producers of leaving devices first: the drain below then sees their last records. */
 	for (unsigned i = 0; i < om->ndevices; i++)
 		if (leaving(df.old_dev[i]))
+			sampler_request_stop(d->samplers[i]);
+	for (unsigned i = 0; i < om->ndevices; i++)
+		if (leaving(df.old_dev[i]))
 			sampler_stop(d->samplers[i]);
 	publisher_pause(&d->pub);
 	publisher_drain(&d->pub);
@@ -275,7 +294,7 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation,
 		for (unsigned k = 0; leaving(df.old_dev[i]) && k < om->devices[i]->nmetrics; k++)
 			publisher_flush_metric(&d->pub, om->devices[i]->metrics[k]);
 	unregister_leaving(om, &df);
-	dccs_stop(om, &df, past);
+	dccs_stop(d, om, &df);
 	transplant(om, nm, &df);
 	publisher_adopt(&d->pub, nm);
 	d->model = nm;

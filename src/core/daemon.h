@@ -13,15 +13,39 @@
 #include "ring.h"
 #include "sampler.h"
 
+/*
+ * Counted per sample (taken, errors) and per delivery, one sample to one
+ * of its metric's DCCs: a sample of a metric that goes to two DCCs makes
+ * two deliveries. Each delivery is, at any time, exactly one of published
+ * (sent by its DCC), dropped (ring lane full, DCC queue full, not
+ * registered, not deliverable, or still queued when its DCC stopped) or
+ * pending (in the ring, in a partial aggregation batch, in a DCC's queue):
+ * deliveries = published + dropped + pending, and pending is 0 after a stop.
+ */
 struct lt_totals {
-	uint64_t taken;     /* samples read from devices */
-	uint64_t published; /* lines/messages written to DCC transports (all DCCs) */
-	uint64_t dropped;   /* ring overflow + DCC queue drops */
-	uint64_t errors;    /* device read errors */
+	uint64_t taken;      /* samples read from devices */
+	uint64_t deliveries; /* taken x the DCCs of each sample's metric */
+	uint64_t published;
+	uint64_t dropped;
+	uint64_t pending;
+	uint64_t errors; /* device read errors */
+};
+
+/*
+ * The raw counters of the metrics and DCC instances a live reload stopped
+ * while the daemon runs on (daemon_apply()): daemon_totals() adds them to
+ * those of the running objects, so that the identity above holds across
+ * reloads (a sample handed to a DCC that has since stopped is in that DCC's
+ * counters here, while its metric may still run).
+ */
+struct lt_gone {
+	uint64_t taken, deliveries, lost, errors;      /* stopped metrics */
+	uint64_t handed, published, dropped, pending; /* stopped DCC instances */
 };
 
 struct daemon {
 	struct lt_model *model;
+	struct lt_gone gone;
 	struct lt_ring *ring;
 	struct sampler **samplers; /* one per device of the model, in its order */
 	struct publisher pub;
@@ -37,8 +61,13 @@ int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **ou
 		 size_t errlen);
 /* Stop everything (draining the ring and flushing DCCs), add the counters to @acc, free @d. */
 void daemon_stop(struct daemon *d, struct lt_totals *acc);
-/* Current counters of a running daemon. */
+/*
+ * Current counters of a running daemon. Read while samples move, they may
+ * be off by the samples that moved during the reading; exact once stopped.
+ */
 void daemon_totals(const struct daemon *d, struct lt_totals *t);
+/* @acc += @t */
+void daemon_totals_add(struct lt_totals *acc, const struct lt_totals *t);
 
 /*
  * Apply @nm to the running daemon as a difference (diff.h): only new,
@@ -54,10 +83,11 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t);
  * the whole daemon. Another negative errno: a new or changed DCC could not
  * start (err says which); nothing changed and @nm is the caller's to free.
  * A device whose sampler cannot start is reported and left stopped; the
- * rest goes on. The counters of what stopped are added to @past.
+ * rest goes on. The counters of what stopped stay in daemon_totals() (d->gone).
+ * On success err holds a summary of what changed, for the log.
  */
-int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation,
-		 struct lt_totals *past, char *err, size_t errlen);
+int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, char *err,
+		 size_t errlen);
 
 /* For apply.c: registration of what is not registered yet, and removal of one. */
 void daemon_register_missing(struct lt_model *m);

@@ -13,6 +13,22 @@ static int dcc_index(const struct lt_model *m, const char *name)
 	return d ? (int)d->index : -1;
 }
 
+/* Do @a and @b publish to DCCs of the same names? */
+static bool targets_same(const struct lt_metric *a, const struct lt_metric *b)
+{
+	if (a->ntargets != b->ntargets)
+		return false;
+	for (unsigned i = 0; i < a->ntargets; i++) {
+		bool found = false;
+
+		for (unsigned j = 0; j < b->ntargets && !found; j++)
+			found = strcmp(a->targets[i].dcc->name, b->targets[j].dcc->name) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 /* A device and its metrics, compared as one. */
 static bool device_same(const struct lt_device *a, const struct lt_device *b)
 {
@@ -24,7 +40,7 @@ static bool device_same(const struct lt_device *a, const struct lt_device *b)
 		for (unsigned j = 0; j < b->nmetrics && !mb; j++)
 			if (strcmp(b->metrics[j]->name, ma->name) == 0)
 				mb = b->metrics[j];
-		if (!mb || strcmp(ma->conf, mb->conf) != 0)
+		if (!mb || strcmp(ma->conf, mb->conf) != 0 || !targets_same(ma, mb))
 			return false;
 	}
 	return true;

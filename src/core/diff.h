@@ -9,11 +9,12 @@
  *   - a DCC whose section's keys changed restarts (a new instance; every
  *     entity registered with it registers again with the new one);
  *   - a device restarts, as one with all its metrics, when its section's keys
- *     or any of its metrics' keys changed, or a metric was added or
- *     removed. A metric's "dcc" key is one of its keys; a metric without
- *     that key publishes to every DCC, so a DCC added or removed changes its
- *     targets but not the metric: it stays, and only its registrations at
- *     that DCC are added or removed;
+ *     or any of its metrics' keys changed, a metric was added or removed,
+ *     or a metric's DCCs (by name) changed: a metric without a "dcc" key
+ *     publishes to every DCC, so adding or removing a DCC restarts it.
+ *     Every sample is counted once per DCC of its metric (daemon.h), which
+ *     stays exact only if a running metric's DCCs do not change; a DCC
+ *     that restarts (same name) is no change for its metrics;
  *   - [daemon] or [edge] changed (ring size, edge name...): the whole
  *     configuration restarts (@whole), as every reload did before.
  * Objects are matched by name (DCC, device) and full name (metric).

@@ -29,10 +29,18 @@ static const char usage[] =
 	"Query a running liotad.\n"
 	"\n"
 	"Commands:\n"
-	"  status [--json]         devices and their metrics (samples, errors, skipped\n"
-	"                          ticks, p99 lateness of the reads, last value),\n"
+	"  status [--json]         devices (state: running, opening, failed, stopped;\n"
+	"                          condition, e.g. 'stuck in read for N s' when a\n"
+	"                          driver call lasts past max(2 x interval, 2 s)) and\n"
+	"                          their metrics (samples, errors, skipped ticks, p99\n"
+	"                          lateness of the reads, last value),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
-	"                          lines sent, dropped, queued bytes, reconnects)\n"
+	"                          samples in, sent, dropped, pending, queued bytes,\n"
+	"                          reconnects); totals count each sample once per DCC\n"
+	"                          of its metric (a delivery): deliveries = published\n"
+	"                          + dropped + pending, and per DCC in = sent + dropped\n"
+	"                          + pending (exact once stopped; a live reading may be\n"
+	"                          off by the samples moving while it is read)\n"
 	"  tail [PATTERN]...       print live samples of the metrics whose DEVICE.METRIC\n"
 	"                          name matches a shell PATTERN (all when none), read\n"
 	"                          from the daemon's ring mapped read-only\n"
@@ -283,8 +291,10 @@ static int cmd_status(bool as_json)
 	printf("edge %s (%s), pid %lld, up %.1f s, %lld reloads\n", str(edge, "name"),
 	       str(edge, "id"), num(st, "pid"), json_real_value(json_object_get(st, "uptime_s")),
 	       num(st, "reloads"));
-	printf("totals: %lld samples taken, %lld published, %lld dropped, %lld read errors\n\n",
-	       num(tot, "taken"), num(tot, "published"), num(tot, "dropped"), num(tot, "errors"));
+	printf("totals: %lld samples taken, %lld read errors; %lld deliveries: %lld published, "
+	       "%lld dropped, %lld pending\n\n",
+	       num(tot, "taken"), num(tot, "errors"), num(tot, "deliveries"), num(tot, "published"),
+	       num(tot, "dropped"), num(tot, "pending"));
 
 	printf("%-20s %-8s %-8s %-20s %-8s %9s %10s %7s %7s %9s %s\n", "DEVICE", "TYPE", "STATE",
 	       "METRIC", "UNIT", "INTERVAL", "SAMPLES", "ERRORS", "LATE", "P99(us)", "LAST");
@@ -335,12 +345,13 @@ static int cmd_status(bool as_json)
 		if (*str(v, "device")) /* spare lanes, for devices a reload adds, are not shown */
 			printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
 		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
-	printf("\n%-20s %-10s %-10s %12s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE", "SENT",
-	       "DROPPED", "QUEUED(B)", "RECONNECTS", "ERRORS");
+	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE",
+	       "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS");
 	json_array_foreach(json_object_get(st, "dccs"), i, v)
-		printf("%-20s %-10s %-10s %12lld %10lld %12lld %10lld %7lld\n", str(v, "name"),
-		       str(v, "type"), str(v, "state"), num(v, "sent"), num(v, "dropped"),
-		       num(v, "queued_bytes"), num(v, "reconnects"), num(v, "errors"));
+		printf("%-20s %-10s %-10s %12lld %12lld %10lld %10lld %12lld %10lld %7lld\n",
+		       str(v, "name"), str(v, "type"), str(v, "state"), num(v, "samples_in"),
+		       num(v, "sent"), num(v, "dropped"), num(v, "pending"), num(v, "queued_bytes"),
+		       num(v, "reconnects"), num(v, "errors"));
 	json_decref(st);
 	return 0;
 }

@@ -231,21 +231,44 @@ START_TEST(changed_dcc_restarts_it_devices_kept)
 }
 END_TEST
 
-START_TEST(added_and_removed_dcc_keep_devices)
+START_TEST(added_and_removed_dcc_keep_devices_that_do_not_use_them)
 {
-	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s"));
+	struct lt_model *a = load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n"
+				  DEV("a") MET("a", "x", "1s") "dcc = h\n");
 	struct lt_model *b = load(EDGE "[dcc \"k\"]\ntype = graphite\ntransport = stdout\n"
-				  DEV("a") MET("a", "x", "1s"));
+				  "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n"
+				  DEV("a") MET("a", "x", "1s") "dcc = h\n");
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 1, &df);
-	ck_assert_int_eq(df.dcc[0], LT_START);
-	ck_assert_int_eq(df.dcc_old[0], -1);
-	ck_assert_int_eq(df.old_dcc[0], LT_STOP);
+	ck_assert_int_eq(df.dcc[model_find_dcc(b, "k")->index], LT_START);
+	ck_assert_int_eq(df.dcc_old[model_find_dcc(b, "k")->index], -1);
+	ck_assert_int_eq(df.dcc[model_find_dcc(b, "h")->index], LT_KEEP);
+	ck_assert_int_eq(df.old_dcc[model_find_dcc(a, "g")->index], LT_STOP);
 	ck_assert_uint_eq(df.dstart, 1);
 	ck_assert_uint_eq(df.dstop, 1);
-	/* x has no dcc key (every DCC): its targets change, not its keys. */
+	ck_assert_uint_eq(df.dkeep, 1);
 	ck_assert_int_eq(df.dev[0], LT_KEEP);
+	lt_diff_free(&df);
+	model_free(a);
+	model_free(b);
+}
+END_TEST
+
+START_TEST(added_dcc_restarts_devices_publishing_to_every_dcc)
+{
+	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b")
+				  MET("b", "y", "1s") "dcc = g\n");
+	struct lt_model *b = load(EDGE DCC_G "[dcc \"k\"]\ntype = graphite\ntransport = stdout\n"
+				  DEV("a") MET("a", "x", "1s") DEV("b") MET("b", "y", "1s")
+				  "dcc = g\n");
+	struct lt_diff df;
+
+	lt_diff_compute(a, b, 2, &df);
+	/* a.x has no dcc key: its DCCs are now g and k. */
+	ck_assert_int_eq(df.dev[dev_index(b, "a")], LT_RESTART);
+	ck_assert_int_eq(df.dev[dev_index(b, "b")], LT_KEEP);
+	ck_assert_int_eq(df.dcc[model_find_dcc(b, "g")->index], LT_KEEP);
 	lt_diff_free(&df);
 	model_free(a);
 	model_free(b);
@@ -321,7 +344,8 @@ static Suite *diff_suite(void)
 	tcase_add_test(tc, added_or_removed_metric_restarts_its_device);
 	tcase_add_test(tc, changed_device_section_restarts_it);
 	tcase_add_test(tc, changed_dcc_restarts_it_devices_kept);
-	tcase_add_test(tc, added_and_removed_dcc_keep_devices);
+	tcase_add_test(tc, added_and_removed_dcc_keep_devices_that_do_not_use_them);
+	tcase_add_test(tc, added_dcc_restarts_devices_publishing_to_every_dcc);
 	tcase_add_test(tc, changed_metric_dcc_list_restarts_its_device);
 	tcase_add_test(tc, changed_edge_or_daemon_is_whole);
 	tcase_add_test(tc, more_new_devices_than_free_lanes_is_short);
