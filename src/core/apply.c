@@ -267,6 +267,7 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, cha
 {
 	struct lt_model *om = d->model;
 	struct lt_diff df;
+	uint64_t paused;
 	int r;
 
 	lt_diff_compute(om, nm, lt_ring_nlanes(d->ring), &df);
@@ -288,6 +289,7 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, cha
 	for (unsigned i = 0; i < om->ndevices; i++)
 		if (leaving(df.old_dev[i]))
 			sampler_stop(d->samplers[i]);
+	paused = lt_mono_ns();
 	publisher_pause(&d->pub);
 	publisher_drain(&d->pub);
 	for (unsigned i = 0; i < om->ndevices; i++)
@@ -302,11 +304,12 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, cha
 	lt_ring_set_generation(d->ring, generation);
 	samplers_swap(d, om, nm, &df);
 	publisher_resume(&d->pub);
+	paused = lt_mono_ns() - paused;
 	snprintf(err, errlen,
 		 "devices: %u kept, %u started, %u restarted, %u stopped; "
-		 "DCCs: %u kept, %u started, %u restarted, %u stopped",
+		 "DCCs: %u kept, %u started, %u restarted, %u stopped; publisher paused %.1f ms",
 		 df.nkeep, df.nstart, df.nrestart, df.nstop, df.dkeep, df.dstart, df.drestart,
-		 df.dstop);
+		 df.dstop, (double)paused / 1e6);
 	lt_diff_free(&df);
 	return 0;
 }
