@@ -50,6 +50,18 @@ static int dccs_start(struct lt_model *nm, const struct lt_diff *df, char *err, 
 }
 
 /*
+ * An entity leaves a DCC: a device removed from the configuration is
+ * removed at the DCCs that run on (IoTCC remove_resource); otherwise (its
+ * device restarts and registers again, or the DCC stops) it is forgotten.
+ */
+static void leave(struct lt_dcc *dcc, struct lt_reg *r, bool removed)
+{
+	if (removed && r->id && dcc->drv->remove)
+		dcc->drv->remove(dcc, r);
+	daemon_unreg(dcc, r);
+}
+
+/*
  * Unregister what goes away: every entity of a leaving device, and every
  * registration at a leaving DCC (its successor registers them again).
  */
@@ -57,18 +69,19 @@ static void unregister_leaving(struct lt_model *om, const struct lt_diff *df)
 {
 	for (unsigned i = 0; i < om->ndevices; i++) {
 		struct lt_device *dev = om->devices[i];
-		bool gone = leaving(df->old_dev[i]);
+		bool gone = leaving(df->old_dev[i]), removed = df->old_dev[i] == LT_STOP;
 
 		for (unsigned k = 0; k < dev->nmetrics; k++)
 			for (unsigned t = 0; t < dev->metrics[k]->ntargets; t++) {
 				struct lt_target *tg = &dev->metrics[k]->targets[t];
+				bool dcc_leaves = leaving(df->old_dcc[tg->dcc->index]);
 
-				if (gone || leaving(df->old_dcc[tg->dcc->index]))
-					daemon_unreg(tg->dcc, &tg->reg);
+				if (gone || dcc_leaves)
+					leave(tg->dcc, &tg->reg, removed && !dcc_leaves);
 			}
 		for (unsigned d = 0; d < om->ndccs; d++)
 			if (gone || leaving(df->old_dcc[d]))
-				daemon_unreg(om->dccs[d], &dev->regs[d]);
+				leave(om->dccs[d], &dev->regs[d], removed && !leaving(df->old_dcc[d]));
 	}
 	for (unsigned d = 0; d < om->ndccs; d++)
 		if (leaving(df->old_dcc[d]))
