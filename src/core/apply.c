@@ -241,8 +241,10 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 		keep->index = i;
 		fresh->index = o;
 	}
+	/* New metrics only: a kept one has its id already, and its sampler reads it. */
 	for (unsigned i = 0; i < nm->nmetrics; i++)
-		nm->metrics[i]->id = df->metric_id[i];
+		if (nm->metrics[i]->id != df->metric_id[i])
+			nm->metrics[i]->id = df->metric_id[i];
 }
 
 /* Samplers: kept devices keep theirs running; new and changed ones get a new one. */
