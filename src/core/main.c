@@ -8,6 +8,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "rundir.h"
 #include "sampler.h"
 #include "util.h"
@@ -244,7 +245,8 @@ int main(int argc, char **argv)
 	char rundir[PATH_MAX], sock[PATH_MAX + 32], err[512];
 	char *found = NULL;
 	const char *path;
-	uint64_t generation = 1, t0 = lt_mono_ns(), wd_usec = 0;
+	uint64_t generation = 1, t0 = lt_mono_ns();
+	struct lt_notify notify;
 	sigset_t mask;
 	int r, sfd, cfd = -1, status = 0;
 
@@ -317,20 +319,16 @@ int main(int argc, char **argv)
 		goto out_sock;
 	}
 	started_msg(model, path);
-	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
-		wd_usec = 0;
+	notify_init(&notify);
 
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
 	for (bool run = true; run;) {
 		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
 					{ .fd = cfd, .events = POLLIN } };
-		int timeout = wd_usec ? (int)(wd_usec / 2000) : -1;
-
-		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
+		if (poll(pf, 2, notify_timeout_ms(&notify, lt_mono_ns())) < 0 && errno != EINTR)
 			break;
-		if (wd_usec)
-			sd_notify(0, "WATCHDOG=1");
+		notify_tick(&notify, d, generation, lt_mono_ns());
 		if (pf[1].revents & POLLIN) {
 			struct control_ctx ctx = { .daemon = d,
 						   .past = &past,

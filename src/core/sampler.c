@@ -183,10 +183,14 @@ static bool open_device(struct sampler *s, bool reopening)
 	struct lt_device *dev = s->dev;
 	char err[256] = "", last[256] = "";
 	unsigned tries = 0;
+	int r;
 
 	while (!stopping(s)) {
 		err[0] = '\0';
-		if (!dev->drv->open || dev->drv->open(dev, err, sizeof(err)) >= 0) {
+		lt_beat_busy(&s->beat, lt_mono_ns());
+		r = dev->drv->open ? dev->drv->open(dev, err, sizeof(err)) : 0;
+		lt_beat_idle(&s->beat);
+		if (r >= 0) {
 			if (tries || reopening)
 				lt_device_log(dev, LOG_NOTICE, "open again%s",
 					      tries ? " after retrying" : "");
@@ -248,7 +252,10 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 				continue;
 			now = lt_mono_ns();
 			if ((n > 0 && pfd.revents) || (timer != INT64_MAX && now >= (uint64_t)timer)) {
-				if (sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now) == -ENODEV)
+				lt_beat_busy(&s->beat, now);
+				n = sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now);
+				lt_beat_idle(&s->beat);
+				if (n == -ENODEV)
 					return -ENODEV;
 			}
 			if (now < deadline - (deadline > spin_ns ? spin_ns : 0))
@@ -261,7 +268,11 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 		}
 		if (spin_ns)
 			sched_spin_until(deadline);
-		deadline = sampler_tick(s, p, lt_mono_ns());
+		uint64_t now = lt_mono_ns();
+
+		lt_beat_busy(&s->beat, now);
+		deadline = sampler_tick(s, p, now);
+		lt_beat_idle(&s->beat);
 		if (s->lost)
 			return -ENODEV;
 	}

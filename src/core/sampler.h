@@ -10,6 +10,7 @@
 #include "model.h"
 #include "ring.h"
 #include "schedule.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +33,7 @@ struct sampler {
 	_Atomic bool stop;
 	struct sampler_metric *met; /* dev->nmetrics of them, while started */
 	bool lost;                  /* a read said -ENODEV: close and reopen */
+	struct lt_beat beat;        /* busy while opening, reading or dispatching */
 };
 
 /* What lt_emit() adds to during one dispatch call. */

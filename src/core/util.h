@@ -3,6 +3,7 @@
 #ifndef LT_UTIL_H
 #define LT_UTIL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <time.h>
@@ -25,6 +26,35 @@ static inline struct timespec lt_ns_ts(uint64_t ns)
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
 uint64_t lt_mono_ns(void);
 uint64_t lt_real_ns(void);
+
+/*
+ * Progress mark of a worker thread, read by the main thread for the systemd
+ * watchdog: the CLOCK_MONOTONIC time the thread entered its current piece
+ * of work (a device read, a round of DCC work), 0 while it waits for work.
+ * A thread that waits is healthy however long it waits; one that stays in
+ * one piece of work is stuck.
+ */
+struct lt_beat {
+	_Atomic uint64_t busy_since;
+};
+
+static inline void lt_beat_busy(struct lt_beat *b, uint64_t now_ns)
+{
+	atomic_store_explicit(&b->busy_since, now_ns ? now_ns : 1, memory_order_relaxed);
+}
+
+static inline void lt_beat_idle(struct lt_beat *b)
+{
+	atomic_store_explicit(&b->busy_since, 0, memory_order_relaxed);
+}
+
+/* How long the thread has been in its current piece of work at @now_ns (0: waiting). */
+static inline uint64_t lt_beat_busy_for(const struct lt_beat *b, uint64_t now_ns)
+{
+	uint64_t since = atomic_load_explicit(&b->busy_since, memory_order_relaxed);
+
+	return since && now_ns > since ? now_ns - since : 0;
+}
 
 /* malloc-or-abort helpers: the daemon cannot do anything useful without memory. */
 void *xmalloc(size_t n);
