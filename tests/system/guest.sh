@@ -194,6 +194,26 @@ systemctl daemon-reload
 systemctl restart liotad
 wait_for 10 "active again after the watchdog tests" active
 
+# ---- the rt-priority drop-in grants what --rt-priority needs, and no more ----------
+mkdir -p /etc/systemd/system/liotad.service.d
+cp /usr/share/doc/liotad/examples/rt-priority.conf /etc/systemd/system/liotad.service.d/
+systemctl daemon-reload
+if systemctl restart liotad && active; then
+	PID=$(mainpid)
+	tid=$(grep -lx 's:boiler' /proc/"$PID"/task/*/comm | head -n 1 | cut -d/ -f5)
+	chrt -p "$tid" | grep -q 'SCHED_FIFO' && ok "rt-priority.conf: the sampler s:boiler runs SCHED_FIFO" ||
+		fail "rt-priority.conf: sampler thread '$tid': $(chrt -p "$tid" 2>&1 | head -n 1)"
+	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$PID/status")
+	[ "$capeff" = 0000000000800000 ] && ok "rt-priority.conf: CAP_SYS_NICE only" ||
+		fail "rt-priority.conf: capabilities $capeff"
+else
+	fail "rt-priority.conf: the service does not start: $(journalctl -u liotad --no-pager -o cat | tail -n 3)"
+fi
+rm -r /etc/systemd/system/liotad.service.d
+systemctl daemon-reload
+systemctl restart liotad
+wait_for 10 "active again without rt-priority.conf" active
+
 # ---- upgrade keeps a changed conffile -------------------------------------------
 echo "# changed by the operator" >>/etc/liotad/liotad.conf
 cp /in/liotad-newer.deb /root/liotad_newer.deb
