@@ -1054,8 +1054,9 @@ static void metric_expand(struct loader *ld, const struct raw_section *s)
 		if (!strchr(s->kv[i].value, '*'))
 			continue;
 		if (pat) {
-			report(ld, &s->kv[i].origin, "%s: %s: only one key of a template may hold a *",
-			       s->title, s->kv[i].key);
+			report(ld, &s->kv[i].origin,
+			       "%s: %s: only one key of a template may hold a *", s->title,
+			       s->kv[i].key);
 			return;
 		}
 		pat = &s->kv[i];
@@ -1089,8 +1090,9 @@ static void metric_expand(struct loader *ld, const struct raw_section *s)
 		struct raw_section one = *s;
 
 		if (!metric_name_valid(name)) {
-			report(ld, &pat->origin, "%s: %s matches '%s', which makes the bad name \"%s\"",
-			       s->title, pat->key, path, name);
+			report(ld, &pat->origin,
+			       "%s: %s matches '%s', which makes the bad name \"%s\"", s->title,
+			       pat->key, path, name);
 		} else if (model_find_metric(ld->model, name)) {
 			report(ld, &pat->origin, "%s: %s matches '%s', which makes \"%s\" twice",
 			       s->title, pat->key, path, name);

@@ -9,7 +9,7 @@
 # Every wait is bounded.
 set -u
 exec >>/results/guest.log 2>&1
-export DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= SYSTEMD_COLORS=0
+export DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 START=$(date +%s%N)
 NFAIL=0
 say()
@@ -41,9 +41,14 @@ wait_for()
 	return 1
 }
 mainpid() { systemctl show -p MainPID --value liotad; }
+# jline PATTERN [JOURNALCTL ARGS]: liotad's first journal line matching PATTERN.
+jline() { journalctl -u liotad --no-pager -o cat "${@:2}" | grep -m1 -e "$1"; }
+# ms_since T0_NS: milliseconds since T0_NS.
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 active() { [ "$(systemctl is-active liotad)" = active ]; }
 
-say "systemd $(systemctl --version | head -n 1 | cut -d' ' -f2), $(. /etc/os-release; echo "$PRETTY_NAME")"
+say "systemd $(systemctl --version | head -n 1 | cut -d' ' -f2)," \
+	"$(. /etc/os-release && echo "$PRETTY_NAME")"
 
 # A system call outside the unit's filter kills liotad (SIGSYS) for the
 # whole test, where the unit would make it fail with EPERM: every path below
@@ -75,10 +80,12 @@ for i in 1 2 3; do
 done
 [ "$i" = 3 ] && liotactl status >/dev/null 2>&1 &&
 	ok "after systemctl restart returns, liotactl status answers at once (3 of 3)" ||
-	fail "liotactl status right after systemctl restart (try $i): $(liotactl status 2>&1 | head -n 2)"
+	fail "liotactl status right after systemctl restart (try $i):" \
+		"$(liotactl status 2>&1 | head -n 2)"
 PID=$(mainpid)
 uid=$(awk '/^Uid:/ { print $2 }' "/proc/$PID/status")
-[ "$uid" = "$(id -u liotad)" ] && ok "runs as liotad (uid $uid)" || fail "runs as uid $uid, not liotad"
+[ "$uid" = "$(id -u liotad)" ] && ok "runs as liotad (uid $uid)" ||
+	fail "runs as uid $uid, not liotad"
 id -nG liotad | grep -qw dialout && ok "liotad is in dialout" || fail "liotad is not in dialout"
 capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$PID/status")
 [ "$capeff" = 0000000000000000 ] && ok "no capabilities" || fail "capabilities $capeff"
@@ -91,7 +98,8 @@ if wait_for 12 "STATUS= with rates" status_rates; then
 	systemctl status liotad --no-pager | grep -q 'Status: ".*samples/s' &&
 		ok "systemctl status shows it" || fail "systemctl status does not show STATUS="
 fi
-liotactl status >/results/status-default.txt 2>&1 && ok "liotactl status (packaged configuration)" ||
+liotactl status >/results/status-default.txt 2>&1 &&
+	ok "liotactl status (packaged configuration)" ||
 	fail "liotactl status: $(cat /results/status-default.txt)"
 
 # ---- reload: a changed configuration is applied, a broken one is not -----------
@@ -119,10 +127,9 @@ liotactl tail -n 3 -t 5 'boiler.*' >/results/tail.txt 2>&1
 	fail "liotactl tail: $(cat /results/tail.txt)"
 printf '[device "broken"]\ntype = no-such-driver\n' >/etc/liotad/conf.d/zz-broken.conf
 systemctl reload liotad || fail "systemctl reload (broken)"
-broken_logged() { journalctl -u liotad --no-pager | grep -q 'reload: /etc/liotad/conf.d/zz-broken.conf:2:'; }
+broken_logged() { jline 'reload: /etc/liotad/conf.d/zz-broken.conf:2:'; }
 wait_for 10 "the broken drop-in reported as FILE:LINE" broken_logged &&
-	ok "the broken configuration is reported: $(journalctl -u liotad --no-pager -o cat |
-		grep -m1 'zz-broken.conf:2:')"
+	ok "the broken configuration is reported: $(jline 'zz-broken.conf:2:')"
 active && [ "$(mainpid)" = "$PID" ] && has_boiler &&
 	ok "after a broken reload: still active, same PID, old configuration" ||
 	fail "after a broken reload: $(systemctl is-active liotad), PID $(mainpid) (was $PID)"
@@ -131,8 +138,8 @@ active && [ "$(mainpid)" = "$PID" ] && has_boiler &&
 if systemctl restart liotad 2>/dev/null; then
 	fail "systemctl restart succeeded on a broken configuration"
 else
-	ok "systemctl restart on the broken configuration fails: $(journalctl -u liotad --no-pager -o cat |
-		grep -m1 'configuration invalid; not starting')"
+	ok "systemctl restart on the broken configuration fails:" \
+		"$(jline 'configuration invalid; not starting')"
 fi
 active && fail "active on a broken configuration"
 rm /etc/liotad/conf.d/zz-broken.conf
@@ -141,11 +148,11 @@ systemctl restart liotad || fail "restart after removing the broken drop-in"
 PID=$(mainpid)
 
 # ---- journald fields: one device's messages -----------------------------------
-furnace_logged() { journalctl -u liotad DEVICE=furnace --no-pager -o cat | grep -q nonexistent; }
+furnace_logged() { jline nonexistent DEVICE=furnace; }
 if wait_for 10 "journalctl -u liotad DEVICE=furnace" furnace_logged; then
 	j=$(journalctl -u liotad DEVICE=furnace -o json --no-pager | head -n 1)
 	echo "$j" | grep -q '"METRIC":"temp"\|"METRIC":"furnace.temp"' &&
-		ok "journalctl -u liotad DEVICE=furnace: $(journalctl -u liotad DEVICE=furnace -o cat --no-pager | head -n 1) (with METRIC=)" ||
+		ok "journalctl -u liotad DEVICE=furnace: $(jline . DEVICE=furnace) (METRIC= too)" ||
 		fail "no METRIC= field: $j"
 	journalctl -u liotad DEVICE=boiler -o cat --no-pager | grep -q nonexistent &&
 		fail "DEVICE=boiler shows furnace's message"
@@ -158,14 +165,15 @@ systemctl restart liotad || fail "restart with WatchdogSec=3s"
 wait_for 10 "active with WatchdogSec=3s" active
 sleep 4
 PID=$(mainpid)
-[ "$(systemctl show -p NRestarts --value liotad)" = 0 ] && ok "a healthy daemon is not restarted by a 3 s watchdog" ||
-	fail "restarted while healthy: $(journalctl -u liotad --no-pager | grep -i watchdog | tail -n 2)"
+[ "$(systemctl show -p NRestarts --value liotad)" = 0 ] &&
+	ok "a healthy daemon is not restarted by a 3 s watchdog" ||
+	fail "restarted while healthy: $(jline 'Watchdog timeout')"
 # 1. A stopped process.
 kill -STOP "$PID"
 restarted() { active && [ "$(mainpid)" != "$PID" ] && [ "$(mainpid)" != 0 ]; }
 t0=$(date +%s%N)
 if wait_for 15 "restart after SIGSTOP" restarted; then
-	ok "SIGSTOP: restarted by the watchdog after $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(journalctl -u liotad --no-pager -o cat | grep -m1 'Watchdog timeout')"
+	ok "SIGSTOP: restarted after $(ms_since "$t0") ms: $(jline 'Watchdog timeout')"
 fi
 # 2. A publisher blocked in write(): a Graphite file DCC on a FIFO whose
 # reader never reads fills the pipe, then the publisher blocks for good.
@@ -189,7 +197,7 @@ systemctl restart liotad || fail "restart with the blocked DCC"
 PID=$(mainpid)
 t0=$(date +%s%N)
 if wait_for 20 "restart after the publisher blocked" restarted; then
-	ok "blocked publisher: restarted after $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(journalctl -u liotad --no-pager -o cat | grep -m1 'publisher busy')"
+	ok "blocked publisher: restarted after $(ms_since "$t0") ms: $(jline 'publisher busy')"
 fi
 rm /etc/liotad/conf.d/blocked.conf
 kill "$reader" 2>/dev/null
@@ -206,13 +214,15 @@ systemctl daemon-reload
 if systemctl restart liotad && active; then
 	PID=$(mainpid)
 	tid=$(grep -lx 's:boiler' /proc/"$PID"/task/*/comm | head -n 1 | cut -d/ -f5)
-	chrt -p "$tid" | grep -q 'SCHED_FIFO' && ok "rt-priority.conf: the sampler s:boiler runs SCHED_FIFO" ||
+	chrt -p "$tid" | grep -q 'SCHED_FIFO' &&
+		ok "rt-priority.conf: the sampler s:boiler runs SCHED_FIFO" ||
 		fail "rt-priority.conf: sampler thread '$tid': $(chrt -p "$tid" 2>&1 | head -n 1)"
 	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$PID/status")
 	[ "$capeff" = 0000000000800000 ] && ok "rt-priority.conf: CAP_SYS_NICE only" ||
 		fail "rt-priority.conf: capabilities $capeff"
 else
-	fail "rt-priority.conf: the service does not start: $(journalctl -u liotad --no-pager -o cat | tail -n 3)"
+	fail "rt-priority.conf: the service does not start:" \
+		"$(journalctl -u liotad --no-pager -o cat | tail -n 3)"
 fi
 rm -r /etc/systemd/system/liotad.service.d
 systemctl daemon-reload
@@ -230,12 +240,14 @@ else
 	tail -n 20 /results/apt-upgrade.log
 	fail "apt-get install of the newer package failed"
 fi
-grep -qx '# changed by the operator' /etc/liotad/liotad.conf && ok "the changed conffile was kept" ||
+grep -qx '# changed by the operator' /etc/liotad/liotad.conf &&
+	ok "the changed conffile was kept" ||
 	fail "the upgrade lost the change to /etc/liotad/liotad.conf"
 wait_for 10 "active after the upgrade" active && ok "active after the upgrade"
 
-journalctl -u liotad --no-pager -o cat | grep -q 'status=31/SYS' &&
-	fail "a system call outside the filter killed liotad: $(journalctl -u liotad --no-pager -o cat | grep -m1 'status=31/SYS')"
+journalctl -u liotad --no-pager | grep -q 'status=31/SYS' &&
+	fail "a system call outside the filter killed liotad: $(journalctl -u liotad --no-pager |
+		grep -m1 'status=31/SYS')"
 
 # ---- purge leaves nothing but the user and the operator's own file -----------------
 # dpkg purges the files it installed or its scripts made; conf.d/test.conf

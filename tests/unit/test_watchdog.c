@@ -63,26 +63,37 @@ static struct daemon *start(struct lt_model *m)
 	return d;
 }
 
-START_TEST(publisher_stuck_in_a_dcc_call_is_stalled)
+/*
+ * Start @m, whose one blocking call never returns until released: once it is
+ * made, no thread is stuck yet, and 300 ms later (only a thread stuck in its
+ * work stays busy that long) daemon_stalled() names @who. Then stop.
+ */
+static void assert_stalled(struct lt_model *m, const char *who)
 {
-	struct lt_model *m = fixture_model(1, 1, 1, 3600 * SEC, 1);
-	struct lt_dcc_driver drv = fake_dcc_driver;
-	uint64_t busy = 0, now;
-	struct daemon *d;
+	struct daemon *d = start(m);
+	uint64_t busy = 0;
+	const char *got;
 
-	drv.publish = blocking_publish;
-	m->dccs[0]->drv = &drv;
-	d = start(m);
 	wait_entered();
 	ck_assert_ptr_null(daemon_stalled(d, lt_mono_ns(), 10 * SEC, &busy));
-	/* Only a thread stuck in its work stays busy for 300 ms: never the samplers here. */
 	usleep(300000);
-	now = lt_mono_ns();
-	ck_assert_str_eq(daemon_stalled(d, now, LIMIT, &busy), "publisher");
+	got = daemon_stalled(d, lt_mono_ns(), LIMIT, &busy);
+	ck_assert_msg(got && !strcmp(got, who), "stalled: %s, expected %s", got ? got : "none",
+		      who);
 	ck_assert_uint_ge(busy, LIMIT);
 	atomic_store(&released, true);
 	daemon_stop(d, NULL);
 	fixture_free(m);
+}
+
+START_TEST(publisher_stuck_in_a_dcc_call_is_stalled)
+{
+	struct lt_model *m = fixture_model(1, 1, 1, 3600 * SEC, 1);
+	struct lt_dcc_driver drv = fake_dcc_driver;
+
+	drv.publish = blocking_publish;
+	m->dccs[0]->drv = &drv;
+	assert_stalled(m, "publisher");
 }
 END_TEST
 
@@ -90,18 +101,10 @@ START_TEST(sampler_stuck_in_a_read_is_stalled_by_its_device)
 {
 	struct lt_model *m = fixture_model(1, 2, 1, 3600 * SEC, 1);
 	struct lt_device_driver drv = fake_device_driver;
-	uint64_t busy = 0;
-	struct daemon *d;
 
 	drv.read = blocking_read;
 	m->devices[1]->drv = &drv;
-	d = start(m);
-	wait_entered();
-	usleep(300000);
-	ck_assert_str_eq(daemon_stalled(d, lt_mono_ns(), LIMIT, &busy), "dev1");
-	atomic_store(&released, true);
-	daemon_stop(d, NULL);
-	fixture_free(m);
+	assert_stalled(m, "dev1");
 }
 END_TEST
 
