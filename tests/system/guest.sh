@@ -117,7 +117,19 @@ type = file
 [metric "furnace.temp"]
 path = /nonexistent/furnace
 interval = 1s
+
+[device "serial"]
+type = file
+
+[metric "serial.value"]
+path = /etc/liotad/dialout-only
+interval = 100ms
 EOF
+# A file only the group dialout may read, as the serial ports are: liotad
+# reaches it through its supplementary group, in the unit's user namespace.
+echo 7 >/etc/liotad/dialout-only
+chown root:dialout /etc/liotad/dialout-only
+chmod 0640 /etc/liotad/dialout-only
 systemctl reload liotad || fail "systemctl reload"
 has_boiler() { liotactl status | grep -q 'boiler'; }
 wait_for 10 "reload applies conf.d/test.conf" has_boiler && ok "reload applied conf.d/test.conf"
@@ -125,6 +137,10 @@ wait_for 10 "reload applies conf.d/test.conf" has_boiler && ok "reload applied c
 liotactl tail -n 3 -t 5 'boiler.*' >/results/tail.txt 2>&1
 [ "$(grep -c 'boiler.temp' /results/tail.txt)" = 3 ] && ok "liotactl tail shows boiler.temp" ||
 	fail "liotactl tail: $(cat /results/tail.txt)"
+liotactl tail -n 1 -t 5 --raw 'serial.*' >/results/tail-serial.txt 2>&1
+[ "$(cut -d' ' -f2- /results/tail-serial.txt)" = 'serial.value 7' ] &&
+	ok "a root:dialout 0640 file is read through the dialout group" ||
+	fail "reading a root:dialout 0640 file: $(cat /results/tail-serial.txt)"
 printf '[device "broken"]\ntype = no-such-driver\n' >/etc/liotad/conf.d/zz-broken.conf
 systemctl reload liotad || fail "systemctl reload (broken)"
 broken_logged() { jline 'reload: /etc/liotad/conf.d/zz-broken.conf:2:'; }
@@ -252,6 +268,7 @@ journalctl -u liotad --no-pager | grep -q 'status=31/SYS' &&
 # ---- purge leaves nothing but the user and the operator's own file -----------------
 # dpkg purges the files it installed or its scripts made; conf.d/test.conf
 # is the operator's, and stays (with the folders above it), as Debian does.
+rm /etc/liotad/dialout-only
 apt-get purge -y -q liotad >/results/apt-purge.log 2>&1 || fail "apt-get purge liotad"
 pgrep -x liotad >/dev/null && fail "liotad still runs after purge"
 left=$(find / -xdev \( -path /proc -o -path /sys -o -path /results -o -path /in -o -path /root \
