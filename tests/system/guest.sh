@@ -223,27 +223,45 @@ systemctl daemon-reload
 systemctl restart liotad
 wait_for 10 "active again after the watchdog tests" active
 
-# ---- the rt-priority drop-in grants what --rt-priority needs, and no more ----------
-mkdir -p /etc/systemd/system/liotad.service.d
-cp /usr/share/doc/liotad/examples/rt-priority.conf /etc/systemd/system/liotad.service.d/
-systemctl daemon-reload
-if systemctl restart liotad && active; then
-	PID=$(mainpid)
+# ---- each capability drop-in grants its one capability, and it works -----------------
+# with_dropin NAME: liotad restarted with the packaged example drop-in NAME;
+# false (reported) when it does not start. drop_dropin removes it.
+with_dropin()
+{
+	mkdir -p /etc/systemd/system/liotad.service.d
+	cp "/usr/share/doc/liotad/examples/$1" /etc/systemd/system/liotad.service.d/
+	systemctl daemon-reload
+	systemctl restart liotad && active && PID=$(mainpid) && return 0
+	fail "$1: the service does not start: $(journalctl -u liotad --no-pager -o cat | tail -n 3)"
+	return 1
+}
+drop_dropin()
+{
+	rm -r /etc/systemd/system/liotad.service.d
+	systemctl daemon-reload
+	systemctl restart liotad
+	wait_for 10 "active again without $1" active
+}
+# capeff_is NAME HEX CAPABILITY: the main process's effective capabilities.
+capeff_is()
+{
+	local capeff
+	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$PID/status")
+	[ "$capeff" = "$2" ] && ok "$1: $3 only" || fail "$1: capabilities $capeff"
+}
+if with_dropin rt-priority.conf; then
 	tid=$(grep -lx 's:boiler' /proc/"$PID"/task/*/comm | head -n 1 | cut -d/ -f5)
 	chrt -p "$tid" | grep -q 'SCHED_FIFO' &&
 		ok "rt-priority.conf: the sampler s:boiler runs SCHED_FIFO" ||
 		fail "rt-priority.conf: sampler thread '$tid': $(chrt -p "$tid" 2>&1 | head -n 1)"
-	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$PID/status")
-	[ "$capeff" = 0000000000800000 ] && ok "rt-priority.conf: CAP_SYS_NICE only" ||
-		fail "rt-priority.conf: capabilities $capeff"
-else
-	fail "rt-priority.conf: the service does not start:" \
-		"$(journalctl -u liotad --no-pager -o cat | tail -n 3)"
+	capeff_is rt-priority.conf 0000000000800000 CAP_SYS_NICE
 fi
-rm -r /etc/systemd/system/liotad.service.d
-systemctl daemon-reload
-systemctl restart liotad
-wait_for 10 "active again without rt-priority.conf" active
+drop_dropin rt-priority.conf
+# The container has no CAN interface: only the capability is checked.
+if with_dropin can-bitrate.conf; then
+	capeff_is can-bitrate.conf 0000000000001000 CAP_NET_ADMIN
+fi
+drop_dropin can-bitrate.conf
 
 # ---- upgrade keeps a changed conffile -------------------------------------------
 echo "# changed by the operator" >>/etc/liotad/liotad.conf
