@@ -53,10 +53,15 @@ static void watchdog(struct lt_notify *n, const struct daemon *d, uint64_t now_n
 	uint64_t busy = 0;
 	const char *who = d ? daemon_stalled(d, now_ns, n->wd_ns / 2, &busy) : NULL;
 
-	if (who && !n->stalled)
-		lt_log(LOG_ERR, "%s%s busy for %.1f s in one piece of work: the watchdog is no "
-				"longer fed",
-		       who, strcmp(who, "publisher") ? " (sampler)" : "", (double)busy / 1e9);
+	if (who && !n->stalled && !strcmp(who, "publisher"))
+		lt_log(LOG_ERR, "publisher busy for %.1f s in one round of DCC work: the watchdog "
+				"is no longer fed",
+		       (double)busy / 1e9);
+	else if (who && !n->stalled)
+		lt_device_log(model_find_device(d->model, who), LOG_ERR,
+			      "sampler busy for %.1f s in one device call: the watchdog is no "
+			      "longer fed",
+			      (double)busy / 1e9);
 	else if (!who && n->stalled)
 		lt_log(LOG_NOTICE, "every thread makes progress again: the watchdog is fed");
 	n->stalled = who != NULL;
