@@ -176,7 +176,9 @@ static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_u
 			ts = (struct timespec){ 0, 0 };
 			tsp = &ts;
 		}
+		lt_beat_idle(&p->beat);
 		ppoll(p->pfds, m->ndccs + 2, tsp, NULL);
+		lt_beat_busy(&p->beat, 1, lt_mono_ns());
 		if (slept)
 			lt_ring_wake_ack(p->ring);
 		now = (int64_t)lt_mono_ns();
@@ -211,6 +213,7 @@ static void *publisher_main(void *arg)
 	bool got = false;  /* records since the last wait ended */
 	bool busy = false; /* in a busy spell: nap rather than sleep */
 
+	lt_beat_busy(&p->beat, 1, last_service);
 	for (;;) {
 		size_t n = drain_once(p);
 		uint64_t now = lt_mono_ns();
@@ -226,6 +229,7 @@ static void *publisher_main(void *arg)
 			/* Producers are gone: one last sweep catches their final commits. */
 			while (drain_once(p))
 				;
+			lt_beat_idle(&p->beat);
 			break;
 		}
 		if (n) {

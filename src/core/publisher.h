@@ -10,6 +10,7 @@
 
 #include "model.h"
 #include "ring.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +38,7 @@ struct publisher {
 	_Atomic bool stop;
 	_Atomic uint64_t consumed; /* records taken from the ring */
 	_Atomic uint64_t invalid;  /* records naming no metric (never expected) */
+	struct lt_beat beat;       /* busy except while waiting in ppoll() */
 };
 
 int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring);
