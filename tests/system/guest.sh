@@ -218,21 +218,11 @@ fi
 rm /etc/liotad/conf.d/blocked.conf
 kill "$reader" 2>/dev/null
 rm -f /var/log/liotad/blocked
-# 3. A sampler blocked in its device: a file metric on a FIFO that nobody
-# writes, whose open() never returns.
-mkfifo -m 600 /var/log/liotad/stuck && chown liotad: /var/log/liotad/stuck
-printf '[device "stuck"]\ntype = file\n[metric "stuck.value"]\n%s\n%s\n' \
-	'path = /var/log/liotad/stuck' 'interval = 1s' >/etc/liotad/conf.d/stuck.conf
-systemctl restart liotad || fail "restart with the stuck device"
-PID=$(mainpid)
-t0=$(date +%s%N)
-if wait_for 20 "restart after the sampler blocked" restarted; then
-	ok "blocked sampler: restarted after $(ms_since "$t0") ms;" \
-		"journalctl DEVICE=stuck: $(jline 'sampler busy' DEVICE=stuck)"
-	jline 'sampler busy' DEVICE=stuck >/dev/null ||
-		fail "no 'sampler busy' line with DEVICE=stuck"
-fi
-rm /etc/liotad/conf.d/stuck.conf /var/log/liotad/stuck
+# 3. A sampler blocked in its device: no longer provoked here. The file
+# driver's FIFO open, which used to block for good, is non-blocking now, and
+# nothing else a packaged driver does blocks without hardware or a hung
+# network file system. tests/unit/test_watchdog blocks a sampler in a
+# driver read and checks daemon_stalled() names its device.
 rm /run/systemd/system/liotad.service.d/wd.conf
 systemctl daemon-reload
 systemctl restart liotad
