@@ -140,6 +140,8 @@ static void note(struct iotcc *c, const char *fmt, ...)
 	lt_dcc_log(c->dcc, LOG_WARNING, "%s", line);
 }
 
+static void count_dropped(struct iotcc *c, uint64_t n);
+
 static void sync_stats(struct iotcc *c)
 {
 	struct lt_dcc_stats *st = lt_dcc_stats(c->dcc), *t = &c->tstats;
@@ -153,6 +155,8 @@ static void sync_stats(struct iotcc *c)
 	COPY(errors, c->proto_errors);
 	COPY(queued, c->held_bytes);
 #undef COPY
+	/* What the transport itself dropped (a message the broker would refuse). */
+	count_dropped(c, atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed));
 	atomic_store_explicit(&st->state, atomic_load_explicit(&t->state, memory_order_relaxed),
 			      memory_order_relaxed);
 }
@@ -371,6 +375,31 @@ static int iotcc_check(struct lt_dcc *dcc, char *err, size_t errlen)
 	return lt_mqtt_check(&c->mconf, err, errlen);
 }
 
+/*
+ * A live entity with the id of @e, not registered in this run: the same
+ * edge after a rename (its id comes from the machine id), the same device
+ * after a change of type (its id from its name). Removing @e would remove
+ * that live entity from IoTCC.
+ */
+static struct ent *id_in_use(const struct iotcc *c, const struct ent *e)
+{
+	for (size_t i = 0; i < c->nents; i++)
+		if (c->ents[i] != e && c->ents[i]->live && !strcmp(c->ents[i]->id, e->id))
+			return c->ents[i];
+	return NULL;
+}
+
+/* @e lives on under another name or kind: forgotten, never removed. */
+static void renamed(struct iotcc *c, struct ent *e, const struct ent *live)
+{
+	lt_dcc_log(c->dcc, LOG_NOTICE,
+		   "%s %s is now %s %s (same id %s): registering it as such, not removing it",
+		   e->kind, e->name, live->kind, live->name, e->id);
+	iotcc_table_del_owner(&c->table, e);
+	e->uuid[0] = '\0';
+	save_state(c);
+}
+
 /* ---- requests ---------------------------------------------------------------------------- */
 
 static int64_t retry_delay(unsigned attempts)
@@ -420,6 +449,13 @@ static const char *owner_name(const struct iotcc_pending *p)
 {
 	return p->type == IOTCC_PROPS ? ((const struct met *)p->owner)->dev->name
 				      : ((const struct ent *)p->owner)->name;
+}
+
+/* The entity a request is about (for a relationship: the child). */
+static struct iotcc_ref req_ref(const struct iotcc_pending *p)
+{
+	return p->type == IOTCC_PROPS ? ref_of(((const struct met *)p->owner)->dev)
+				      : ref_of(p->owner);
 }
 
 static char *build(struct iotcc *c, struct iotcc_pending *p, uint64_t tid)
@@ -474,6 +510,11 @@ static void run_requests(struct iotcc *c, int64_t now)
 				   (double)d / 1e9);
 			iotcc_table_retry(&c->table, p, now + d);
 		}
+		if (!p->tid && p->type == IOTCC_REMOVE && id_in_use(c, p->owner)) {
+			renamed(c, p->owner, id_in_use(c, p->owner)); /* p is gone */
+			i--;
+			continue;
+		}
 		if (!p->tid && up && p->due_ns <= now && ready(c, p)) {
 			uint64_t tid = iotcc_table_sent(&c->table, p,
 							now + (int64_t)c->response_timeout_ns);
@@ -519,12 +560,11 @@ static void answered(struct iotcc *c, struct iotcc_pending *p, const struct iotc
 	struct met *m = p->owner;
 	enum iotcc_type type = p->type;
 
-	if (!r->ok || (type == IOTCC_CREATE && r->id[0] && strcmp(r->id, e->id))) {
+	if (!r->ok) {
 		int64_t d = retry_delay(p->attempts);
 
 		lt_dcc_log(c->dcc, LOG_WARNING, "IoTCC refused %s_request for %s (%s): again in %.3g s",
-			   iotcc_type_name(type), owner_name(p),
-			   r->ok ? "an answer for another id" : r->result[0] ? r->result : "no result",
+			   iotcc_type_name(type), owner_name(p), r->result[0] ? r->result : "no result",
 			   (double)d / 1e9);
 		iotcc_table_retry(&c->table, p, now_ns() + d);
 		return;
@@ -571,6 +611,7 @@ static void got_message(struct iotcc *c, const char *msg, size_t len)
 {
 	struct iotcc_resp r;
 	struct iotcc_pending *p;
+	struct iotcc_ref ent;
 	char err[256];
 	int ret;
 
@@ -595,9 +636,14 @@ static void got_message(struct iotcc *c, const char *msg, size_t len)
 		     iotcc_type_name(r.type), (unsigned long long)r.tid);
 		return;
 	}
-	if (p->type != r.type) {
-		note(c, "dropped a %s_response to transaction %llu, which is a %s_request",
-		     iotcc_type_name(r.type), (unsigned long long)r.tid, iotcc_type_name(p->type));
+	/*
+	 * Only the requests' readers know their ids; still, an answer must be
+	 * about what was asked: another type or entity is forged or confused.
+	 */
+	ent = req_ref(p);
+	if (!iotcc_resp_matches(&r, p->type, &ent, err, sizeof(err))) {
+		note(c, "dropped a response to transaction %llu (%s_request for %s): %s",
+		     (unsigned long long)r.tid, iotcc_type_name(p->type), owner_name(p), err);
 		return;
 	}
 	answered(c, p, &r);
@@ -713,6 +759,12 @@ static int start_transport(struct iotcc *c, const char *edge_id)
 						: xasprintf("liota/%s/request", edge_id);
 		c->resp_topic = c->response_topic ? xstrdup(c->response_topic)
 						  : xasprintf("liota/%s/response", edge_id);
+		/*
+		 * The broker sends nothing larger than a response (its topic,
+		 * the MQTT header and properties in 1 KiB): a bigger message is
+		 * dropped by the broker, never read into our memory.
+		 */
+		c->mconf.max_incoming = (uint32_t)(IOTCC_MSG_MAX + strlen(c->resp_topic) + 1024);
 		c->mqtt = lt_mqtt_new(&c->mconf, edge_id, &mh, c, c->dcc, &c->tstats, err,
 				      sizeof(err));
 		r = c->mqtt ? lt_mqtt_subscribe(c->mqtt, c->resp_topic, c->mconf.qos) : -EINVAL;
@@ -847,8 +899,11 @@ static void sweep(struct iotcc *c)
 	c->swept = true;
 	for (size_t i = 0; i < c->nents; i++) {
 		struct ent *e = c->ents[i];
+		const struct ent *live;
 
-		if (!e->live && e->uuid[0]) {
+		if (!e->live && e->uuid[0] && (live = id_in_use(c, e))) {
+			renamed(c, e, live);
+		} else if (!e->live && e->uuid[0]) {
 			lt_dcc_log(c->dcc, LOG_NOTICE,
 				   "%s %s is no longer configured for this DCC: removing it from IoTCC",
 				   e->kind, e->name);

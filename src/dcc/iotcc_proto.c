@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "dcc/iotcc_proto.h"
@@ -429,7 +430,7 @@ static int parse_root(json_t *root, struct iotcc_resp *r, char *err, size_t errl
 {
 	json_t *type = json_object_get(root, "type"), *ver = json_object_get(root, "version");
 	json_t *tid = json_object_get(root, "transactionID"), *body = json_object_get(root, "body");
-	json_t *res, *id, *uuid;
+	json_t *res, *id, *uuid, *kind, *name;
 	const char *t;
 	size_t tl, i;
 	char shown[48];
@@ -473,6 +474,19 @@ static int parse_root(json_t *root, struct iotcc_resp *r, char *err, size_t errl
 		return bad(err, errlen, "body.id is not an id");
 	if (id)
 		snprintf(r->id, sizeof(r->id), "%s", json_string_value(id));
+	/* The entity named, when the peer names it (liota's peers echo the request's). */
+	kind = json_object_get(body, "kind");
+	name = json_object_get(body, "name");
+	if (kind && (!json_is_string(kind) || !json_string_length(kind) ||
+		     json_string_length(kind) > IOTCC_NAME_MAX))
+		return bad(err, errlen, "body.kind is not a name");
+	if (name && (!json_is_string(name) || !json_string_length(name) ||
+		     json_string_length(name) > IOTCC_NAME_MAX))
+		return bad(err, errlen, "body.name is not a name");
+	if (kind)
+		safe_copy(r->kind, sizeof(r->kind), json_string_value(kind));
+	if (name)
+		safe_copy(r->name, sizeof(r->name), json_string_value(name));
 	if (r->type != IOTCC_CREATE) {
 		r->ok = res && !strcmp(json_string_value(res), "succeeded");
 		return 0;
@@ -486,6 +500,29 @@ static int parse_root(json_t *root, struct iotcc_resp *r, char *err, size_t errl
 	}
 	r->ok = r->uuid[0] && (!res || !strcmp(json_string_value(res), "succeeded"));
 	return 0;
+}
+
+bool iotcc_resp_matches(const struct iotcc_resp *r, enum iotcc_type type,
+			const struct iotcc_ref *ent, char *why, size_t whylen)
+{
+	const char *field = NULL, *got = NULL, *want = NULL;
+
+	if (r->type != type) {
+		snprintf(why, whylen, "a %s_response to a %s_request", iotcc_type_name(r->type),
+			 iotcc_type_name(type));
+		return false;
+	}
+	if (r->id[0] && strcmp(r->id, ent->id))
+		field = "id", got = r->id, want = ent->id;
+	else if (r->kind[0] && strcmp(r->kind, ent->kind))
+		field = "kind", got = r->kind, want = ent->kind;
+	else if (r->name[0] && strcmp(r->name, ent->name))
+		field = "name", got = r->name, want = ent->name;
+	if (!field)
+		return true;
+	snprintf(why, whylen, "it names %s \"%s\", the request was for \"%s\"", field, got,
+		 want);
+	return false;
 }
 
 int iotcc_parse(const char *buf, size_t len, struct iotcc_resp *r, char *err, size_t errlen)
@@ -520,7 +557,6 @@ int iotcc_parse(const char *buf, size_t len, struct iotcc_resp *r, char *err, si
 void iotcc_table_init(struct iotcc_table *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->next_tid = 2;
 }
 
 void iotcc_table_free(struct iotcc_table *t)
@@ -544,11 +580,29 @@ int iotcc_table_add(struct iotcc_table *t, enum iotcc_type type, void *owner)
 	return 0;
 }
 
+/*
+ * An even id (as liota's _next_id() makes them) drawn at random below 2^53
+ * (exact in any peer's JSON numbers): a client that may publish on the
+ * response topic but cannot read the requests cannot guess one. Never 0
+ * (idle), nor one in use or remembered as late.
+ */
+static uint64_t random_tid(struct iotcc_table *t)
+{
+	for (;;) {
+		uint64_t v;
+
+		/* 8 bytes from the kernel's pool: whole, once it is initialised. */
+		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+			continue;
+		v &= (1ull << 53) - 2;
+		if (v && !iotcc_table_find(t, v) && !iotcc_table_was_late(t, v))
+			return v;
+	}
+}
+
 uint64_t iotcc_table_sent(struct iotcc_table *t, struct iotcc_pending *p, int64_t deadline_ns)
 {
-	/* Even ids, as liota's _next_id(); never 0 (0 means idle). */
-	p->tid = t->next_tid;
-	t->next_tid += 2;
+	p->tid = random_tid(t);
 	p->due_ns = deadline_ns;
 	p->attempts++;
 	return p->tid;

@@ -106,6 +106,8 @@ struct iotcc_resp {
 	bool ok;                      /* result "succeeded" (create: and a uuid) */
 	char uuid[IOTCC_ID_MAX + 1];  /* create: body.uuid ("" when none) */
 	char id[IOTCC_ID_MAX + 1];    /* body.id when given, else "" */
+	char kind[IOTCC_NAME_MAX + 1]; /* body.kind when given, else "" */
+	char name[IOTCC_NAME_MAX + 1]; /* body.name when given, else "" */
 	char result[IOTCC_ID_MAX + 1]; /* body.result as received, "" when none */
 };
 
@@ -120,10 +122,19 @@ struct iotcc_resp {
 int iotcc_parse(const char *buf, size_t len, struct iotcc_resp *r, char *err, size_t errlen);
 
 /*
+ * iotcc_resp_matches - is @r an answer to a request of @type about @ent?
+ * Its type must be @type's response, and each of body.id, kind and name
+ * that it gives must be @ent's. false with a reason in @why otherwise.
+ */
+bool iotcc_resp_matches(const struct iotcc_resp *r, enum iotcc_type type,
+			const struct iotcc_ref *ent, char *why, size_t whylen);
+
+/*
  * The requests waiting for their response. A request is "sent" (waiting
  * for the response until its deadline) or "idle" (to be sent when the
  * transport is up and its back-off has passed). A retry gets a new
  * transactionID: a late answer to the old one is then recognised as late.
+ * transactionIDs are random even numbers below 2^53 (getrandom(2)).
  */
 struct iotcc_pending {
 	uint64_t tid;   /* 0 while idle */
@@ -138,7 +149,6 @@ struct iotcc_pending {
 struct iotcc_table {
 	struct iotcc_pending *v;
 	size_t n, cap;
-	uint64_t next_tid;
 	uint64_t late[IOTCC_LATE_MEMORY]; /* transactionIDs given up on, for the log */
 	unsigned late_pos;
 };

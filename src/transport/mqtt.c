@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -43,6 +44,15 @@
 
 #define MSEC   1000000ull
 #define WINDOW 100 /* messages handed to libmosquitto at once */
+/*
+ * One mosquitto_loop_read() may parse a packet per message in flight (up to
+ * WINDOW and more): incoming messages go to on_message within IN_BUDGET
+ * bytes per dispatch, at least one; the others wait in the inbox (at most
+ * INBOX_MAX bytes, what does not fit is dropped) for the next rounds, and
+ * the socket is not read while the inbox holds any.
+ */
+#define IN_BUDGET (128u * 1024)
+#define INBOX_MAX (1024u * 1024)
 /* MQTT's largest packet is 256 MiB; the topic and header fit in the rest. */
 #define PAYLOAD_MAX (256u * 1024 * 1024 - 64 * 1024)
 
@@ -58,6 +68,16 @@ struct mq_msg {
 };
 
 TAILQ_HEAD(mq_list, mq_msg);
+
+/* A message received, waiting for its turn in on_message. */
+struct mq_in {
+	STAILQ_ENTRY(mq_in) link;
+	size_t len;
+	char *payload; /* in data[], after the topic */
+	char data[];   /* topic, NUL, payload */
+};
+
+STAILQ_HEAD(mq_inbox, mq_in);
 
 struct mq_sub {
 	char *topic;
@@ -84,7 +104,9 @@ struct lt_mqtt {
 	int tls_done;     /* the TLS handshake of the attempt completed */
 	int64_t hold_until;
 	int64_t timer_ns; /* end of back-off, connect deadline, or next keepalive check */
-	unsigned attempts;
+	unsigned attempts; /* failed attempts since the last connection, for the log */
+	unsigned level;    /* back-off exponent: reset by a connection that lasted */
+	int64_t up_since;  /* when the current connection was accepted */
 	int connected_once;
 	uint64_t rng;
 
@@ -95,6 +117,12 @@ struct lt_mqtt {
 
 	struct mq_sub *subs;
 	size_t nsubs;
+
+	struct mq_inbox inbox;
+	size_t inbox_bytes;
+	size_t in_round;     /* bytes handed to on_message in this dispatch */
+	uint64_t in_dropped; /* messages dropped since the last warning */
+	int64_t in_warned_at;
 
 	/* Recorded by the callbacks, acted on by settle(). */
 	int lost;
@@ -124,6 +152,8 @@ void lt_mqtt_conf_init(struct lt_mqtt_conf *c)
 		.backoff_max_ns = 60 * LT_NSEC_PER_SEC,
 		.queue_bytes = 4u << 20,
 		.connect_timeout_ns = 10 * LT_NSEC_PER_SEC,
+		.protocol = 5,
+		.max_incoming = LT_MQTT_IN_DEFAULT,
 	};
 	lt_tls_conf_init(&c->tls);
 }
@@ -188,6 +218,15 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 	}
 	if (!strcmp(key, "clean_session"))
 		return lt_parse_bool(value, &c->clean_session, err, errlen);
+	if (!strcmp(key, "protocol")) {
+		if (!strcmp(value, "5"))
+			c->protocol = 5;
+		else if (!strcmp(value, "3.1.1"))
+			c->protocol = 4;
+		else
+			return lt_errf(err, errlen, -EINVAL, "protocol must be 5 or 3.1.1");
+		return 0;
+	}
 	if (!strcmp(key, "queue_size")) {
 		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
 		if (r < 0)
@@ -294,6 +333,15 @@ static void unhand_all(struct lt_mqtt *m)
 	m->next = TAILQ_FIRST(&m->q);
 }
 
+/* The client id of the next attempt: configured, or EDGE-ID-DCCNAME. */
+static const char *client_id(const struct lt_mqtt *m)
+{
+	return m->conf.client_id ? m->conf.client_id : m->client_id;
+}
+
+/* The reason recorded when the broker closed the connection without a word. */
+#define CLOSED_BY_BROKER "closed by the broker"
+
 /* ---- libmosquitto's callbacks: record, do not destroy ---------------------- */
 
 static void mark_lost(struct lt_mqtt *m, const char *fmt, ...)
@@ -325,6 +373,45 @@ static void resubscribe(struct lt_mqtt *m)
 
 static void pump(struct lt_mqtt *m);
 
+/*
+ * The broker's reason to refuse a connection, as MQTT 3.1.1 words it when
+ * it has the same reason ("Connection Refused: not authorised."), so that
+ * the log says the same with either protocol.
+ */
+static const char *refusal(const struct lt_mqtt *m, int rc)
+{
+	static char other[160];
+	int v3 = 0;
+
+	if (m->conf.protocol != 5)
+		return mosquitto_connack_string(rc);
+	switch (rc) {
+	case MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION:
+		v3 = 1;
+		break;
+	case MQTT_RC_CLIENTID_NOT_VALID:
+		v3 = 2;
+		break;
+	case MQTT_RC_SERVER_UNAVAILABLE:
+	case MQTT_RC_SERVER_BUSY:
+		v3 = 3;
+		break;
+	case MQTT_RC_BAD_USERNAME_OR_PASSWORD:
+		v3 = 4;
+		break;
+	case MQTT_RC_NOT_AUTHORIZED:
+		v3 = 5;
+		break;
+	default:
+		break;
+	}
+	if (v3)
+		return mosquitto_connack_string(v3);
+	/* Called in the publisher thread only. */
+	snprintf(other, sizeof(other), "Connection Refused: %s", mosquitto_reason_string(rc));
+	return other;
+}
+
 static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct lt_mqtt *m = obj;
@@ -332,10 +419,10 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (m->closing || mosq != m->mosq)
 		return;
 	if (rc) {
-		/* mosquitto_connack_string(5): "Connection Refused: not authorised." */
-		mark_lost(m, "%s", mosquitto_connack_string(rc));
+		mark_lost(m, "%s", refusal(m, rc));
 		return;
 	}
+	m->up_since = (int64_t)lt_mono_ns();
 	if (m->connected_once)
 		count(&m->stats->reconnects, 1);
 	if (m->attempts > 1)
@@ -361,10 +448,23 @@ static void cb_disconnect(struct mosquitto *mosq, void *obj, int rc)
 
 	if (m->closing || mosq != m->mosq)
 		return;
-	if (rc == MOSQ_ERR_ERRNO)
+	/*
+	 * libmosquitto passes its own error codes (below 128), or the reason
+	 * code of the broker's DISCONNECT (MQTT 5; 128 and above for errors).
+	 */
+	if (rc == MQTT_RC_SESSION_TAKEN_OVER)
+		mark_lost(m,
+		          "session taken over: another client connected with the same client id "
+		          "\"%s\"",
+		          client_id(m));
+	else if (rc >= 128)
+		mark_lost(m, "the broker disconnected: %s", mosquitto_reason_string(rc));
+	else if (rc == MOSQ_ERR_ERRNO)
 		mark_lost(m, "%s", strerror(e));
 	else if (rc == MOSQ_ERR_SUCCESS)
 		mark_lost(m, "disconnected");
+	else if (rc == MOSQ_ERR_CONN_LOST)
+		mark_lost(m, "%s", CLOSED_BY_BROKER);
 	else
 		mark_lost(m, "%s", mosquitto_strerror(rc));
 }
@@ -392,11 +492,66 @@ static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
 static void cb_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm)
 {
 	struct lt_mqtt *m = obj;
+	size_t len = (size_t)(mm->payloadlen > 0 ? mm->payloadlen : 0), tlen;
+	struct mq_in *in;
 
 	if (m->closing || mosq != m->mosq || !m->h.on_message)
 		return;
-	m->h.on_message(m->ctx, mm->topic, mm->payload,
-	                (size_t)(mm->payloadlen > 0 ? mm->payloadlen : 0));
+	if (STAILQ_EMPTY(&m->inbox) && m->in_round < IN_BUDGET) {
+		m->in_round += len + 1;
+		m->h.on_message(m->ctx, mm->topic, mm->payload, len);
+		return;
+	}
+	/* Over this round's budget: keep a copy for the next rounds, if it fits. */
+	tlen = strlen(mm->topic);
+	in = len + tlen <= INBOX_MAX - m->inbox_bytes ? malloc(sizeof(*in) + tlen + 1 + len)
+	                                              : NULL;
+	if (!in) {
+		m->in_dropped++;
+		count(&m->stats->errors, 1);
+		return;
+	}
+	in->len = len;
+	memcpy(in->data, mm->topic, tlen + 1);
+	in->payload = in->data + tlen + 1;
+	if (len)
+		memcpy(in->payload, mm->payload, len);
+	m->inbox_bytes += len + tlen;
+	STAILQ_INSERT_TAIL(&m->inbox, in, link);
+}
+
+/* Hand what waits in the inbox to on_message, within this round's budget. */
+static void deliver_inbox(struct lt_mqtt *m, int64_t now)
+{
+	struct mq_in *in;
+
+	while ((in = STAILQ_FIRST(&m->inbox)) && m->in_round < IN_BUDGET) {
+		STAILQ_REMOVE_HEAD(&m->inbox, link);
+		m->inbox_bytes -= in->len + strlen(in->data);
+		m->in_round += in->len + 1;
+		if (m->h.on_message)
+			m->h.on_message(m->ctx, in->data, in->payload, in->len);
+		free(in);
+	}
+	if (m->in_dropped && now - m->in_warned_at >= (int64_t)(10 * LT_NSEC_PER_SEC)) {
+		lt_dcc_log(m->dcc, LOG_WARNING,
+		           "%llu incoming messages dropped: they came faster than they could be "
+		           "handled (more than %u KiB waiting)",
+		           (unsigned long long)m->in_dropped, INBOX_MAX / 1024);
+		m->in_dropped = 0;
+		m->in_warned_at = now;
+	}
+}
+
+static void inbox_clear(struct lt_mqtt *m)
+{
+	struct mq_in *in;
+
+	while ((in = STAILQ_FIRST(&m->inbox))) {
+		STAILQ_REMOVE_HEAD(&m->inbox, link);
+		free(in);
+	}
+	m->inbox_bytes = 0;
 }
 
 static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -428,8 +583,12 @@ static void destroy_client(struct lt_mqtt *m)
  * the loss of the connection and each distinct reason of an outage, the
  * repeats at debug level), close, and
  * schedule the next attempt after a delay drawn uniformly in
- * [0, min(max, min * 2^attempts)] ("full jitter", so that gateways cut off
- * together do not come back together), but at least min / 2.
+ * [0, min(max, min * 2^level)] ("full jitter", so that gateways cut off
+ * together do not come back together), but at least min / 2. The level
+ * grows with each failure, and starts again only after a connection that
+ * lasted reconnect_max: a broker that closes every connection soon after
+ * accepting it (another client with the same client id takes the session
+ * back) gets ever fewer attempts, not a storm.
  */
 static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 {
@@ -437,15 +596,27 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 	int was_up = m->state == LT_DCC_UP;
 	uint32_t h = 2166136261u;
 	int prio = LOG_DEBUG;
+	char why[400];
 
 	destroy_client(m);
 	unhand_all(m);
-	if (m->attempts < 63 && lo <= (hi >> m->attempts))
-		cap = lo << m->attempts;
+	if (was_up && now - m->up_since >= (int64_t)hi)
+		m->level = 0;
+	else if (was_up && !strcmp(reason, CLOSED_BY_BROKER)) {
+		snprintf(why, sizeof(why),
+		         "closed by the broker %.1f s after it accepted the connection "
+		         "(has another client connected with the same client id \"%s\"?)",
+		         (double)(now - m->up_since) / 1e9, client_id(m));
+		reason = why;
+	}
+	if (m->level < 63 && lo <= (hi >> m->level))
+		cap = lo << m->level;
 	delay = rnd(m) % (cap + 1);
 	if (delay < lo / 2)
 		delay = lo / 2;
 	m->attempts++;
+	if (m->level < 64)
+		m->level++;
 	m->timer_ns = now + (int64_t)delay;
 	m->tcp_up = 0;
 	set_state(m, LT_DCC_BACKOFF);
@@ -509,6 +680,37 @@ static void settle(struct lt_mqtt *m, int64_t now)
 	m->reason[0] = m->lib_error[0] = 0;
 }
 
+/*
+ * The CONNECT properties of MQTT 5: the largest packet we take (the broker
+ * drops larger messages for us rather than send them: libmosquitto would
+ * read any packet whole before we see it), and, without clean_session, a
+ * session that never expires (3.1.1's meaning of clean_session = no).
+ *
+ * libmosquitto 2.0 has no asynchronous connect that takes properties:
+ * mosquitto_connect_bind_v5() keeps them in the client before it checks its
+ * arguments, and mosquitto_connect_async() sends the kept ones. So it is
+ * called with no host, which it refuses (MOSQ_ERR_INVAL) after keeping
+ * them. tests/unit/test_mqtt.c checks that the CONNECT carries them.
+ */
+static int connect_properties(struct lt_mqtt *m)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+	                                  m->conf.max_incoming);
+	if (rc == MOSQ_ERR_SUCCESS && !m->conf.clean_session)
+		rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+		                                  UINT32_MAX);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_connect_bind_v5(m->mosq, NULL, (int)m->port,
+		                               (int)m->conf.keepalive_s, NULL, props);
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_SUCCESS)
+		return MOSQ_ERR_INVAL; /* connected? Not this libmosquitto: refuse to go on */
+	return rc == MOSQ_ERR_INVAL ? MOSQ_ERR_SUCCESS : rc;
+}
+
 static void attempt(struct lt_mqtt *m, int64_t now)
 {
 	struct mosquitto *mosq;
@@ -520,8 +722,7 @@ static void attempt(struct lt_mqtt *m, int64_t now)
 	m->tcp_up = 0;
 	m->hold = 0;
 	m->tls_done = 0;
-	mosq = mosquitto_new(m->conf.client_id ? m->conf.client_id : m->client_id,
-	                     m->conf.clean_session != 0, m);
+	mosq = mosquitto_new(client_id(m), m->conf.clean_session != 0, m);
 	if (!mosq) {
 		mark_lost(m, "cannot create a client: %s", strerror(errno));
 		settle(m, now);
@@ -538,8 +739,15 @@ static void attempt(struct lt_mqtt *m, int64_t now)
 	 * completed within mosquitto_connect_async() (a broker on loopback).
 	 */
 	mosquitto_threaded_set(mosq, true);
-	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION,
+	                     m->conf.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
 	mosquitto_max_inflight_messages_set(mosq, WINDOW);
+	if (m->conf.protocol == 5) {
+		rc = connect_properties(m);
+		if (rc != MOSQ_ERR_SUCCESS)
+			mark_lost(m, "cannot set the CONNECT properties: %s",
+			          mosquitto_strerror(rc));
+	}
 	if (m->conf.username &&
 	    mosquitto_username_pw_set(mosq, m->conf.username, m->conf.password) != MOSQ_ERR_SUCCESS)
 		mark_lost(m, "cannot set the username");
@@ -600,6 +808,15 @@ static void pump(struct lt_mqtt *m)
 		m->next = msg;
 		if (rc == MOSQ_ERR_NOMEM)
 			return;
+		if (rc == MOSQ_ERR_OVERSIZE_PACKET) {
+			/* Larger than the broker's Maximum Packet Size: it would never go. */
+			lt_dcc_log(m->dcc, LOG_WARNING,
+			           "a message of %zu bytes to %s (%u samples) dropped: larger than "
+			           "the broker accepts", msg->len, msg->topic, msg->samples);
+			count(&m->stats->dropped, msg->samples);
+			msg_remove(m, msg);
+			continue;
+		}
 		if (rc == MOSQ_ERR_ERRNO)
 			mark_lost(m, "%s", strerror(errno));
 		else
@@ -609,6 +826,21 @@ static void pump(struct lt_mqtt *m)
 }
 
 /* ---- the interface ------------------------------------------------------------ */
+
+/*
+ * EDGE-ID-DCCNAME: one client id per DCC, since a broker keeps one session
+ * per client id and closes the older connection when another one comes.
+ */
+static char *default_id(struct lt_dcc *dcc, const char *id)
+{
+	char *s;
+
+	if (!dcc)
+		return strdup(id);
+	if (asprintf(&s, "%s-%s", id, lt_dcc_name(dcc)) < 0)
+		return NULL;
+	return s;
+}
 
 struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
                             const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
@@ -627,7 +859,9 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 	if (!m)
 		goto nomem;
 	TAILQ_INIT(&m->q);
+	STAILQ_INIT(&m->inbox);
 	m->stats = stats ? stats : &m->own_stats;
+	m->dcc = dcc;
 	m->conf = *c;
 	m->conf.host = m->conf.client_id = m->conf.username = m->conf.password = NULL;
 	if (lt_tls_conf_copy(&m->conf.tls, &c->tls) < 0) {
@@ -636,14 +870,13 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 	}
 	if (!(m->conf.host = strdup(c->host)) ||
 	    (c->client_id && !(m->conf.client_id = strdup(c->client_id))) ||
-	    (client_id && *client_id && !(m->client_id = strdup(client_id))) ||
+	    (client_id && *client_id && !(m->client_id = default_id(dcc, client_id))) ||
 	    (c->username && !(m->conf.username = strdup(c->username))) ||
 	    (c->password && !(m->conf.password = strdup(c->password))))
 		goto nomem_free;
 	if (h)
 		m->h = *h;
 	m->ctx = ctx;
-	m->dcc = dcc;
 	m->port = lt_mqtt_port(c);
 	snprintf(m->peer, sizeof(m->peer), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host,
 	         m->port);
@@ -674,7 +907,7 @@ int lt_mqtt_set_client_id(struct lt_mqtt *m, const char *id)
 
 	if (!*id || mosquitto_validate_utf8(id, (int)strlen(id)) != MOSQ_ERR_SUCCESS)
 		return -EINVAL;
-	s = strdup(id);
+	s = default_id(m->dcc, id);
 	if (!s)
 		return -ENOMEM;
 	free(m->client_id);
@@ -686,7 +919,7 @@ int lt_mqtt_start(struct lt_mqtt *m, char *err, size_t errlen)
 {
 	if (m->started)
 		return 0;
-	if (!m->conf.client_id && !m->client_id)
+	if (!client_id(m))
 		return lt_errf(err, errlen, -EINVAL, "no client_id");
 	m->started = 1;
 	attempt(m, (int64_t)lt_mono_ns());
@@ -775,10 +1008,11 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 {
 	pfd->fd = -1;
 	pfd->events = pfd->revents = 0;
-	if (m->lost) {
-		/* Recorded outside dispatch (publish, subscribe): act at once. */
+	if (m->lost || !STAILQ_EMPTY(&m->inbox)) {
+		/* Recorded outside dispatch (publish, subscribe), or messages wait: at once. */
 		*deadline_ns = 0;
-		return;
+		if (m->lost)
+			return;
 	}
 	switch (m->state) {
 	case LT_DCC_CONNECTING:
@@ -869,6 +1103,13 @@ static void loop_rc(struct lt_mqtt *m, int rc)
 
 void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
 {
+	m->in_round = 0;
+	if (!STAILQ_EMPTY(&m->inbox) || m->in_dropped) {
+		deliver_inbox(m, now_ns);
+		/* Not read on while messages wait: the broker holds the rest. */
+		if (!STAILQ_EMPTY(&m->inbox))
+			revents &= (short)~POLLIN;
+	}
 	if (m->mosq && revents && !m->lost) {
 		if (m->state == LT_DCC_CONNECTING) {
 			if ((revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT)
@@ -902,6 +1143,8 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
 		} else if (m->state == LT_DCC_UP) {
 			if (revents & (POLLIN | POLLERR | POLLHUP))
 				loop_rc(m, mosquitto_loop_read(m->mosq, WINDOW));
+			if (m->in_dropped)
+				deliver_inbox(m, now_ns); /* only to warn of the drops */
 			if (!m->lost && m->state == LT_DCC_UP && mosquitto_socket(m->mosq) >= 0 &&
 			    (revents & POLLOUT))
 				loop_rc(m, mosquitto_loop_write(m->mosq, WINDOW));
@@ -976,6 +1219,7 @@ void lt_mqtt_free(struct lt_mqtt *m)
 			mosquitto_loop_write(m->mosq, 1);
 	}
 	destroy_client(m);
+	inbox_clear(m);
 	while ((msg = TAILQ_FIRST(&m->q))) {
 		msgs++;
 		samples += msg->samples;

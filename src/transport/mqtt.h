@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * An MQTT 3.1.1 client transport (liota's MqttDccComms) on libmosquitto,
+ * An MQTT 5 (or 3.1.1) client transport (liota's MqttDccComms) on libmosquitto,
  * driven by the publisher thread's ppoll() loop like the stream transport:
  * lt_mqtt_poll() says what to wait for, lt_mqtt_dispatch() does the I/O.
  * No libmosquitto thread; nothing here blocks on the network, except the
@@ -18,10 +18,25 @@
  * reconnect_max. Subscriptions are remembered and made again after every
  * connection.
  *
+ * Incoming packets are bounded before libmosquitto buffers them: with MQTT
+ * 5 the CONNECT announces a maximum packet size (max_incoming), and the
+ * broker drops what is larger instead of sending it. MQTT 3.1.1 has no such
+ * announcement and libmosquitto reads any packet whole (up to 256 MiB):
+ * there, only the broker's ACL bounds what arrives. What arrives is handed
+ * to on_message within a byte budget per lt_mqtt_dispatch() (IN_BUDGET); the
+ * rest waits in a bounded inbox for the next round, so that a flood does
+ * not hold the publisher thread.
+ *
+ * A connection that the broker ends before it has lasted reconnect_max does
+ * not reset the back-off: two clients taking the same client id from each
+ * other slow down instead of storming the broker.
+ *
  * Options (lt_mqtt_option(); every other key goes on to lt_tls_option()):
  *   host            broker host name or address (required)
  *   port            default 1883, or 8883 with tls = yes
- *   client_id       default: the one given to lt_mqtt_new() (the edge id)
+ *   client_id       default: the one given to lt_mqtt_new() (EDGE-ID-DCCNAME)
+ *   protocol        5 (default) or 3.1.1 (for brokers without MQTT 5; no
+ *                   bound on incoming packets then)
  *   username        \ MQTT credentials (password needs username)
  *   password        /
  *   keepalive       duration, default 60s (5s .. 65535s)
@@ -60,7 +75,16 @@ struct lt_mqtt_conf {
 	size_t queue_bytes;      /* default 4 MiB */
 	struct lt_tls_conf tls;
 	uint64_t connect_timeout_ns; /* TCP + TLS + CONNACK, default 10 s */
+	int protocol;                /* 5 (default) or 4 (MQTT 3.1.1) */
+	/*
+	 * The largest packet accepted from the broker (MQTT 5's Maximum
+	 * Packet Size), set by the owner, not an option: default
+	 * LT_MQTT_IN_DEFAULT, enough for acknowledgements and small messages.
+	 */
+	uint32_t max_incoming;
 };
+
+#define LT_MQTT_IN_DEFAULT (64u * 1024)
 
 /* Defaults, as listed above. */
 void lt_mqtt_conf_init(struct lt_mqtt_conf *c);
@@ -85,6 +109,9 @@ unsigned lt_mqtt_port(const struct lt_mqtt_conf *c);
  *                 remembered subscriptions are already sent again.
  * @on_message:    a message arrived on a subscribed topic; @payload (not
  *                 NUL-terminated) and @topic are valid during the call.
+ *                 Within IN_BUDGET bytes per lt_mqtt_dispatch(): the rest
+ *                 comes in the next dispatches (lt_mqtt_poll() asks for one
+ *                 at once), or is dropped beyond INBOX_MAX (errors).
  * @on_disconnect: the connection was lost or refused; @reason is one line
  *                 (already logged by the transport).
  */
@@ -97,8 +124,10 @@ struct lt_mqtt_handlers {
 struct lt_mqtt;
 
 /*
- * lt_mqtt_new - a client for @c (copied), not connected yet. @client_id is
- * used when c->client_id is NULL (the DCC passes the edge system id); it
+ * lt_mqtt_new - a client for @c (copied), not connected yet. When
+ * c->client_id is NULL, the client id is @client_id (the DCC passes the
+ * edge system id) followed by "-" and the name of @dcc, so that two DCCs of
+ * one gateway on one broker do not take each other's session. @client_id
  * may be NULL, if lt_mqtt_set_client_id() gives one before lt_mqtt_start()
  * (a DCC learns the edge id at the edge's registration, after start). @dcc
  * (may be NULL) names the messages logged; @stats (may be NULL) receives
@@ -113,7 +142,8 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
                             struct lt_dcc_stats *stats, char *err, size_t errlen);
 /*
  * lt_mqtt_set_client_id - the client id to use when none is configured
- * (client_id option), from the next connection attempt on. 0 or -ENOMEM,
+ * (client_id option), from the next connection attempt on, followed by
+ * "-DCCNAME" as in lt_mqtt_new(). 0 or -ENOMEM,
  * -EINVAL when @id is empty or not UTF-8.
  */
 int lt_mqtt_set_client_id(struct lt_mqtt *m, const char *id);

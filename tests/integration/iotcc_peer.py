@@ -20,6 +20,10 @@ Misbehaviour on demand (TYPE is the request type without "_request"):
   --junk                  after the first answer, send malformed, oversized,
                           unknown, wrong-version and unmatched messages
   --close-after N         (WebSocket) close the connection after N messages in
+  --forge                 (MQTT) before answering each create_or_find_resource_request,
+                          send forged answers with the uuid FORGED_UUID: one under
+                          its transactionID but naming another entity, and one per
+                          guessed transactionID 2, 4 ... 40 naming its entity
 """
 import argparse
 import asyncio
@@ -48,6 +52,7 @@ ap.add_argument("--drop", action="append", default=[])
 ap.add_argument("--delay", action="append", default=[])
 ap.add_argument("--junk", action="store_true")
 ap.add_argument("--close-after", type=int, default=0)
+ap.add_argument("--forge", action="store_true")
 a = ap.parse_args()
 
 lock = threading.Lock()
@@ -116,6 +121,25 @@ def answer(msg):
     return json.dumps(resp), late
 
 
+FORGED_UUID = "f0f0f0f0-dead-4bee-8f00-000000000001"
+
+
+def forged(msg):
+    """Forged answers to a create_or_find_resource_request (a list of texts)."""
+    if not a.forge or not isinstance(msg, dict) or \
+            msg.get("type") != "create_or_find_resource_request":
+        return []
+    body = msg.get("body") or {}
+    out = [{"transactionID": msg.get("transactionID"),
+            "body": {"uuid": FORGED_UUID, "kind": body.get("kind"), "name": "forged-entity"}}]
+    for tid in range(2, 42, 2):
+        out.append({"transactionID": tid,
+                    "body": {"uuid": FORGED_UUID, "id": body.get("id"),
+                             "kind": body.get("kind"), "name": body.get("name")}})
+    return [json.dumps(dict(o, version=VERSION, type="create_or_find_resource_response"))
+            for o in out]
+
+
 def junk():
     return [
         "this is not JSON",
@@ -162,6 +186,8 @@ def run_mqtt():
         text, late = answer(msg)
         topic = m.topic[: -len("request")] + "response" if m.topic.endswith("request") \
             else m.topic + "/response"
+        for f in forged(msg):
+            send(topic, f)
         if text is None:
             return
         if late:

@@ -343,6 +343,83 @@ START_TEST(table_matching)
 }
 END_TEST
 
+START_TEST(transaction_ids_are_unpredictable_even_and_exact_in_json)
+{
+	struct iotcc_table t;
+	uint64_t prev = 0, most = 0;
+	int a, steps_of_two = 0;
+
+	iotcc_table_init(&t);
+	ck_assert_int_eq(iotcc_table_add(&t, IOTCC_CREATE, &a), 0);
+	for (int i = 0; i < 64; i++) {
+		uint64_t tid = iotcc_table_sent(&t, &t.v[0], 0);
+
+		ck_assert_uint_ne(tid, 0);
+		ck_assert_uint_eq(tid % 2, 0);
+		ck_assert_uint_lt(tid, 1ull << 53);
+		ck_assert_uint_ne(tid, prev);
+		steps_of_two += tid == prev + 2;
+		most = tid > most ? tid : most;
+		prev = tid;
+		iotcc_table_retry(&t, &t.v[0], 0);
+	}
+	/* Not a counter (2, 4, 6...): spread over the 53 bits. */
+	ck_assert_int_le(steps_of_two, 1);
+	ck_assert_uint_gt(most, 1ull << 40);
+	iotcc_table_free(&t);
+}
+END_TEST
+
+START_TEST(responses_match_their_request_type_and_entity)
+{
+	const struct iotcc_ref dev = { .kind = "Sim", .id = "abc-1", .name = "boiler" };
+	struct iotcc_resp r;
+	char why[256];
+
+	parse_ok("{\"transactionID\":2,\"version\":20171118,\"type\":"
+		 "\"create_or_find_resource_response\",\"body\":{\"uuid\":\"u-1\","
+		 "\"id\":\"abc-1\",\"kind\":\"Sim\",\"name\":\"boiler\"}}",
+		 &r);
+	ck_assert_str_eq(r.kind, "Sim");
+	ck_assert_str_eq(r.name, "boiler");
+	ck_assert(iotcc_resp_matches(&r, IOTCC_CREATE, &dev, why, sizeof(why)));
+	ck_assert(!iotcc_resp_matches(&r, IOTCC_REMOVE, &dev, why, sizeof(why)));
+	ck_assert_str_eq(why, "a create_or_find_resource_response to a remove_resource_request");
+	/* Another entity: forged, or the answer to someone else. */
+	parse_ok("{\"transactionID\":2,\"version\":20171118,\"type\":"
+		 "\"create_or_find_resource_response\",\"body\":{\"uuid\":\"u-1\","
+		 "\"kind\":\"Sim\",\"name\":\"evil\"}}",
+		 &r);
+	ck_assert(!iotcc_resp_matches(&r, IOTCC_CREATE, &dev, why, sizeof(why)));
+	ck_assert_str_eq(why, "it names name \"evil\", the request was for \"boiler\"");
+	parse_ok("{\"transactionID\":2,\"version\":20171118,\"type\":"
+		 "\"create_or_find_resource_response\",\"body\":{\"uuid\":\"u-1\","
+		 "\"id\":\"abc-2\"}}",
+		 &r);
+	ck_assert(!iotcc_resp_matches(&r, IOTCC_CREATE, &dev, why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "id \"abc-2\""));
+	parse_ok("{\"transactionID\":2,\"version\":20171118,\"type\":"
+		 "\"create_or_find_resource_response\",\"body\":{\"uuid\":\"u-1\","
+		 "\"kind\":\"Other\"}}",
+		 &r);
+	ck_assert(!iotcc_resp_matches(&r, IOTCC_CREATE, &dev, why, sizeof(why)));
+	/* An answer that names nothing matches on its type (and its transactionID). */
+	parse_ok("{\"transactionID\":4,\"version\":20171118,\"type\":"
+		 "\"remove_resource_response\",\"body\":{\"result\":\"succeeded\"}}",
+		 &r);
+	ck_assert(iotcc_resp_matches(&r, IOTCC_REMOVE, &dev, why, sizeof(why)));
+	/* A kind or name that is not a name is malformed. */
+	ck_assert_int_eq(parse_err("{\"transactionID\":2,\"version\":20171118,\"type\":"
+				   "\"remove_resource_response\",\"body\":{\"kind\":7}}",
+				   why, sizeof(why)),
+			 -EBADMSG);
+	ck_assert_int_eq(parse_err("{\"transactionID\":2,\"version\":20171118,\"type\":"
+				   "\"remove_resource_response\",\"body\":{\"name\":\"\"}}",
+				   why, sizeof(why)),
+			 -EBADMSG);
+}
+END_TEST
+
 /* ---- names, properties, units, ids ------------------------------------------------ */
 
 START_TEST(name_rules)
@@ -699,6 +776,8 @@ static Suite *iotcc_suite(void)
 	tcase_add_test(tc, parse_others);
 	tcase_add_test(tc, parse_refused);
 	tcase_add_test(tc, table_matching);
+	tcase_add_test(tc, transaction_ids_are_unpredictable_even_and_exact_in_json);
+	tcase_add_test(tc, responses_match_their_request_type_and_entity);
 	tcase_add_test(tc, name_rules);
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, local_ids);

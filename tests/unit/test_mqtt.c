@@ -2,8 +2,9 @@
 /*
  * The MQTT DCC's encoding (topic templates, the JSON of a batch), the
  * transport's options, and the transport and the DCC against a small fake
- * broker in this process (MQTT 3.1.1 framing only: CONNACK, PUBACK,
- * SUBACK), which can hold back acknowledgements and drop the connection:
+ * broker in this process (MQTT 3.1.1 and 5 framing: CONNACK, PUBACK,
+ * SUBACK, DISCONNECT), which can hold back acknowledgements, drop the
+ * connection or take the session away:
  * QoS 1 messages are kept until acknowledged and sent again on the next
  * connection, subscriptions are made again, the queue bound refuses whole
  * messages.
@@ -263,6 +264,11 @@ struct broker {
 	uint16_t port;
 	int connects, subscribes;
 	int ack;        /* send PUBACK for QoS 1 */
+	int level;      /* protocol level of the last CONNECT: 4 (3.1.1) or 5 */
+	int64_t max_packet;     /* its Maximum Packet Size, -1: none */
+	int64_t session_expiry; /* its Session Expiry Interval, -1: none */
+	int take_over;  /* answer each CONNECT with DISCONNECT "session taken over" */
+	char client_id[128]; /* of the last CONNECT */
 	char sub_topic[128];
 	struct pub pubs[64];
 	int npubs;
@@ -327,9 +333,38 @@ static void broker_packets(struct broker *b)
 
 		if ((type >> 4) == 1) { /* CONNECT */
 			static const unsigned char connack[] = { 0x20, 2, 0, 0 };
+			static const unsigned char connack5[] = { 0x20, 3, 0, 0, 0 };
+			static const unsigned char taken[] = { 0xe0, 1, 0x8e };
 
 			b->connects++;
-			send_all(b->cfd, connack, sizeof(connack));
+			b->level = p[6];
+			b->max_packet = b->session_expiry = -1;
+			/* Properties (MQTT 5): after name, level, flags, keepalive; short here. */
+			for (size_t i = 11; b->level == 5 && i < 11u + p[10];) {
+				uint32_t v = (uint32_t)p[i + 1] << 24 | (uint32_t)p[i + 2] << 16 |
+				             (uint32_t)p[i + 3] << 8 | p[i + 4];
+
+				if (p[i] == 0x27)
+					b->max_packet = v;
+				else if (p[i] == 0x11)
+					b->session_expiry = v;
+				else
+					break;
+				i += 5;
+			}
+			{
+				/* The payload starts with the client id. */
+				size_t at = b->level == 5 ? 11u + p[10] : 10, n = p[at] << 8 | p[at + 1];
+
+				snprintf(b->client_id, sizeof(b->client_id), "%.*s", (int)n,
+				         (const char *)p + at + 2);
+			}
+			if (b->level == 5)
+				send_all(b->cfd, connack5, sizeof(connack5));
+			else
+				send_all(b->cfd, connack, sizeof(connack));
+			if (b->take_over)
+				send_all(b->cfd, taken, sizeof(taken));
 		} else if ((type >> 4) == 3) { /* PUBLISH */
 			struct pub *pb = &b->pubs[b->npubs < 63 ? b->npubs++ : 63];
 			size_t tl = (size_t)p[0] << 8 | p[1], off = 2 + tl;
@@ -342,6 +377,8 @@ static void broker_packets(struct broker *b)
 				pb->id = p[off] << 8 | p[off + 1];
 				off += 2;
 			}
+			if (b->level == 5)
+				off += 1 + p[off]; /* properties (short) */
 			snprintf(pb->payload, sizeof(pb->payload), "%.*s", (int)(rl - off),
 			         (const char *)p + off);
 			if (pb->qos == 1 && b->ack) {
@@ -351,12 +388,17 @@ static void broker_packets(struct broker *b)
 			}
 		} else if ((type >> 4) == 8) { /* SUBSCRIBE */
 			unsigned char suback[] = { 0x90, 3, p[0], p[1], 1 };
-			size_t tl = (size_t)p[2] << 8 | p[3];
+			unsigned char suback5[] = { 0x90, 4, p[0], p[1], 0, 1 };
+			size_t off = b->level == 5 ? 3 + p[2] : 2;
+			size_t tl = (size_t)p[off] << 8 | p[off + 1];
 
 			b->subscribes++;
 			snprintf(b->sub_topic, sizeof(b->sub_topic), "%.*s", (int)tl,
-			         (const char *)p + 4);
-			send_all(b->cfd, suback, sizeof(suback));
+			         (const char *)p + off + 2);
+			if (b->level == 5)
+				send_all(b->cfd, suback5, sizeof(suback5));
+			else
+				send_all(b->cfd, suback, sizeof(suback));
 		} else if ((type >> 4) == 12) { /* PINGREQ */
 			static const unsigned char pingresp[] = { 0xd0, 0 };
 
@@ -371,15 +413,16 @@ static void broker_packets(struct broker *b)
 static void broker_publish(struct broker *b, const char *topic, const char *payload)
 {
 	unsigned char pkt[256];
-	size_t tl = strlen(topic), pl = strlen(payload);
+	size_t tl = strlen(topic), pl = strlen(payload), v5 = b->level == 5;
 
 	pkt[0] = 0x30;
-	pkt[1] = (unsigned char)(2 + tl + pl);
+	pkt[1] = (unsigned char)(2 + tl + v5 + pl);
 	pkt[2] = 0;
 	pkt[3] = (unsigned char)tl;
 	memcpy(pkt + 4, topic, tl);
-	memcpy(pkt + 4 + tl, payload, pl);
-	send_all(b->cfd, pkt, 4 + tl + pl);
+	pkt[4 + tl] = 0; /* no properties (MQTT 5) */
+	memcpy(pkt + 4 + tl + v5, payload, pl);
+	send_all(b->cfd, pkt, 4 + tl + v5 + pl);
 }
 
 /* Run the client and the broker for @ms milliseconds, or until @until() is true. */
@@ -446,12 +489,17 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 	snprintf(last_payload, sizeof(last_payload), "%.*s", (int)len, (const char *)payload);
 }
 
+static char last_reason[256];
+
 static void on_disconnect(void *ctx, const char *reason)
 {
 	disconnects_heard++;
+	snprintf(last_reason, sizeof(last_reason), "%s", reason);
 }
 
-static struct lt_mqtt *client(struct broker *b, struct lt_dcc_stats *st, const char *queue_size)
+/* A client of @b with the options @kv (key, value, ..., NULL) on top of the test's. */
+static struct lt_mqtt *client_with(struct broker *b, struct lt_dcc_stats *st, uint32_t max_in,
+                                   const char *const *kv)
 {
 	static const struct lt_mqtt_handlers h = { on_connect, on_message, on_disconnect };
 	struct lt_mqtt_conf c;
@@ -464,8 +512,10 @@ static struct lt_mqtt *client(struct broker *b, struct lt_dcc_stats *st, const c
 	ck_assert_int_eq(mopt(&c, "port", port), 0);
 	ck_assert_int_eq(mopt(&c, "reconnect_min", "20ms"), 0);
 	ck_assert_int_eq(mopt(&c, "reconnect_max", "40ms"), 0);
-	if (queue_size)
-		ck_assert_int_eq(mopt(&c, "queue_size", queue_size), 0);
+	for (; kv && kv[0]; kv += 2)
+		ck_assert_int_eq(mopt(&c, kv[0], kv[1]), 0);
+	if (max_in)
+		c.max_incoming = max_in;
 	m = lt_mqtt_new(&c, NULL, &h, NULL, NULL, st, err, sizeof(err));
 	ck_assert_msg(m, "%s", err);
 	lt_mqtt_conf_clear(&c);
@@ -475,7 +525,15 @@ static struct lt_mqtt *client(struct broker *b, struct lt_dcc_stats *st, const c
 	ck_assert_int_eq(lt_mqtt_start(m, err, sizeof(err)), 0);
 	cur = m;
 	received = connects_heard = disconnects_heard = 0;
+	last_reason[0] = '\0';
 	return m;
+}
+
+static struct lt_mqtt *client(struct broker *b, struct lt_dcc_stats *st, const char *queue_size)
+{
+	const char *kv[] = { "queue_size", queue_size, NULL };
+
+	return client_with(b, st, 0, queue_size ? kv : NULL);
 }
 
 START_TEST(mqtt_qos1_kept_until_acked_and_resent_after_reconnect)
@@ -551,6 +609,13 @@ START_TEST(mqtt_qos1_kept_until_acked_and_resent_after_reconnect)
 }
 END_TEST
 
+static struct lt_dcc_stats *backoff_stats;
+
+static int in_backoff(void)
+{
+	return atomic_load(&backoff_stats->state) == LT_DCC_BACKOFF;
+}
+
 START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
 {
 	struct lt_dcc_stats st = { 0 };
@@ -573,11 +638,152 @@ START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
 	ck_assert_int_eq(lt_mqtt_publish(m, "t", "x", 1, 3, 0), -EINVAL);
 	run(m, &b, 200, NULL);
 	ck_assert(!lt_mqtt_connected(m));
+	/* Between attempts (the 200 ms may end while one is being refused). */
+	backoff_stats = &st;
+	run(m, &b, 500, in_backoff);
 	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
 	ck_assert_uint_ge(atomic_load(&st.errors), 2);
 	ck_assert_int_eq(lt_mqtt_flush(m, (int64_t)lt_mono_ns() + 50 * MS), -ETIMEDOUT);
 	lt_mqtt_free(m);
 	close(b.lfd);
+}
+END_TEST
+
+START_TEST(mqtt5_connect_announces_the_largest_packet_taken)
+{
+	const char *keep[] = { "clean_session", "no", NULL };
+	const char *old[] = { "protocol", "3.1.1", NULL };
+	struct lt_dcc_stats st = { 0 };
+	struct lt_mqtt_conf c;
+	char err[256] = "";
+	struct broker b;
+	struct lt_mqtt *m;
+
+	lt_mqtt_conf_init(&c);
+	ck_assert_int_eq(c.protocol, 5);
+	ck_assert_int_eq(lt_mqtt_option(&c, "protocol", "3.1", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "5 or 3.1.1"));
+	lt_mqtt_conf_clear(&c);
+	broker_start(&b);
+	/* The default: MQTT 5, LT_MQTT_IN_DEFAULT, a session that ends with the connection. */
+	m = client(&b, &st, NULL);
+	run(m, &b, 2000, is_connected);
+	ck_assert_int_eq(b.level, 5);
+	ck_assert_str_eq(b.client_id, "unit-test"); /* given, and no DCC to add a name */
+	ck_assert_int_eq(b.max_packet, LT_MQTT_IN_DEFAULT);
+	ck_assert_int_eq(b.session_expiry, -1);
+	lt_mqtt_free(m);
+	/* The owner's bound; clean_session = no keeps the session as 3.1.1 did. */
+	m = client_with(&b, &st, 70000, keep);
+	run(m, &b, 2000, is_connected);
+	ck_assert(lt_mqtt_connected(m));
+	ck_assert_int_eq(b.max_packet, 70000);
+	ck_assert_int_eq(b.session_expiry, UINT32_MAX);
+	lt_mqtt_free(m);
+	/* MQTT 3.1.1 has no properties: nothing announced. */
+	m = client_with(&b, &st, 70000, old);
+	run(m, &b, 2000, is_connected);
+	ck_assert(lt_mqtt_connected(m));
+	ck_assert_int_eq(b.level, 4);
+	ck_assert_str_eq(b.client_id, "unit-test");
+	ck_assert_int_eq(b.max_packet, -1);
+	lt_mqtt_free(m);
+	broker_stop(&b);
+}
+END_TEST
+
+START_TEST(mqtt_session_taken_over_is_said_and_backed_off)
+{
+	const char *kv[] = { "reconnect_min", "20ms", "reconnect_max", "400ms", NULL };
+	struct lt_dcc_stats st = { 0 };
+	struct broker b;
+	struct lt_mqtt *m;
+
+	broker_start(&b);
+	b.take_over = 1;
+	m = client_with(&b, &st, 0, kv);
+	run(m, &b, 1500, NULL);
+	ck_assert_msg(strstr(last_reason, "another client connected with the same client id "
+	                                  "\"unit-test\""),
+	              "reason: %s", last_reason);
+	/*
+	 * Each connection is taken away at once, yet the back-off grows: about
+	 * 11 attempts in 1.5 s (about 100 if each connection reset it).
+	 */
+	ck_assert_int_ge(b.connects, 3);
+	ck_assert_int_le(b.connects, 25);
+	lt_mqtt_free(m);
+	broker_stop(&b);
+}
+END_TEST
+
+/* A QoS 0 PUBLISH (MQTT 5) of @len bytes on "in/x" into @out; its size. */
+static size_t flood_packet(unsigned char *out, size_t len)
+{
+	size_t rl = 2 + 4 + 1 + len, n = 0;
+
+	out[n++] = 0x30;
+	do {
+		out[n] = rl & 127;
+		rl >>= 7;
+		out[n++] |= rl ? 128 : 0;
+	} while (rl);
+	out[n++] = 0;
+	out[n++] = 4;
+	memcpy(out + n, "in/x", 4);
+	n += 4;
+	out[n++] = 0; /* no properties */
+	memset(out + n, 'f', len);
+	return n + len;
+}
+
+START_TEST(mqtt_incoming_flood_is_handed_on_within_a_budget)
+{
+	enum { N = 60, LEN = 8192 };
+	static unsigned char out[N * (LEN + 16)];
+	struct lt_dcc_stats st = { 0 };
+	size_t total = 0, sent = 0;
+	int most = 0, big = 1 << 20;
+	struct broker b;
+	struct lt_mqtt *m;
+
+	broker_start(&b);
+	m = client(&b, &st, NULL);
+	ck_assert_int_eq(lt_mqtt_subscribe(m, "in/#", 0), 0);
+	run(m, &b, 2000, is_connected);
+	run(m, &b, 100, NULL);
+	/* 100 messages in flight: libmosquitto then parses up to 100 packets per read. */
+	b.ack = 0;
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(lt_mqtt_publish(m, "t/q", "x", 1, 1, 0), 0);
+	run(m, &b, 200, NULL);
+	for (int i = 0; i < N; i++)
+		total += flood_packet(out + total, LEN);
+	setsockopt(b.cfd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	received = 0;
+	for (int round = 0; round < 3000 && received < N; round++) {
+		int64_t now = (int64_t)lt_mono_ns(), dl = now + 20 * MS;
+		int before = received;
+		struct pollfd p;
+		ssize_t w;
+
+		if (sent < total &&
+		    (w = send(b.cfd, out + sent, total - sent, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0)
+			sent += (size_t)w;
+		lt_mqtt_poll(m, &p, &dl);
+		if (p.fd >= 0 && round == 0)
+			setsockopt(p.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		ck_assert_int_ge(poll(&p, p.fd >= 0, dl > now ? (int)((dl - now) / MS) + 1 : 0), 0);
+		lt_mqtt_dispatch(m, p.fd >= 0 ? p.revents : 0, (int64_t)lt_mono_ns());
+		if (received - before > most)
+			most = received - before;
+	}
+	/* Every message arrives, at most 128 KiB of them per dispatch (16 + 1). */
+	ck_assert_int_eq(received, N);
+	ck_assert_int_le(most, 17);
+	ck_assert_int_ge(most, 2);
+	lt_mqtt_free(m);
+	broker_stop(&b);
 }
 END_TEST
 
@@ -659,6 +865,8 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 		}
 		d.drv->dispatch(&d, p[0].fd >= 0 ? p[0].revents : 0, (int64_t)lt_mono_ns());
 	}
+	/* Its own client id: the edge id and the DCC's name. */
+	ck_assert_str_eq(b.client_id, "0f0e-id-m");
 	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 4);
 	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 1);
 	ck_assert_uint_eq(atomic_load(&d.stats.sent), 3);
@@ -727,6 +935,9 @@ static Suite *mqtt_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, mqtt_qos1_kept_until_acked_and_resent_after_reconnect);
 	tcase_add_test(tc, mqtt_queue_bound_refuses_whole_messages_while_down);
+	tcase_add_test(tc, mqtt5_connect_announces_the_largest_packet_taken);
+	tcase_add_test(tc, mqtt_session_taken_over_is_said_and_backed_off);
+	tcase_add_test(tc, mqtt_incoming_flood_is_handed_on_within_a_budget);
 	tcase_add_test(tc, mqtt_dcc_publishes_one_message_per_batch);
 	tcase_add_test(tc, mqtt_dcc_auto_topic_is_edge_id);
 	suite_add_tcase(s, tc);
