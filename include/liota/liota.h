@@ -243,8 +243,11 @@ struct lt_device_driver {
  * $STATE_DIRECTORY (systemd), /var/lib/liotad for root, else
  * $XDG_STATE_HOME/liotad or ~/.local/state/liotad. For files a driver keeps
  * across restarts (a DCC's registered ids). Call from the configuration
- * or start callbacks. Returns 0, -ENAMETOOLONG, or a negative errno of
- * mkdir with a reason in @err.
+ * or start callbacks. An existing STATE_DIR must be a real folder (not a
+ * symbolic link) of the daemon's user that group and others cannot write;
+ * write files there without following links (O_EXCL|O_NOFOLLOW, then
+ * rename). Returns 0, -ENAMETOOLONG, -EPERM or -ELOOP for an untrusted
+ * folder, or a negative errno of mkdir or open, with a reason in @err.
  */
 int lt_state_path(const char *name, char *buf, size_t len, char *err, size_t errlen);
 

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "trust.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -94,6 +95,9 @@ struct loader {
 	size_t linecap;
 	struct raw_section *cur; /* where the next keys go */
 	bool skipping;		 /* after a rejected header: ignore its keys */
+	mode_t mode;		 /* the file's, to warn about a password others can read */
+	bool exposed;		 /* lt_secret_exposed() */
+	bool warned;		 /* ... once per file */
 };
 
 /* ---- error collection ---------------------------------------------------- */
@@ -320,6 +324,12 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			report(ld, &at, "key '%s' is outside any section", key);
 		return 1;
 	}
+	/* As ssh does for private keys: a warning, since group may be meant to read. */
+	if (!strcmp(key, "password") && ld->exposed && !ld->warned) {
+		ld->warned = true;
+		lt_log(LOG_WARNING, "%s:%d: holds a password but others can read the file "
+		       "(mode %04o): chmod o-r it", at.file, at.line, (unsigned)(ld->mode & 07777));
+	}
 	for (unsigned i = 0; i < s->nkv; i++) {
 		kv = &s->kv[i];
 		if (strcmp(kv->key, key) != 0)
@@ -447,6 +457,8 @@ static void file_read(struct loader *ld, const char *path)
 {
 	struct lt_model *m = ld->model;
 	struct lt_origin at;
+	char why[128];
+	struct stat st;
 	int r;
 
 	m->files = xrealloc(m->files, (m->nfiles + 1) * sizeof(*m->files));
@@ -459,6 +471,17 @@ static void file_read(struct loader *ld, const char *path)
 		report(ld, &at, "cannot read: %s", strerror(errno));
 		return;
 	}
+	/* Configuration decides what runs: only from files nobody else can change (trust.h). */
+	errno = 0;
+	if (fstat(fileno(ld->f), &st) < 0 || !lt_config_trusted(&st, why, sizeof(why))) {
+		report(ld, &at, "refused: %s", errno ? strerror(errno) : why);
+		fclose(ld->f);
+		ld->f = NULL;
+		return;
+	}
+	ld->mode = st.st_mode;
+	ld->exposed = lt_secret_exposed(&st);
+	ld->warned = false;
 	ld->lineno = 0;
 	ld->read_errno = 0;
 	ld->syntax_line = 0;
@@ -495,9 +518,10 @@ static bool is_dropin(const char *name)
 static void dropins_read(struct loader *ld, const char *main_path)
 {
 	const char *slash = strrchr(main_path, '/');
-	char **names = NULL, *dir;
+	char **names = NULL, *dir, why[128];
 	unsigned n = 0;
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 
 	dir = slash ? xasprintf("%.*sconf.d", (int)(slash - main_path + 1), main_path)
@@ -509,6 +533,15 @@ static void dropins_read(struct loader *ld, const char *main_path)
 
 			report(ld, &at, "cannot read: %s", strerror(errno));
 		}
+		goto out_free;
+	}
+	/* Whoever can write the folder can add or remove drop-ins. */
+	errno = 0;
+	if (fstat(dirfd(d), &st) < 0 || !lt_config_trusted(&st, why, sizeof(why))) {
+		struct lt_origin at = { dir, 0 };
+
+		report(ld, &at, "refused: %s", errno ? strerror(errno) : why);
+		closedir(d);
 		goto out_free;
 	}
 	while ((de = readdir(d))) {
@@ -1085,10 +1118,13 @@ static bool is_dir(const char *path)
 char *config_find(char *err, size_t errlen)
 {
 	const char *home = getenv("HOME"), *env = getenv("LIOTAD_CONF");
-	char *tried[4], *found = NULL;
+	char *tried[3], *found = NULL;
 	unsigned n = 0, i;
 
-	tried[n++] = xstrdup("./liotad.conf");
+	/*
+	 * Not ./liotad.conf (liota's first place): what a daemon runs, and as
+	 * whom, must not depend on the folder it happened to be started from.
+	 */
 	if (home && *home)
 		tried[n++] = xasprintf("%s/.config/liotad/liotad.conf", home);
 	if (env && *env && is_dir(env))

@@ -4,8 +4,12 @@
  *
  * Files: liotad.conf and then conf.d/NAME.conf beside it, in strcmp order
  * of NAME. Without an explicit path the first liotad.conf found is used,
- * searched in: ./liotad.conf, ~/.config/liotad/liotad.conf, $LIOTAD_CONF
- * (a file, or a folder holding liotad.conf), /etc/liotad/liotad.conf.
+ * searched in: ~/.config/liotad/liotad.conf, $LIOTAD_CONF (a file, or a
+ * folder holding liotad.conf), /etc/liotad/liotad.conf; never the current
+ * folder (liota's first place): a daemon's configuration must not depend on
+ * where it was started. A file or conf.d folder owned by another user than
+ * root or ours, or writable by group or others, is refused ("FILE: refused:
+ * reason"); a password in a file others can read is logged as a warning.
  *
  * Sections: [daemon], [edge], [dcc "NAME"], [device "NAME"],
  * [metric "DEVICE.METRIC"]. A section may appear once per file; a drop-in

@@ -15,38 +15,6 @@
 
 static const char *const dcc_state_names[] = { "idle", "connecting", "up", "backoff" };
 
-int control_open(const char *path, int *fd_out, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, e;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		goto err;
-	/* A socket file left by a daemon that died is stale: nobody listens on it. */
-	unlink(path);
-	mode_t old = umask(0177);
-	e = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (e < 0 || listen(fd, 16) < 0)
-		goto err_close;
-	*fd_out = fd;
-	return 0;
-
-err_close:
-	e = errno;
-	close(fd);
-	errno = e;
-err:
-	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-	return -errno;
-}
-
 /* Lateness in microseconds, for people and scripts: {p50, p99, max, count}. */
 static json_t *lateness_json(const struct lt_lateness *h)
 {
@@ -167,20 +135,248 @@ static json_t *metrics_json(const struct control_ctx *ctx)
 	return json_pack("{s:I, s:o}", "generation", (json_int_t)ctx->generation, "metrics", arr);
 }
 
-/* Send @doc (and @fd with it, when >= 0) then the connection is closed by the caller. */
-static void reply(int c, json_t *doc, int fd)
+/* ---- serving clients from the main loop -------------------------------- */
+
+struct client {
+	int fd;            /* -1: a free slot */
+	pid_t pid;         /* for the log */
+	uint64_t deadline; /* CLOCK_MONOTONIC ns: dropped when not done by then */
+	size_t got;        /* request bytes read */
+	char req[CONTROL_REQUEST_MAX];
+	char *out;         /* the reply, once the request is complete */
+	size_t len, off;
+	int pass_fd;       /* sent with the reply's first byte, then closed; -1: none */
+};
+
+struct control {
+	int lfd;
+	struct client cl[CONTROL_CLIENTS_MAX];
+};
+
+int control_parse_request(const char *buf, size_t len, bool eof, enum control_cmd *cmd)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
-	size_t len = text ? strlen(text) : 0, off = 0;
+	static const struct {
+		const char *name;
+		enum control_cmd cmd;
+	} cmds[] = { { "status", CONTROL_STATUS },
+		     { "metrics", CONTROL_METRICS },
+		     { "ring", CONTROL_RING } };
+	size_t scan = len < CONTROL_REQUEST_MAX ? len : CONTROL_REQUEST_MAX;
+	const char *nl = memchr(buf, '\n', scan);
+	size_t n;
+
+	if (nl)
+		n = (size_t)(nl - buf);
+	else if (len >= CONTROL_REQUEST_MAX)
+		return -EMSGSIZE;
+	else if (!eof)
+		return 0;
+	else
+		n = len;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	if (memchr(buf, '\0', n))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strlen(cmds[i].name) == n && !memcmp(buf, cmds[i].name, n)) {
+			*cmd = cmds[i].cmd;
+			return 1;
+		}
+	return -EINVAL;
+}
+
+int control_open(const char *path, struct control **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *c;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return lt_errf(err, errlen, -ENAMETOOLONG, "control socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto err;
+	/* A socket file left by a daemon that died is stale: nobody listens on it. */
+	unlink(path);
+	mode_t old = umask(0177);
+	e = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (e < 0 || listen(fd, 16) < 0)
+		goto err_close;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = ENOMEM;
+		goto err_close;
+	}
+	c->lfd = fd;
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		c->cl[i].fd = -1;
+		c->cl[i].pass_fd = -1;
+	}
+	*out = c;
+	return 0;
+
+err_close:
+	e = errno;
+	close(fd);
+	errno = e;
+err:
+	return lt_errf(err, errlen, -errno, "control socket %s: %s", path, strerror(errno));
+}
+
+static void client_drop(struct client *cl)
+{
+	close(cl->fd);
+	if (cl->pass_fd >= 0)
+		close(cl->pass_fd);
+	free(cl->out);
+	*cl = (struct client){ .fd = -1, .pass_fd = -1 };
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (c->cl[i].fd >= 0)
+			client_drop(&c->cl[i]);
+	close(c->lfd);
+	free(c);
+}
+
+void control_pollfds(struct control *c, struct pollfd *pf, int *timeout_ms)
+{
+	uint64_t now = lt_mono_ns();
+	bool full = true;
+
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		const struct client *cl = &c->cl[i];
+		struct pollfd *p = &pf[1 + i];
+
+		*p = (struct pollfd){ .fd = cl->fd, .events = cl->out ? POLLOUT : POLLIN };
+		if (cl->fd < 0) {
+			full = false;
+			continue;
+		}
+		/* Rounded up: waking before the deadline would only poll again. */
+		uint64_t left = cl->deadline > now ? cl->deadline - now : 0;
+		int ms = (int)((left + 999999) / 1000000);
+
+		if (*timeout_ms < 0 || ms < *timeout_ms)
+			*timeout_ms = ms;
+	}
+	/* With every slot taken, new clients wait in the backlog until one frees. */
+	pf[0] = (struct pollfd){ .fd = full ? -1 : c->lfd, .events = POLLIN };
+}
+
+/* Take a new client into a free slot, if it is our user or root; false: none waits. */
+static bool client_accept(struct control *c, struct client *cl)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	/* Only our own user (or root) may look: the socket mode says so too. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		lt_log(LOG_WARNING, "control: refused a client whose credentials cannot be read: %s",
+		       strerror(errno));
+		close(fd);
+		return true;
+	}
+	if (cred.uid != geteuid() && cred.uid != 0) {
+		lt_log(LOG_WARNING, "control: refused a client of uid %u (pid %d)",
+		       (unsigned)cred.uid, (int)cred.pid);
+		close(fd);
+		return true;
+	}
+	*cl = (struct client){
+		.fd = fd, .pid = cred.pid, .deadline = lt_mono_ns() + CONTROL_DEADLINE_NS, .pass_fd = -1
+	};
+	return true;
+}
+
+/* The request's answer as text in cl->out (and the fd to pass); false: out of memory. */
+static bool client_answer(struct client *cl, int parsed, enum control_cmd cmd,
+			  const struct control_ctx *ctx)
+{
+	json_t *doc = NULL;
+
+	if (parsed == -EMSGSIZE) {
+		doc = json_pack("{s:s}", "error", "request too long: one command line expected");
+	} else if (parsed < 0) {
+		char shown[CONTROL_REQUEST_MAX];
+		size_t n = 0;
+
+		/* Echo printable ASCII only: the reply must stay valid UTF-8 JSON. */
+		for (size_t i = 0; i < cl->got && cl->req[i] != '\n' && cl->req[i] != '\r'; i++)
+			shown[n++] = cl->req[i] >= ' ' && cl->req[i] < 0x7f ? cl->req[i] : '?';
+		shown[n < sizeof(shown) ? n : sizeof(shown) - 1] = '\0';
+		doc = json_pack("{s:s+}", "error", "unknown command: ", shown);
+	} else if (cmd == CONTROL_STATUS) {
+		doc = control_status_json(ctx);
+	} else if (cmd == CONTROL_METRICS) {
+		doc = metrics_json(ctx);
+	} else {
+		int fd = lt_ring_dup_ro_fd(ctx->daemon->ring);
+
+		doc = fd >= 0 ? json_pack("{s:I}", "generation", (json_int_t)ctx->generation)
+			      : json_pack("{s:s}", "error", strerror(-fd));
+		cl->pass_fd = fd;
+	}
+	cl->out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!cl->out)
+		return false;
+	cl->len = strlen(cl->out);
+	cl->off = 0;
+	return true;
+}
+
+/* Read what the client sent; answer once its line is complete. false: drop it. */
+static bool client_read(struct client *cl, const struct control_ctx *ctx)
+{
+	enum control_cmd cmd = CONTROL_STATUS;
+	bool eof = false;
+	int r;
+
+	for (;;) {
+		ssize_t n = read(cl->fd, cl->req + cl->got, sizeof(cl->req) - cl->got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return false;
+		if (n == 0) {
+			eof = true;
+			break;
+		}
+		cl->got += (size_t)n;
+		if (cl->got == sizeof(cl->req) || memchr(cl->req + cl->got - n, '\n', (size_t)n))
+			break;
+	}
+	r = control_parse_request(cl->req, cl->got, eof, &cmd);
+	if (r == 0)
+		return true;
+	if (eof && !cl->got)
+		return false; /* connected and left without a word */
+	return client_answer(cl, r, cmd, ctx);
+}
+
+/* Send as much of the reply as the socket takes (the fd with its first byte). */
+static bool client_write(struct client *cl)
+{
 	char cbuf[CMSG_SPACE(sizeof(int))];
 
-	if (!text)
-		return;
-	while (off < len) {
-		struct iovec iov = { text + off, len - off };
+	while (cl->off < cl->len) {
+		struct iovec iov = { cl->out + cl->off, cl->len - cl->off };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-		if (fd >= 0 && off == 0) {
+		if (cl->pass_fd >= 0) {
 			memset(cbuf, 0, sizeof(cbuf));
 			mh.msg_control = cbuf;
 			mh.msg_controllen = sizeof(cbuf);
@@ -188,66 +384,59 @@ static void reply(int c, json_t *doc, int fd)
 			cm->cmsg_level = SOL_SOCKET;
 			cm->cmsg_type = SCM_RIGHTS;
 			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+			memcpy(CMSG_DATA(cm), &cl->pass_fd, sizeof(int));
 		}
-		ssize_t n = sendmsg(c, &mh, MSG_NOSIGNAL);
+		ssize_t n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
 		if (n <= 0)
-			break;
-		off += (size_t)n;
+			return false;
+		if (cl->pass_fd >= 0) {
+			close(cl->pass_fd);
+			cl->pass_fd = -1;
+		}
+		cl->off += (size_t)n;
 	}
-	free(text);
+	return false; /* all sent: reply then close */
 }
 
-void control_serve(int lfd, const struct control_ctx *ctx)
+void control_dispatch(struct control *c, const struct pollfd *pf, const struct control_ctx *ctx)
 {
-	struct timeval tv = { .tv_sec = 1 };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char cmd[128];
-	size_t got = 0;
-	int c;
+	uint64_t now;
 
-	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return;
-	/* Only our own user (or root) may look: the socket mode says so too. */
-	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
-		lt_log(LOG_WARNING, "control: refused a client of uid %u", (unsigned)cred.uid);
-		goto out;
-	}
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < sizeof(cmd) - 1) {
-		ssize_t n = read(c, cmd + got, sizeof(cmd) - 1 - got);
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		struct client *cl = &c->cl[i];
+		short re = pf[1 + i].revents;
+		bool keep = true;
 
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(cmd, '\n', got))
-			break;
+		if (cl->fd < 0 || pf[1 + i].fd != cl->fd || !re)
+			continue;
+		if (!cl->out && (re & (POLLIN | POLLHUP | POLLERR)))
+			keep = client_read(cl, ctx);
+		else if (cl->out && (re & (POLLHUP | POLLERR)))
+			keep = false;
+		/* Most replies fit the socket buffer at once: no extra poll round. */
+		if (keep && cl->out)
+			keep = client_write(cl);
+		if (!keep)
+			client_drop(cl);
 	}
-	cmd[got] = '\0';
-	cmd[strcspn(cmd, "\r\n")] = '\0';
+	if (pf[0].fd >= 0 && (pf[0].revents & POLLIN))
+		for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++)
+			if (c->cl[i].fd < 0 && !client_accept(c, &c->cl[i]))
+				break;
+	now = lt_mono_ns();
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		struct client *cl = &c->cl[i];
 
-	json_t *doc = NULL;
-	int fd = -1;
-	if (!strcmp(cmd, "status")) {
-		doc = control_status_json(ctx);
-	} else if (!strcmp(cmd, "metrics")) {
-		doc = metrics_json(ctx);
-	} else if (!strcmp(cmd, "ring")) {
-		fd = lt_ring_dup_ro_fd(ctx->daemon->ring);
-		doc = fd >= 0 ? json_pack("{s:I}", "generation", (json_int_t)ctx->generation)
-			      : json_pack("{s:s}", "error", strerror(-fd));
-	} else {
-		doc = json_pack("{s:s+}", "error", "unknown command: ", cmd);
+		if (cl->fd < 0 || now < cl->deadline)
+			continue;
+		lt_log(LOG_WARNING, "control: dropped a client (pid %d) that did not %s within %llu s",
+		       (int)cl->pid, cl->out ? "read its answer" : "send its command",
+		       (unsigned long long)(CONTROL_DEADLINE_NS / LT_NSEC_PER_SEC));
+		client_drop(cl);
 	}
-	if (doc)
-		reply(c, doc, fd);
-	json_decref(doc);
-	if (fd >= 0)
-		close(fd);
-out:
-	close(c);
 }

@@ -7,12 +7,29 @@
  *   metrics  JSON: the metric table (id -> name, unit) of the ring
  *   ring     JSON {"generation": N} with a read-only fd of the ring segment
  *            attached (SCM_RIGHTS)
- * Served by the main thread, one short exchange at a time (1 s timeouts).
+ * Anything else gets {"error": "..."}. Served from the main thread's poll
+ * loop without ever blocking it: sockets are non-blocking, at most
+ * CONTROL_CLIENTS_MAX clients at once (others wait in the listen backlog),
+ * and each client has CONTROL_DEADLINE_NS from its connection to send its
+ * line and read the whole answer, or it is dropped. A slow client therefore
+ * delays neither signals, nor the watchdog, nor other clients.
  */
 #ifndef LT_CONTROL_H
 #define LT_CONTROL_H
 
 #include "daemon.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONTROL_REQUEST_MAX 128 /* bytes of a command line, its newline included */
+#define CONTROL_CLIENTS_MAX 8
+#define CONTROL_DEADLINE_NS (2 * 1000000000ull)
+/* The pollfds control_pollfds() fills: the listening socket, then one per client slot. */
+#define CONTROL_POLLFDS (1 + CONTROL_CLIENTS_MAX)
+
+enum control_cmd { CONTROL_STATUS, CONTROL_METRICS, CONTROL_RING };
 
 struct control_ctx {
 	const struct daemon *daemon;
@@ -22,10 +39,33 @@ struct control_ctx {
 	unsigned reloads;
 };
 
+/*
+ * control_parse_request - the command in the first @len bytes a client sent
+ * (any bytes: this is outside input). The command ends at the first "\n"
+ * (a "\r" before it is dropped), or at the end of the bytes when @eof (the
+ * client closed its side). Returns 1 with *@cmd set; 0 when more bytes are
+ * needed (no newline yet, fewer than CONTROL_REQUEST_MAX bytes, not @eof);
+ * -EMSGSIZE when CONTROL_REQUEST_MAX bytes hold no newline; -EINVAL for an
+ * unknown command or one holding a NUL byte. Pure: no I/O, no allocation.
+ */
+int control_parse_request(const char *buf, size_t len, bool eof, enum control_cmd *cmd);
+
+struct control; /* the listening socket and its clients */
+
 /* Bind and listen on @path (an old socket file there is replaced). */
-int control_open(const char *path, int *fd_out, char *err, size_t errlen);
-/* Accept and serve one client of the listening socket @fd. */
-void control_serve(int fd, const struct control_ctx *ctx);
+int control_open(const char *path, struct control **out, char *err, size_t errlen);
+/* Close every client and the listening socket (the socket file stays). NULL is fine. */
+void control_close(struct control *c);
+/*
+ * Fill @pf (CONTROL_POLLFDS entries, unused ones with fd -1) for poll(), and
+ * lower *@timeout_ms (-1: none) to the nearest client deadline.
+ */
+void control_pollfds(struct control *c, struct pollfd *pf, int *timeout_ms);
+/*
+ * After poll(): accept clients, read their requests, answer, write replies as
+ * far as the sockets take them, drop clients past their deadline. Never blocks.
+ */
+void control_dispatch(struct control *c, const struct pollfd *pf, const struct control_ctx *ctx);
 /* The status document (also used by tests). Caller json_decref()s. */
 struct json_t *control_status_json(const struct control_ctx *ctx);
 

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "rundir.h"
 #include "sampler.h"
+#include "trust.h"
 #include "util.h"
 
 #include <errno.h>
@@ -31,14 +32,17 @@ static const char usage[] =
 	"Sample sensors on an IoT gateway and deliver the samples to data-center components.\n"
 	"\n"
 	"  -c, --config=FILE       configuration file; its conf.d/*.conf drop-ins are read too.\n"
-	"                          Default: the first of ./liotad.conf,\n"
-	"                          ~/.config/liotad/liotad.conf, $LIOTAD_CONF,\n"
-	"                          " SYSCONFDIR "/liotad/liotad.conf\n"
+	"                          Default: the first of ~/.config/liotad/liotad.conf,\n"
+	"                          $LIOTAD_CONF, " SYSCONFDIR "/liotad/liotad.conf (never the\n"
+	"                          current folder's). Files and conf.d must belong to root\n"
+	"                          or liotad's user and not be writable by group or others\n"
 	"  -t, --check-config      check the configuration, print every problem as\n"
 	"                          FILE:LINE: reason, and exit (0 when valid)\n"
 	"  -r, --runtime-dir=DIR   folder of the control socket (default: $LIOTAD_RUNTIME_DIR,\n"
 	"                          $RUNTIME_DIRECTORY, /run/liotad as root,\n"
-	"                          $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID)\n"
+	"                          $XDG_RUNTIME_DIR/liotad, /tmp/liotad-UID); made mode 0700,\n"
+	"                          or refused if it exists and is not liotad's user's own\n"
+	"                          real folder that group and others cannot write\n"
 	"  -l, --log-level=LEVEL   err, warning, notice, info (default) or debug;\n"
 	"                          overrides [daemon] log_level\n"
 	"  -R, --rt-priority=PRIO  run the sampler threads SCHED_FIFO at PRIO (1-99):\n"
@@ -160,22 +164,6 @@ static struct lt_model *load(const char *path, bool reloading)
 	return m;
 }
 
-static int make_rundir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	/* Owner-only: the socket gives status and the ring to whoever reaches it. */
-	if (st.st_uid == geteuid() && (st.st_mode & 077) && chmod(dir, 0700) < 0)
-		return -errno;
-	return 0;
-}
-
 static void summary(const struct lt_totals *t, uint64_t t0)
 {
 	lt_log(LOG_NOTICE, "stopped after %.1f s: %llu samples taken, %llu published, %llu dropped",
@@ -246,7 +234,8 @@ int main(int argc, char **argv)
 	const char *path;
 	uint64_t generation = 1, t0 = lt_mono_ns(), wd_usec = 0;
 	sigset_t mask;
-	int r, sfd, cfd = -1, status = 0;
+	struct control *ctl = NULL;
+	int r, sfd, status = 0;
 
 	log_init("liotad");
 	r = parse_args(argc, argv, &o);
@@ -283,14 +272,16 @@ int main(int argc, char **argv)
 		snprintf(rundir, sizeof(rundir), "%s", model->daemon.runtime_dir);
 	else
 		lt_default_rundir(rundir, sizeof(rundir));
-	r = make_rundir(rundir);
+	/* Ours alone: whoever could write there could answer liotactl in our place. */
+	r = lt_dir_open_trusted(rundir, 0700, LT_DIR_PRIVATE, err, sizeof(err));
 	if (r < 0) {
-		lt_log(LOG_ERR, "runtime folder %s: %s", rundir, strerror(-r));
+		lt_log(LOG_ERR, "runtime folder %s", err);
 		status = 3;
 		goto out_model;
 	}
+	close(r);
 	snprintf(sock, sizeof(sock), "%s/%s", rundir, LT_SOCKET_NAME);
-	if (control_open(sock, &cfd, err, sizeof(err)) < 0) {
+	if (control_open(sock, &ctl, err, sizeof(err)) < 0) {
 		lt_log(LOG_ERR, "%s", err);
 		status = 3;
 		goto out_model;
@@ -323,22 +314,22 @@ int main(int argc, char **argv)
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
 	for (bool run = true; run;) {
-		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
-					{ .fd = cfd, .events = POLLIN } };
+		/* The control socket is served here without blocking (control.h). */
+		struct pollfd pf[1 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
 		int timeout = wd_usec ? (int)(wd_usec / 2000) : -1;
 
-		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
+		control_pollfds(ctl, pf + 1, &timeout);
+		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
 		if (wd_usec)
 			sd_notify(0, "WATCHDOG=1");
-		if (pf[1].revents & POLLIN) {
+		if (d) {
 			struct control_ctx ctx = { .daemon = d,
 						   .past = &past,
 						   .generation = generation,
 						   .start_real_ns = start_real,
 						   .reloads = reloads };
-			if (d)
-				control_serve(cfd, &ctx);
+			control_dispatch(ctl, pf + 1, &ctx);
 		}
 		if (!(pf[0].revents & POLLIN))
 			continue;
@@ -362,7 +353,7 @@ int main(int argc, char **argv)
 	daemon_stop(d, &past);
 	summary(&past, t0);
 out_sock:
-	close(cfd);
+	control_close(ctl);
 	unlink(sock);
 out_model:
 	model_free(model);

@@ -536,7 +536,7 @@ uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane)
 
 /* ---- read-only observer ----------------------------------------------- */
 
-/* Check a header we do not trust (another process wrote it) against the mapping size. */
+/* Check a copy of a header we do not trust (another process wrote it) against the mapping size. */
 static int observer_check(const struct lt_ring_hdr *hdr, size_t size)
 {
 	uint64_t lane_offset, stride, total;
@@ -558,9 +558,27 @@ static int observer_check(const struct lt_ring_hdr *hdr, size_t size)
 	return 0;
 }
 
+/* The lane's parts in the observer's mapping, at offsets from its private, checked copy. */
+static inline const char *obs_lane(const struct lt_ring_observer *o, unsigned lane)
+{
+	return (const char *)o->hdr + o->lane_offset + (uint64_t)lane * o->lane_stride;
+}
+
+static inline _Atomic uint64_t *obs_head(const struct lt_ring_observer *o, unsigned lane)
+{
+	return &((struct lt_lane_prod *)obs_lane(o, lane))->head;
+}
+
+static inline struct lt_sample *obs_rec(const struct lt_ring_observer *o, unsigned lane)
+{
+	return (struct lt_sample *)(obs_lane(o, lane) + sizeof(struct lt_lane_prod) +
+	                            sizeof(struct lt_lane_cons));
+}
+
 int lt_ring_observer_open(int fd, struct lt_ring_observer *o)
 {
 	const struct lt_ring_hdr *hdr;
+	struct lt_ring_hdr copy;
 	struct stat st;
 	size_t size;
 	int ret;
@@ -575,22 +593,33 @@ int lt_ring_observer_open(int fd, struct lt_ring_observer *o)
 	hdr = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	if (hdr == MAP_FAILED)
 		return -errno;
-	ret = observer_check(hdr, size);
+	/*
+	 * One copy, then only the copy: checking the shared header and reading
+	 * it again later would let its writer change it in between.
+	 */
+	memset(&copy, 0, sizeof(copy));
+	memcpy(&copy, (const void *)hdr, offsetof(struct lt_ring_hdr, retired));
+	copy.generation = hdr->generation; /* not the live fields the threads change */
+	ret = observer_check(&copy, size);
 	if (ret < 0)
 		goto err_unmap;
 
-	o->next = calloc(hdr->nlanes, sizeof(o->next[0]));
+	o->next = calloc(copy.nlanes, sizeof(o->next[0]));
 	if (!o->next) {
 		ret = -ENOMEM;
 		goto err_unmap;
 	}
-	/* Start at the live end: only records published from now on. */
-	for (unsigned lane = 0; lane < hdr->nlanes; lane++)
-		o->next[lane] =
-		    atomic_load_explicit(&lane_prod(hdr, lane)->head, memory_order_acquire);
 	o->hdr = hdr;
 	o->size = size;
+	o->nlanes = copy.nlanes;
+	o->capacity = copy.capacity;
+	o->lane_offset = copy.lane_offset;
+	o->lane_stride = copy.lane_stride;
+	o->generation = copy.generation;
 	o->lane = 0;
+	/* Start at the live end: only records published from now on. */
+	for (unsigned lane = 0; lane < o->nlanes; lane++)
+		o->next[lane] = atomic_load_explicit(obs_head(o, lane), memory_order_acquire);
 	return 0;
 
 err_unmap:
@@ -615,15 +644,19 @@ void lt_ring_observer_close(struct lt_ring_observer *o)
  * and that head store is ordered before the slot writes (the fence in
  * commit), so if our copy saw any part of such a write, the head re-loaded
  * after our (acquire) copy shows it. Hence index idx is intact iff
- * idx + capacity > head_now + AUTOCOMMIT - 1; we keep one record of margin.
+ * idx + capacity > head_now + AUTOCOMMIT - 1; we keep one record of margin:
+ * the newest @window = capacity - AUTOCOMMIT - 1 records below head are
+ * trusted. Heads come from shared memory and may be anything (a writer that
+ * is not liotad): the arithmetic below is on differences, never wraps, and
+ * every slot index is masked by the private capacity.
  */
 static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_sample *out,
                            size_t max, uint64_t *missed)
 {
-	const struct lt_ring_hdr *hdr = o->hdr;
-	_Atomic uint64_t *headp = &lane_prod(hdr, lane)->head;
-	struct lt_sample *rec = lane_rec(hdr, lane);
-	uint64_t cap = hdr->capacity, mask = cap - 1;
+	_Atomic uint64_t *headp = obs_head(o, lane);
+	struct lt_sample *rec = obs_rec(o, lane);
+	uint64_t cap = o->capacity, mask = cap - 1;
+	uint64_t window = cap > LT_RING_AUTOCOMMIT + 1 ? cap - LT_RING_AUTOCOMMIT - 1 : 0;
 	uint64_t next = o->next[lane], head, take, bad = 0;
 
 	/* Acquire: the records below head are written (first version at least). */
@@ -631,11 +664,9 @@ static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_
 	if (next > head) /* cannot happen with an intact header; stay sane */
 		next = head;
 	/* Skip what the check below would reject anyway. */
-	if (head + LT_RING_AUTOCOMMIT >= next + cap) {
-		uint64_t lo = head + LT_RING_AUTOCOMMIT - cap + 1;
-
-		*missed += lo - next;
-		next = lo;
+	if (head - next > window) {
+		*missed += head - next - window;
+		next = head - window;
 	}
 	take = head - next < max ? head - next : max;
 	for (uint64_t i = 0; i < take; i++) {
@@ -653,8 +684,10 @@ static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_
 		memcpy(&out[i], w, sizeof(w));
 	}
 	head = atomic_load_explicit(headp, memory_order_relaxed);
-	if (head + LT_RING_AUTOCOMMIT >= next + cap)
-		bad = head + LT_RING_AUTOCOMMIT - (next + cap) + 1;
+	if (head < next) /* went back: nothing copied can be trusted */
+		bad = take;
+	else if (head - next > window)
+		bad = head - next - window;
 	if (bad > take)
 		bad = take;
 	/* Belt and braces: a wrong sequence number means the older ones are gone too. */
@@ -672,7 +705,7 @@ static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_
 long lt_ring_observe(struct lt_ring_observer *o, struct lt_sample *out, size_t max,
                      uint64_t *missed)
 {
-	unsigned nlanes = o->hdr->nlanes, lane = o->lane;
+	unsigned nlanes = o->nlanes, lane = o->lane;
 	uint64_t lost = 0;
 	size_t n = 0;
 

@@ -172,10 +172,20 @@ uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane);
  * LT_RING_AUTOCOMMIT - 1 records may be written but unpublished, the
  * observer only trusts the newest capacity - LT_RING_AUTOCOMMIT records of
  * a lane: give rings meant to be observed a capacity well above that.
+ * The segment is not trusted: its header is copied and checked once, and
+ * indices read from it later (lane heads) may be anything without making
+ * the observer read outside the mapping or loop for long.
  */
 struct lt_ring_observer {
-	const struct lt_ring_hdr *hdr;
+	const struct lt_ring_hdr *hdr; /* the mapping; read for "retired" only */
 	size_t size;
+	/*
+	 * The layout, copied once from the header and checked against the
+	 * mapping size: the segment's writer may change its header at any
+	 * time, so nothing else is ever read from it.
+	 */
+	unsigned nlanes;
+	uint64_t capacity, lane_offset, lane_stride, generation;
 	uint64_t *next; /* per lane: next sequence number to read */
 	unsigned lane;  /* lane the next sweep starts at (fairness) */
 };

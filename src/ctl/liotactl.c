@@ -44,8 +44,11 @@ static const char usage[] =
 	"  -s, --socket=PATH       the socket itself\n"
 	"  -h, --help              show this help and exit\n"
 	"\n"
-	"Exit status: 0 on success, 1 when the daemon cannot be reached or refuses,\n"
-	"2 for a usage error.\n";
+	"liotactl talks only to a daemon of its own user or root, and the daemon\n"
+	"answers only those.\n"
+	"\n"
+	"Exit status: 0 on success, 1 when the daemon cannot be reached, refuses,\n"
+	"or is not trusted; 2 for a usage error.\n";
 
 static char sock_path[PATH_MAX];
 static volatile sig_atomic_t interrupted;
@@ -56,16 +59,72 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
+/* Answers are small JSON documents; a bigger one is refused, not buffered. */
+#define ANSWER_MAX (64u << 20)
+/* Room for more descriptors than liotad sends, so that extra ones arrive and are closed. */
+#define FDS_MAX 8
+
+/* Is the daemon at the other end of @s our own user or root? Say why not. */
+static bool peer_trusted(int s)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		fprintf(stderr, "liotactl: %s: cannot tell who serves it: %s\n", sock_path,
+			strerror(errno));
+		return false;
+	}
+	if (cred.uid != geteuid() && cred.uid != 0) {
+		fprintf(stderr,
+			"liotactl: %s is served by uid %u (pid %d), neither you nor root: "
+			"not trusting it\n",
+			sock_path, (unsigned)cred.uid, (int)cred.pid);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Keep the first descriptor of @mh in *@fd when one is wanted (@fd not
+ * NULL) and none was kept yet; close every other one. Returns how many
+ * arrived in all.
+ */
+static unsigned take_fds(struct msghdr *mh, int *fd)
+{
+	unsigned n = 0;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++, n++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (fd && *fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	return n;
+}
+
 /* Send @cmd; return the JSON answer (and a passed fd in *fd when asked). */
 static json_t *request(const char *cmd, int *fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	union {
+		char buf[CMSG_SPACE(FDS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
 	size_t len = 0, cap = 65536;
-	char *buf = NULL;
+	unsigned nfds = 0;
+	bool truncated = false;
+	char *buf = NULL, *bigger;
 	json_error_t je;
 	json_t *doc = NULL;
-	int s;
+	int s, keep = -1;
 
 	if (fd)
 		*fd = -1;
@@ -80,27 +139,52 @@ static json_t *request(const char *cmd, int *fd)
 			strerror(errno));
 		goto out;
 	}
+	/* Nothing is sent to, or taken from, a socket another user serves. */
+	if (!peer_trusted(s))
+		goto out;
 	if (dprintf(s, "%s\n", cmd) < 0)
 		goto out;
 	buf = malloc(cap);
+	if (!buf) {
+		fprintf(stderr, "liotactl: out of memory\n");
+		goto out;
+	}
 	for (;;) {
 		struct iovec iov = { buf + len, cap - len - 1 };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n;
 
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
 		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break;
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && fd)
-				memcpy(fd, CMSG_DATA(cm), sizeof(int));
+		nfds += take_fds(&mh, fd ? &keep : NULL);
+		if (mh.msg_flags & MSG_CTRUNC)
+			truncated = true;
 		len += (size_t)n;
 		if (len + 1 == cap) {
+			if (cap >= ANSWER_MAX) {
+				fprintf(stderr, "liotactl: answer from liotad larger than %u MiB\n",
+					ANSWER_MAX >> 20);
+				goto out;
+			}
+			bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				fprintf(stderr, "liotactl: out of memory\n");
+				goto out;
+			}
+			buf = bigger;
 			cap *= 2;
-			buf = realloc(buf, cap);
 		}
+	}
+	/* liotad sends one descriptor with "ring" and none otherwise. */
+	if (truncated || nfds > (fd ? 1u : 0u)) {
+		fprintf(stderr, "liotactl: %s: refusing an answer with %s%u file descriptor%s\n",
+			sock_path, truncated ? "more than " : "", nfds, nfds == 1 ? "" : "s");
+		goto out;
 	}
 	buf[len] = '\0';
 	doc = json_loads(buf, 0, &je);
@@ -112,7 +196,13 @@ static json_t *request(const char *cmd, int *fd)
 		json_decref(doc);
 		doc = NULL;
 	}
+	if (doc && fd) {
+		*fd = keep;
+		keep = -1;
+	}
 out:
+	if (keep >= 0)
+		close(keep);
 	free(buf);
 	if (s >= 0)
 		close(s);
@@ -253,14 +343,18 @@ static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **
 	t->names = calloc(t->n + 1, sizeof(char *));
 	t->units = calloc(t->n + 1, sizeof(char *));
 	t->want = calloc(t->n + 1, sizeof(bool));
+	if (!t->names || !t->units || !t->want)
+		goto err_nomem;
 	json_array_foreach(arr, i, v)
 	{
 		size_t id = (size_t)num(v, "id");
 
-		if (id >= t->n)
+		if (id >= t->n || t->names[id])
 			continue;
 		t->names[id] = strdup(str(v, "name"));
 		t->units[id] = strdup(str(v, "unit"));
+		if (!t->names[id] || !t->units[id])
+			goto err_nomem;
 		t->want[id] = npat == 0;
 		for (int k = 0; k < npat; k++)
 			if (fnmatch(pat[k], t->names[id], 0) == 0)
@@ -282,6 +376,11 @@ static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **
 		return -1;
 	}
 	return 0;
+
+err_nomem:
+	json_decref(mt);
+	fprintf(stderr, "liotactl: out of memory\n");
+	return -1;
 }
 
 static void print_sample(const struct tail_state *t, const struct lt_sample *s, bool raw)
@@ -323,8 +422,10 @@ static int cmd_tail(long long count, double timeout, bool raw, char **pat, int n
 	double end = timeout > 0 ? now_s() + timeout : INFINITY;
 	int status = 0;
 
-	if (tail_attach(&t, &o, pat, npat) < 0)
+	if (tail_attach(&t, &o, pat, npat) < 0) {
+		tail_clear(&t);
 		return 1;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (!interrupted && (count <= 0 || printed < count) && now_s() < end) {
 		long n = lt_ring_observe(&o, buf, 256, &missed);

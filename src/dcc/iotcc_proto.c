@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dcc/iotcc_proto.h"
+#include "trust.h"
 #include "util.h"
 
 static const char *const type_names[IOTCC_NTYPES] = {
@@ -744,10 +745,9 @@ int iotcc_state_save(const char *path, const struct iotcc_saved *v, size_t n, ch
 		     size_t errlen)
 {
 	json_t *root = json_pack("{s:i, s:[]}", "version", 1, "entities"), *list;
-	char tmp[4096];
-	char *text;
-	size_t len, off = 0;
-	int fd, r = 0;
+	char *text, *line;
+	size_t len;
+	int r = 0;
 
 	if (!root)
 		return -ENOMEM;
@@ -761,40 +761,15 @@ int iotcc_state_save(const char *path, const struct iotcc_saved *v, size_t n, ch
 	json_decref(root);
 	if (!text)
 		return -ENOMEM;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		free(text);
-		snprintf(err, errlen, "%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
 	len = strlen(text);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
+	line = realloc(text, len + 2); /* a text file: ends with a newline */
+	if (!line) {
+		free(text);
+		return -ENOMEM;
 	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			r = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	/* Data on disk before the rename: a crash leaves the old file or the new one. */
-	if (!r && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
-		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-out:
-	if (r)
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
-	free(text);
+	memcpy(line + len, "\n", 2);
+	/* In the verified state folder, never through a link (trust.h). */
+	r = lt_file_replace(path, line, len + 1, 0640, err, errlen);
+	free(line);
 	return r;
 }

@@ -188,7 +188,8 @@ struct iotcc_saved {
  */
 int iotcc_state_load(const char *path, struct iotcc_saved **out, size_t *n, char *err,
 		     size_t errlen);
-/* iotcc_state_save - write it atomically (PATH.tmp, fsync, rename). */
+/* iotcc_state_save - write it atomically with lt_file_replace() (trust.h): in a
+ * folder of our own, never through a link, fsync'd, renamed, folder fsync'd. */
 int iotcc_state_save(const char *path, const struct iotcc_saved *v, size_t n, char *err,
 		     size_t errlen);
 

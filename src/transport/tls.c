@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -26,6 +27,7 @@
 
 #include "liota/liota.h"
 #include "transport/tls.h"
+#include "trust.h"
 #include "util.h"
 
 /* What lt_tls_failure() reports: the first failure of the last handshake. */
@@ -160,6 +162,7 @@ int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, cha
 
 int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)
 {
+	struct stat st;
 	SSL_CTX *ctx;
 
 	if (!t->enabled)
@@ -168,6 +171,10 @@ int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)
 	if (!ctx)
 		return -EINVAL;
 	SSL_CTX_free(ctx);
+	/* As ssh does: a warning, at check time only (not at every connection). */
+	if (t->key && stat(t->key, &st) == 0 && lt_secret_exposed(&st))
+		lt_log(LOG_WARNING, "key %s: a private key that others can read (mode %04o): "
+		       "chmod o-r it", t->key, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 

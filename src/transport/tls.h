@@ -66,6 +66,7 @@ int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, cha
  * unreadable file, an encrypted key, a key that does not match the
  * certificate or a bad CRL are reported before the daemon starts. With TLS
  * off, setting TLS options is not an error. 0 or -EINVAL with a reason.
+ * A private key file that others can read is logged as a warning.
  */
 int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen);
 

@@ -767,6 +767,74 @@ START_TEST(unreadable_dropin_is_reported)
 }
 END_TEST
 
+/* Configuration decides what runs: only files and folders nobody else can change. */
+START_TEST(files_others_can_write_are_refused)
+{
+	char *p;
+
+	put("liotad.conf", "[daemon]\n");
+	ck_assert_int_eq(chmod(conf, 0664), 0);
+	load_fails_with("{conf}: refused: writable by group or others (mode 0664)\n");
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+
+	put("conf.d/a.conf", "[daemon]\n");
+	p = expand("{dir}/conf.d/a.conf");
+	ck_assert_int_eq(chmod(p, 0666), 0);
+	free(p);
+	load_fails_with("{dir}/conf.d/a.conf: refused: writable by group or others (mode 0666)\n");
+
+	/* Whoever can write conf.d can add and remove drop-ins. */
+	p = expand("{dir}/conf.d");
+	ck_assert_int_eq(chmod(p, 01777), 0);
+	free(p);
+	load_fails_with("{dir}/conf.d: refused: writable by group or others (mode 1777)\n");
+}
+END_TEST
+
+/* As root (tests run as root here and in CI): a file of another user is refused. */
+START_TEST(files_of_another_user_are_refused)
+{
+	if (geteuid() != 0) {
+		printf("SKIP files_of_another_user_are_refused: needs root to chown\n");
+		return;
+	}
+	put("liotad.conf", "[daemon]\n");
+	ck_assert_int_eq(chown(conf, 65534, 65534), 0);
+	load_fails_with("{conf}: refused: owned by uid 65534, neither root nor liotad's uid 0\n");
+}
+END_TEST
+
+static void load_quietly(void)
+{
+	struct lt_model *m = NULL;
+
+	if (config_load(conf, machine, &m, NULL) == 0)
+		model_free(m);
+}
+
+/* As ssh does for keys: a password in a file others can read is warned about. */
+START_TEST(password_in_a_file_others_can_read_is_warned_about)
+{
+	static const char text[] = "[dcc \"m\"]\ntype = mqtt\nhost = 127.0.0.1\n"
+				   "username = u\npassword = p\n";
+	char *out, *want;
+
+	put("liotad.conf", text);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	out = lt_capture_stderr(load_quietly);
+	want = expand("liotad: warning: {conf}:5: holds a password but others can read the file "
+		      "(mode 0644): chmod o-r it\n");
+	ck_assert_str_eq(out, want);
+	free(out);
+	free(want);
+	/* Readable by its group only (root:liotad 0640): nothing to say. */
+	ck_assert_int_eq(chmod(conf, 0640), 0);
+	out = lt_capture_stderr(load_quietly);
+	ck_assert_str_eq(out, "");
+	free(out);
+}
+END_TEST
+
 START_TEST(missing_machine_id_is_reported)
 {
 	unlink(machine);
@@ -855,11 +923,7 @@ START_TEST(config_find_searches_in_order)
 	put("home/.config/liotad/liotad.conf", "");
 	put("cwd/liotad.conf", "");
 
-	found = find_from(env, err, sizeof(err));
-	ck_assert_str_eq(found, "./liotad.conf");
-	free(found);
-
-	unlink("liotad.conf");
+	/* Never the current folder's: a service's configuration must not depend on it. */
 	found = find_from(env, err, sizeof(err));
 	want = expand("{dir}/home/.config/liotad/liotad.conf");
 	ck_assert_str_eq(found, want);
@@ -902,7 +966,8 @@ START_TEST(config_find_lists_the_places_tried)
 	if (access(SYSCONFDIR "/liotad/liotad.conf", F_OK) == 0)
 		return; /* installed on this machine: it would be found */
 	ck_assert_ptr_null(find_from(env, err, sizeof(err)));
-	want = expand("no configuration file found (tried: ./liotad.conf, "
+	put("cwd/liotad.conf", "");
+	want = expand("no configuration file found (tried: "
 		      "{dir}/home/.config/liotad/liotad.conf, {dir}/nowhere.conf, " SYSCONFDIR
 		      "/liotad/liotad.conf)");
 	ck_assert_str_eq(err, want);
@@ -956,6 +1021,9 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, driver_check_error_is_reported_at_the_header);
 	tcase_add_test(bad, unreadable_main_file_is_reported);
 	tcase_add_test(bad, unreadable_dropin_is_reported);
+	tcase_add_test(bad, files_others_can_write_are_refused);
+	tcase_add_test(bad, files_of_another_user_are_refused);
+	tcase_add_test(bad, password_in_a_file_others_can_read_is_warned_about);
 	tcase_add_test(bad, missing_machine_id_is_reported);
 	tcase_add_test(bad, all_errors_are_reported_together_in_file_order);
 	tcase_add_test(bad, errors_stop_at_one_hundred_lines);

@@ -575,6 +575,69 @@ START_TEST(state_round_trip)
 }
 END_TEST
 
+/* @path holds exactly @text. */
+static void file_is(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "re");
+
+	ck_assert_ptr_nonnull(f);
+	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+	fclose(f);
+	ck_assert_str_eq(buf, text);
+}
+
+/*
+ * A link planted at PATH.tmp (as another local user could in a folder
+ * others can write) must not make the save write through it: the old
+ * O_CREAT|O_TRUNC open overwrote the link's target with the JSON.
+ */
+START_TEST(state_save_never_writes_through_a_planted_link)
+{
+	static const struct iotcc_saved in[] = {
+		{ "HelixGateway", "gw-1", "0b5e4c1a-77f4-5b2c-9a53-3f3c1e2d4a10", "u-edge-1" },
+	};
+	char err[512], path[200], tmp[220], victim[160], dir[128];
+	struct iotcc_saved *out;
+	struct stat st;
+	size_t n;
+
+	snprintf(victim, sizeof(victim), "%s", tmp_path("victim"));
+	snprintf(path, sizeof(path), "%s", tmp_path("iotcc-link.json"));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(victim, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("precious\n", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+
+	/* In our own folder: the stale link is removed, not followed; the save succeeds. */
+	ck_assert_int_eq(iotcc_state_save(path, in, 1, err, sizeof(err)), 0);
+	file_is(victim, "precious\n");
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(lstat(tmp, &st), -1);
+	ck_assert_int_eq(iotcc_state_load(path, &out, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	free(out);
+
+	/* In a folder others can write (the old /tmp/liotad-state-UID taken over): refused. */
+	snprintf(dir, sizeof(dir), "%s", tmp_path("open"));
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/iotcc.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	ck_assert_int_eq(iotcc_state_save(path, in, 1, err, sizeof(err)), -EPERM);
+	ck_assert_msg(strstr(err, dir) && strstr(err, "mode 0777"), "%s", err);
+	file_is(victim, "precious\n");
+	ck_assert_int_eq(lstat(path, &st), -1);
+	unlink(tmp);
+	rmdir(dir);
+	unlink(victim);
+}
+END_TEST
+
 /* ---- fuzz ------------------------------------------------------------------------ */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -782,6 +845,7 @@ static Suite *iotcc_suite(void)
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, local_ids);
 	tcase_add_test(tc, state_round_trip);
+	tcase_add_test(tc, state_save_never_writes_through_a_planted_link);
 	tcase_add_test(tc, fuzz_parser);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("websocket");

@@ -653,6 +653,66 @@ START_TEST(observer_refuses_what_is_not_a_ring)
 }
 END_TEST
 
+/*
+ * The segment's writer is not trusted (liotactl may have been handed a
+ * segment by somebody else): after the observer checked it, the header's
+ * layout and the lane heads change under it. The observer must keep to the
+ * layout it checked (no read outside the mapping: ASan/SEGV would say) and
+ * return promptly whatever the heads say.
+ */
+START_TEST(observer_survives_a_segment_changed_after_open)
+{
+	struct lt_ring_hdr *hdr = (struct lt_ring_hdr *)lt_ring_hdr(ring), saved;
+	struct lt_ring_observer o;
+	struct lt_ring_producer p0;
+	struct lt_sample out[512];
+	_Atomic uint64_t *head[2];
+	uint64_t missed = 0, t0, h0;
+	int fd;
+
+	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p0), 0);
+	push_n(&p0, 0, 0, 10);
+	fd = lt_ring_dup_ro_fd(ring);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lt_ring_observer_open(fd, &o), 0);
+	close(fd);
+	for (unsigned l = 0; l < 2; l++)
+		head[l] = &((struct lt_lane_prod *)((char *)hdr + hdr->lane_offset +
+						    l * hdr->lane_stride))->head;
+	h0 = atomic_load(head[0]);
+	memcpy(&saved, hdr, offsetof(struct lt_ring_hdr, retired));
+
+	/* The layout, rewritten through the owner's writable mapping. */
+	hdr->nlanes = 1u << 30;
+	hdr->capacity = UINT64_C(1) << 40;
+	hdr->lane_offset = UINT64_C(1) << 44;
+	hdr->lane_stride = UINT64_C(1) << 50;
+	hdr->size = UINT64_MAX;
+	t0 = now_ms();
+	/* Heads far ahead, at the top of the range, behind, wrapping. */
+	const uint64_t heads[] = { h0 + (UINT64_C(1) << 62), UINT64_MAX, h0 - 5, 0, UINT64_MAX - 3,
+				   3, h0 + 100, h0 + 1 };
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		atomic_store(head[0], heads[i]);
+		atomic_store(head[1], ~heads[i]);
+		for (int k = 0; k < 3; k++) {
+			long n = lt_ring_observe(&o, out, 512, &missed);
+
+			ck_assert_int_ge(n, 0);
+			ck_assert_int_le(n, 512);
+		}
+	}
+	ck_assert_uint_lt(now_ms() - t0, 1000);
+	/* Still two lanes of 256 for the observer: it copied them once. */
+	ck_assert_uint_eq(o.nlanes, 2);
+	ck_assert_uint_eq(o.capacity, 256);
+	lt_ring_observer_close(&o);
+	memcpy(hdr, &saved, offsetof(struct lt_ring_hdr, retired));
+	atomic_store(head[0], h0);
+	atomic_store(head[1], 0);
+}
+END_TEST
+
 static void add_test(Suite *s, const char *name, const TTest *test, void (*setup)(void),
                      int timeout)
 {
@@ -686,6 +746,8 @@ static Suite *ring_suite(void)
 	add_test(s, "bad_sizes", bad_sizes_are_rejected_with_einval, setup_none, 10);
 	add_test(s, "bad_lane", producer_on_a_missing_lane_is_rejected, setup_two_lanes, 10);
 	add_test(s, "bad_observer", observer_refuses_what_is_not_a_ring, setup_none, 10);
+	add_test(s, "hostile_segment", observer_survives_a_segment_changed_after_open,
+	         setup_two_lanes, 10);
 	return s;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -118,6 +119,7 @@ static void write_key(const char *name, EVP_PKEY *key, const char *password)
 	else
 		ck_assert(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
 	fclose(f);
+	ck_assert_int_eq(chmod(P(name), 0600), 0); /* as keys are kept */
 }
 
 /* The CA's CRL revoking the certificates of the given serials. */
@@ -537,6 +539,39 @@ START_TEST(tls_context_has_crl_check_all_and_host)
 }
 END_TEST
 
+static struct lt_tls_conf key_conf;
+
+static void check_key_conf(void)
+{
+	char err[256] = "";
+
+	ck_assert_msg(lt_tls_check(&key_conf, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* As ssh does: a private key others can read is worth a warning (at check time). */
+START_TEST(tls_key_others_can_read_is_warned_about)
+{
+	char err[256] = "", want[512], *out;
+
+	conf_ca(&key_conf);
+	ck_assert_int_eq(opt(&key_conf, "cert", P("client.crt"), err), 0);
+	ck_assert_int_eq(opt(&key_conf, "key", P("client.key"), err), 0);
+	ck_assert_int_eq(chmod(P("client.key"), 0644), 0);
+	out = lt_capture_stderr(check_key_conf);
+	snprintf(want, sizeof(want),
+	         "liotad: warning: key %s: a private key that others can read (mode 0644): "
+	         "chmod o-r it\n",
+	         P("client.key"));
+	ck_assert_str_eq(out, want);
+	free(out);
+	ck_assert_int_eq(chmod(P("client.key"), 0640), 0);
+	out = lt_capture_stderr(check_key_conf);
+	ck_assert_str_eq(out, "");
+	free(out);
+	lt_tls_conf_clear(&key_conf);
+}
+END_TEST
+
 /* ---- handshakes ------------------------------------------------------------------ */
 
 START_TEST(tls_handshake_good_server_passes)
@@ -651,6 +686,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, tls_mismatched_key_is_found_at_load);
 	tcase_add_test(tc, tls_bad_pem_files_give_openssl_reason);
 	tcase_add_test(tc, tls_context_has_crl_check_all_and_host);
+	tcase_add_test(tc, tls_key_others_can_read_is_warned_about);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("handshakes");

@@ -7,13 +7,20 @@
 
 #include <liota/liota.h>
 
+#include "control.h"
 #include "log.h"
 #include "model.h"
+#include "trust.h"
 #include "unit.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <syslog.h>
 #include <time.h>
@@ -342,27 +349,6 @@ END_TEST
 /* ---- log rate limiting ---------------------------------------------------- */
 
 /* Log through stderr redirected into a file; return what was written. */
-static char *capture_stderr(void (*fn)(void))
-{
-	char path[128], *buf = calloc(1, 65536);
-	int saved = dup(2), fd;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	dup2(fd, 2);
-	close(fd);
-	fn();
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	f = fopen(path, "r");
-	ck_assert_uint_lt(fread(buf, 1, 65535, f), 65535);
-	fclose(f);
-	return buf;
-}
-
 static unsigned count_lines(const char *s, const char *needle)
 {
 	unsigned n = 0;
@@ -383,7 +369,7 @@ static void log_twenty_repeats(void)
 
 START_TEST(repeated_identical_messages_are_rate_limited)
 {
-	char *out = capture_stderr(log_twenty_repeats);
+	char *out = lt_capture_stderr(log_twenty_repeats);
 
 	ck_assert_uint_eq(count_lines(out, "liotad: error: sensor 7 unreachable\n"), 5);
 	ck_assert_uint_eq(count_lines(out, "a different message"), 1);
@@ -405,7 +391,7 @@ static void log_across_windows(void)
 
 START_TEST(suppressed_repeats_are_counted_when_the_window_ends)
 {
-	char *out = capture_stderr(log_across_windows);
+	char *out = lt_capture_stderr(log_across_windows);
 
 	ck_assert_uint_eq(count_lines(out, "warning: disk full\n"), 3);
 	ck_assert_uint_eq(count_lines(out, "4 repeats of the next message were suppressed"), 1);
@@ -425,7 +411,7 @@ static void log_below_level(void)
 
 START_TEST(messages_below_the_level_are_not_written)
 {
-	char *out = capture_stderr(log_below_level);
+	char *out = lt_capture_stderr(log_below_level);
 
 	ck_assert_str_eq(out, "liotad: warning: important\n");
 	free(out);
@@ -456,16 +442,317 @@ START_TEST(state_path_makes_the_folder_and_reports_failures)
 	strcat(dir, "/sub");
 	sdk_set_state_dir(dir);
 	ck_assert_int_lt(lt_state_path("x", path, sizeof(path), err, sizeof(err)), 0);
-	ck_assert_ptr_nonnull(strstr(err, "cannot create the state folder"));
+	ck_assert_msg(strstr(err, "state folder ") == err && strstr(err, "cannot create"), "%s",
+		      err);
 	sdk_set_state_dir(NULL);
 	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
 	ck_assert_int_eq(system(path), 0);
 }
 END_TEST
 
+/* ---- trust: folders of our own, files replaced without following links -- */
+
+#define NOBODY 65534
+
+/* lt_dir_open_trusted() on @dir: the fd is closed; returns its result, reason in @err. */
+static int open_dir(const char *dir, unsigned flags, char *err, size_t errlen)
+{
+	int fd = lt_dir_open_trusted(dir, 0700, flags, err, errlen);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+START_TEST(trusted_dir_is_made_owner_only_and_checked_on_reuse)
+{
+	char dir[300], err[512] = "";
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	/* Ours, readable by others but writable by nobody else: narrowed, not refused. */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	/* The state folder keeps the mode it has when nobody else can write it. */
+	ck_assert_int_eq(chmod(dir, 0750), 0);
+	ck_assert_int_eq(open_dir(dir, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0750);
+}
+END_TEST
+
+START_TEST(trusted_dir_refuses_a_folder_others_can_write)
+{
+	char dir[300], err[512] = "", want[400];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s: owned by uid %u with mode 0777;", dir, (unsigned)geteuid());
+	ck_assert_msg(strstr(err, want) == err, "%s", err);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0777); /* refused, left as it was */
+	ck_assert_int_eq(chmod(dir, 0720), 0);
+	ck_assert_int_eq(open_dir(dir, 0, err, sizeof(err)), -EPERM);
+}
+END_TEST
+
+START_TEST(trusted_dir_refuses_a_symbolic_link_and_a_file)
+{
+	char dir[300], link[300], file[300], err[512] = "";
+
+	snprintf(dir, sizeof(dir), "%s/real", tmpdir);
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
+	snprintf(file, sizeof(file), "%s/file", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	/* Even to a good folder of ours: who planted the link could re-point it. */
+	ck_assert_int_eq(symlink(dir, link), 0);
+	ck_assert_int_eq(open_dir(link, 0, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, link) == err && strstr(err, "symbolic link"), "%s", err);
+	fclose(fopen(file, "w"));
+	ck_assert_int_eq(open_dir(file, 0, err, sizeof(err)), -ENOTDIR);
+	ck_assert_msg(strstr(err, file) == err, "%s", err);
+}
+END_TEST
+
+/*
+ * A folder of another user. Tests run as root (here and in CI): the folder
+ * is chowned to nobody, which is the "owned by somebody else" case for root.
+ * Then, in a child that became nobody, the issue's case: a non-root liotad
+ * finding its folder already made, with mode 0777, by another user (root).
+ */
+START_TEST(trusted_dir_refuses_a_folder_of_another_user)
+{
+	char dir[300], err[512] = "", want[400];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("SKIP trusted_dir_refuses_a_folder_of_another_user: needs root to chown\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/theirs", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chown(dir, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "%s: owned by uid %u with mode 0700; liotad (uid 0)", dir,
+		 NOBODY);
+	ck_assert_msg(strstr(err, want) == err, "%s", err);
+
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0); /* so that nobody can reach it */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(2);
+		_exit(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)) == -EPERM &&
+				      strstr(err, "owned by uid 0 with mode 0777")
+			      ? 0
+			      : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "as nobody, a root folder of mode 0777 was not refused (status %d)", status);
+}
+END_TEST
+
+/*
+ * systemd's StateDirectory= with DynamicUser= is a link made by root
+ * (/var/lib/NAME -> private/NAME): followed with LT_DIR_LINK_OK when only
+ * root or we could have made or re-pointed it, and what it leads to is
+ * checked as a folder. (As root, "we" and root are the same user: the
+ * other-owner case is the link chowned to nobody.)
+ */
+START_TEST(trusted_dir_follows_only_a_link_nobody_else_could_plant)
+{
+	char real[200], link[200], open_dir_path[200], link2[300], err[512] = "";
+
+	snprintf(real, sizeof(real), "%s/private", tmpdir);
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	strcat(real, "/state");
+	ck_assert_int_eq(mkdir(real, 0750), 0);
+	snprintf(link, sizeof(link), "%s/state", tmpdir);
+	ck_assert_int_eq(symlink("private/state", link), 0);
+	ck_assert_int_eq(open_dir(link, LT_DIR_LINK_OK, err, sizeof(err)), 0);
+	ck_assert_int_eq(open_dir(link, 0, err, sizeof(err)), -ELOOP); /* the runtime folder */
+
+	/* In a folder others can write, without the sticky bit: they could re-point it. */
+	snprintf(open_dir_path, sizeof(open_dir_path), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(open_dir_path, 0700), 0);
+	snprintf(link2, sizeof(link2), "%s/state", open_dir_path);
+	ck_assert_int_eq(symlink(real, link2), 0);
+	ck_assert_int_eq(chmod(open_dir_path, 0777), 0);
+	ck_assert_int_eq(open_dir(link2, LT_DIR_LINK_OK, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, "symbolic link"), "%s", err);
+	/* Sticky (as /tmp): only the link's owner could remove it. */
+	ck_assert_int_eq(chmod(open_dir_path, 01777), 0);
+	ck_assert_int_eq(open_dir(link2, LT_DIR_LINK_OK, err, sizeof(err)), 0);
+	/* Leading to a folder others can write: refused as that folder would be. */
+	ck_assert_int_eq(chmod(real, 0777), 0);
+	ck_assert_int_eq(open_dir(link, LT_DIR_LINK_OK, err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(chmod(real, 0750), 0);
+	if (geteuid() != 0) {
+		printf("SKIP trusted_dir_follows_only_a_link...: a link of another owner needs root\n");
+		return;
+	}
+	ck_assert_int_eq(lchown(link2, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(open_dir(link2, LT_DIR_LINK_OK, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, "owner uid 65534"), "%s", err);
+}
+END_TEST
+
+START_TEST(state_path_refuses_a_state_folder_others_can_write)
+{
+	char dir[300], path[400], err[600] = "";
+
+	snprintf(dir, sizeof(dir), "%s/state", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0750), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	sdk_set_state_dir(dir);
+	ck_assert_int_eq(lt_state_path("x.json", path, sizeof(path), err, sizeof(err)), -EPERM);
+	sdk_set_state_dir(NULL);
+	ck_assert_msg(strstr(err, "state folder ") == err && strstr(err, dir) &&
+			      strstr(err, "mode 0777"),
+		      "%s", err);
+}
+END_TEST
+
+START_TEST(file_replace_writes_atomically_and_never_follows_a_link)
+{
+	char path[300], tmp[320], victim[300], err[512] = "", buf[32] = "";
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/f", tmpdir);
+	snprintf(tmp, sizeof(tmp), "%s/f.tmp", tmpdir);
+	snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+	f = fopen(victim, "w");
+	fputs("keep", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	ck_assert_int_eq(lt_file_replace(path, "new\n", 4, 0640, err, sizeof(err)), 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_int_eq(lstat(tmp, &st), -1);
+	f = fopen(victim, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_str_eq(buf, "keep");
+	/* A second save replaces the first. */
+	ck_assert_int_eq(lt_file_replace(path, "newer\n", 6, 0640, err, sizeof(err)), 0);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_str_eq(buf, "newer\n");
+}
+END_TEST
+
+/* ---- control: the request parser (outside input, also fuzzed) ------------- */
+
+START_TEST(control_request_is_one_known_command_line)
+{
+	enum control_cmd cmd = (enum control_cmd)-1;
+	char big[CONTROL_REQUEST_MAX + 10];
+
+#define PARSE(s, eof) control_parse_request(s, sizeof(s) - 1, eof, &cmd)
+	ck_assert_int_eq(PARSE("status\n", false), 1);
+	ck_assert_int_eq(cmd, CONTROL_STATUS);
+	ck_assert_int_eq(PARSE("metrics\r\n", false), 1);
+	ck_assert_int_eq(cmd, CONTROL_METRICS);
+	ck_assert_int_eq(PARSE("ring\nextra bytes ignored", false), 1);
+	ck_assert_int_eq(cmd, CONTROL_RING);
+	/* A client that closes its side without a newline (printf status | socat). */
+	ck_assert_int_eq(PARSE("status", true), 1);
+	ck_assert_int_eq(cmd, CONTROL_STATUS);
+	/* Not complete yet. */
+	ck_assert_int_eq(PARSE("stat", false), 0);
+	ck_assert_int_eq(control_parse_request("", 0, false, &cmd), 0);
+	/* Refused. */
+	ck_assert_int_eq(PARSE("statusx\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("Status\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE(" status\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("stat\0us\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("\n", false), -EINVAL);
+	ck_assert_int_eq(control_parse_request("", 0, true, &cmd), -EINVAL);
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX - 1, false, &cmd), 0);
+	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX, false, &cmd), -EMSGSIZE);
+	big[CONTROL_REQUEST_MAX + 2] = '\n';
+	ck_assert_int_eq(control_parse_request(big, sizeof(big), false, &cmd), -EMSGSIZE);
+#undef PARSE
+}
+END_TEST
+
+/*
+ * getsockopt() as the control socket sees it: SO_PEERCRED fails while
+ * fail_peercred is set (it cannot be made to fail for real). The test binary's
+ * definition takes precedence over libc's for the code linked into it.
+ */
+static bool fail_peercred;
+
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	static int (*real)(int, int, int, void *, socklen_t *);
+
+	if (fail_peercred && level == SOL_SOCKET && name == SO_PEERCRED) {
+		errno = ENOPROTOOPT;
+		return -1;
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "getsockopt");
+	return real(fd, level, name, val, len);
+}
+
+static void serve_one_client_without_credentials(void)
+{
+	struct pollfd pf[CONTROL_POLLFDS];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *ctl;
+	char err[256], buf[16];
+	int timeout = -1, c;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", tmpdir);
+	ck_assert_int_eq(control_open(sa.sun_path, &ctl, err, sizeof(err)), 0);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fail_peercred = true;
+	control_pollfds(ctl, pf, &timeout);
+	ck_assert_int_eq(poll(pf, CONTROL_POLLFDS, 5000), 1);
+	control_dispatch(ctl, pf, NULL);
+	fail_peercred = false;
+	/* Refused: closed at once, without an answer. */
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), 0);
+	close(c);
+	control_close(ctl);
+}
+
+START_TEST(control_refuses_a_client_whose_credentials_cannot_be_read)
+{
+	char *out = lt_capture_stderr(serve_one_client_without_credentials);
+
+	/* Said as it is: no uid (the old line printed an uninitialised one). */
+	ck_assert_str_eq(out, "liotad: warning: control: refused a client whose credentials "
+			      "cannot be read: Protocol not available\n");
+	free(out);
+}
+END_TEST
+
 static TCase *edge_log_tcase(void)
 {
-	TCase *tc = tcase_create("edge_id_and_log");
+	/* Local trust too: the folders, the state file, the control socket's parser and peers. */
+	TCase *tc = tcase_create("edge_log_trust");
 
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, edge_id_is_the_rfc4122_v5_uuid_of_the_machine_id);
@@ -474,6 +761,15 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, suppressed_repeats_are_counted_when_the_window_ends);
 	tcase_add_test(tc, messages_below_the_level_are_not_written);
 	tcase_add_test(tc, state_path_makes_the_folder_and_reports_failures);
+	tcase_add_test(tc, trusted_dir_is_made_owner_only_and_checked_on_reuse);
+	tcase_add_test(tc, trusted_dir_refuses_a_folder_others_can_write);
+	tcase_add_test(tc, trusted_dir_refuses_a_symbolic_link_and_a_file);
+	tcase_add_test(tc, trusted_dir_refuses_a_folder_of_another_user);
+	tcase_add_test(tc, trusted_dir_follows_only_a_link_nobody_else_could_plant);
+	tcase_add_test(tc, state_path_refuses_a_state_folder_others_can_write);
+	tcase_add_test(tc, file_replace_writes_atomically_and_never_follows_a_link);
+	tcase_add_test(tc, control_request_is_one_known_command_line);
+	tcase_add_test(tc, control_refuses_a_client_whose_credentials_cannot_be_read);
 	return tc;
 }
 

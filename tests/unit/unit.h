@@ -4,7 +4,30 @@
 #define LT_UNIT_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+/* What @fn writes to stderr (the log, without systemd), as a malloc'd string. */
+static inline char *lt_capture_stderr(void (*fn)(void))
+{
+	char *buf = calloc(1, 65536);
+	FILE *f = tmpfile();
+	int saved = dup(2);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(f);
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	ck_assert_uint_lt(fread(buf, 1, 65535, f), 65535);
+	fclose(f);
+	return buf;
+}
 
 /* Define main() running the suite returned by @suite_fn; exit 1 on any failure. */
 #define LT_UNIT_MAIN(suite_fn)                                                                     \
