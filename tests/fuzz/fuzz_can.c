@@ -4,10 +4,12 @@
  * come from the bus, the signal layouts from configuration. Input:
  *   2 bytes start bit, 1 length, 1 flags (bit 0 Motorola, bit 1 signed),
  *   4 bytes a received can_id, 1 byte n, n (<= 8) matches of 9 bytes
- *   (id, mask, ext; kept within the ID's bits, as configuration does), then the frame's data bytes
- * (at most 64). Each accepted signal's raw value must equal a bit-by-bit reading of the DBC layout,
- * fail with -ERANGE exactly when the frame is too short, and stay within its width; the kernel
- * filters built for the matches must let through every data frame a match takes, and only those.
+ *   (id, mask, ext; kept within the ID's bits, as configuration does),
+ *   then the frame's data bytes (at most 64).
+ * Each accepted signal's raw value must equal a bit-by-bit reading of the
+ * DBC layout, fail with -ERANGE exactly when the frame is too short, and
+ * stay within its width; the kernel filters built for the matches must let
+ * through every data frame a match takes, and only those.
  */
 #include <errno.h>
 #include <inttypes.h>
