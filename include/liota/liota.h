@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /** SDK ABI version: bumped whenever a struct below changes layout. */
-#define LT_SDK_ABI 3
+#define LT_SDK_ABI 4
 
 struct lt_device;
 struct lt_metric;
@@ -164,6 +164,24 @@ _Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name);
  * at any time, never copied or freed).
  */
 void lt_device_set_condition(struct lt_device *dev, const char *text);
+
+/**
+ * lt_device_stopping - whether the daemon has asked @dev's sampler to stop
+ * (exit, reload). A driver that makes several blocking attempts in one
+ * callback (retries, one request per block) checks it between them and
+ * gives up, so that a stop waits for one attempt at most. Any thread.
+ */
+int lt_device_stopping(const struct lt_device *dev);
+
+/**
+ * lt_device_set_stop_socket - name the connected socket a blocking read of
+ * @dev waits on, or -1 for none. When the daemon stops the sampler it
+ * shuts the socket down (shutdown(2), in the sampler thread itself, so the
+ * socket cannot be closed under it), and the blocking call returns at
+ * once, with an error. Sampler thread only (open, read); set -1 before
+ * closing the socket.
+ */
+void lt_device_set_stop_socket(struct lt_device *dev, int fd);
 
 /**
  * struct lt_device_driver - how a kind of device is read (liota's DeviceComms).
@@ -295,6 +313,11 @@ enum lt_dcc_state {
 /**
  * struct lt_dcc_stats - counters every DCC keeps; written by the publisher
  * thread, read by the control thread (hence relaxed atomics).
+ *
+ * Every sample handed to a DCC is counted once in samples_in and then, at
+ * any time, in exactly one of sent, dropped or pending:
+ * samples_in = sent + dropped + pending. At stop the DCC counts what it
+ * still holds as dropped, so pending is 0 once it is stopped.
  */
 struct lt_dcc_stats {
 	_Atomic uint64_t samples_in;  /* samples handed to the DCC */
@@ -305,6 +328,7 @@ struct lt_dcc_stats {
 	_Atomic uint64_t errors;      /* transport errors */
 	_Atomic uint64_t queued;      /* bytes waiting in the memory queue now */
 	_Atomic int state;            /* enum lt_dcc_state */
+	_Atomic uint64_t pending;     /* samples queued or held: neither sent nor dropped yet */
 };
 
 /** Name of the DCC as written in [dcc "NAME"]. */
@@ -328,14 +352,16 @@ struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc);
  * @publish:     take @n samples of the metric registered as @reg (already
  *               aggregated, oldest first) and queue them; never blocks.
  *               Returns the number of samples queued; the DCC counts
- *               samples_in and, for the rest, dropped in its stats.
+ *               samples_in, the queued ones in pending (until they are
+ *               sent or dropped) and the rest in dropped.
  * @poll:        describe what the DCC waits for: fill @pfd (fd -1 for none)
  *               and lower *@deadline_ns (CLOCK_MONOTONIC) when a timer is due.
  * @dispatch:    handle @revents on the polled fd, or the timer when
  *               @revents is 0 and the deadline has passed.
  * @flush:       try to deliver everything queued until @deadline_ns;
  *               returns 0 when the queue is empty, -ETIMEDOUT otherwise.
- * @stop:        close the transport.
+ * @stop:        close the transport; what is still queued or held is counted
+ *               as dropped (pending becomes 0).
  * @free:        release what init/option allocated.
  */
 struct lt_dcc_driver {

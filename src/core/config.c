@@ -407,6 +407,34 @@ static void line_scan(struct loader *ld, char *s)
 }
 
 /*
+ * A NUL would end the line early for inih (a path "/tmp/ok\0/../x" read as
+ * "/tmp/ok"), and other control characters have no business in a value:
+ * report the first with its column. Tabs, and CR before the LF, are fine.
+ */
+static bool bad_char(struct loader *ld, const char *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+		struct lt_origin at;
+
+		if ((c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n' ||
+		    (c == '\r' && (i + 1 == n || (i + 2 == n && line[i + 1] == '\n'))))
+			continue;
+		at = here(ld);
+		if (c)
+			report(ld, &at,
+			       "control character 0x%02x at column %zu: not allowed in a "
+			       "configuration file",
+			       c, i + 1);
+		else
+			report(ld, &at,
+			       "NUL byte at column %zu: not allowed in a configuration file", i + 1);
+		return true;
+	}
+	return false;
+}
+
+/*
  * inih's line reader (fgets-like). Reading lines ourselves gives what
  * inih's handler lacks in Debian's build: the line number (inih counts one
  * line per call, as we do), section headers, and read errors.
@@ -425,6 +453,15 @@ static char *read_line(char *buf, int size, void *stream)
 		return NULL;
 	}
 	ld->lineno++;
+	if (bad_char(ld, ld->line, (size_t)n)) {
+		s = ld->line + strspn(ld->line, " \t");
+		if (*s == '[') {
+			ld->cur = NULL;
+			ld->skipping = true;
+		}
+		buf[0] = '\0';
+		return buf;
+	}
 	s = ld->line;
 	if (ld->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;

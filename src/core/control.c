@@ -46,17 +46,32 @@ static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *
 			 lateness_json(lat));
 }
 
+static const char *device_state_name(int st)
+{
+	switch (st) {
+	case LT_DEVICE_RUNNING:
+		return "running";
+	case LT_DEVICE_OPENING:
+		return "opening";
+	case LT_DEVICE_FAILED:
+		return "failed";
+	default:
+		return "stopped";
+	}
+}
+
 static json_t *dcc_json(const struct lt_dcc *d)
 {
 	const struct lt_dcc_stats *s = &d->stats;
 	int st = atomic_load(&s->state);
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", d->name,
-			 "type", d->drv->name, "state",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+			 d->name, "type", d->drv->name, "state",
 			 st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
 			 (json_int_t)atomic_load(&s->samples_in), "sent",
 			 (json_int_t)atomic_load(&s->sent), "dropped",
-			 (json_int_t)atomic_load(&s->dropped), "bytes",
+			 (json_int_t)atomic_load(&s->dropped), "pending",
+			 (json_int_t)atomic_load(&s->pending), "bytes",
 			 (json_int_t)atomic_load(&s->bytes), "reconnects",
 			 (json_int_t)atomic_load(&s->reconnects), "errors",
 			 (json_int_t)atomic_load(&s->errors), "queued_bytes",
@@ -87,6 +102,12 @@ json_t *control_status_json(const struct control_ctx *ctx)
 								sm ? &sm[j].lat : NULL));
 		json_t *ctrs = json_object();
 		const char *cond = atomic_load_explicit(&dev->condition, memory_order_relaxed);
+		char stuck[64];
+
+		/* A driver call that does not return says more than the driver's condition. */
+		if (d->samplers &&
+		    sampler_stuck(&d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
+			cond = stuck;
 
 		for (unsigned c = 0; c < dev->ncounters; c++)
 			json_object_set_new(ctrs, dev->counter_names[c],
@@ -94,7 +115,7 @@ json_t *control_status_json(const struct control_ctx *ctx)
 						    &dev->counters[c], memory_order_relaxed)));
 		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "name",
 						      dev->name, "type", dev->drv->name, "state",
-						      st > 0 ? "running" : st < 0 ? "failed" : "stopped",
+						      device_state_name(st),
 						      "condition", cond, "counters", ctrs, "metrics",
 						      mets));
 	}
@@ -109,18 +130,18 @@ json_t *control_status_json(const struct control_ctx *ctx)
 					 (json_int_t)lt_ring_lane_written(d->ring, l), "dropped",
 					 (json_int_t)lt_ring_lane_dropped(d->ring, l)));
 	daemon_totals(d, &t);
+	daemon_totals_add(&t, ctx->past);
 	return json_pack(
 		"{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:{s:I, s:I, s:I, "
-		"s:I}}",
+		"s:I, s:I, s:I}}",
 		"edge", "name", m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(),
 		"uptime_s", (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
 		(json_int_t)ctx->reloads, "config_files", files, "ring", "generation",
 		(json_int_t)ctx->generation, "wakeups", (json_int_t)atomic_load(&h->wakeups),
 		"lanes", lanes, "devices", devs, "dccs", dccs, "totals", "taken",
-		(json_int_t)(t.taken + ctx->past->taken), "published",
-		(json_int_t)(t.published + ctx->past->published), "dropped",
-		(json_int_t)(t.dropped + ctx->past->dropped), "errors",
-		(json_int_t)(t.errors + ctx->past->errors));
+		(json_int_t)t.taken, "deliveries", (json_int_t)t.deliveries, "published",
+		(json_int_t)t.published, "dropped", (json_int_t)t.dropped, "pending",
+		(json_int_t)t.pending, "errors", (json_int_t)t.errors);
 }
 
 static json_t *metrics_json(const struct control_ctx *ctx)

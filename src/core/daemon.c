@@ -175,6 +175,7 @@ static void reset_counters(struct lt_model *m)
 {
 	for (unsigned i = 0; i < m->nmetrics; i++) {
 		atomic_store(&m->metrics[i]->samples, 0);
+		atomic_store(&m->metrics[i]->ring_dropped, 0);
 		atomic_store(&m->metrics[i]->errors, 0);
 		atomic_store(&m->metrics[i]->late, 0);
 	}
@@ -184,21 +185,51 @@ static void reset_counters(struct lt_model *m)
 		atomic_store(&m->devices[i]->read_errors, 0);
 }
 
+/*
+ * See struct lt_totals. The DCCs count what they were handed (samples_in)
+ * as sent, dropped or pending; what the ring lost is dropped once per DCC
+ * of its metric; the rest of the deliveries (taken, not lost in the ring,
+ * not handed to a DCC yet) is in the ring or a partial batch: pending.
+ */
 void daemon_totals(const struct daemon *d, struct lt_totals *t)
 {
 	const struct lt_model *m = d->model;
+	uint64_t handed = 0, lost = 0;
 
 	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < m->nmetrics; i++) {
-		t->taken += atomic_load_explicit(&m->metrics[i]->samples, memory_order_relaxed);
-		t->errors += atomic_load_explicit(&m->metrics[i]->errors, memory_order_relaxed);
-	}
 	for (unsigned i = 0; i < m->ndccs; i++) {
-		t->published += atomic_load_explicit(&m->dccs[i]->stats.sent, memory_order_relaxed);
-		t->dropped += atomic_load_explicit(&m->dccs[i]->stats.dropped, memory_order_relaxed);
+		const struct lt_dcc_stats *s = &m->dccs[i]->stats;
+
+		handed += atomic_load_explicit(&s->samples_in, memory_order_relaxed);
+		t->published += atomic_load_explicit(&s->sent, memory_order_relaxed);
+		t->dropped += atomic_load_explicit(&s->dropped, memory_order_relaxed);
+		t->pending += atomic_load_explicit(&s->pending, memory_order_relaxed);
 	}
-	for (unsigned l = 0; l < lt_ring_nlanes(d->ring); l++)
-		t->dropped += lt_ring_lane_dropped(d->ring, l);
+	/* Metrics last: a sample handed to a DCC above was taken before. */
+	for (unsigned i = 0; i < m->nmetrics; i++) {
+		const struct lt_metric *met = m->metrics[i];
+		uint64_t taken = atomic_load_explicit(&met->samples, memory_order_relaxed);
+
+		t->taken += taken;
+		t->deliveries += taken * met->ntargets;
+		lost += met->ntargets *
+			atomic_load_explicit(&met->ring_dropped, memory_order_relaxed);
+		t->errors += atomic_load_explicit(&met->errors, memory_order_relaxed);
+	}
+	t->dropped += lost;
+	/* Only a reader racing the threads could see more handed than taken. */
+	if (t->deliveries >= lost + handed)
+		t->pending += t->deliveries - lost - handed;
+}
+
+void daemon_totals_add(struct lt_totals *acc, const struct lt_totals *t)
+{
+	acc->taken += t->taken;
+	acc->deliveries += t->deliveries;
+	acc->published += t->published;
+	acc->dropped += t->dropped;
+	acc->pending += t->pending;
+	acc->errors += t->errors;
 }
 
 void daemon_stop(struct daemon *d, struct lt_totals *acc)
@@ -211,17 +242,16 @@ void daemon_stop(struct daemon *d, struct lt_totals *acc)
 	m = d->model;
 	/* Producers first, so that the publisher's last drain sees every record. */
 	for (unsigned i = 0; i < m->ndevices; i++)
+		sampler_request_stop(&d->samplers[i]);
+	for (unsigned i = 0; i < m->ndevices; i++)
 		sampler_stop(&d->samplers[i]);
 	publisher_stop(&d->pub, m->daemon.flush_timeout_ns);
-	daemon_totals(d, &t);
-	if (acc) {
-		acc->taken += t.taken;
-		acc->published += t.published;
-		acc->dropped += t.dropped;
-		acc->errors += t.errors;
-	}
 	unregister_all(m);
+	/* Counted after the DCCs' stop, which drops (and counts) what they still hold. */
 	stop_dccs(m, m->ndccs);
+	daemon_totals(d, &t);
+	if (acc)
+		daemon_totals_add(acc, &t);
 	publisher_destroy(&d->pub);
 	free(d->samplers);
 	lt_ring_free(d->ring);

@@ -166,9 +166,13 @@ static struct lt_model *load(const char *path, bool reloading)
 
 static void summary(const struct lt_totals *t, uint64_t t0)
 {
-	lt_log(LOG_NOTICE, "stopped after %.1f s: %llu samples taken, %llu published, %llu dropped",
+	/* Deliveries: one per sample and DCC of its metric (see struct lt_totals). */
+	lt_log(LOG_NOTICE,
+	       "stopped after %.1f s: %llu samples taken, %llu deliveries: %llu published, "
+	       "%llu dropped, %llu pending",
 	       (double)(lt_mono_ns() - t0) / 1e9, (unsigned long long)t->taken,
-	       (unsigned long long)t->published, (unsigned long long)t->dropped);
+	       (unsigned long long)t->deliveries, (unsigned long long)t->published,
+	       (unsigned long long)t->dropped, (unsigned long long)t->pending);
 }
 
 static const char *plural(unsigned n)

@@ -39,6 +39,14 @@ struct lt_dcc {
 
 struct sampler_emit;
 
+/* What `liotactl status` says of a device's sampler. */
+enum lt_device_state {
+	LT_DEVICE_FAILED = -1, /* cannot be opened, or gone: retried */
+	LT_DEVICE_STOPPED = 0, /* no sampler thread */
+	LT_DEVICE_RUNNING = 1,
+	LT_DEVICE_OPENING = 2, /* its sampler's first open has not returned yet */
+};
+
 struct lt_device {
 	char *name;
 	const struct lt_device_driver *drv;
@@ -50,7 +58,7 @@ struct lt_device {
 	struct lt_reg *regs; /* one per model DCC (id NULL when not registered there) */
 	/* counters, read by the control thread */
 	_Atomic uint64_t read_errors;
-	_Atomic int state; /* 0 stopped, 1 running, -1 failed to open */
+	_Atomic int state; /* enum lt_device_state */
 	const char *_Atomic condition; /* lt_device_set_condition(), a literal or NULL */
 	/* driver-declared counters (lt_device_counter), fixed once running */
 	const char *counter_names[LT_DEVICE_COUNTERS_MAX];
@@ -58,6 +66,8 @@ struct lt_device {
 	unsigned ncounters;
 	/* the sampler while it dispatches (lt_emit's target); sampler thread only */
 	struct sampler_emit *emit;
+	_Atomic bool stopping;    /* lt_device_stopping() */
+	_Atomic int stop_socket; /* lt_device_set_stop_socket(), -1: none */
 };
 
 /* A DCC a metric publishes to, with the metric's registration there. */
@@ -82,6 +92,7 @@ struct lt_metric {
 	struct lt_origin origin;
 	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
 	_Atomic uint64_t samples;
+	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */
 	_Atomic uint64_t errors;
 	_Atomic uint64_t late;     /* ticks skipped because the sampler was late */
 	_Atomic uint64_t last_bits; /* last value, as the bits of a double */

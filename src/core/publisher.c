@@ -271,9 +271,12 @@ void publisher_stop(struct publisher *p, uint64_t flush_timeout_ns)
 	for (unsigned i = 0; i < p->model->ndccs; i++) {
 		struct lt_dcc *d = p->model->dccs[i];
 
+		/* The DCC's stop counts them as dropped. */
 		if (d->drv->flush && d->drv->flush(d, deadline) < 0)
 			lt_dcc_log(d, LOG_WARNING,
-				   "%llu bytes still queued after the flush timeout: not delivered",
+				   "%llu samples (%llu bytes) still queued after the flush "
+				   "timeout: dropped",
+				   (unsigned long long)atomic_load(&d->stats.pending),
 				   (unsigned long long)atomic_load(&d->stats.queued));
 	}
 }

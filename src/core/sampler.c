@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -19,14 +20,34 @@
 /* How often a device that cannot be opened (or went away) is tried again. */
 static uint64_t open_retry_ns = 5 * LT_NSEC_PER_SEC;
 
+/* A driver call lasting longer than max(2 x the shortest interval, this) is stuck. */
+static uint64_t stuck_min_ns = 2 * LT_NSEC_PER_SEC;
+
 /* SCHED_FIFO priority of new sampler threads; 0: the default policy. */
 static int rt_priority;
 /* Wake this long before each deadline and busy-wait to it; 0: just sleep. */
 static uint64_t spin_ns;
 
+/* The device of this sampler thread (NULL in other threads), for on_wake(). */
+static __thread struct lt_device *thread_dev;
+
+/*
+ * The stop signal interrupts sleeps (EINTR). A read blocked on a socket
+ * whose library retries on EINTR (libmodbus does) would go on waiting: if
+ * the driver named that socket, shut it down here, in the thread that
+ * owns it, so it cannot be closed and its number reused meanwhile.
+ * shutdown() is async-signal-safe.
+ */
 static void on_wake(int sig)
 {
+	struct lt_device *dev = thread_dev;
+	int fd, e = errno;
+
 	(void)sig;
+	if (dev && atomic_load_explicit(&dev->stopping, memory_order_relaxed) &&
+	    (fd = atomic_load_explicit(&dev->stop_socket, memory_order_relaxed)) >= 0)
+		shutdown(fd, SHUT_RDWR);
+	errno = e;
 }
 
 void sampler_signals_init(void)
@@ -37,6 +58,45 @@ void sampler_signals_init(void)
 	sa.sa_handler = on_wake; /* no SA_RESTART: the sleep must return EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SAMPLER_SIGNAL, &sa, NULL);
+}
+
+/* Status shows a call that does not return (sampler_stuck()); relaxed: only for people. */
+static void call_begin(struct sampler *s, enum sampler_call c, uint64_t now)
+{
+	atomic_store_explicit(&s->call, now << 3 | (uint64_t)c, memory_order_relaxed);
+}
+
+static void call_end(struct sampler *s)
+{
+	atomic_store_explicit(&s->call, 0, memory_order_relaxed);
+}
+
+bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t len)
+{
+	static const char *const names[] = { [SAMPLER_CALL_OPEN] = "open",
+					     [SAMPLER_CALL_READ] = "read",
+					     [SAMPLER_CALL_DISPATCH] = "dispatch",
+					     [SAMPLER_CALL_CLOSE] = "close" };
+	uint64_t word = atomic_load_explicit(&s->call, memory_order_relaxed);
+	uint64_t start = word >> 3, shortest = UINT64_MAX, limit = stuck_min_ns;
+	unsigned c = (unsigned)(word & 7);
+
+	if (c == SAMPLER_CALL_NONE || c > SAMPLER_CALL_CLOSE || now_ns <= start)
+		return false;
+	/* The shortest interval is the one a call delays first. */
+	for (unsigned i = 0; i < s->dev->nmetrics; i++) {
+		uint64_t iv = s->dev->metrics[i]->interval_ns;
+
+		if (iv && iv < shortest)
+			shortest = iv;
+	}
+	if (shortest <= UINT64_MAX / 2 && 2 * shortest > limit)
+		limit = 2 * shortest;
+	if (now_ns - start <= limit)
+		return false;
+	snprintf(buf, len, "stuck in %s for %llu s", names[c],
+		 (unsigned long long)((now_ns - start) / LT_NSEC_PER_SEC));
+	return true;
 }
 
 static void store_last(struct lt_metric *m, double v, uint64_t ts)
@@ -99,7 +159,9 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 			/* From when the read starts: later metrics wait for earlier ones. */
 			lat_record(&sm->lat, now - sm->next + (t - t_start));
 			smp.ts_ns = real_start + (t - t_start);
+			call_begin(s, SAMPLER_CALL_READ, t);
 			r = dev->drv->read(dev, m, &v);
+			call_end(s);
 			if (r == -ENODATA) {
 				/* nothing new to report: not an error */
 			} else if (r < 0) {
@@ -111,7 +173,7 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 				smp.metric_id = m->id;
 				smp.flags = sm->late ? LT_SAMPLE_LATE : 0;
 				smp.seq = 0;
-				/* A full lane drops the sample; the ring counts it. */
+				/* A full lane drops the sample; the ring counts it per lane. */
 				if (lt_ring_push(p, &smp)) {
 					pushed++;
 					/* Counted as the publisher counts: batches agree. */
@@ -119,6 +181,9 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 						sm->pending = 0;
 						batch_due = true;
 					}
+				} else {
+					atomic_fetch_add_explicit(&m->ring_dropped, 1,
+								  memory_order_relaxed);
 				}
 				atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 				store_last(m, v, smp.ts_ns);
@@ -146,8 +211,10 @@ int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns)
 	sm = &e->s->met[m->dev_index];
 	atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 	store_last(m, value, ts_ns);
-	if (!lt_ring_push(e->p, &smp))
-		return -ENOBUFS; /* counted by the ring */
+	if (!lt_ring_push(e->p, &smp)) {
+		atomic_fetch_add_explicit(&m->ring_dropped, 1, memory_order_relaxed);
+		return -ENOBUFS; /* the ring counts it per lane too */
+	}
 	e->pushed++;
 	if (++sm->pending >= m->aggregation) {
 		sm->pending = 0;
@@ -162,7 +229,9 @@ int sampler_dispatch(struct sampler *s, struct lt_ring_producer *p, short revent
 	int r;
 
 	s->dev->emit = &e;
+	call_begin(s, SAMPLER_CALL_DISPATCH, now);
 	r = s->dev->drv->dispatch(s->dev, revents, now);
+	call_end(s);
 	s->dev->emit = NULL;
 	commit(s, p, e.pushed, e.batch_due);
 	return r;
@@ -183,17 +252,21 @@ static bool open_device(struct sampler *s, bool reopening)
 	struct lt_device *dev = s->dev;
 	char err[256] = "", last[256] = "";
 	unsigned tries = 0;
+	int r;
 
 	while (!stopping(s)) {
 		err[0] = '\0';
-		if (!dev->drv->open || dev->drv->open(dev, err, sizeof(err)) >= 0) {
+		call_begin(s, SAMPLER_CALL_OPEN, lt_mono_ns());
+		r = dev->drv->open ? dev->drv->open(dev, err, sizeof(err)) : 0;
+		call_end(s);
+		if (r >= 0) {
 			if (tries || reopening)
 				lt_device_log(dev, LOG_NOTICE, "open again%s",
 					      tries ? " after retrying" : "");
-			atomic_store(&dev->state, 1);
+			atomic_store(&dev->state, LT_DEVICE_RUNNING);
 			return true;
 		}
-		atomic_store(&dev->state, -1);
+		atomic_store(&dev->state, LT_DEVICE_FAILED);
 		if (strcmp(err, last) != 0) {
 			lt_device_log(dev, LOG_ERR, "cannot open: %s (retrying every %g s)", err,
 				      (double)open_retry_ns / 1e9);
@@ -278,6 +351,7 @@ static void *sampler_main(void *arg)
 
 	sigemptyset(&set);
 	sigaddset(&set, SAMPLER_SIGNAL);
+	thread_dev = dev;
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	/* "s:DEVICE" in top -H, perf and /proc/PID/task/ (15 characters at most). */
 	char name[16];
@@ -290,6 +364,8 @@ static void *sampler_main(void *arg)
 	 */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	lt_ring_producer_init(s->ring, s->lane, &p);
+	/* Not "stopped" while the first open runs (it may be the one that hangs). */
+	atomic_store(&dev->state, LT_DEVICE_OPENING);
 
 	/* A device that cannot be opened, or goes away, is retried without stopping the daemon. */
 	while (open_device(s, r == -ENODEV)) {
@@ -299,16 +375,19 @@ static void *sampler_main(void *arg)
 			while (!stopping(s))
 				pause();
 		}
-		if (dev->drv->close)
+		if (dev->drv->close) {
+			call_begin(s, SAMPLER_CALL_CLOSE, lt_mono_ns());
 			dev->drv->close(dev);
+			call_end(s);
+		}
 		if (r != -ENODEV)
 			break;
-		atomic_store(&dev->state, -1);
+		atomic_store(&dev->state, LT_DEVICE_FAILED);
 		lt_device_log(dev, LOG_ERR, "device gone; reopening every %g s",
 			      (double)open_retry_ns / 1e9);
 		sched_sleep_until(lt_mono_ns() + open_retry_ns);
 	}
-	atomic_store(&dev->state, 0);
+	atomic_store(&dev->state, LT_DEVICE_STOPPED);
 	return NULL;
 }
 
@@ -327,6 +406,11 @@ void sampler_set_open_retry(uint64_t ns)
 	open_retry_ns = ns;
 }
 
+void sampler_set_stuck_min(uint64_t ns)
+{
+	stuck_min_ns = ns;
+}
+
 int sampler_start(struct sampler *s)
 {
 	unsigned n = s->dev->nmetrics;
@@ -335,6 +419,8 @@ int sampler_start(struct sampler *s)
 
 	s->met = xcalloc(n ? n : 1, sizeof(*s->met));
 	atomic_store(&s->stop, false);
+	atomic_store(&s->dev->stopping, false);
+	atomic_store(&s->dev->stop_socket, -1);
 	pthread_attr_init(&attr);
 	if (rt_priority > 0) {
 		struct sched_param sp = { .sched_priority = rt_priority };
@@ -355,11 +441,20 @@ int sampler_start(struct sampler *s)
 	return 0;
 }
 
-void sampler_stop(struct sampler *s)
+void sampler_request_stop(struct sampler *s)
 {
 	if (!s->started)
 		return;
 	atomic_store_explicit(&s->stop, true, memory_order_release);
+	atomic_store_explicit(&s->dev->stopping, true, memory_order_release);
+	pthread_kill(s->thread, SAMPLER_SIGNAL);
+}
+
+void sampler_stop(struct sampler *s)
+{
+	if (!s->started)
+		return;
+	sampler_request_stop(s);
 	/*
 	 * The signal may land just before the thread enters its sleep and be
 	 * missed; repeat it until the thread has gone (bounded by the join).

@@ -23,6 +23,15 @@ struct sampler_metric {
 	struct lt_lateness lat; /* read start - deadline, per sample */
 };
 
+/* The driver callbacks a sampler calls, as sampler_stuck() names them. */
+enum sampler_call {
+	SAMPLER_CALL_NONE,
+	SAMPLER_CALL_OPEN,
+	SAMPLER_CALL_READ,
+	SAMPLER_CALL_DISPATCH,
+	SAMPLER_CALL_CLOSE,
+};
+
 struct sampler {
 	struct lt_device *dev;
 	struct lt_ring *ring;
@@ -32,6 +41,12 @@ struct sampler {
 	_Atomic bool stop;
 	struct sampler_metric *met; /* dev->nmetrics of them, while started */
 	bool lost;                  /* a read said -ENODEV: close and reopen */
+	/*
+	 * The driver call in progress: (CLOCK_MONOTONIC start << 3) | enum
+	 * sampler_call, one word so that a reader never pairs a call with
+	 * another's start; 0 between calls.
+	 */
+	_Atomic uint64_t call;
 };
 
 /* What lt_emit() adds to during one dispatch call. */
@@ -59,8 +74,24 @@ void sampler_set_rt_priority(int prio);
 void sampler_set_spin(uint64_t ns);
 /* Retry a device's open every @ns (default 5 s); for tests. */
 void sampler_set_open_retry(uint64_t ns);
+/* The least time a call must last to be "stuck" (default 2 s, see sampler_stuck()); for tests. */
+void sampler_set_stuck_min(uint64_t ns);
+/*
+ * sampler_stuck - whether the device of @s has been in one driver call
+ * (open, read, dispatch, close) for longer than twice its shortest
+ * interval, and at least 2 s, at @now_ns (CLOCK_MONOTONIC): then @buf says
+ * so ("stuck in read for 12 s"). A stuck sampler takes no sample of any of
+ * its metrics. Any thread, while @s is started.
+ */
+bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t len);
 /* Start the thread of @s (dev, ring and lane set by the caller). */
 int sampler_start(struct sampler *s);
+/*
+ * Ask the thread to stop, without waiting: a caller stopping several
+ * samplers asks them all first, so that their drivers' last attempts
+ * overlap. Safe if never started.
+ */
+void sampler_request_stop(struct sampler *s);
 /* Ask the thread to stop and wait for it; safe if never started. */
 void sampler_stop(struct sampler *s);
 

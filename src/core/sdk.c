@@ -120,6 +120,16 @@ void lt_device_set_condition(struct lt_device *dev, const char *text)
 	atomic_store_explicit(&dev->condition, text, memory_order_relaxed);
 }
 
+int lt_device_stopping(const struct lt_device *dev)
+{
+	return atomic_load_explicit(&dev->stopping, memory_order_acquire);
+}
+
+void lt_device_set_stop_socket(struct lt_device *dev, int fd)
+{
+	atomic_store_explicit(&dev->stop_socket, fd, memory_order_relaxed);
+}
+
 /* The running model's [daemon] state_dir (NULL: the default); set at start. */
 static const char *state_dir;
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,10 +29,18 @@ static const char usage[] =
 	"Query a running liotad.\n"
 	"\n"
 	"Commands:\n"
-	"  status [--json]         devices and their metrics (samples, errors, skipped\n"
-	"                          ticks, p99 lateness of the reads, last value),\n"
+	"  status [--json]         devices (state: running, opening, failed, stopped;\n"
+	"                          condition, e.g. 'stuck in read for N s' when a\n"
+	"                          driver call lasts past max(2 x interval, 2 s)) and\n"
+	"                          their metrics (samples, errors, skipped ticks, p99\n"
+	"                          lateness of the reads, last value),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
-	"                          lines sent, dropped, queued bytes, reconnects)\n"
+	"                          samples in, sent, dropped, pending, queued bytes,\n"
+	"                          reconnects); totals count each sample once per DCC\n"
+	"                          of its metric (a delivery): deliveries = published\n"
+	"                          + dropped + pending, and per DCC in = sent + dropped\n"
+	"                          + pending (exact once stopped; a live reading may be\n"
+	"                          off by the samples moving while it is read)\n"
 	"  tail [PATTERN]...       print live samples of the metrics whose DEVICE.METRIC\n"
 	"                          name matches a shell PATTERN (all when none), read\n"
 	"                          from the daemon's ring mapped read-only\n"
@@ -44,8 +53,10 @@ static const char usage[] =
 	"  -s, --socket=PATH       the socket itself\n"
 	"  -h, --help              show this help and exit\n"
 	"\n"
-	"liotactl talks only to a daemon of its own user or root, and the daemon\n"
-	"answers only those.\n"
+	"liotactl talks only to a daemon of its own user or root (and, run by root,\n"
+	"to the system's daemon: one whose user owns the socket's folder in a folder\n"
+	"of root's that nobody else can write, as /run/liotad of the service); the\n"
+	"daemon answers only its own user and root.\n"
 	"\n"
 	"Exit status: 0 on success, 1 when the daemon cannot be reached, refuses,\n"
 	"or is not trusted; 2 for a usage error.\n";
@@ -64,7 +75,38 @@ static void on_sigint(int sig)
 /* Room for more descriptors than liotad sends, so that extra ones arrive and are closed. */
 #define FDS_MAX 8
 
-/* Is the daemon at the other end of @s our own user or root? Say why not. */
+/*
+ * Root may also talk to a daemon of a dedicated user (the packaged service
+ * runs as liotad in /run/liotad): when @uid owns the socket's folder, a real
+ * folder nobody else can write, inside a folder of root's that nobody else
+ * can write either. Only root or a service manager can have given @uid that
+ * folder, so it is the system's daemon, not another user's plant (a folder
+ * of /tmp, which everybody can write, never qualifies).
+ */
+static bool system_daemon(uid_t uid)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return false;
+	*slash = '\0';
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
+	    (st.st_mode & 022))
+		return false;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	if (slash == dir)
+		slash++; /* the folder is in / itself */
+	*slash = '\0';
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	       !(st.st_mode & 022);
+}
+
+/* Is the daemon at the other end of @s our own user, root, or (for root) the system's? */
 static bool peer_trusted(int s)
 {
 	struct ucred cred;
@@ -75,7 +117,8 @@ static bool peer_trusted(int s)
 			strerror(errno));
 		return false;
 	}
-	if (cred.uid != geteuid() && cred.uid != 0) {
+	if (cred.uid != geteuid() && cred.uid != 0 &&
+	    !(geteuid() == 0 && system_daemon(cred.uid))) {
 		fprintf(stderr,
 			"liotactl: %s is served by uid %u (pid %d), neither you nor root: "
 			"not trusting it\n",
@@ -248,8 +291,10 @@ static int cmd_status(bool as_json)
 	printf("edge %s (%s), pid %lld, up %.1f s, %lld reloads\n", str(edge, "name"),
 	       str(edge, "id"), num(st, "pid"), json_real_value(json_object_get(st, "uptime_s")),
 	       num(st, "reloads"));
-	printf("totals: %lld samples taken, %lld published, %lld dropped, %lld read errors\n\n",
-	       num(tot, "taken"), num(tot, "published"), num(tot, "dropped"), num(tot, "errors"));
+	printf("totals: %lld samples taken, %lld read errors; %lld deliveries: %lld published, "
+	       "%lld dropped, %lld pending\n\n",
+	       num(tot, "taken"), num(tot, "errors"), num(tot, "deliveries"), num(tot, "published"),
+	       num(tot, "dropped"), num(tot, "pending"));
 
 	printf("%-20s %-8s %-8s %-20s %-8s %9s %10s %7s %7s %9s %s\n", "DEVICE", "TYPE", "STATE",
 	       "METRIC", "UNIT", "INTERVAL", "SAMPLES", "ERRORS", "LATE", "P99(us)", "LAST");
@@ -299,12 +344,13 @@ static int cmd_status(bool as_json)
 	json_array_foreach(json_object_get(ring, "lanes"), i, v)
 		printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
 		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
-	printf("\n%-20s %-10s %-10s %12s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE", "SENT",
-	       "DROPPED", "QUEUED(B)", "RECONNECTS", "ERRORS");
+	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE",
+	       "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS");
 	json_array_foreach(json_object_get(st, "dccs"), i, v)
-		printf("%-20s %-10s %-10s %12lld %10lld %12lld %10lld %7lld\n", str(v, "name"),
-		       str(v, "type"), str(v, "state"), num(v, "sent"), num(v, "dropped"),
-		       num(v, "queued_bytes"), num(v, "reconnects"), num(v, "errors"));
+		printf("%-20s %-10s %-10s %12lld %12lld %10lld %10lld %12lld %10lld %7lld\n",
+		       str(v, "name"), str(v, "type"), str(v, "state"), num(v, "samples_in"),
+		       num(v, "sent"), num(v, "dropped"), num(v, "pending"), num(v, "queued_bytes"),
+		       num(v, "reconnects"), num(v, "errors"));
 	json_decref(st);
 	return 0;
 }

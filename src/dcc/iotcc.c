@@ -91,6 +91,7 @@ struct iotcc {
 	char *req_topic, *resp_topic;
 	struct lt_dcc_stats tstats; /* the transport's counters, merged into the DCC's */
 	uint64_t proto_errors;
+	uint64_t dropped; /* by the DCC itself; the transport's are in tstats */
 	struct ent **ents;
 	size_t nents;
 	struct ent *edge;
@@ -140,11 +141,12 @@ static void note(struct iotcc *c, const char *fmt, ...)
 	lt_dcc_log(c->dcc, LOG_WARNING, "%s", line);
 }
 
-static void count_dropped(struct iotcc *c, uint64_t n);
-
 static void sync_stats(struct iotcc *c)
 {
 	struct lt_dcc_stats *st = lt_dcc_stats(c->dcc), *t = &c->tstats;
+
+	/* What the transport itself dropped (a message the broker would refuse). */
+	c->dropped += atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed);
 
 #define COPY(f, extra)                                                                             \
 	atomic_store_explicit(&st->f, atomic_load_explicit(&t->f, memory_order_relaxed) + (extra), \
@@ -154,16 +156,17 @@ static void sync_stats(struct iotcc *c)
 	COPY(reconnects, 0);
 	COPY(errors, c->proto_errors);
 	COPY(queued, c->held_bytes);
+	COPY(pending, c->held_samples);
+	COPY(dropped, c->dropped);
 #undef COPY
-	/* What the transport itself dropped (a message the broker would refuse). */
-	count_dropped(c, atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed));
 	atomic_store_explicit(&st->state, atomic_load_explicit(&t->state, memory_order_relaxed),
 			      memory_order_relaxed);
 }
 
 static void count_dropped(struct iotcc *c, uint64_t n)
 {
-	atomic_fetch_add_explicit(&lt_dcc_stats(c->dcc)->dropped, n, memory_order_relaxed);
+	c->dropped += n;
+	sync_stats(c);
 }
 
 static bool tx_up(const struct iotcc *c)
@@ -703,6 +706,7 @@ static void reset(struct iotcc *c)
 	c->swept = false;
 	memset(&c->tstats, 0, sizeof(c->tstats));
 	c->proto_errors = 0;
+	c->dropped = 0;
 }
 
 static int iotcc_start(struct lt_dcc *dcc, char *err, size_t errlen)
@@ -986,6 +990,7 @@ static int iotcc_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const str
 		}
 		free(msg);
 	}
+	sync_stats(c); /* pending now, so that samples_in = sent + dropped + pending */
 	return (int)taken;
 }
 
@@ -1058,8 +1063,9 @@ static void iotcc_stop(struct lt_dcc *dcc)
 
 	for (size_t i = 0; i < c->nents; i++)
 		drop_held(c, c->ents[i], "the device was not registered before the stop");
-	sync_stats(c);
+	/* After the transport, which counts what its queue still held as dropped. */
 	stop_transport(c);
+	sync_stats(c);
 }
 
 static void iotcc_free(struct lt_dcc *dcc)

@@ -7,6 +7,12 @@
  * The file stays open between samples. A file that cannot be opened or read
  * is not fatal: it is reopened at the next read, so a hwmon device that comes
  * back after a hot-unplug, or a file replaced by rename(), is picked up.
+ *
+ * Nothing waits: files are opened with O_NONBLOCK, since opening a FIFO
+ * without a writer, or reading an empty one, would otherwise hold the whole
+ * device's sampler. A FIFO (or a character device, a socket) is a stream:
+ * each read takes what has arrived and keeps its last complete line; when
+ * nothing has, the metric has no sample this time (not an error).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +31,9 @@
 
 /* Longest content accepted: plenty for any number, bounded for anything else. */
 #define FILE_MAX_LEN 64
+/* A stream's reads per sample (of STREAM_CHUNK bytes): bounded work for a flood. */
+#define STREAM_READS 16
+#define STREAM_CHUNK 4096
 
 struct file_metric {
 	char *path;
@@ -32,6 +41,10 @@ struct file_metric {
 	double offset;
 	int fd;      /* -1 while closed */
 	bool failed; /* the last open or read failed (and was logged) */
+	bool stream; /* a FIFO, character device or socket: no offsets */
+	/* a stream's line so far; FILE_MAX_LEN + 1 bytes mean "too long" */
+	char part[FILE_MAX_LEN + 1];
+	size_t part_len;
 };
 
 static int file_device_option(struct lt_device *dev, const char *key, const char *value,
@@ -122,12 +135,54 @@ static int file_failed(struct lt_metric *m, struct file_metric *f, const char *w
 
 static int file_open_fd(struct lt_metric *m, struct file_metric *f)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
 
 	if (fd < 0)
 		return file_failed(m, f, "open", errno);
 	f->fd = fd;
+	f->stream = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+					   S_ISSOCK(st.st_mode));
+	f->part_len = 0;
 	return 0;
+}
+
+/*
+ * Read what a stream holds now, without waiting, into @buf: its last
+ * complete line (a partial one is kept for the next read). Returns the
+ * line's length, -ENODATA when no line was completed, -EMSGSIZE for a line
+ * longer than FILE_MAX_LEN, or a negative errno of read().
+ */
+static ssize_t file_read_stream(struct file_metric *f, char *buf)
+{
+	char chunk[STREAM_CHUNK];
+	ssize_t got = -ENODATA;
+
+	for (int i = 0; i < STREAM_READS; i++) {
+		ssize_t n = read(f->fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0)
+			return -errno;
+		if (n == 0) /* no writer: nothing more */
+			break;
+		for (ssize_t k = 0; k < n; k++) {
+			if (chunk[k] != '\n') {
+				if (f->part_len <= FILE_MAX_LEN)
+					f->part[f->part_len++] = chunk[k];
+				continue;
+			}
+			if (f->part_len > FILE_MAX_LEN) {
+				got = -EMSGSIZE;
+			} else {
+				memcpy(buf, f->part, f->part_len);
+				got = (ssize_t)f->part_len;
+			}
+			f->part_len = 0;
+		}
+	}
+	return got;
 }
 
 /* Open every metric's file; the ones that fail are retried at each read. */
@@ -204,8 +259,18 @@ static int file_read(struct lt_device *dev, struct lt_metric *m, double *value)
 			return r;
 	}
 
-	/* One byte more than accepted, to tell a long file from a full buffer. */
-	n = pread(f->fd, buf, FILE_MAX_LEN + 1, 0);
+	if (f->stream) {
+		n = file_read_stream(f, buf);
+		if (n == -ENODATA)
+			return -ENODATA;
+		if (n == -EMSGSIZE)
+			n = FILE_MAX_LEN + 1;
+		else if (n < 0)
+			errno = (int)-n;
+	} else {
+		/* One byte more than accepted, to tell a long file from a full buffer. */
+		n = pread(f->fd, buf, FILE_MAX_LEN + 1, 0);
+	}
 	if (n < 0) {
 		r = errno;
 		if (r == EINTR) /* the sampler is being woken to stop: not the file's fault */

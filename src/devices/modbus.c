@@ -150,6 +150,7 @@ struct mb_dev {
 	/* counters, declared in device_init */
 	_Atomic uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
 	/* sampler thread, while open */
+	struct lt_device *dev;
 	struct mb_conn tcp; /* TCP: the device's own connection */
 	struct mb_port *rtu; /* RTU: the shared port */
 	struct mb_bstate *blocks;
@@ -774,6 +775,21 @@ static void conn_close(struct mb_conn *c)
 	c->connected = false;
 }
 
+/*
+ * The device's own TCP connection: a stop shuts its socket down, which ends
+ * a wait for an answer at once (libmodbus waits again after EINTR).
+ */
+static void tcp_connected(struct mb_dev *d)
+{
+	lt_device_set_stop_socket(d->dev, modbus_get_socket(d->tcp.ctx));
+}
+
+static void tcp_close(struct mb_dev *d)
+{
+	lt_device_set_stop_socket(d->dev, -1);
+	conn_close(&d->tcp);
+}
+
 /* The registry of shared serial ports (any sampler thread). */
 static pthread_mutex_t ports_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mb_port *ports;
@@ -907,6 +923,8 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 			res = MB_CONNECT;
 			goto out;
 		}
+		if (!d->rtu)
+			tcp_connected(d);
 	}
 	if (c->dirty) {
 		modbus_flush(c->ctx);
@@ -945,7 +963,10 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 	} else {
 		/* The socket or the serial port itself failed: open it again next time. */
 		atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
-		conn_close(c);
+		if (d->rtu)
+			conn_close(c);
+		else
+			tcp_close(d);
 		res = MB_LINK;
 	}
 out:
@@ -954,7 +975,11 @@ out:
 	return res;
 }
 
-/* The request with its retries: exceptions are answers, never retried. */
+/*
+ * The request with its retries: exceptions are answers, never retried. A
+ * stop ends the retries: it waits for one attempt at most (none over TCP,
+ * whose socket the stop shuts down).
+ */
 static enum mb_result mb_request(struct mb_dev *d, enum mb_table table, uint16_t start,
 				 uint16_t count, void *buf, int *code, char *why, size_t whylen)
 {
@@ -962,7 +987,7 @@ static enum mb_result mb_request(struct mb_dev *d, enum mb_table table, uint16_t
 
 	for (unsigned attempt = 0; attempt <= d->retries; attempt++) {
 		res = mb_transact(d, table, start, count, buf, code, why, whylen);
-		if (res == MB_OK || res == MB_EXCEPTION)
+		if (res == MB_OK || res == MB_EXCEPTION || lt_device_stopping(d->dev))
 			break;
 	}
 	return res;
@@ -1142,12 +1167,16 @@ static void mb_fetch_block(struct lt_device *dev, struct mb_dev *d, unsigned i)
 
 	bs->fetched = true;
 	bs->err = 0;
-	if (mb_backing_off(d)) {
+	if (mb_backing_off(d) || lt_device_stopping(dev)) {
 		bs->err = -ENODATA;
 		return;
 	}
 	res = mb_request(d, bs->b.table, bs->b.start, bs->b.count, bs->buf, &code, why,
 			 sizeof(why));
+	if (res != MB_OK && lt_device_stopping(dev)) {
+		bs->err = -ENODATA; /* cut short by the stop: the slave is not to blame */
+		return;
+	}
 	if (res == MB_OK && !bs->logged && d->health == MB_HEALTHY)
 		return; /* the usual case: nothing to log, nothing to describe */
 	block_describe(dev, d, i, subject, sizeof(subject));
@@ -1173,10 +1202,12 @@ static int mb_fetch_metric(struct lt_device *dev, struct mb_dev *d, struct lt_me
 	enum mb_result res;
 	int code = 0;
 
-	if (mb_backing_off(d))
+	if (mb_backing_off(d) || lt_device_stopping(dev))
 		return -ENODATA;
 	res = mb_request(d, mm->v.table, mm->v.address, (uint16_t)mb_value_width(&mm->v),
 			 mm->regs, &code, why, sizeof(why));
+	if (res != MB_OK && lt_device_stopping(dev))
+		return -ENODATA;
 	span_describe(&mm->v, subject, sizeof(subject));
 	mb_account(dev, d, res, code, why, &mm->logged, m, subject);
 	return result_errno(res);
@@ -1276,7 +1307,7 @@ static void mb_close(struct lt_device *dev)
 	struct mb_dev *d = lt_device_priv(dev);
 
 	if (d->tcp.ctx) {
-		conn_close(&d->tcp);
+		tcp_close(d);
 		modbus_free(d->tcp.ctx);
 		d->tcp.ctx = NULL;
 	}
@@ -1304,6 +1335,7 @@ static int mb_open(struct lt_device *dev, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return r;
 	}
+	d->dev = dev;
 	d->health = MB_HEALTHY;
 	mb_set_backoff(d, 0);
 	d->now_ns = mono_ns();

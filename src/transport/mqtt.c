@@ -113,6 +113,7 @@ struct lt_mqtt {
 	struct mq_list q;    /* every message not delivered, oldest first */
 	struct mq_msg *next; /* first message not handed, NULL: all are */
 	size_t queued;       /* sum of the costs in q */
+	uint64_t pending;    /* sum of the samples in q: stats->pending */
 	unsigned handed;
 
 	struct mq_sub *subs;
@@ -297,6 +298,7 @@ static void count(_Atomic uint64_t *c, uint64_t n)
 static void update_queued(struct lt_mqtt *m)
 {
 	atomic_store_explicit(&m->stats->queued, m->queued, memory_order_relaxed);
+	atomic_store_explicit(&m->stats->pending, m->pending, memory_order_relaxed);
 }
 
 /* xorshift64*: the jitter only needs to spread clients apart. */
@@ -316,6 +318,7 @@ static void msg_remove(struct lt_mqtt *m, struct mq_msg *msg)
 		m->handed--;
 	TAILQ_REMOVE(&m->q, msg, link);
 	m->queued -= msg->cost;
+	m->pending -= msg->samples;
 	free(msg);
 	update_queued(m);
 }
@@ -992,6 +995,7 @@ int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload,
 	if (!m->next)
 		m->next = msg;
 	m->queued += cost;
+	m->pending += samples;
 	update_queued(m);
 	pump(m);
 	/* A lost connection is acted on at the next dispatch (we may be in a handler). */
@@ -1227,6 +1231,7 @@ void lt_mqtt_free(struct lt_mqtt *m)
 		msg_remove(m, msg);
 	}
 	/* The daemon warns of the bytes left after its flush; this says what they were. */
+	count(&m->stats->dropped, samples);
 	if (msgs)
 		lt_dcc_log(m->dcc, LOG_INFO, "%llu messages (%llu samples) not delivered to %s",
 		           (unsigned long long)msgs, (unsigned long long)samples, m->peer);
@@ -1235,7 +1240,7 @@ void lt_mqtt_free(struct lt_mqtt *m)
 	free(m->subs);
 	SSL_CTX_free(m->ssl_ctx);
 	set_state(m, LT_DCC_IDLE);
-	atomic_store_explicit(&m->stats->queued, 0, memory_order_relaxed);
+	update_queued(m);
 	free(m->client_id);
 	lt_mqtt_conf_clear(&m->conf);
 	free(m);

@@ -133,8 +133,10 @@ struct lt_mqtt;
  * (may be NULL) names the messages logged; @stats (may be NULL) receives
  * sent (the samples of each message when it is delivered: written for
  * QoS 0, acknowledged for QoS 1 and 2), bytes (payload bytes delivered),
- * reconnects, errors, queued (bytes waiting, in flight included) and
- * state; the caller counts samples_in and dropped. Builds the TLS context
+ * reconnects, errors, queued (bytes waiting, in flight included), pending
+ * (the samples of those messages), state, and in dropped the samples of the
+ * messages still queued when the client is freed; the caller counts
+ * samples_in and the messages refused. Builds the TLS context
  * (errors name the file). NULL with a reason in @err.
  */
 struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,

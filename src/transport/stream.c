@@ -207,9 +207,11 @@ static void set_state(struct lt_stream *s, enum lt_dcc_state st)
 	atomic_store_explicit(&s->stats->state, (int)st, memory_order_relaxed);
 }
 
+/* Queued bytes, and the samples (lines) that are neither sent nor dropped. */
 static void update_queued(struct lt_stream *s)
 {
 	atomic_store_explicit(&s->stats->queued, s->tail - s->rec, memory_order_relaxed);
+	atomic_store_explicit(&s->stats->pending, s->lines, memory_order_relaxed);
 }
 
 static void count(_Atomic uint64_t *c, uint64_t n)
@@ -910,8 +912,11 @@ void stream_free(struct lt_stream *s)
 	else if (s->conf.kind == LT_STREAM_FILE && s->fd >= 0)
 		close(s->fd);
 	if (s->stats) {
+		/* What the queue still holds is lost with it: count it. */
+		count(&s->stats->dropped, s->lines);
+		s->rec = s->head = s->tail = s->lines = 0;
 		set_state(s, LT_DCC_IDLE);
-		atomic_store_explicit(&s->stats->queued, 0, memory_order_relaxed);
+		update_queued(s);
 	}
 	free(s->buf);
 	SSL_CTX_free(s->ssl_ctx);

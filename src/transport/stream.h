@@ -60,8 +60,9 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
 
 /*
  * Create a stream. @stats (may be NULL) receives bytes, sent (count of '\n'
- * written), reconnects, errors, queued and state; @dcc is used for log
- * messages (may be NULL). Does not connect yet.
+ * written), pending (lines queued, not sent yet), reconnects, errors, queued
+ * and state, and in dropped the lines still queued when the stream is freed;
+ * @dcc is used for log messages (may be NULL). Does not connect yet.
  */
 int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
                struct lt_stream **out);

@@ -63,6 +63,7 @@ struct lt_ws {
 
 	struct ws_msg *head, **tail;
 	size_t queued;
+	uint64_t pending; /* samples of the queued messages: stats->pending */
 
 	char *rx;
 	size_t rx_len, rx_total;
@@ -246,19 +247,30 @@ static void set_state(struct lt_ws *w, enum ws_state s)
 
 static void queued_changed(struct lt_ws *w)
 {
-	if (w->stats)
+	if (w->stats) {
 		atomic_store_explicit(&w->stats->queued, w->queued, memory_order_relaxed);
+		atomic_store_explicit(&w->stats->pending, w->pending, memory_order_relaxed);
+	}
 }
 
-static void pop_head(struct lt_ws *w)
+/* A message leaves the queue: sent, or @dropped (its samples are counted so). */
+static void msg_gone(struct lt_ws *w, struct ws_msg *m, bool dropped)
+{
+	w->queued -= m->len;
+	w->pending -= m->samples;
+	if (dropped && w->stats)
+		atomic_fetch_add_explicit(&w->stats->dropped, m->samples, memory_order_relaxed);
+	free(m);
+}
+
+static void pop_head(struct lt_ws *w, bool dropped)
 {
 	struct ws_msg *m = w->head;
 
 	w->head = m->next;
 	if (!w->head)
 		w->tail = &w->head;
-	w->queued -= m->len;
-	free(m);
+	msg_gone(w, m, dropped);
 }
 
 /* Requests are sent again by their owner after a reconnection: drop them. */
@@ -274,8 +286,7 @@ static void drop_unkept(struct lt_ws *w)
 			continue;
 		}
 		*pp = m->next;
-		w->queued -= m->len;
-		free(m);
+		msg_gone(w, m, true);
 	}
 	w->tail = &w->head;
 	while (*w->tail)
@@ -302,6 +313,7 @@ int lt_ws_send(struct lt_ws *w, const char *msg, size_t len, unsigned samples, b
 	*w->tail = m;
 	w->tail = &m->next;
 	w->queued += len;
+	w->pending += samples;
 	queued_changed(w);
 	if (w->state == WS_UP && w->wsi)
 		lws_callback_on_writable(w->wsi);
@@ -479,7 +491,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			atomic_fetch_add_explicit(&w->stats->bytes, m->len, memory_order_relaxed);
 			atomic_fetch_add_explicit(&w->stats->sent, m->samples, memory_order_relaxed);
 		}
-		pop_head(w);
+		pop_head(w, false);
 		queued_changed(w);
 		if (w->head)
 			lws_callback_on_writable(wsi);
@@ -689,7 +701,8 @@ void lt_ws_free(struct lt_ws *w)
 			lt_dcc_log(w->dcc, LOG_WARNING, "the WebSocket event loop did not close");
 	}
 	while (w->head)
-		pop_head(w);
+		pop_head(w, true);
+	queued_changed(w);
 	if (w->ssl)
 		SSL_CTX_free(w->ssl);
 	free(w->host);

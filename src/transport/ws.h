@@ -74,8 +74,10 @@ struct lt_ws;
 /*
  * lt_ws_new - a client for @c (copied), not connected yet. @stats (may be
  * NULL) receives sent (the @samples of each message when lws has taken it
- * for the socket), bytes, reconnects, errors, queued and state. NULL with
- * a reason in @err.
+ * for the socket), bytes, reconnects, errors, queued, pending (the samples
+ * of the queued messages), state, and in dropped the samples of messages
+ * the client discards (unkept ones at a disconnection, all at lt_ws_free).
+ * NULL with a reason in @err.
  */
 struct lt_ws *lt_ws_new(const struct lt_ws_conf *c, const struct lt_ws_handlers *h, void *ctx,
 			struct lt_dcc *dcc, struct lt_dcc_stats *stats, char *err, size_t errlen);

@@ -322,7 +322,8 @@ lt_liotad_answers()
 }
 
 # lt_stop_liotad PID ERRFILE: SIGTERM, wait (bounded 15 s), expect exit 0 and
-# the summary line; sets LT_TAKEN, LT_PUBLISHED, LT_DROPPED from it.
+# the summary line; sets LT_TAKEN, LT_DELIVERIES, LT_PUBLISHED, LT_DROPPED and
+# LT_PENDING from it.
 lt_stop_liotad()
 {
 	local pid=$1 err=$2 line
@@ -337,13 +338,15 @@ lt_stop_liotad()
 	lt_wait_exit "$pid" 15 || lt_fail "liotad $pid did not stop within 15 s of SIGTERM"
 	[ "$LT_RC" -eq 0 ] || lt_fail "liotad exited with status $LT_RC after SIGTERM (expected 0)"
 	line=$(tail -n 1 "$err")
-	if ! [[ $line =~ ^liotad:\ notice:\ stopped\ after\ [0-9.]+\ s:\ ([0-9]+)\ samples\ taken,\ ([0-9]+)\ published,\ ([0-9]+)\ dropped$ ]]; then
+	if ! [[ $line =~ ^liotad:\ notice:\ stopped\ after\ [0-9.]+\ s:\ ([0-9]+)\ samples\ taken,\ ([0-9]+)\ deliveries:\ ([0-9]+)\ published,\ ([0-9]+)\ dropped,\ ([0-9]+)\ pending$ ]]; then
 		lt_fail "the last line of liotad's stderr is not the summary: '$line'"
 	fi
 	# shellcheck disable=SC2034 # results for the tests
 	LT_TAKEN=${BASH_REMATCH[1]}
-	LT_PUBLISHED=${BASH_REMATCH[2]}
-	LT_DROPPED=${BASH_REMATCH[3]}
+	LT_DELIVERIES=${BASH_REMATCH[2]}
+	LT_PUBLISHED=${BASH_REMATCH[3]}
+	LT_DROPPED=${BASH_REMATCH[4]}
+	LT_PENDING=${BASH_REMATCH[5]}
 	lt_say "liotad stopped: $line"
 }
 

@@ -577,6 +577,7 @@ START_TEST(stream_queue_bound_refuses_whole_writes)
 		ck_assert_uint_eq(atomic_load(&st.queued), total);
 	}
 	ck_assert_int_gt(refused, 0);
+	ck_assert_uint_eq(atomic_load(&st.pending), (uint64_t)accepted);
 	ck_assert_uint_le(total, 4096);
 	ck_assert_uint_gt(total, 4096 - 30);
 	/* the exact remaining room still fits, one byte more does not */
@@ -595,8 +596,14 @@ START_TEST(stream_queue_bound_refuses_whole_writes)
 	ck_assert_uint_eq(p.len, total);
 	ck_assert_mem_eq(p.got, all, total);
 	ck_assert_uint_eq(atomic_load(&st.sent), (uint64_t)accepted + 1);
+	ck_assert_uint_eq(atomic_load(&st.pending), 0);
 	ck_assert_uint_eq(atomic_load(&st.reconnects), 0); /* first connection */
+	/* Lines still queued when the stream goes are counted as dropped. */
+	ck_assert_int_eq(stream_write(s, "a 1 1\nb 2 2\n", 12), 0);
+	ck_assert_uint_eq(atomic_load(&st.pending), 2);
 	stream_free(s);
+	ck_assert_uint_eq(atomic_load(&st.dropped), 2);
+	ck_assert_uint_eq(atomic_load(&st.pending), 0);
 	stream_conf_clear(&c);
 	pump_free(&p);
 	free(all);

@@ -722,6 +722,40 @@ START_TEST(overlong_line_is_reported)
 }
 END_TEST
 
+/* Write @len bytes of @text as liotad.conf (fputs stops at a NUL). */
+static void put_bytes(const char *text, size_t len)
+{
+	FILE *f = fopen(conf, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(nul_byte_in_a_line_is_reported)
+{
+	/* Before the check, inih saw "path = /tmp/ok" and took it. */
+	static const char text[] = "[daemon]\n"
+				   "[device \"d\"]\ntype = file\n"
+				   "[metric \"d.m\"]\ninterval = 1s\n"
+				   "path = /tmp/ok\0/../../etc/shadow\n";
+
+	put_bytes(text, sizeof(text) - 1);
+	/* The whole line is refused: the metric has no path. */
+	load_fails_with("{conf}:4: [metric \"d.m\"]: path is required\n"
+			"{conf}:6: NUL byte at column 15: not allowed in a configuration file\n");
+}
+END_TEST
+
+START_TEST(control_characters_are_reported_but_tabs_and_crlf_are_fine)
+{
+	assert_errors("[daemon]\r\n\tlog_level = info\r\n[dcc \"g\"]\ntype = graphite\n"
+		      "transport = stdout\nprefix = a\033[2Jb\n",
+		      "{conf}:6: control character 0x1b at column 11: not allowed in a "
+		      "configuration file\n");
+}
+END_TEST
+
 START_TEST(driver_check_error_is_reported_at_the_header)
 {
 	char *errors = NULL, *prefix = expand("{conf}:3: [metric \"dev.x\"]: ");
@@ -1018,6 +1052,8 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, syntax_errors_are_reported_with_their_line);
 	tcase_add_test(bad, key_outside_any_section_is_reported);
 	tcase_add_test(bad, overlong_line_is_reported);
+	tcase_add_test(bad, nul_byte_in_a_line_is_reported);
+	tcase_add_test(bad, control_characters_are_reported_but_tabs_and_crlf_are_fine);
 	tcase_add_test(bad, driver_check_error_is_reported_at_the_header);
 	tcase_add_test(bad, unreadable_main_file_is_reported);
 	tcase_add_test(bad, unreadable_dropin_is_reported);

@@ -674,6 +674,34 @@ START_TEST(file_empty_is_no_data)
 }
 END_TEST
 
+START_TEST(file_fifo_never_waits_and_gives_its_last_line)
+{
+	struct lt_metric *m;
+	struct fx f;
+	double v;
+	int w;
+
+	fx_init(&f, &lt_device_file, "pipe");
+	ck_assert_int_eq(mkfifo(fx_path(&f, "fifo"), 0600), 0);
+	m = fx_metric_with(&f, "v", "path", fx_path(&f, "fifo"), NULL);
+	fx_open(&f); /* no writer: opening a FIFO used to wait for one */
+	ck_assert_int_eq(fx_read(&f, m, &v), -ENODATA);
+	w = open(fx_path(&f, "fifo"), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(w, 0);
+	/* Empty, with a writer: no data (reading used to wait), not an error. */
+	ck_assert_int_eq(fx_read(&f, m, &v), -ENODATA);
+	ck_assert_int_eq(write(w, "1\n2\n3", 5), 5);
+	ck_assert(fx_read_ok(&f, m) == 2);
+	ck_assert_int_eq(fx_read(&f, m, &v), -ENODATA);
+	ck_assert_int_eq(write(w, "4\n", 2), 2);
+	ck_assert(fx_read_ok(&f, m) == 34); /* the partial line was kept */
+	close(w);
+	ck_assert_int_eq(fx_read(&f, m, &v), -ENODATA); /* no writer any more */
+	ck_assert_uint_eq(atomic_load(&m->errors), 0);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(file_missing_at_open_is_retried_at_each_read)
 {
 	struct lt_metric *m;
@@ -855,6 +883,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(file, file_logs_each_state_change_once);
 	tcase_add_test(file, file_logs_recovery_and_garbage);
 	tcase_add_test(file, file_requires_path);
+	tcase_add_test(file, file_fifo_never_waits_and_gives_its_last_line);
 	tcase_add_test(file, file_rejects_unknown_keys_and_bad_values);
 
 	suite_add_tcase(s, reg);

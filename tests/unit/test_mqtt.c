@@ -633,6 +633,7 @@ START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
 	ck_assert_int_eq(lt_mqtt_publish(m, "t", big, sizeof(big), 1, 0), -ENOBUFS);
 	ck_assert_int_eq(lt_mqtt_publish(m, "t", big, 1000, 1, 0), 0);
 	ck_assert_uint_eq(lt_mqtt_queued(m), 3000 + 1 + 1000 + 1);
+	ck_assert_uint_eq(atomic_load(&st.pending), 2);
 	ck_assert_int_eq(lt_mqtt_publish(m, "t/+", "x", 1, 1, 0), -EINVAL);
 	ck_assert_int_eq(lt_mqtt_publish(m, "", "x", 1, 1, 0), -EINVAL);
 	ck_assert_int_eq(lt_mqtt_publish(m, "t", "x", 1, 3, 0), -EINVAL);
@@ -644,7 +645,11 @@ START_TEST(mqtt_queue_bound_refuses_whole_messages_while_down)
 	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
 	ck_assert_uint_ge(atomic_load(&st.errors), 2);
 	ck_assert_int_eq(lt_mqtt_flush(m, (int64_t)lt_mono_ns() + 50 * MS), -ETIMEDOUT);
+	ck_assert_uint_eq(atomic_load(&st.dropped), 0);
 	lt_mqtt_free(m);
+	/* What the queue held when the client went is counted, not lost. */
+	ck_assert_uint_eq(atomic_load(&st.dropped), 2);
+	ck_assert_uint_eq(atomic_load(&st.pending), 0);
 	close(b.lfd);
 }
 END_TEST

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The publisher: aggregation, fan-out to DCCs, and the whole ring pipeline. */
+#include "daemon.h"
 #include "fixtures.h"
 #include "publisher.h"
 #include "ring.h"
 #include "unit.h"
+
+#include <errno.h>
+#include <unistd.h>
 
 static struct lt_sample smp(uint32_t metric, double v, uint64_t ts)
 {
@@ -191,6 +195,117 @@ START_TEST(pipeline_delivers_every_sample_once_in_order)
 }
 END_TEST
 
+/* ---- counting: every delivery is published, dropped or pending ---------- */
+
+/* A DCC whose peer is away: it holds what it is given until it is stopped. */
+static int holding_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const struct lt_sample *s,
+			   size_t n)
+{
+	(void)reg;
+	(void)s;
+	atomic_fetch_add(&dcc->stats.samples_in, n);
+	atomic_fetch_add(&dcc->stats.pending, n);
+	return (int)n;
+}
+
+static int holding_flush(struct lt_dcc *dcc, int64_t deadline_ns)
+{
+	(void)deadline_ns;
+	return atomic_load(&dcc->stats.pending) ? -ETIMEDOUT : 0;
+}
+
+static void holding_stop(struct lt_dcc *dcc)
+{
+	atomic_fetch_add(&dcc->stats.dropped, atomic_exchange(&dcc->stats.pending, 0));
+}
+
+static const struct lt_dcc_driver holding_dcc_driver = { .name = "holding",
+							 .register_entity = fake_register,
+							 .publish = holding_publish,
+							 .poll = fake_poll,
+							 .dispatch = fake_dispatch,
+							 .flush = holding_flush,
+							 .stop = holding_stop };
+
+START_TEST(totals_count_each_delivery_once)
+{
+	/* 2 metrics to 2 DCCs: 4 deliveries per sample pair. */
+	struct lt_model *m = fixture_model(2, 1, 2, 1000, 1);
+	struct lt_ring *ring;
+	struct daemon d = { .model = m };
+	struct lt_totals t;
+
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	d.ring = ring;
+	atomic_store(&m->metrics[0]->samples, 10);
+	atomic_store(&m->metrics[0]->ring_dropped, 2);
+	atomic_store(&m->metrics[1]->samples, 5);
+	atomic_store(&m->metrics[1]->errors, 3);
+	/* DCC 0 was handed 11 (8 + 3 are still upstream), DCC 1 was handed 12. */
+	atomic_store(&m->dccs[0]->stats.samples_in, 11);
+	atomic_store(&m->dccs[0]->stats.sent, 6);
+	atomic_store(&m->dccs[0]->stats.dropped, 1);
+	atomic_store(&m->dccs[0]->stats.pending, 4);
+	atomic_store(&m->dccs[1]->stats.samples_in, 12);
+	atomic_store(&m->dccs[1]->stats.sent, 12);
+	daemon_totals(&d, &t);
+	ck_assert_uint_eq(t.taken, 15);
+	ck_assert_uint_eq(t.errors, 3);
+	ck_assert_uint_eq(t.deliveries, 30);
+	ck_assert_uint_eq(t.published, 18);
+	/* 1 by DCC 0, and 2 lost in the ring for each of the 2 DCCs. */
+	ck_assert_uint_eq(t.dropped, 5);
+	/* 4 in DCC 0's queue, 30 - 4 - 23 = 3 in the ring or a partial batch. */
+	ck_assert_uint_eq(t.pending, 7);
+	ck_assert_uint_eq(t.published + t.dropped + t.pending, t.deliveries);
+	lt_ring_free(ring);
+	fixture_free(m);
+}
+END_TEST
+
+START_TEST(stop_counts_what_a_dcc_still_holds_as_dropped)
+{
+	/* DCC 0 delivers everything, DCC 1 (peer away) nothing. */
+	struct lt_model *m = fixture_model(2, 2, 2, 1000 * 1000, 3);
+	struct lt_totals acc = { 0 }, live;
+	struct daemon *d;
+	char err[256];
+
+	m->dccs[1]->drv = &holding_dcc_driver;
+	/* daemon_start() registers the metrics itself. */
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		for (unsigned t = 0; t < m->metrics[i]->ntargets; t++) {
+			free(m->metrics[i]->targets[t].reg.id);
+			m->metrics[i]->targets[t].reg.id = NULL;
+		}
+	sampler_signals_init();
+	ck_assert_int_eq(daemon_start(m, 1, &d, err, sizeof(err)), 0);
+	/* Until some samples have gone both ways (bounded: 5 s). */
+	for (int i = 0; i < 500; i++) {
+		daemon_totals(d, &live);
+		if (atomic_load(&m->dccs[1]->stats.pending) >= 20)
+			break;
+		usleep(10 * 1000);
+	}
+	ck_assert_uint_ge(atomic_load(&m->dccs[1]->stats.pending), 20);
+	daemon_stop(d, &acc);
+	ck_assert_uint_gt(acc.taken, 0);
+	ck_assert_uint_eq(acc.deliveries, 2 * acc.taken);
+	ck_assert_uint_eq(acc.pending, 0);
+	/* Every sample once to DCC 0, and, dropped at the stop, once to DCC 1. */
+	ck_assert_uint_eq(acc.published, acc.taken);
+	ck_assert_uint_eq(acc.dropped, acc.taken);
+	/* The counters start again: a reload adds the next run to acc. */
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->samples), 0);
+	ck_assert_uint_eq(atomic_load(&m->dccs[1]->stats.dropped), 0);
+	ck_assert_int_eq(daemon_start(m, 2, &d, err, sizeof(err)), 0);
+	daemon_stop(d, &acc);
+	ck_assert_uint_eq(acc.published + acc.dropped, acc.deliveries);
+	ck_assert_uint_eq(acc.pending, 0);
+	fixture_free(m);
+}
+END_TEST
+
 static Suite *publisher_suite(void)
 {
 	Suite *s = suite_create("publisher");
@@ -201,6 +316,8 @@ static Suite *publisher_suite(void)
 	tcase_add_test(tc, every_dcc_of_a_metric_gets_the_same_batch);
 	tcase_add_test(tc, unregistered_target_and_unknown_metric_are_counted_not_lost_silently);
 	tcase_add_test(tc, pipeline_delivers_every_sample_once_in_order);
+	tcase_add_test(tc, totals_count_each_delivery_once);
+	tcase_add_test(tc, stop_counts_what_a_dcc_still_holds_as_dropped);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

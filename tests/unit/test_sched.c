@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MS 1000000ull
@@ -703,6 +704,188 @@ START_TEST(device_counters_and_condition_show_in_status)
 }
 END_TEST
 
+/* ---- a driver call that does not return shows in status ------------------ */
+
+/* A device whose open or first read waits on a pipe (blocking) until the test writes. */
+static int hang_fds[2] = { -1, -1 };
+static bool hang_in_open;
+
+static int hang_open(struct lt_device *dev, char *err, size_t errlen)
+{
+	char c;
+
+	(void)dev;
+	(void)err;
+	(void)errlen;
+	if (hang_in_open && read(hang_fds[0], &c, 1) < 0)
+		return -errno; /* interrupted by the stop: not open */
+	return 0;
+}
+
+static int hang_read(struct lt_device *dev, struct lt_metric *m, double *v)
+{
+	char c;
+	ssize_t n;
+
+	(void)dev;
+	(void)m;
+	n = read(hang_fds[0], &c, 1);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENODATA; /* the test closed the pipe: no more waiting */
+	*v = c;
+	return 0;
+}
+
+static const struct lt_device_driver hang_driver = { .name = "hang",
+						     .open = hang_open,
+						     .read = hang_read };
+
+/* The device's state and condition in `status --json`, into @state and @cond ("" for none). */
+static void device_status(struct control_ctx *ctx, char *state, char *cond, size_t len)
+{
+	json_t *st = control_status_json(ctx);
+	json_t *jd = json_array_get(json_object_get(st, "devices"), 0);
+	const char *c = json_string_value(json_object_get(jd, "condition"));
+
+	snprintf(state, len, "%s", json_string_value(json_object_get(jd, "state")));
+	snprintf(cond, len, "%s", c ? c : "");
+	json_decref(st);
+}
+
+/* Until the device's condition starts with @prefix (bounded: 5 s). */
+static bool wait_condition(struct control_ctx *ctx, const char *prefix, char *state, char *cond,
+			   size_t len)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	for (int i = 0; i < 250; i++) {
+		device_status(ctx, state, cond, len);
+		if (!strncmp(cond, prefix, strlen(prefix)))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static void stuck_case(bool in_open, const char *want_state, const char *want_cond)
+{
+	struct lt_model *m = fixture_model(1, 1, 2, 10 * MS, 1);
+	struct lt_totals past = { 0 };
+	struct daemon d = { 0 };
+	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
+	struct sampler s = { 0 };
+	char state[64], cond[64];
+
+	ck_assert_int_eq(pipe(hang_fds), 0);
+	hang_in_open = in_open;
+	m->devices[0]->drv = &hang_driver;
+	sampler_signals_init();
+	sampler_set_stuck_min(100 * MS);
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &d.ring), 0);
+	d.model = m;
+	d.samplers = &s;
+	s.dev = m->devices[0];
+	s.ring = d.ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert_msg(wait_condition(&ctx, want_cond, state, cond, sizeof(cond)),
+		      "condition '%s', expected '%s...'", cond, want_cond);
+	ck_assert_str_eq(state, want_state);
+	/* The call returns (and later ones do not wait): no longer stuck. */
+	ck_assert_int_eq(write(hang_fds[1], "x", 1), 1);
+	close(hang_fds[1]);
+	for (int i = 0; i < 250 && cond[0]; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		device_status(&ctx, state, cond, sizeof(cond));
+	}
+	ck_assert_str_eq(cond, "");
+	ck_assert_str_eq(state, "running");
+	sampler_stop(&s);
+	sampler_set_stuck_min(2000 * MS);
+	close(hang_fds[0]);
+	lt_ring_free(d.ring);
+	fixture_free(m);
+}
+
+START_TEST(device_stuck_in_a_read_shows_it_in_status)
+{
+	stuck_case(false, "running", "stuck in read for ");
+}
+END_TEST
+
+START_TEST(device_stuck_in_its_first_open_is_opening_not_stopped)
+{
+	stuck_case(true, "opening", "stuck in open for ");
+}
+END_TEST
+
+/* ---- a stop ends a read that waits on a socket, even one retried on EINTR -- */
+
+static int sock_pair[2] = { -1, -1 };
+
+static int sock_open(struct lt_device *dev, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	lt_device_set_stop_socket(dev, sock_pair[0]);
+	return 0;
+}
+
+/* As libmodbus does: wait again after EINTR, give up only on the stop. */
+static int sock_read(struct lt_device *dev, struct lt_metric *m, double *v)
+{
+	char c;
+	ssize_t n;
+
+	(void)m;
+	while ((n = recv(sock_pair[0], &c, 1, 0)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return lt_device_stopping(dev) ? -ENODATA : -EIO;
+	*v = c;
+	return 0;
+}
+
+static const struct lt_device_driver sock_driver = { .name = "sock",
+						     .open = sock_open,
+						     .read = sock_read };
+
+START_TEST(stop_shuts_down_the_socket_a_read_waits_on)
+{
+	struct lt_model *m = fixture_model(1, 1, 1, 10 * MS, 1);
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	char c;
+	uint64_t t0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock_pair), 0);
+	m->devices[0]->drv = &sock_driver;
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert(!lt_device_stopping(s.dev));
+	nanosleep(&ts, NULL); /* in recv(), which a signal alone does not end */
+	t0 = lt_mono_ns();
+	sampler_stop(&s);
+	/* Well under sampler_stop()'s 5 s "slow to stop", even under TSan. */
+	ck_assert_uint_lt(lt_mono_ns() - t0, 1000 * MS);
+	ck_assert(lt_device_stopping(s.dev));
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->errors), 0);
+	/* Shut down for reading: the peer's end sees the end of the stream. */
+	ck_assert_int_eq(recv(sock_pair[1], &c, 1, MSG_DONTWAIT), 0);
+	close(sock_pair[0]);
+	close(sock_pair[1]);
+	lt_ring_free(ring);
+	fixture_free(m);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("schedule");
@@ -729,6 +912,9 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, event_device_emits_each_event_once_in_order);
 	tcase_add_test(tc, gone_device_is_closed_and_reopened);
 	tcase_add_test(tc, device_counters_and_condition_show_in_status);
+	tcase_add_test(tc, device_stuck_in_a_read_shows_it_in_status);
+	tcase_add_test(tc, device_stuck_in_its_first_open_is_opening_not_stopped);
+	tcase_add_test(tc, stop_shuts_down_the_socket_a_read_waits_on);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

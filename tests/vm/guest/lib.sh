@@ -394,11 +394,11 @@ vm_stop_liotad()
 	[ "$VM_RC" -eq 0 ] || vm_fail "liotad exited with status $VM_RC after SIGTERM (expected 0)"
 	line=$(tail -n 1 "$err")
 	case $line in
-	"liotad: notice: stopped after "*" samples taken, "*" published, "*" dropped") ;;
+	"liotad: notice: stopped after "*" samples taken, "*" deliveries: "*" published, "*" dropped, "*" pending") ;;
 	*) vm_fail "the last line of liotad's stderr is not the summary: '$line'" ;;
 	esac
 	# shellcheck disable=SC2046 # three numbers, split on purpose
-	set -- $(echo "$line" | sed 's/.*: \([0-9]*\) samples taken, \([0-9]*\) published, \([0-9]*\) dropped$/\1 \2 \3/')
+	set -- $(echo "$line" | sed 's/.*: \([0-9]*\) samples taken, [0-9]* deliveries: \([0-9]*\) published, \([0-9]*\) dropped, [0-9]* pending$/\1 \2 \3/')
 	# shellcheck disable=SC2034 # results for the tests
 	VM_TAKEN=$1 VM_PUBLISHED=$2 VM_DROPPED=$3
 	vm_say "liotad stopped: $line"
