@@ -6,10 +6,12 @@
  * refused file must give at most 100 lines "FILE:LINE: reason" naming one of
  * the two files and a line it has; an accepted one a consistent model (ids,
  * back-pointers, full names, targets, schedules), and loading it again must
- * give the same model.
+ * give the same model; a file with a NUL or another control character
+ * (but tab, and CR before LF) must be refused.
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -63,6 +65,16 @@ static size_t count_lines(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++)
 		n += data[i] == '\n';
 	return n;
+}
+
+/* A control character other than tab, or CR but before LF or at the end. */
+static bool has_control(const uint8_t *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((d[i] < 0x20 || d[i] == 0x7f) && d[i] != '\t' && d[i] != '\n' &&
+		    !(d[i] == '\r' && (i + 1 == n || d[i + 1] == '\n')))
+			return true;
+	return false;
 }
 
 static void check_errors(const char *errors, size_t main_lines, size_t dropin_lines)
@@ -178,6 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(!errors, "accepted with errors '%s'", errors);
+	FUZZ_CHECK(!has_control(data, main_size) &&
+	               (!ff || !has_control(ff + 1, size - main_size - 1)),
+	           "a NUL or control character accepted");
 	check_model(m);
 	FUZZ_CHECK(config_load(main_path, id_path, &again, NULL) == 0 && same_model(m, again),
 	           "loaded twice, two models");
