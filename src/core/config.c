@@ -606,7 +606,8 @@ static void dropins_read(struct loader *ld, const char *main_path)
 	}
 	closedir(d);
 
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n) /* names is NULL then, which qsort() must not be given */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (unsigned i = 0; i < n; i++) {
 		file_read(ld, names[i]);
 		free(names[i]);

@@ -336,6 +336,20 @@ START_TEST(section_order_does_not_matter)
 }
 END_TEST
 
+/* A conf.d with no drop-in in it (found by tests/fuzz: qsort() of none was given NULL). */
+START_TEST(a_dropin_folder_without_dropins_adds_nothing)
+{
+	struct lt_model *m;
+
+	mkdir_p("conf.d");
+	put("conf.d/README", "[nonsense\n");
+	m = load_ok("[device \"dev\"]\ntype = sim\n[metric \"dev.x\"]\ninterval = 1s\n");
+	ck_assert_uint_eq(m->nfiles, 1);
+	ck_assert_uint_eq(m->nmetrics, 1);
+	model_free(m);
+}
+END_TEST
+
 START_TEST(dropins_apply_in_sorted_order_and_override)
 {
 	struct lt_model *m;
@@ -1078,6 +1092,7 @@ static Suite *config_suite(void)
 	tcase_add_test(good, metrics_publish_to_every_dcc_by_default);
 	tcase_add_test(good, section_order_does_not_matter);
 	tcase_add_test(good, dropins_apply_in_sorted_order_and_override);
+	tcase_add_test(good, a_dropin_folder_without_dropins_adds_nothing);
 	tcase_add_test(good, syntax_tolerated_by_inih_is_accepted);
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
