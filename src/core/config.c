@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -208,6 +209,22 @@ static bool metric_name_valid(const char *s)
 	       name_valid(dot + 1, strlen(dot + 1), NAME_CHARS);
 }
 
+/* A metric template is named DEVICE.METRIC with one * in METRIC: see metric_expand(). */
+static bool metric_template_valid(const char *s)
+{
+	const char *dot = strchr(s, '.'), *star = dot ? strchr(dot, '*') : NULL;
+	char *plain;
+	bool ok;
+
+	if (!star || strchr(star + 1, '*'))
+		return false;
+	plain = xstrdup(s);
+	plain[star - s] = 'x'; /* the * stands for at least one name character */
+	ok = metric_name_valid(plain);
+	free(plain);
+	return ok;
+}
+
 /*
  * Split a header's text (what is between the brackets) into its kind and
  * name: `daemon`, `edge`, or a kind word and a double-quoted name
@@ -279,7 +296,7 @@ static void section_open(struct loader *ld, const char *text)
 
 	title = name ? xasprintf("[%s \"%s\"]", sect_words[kind], name)
 		     : xasprintf("[%s]", sect_words[kind]);
-	if (name && !(kind == SECT_METRIC ? metric_name_valid(name)
+	if (name && !(kind == SECT_METRIC ? metric_name_valid(name) || metric_template_valid(name)
 					  : name_valid(name, strlen(name), NAME_CHARS))) {
 		report(ld, &at, "%s: bad name: use %s%s", title,
 		       kind == SECT_METRIC ? "DEVICE.METRIC, each " : "", NAME_RULE);
@@ -589,7 +606,8 @@ static void dropins_read(struct loader *ld, const char *main_path)
 	}
 	closedir(d);
 
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n) /* names is NULL then, which qsort() must not be given */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (unsigned i = 0; i < n; i++) {
 		file_read(ld, names[i]);
 		free(names[i]);
@@ -1126,6 +1144,88 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 		report(ld, &s->origin, "%s: interval is required", s->title);
 }
 
+/*
+ * A metric template, [metric "DEVICE.PREFIX*SUFFIX"]: one key's value holds
+ * one *, a pattern expanded with glob(3) each time the configuration is
+ * loaded (at start and at each reload), into one metric per existing path,
+ * named with what the * matched (thermal_zone*\/temp and "host.zone*" give
+ * host.zone0, host.zone1...), with the other keys as written. No match is
+ * no metric: the sensors of the machine at hand, whatever they are.
+ */
+static void metric_expand(struct loader *ld, const struct raw_section *s)
+{
+	const struct raw_kv *pat = NULL;
+	const char *star, *nstar = strchr(s->name, '*');
+	size_t pre, suf;
+	glob_t g;
+	int r;
+
+	for (unsigned i = 0; i < s->nkv; i++) {
+		if (!strchr(s->kv[i].value, '*'))
+			continue;
+		if (pat) {
+			report(ld, &s->kv[i].origin,
+			       "%s: %s: only one key of a template may hold a *", s->title,
+			       s->kv[i].key);
+			return;
+		}
+		pat = &s->kv[i];
+	}
+	if (!pat) {
+		report(ld, &s->origin, "%s: a template (a * in the name) needs one key holding a *",
+		       s->title);
+		return;
+	}
+	star = strchr(pat->value, '*');
+	if (strchr(star + 1, '*')) {
+		report(ld, &pat->origin, "%s: %s: a template's pattern holds one * only", s->title,
+		       pat->key);
+		return;
+	}
+	pre = (size_t)(star - pat->value);
+	suf = strlen(star + 1);
+	/* A folder that is missing or unreadable matches nothing. */
+	r = glob(pat->value, 0, NULL, &g);
+	if (r == GLOB_NOMATCH)
+		return;
+	if (r != 0) {
+		report(ld, &pat->origin, "%s: %s: cannot list '%s': %s", s->title, pat->key,
+		       pat->value, r == GLOB_NOSPACE ? "out of memory" : "read error");
+		return;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *path = g.gl_pathv[i];
+		char *name = xasprintf("%.*s%.*s%s", (int)(nstar - s->name), s->name,
+				       (int)(strlen(path) - pre - suf), path + pre, nstar + 1);
+		struct raw_section one = *s;
+
+		if (!metric_name_valid(name)) {
+			report(ld, &pat->origin,
+			       "%s: %s matches '%s', which makes the bad name \"%s\"", s->title,
+			       pat->key, path, name);
+		} else if (model_find_metric(ld->model, name)) {
+			report(ld, &pat->origin, "%s: %s matches '%s', which makes \"%s\" twice",
+			       s->title, pat->key, path, name);
+		} else {
+			one.name = name;
+			one.title = xasprintf("[metric \"%s\"]", name);
+			one.kv = xmalloc(s->nkv * sizeof(*one.kv));
+			memcpy(one.kv, s->kv, s->nkv * sizeof(*one.kv));
+			one.kv[pat - s->kv].value = (char *)path;
+			metric_build(ld, &one);
+			free(one.kv);
+			free(one.title);
+		}
+		free(name);
+	}
+	globfree(&g);
+}
+
+static bool is_template(const struct raw_section *s)
+{
+	return s->kind == SECT_METRIC && strchr(s->name, '*');
+}
+
 static void model_build(struct loader *ld)
 {
 	static const enum sect_kind order[] = { SECT_DCC, SECT_DEVICE, SECT_METRIC };
@@ -1145,7 +1245,7 @@ static void model_build(struct loader *ld)
 		for (unsigned i = 0; i < ld->nsects; i++) {
 			const struct raw_section *s = ld->sects[i];
 
-			if (s->kind != order[k])
+			if (s->kind != order[k] || is_template(s))
 				continue;
 			if (s->kind == SECT_DCC)
 				dcc_build(ld, s);
@@ -1155,6 +1255,10 @@ static void model_build(struct loader *ld)
 				metric_build(ld, s);
 		}
 	}
+	/* After the metrics named in full, so that a template cannot take their names. */
+	for (unsigned i = 0; i < ld->nsects; i++)
+		if (is_template(ld->sects[i]))
+			metric_expand(ld, ld->sects[i]);
 }
 
 /* ---- entry points -------------------------------------------------------- */

@@ -257,6 +257,25 @@ void daemon_totals_add(struct lt_totals *acc, const struct lt_totals *t)
 	acc->errors += t->errors;
 }
 
+const char *daemon_stalled(const struct daemon *d, uint64_t now_ns, uint64_t limit_ns,
+			   uint64_t *busy_ns)
+{
+	uint64_t t = lt_beat_busy_for(&d->pub.beat, now_ns, NULL);
+
+	if (t >= limit_ns) {
+		*busy_ns = t;
+		return "publisher";
+	}
+	for (unsigned i = 0; i < d->model->ndevices; i++) {
+		t = lt_beat_busy_for(&d->samplers[i]->beat, now_ns, NULL);
+		if (t >= limit_ns) {
+			*busy_ns = t;
+			return d->model->devices[i]->name;
+		}
+	}
+	return NULL;
+}
+
 void daemon_stop(struct daemon *d, struct lt_totals *acc)
 {
 	struct lt_model *m;

@@ -62,6 +62,15 @@ int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **ou
 /* Stop everything (draining the ring and flushing DCCs), add the counters to @acc, free @d. */
 void daemon_stop(struct daemon *d, struct lt_totals *acc);
 /*
+ * What the watchdog must not cover: the name of a thread that has been in
+ * one piece of work (a device call, a round of DCC work) for @limit_ns or
+ * more at @now_ns ("publisher", or the device of a sampler), with that time
+ * in *@busy_ns; NULL when every thread waits or works for less. Threads
+ * that wait for their next deadline or event are healthy however long.
+ */
+const char *daemon_stalled(const struct daemon *d, uint64_t now_ns, uint64_t limit_ns,
+			   uint64_t *busy_ns);
+/*
  * Current counters of a running daemon. Read while samples move, they may
  * be off by the samples that moved during the reading; exact once stopped.
  */

@@ -8,6 +8,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "rundir.h"
 #include "sampler.h"
 #include "trust.h"
@@ -258,7 +259,8 @@ int main(int argc, char **argv)
 	char rundir[PATH_MAX], sock[PATH_MAX + 32], err[512];
 	char *found = NULL;
 	const char *path;
-	uint64_t generation = 1, t0 = lt_mono_ns(), wd_usec = 0;
+	uint64_t generation = 1, t0 = lt_mono_ns();
+	struct lt_notify notify;
 	sigset_t mask;
 	struct control *ctl = NULL;
 	int r, sfd, status = 0;
@@ -334,21 +336,19 @@ int main(int argc, char **argv)
 		goto out_sock;
 	}
 	started_msg(model, path);
-	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
-		wd_usec = 0;
+	notify_init(&notify);
 
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
 	for (bool run = true; run;) {
 		/* The control socket is served here without blocking (control.h). */
 		struct pollfd pf[1 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
-		int timeout = wd_usec ? (int)(wd_usec / 2000) : -1;
+		int timeout = notify_timeout_ms(&notify, lt_mono_ns());
 
 		control_pollfds(ctl, pf + 1, &timeout);
 		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
-		if (wd_usec)
-			sd_notify(0, "WATCHDOG=1");
+		notify_tick(&notify, d, generation, lt_mono_ns());
 		if (d) {
 			struct control_ctx ctx = { .daemon = d,
 						   .past = &past,

@@ -185,7 +185,9 @@ static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_u
 			ts = (struct timespec){ 0, 0 };
 			tsp = &ts;
 		}
+		lt_beat_idle(&p->beat);
 		ppoll(p->pfds, m->ndccs + 2, tsp, NULL);
+		lt_beat_busy(&p->beat, 1, lt_mono_ns());
 		if (slept)
 			lt_ring_wake_ack(p->ring);
 		now = (int64_t)lt_mono_ns();
@@ -214,6 +216,8 @@ static void park(struct publisher *p)
 	uint64_t v;
 	ssize_t r;
 
+	/* Parked is idle for the watchdog: the main thread is busy in its place. */
+	lt_beat_idle(&p->beat);
 	pthread_mutex_lock(&p->park_lock);
 	p->parked = true;
 	pthread_cond_broadcast(&p->park_cond);
@@ -221,6 +225,7 @@ static void park(struct publisher *p)
 		pthread_cond_wait(&p->park_cond, &p->park_lock);
 	p->parked = false;
 	pthread_mutex_unlock(&p->park_lock);
+	lt_beat_busy(&p->beat, 1, lt_mono_ns());
 	r = read(p->stop_fd, &v, sizeof(v));
 	(void)r; /* EAGAIN: nothing to empty; a stop request is also in p->stop */
 }
@@ -242,6 +247,7 @@ static void *publisher_main(void *arg)
 	bool got = false;  /* records since the last wait ended */
 	bool busy = false; /* in a busy spell: nap rather than sleep */
 
+	lt_beat_busy(&p->beat, 1, last_service);
 	for (;;) {
 		if (atomic_load_explicit(&p->pause, memory_order_acquire)) {
 			park(p);
@@ -262,6 +268,7 @@ static void *publisher_main(void *arg)
 			/* Producers are gone: one last sweep catches their final commits. */
 			while (drain_once(p))
 				;
+			lt_beat_idle(&p->beat);
 			break;
 		}
 		if (n) {

@@ -10,6 +10,7 @@
 
 #include "model.h"
 #include "ring.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,6 +44,7 @@ struct publisher {
 	bool parked; /* under park_lock */
 	_Atomic uint64_t consumed; /* records taken from the ring */
 	_Atomic uint64_t invalid;  /* records naming no metric (never expected) */
+	struct lt_beat beat;       /* busy except while waiting in ppoll() */
 };
 
 int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring);

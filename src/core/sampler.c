@@ -60,15 +60,15 @@ void sampler_signals_init(void)
 	sigaction(SAMPLER_SIGNAL, &sa, NULL);
 }
 
-/* Status shows a call that does not return (sampler_stuck()); relaxed: only for people. */
+/* Status and the watchdog see a call that does not return (sampler_stuck(), daemon_stalled()). */
 static void call_begin(struct sampler *s, enum sampler_call c, uint64_t now)
 {
-	atomic_store_explicit(&s->call, now << 3 | (uint64_t)c, memory_order_relaxed);
+	lt_beat_busy(&s->beat, c, now);
 }
 
 static void call_end(struct sampler *s)
 {
-	atomic_store_explicit(&s->call, 0, memory_order_relaxed);
+	lt_beat_idle(&s->beat);
 }
 
 bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t len)
@@ -77,11 +77,11 @@ bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t l
 					     [SAMPLER_CALL_READ] = "read",
 					     [SAMPLER_CALL_DISPATCH] = "dispatch",
 					     [SAMPLER_CALL_CLOSE] = "close" };
-	uint64_t word = atomic_load_explicit(&s->call, memory_order_relaxed);
-	uint64_t start = word >> 3, shortest = UINT64_MAX, limit = stuck_min_ns;
-	unsigned c = (unsigned)(word & 7);
+	uint64_t shortest = UINT64_MAX, limit = stuck_min_ns;
+	unsigned c;
+	uint64_t busy = lt_beat_busy_for(&s->beat, now_ns, &c);
 
-	if (c == SAMPLER_CALL_NONE || c > SAMPLER_CALL_CLOSE || now_ns <= start)
+	if (!busy || c == SAMPLER_CALL_NONE || c > SAMPLER_CALL_CLOSE)
 		return false;
 	/* The shortest interval is the one a call delays first. */
 	for (unsigned i = 0; i < s->dev->nmetrics; i++) {
@@ -92,10 +92,10 @@ bool sampler_stuck(const struct sampler *s, uint64_t now_ns, char *buf, size_t l
 	}
 	if (shortest <= UINT64_MAX / 2 && 2 * shortest > limit)
 		limit = 2 * shortest;
-	if (now_ns - start <= limit)
+	if (busy <= limit)
 		return false;
 	snprintf(buf, len, "stuck in %s for %llu s", names[c],
-		 (unsigned long long)((now_ns - start) / LT_NSEC_PER_SEC));
+		 (unsigned long long)(busy / LT_NSEC_PER_SEC));
 	return true;
 }
 
@@ -321,7 +321,8 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 				continue;
 			now = lt_mono_ns();
 			if ((n > 0 && pfd.revents) || (timer != INT64_MAX && now >= (uint64_t)timer)) {
-				if (sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now) == -ENODEV)
+				n = sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now);
+				if (n == -ENODEV)
 					return -ENODEV;
 			}
 			if (now < deadline - (deadline > spin_ns ? spin_ns : 0))
@@ -334,7 +335,9 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 		}
 		if (spin_ns)
 			sched_spin_until(deadline);
-		deadline = sampler_tick(s, p, lt_mono_ns());
+		uint64_t now = lt_mono_ns();
+
+		deadline = sampler_tick(s, p, now);
 		if (s->lost)
 			return -ENODEV;
 	}

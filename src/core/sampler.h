@@ -10,6 +10,7 @@
 #include "model.h"
 #include "ring.h"
 #include "schedule.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -41,12 +42,7 @@ struct sampler {
 	_Atomic bool stop;
 	struct sampler_metric *met; /* dev->nmetrics of them, while started */
 	bool lost;                  /* a read said -ENODEV: close and reopen */
-	/*
-	 * The driver call in progress: (CLOCK_MONOTONIC start << 3) | enum
-	 * sampler_call, one word so that a reader never pairs a call with
-	 * another's start; 0 between calls.
-	 */
-	_Atomic uint64_t call;
+	struct lt_beat beat;        /* the driver call in progress (enum sampler_call) */
 };
 
 /* What lt_emit() adds to during one dispatch call. */

@@ -3,6 +3,7 @@
 #ifndef LT_UTIL_H
 #define LT_UTIL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <time.h>
@@ -25,6 +26,43 @@ static inline struct timespec lt_ns_ts(uint64_t ns)
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
 uint64_t lt_mono_ns(void);
 uint64_t lt_real_ns(void);
+
+/*
+ * Progress mark of a worker thread, read by the main thread for the systemd
+ * watchdog and for the "stuck" condition of `liotactl status`: what the
+ * thread is doing (a small tag of the caller's, 1..7: the driver call of a
+ * sampler, a round of DCC work of the publisher) and the CLOCK_MONOTONIC
+ * time it started, in one word so that a reader never pairs one piece of
+ * work with another's start; 0 while the thread waits for work. A thread
+ * that waits is healthy however long it waits; one that stays in one piece
+ * of work is stuck. Relaxed: it only tells people and the watchdog.
+ */
+struct lt_beat {
+	_Atomic uint64_t word; /* start << 3 | tag, 0: waiting */
+};
+
+static inline void lt_beat_busy(struct lt_beat *b, unsigned tag, uint64_t now_ns)
+{
+	atomic_store_explicit(&b->word, now_ns << 3 | (tag & 7), memory_order_relaxed);
+}
+
+static inline void lt_beat_idle(struct lt_beat *b)
+{
+	atomic_store_explicit(&b->word, 0, memory_order_relaxed);
+}
+
+/*
+ * How long the thread has been in its current piece of work at @now_ns
+ * (0: waiting), and its tag in *@tag when not NULL.
+ */
+static inline uint64_t lt_beat_busy_for(const struct lt_beat *b, uint64_t now_ns, unsigned *tag)
+{
+	uint64_t word = atomic_load_explicit(&b->word, memory_order_relaxed), since = word >> 3;
+
+	if (tag)
+		*tag = (unsigned)(word & 7);
+	return word && now_ns > since ? now_ns - since : 0;
+}
 
 /* malloc-or-abort helpers: the daemon cannot do anything useful without memory. */
 void *xmalloc(size_t n);

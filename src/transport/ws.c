@@ -12,6 +12,7 @@
  * the loop run in between: the first closes lws's handles, the loop then
  * runs their close callbacks, the second frees the context.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <stdatomic.h>
@@ -166,11 +167,18 @@ int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, cha
 		snprintf(err, errlen, "url '%s' has no host (user@ is not supported)", url);
 		return -EINVAL;
 	}
+	/* Neither a host name nor an IPv6 address has brackets inside ("ws://[[1]/"). */
+	if (memchr(h, '[', (size_t)(he - h)) || memchr(h, ']', (size_t)(he - h))) {
+		snprintf(err, errlen, "url '%s': '[' or ']' inside the host", url);
+		return -EINVAL;
+	}
 	pn = *tls ? 443 : 80;
 	if (*p == ':') {
+		/* strtoul() would take white space and a sign ("+80", " 80", "-0"). */
 		errno = 0;
 		pn = strtoul(p + 1, &end, 10);
-		if (errno || end != slash || end == p + 1 || pn == 0 || pn > 65535) {
+		if (!isdigit((unsigned char)p[1]) || errno || end != slash || pn == 0 ||
+		    pn > 65535) {
 			snprintf(err, errlen, "url '%s': the port is not 1..65535", url);
 			return -EINVAL;
 		}

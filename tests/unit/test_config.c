@@ -336,6 +336,20 @@ START_TEST(section_order_does_not_matter)
 }
 END_TEST
 
+/* A conf.d with no drop-in in it (found by tests/fuzz: qsort() of none was given NULL). */
+START_TEST(a_dropin_folder_without_dropins_adds_nothing)
+{
+	struct lt_model *m;
+
+	mkdir_p("conf.d");
+	put("conf.d/README", "[nonsense\n");
+	m = load_ok("[device \"dev\"]\ntype = sim\n[metric \"dev.x\"]\ninterval = 1s\n");
+	ck_assert_uint_eq(m->nfiles, 1);
+	ck_assert_uint_eq(m->nmetrics, 1);
+	model_free(m);
+}
+END_TEST
+
 START_TEST(dropins_apply_in_sorted_order_and_override)
 {
 	struct lt_model *m;
@@ -537,6 +551,74 @@ START_TEST(interval_limits_are_inclusive)
 	ck_assert_uint_eq(m->metrics[1]->interval_ns, 24 * 3600 * LT_NSEC_PER_SEC);
 	ck_assert_uint_eq(m->metrics[1]->aggregation, 10000);
 	model_free(m);
+}
+END_TEST
+
+/* ---- metric templates ([metric "DEV.NAME*"]) -------------------------------- */
+
+static const char template_conf[] = "[device \"host\"]\ntype = file\n"
+				    "[metric \"host.zone*\"]\n"
+				    "path = {dir}/sys/thermal_zone*/temp\n"
+				    "scale = 0.001\nunit = degC\ninterval = 10s\n";
+
+START_TEST(template_makes_one_metric_per_matching_path)
+{
+	char *text = expand(template_conf);
+	struct lt_model *m;
+	struct lt_device *dev;
+	char err[256];
+	double v0 = 0, v1 = 0;
+
+	put("sys/thermal_zone0/temp", "41000\n");
+	put("sys/thermal_zone1/temp", "52500\n");
+	m = load_ok(text);
+	free(text);
+	ck_assert_uint_eq(m->nmetrics, 2);
+	ck_assert_str_eq(m->metrics[0]->fullname, "host.zone0");
+	ck_assert_str_eq(m->metrics[1]->fullname, "host.zone1");
+	ck_assert_str_eq(m->metrics[1]->unit, "degC");
+	ck_assert_uint_eq(m->metrics[1]->interval_ns, 10 * LT_NSEC_PER_SEC);
+	/* Each reads its own file, with the template's scale. */
+	dev = model_find_device(m, "host");
+	ck_assert_int_eq(dev->drv->open(dev, err, sizeof(err)), 0);
+	ck_assert_int_eq(dev->drv->read(dev, m->metrics[0], &v0), 0);
+	ck_assert_int_eq(dev->drv->read(dev, m->metrics[1], &v1), 0);
+	dev->drv->close(dev);
+	ck_assert_double_eq_tol(v0, 41.0, 1e-9);
+	ck_assert_double_eq_tol(v1, 52.5, 1e-9);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(template_without_a_match_makes_no_metric)
+{
+	char *text = expand(template_conf);
+	struct lt_model *m = load_ok(text);
+
+	free(text);
+	ck_assert_uint_eq(m->nmetrics, 0);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(template_errors_name_the_key)
+{
+	char *text;
+
+	put("sys/thermal_zone0/temp", "41000\n");
+	assert_errors("[device \"host\"]\ntype = file\n"
+		      "[metric \"host.zone*\"]\npath = /sys/thermal_zone0/temp\ninterval = 1s\n",
+		      "{conf}:3: [metric \"host.zone*\"]: a template (a * in the name) needs one "
+		      "key holding a *\n");
+	/* A name the template makes is already a metric's, declared in full. */
+	text = expand("[device \"host\"]\ntype = file\n"
+		      "[metric \"host.zone0\"]\npath = /dev/null\ninterval = 1s\n"
+		      "[metric \"host.zone*\"]\npath = {dir}/sys/thermal_zone*/temp\n"
+		      "interval = 1s\n");
+	put("liotad.conf", text);
+	free(text);
+	load_fails_with("{conf}:7: [metric \"host.zone*\"]: path matches "
+			"'{dir}/sys/thermal_zone0/temp', which makes \"host.zone0\" twice\n");
 }
 END_TEST
 
@@ -1004,10 +1086,13 @@ static Suite *config_suite(void)
 
 	tcase_add_checked_fixture(good, setup, teardown);
 	tcase_add_test(good, full_configuration_builds_the_model);
+	tcase_add_test(good, template_makes_one_metric_per_matching_path);
+	tcase_add_test(good, template_without_a_match_makes_no_metric);
 	tcase_add_test(good, defaults_apply_when_keys_are_absent);
 	tcase_add_test(good, metrics_publish_to_every_dcc_by_default);
 	tcase_add_test(good, section_order_does_not_matter);
 	tcase_add_test(good, dropins_apply_in_sorted_order_and_override);
+	tcase_add_test(good, a_dropin_folder_without_dropins_adds_nothing);
 	tcase_add_test(good, syntax_tolerated_by_inih_is_accepted);
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
@@ -1023,6 +1108,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, bad_values_are_reported_with_the_key);
 	tcase_add_test(bad, lane_capacity_limits_are_enforced);
 	tcase_add_test(bad, duplicate_section_in_one_file_is_reported);
+	tcase_add_test(bad, template_errors_name_the_key);
 	tcase_add_test(bad, duplicate_key_in_one_section_is_reported);
 	tcase_add_test(bad, duplicate_in_a_dropin_is_reported_with_its_file);
 	tcase_add_test(bad, metric_of_a_missing_device_is_reported);

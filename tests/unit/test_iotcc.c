@@ -16,6 +16,7 @@
 
 #include "unit.h"
 #include "dcc/iotcc_proto.h"
+#include "transport/ws.h"
 #include "util.h"
 
 static const struct iotcc_ref EDGE = { "HelixGateway", "0b5e4c1a-77f4-5b2c-9a53-3f3c1e2d4a10",
@@ -791,6 +792,37 @@ START_TEST(fuzz_parser)
 }
 END_TEST
 
+/*
+ * An IoTCC WebSocket url: the port in plain digits, as every number of the
+ * configuration, and no brackets inside the host (found by tests/fuzz).
+ */
+START_TEST(ws_url_port_is_plain_digits_and_host_has_no_brackets)
+{
+	static const char *const bad[] = {"ws://h:+80/",     "ws://h: 80/",    "ws://h:-0/",
+	                                  "wss://h:+5536/x", "ws://[::1]:+1/", "ws://[[1]/",
+	                                  "ws://a]b/",       "ws://[1]]/"};
+	char *host, *path, err[256];
+	unsigned port;
+	bool tls;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ck_assert_msg(
+		    lt_ws_parse_url(bad[i], &tls, &host, &port, &path, err, sizeof(err)) == -EINVAL,
+		    "%s accepted", bad[i]);
+		ck_assert_ptr_null(host);
+		ck_assert_ptr_null(path);
+	}
+	ck_assert_int_eq(
+	    lt_ws_parse_url("ws://[::1]:8080/liota", &tls, &host, &port, &path, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_uint_eq(port, 8080);
+	ck_assert_str_eq(path, "/liota");
+	free(host);
+	free(path);
+}
+END_TEST
+
 static Suite *iotcc_suite(void)
 {
 	Suite *s = suite_create("iotcc");
@@ -815,6 +847,9 @@ static Suite *iotcc_suite(void)
 	tcase_add_test(tc, state_round_trip);
 	tcase_add_test(tc, state_save_never_writes_through_a_planted_link);
 	tcase_add_test(tc, fuzz_parser);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("websocket");
+	tcase_add_test(tc, ws_url_port_is_plain_digits_and_host_has_no_brackets);
 	suite_add_tcase(s, tc);
 	return s;
 }
