@@ -193,6 +193,8 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 			continue;
 		o = (unsigned)df->dcc_old[i];
 		swap_ptr((void **)&nm->dccs[i], (void **)&om->dccs[o]);
+		/* Origins point into their model's file list, which goes with the old model. */
+		nm->dccs[i]->origin = om->dccs[o]->origin;
 		nm->dccs[i]->index = i;
 		om->dccs[o]->index = o;
 	}
@@ -226,6 +228,7 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 		free(fresh->regs);
 		fresh->regs = keep->regs;
 		keep->regs = regs;
+		keep->origin = fresh->origin;
 		for (unsigned k = 0; k < keep->nmetrics; k++) {
 			struct lt_metric *km = keep->metrics[k], *fm = NULL;
 
@@ -233,6 +236,7 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 				if (strcmp(fresh->metrics[j]->name, km->name) == 0)
 					fm = fresh->metrics[j];
 			targets_carry(km, fm);
+			km->origin = fm->origin;
 			swap_ptr((void **)&nm->metrics[metric_pos(nm, fm)],
 			         (void **)&om->metrics[metric_pos(om, km)]);
 			fm->id = km->id;
