@@ -363,6 +363,12 @@ struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc);
  * @stop:        close the transport; what is still queued or held is counted
  *               as dropped (pending becomes 0).
  * @free:        release what init/option allocated.
+ * @remove:      optional: the entity registered as @reg left the
+ *               configuration while the DCC runs on (a reload, a device
+ *               unplugged): tell the data center (IoTCC sends a
+ *               remove_resource_request). @unregister follows. Not called
+ *               when the DCC itself stops or restarts, nor for an entity
+ *               that registers again at once (its device restarts).
  */
 struct lt_dcc_driver {
 	const char *name;
@@ -381,6 +387,7 @@ struct lt_dcc_driver {
 	int (*flush)(struct lt_dcc *dcc, int64_t deadline_ns);
 	void (*stop)(struct lt_dcc *dcc);
 	void (*free)(struct lt_dcc *dcc);
+	void (*remove)(struct lt_dcc *dcc, struct lt_reg *reg);
 };
 
 #ifdef __cplusplus

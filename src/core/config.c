@@ -646,6 +646,40 @@ static const struct raw_kv *kv_find(const struct raw_section *s, const char *key
 	return NULL;
 }
 
+static int kv_ptr_cmp(const void *a, const void *b)
+{
+	const struct raw_kv *const *x = a, *const *y = b;
+
+	return strcmp((*x)->key, (*y)->key);
+}
+
+/*
+ * The keys of @s as "key=value" lines sorted by key (NULL section: ""):
+ * two sections mean the same when these texts are equal, whatever the
+ * order of their lines or the drop-in that set them. A reload compares them.
+ */
+static char *section_conf(const struct raw_section *s)
+{
+	const struct raw_kv **kv;
+	size_t len = 1, at = 0;
+	char *out;
+
+	if (!s || !s->nkv)
+		return xstrdup("");
+	kv = xcalloc(s->nkv, sizeof(*kv));
+	for (unsigned i = 0; i < s->nkv; i++) {
+		kv[i] = &s->kv[i];
+		len += strlen(kv[i]->key) + strlen(kv[i]->value) + 2;
+	}
+	qsort(kv, s->nkv, sizeof(*kv), kv_ptr_cmp);
+	out = xmalloc(len);
+	for (unsigned i = 0; i < s->nkv; i++)
+		at += (size_t)snprintf(out + at, len - at, "%s=%s\n", kv[i]->key, kv[i]->value);
+	out[at] = '\0';
+	free(kv);
+	return out;
+}
+
 static void report_unknown_key(struct loader *ld, const struct raw_section *s,
 			       const struct raw_kv *kv)
 {
@@ -823,6 +857,7 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 
 	dcc = xcalloc(1, sizeof(*dcc));
 	dcc->name = xstrdup(s->name);
+	dcc->conf = section_conf(s);
 	dcc->origin = s->origin;
 	dcc->index = m->ndccs;
 	m->dccs = xrealloc(m->dccs, (m->ndccs + 1) * sizeof(*m->dccs));
@@ -874,6 +909,8 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 
 	dev = xcalloc(1, sizeof(*dev));
 	dev->name = xstrdup(s->name);
+	dev->conf = section_conf(s);
+	dev->lane = m->ndevices;
 	dev->origin = s->origin;
 	dev->index = m->ndevices;
 	dev->regs = xcalloc(m->ndccs, sizeof(*dev->regs));
@@ -1065,6 +1102,7 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 	mt->aggregation = 1;
 	mt->device = dev;
 	mt->origin = s->origin;
+	mt->conf = section_conf(s);
 	/* A device without a driver (wrong type, reported) only gets the core keys checked. */
 	drv = dev->drv;
 	if (drv && drv->metric_init && (r = drv->metric_init(mt)) < 0) {
@@ -1072,6 +1110,7 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 		free(mt->name);
 		free(mt->fullname);
 		free(mt->unit);
+		free(mt->conf);
 		free(mt);
 		return;
 	}
@@ -1191,8 +1230,17 @@ static void model_build(struct loader *ld)
 {
 	static const enum sect_kind order[] = { SECT_DCC, SECT_DEVICE, SECT_METRIC };
 
+	char *dconf, *econf;
+
 	daemon_build(ld);
 	edge_build(ld);
+	/* The edge's name and id as resolved: a new host name is a change too. */
+	dconf = section_conf(section_find(ld, SECT_DAEMON, NULL));
+	econf = section_conf(section_find(ld, SECT_EDGE, NULL));
+	ld->model->core_conf = xasprintf("[daemon]\n%s[edge]\n%s%s %s\n", dconf, econf,
+					 ld->model->edge.name, ld->model->edge.id);
+	free(dconf);
+	free(econf);
 	for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
 		for (unsigned i = 0; i < ld->nsects; i++) {
 			const struct raw_section *s = ld->sects[i];

@@ -85,6 +85,8 @@ json_t *control_status_json(const struct control_ctx *ctx)
 	const struct lt_ring_hdr *h = lt_ring_hdr(d->ring);
 	json_t *devs = json_array(), *dccs = json_array(), *lanes = json_array();
 	json_t *files = json_array();
+	unsigned nlanes = lt_ring_nlanes(d->ring);
+	const char **lane_dev = xcalloc(nlanes + 1, sizeof(*lane_dev));
 	struct lt_totals t;
 
 	for (unsigned i = 0; i < m->nfiles; i++)
@@ -95,7 +97,7 @@ json_t *control_status_json(const struct control_ctx *ctx)
 		int st = atomic_load(&dev->state);
 
 		/* Samplers start and stop in the main thread, which serves this: met is live. */
-		const struct sampler_metric *sm = d->samplers ? d->samplers[i].met : NULL;
+		const struct sampler_metric *sm = d->samplers ? d->samplers[i]->met : NULL;
 
 		for (unsigned j = 0; j < dev->nmetrics; j++)
 			json_array_append_new(mets, metric_json(dev->metrics[j],
@@ -106,7 +108,7 @@ json_t *control_status_json(const struct control_ctx *ctx)
 
 		/* A driver call that does not return says more than the driver's condition. */
 		if (d->samplers &&
-		    sampler_stuck(&d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
+		    sampler_stuck(d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
 			cond = stuck;
 
 		for (unsigned c = 0; c < dev->ncounters; c++)
@@ -121,14 +123,18 @@ json_t *control_status_json(const struct control_ctx *ctx)
 	}
 	for (unsigned i = 0; i < m->ndccs; i++)
 		json_array_append_new(dccs, dcc_json(m->dccs[i]));
-	for (unsigned l = 0; l < lt_ring_nlanes(d->ring); l++)
+	for (unsigned i = 0; i < m->ndevices; i++)
+		if (m->devices[i]->lane < nlanes)
+			lane_dev[m->devices[i]->lane] = m->devices[i]->name;
+	for (unsigned l = 0; l < nlanes; l++)
 		json_array_append_new(
 			lanes, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I}", "lane", (int)l, "device",
-					 l < m->ndevices ? m->devices[l]->name : "", "capacity",
+					 lane_dev[l] ? lane_dev[l] : "", "capacity",
 					 (json_int_t)h->capacity, "fill",
 					 (json_int_t)lt_ring_lane_fill(d->ring, l), "written",
 					 (json_int_t)lt_ring_lane_written(d->ring, l), "dropped",
 					 (json_int_t)lt_ring_lane_dropped(d->ring, l)));
+	free(lane_dev);
 	daemon_totals(d, &t);
 	daemon_totals_add(&t, ctx->past);
 	return json_pack(
@@ -150,7 +156,8 @@ static json_t *metrics_json(const struct control_ctx *ctx)
 	json_t *arr = json_array();
 
 	for (unsigned i = 0; i < m->nmetrics; i++)
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "id", (int)i, "name",
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "id", (int)m->metrics[i]->id,
+						     "name",
 						     m->metrics[i]->fullname, "unit",
 						     m->metrics[i]->unit ? m->metrics[i]->unit : ""));
 	return json_pack("{s:I, s:o}", "generation", (json_int_t)ctx->generation, "metrics", arr);

@@ -30,8 +30,11 @@ static void reg(struct lt_dcc *dcc, const struct lt_entity *e, const struct lt_r
 	}
 }
 
-/* Register the edge system, then devices, then metrics, as liota did. */
-static void register_all(struct lt_model *m)
+/*
+ * Register the edge system, then devices, then metrics, as liota did;
+ * what is registered already (kept across a reload) is left alone.
+ */
+void daemon_register_missing(struct lt_model *m)
 {
 	for (unsigned d = 0; d < m->ndccs; d++) {
 		struct lt_dcc *dcc = m->dccs[d];
@@ -40,7 +43,8 @@ static void register_all(struct lt_model *m)
 				       .type = "edge",
 				       .id = m->edge.id };
 
-		reg(dcc, &e, NULL, &dcc->edge_reg);
+		if (!dcc->edge_reg.id)
+			reg(dcc, &e, NULL, &dcc->edge_reg);
 	}
 	for (unsigned i = 0; i < m->ndevices; i++) {
 		struct lt_device *dev = m->devices[i];
@@ -51,7 +55,7 @@ static void register_all(struct lt_model *m)
 					       .name = dev->name,
 					       .type = dev->drv->name };
 
-			if (dcc->edge_reg.id && device_uses(dev, dcc))
+			if (dcc->edge_reg.id && !dev->regs[d].id && device_uses(dev, dcc))
 				reg(dcc, &e, &dcc->edge_reg, &dev->regs[d]);
 		}
 	}
@@ -66,13 +70,13 @@ static void register_all(struct lt_model *m)
 					       .type = "metric",
 					       .unit = met->unit ? met->unit : "" };
 
-			if (parent->id)
+			if (parent->id && !tg->reg.id)
 				reg(tg->dcc, &e, parent, &tg->reg);
 		}
 	}
 }
 
-static void unreg(struct lt_dcc *dcc, struct lt_reg *r)
+void daemon_unreg(struct lt_dcc *dcc, struct lt_reg *r)
 {
 	if (r->id && dcc->drv->unregister)
 		dcc->drv->unregister(dcc, r);
@@ -86,12 +90,12 @@ static void unregister_all(struct lt_model *m)
 {
 	for (unsigned i = 0; i < m->nmetrics; i++)
 		for (unsigned t = 0; t < m->metrics[i]->ntargets; t++)
-			unreg(m->metrics[i]->targets[t].dcc, &m->metrics[i]->targets[t].reg);
+			daemon_unreg(m->metrics[i]->targets[t].dcc, &m->metrics[i]->targets[t].reg);
 	for (unsigned i = 0; i < m->ndevices; i++)
 		for (unsigned d = 0; d < m->ndccs; d++)
-			unreg(m->dccs[d], &m->devices[i]->regs[d]);
+			daemon_unreg(m->dccs[d], &m->devices[i]->regs[d]);
 	for (unsigned d = 0; d < m->ndccs; d++)
-		unreg(m->dccs[d], &m->dccs[d]->edge_reg);
+		daemon_unreg(m->dccs[d], &m->dccs[d]->edge_reg);
 }
 
 static void stop_dccs(struct lt_model *m, unsigned n)
@@ -101,11 +105,21 @@ static void stop_dccs(struct lt_model *m, unsigned n)
 			m->dccs[d]->drv->stop(m->dccs[d]);
 }
 
+/*
+ * Lanes are cheap until written (the memfd's pages are allocated on first
+ * touch), and a device a reload adds must find a free one: running out
+ * means restarting everything.
+ */
+unsigned daemon_spare_lanes(unsigned ndevices)
+{
+	return ndevices / 4 > 16 ? ndevices / 4 : 16;
+}
+
 int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **out, char *err,
 		 size_t errlen)
 {
 	struct daemon *d = xcalloc(1, sizeof(*d));
-	unsigned started = 0, nlanes = model->ndevices ? model->ndevices : 1;
+	unsigned started = 0, nlanes = model->ndevices + daemon_spare_lanes(model->ndevices);
 	char derr[256];
 	int r;
 
@@ -127,7 +141,7 @@ int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **ou
 			goto err_stop_dccs;
 		}
 	}
-	register_all(model);
+	daemon_register_missing(model);
 	r = publisher_init(&d->pub, model, d->ring);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot start the publisher: %s", strerror(-r));
@@ -138,17 +152,20 @@ int daemon_start(struct lt_model *model, uint64_t generation, struct daemon **ou
 		snprintf(err, errlen, "cannot start the publisher: %s", strerror(-r));
 		goto err_pub;
 	}
-	d->samplers = xcalloc(nlanes, sizeof(*d->samplers));
+	d->samplers = xcalloc(model->ndevices + 1, sizeof(*d->samplers));
 	for (unsigned i = 0; i < model->ndevices; i++) {
-		d->samplers[i].dev = model->devices[i];
-		d->samplers[i].ring = d->ring;
-		d->samplers[i].lane = i;
-		r = sampler_start(&d->samplers[i]);
+		d->samplers[i] = xcalloc(1, sizeof(*d->samplers[i]));
+		d->samplers[i]->dev = model->devices[i];
+		d->samplers[i]->ring = d->ring;
+		d->samplers[i]->lane = model->devices[i]->lane = i;
+		r = sampler_start(d->samplers[i]);
 		if (r < 0) {
 			snprintf(err, errlen, "device %s: cannot start its sampler: %s",
 				 model->devices[i]->name, strerror(-r));
-			for (unsigned j = 0; j < i; j++)
-				sampler_stop(&d->samplers[j]);
+			for (unsigned j = 0; j <= i; j++) {
+				sampler_stop(d->samplers[j]);
+				free(d->samplers[j]);
+			}
 			free(d->samplers);
 			publisher_stop(&d->pub, 0);
 			goto err_pub;
@@ -216,6 +233,14 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t)
 			atomic_load_explicit(&met->ring_dropped, memory_order_relaxed);
 		t->errors += atomic_load_explicit(&met->errors, memory_order_relaxed);
 	}
+	t->taken += d->gone.taken;
+	t->deliveries += d->gone.deliveries;
+	t->errors += d->gone.errors;
+	lost += d->gone.lost;
+	handed += d->gone.handed;
+	t->published += d->gone.published;
+	t->dropped += d->gone.dropped;
+	t->pending += d->gone.pending;
 	t->dropped += lost;
 	/* Only a reader racing the threads could see more handed than taken. */
 	if (t->deliveries >= lost + handed)
@@ -242,7 +267,7 @@ const char *daemon_stalled(const struct daemon *d, uint64_t now_ns, uint64_t lim
 		return "publisher";
 	}
 	for (unsigned i = 0; i < d->model->ndevices; i++) {
-		t = lt_beat_busy_for(&d->samplers[i].beat, now_ns, NULL);
+		t = lt_beat_busy_for(&d->samplers[i]->beat, now_ns, NULL);
 		if (t >= limit_ns) {
 			*busy_ns = t;
 			return d->model->devices[i]->name;
@@ -261,9 +286,9 @@ void daemon_stop(struct daemon *d, struct lt_totals *acc)
 	m = d->model;
 	/* Producers first, so that the publisher's last drain sees every record. */
 	for (unsigned i = 0; i < m->ndevices; i++)
-		sampler_request_stop(&d->samplers[i]);
+		sampler_request_stop(d->samplers[i]);
 	for (unsigned i = 0; i < m->ndevices; i++)
-		sampler_stop(&d->samplers[i]);
+		sampler_stop(d->samplers[i]);
 	publisher_stop(&d->pub, m->daemon.flush_timeout_ns);
 	unregister_all(m);
 	/* Counted after the DCCs' stop, which drops (and counts) what they still hold. */
@@ -272,6 +297,8 @@ void daemon_stop(struct daemon *d, struct lt_totals *acc)
 	if (acc)
 		daemon_totals_add(acc, &t);
 	publisher_destroy(&d->pub);
+	for (unsigned i = 0; i < m->ndevices; i++)
+		free(d->samplers[i]);
 	free(d->samplers);
 	lt_ring_free(d->ring);
 	free(d);

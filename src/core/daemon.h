@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A running configuration: the ring, one sampler per device, the publisher
- * and the DCCs with their registrations. Started and stopped as a whole by
- * the main thread (at start, at exit and on reload).
+ * and the DCCs with their registrations. Started and stopped by the main
+ * thread at start and exit; a reload applies the difference to it
+ * (daemon_apply(), src/core/apply.c).
  */
 #ifndef LT_DAEMON_H
 #define LT_DAEMON_H
@@ -30,10 +31,23 @@ struct lt_totals {
 	uint64_t errors; /* device read errors */
 };
 
+/*
+ * The raw counters of the metrics and DCC instances a live reload stopped
+ * while the daemon runs on (daemon_apply()): daemon_totals() adds them to
+ * those of the running objects, so that the identity above holds across
+ * reloads (a sample handed to a DCC that has since stopped is in that DCC's
+ * counters here, while its metric may still run).
+ */
+struct lt_gone {
+	uint64_t taken, deliveries, lost, errors;      /* stopped metrics */
+	uint64_t handed, published, dropped, pending; /* stopped DCC instances */
+};
+
 struct daemon {
 	struct lt_model *model;
+	struct lt_gone gone;
 	struct lt_ring *ring;
-	struct sampler *samplers; /* one per device, lane i for device i */
+	struct sampler **samplers; /* one per device of the model, in its order */
 	struct publisher pub;
 	uint64_t started_mono_ns;
 };
@@ -63,5 +77,31 @@ const char *daemon_stalled(const struct daemon *d, uint64_t now_ns, uint64_t lim
 void daemon_totals(const struct daemon *d, struct lt_totals *t);
 /* @acc += @t */
 void daemon_totals_add(struct lt_totals *acc, const struct lt_totals *t);
+
+/*
+ * Apply @nm to the running daemon as a difference (diff.h): only new,
+ * changed and removed DCCs and devices start, restart or stop; the others
+ * run on untouched (samplers, lanes, DCC connections, queues, counters,
+ * registrations). This is the one way a running daemon changes: SIGHUP
+ * calls it with the reloaded model, udev discovery with the running model
+ * plus or minus one device.
+ * Returns 0: @nm is now d->model, holding the kept objects; the caller
+ * frees the previous model, which now holds the stopped objects and the
+ * unused copies of the kept ones. -EAGAIN: [daemon] or [edge] changed, or
+ * the ring has too few free lanes; nothing changed: the caller restarts
+ * the whole daemon. Another negative errno: a new or changed DCC could not
+ * start (err says which); nothing changed and @nm is the caller's to free.
+ * A device whose sampler cannot start is reported and left stopped; the
+ * rest goes on. The counters of what stopped stay in daemon_totals() (d->gone).
+ * On success err holds a summary of what changed, for the log.
+ */
+int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, char *err,
+		 size_t errlen);
+
+/* For apply.c: registration of what is not registered yet, and removal of one. */
+void daemon_register_missing(struct lt_model *m);
+void daemon_unreg(struct lt_dcc *dcc, struct lt_reg *r);
+/* Lanes a ring gets beyond its devices, for devices a reload adds. */
+unsigned daemon_spare_lanes(unsigned ndevices);
 
 #endif

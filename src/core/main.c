@@ -192,9 +192,12 @@ static void started_msg(const struct lt_model *m, const char *path)
 }
 
 /*
- * SIGHUP: a valid new configuration replaces the running one; an invalid
- * one is reported and changes nothing. If the new one cannot start (a DCC
- * file cannot be opened...), the old one is started again.
+ * SIGHUP: a valid new configuration is applied to the running daemon as a
+ * difference (daemon_apply()): only what changed starts, restarts or
+ * stops. An invalid one, or one with a DCC that cannot start, is reported
+ * and changes nothing. Only a change of [daemon] or [edge], or more new
+ * devices than the ring has spare lanes, restarts everything; if the new
+ * configuration then cannot start, the old one is started again.
  */
 static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 		   struct lt_totals *past, uint64_t *generation)
@@ -202,6 +205,8 @@ static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 	struct lt_model *nm;
 	struct daemon *nd;
 	char err[512];
+	uint64_t t0 = lt_mono_ns();
+	int r;
 
 	sd_notify(0, "RELOADING=1");
 	lt_log(LOG_INFO, "reloading %s", path);
@@ -211,6 +216,23 @@ static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 		sd_notify(0, "READY=1");
 		return false;
 	}
+	r = daemon_apply(*d, nm, *generation + 1, err, sizeof(err));
+	if (r == 0) {
+		++*generation;
+		model_free(*model);
+		*model = nm;
+		lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
+		       (double)(lt_mono_ns() - t0) / 1e6, err);
+		started_msg(nm, path);
+		return true;
+	}
+	if (r != -EAGAIN) {
+		lt_log(LOG_ERR, "reload: %s; keeping the running configuration", err);
+		model_free(nm);
+		sd_notify(0, "READY=1");
+		return false;
+	}
+	lt_log(LOG_NOTICE, "reload: %s: restarting everything", err);
 	daemon_stop(*d, past);
 	*d = NULL;
 	if (daemon_start(nm, ++*generation, &nd, err, sizeof(err)) == 0) {

@@ -29,6 +29,16 @@ struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullna
 	return NULL;
 }
 
+uint32_t model_id_bound(const struct lt_model *m)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		if (m->metrics[i]->id >= n)
+			n = m->metrics[i]->id + 1;
+	return n;
+}
+
 /*
  * A driver is set on a device or DCC only once its init callback succeeded,
  * so its free callbacks run exactly for the objects it initialised.
@@ -45,6 +55,7 @@ static void metric_free(struct lt_metric *mt)
 	free(mt->name);
 	free(mt->fullname);
 	free(mt->unit);
+	free(mt->conf);
 	free(mt);
 }
 
@@ -58,6 +69,7 @@ static void device_free(struct lt_device *dev, unsigned ndccs)
 	free(dev->regs);
 	free(dev->metrics);
 	free(dev->name);
+	free(dev->conf);
 	free(dev);
 }
 
@@ -67,6 +79,7 @@ static void dcc_free(struct lt_dcc *dcc)
 		dcc->drv->free(dcc);
 	free(dcc->edge_reg.id);
 	free(dcc->name);
+	free(dcc->conf);
 	free(dcc);
 }
 
@@ -88,6 +101,7 @@ void model_free(struct lt_model *m)
 	free(m->dccs);
 	free(m->files);
 	free(m->edge.name);
+	free(m->core_conf);
 	free(m->daemon.runtime_dir);
 	free(m->daemon.state_dir);
 	free(m);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The daemon's model of the configuration: the edge system, DCCs, devices
- * and metrics. A whole model is built by config_load() and replaced as a
- * whole on reload, so nothing here needs a lock: the objects are immutable
- * once running, except the counters, which are relaxed atomics.
+ * and metrics. A whole model is built by config_load(); on reload the
+ * running DCC, device and metric objects that did not change are moved into
+ * the new model (daemon_apply(), src/core/apply.c), the others replaced.
+ * Nothing here needs a lock: the objects are immutable once running, except
+ * the counters, which are relaxed atomics, and the tables daemon_apply()
+ * rewrites while the publisher is paused (targets, regs).
  */
 #ifndef LT_MODEL_H
 #define LT_MODEL_H
@@ -35,6 +38,7 @@ struct lt_dcc {
 	unsigned index;         /* position in model->dccs */
 	struct lt_reg edge_reg; /* the edge system as registered with this DCC */
 	struct lt_dcc_stats stats;
+	char *conf; /* its section's keys, canonical: what a reload compares */
 };
 
 struct sampler_emit;
@@ -53,6 +57,8 @@ struct lt_device {
 	void *priv;
 	struct lt_origin origin;
 	unsigned index;
+	unsigned lane; /* its ring lane, kept while the device runs unchanged */
+	char *conf;    /* its section's keys, canonical: what a reload compares */
 	struct lt_metric **metrics; /* the device's metrics, in configuration order */
 	unsigned nmetrics;
 	struct lt_reg *regs; /* one per model DCC (id NULL when not registered there) */
@@ -80,7 +86,7 @@ struct lt_metric {
 	char *name;     /* "temp" */
 	char *fullname; /* "boiler.temp" */
 	char *unit;     /* "" when not set */
-	uint32_t id;    /* index in model->metrics, the ring record's metric_id */
+	uint32_t id;    /* the ring record's metric_id; kept across reloads while unchanged */
 	unsigned dev_index; /* index in device->metrics */
 	uint64_t interval_ns; /* 0 = not polled */
 	bool event_driven;    /* samples come from the driver's dispatch (lt_emit) */
@@ -90,6 +96,7 @@ struct lt_metric {
 	unsigned ntargets;
 	void *priv;
 	struct lt_origin origin;
+	char *conf; /* its section's keys, canonical: what a reload compares */
 	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
 	_Atomic uint64_t samples;
 	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */
@@ -114,8 +121,13 @@ struct lt_model {
 	unsigned ndccs;
 	struct lt_device **devices;
 	unsigned ndevices;
-	struct lt_metric **metrics; /* metrics[i]->id == i */
+	/*
+	 * In configuration order. Ids are unique but may have holes after a
+	 * reload (an unchanged metric keeps its id): model_id_bound().
+	 */
+	struct lt_metric **metrics;
 	unsigned nmetrics;
+	char *core_conf; /* [daemon] and [edge] keys, canonical: a change restarts all */
 	char **files; /* configuration files read, in order (also owns origin strings) */
 	unsigned nfiles;
 };
@@ -124,6 +136,8 @@ struct lt_model {
 struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name);
 struct lt_device *model_find_device(const struct lt_model *m, const char *name);
 struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullname);
+/* One more than the largest metric id (0 without metrics). */
+uint32_t model_id_bound(const struct lt_model *m);
 /* Free a model and everything it owns (drivers' free callbacks included). NULL is fine. */
 void model_free(struct lt_model *m);
 /* The state folder lt_state_path() uses from now on (NULL: the default); the daemon sets it at start. */

@@ -27,12 +27,17 @@ int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring
 	p->ring = ring;
 	p->batch_max = PUB_BATCH;
 	p->batch = xcalloc(PUB_BATCH, sizeof(*p->batch));
-	p->agg = xcalloc(m->nmetrics, sizeof(*p->agg));
+	p->nagg = model_id_bound(m);
+	p->agg = xcalloc(p->nagg + 1, sizeof(*p->agg));
 	for (unsigned i = 0; i < m->nmetrics; i++) {
-		p->agg[i].buf = xcalloc(m->metrics[i]->aggregation, sizeof(struct lt_sample));
-		p->agg[i].size = m->metrics[i]->aggregation;
-		p->agg[i].metric = m->metrics[i];
+		struct lt_agg *a = &p->agg[m->metrics[i]->id];
+
+		a->buf = xcalloc(m->metrics[i]->aggregation, sizeof(struct lt_sample));
+		a->size = m->metrics[i]->aggregation;
+		a->metric = m->metrics[i];
 	}
+	pthread_mutex_init(&p->park_lock, NULL);
+	pthread_cond_init(&p->park_cond, NULL);
 	p->pfds = xcalloc(m->ndccs + 2, sizeof(*p->pfds));
 	p->deadlines = xcalloc(m->ndccs + 1, sizeof(*p->deadlines));
 	p->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -48,9 +53,13 @@ int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring
 void publisher_destroy(struct publisher *p)
 {
 	if (p->agg)
-		for (unsigned i = 0; i < p->model->nmetrics; i++)
+		for (unsigned i = 0; i < p->nagg; i++)
 			free(p->agg[i].buf);
 	free(p->agg);
+	if (p->batch) {
+		pthread_mutex_destroy(&p->park_lock);
+		pthread_cond_destroy(&p->park_cond);
+	}
 	free(p->batch);
 	free(p->pfds);
 	free(p->deadlines);
@@ -80,13 +89,13 @@ static void fan_out(struct lt_metric *m, const struct lt_sample *s, size_t n)
 
 void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n)
 {
-	const uint32_t nmetrics = p->model->nmetrics;
+	const uint32_t nagg = p->nagg;
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t id = s[i].metric_id;
-		struct lt_agg *a = &p->agg[id];
+		struct lt_agg *a = &p->agg[id < nagg ? id : nagg];
 
-		if (id >= nmetrics) {
+		if (!a->metric) {
 			atomic_fetch_add_explicit(&p->invalid, 1, memory_order_relaxed);
 			continue;
 		}
@@ -104,11 +113,11 @@ void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n)
 
 void publisher_flush_partial(struct publisher *p)
 {
-	for (unsigned i = 0; i < p->model->nmetrics; i++) {
+	for (unsigned i = 0; i < p->nagg; i++) {
 		struct lt_agg *a = &p->agg[i];
 
 		if (a->n) {
-			fan_out(p->model->metrics[i], a->buf, a->n);
+			fan_out(a->metric, a->buf, a->n);
 			a->n = 0;
 		}
 	}
@@ -197,6 +206,31 @@ static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_u
 }
 
 /*
+ * publisher_pause() asked: say so and wait. Between two drains nothing of
+ * the publisher's is in use, so the caller may change it all. The stop
+ * eventfd that woke us is emptied, else every later ppoll() would return
+ * at once.
+ */
+static void park(struct publisher *p)
+{
+	uint64_t v;
+	ssize_t r;
+
+	/* Parked is idle for the watchdog: the main thread is busy in its place. */
+	lt_beat_idle(&p->beat);
+	pthread_mutex_lock(&p->park_lock);
+	p->parked = true;
+	pthread_cond_broadcast(&p->park_cond);
+	while (atomic_load_explicit(&p->pause, memory_order_acquire))
+		pthread_cond_wait(&p->park_cond, &p->park_lock);
+	p->parked = false;
+	pthread_mutex_unlock(&p->park_lock);
+	lt_beat_busy(&p->beat, 1, lt_mono_ns());
+	r = read(p->stop_fd, &v, sizeof(v));
+	(void)r; /* EAGAIN: nothing to empty; a stop request is also in p->stop */
+}
+
+/*
  * The loop. Under load a wake-up per producer commit (thousands per second,
  * each a context switch here and an eventfd write in a sampler) would cost
  * more than the records it brings. So a sleep that a producer cut short
@@ -215,6 +249,11 @@ static void *publisher_main(void *arg)
 
 	lt_beat_busy(&p->beat, 1, last_service);
 	for (;;) {
+		if (atomic_load_explicit(&p->pause, memory_order_acquire)) {
+			park(p);
+			got = busy = false;
+			last_service = lt_mono_ns();
+		}
 		size_t n = drain_once(p);
 		uint64_t now = lt_mono_ns();
 
@@ -283,4 +322,72 @@ void publisher_stop(struct publisher *p, uint64_t flush_timeout_ns)
 				   (unsigned long long)atomic_load(&d->stats.pending),
 				   (unsigned long long)atomic_load(&d->stats.queued));
 	}
+}
+
+void publisher_pause(struct publisher *p)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	atomic_store_explicit(&p->pause, true, memory_order_release);
+	w = write(p->stop_fd, &one, sizeof(one));
+	(void)w;
+	pthread_mutex_lock(&p->park_lock);
+	while (!p->parked)
+		pthread_cond_wait(&p->park_cond, &p->park_lock);
+	pthread_mutex_unlock(&p->park_lock);
+}
+
+void publisher_resume(struct publisher *p)
+{
+	pthread_mutex_lock(&p->park_lock);
+	atomic_store_explicit(&p->pause, false, memory_order_release);
+	pthread_cond_broadcast(&p->park_cond);
+	pthread_mutex_unlock(&p->park_lock);
+}
+
+void publisher_drain(struct publisher *p)
+{
+	while (drain_once(p))
+		;
+}
+
+void publisher_flush_metric(struct publisher *p, struct lt_metric *mt)
+{
+	struct lt_agg *a = mt->id < p->nagg ? &p->agg[mt->id] : NULL;
+
+	if (a && a->metric == mt && a->n) {
+		fan_out(mt, a->buf, a->n);
+		a->n = 0;
+	}
+}
+
+void publisher_adopt(struct publisher *p, struct lt_model *m)
+{
+	uint32_t nagg = model_id_bound(m);
+	struct lt_agg *agg = xcalloc(nagg + 1, sizeof(*agg));
+
+	for (unsigned i = 0; i < m->nmetrics; i++) {
+		struct lt_metric *mt = m->metrics[i];
+		struct lt_agg *a = &agg[mt->id];
+
+		if (mt->id < p->nagg && p->agg[mt->id].metric == mt) {
+			*a = p->agg[mt->id];
+			p->agg[mt->id].buf = NULL;
+			continue;
+		}
+		a->buf = xcalloc(mt->aggregation, sizeof(struct lt_sample));
+		a->size = mt->aggregation;
+		a->metric = mt;
+	}
+	for (unsigned i = 0; i < p->nagg; i++)
+		free(p->agg[i].buf);
+	free(p->agg);
+	p->agg = agg;
+	p->nagg = nagg;
+	free(p->pfds);
+	free(p->deadlines);
+	p->pfds = xcalloc(m->ndccs + 2, sizeof(*p->pfds));
+	p->deadlines = xcalloc(m->ndccs + 1, sizeof(*p->deadlines));
+	p->model = m;
 }

@@ -27,7 +27,8 @@ struct lt_agg {
 struct publisher {
 	struct lt_model *model;
 	struct lt_ring *ring;
-	struct lt_agg *agg; /* per metric */
+	struct lt_agg *agg; /* per metric id (model_id_bound()); metric NULL in a hole */
+	uint32_t nagg;
 	struct lt_sample *batch;
 	size_t batch_max;
 	struct pollfd *pfds;
@@ -36,6 +37,11 @@ struct publisher {
 	bool started;
 	int stop_fd; /* eventfd: wakes the thread to stop */
 	_Atomic bool stop;
+	/* publisher_pause(): the thread parks at a safe point until resumed */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	_Atomic bool pause;
+	bool parked; /* under park_lock */
 	_Atomic uint64_t consumed; /* records taken from the ring */
 	_Atomic uint64_t invalid;  /* records naming no metric (never expected) */
 	struct lt_beat beat;       /* busy except while waiting in ppoll() */
@@ -54,5 +60,25 @@ int publisher_start(struct publisher *p);
  * @flush_timeout_ns has passed, then exits.
  */
 void publisher_stop(struct publisher *p, uint64_t flush_timeout_ns);
+
+/*
+ * Live changes (daemon_apply()). publisher_pause() wakes the thread and
+ * returns once it is parked between two drains; until publisher_resume()
+ * the caller owns what the thread owns: the ring's consumer side, the
+ * aggregation table and every DCC of the model. Samplers keep writing into
+ * their lanes meanwhile.
+ */
+void publisher_pause(struct publisher *p);
+void publisher_resume(struct publisher *p);
+/* While paused: feed everything the ring holds now. */
+void publisher_drain(struct publisher *p);
+/* While paused: publish @mt's partial batch (the metric is going away). */
+void publisher_flush_metric(struct publisher *p, struct lt_metric *mt);
+/*
+ * While paused: take @m as the model. A metric object found in the old
+ * table under its id keeps its partial batch; the others get new batches,
+ * and the old ones not taken (flushed before) are freed.
+ */
+void publisher_adopt(struct publisher *p, struct lt_model *m);
 
 #endif

@@ -283,6 +283,11 @@ unsigned lt_ring_nlanes(const struct lt_ring *r)
 	return r->nlanes;
 }
 
+void lt_ring_set_generation(struct lt_ring *r, uint64_t generation)
+{
+	__atomic_store_n(&r->hdr->generation, generation, __ATOMIC_RELEASE);
+}
+
 /* ---- producer -------------------------------------------------------- */
 
 int lt_ring_producer_init(struct lt_ring *r, unsigned lane, struct lt_ring_producer *p)
@@ -599,7 +604,7 @@ int lt_ring_observer_open(int fd, struct lt_ring_observer *o)
 	 */
 	memset(&copy, 0, sizeof(copy));
 	memcpy(&copy, (const void *)hdr, offsetof(struct lt_ring_hdr, retired));
-	copy.generation = hdr->generation; /* not the live fields the threads change */
+	copy.generation = __atomic_load_n(&hdr->generation, __ATOMIC_ACQUIRE);
 	ret = observer_check(&copy, size);
 	if (ret < 0)
 		goto err_unmap;
@@ -723,4 +728,9 @@ long lt_ring_observe(struct lt_ring_observer *o, struct lt_sample *out, size_t m
 	if (missed)
 		*missed += lost;
 	return (long)n;
+}
+
+uint64_t lt_ring_observer_generation(const struct lt_ring_observer *o)
+{
+	return __atomic_load_n(&o->hdr->generation, __ATOMIC_ACQUIRE);
 }

@@ -41,7 +41,7 @@ struct lt_ring_hdr {
 	uint64_t size;        /* total segment size */
 	_Atomic uint32_t retired; /* set when the daemon stops using this segment */
 	uint32_t pad0;
-	uint64_t generation;  /* bumped on every configuration load */
+	uint64_t generation;  /* the configuration's; set again by every live reload */
 	alignas(LT_CACHELINE) _Atomic uint32_t sleeping; /* consumer is (about to be) asleep */
 	_Atomic uint64_t wakeups; /* eventfd writes done by producers */
 };
@@ -74,6 +74,8 @@ int lt_ring_dup_ro_fd(const struct lt_ring *r);
 int lt_ring_eventfd(const struct lt_ring *r);
 const struct lt_ring_hdr *lt_ring_hdr(const struct lt_ring *r);
 unsigned lt_ring_nlanes(const struct lt_ring *r);
+/* Announce a new configuration generation to observers (metric ids changed). */
+void lt_ring_set_generation(struct lt_ring *r, uint64_t generation);
 
 /*
  * Producer side: one struct lt_ring_producer per producer thread, private to
@@ -199,5 +201,11 @@ void lt_ring_observer_close(struct lt_ring_observer *o);
  */
 long lt_ring_observe(struct lt_ring_observer *o, struct lt_sample *out, size_t max,
 		     uint64_t *missed);
+/*
+ * The generation the daemon announces now: when it differs from the one the
+ * observer's metric table was fetched for, fetch the table again (a live
+ * reload keeps the segment but may add metric ids).
+ */
+uint64_t lt_ring_observer_generation(const struct lt_ring_observer *o);
 
 #endif

@@ -342,7 +342,8 @@ static int cmd_status(bool as_json)
 	       num(ring, "generation"), num(ring, "wakeups"), "LANE", "DEVICE", "FILL", "CAPACITY",
 	       "WRITTEN", "DROPPED");
 	json_array_foreach(json_object_get(ring, "lanes"), i, v)
-		printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
+		if (*str(v, "device")) /* spare lanes, for devices a reload adds, are not shown */
+			printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
 		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
 	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE",
 	       "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS");
@@ -359,7 +360,8 @@ struct tail_state {
 	char **names; /* by metric id */
 	char **units;
 	bool *want;
-	size_t n;
+	size_t n;           /* one more than the largest id */
+	uint64_t generation; /* of the configuration the table describes */
 };
 
 static void tail_clear(struct tail_state *t)
@@ -374,18 +376,27 @@ static void tail_clear(struct tail_state *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Fetch the metric table and the ring fd; attach the observer. */
-static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **pat, int npat)
+/* Ids are not dense after a reload (a kept metric keeps its id): this bounds the table. */
+#define TAIL_IDS_MAX (1u << 20)
+
+/* Fetch the metric table (id -> name, unit, wanted) of the running configuration. */
+static int tail_names(struct tail_state *t, char **pat, int npat)
 {
-	json_t *mt = request("metrics", NULL), *v, *rg;
+	json_t *mt = request("metrics", NULL), *v;
 	size_t i;
-	int fd, r;
 
 	if (!mt)
 		return -1;
 	tail_clear(t);
 	json_t *arr = json_object_get(mt, "metrics");
-	t->n = json_array_size(arr);
+	json_array_foreach(arr, i, v)
+	{
+		long long id = num(v, "id");
+
+		if (id >= 0 && id < TAIL_IDS_MAX && (size_t)id >= t->n)
+			t->n = (size_t)id + 1;
+	}
+	t->generation = (uint64_t)num(mt, "generation");
 	t->names = calloc(t->n + 1, sizeof(char *));
 	t->units = calloc(t->n + 1, sizeof(char *));
 	t->want = calloc(t->n + 1, sizeof(bool));
@@ -393,9 +404,10 @@ static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **
 		goto err_nomem;
 	json_array_foreach(arr, i, v)
 	{
-		size_t id = (size_t)num(v, "id");
+		long long lid = num(v, "id");
+		size_t id = (size_t)lid;
 
-		if (id >= t->n || t->names[id])
+		if (lid < 0 || id >= t->n || t->names[id])
 			continue;
 		t->names[id] = strdup(str(v, "name"));
 		t->units[id] = strdup(str(v, "unit"));
@@ -407,6 +419,22 @@ static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **
 				t->want[id] = true;
 	}
 	json_decref(mt);
+	return 0;
+
+err_nomem:
+	json_decref(mt);
+	fprintf(stderr, "liotactl: out of memory\n");
+	return -1;
+}
+
+/* Fetch the metric table and the ring fd; attach the observer. */
+static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **pat, int npat)
+{
+	json_t *rg;
+	int fd, r;
+
+	if (tail_names(t, pat, npat) < 0)
+		return -1;
 	rg = request("ring", &fd);
 	if (!rg)
 		return -1;
@@ -422,11 +450,6 @@ static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **
 		return -1;
 	}
 	return 0;
-
-err_nomem:
-	json_decref(mt);
-	fprintf(stderr, "liotactl: out of memory\n");
-	return -1;
 }
 
 static void print_sample(const struct tail_state *t, const struct lt_sample *s, bool raw)
@@ -474,8 +497,14 @@ static int cmd_tail(long long count, double timeout, bool raw, char **pat, int n
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (!interrupted && (count <= 0 || printed < count) && now_s() < end) {
-		long n = lt_ring_observe(&o, buf, 256, &missed);
+		long n;
 
+		/* A live reload keeps the ring but may give new metrics new ids. */
+		if (lt_ring_observer_generation(&o) != t.generation && tail_names(&t, pat, npat) < 0) {
+			status = 1;
+			break;
+		}
+		n = lt_ring_observe(&o, buf, 256, &missed);
 		if (n == -ESTALE) {
 			/* The daemon reloaded: follow the new ring. */
 			lt_ring_observer_close(&o);

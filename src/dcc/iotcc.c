@@ -897,6 +897,34 @@ static void iotcc_unregister(struct lt_dcc *dcc, struct lt_reg *reg)
 	reg->priv = NULL;
 }
 
+/*
+ * A device gone from the configuration while the DCC runs (a reload): it
+ * is no longer live, and IoTCC removes it, as sweep() does at start for
+ * one gone while liotad did not run. Metrics are stat keys of their device,
+ * not resources: nothing to remove.
+ */
+static void iotcc_remove(struct lt_dcc *dcc, struct lt_reg *reg)
+{
+	struct iotcc *c = lt_dcc_priv(dcc);
+	struct ent *e = reg->priv;
+
+	if (!e || e == c->edge)
+		return;
+	for (size_t i = 0; i < c->nents; i++) {
+		if (c->ents[i] != e || e->lkind != LT_ENTITY_DEVICE)
+			continue;
+		e->live = false;
+		if (e->uuid[0]) {
+			lt_dcc_log(dcc, LOG_NOTICE,
+				   "%s %s is no longer configured for this DCC: removing it from "
+				   "IoTCC",
+				   e->kind, e->name);
+			want(c, IOTCC_REMOVE, e);
+		}
+		return;
+	}
+}
+
 /* Entities of the state file that this run did not register go away. */
 static void sweep(struct iotcc *c)
 {
@@ -1091,6 +1119,7 @@ const struct lt_dcc_driver lt_dcc_iotcc = {
 	.start = iotcc_start,
 	.register_entity = iotcc_register,
 	.unregister = iotcc_unregister,
+	.remove = iotcc_remove,
 	.publish = iotcc_publish,
 	.poll = iotcc_poll,
 	.dispatch = iotcc_dispatch,

@@ -319,12 +319,14 @@ START_TEST(status_json_shows_lateness_per_metric)
 	struct lt_totals past = { 0 };
 	struct daemon d = { 0 };
 	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
+	struct sampler *sp[1];
 	json_t *st, *mets, *lat;
 
 	tick_setup(&f, 10 * MS);
 	d.model = f.m;
 	d.ring = f.ring;
-	d.samplers = &f.s;
+	sp[0] = &f.s;
+	d.samplers = sp;
 	sampler_tick(&f.s, &f.p, 2 * MS); /* both metrics 2 ms late */
 	st = control_status_json(&ctx);
 	ck_assert_ptr_nonnull(st);
@@ -775,7 +777,7 @@ static void stuck_case(bool in_open, const char *want_state, const char *want_co
 	struct lt_totals past = { 0 };
 	struct daemon d = { 0 };
 	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
-	struct sampler s = { 0 };
+	struct sampler s = { 0 }, *sp[1] = { &s };
 	char state[64], cond[64];
 
 	ck_assert_int_eq(pipe(hang_fds), 0);
@@ -785,7 +787,7 @@ static void stuck_case(bool in_open, const char *want_state, const char *want_co
 	sampler_set_stuck_min(100 * MS);
 	ck_assert_int_eq(lt_ring_new(1, 64, 1, &d.ring), 0);
 	d.model = m;
-	d.samplers = &s;
+	d.samplers = sp;
 	s.dev = m->devices[0];
 	s.ring = d.ring;
 	ck_assert_int_eq(sampler_start(&s), 0);
