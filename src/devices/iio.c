@@ -79,9 +79,11 @@ struct iio_metric {
 struct iio_dev {
 	char *device;
 	char *trigger;
-	double freq;               /* sampling_frequency, 0 = leave as it is */
-	uint64_t scans;            /* buffer length in scans */
-	_Atomic uint64_t *n_scans; /* declared by the first buffered metric */
+	double freq;        /* sampling_frequency, 0 = leave as it is */
+	uint64_t scans;     /* buffer length in scans */
+	uint64_t watermark; /* scans per wake-up; 0 = from the rate */
+	/* declared by the first buffered metric */
+	_Atomic uint64_t *n_scans, *n_refills;
 	/* sampler thread, while open */
 	struct iio_context *ctx;
 	struct iio_device *dev;
@@ -89,6 +91,7 @@ struct iio_dev {
 	struct iio_channel *ts;
 	struct lt_iio_format ts_fmt;
 	clockid_t ts_clock;
+	uint64_t refill; /* scans per refill: the watermark */
 	uint64_t next_check;
 	bool seen, gone;
 };
@@ -154,17 +157,45 @@ static int iio_device_option(struct lt_device *dev, const char *key, const char 
 		d->scans = u;
 		return 0;
 	}
+	if (strcmp(key, "watermark") == 0) {
+		r = lt_parse_uint(value, 1, 1u << 19, &u, err, errlen);
+		if (r < 0)
+			return r;
+		d->watermark = u;
+		return 0;
+	}
 	return -ENOENT;
 }
 
 static int iio_device_check(struct lt_device *dev, char *err, size_t errlen)
 {
-	if (!((struct iio_dev *)lt_device_priv(dev))->device) {
+	struct iio_dev *d = lt_device_priv(dev);
+
+	if (!d->device) {
 		snprintf(err, errlen,
 		         "device: missing (an IIO device's name, label or iio:deviceN)");
 		return -EINVAL;
 	}
+	/* The kernel would wait for more scans than the buffer can hold: never wake us. */
+	if (d->watermark > d->scans / 2) {
+		snprintf(err, errlen, "watermark: %llu scans is more than half the buffer (%llu)",
+		         (unsigned long long)d->watermark, (unsigned long long)d->scans);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * Scans per wake-up: as configured, else about ten wake-ups a second at
+ * the configured rate (1 when the rate is the device's business).
+ */
+static uint64_t iio_watermark(const struct iio_dev *d)
+{
+	uint64_t w = d->watermark;
+
+	if (!w)
+		w = d->freq >= 20 ? (uint64_t)(d->freq / 10) : 1;
+	return w > d->scans / 2 ? d->scans / 2 : w;
 }
 
 static int iio_metric_init(struct lt_metric *m)
@@ -250,8 +281,10 @@ static int iio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		lt_metric_set_event_driven(m);
-		if (!d->n_scans)
+		if (!d->n_scans) {
 			d->n_scans = lt_device_counter(dev, "scans");
+			d->n_refills = lt_device_counter(dev, "refills");
+		}
 	} else if (im->element) {
 		snprintf(err, errlen, "element applies to mode buffered only");
 		return -EINVAL;
@@ -472,7 +505,19 @@ static int iio_start_buffer(struct lt_device *dev, struct iio_dev *d, char *err,
 	r = iio_setup_trigger(dev, d, err, errlen);
 	if (r < 0)
 		return r;
-	d->buf = iio_device_create_buffer(d->dev, (size_t)d->scans, false);
+	/*
+	 * libiio 0.24's local backend makes the kernel's buffer "kernel buffers
+	 * count" times the scans of one refill, and its watermark one refill:
+	 * so a refill is a watermark, and the count makes up the length.
+	 */
+	d->refill = iio_watermark(d);
+	r = iio_device_set_kernel_buffers_count(d->dev, (unsigned)(d->scans / d->refill));
+	if (r < 0) {
+		snprintf(err, errlen, "buffer: %llu kernel blocks: %s",
+		         (unsigned long long)(d->scans / d->refill), strerror(-r));
+		return r;
+	}
+	d->buf = iio_device_create_buffer(d->dev, (size_t)d->refill, false);
 	if (!d->buf) {
 		r = -errno;
 		snprintf(err, errlen, "%s: cannot start its buffer: %s%s",
@@ -655,7 +700,7 @@ static int iio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 		return 0;
 	if (now_ns >= d->next_check)
 		d->next_check = now_ns + IIO_CHECK_NS;
-	full = (size_t)d->scans * (size_t)iio_buffer_step(d->buf);
+	full = (size_t)d->refill * (size_t)iio_buffer_step(d->buf);
 	for (int round = 0; round < IIO_REFILLS_MAX; round++) {
 		got = iio_buffer_refill(d->buf);
 		if (got == -EAGAIN)
@@ -669,6 +714,8 @@ static int iio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 				              strerror(-r));
 			return -ENODEV;
 		}
+		if (d->n_refills)
+			atomic_fetch_add_explicit(d->n_refills, 1, memory_order_relaxed);
 		iio_emit_scans(dev, d, (size_t)got);
 		if ((size_t)got < full)
 			return 0; /* drained */

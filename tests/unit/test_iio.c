@@ -339,7 +339,13 @@ START_TEST(device_options_and_their_errors)
 	ck_assert_str_eq(f.err, "sampling_frequency must be above 0 (Hz)");
 	ck_assert_int_eq(fx_dev_opt(&f, "sampling_frequency", "fast"), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "buffer", "1024"), 0);
-	ck_assert_int_eq(fx_dev_opt(&f, "buffer", "1"), -EINVAL);
+		ck_assert_int_eq(fx_dev_opt(&f, "buffer", "1"), -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "watermark", "0"), -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "watermark", "513"), 0);
+	ck_assert_int_eq(lt_device_iio.device_check(f.dev, f.err, sizeof(f.err)), -EINVAL);
+	ck_assert_str_eq(f.err, "watermark: 513 scans is more than half the buffer (1024)");
+	ck_assert_int_eq(fx_dev_opt(&f, "watermark", "512"), 0);
+	ck_assert_int_eq(lt_device_iio.device_check(f.dev, f.err, sizeof(f.err)), 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "chip", "x"), -ENOENT);
 	fx_free(&f);
 }
@@ -398,8 +404,9 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	ck_assert_int_eq(fx_opt(&f, m, "element", "0"), 0);
 	ck_assert_int_eq(fx_check(&f, m), 0);
 	ck_assert(lt_metric_is_event_driven(m));
-	ck_assert_uint_eq(f.dev->ncounters, 1);
+		ck_assert_uint_eq(f.dev->ncounters, 2);
 	ck_assert_str_eq(f.dev->counter_names[0], "scans");
+	ck_assert_str_eq(f.dev->counter_names[1], "refills");
 
 	timed = fx_metric(&f, "y", "", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, timed, "channel", "accel_y"), 0);
@@ -418,8 +425,8 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	ck_assert_int_eq(fx_opt(&f, el, "channel", "voltage0"), 0);
 	ck_assert_int_eq(fx_opt(&f, el, "element", "1"), 0);
 	ck_assert_int_eq(fx_check(&f, el), -EINVAL);
-	ck_assert_str_eq(f.err, "element applies to mode buffered only");
-	ck_assert_uint_eq(f.dev->ncounters, 1);
+		ck_assert_str_eq(f.err, "element applies to mode buffered only");
+	ck_assert_uint_eq(f.dev->ncounters, 2);
 	fx_free(&f);
 }
 END_TEST
