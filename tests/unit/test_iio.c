@@ -339,7 +339,7 @@ START_TEST(device_options_and_their_errors)
 	ck_assert_str_eq(f.err, "sampling_frequency must be above 0 (Hz)");
 	ck_assert_int_eq(fx_dev_opt(&f, "sampling_frequency", "fast"), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "buffer", "1024"), 0);
-		ck_assert_int_eq(fx_dev_opt(&f, "buffer", "1"), -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "buffer", "1"), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "watermark", "0"), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "watermark", "513"), 0);
 	ck_assert_int_eq(lt_device_iio.device_check(f.dev, f.err, sizeof(f.err)), -EINVAL);
@@ -404,7 +404,7 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	ck_assert_int_eq(fx_opt(&f, m, "element", "0"), 0);
 	ck_assert_int_eq(fx_check(&f, m), 0);
 	ck_assert(lt_metric_is_event_driven(m));
-		ck_assert_uint_eq(f.dev->ncounters, 2);
+	ck_assert_uint_eq(f.dev->ncounters, 2);
 	ck_assert_str_eq(f.dev->counter_names[0], "scans");
 	ck_assert_str_eq(f.dev->counter_names[1], "refills");
 
@@ -425,7 +425,7 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	ck_assert_int_eq(fx_opt(&f, el, "channel", "voltage0"), 0);
 	ck_assert_int_eq(fx_opt(&f, el, "element", "1"), 0);
 	ck_assert_int_eq(fx_check(&f, el), -EINVAL);
-		ck_assert_str_eq(f.err, "element applies to mode buffered only");
+	ck_assert_str_eq(f.err, "element applies to mode buffered only");
 	ck_assert_uint_eq(f.dev->ncounters, 2);
 	fx_free(&f);
 }
