@@ -11,6 +11,7 @@ const struct lt_device_driver *const lt_device_drivers[] = {
 	&lt_device_can,
 	&lt_device_gpio,
 	&lt_device_modbus,
+	&lt_device_iio,
 	NULL,
 };
 

@@ -15,6 +15,7 @@ extern const struct lt_device_driver lt_device_file;
 extern const struct lt_device_driver lt_device_can;
 extern const struct lt_device_driver lt_device_gpio;
 extern const struct lt_device_driver lt_device_modbus;
+extern const struct lt_device_driver lt_device_iio;
 
 /*
  * The sim driver's sine at CLOCK_REALTIME time @t_ns, exposed for the tests:

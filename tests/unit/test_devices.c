@@ -223,6 +223,7 @@ START_TEST(registry_finds_builtin_drivers_by_name)
 	ck_assert_ptr_eq(lt_device_driver_find("can"), &lt_device_can);
 	ck_assert_ptr_eq(lt_device_driver_find("gpio"), &lt_device_gpio);
 	ck_assert_ptr_eq(lt_device_driver_find("modbus"), &lt_device_modbus);
+	ck_assert_ptr_eq(lt_device_driver_find("iio"), &lt_device_iio);
 	ck_assert_ptr_null(lt_device_driver_find("nope"));
 	ck_assert_ptr_null(lt_device_driver_find(""));
 	ck_assert_ptr_null(lt_device_driver_find(NULL));
@@ -237,7 +238,7 @@ START_TEST(registry_table_is_null_terminated_and_named)
 		ck_assert_ptr_nonnull(lt_device_drivers[n]->name);
 		ck_assert_ptr_nonnull(lt_device_drivers[n]->read);
 	}
-	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(n, 6);
 }
 END_TEST
 
