@@ -188,6 +188,19 @@ static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_u
 		lt_beat_idle(&p->beat);
 		ppoll(p->pfds, m->ndccs + 2, tsp, NULL);
 		lt_beat_busy(&p->beat, 1, lt_mono_ns());
+		/*
+		 * The stop eventfd only wakes us (p->pause and p->stop say why):
+		 * empty it here, where it woke us, else every later ppoll() would
+		 * return at once. Emptied anywhere else (once on leaving park()),
+		 * a pause asked between our waking and that read was lost, and we
+		 * slept while the caller waited for us: a reload hung.
+		 */
+		if (p->pfds[1].revents) {
+			uint64_t v;
+			ssize_t r = read(p->stop_fd, &v, sizeof(v));
+
+			(void)r; /* EAGAIN: another wake-up emptied it */
+		}
 		if (slept)
 			lt_ring_wake_ack(p->ring);
 		now = (int64_t)lt_mono_ns();
@@ -207,15 +220,10 @@ static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_u
 
 /*
  * publisher_pause() asked: say so and wait. Between two drains nothing of
- * the publisher's is in use, so the caller may change it all. The stop
- * eventfd that woke us is emptied, else every later ppoll() would return
- * at once.
+ * the publisher's is in use, so the caller may change it all.
  */
 static void park(struct publisher *p)
 {
-	uint64_t v;
-	ssize_t r;
-
 	/* Parked is idle for the watchdog: the main thread is busy in its place. */
 	lt_beat_idle(&p->beat);
 	pthread_mutex_lock(&p->park_lock);
@@ -226,8 +234,6 @@ static void park(struct publisher *p)
 	p->parked = false;
 	pthread_mutex_unlock(&p->park_lock);
 	lt_beat_busy(&p->beat, 1, lt_mono_ns());
-	r = read(p->stop_fd, &v, sizeof(v));
-	(void)r; /* EAGAIN: nothing to empty; a stop request is also in p->stop */
 }
 
 /*
