@@ -574,8 +574,11 @@ static void answered(struct iotcc *c, struct iotcc_pending *p, const struct iotc
 	}
 	iotcc_table_del(&c->table, p); /* p is gone now */
 	switch (type) {
-	case IOTCC_CREATE:
-		if (e->uuid[0] && strcmp(e->uuid, r->uuid))
+	case IOTCC_CREATE: {
+		/* The saved uuid confirmed (each restart): nothing to write, no fsync. */
+		bool changed = strcmp(e->uuid, r->uuid) != 0;
+
+		if (e->uuid[0] && changed)
 			lt_dcc_log(c->dcc, LOG_NOTICE, "IoTCC gave %s a new uuid %s (was %s)", e->name,
 				   r->uuid, e->uuid);
 		else if (!e->uuid[0])
@@ -583,11 +586,13 @@ static void answered(struct iotcc *c, struct iotcc_pending *p, const struct iotc
 				   r->uuid);
 		snprintf(e->uuid, sizeof(e->uuid), "%s", r->uuid);
 		e->confirmed = true;
-		save_state(c);
+		if (changed)
+			save_state(c);
 		release_held(c, e);
 		if (e->parent)
 			want(c, IOTCC_RELATE, e);
 		break;
+	}
 	case IOTCC_RELATE:
 		e->related = true;
 		for (size_t i = 0; i < e->nmets; i++)
