@@ -420,10 +420,16 @@ static void want(struct iotcc *c, enum iotcc_type t, void *owner)
 		lt_dcc_log(c->dcc, LOG_ERR, "out of memory for an IoTCC request");
 }
 
+/*
+ * A device not registered in this run that IoTCC still has (a uuid): an old
+ * edge is removed after its devices. Removed ones stay in the table with
+ * their uuid cleared, so they must not count (else the edge waited forever).
+ */
 static bool stale_devices_left(const struct iotcc *c)
 {
 	for (size_t i = 0; i < c->nents; i++)
-		if (!c->ents[i]->live && c->ents[i]->lkind == LT_ENTITY_DEVICE)
+		if (!c->ents[i]->live && c->ents[i]->lkind == LT_ENTITY_DEVICE &&
+		    c->ents[i]->uuid[0])
 			return true;
 	return false;
 }
