@@ -12,7 +12,9 @@
  * reason"); a password in a file others can read is logged as a warning.
  *
  * Sections: [daemon], [edge], [dcc "NAME"], [device "NAME"],
- * [metric "DEVICE.METRIC"]. A section may appear once per file; a drop-in
+ * [metric "DEVICE.METRIC"], [profile "NAME"] (a device that is not there
+ * yet: its metrics are [metric "PROFILE.METRIC"]; udev discovery makes
+ * devices of it, config_load_instances()). A section may appear once per file; a drop-in
  * may name a section again to add or override keys. Every error is
  * reported as "FILE:LINE: reason" and loading fails as a whole.
  */
@@ -49,5 +51,17 @@ char *config_find(char *err, size_t errlen);
  */
 int config_load(const char *path, const char *machine_id_path, struct lt_model **out,
 		char **errors);
+
+struct lt_instance;
+/*
+ * config_load(), plus a device for each of the @ninst discovered devices of
+ * @inst (discover.h) made from its [profile "NAME"] section, after every
+ * configured device. One that cannot be made (no such profile, a wrong
+ * subsystem, a name taken by a section) is logged as a warning and left
+ * out; a profile's own mistakes are errors, as for any section.
+ */
+int config_load_instances(const char *path, const char *machine_id_path,
+			  const struct lt_instance *inst, unsigned ninst, struct lt_model **out,
+			  char **errors);
 
 #endif
