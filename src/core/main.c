@@ -7,11 +7,13 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "discover.h"
 #include "log.h"
 #include "notify.h"
 #include "rundir.h"
 #include "sampler.h"
 #include "trust.h"
+#include "udev.h"
 #include "util.h"
 
 #include <errno.h>
@@ -144,13 +146,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Load and report: every problem goes to stderr as FILE:LINE: reason. */
-static struct lt_model *load(const char *path, bool reloading)
+/*
+ * Load and report: every problem goes to stderr as FILE:LINE: reason. The
+ * devices discovered by udev (@disc, NULL: none) are made from their profiles.
+ */
+static struct lt_model *load(const char *path, bool reloading, const struct lt_discovery *disc)
 {
 	struct lt_model *m = NULL;
 	char *errors = NULL;
 
-	if (config_load(path, NULL, &m, &errors) < 0) {
+	if (config_load_instances(path, NULL, disc ? disc->inst : NULL, disc ? disc->ninst : 0, &m,
+				  &errors) < 0) {
 		if (reloading) {
 			char *save, *line = strtok_r(errors, "\n", &save);
 
@@ -192,28 +198,35 @@ static void started_msg(const struct lt_model *m, const char *path)
 }
 
 /*
- * SIGHUP: a valid new configuration is applied to the running daemon as a
- * difference (daemon_apply()): only what changed starts, restarts or
- * stops. An invalid one, or one with a DCC that cannot start, is reported
- * and changes nothing. Only a change of [daemon] or [edge], or more new
+ * SIGHUP (@hup), or a burst of udev events: the configuration with the
+ * devices discovered now is applied to the running daemon as a difference
+ * (daemon_apply()): only what changed starts, restarts or stops. An
+ * invalid one, or one with a DCC that cannot start, is reported and
+ * changes nothing. Only a change of [daemon] or [edge], or more new
  * devices than the ring has spare lanes, restarts everything; if the new
  * configuration then cannot start, the old one is started again.
  */
-static bool reload(const char *path, struct lt_model **model, struct daemon **d,
-		   struct lt_totals *past, uint64_t *generation)
+static bool reload(const char *path, const struct lt_discovery *disc, bool hup,
+		   struct lt_model **model, struct daemon **d, struct lt_totals *past,
+		   uint64_t *generation)
 {
+	const char *what = hup ? "reload" : "udev";
 	struct lt_model *nm;
 	struct daemon *nd;
 	char err[512];
 	uint64_t t0 = lt_mono_ns();
 	int r;
 
-	sd_notify(0, "RELOADING=1");
-	lt_log(LOG_INFO, "reloading %s", path);
-	nm = load(path, true);
+	if (hup) {
+		sd_notify(0, "RELOADING=1");
+		lt_log(LOG_INFO, "reloading %s", path);
+	}
+	nm = load(path, true, disc);
 	if (!nm) {
-		lt_log(LOG_ERR, "reload: configuration invalid; keeping the running one");
-		sd_notify(0, "READY=1");
+		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one%s", what,
+		       hup ? "" : " (discovered devices wait for a valid one: fix it, then SIGHUP)");
+		if (hup)
+			sd_notify(0, "READY=1");
 		return false;
 	}
 	r = daemon_apply(*d, nm, *generation + 1, err, sizeof(err));
@@ -221,18 +234,23 @@ static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 		++*generation;
 		model_free(*model);
 		*model = nm;
-		lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
-		       (double)(lt_mono_ns() - t0) / 1e6, err);
-		started_msg(nm, path);
+		if (hup) {
+			lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
+			       (double)(lt_mono_ns() - t0) / 1e6, err);
+			started_msg(nm, path);
+		} else {
+			lt_log(LOG_INFO, "udev: applied in %.1f ms: %s",
+			       (double)(lt_mono_ns() - t0) / 1e6, err);
+		}
 		return true;
 	}
 	if (r != -EAGAIN) {
-		lt_log(LOG_ERR, "reload: %s; keeping the running configuration", err);
+		lt_log(LOG_ERR, "%s: %s; keeping the running configuration", what, err);
 		model_free(nm);
 		sd_notify(0, "READY=1");
 		return false;
 	}
-	lt_log(LOG_NOTICE, "reload: %s: restarting everything", err);
+	lt_log(LOG_NOTICE, "%s: %s: restarting everything", what, err);
 	daemon_stop(*d, past);
 	*d = NULL;
 	if (daemon_start(nm, ++*generation, &nd, err, sizeof(err)) == 0) {
@@ -242,12 +260,57 @@ static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 		started_msg(nm, path);
 		return true;
 	}
-	lt_log(LOG_ERR, "reload: %s; restarting the previous configuration", err);
+	lt_log(LOG_ERR, "%s: %s; restarting the previous configuration", what, err);
 	model_free(nm);
 	if (daemon_start(*model, ++*generation, d, err, sizeof(err)) < 0)
 		lt_log(LOG_ERR, "cannot restart the previous configuration: %s", err);
 	sd_notify(0, "READY=1");
 	return false;
+}
+
+/* One device udev reported, or found at start: log what it means for the present set. */
+static void on_udev(void *ctx, const struct lt_udev_dev *dev)
+{
+	struct lt_discover_notes nt;
+
+	lt_discovery_event(ctx, dev, lt_mono_ns(), &nt);
+	for (unsigned i = 0; i < nt.n; i++)
+		lt_log(nt.prio[i], "udev: %s", nt.text[i]);
+}
+
+/*
+ * Start discovery: the monitor first, so that what appears during the
+ * enumeration comes as an event (taken once: the set is by sys path).
+ * Without libudev's monitor the daemon runs on without discovery.
+ */
+static struct lt_udev *discovery_start(struct lt_discovery *disc)
+{
+	struct lt_udev *u = NULL;
+	char err[256];
+	bool running;
+	int n;
+
+	if (lt_udev_open(&u, &running, err, sizeof(err)) < 0) {
+		lt_log(LOG_WARNING, "udev: %s: devices are not discovered", err);
+		return NULL;
+	}
+	if (!running)
+		lt_log(LOG_INFO, "udev: no udev daemon runs here: no device is tagged for liotad "
+				 "and none will be discovered");
+	n = lt_udev_enumerate(u, on_udev, disc);
+	if (n < 0)
+		lt_log(LOG_WARNING, "udev: cannot list the devices present: %s", strerror(-n));
+	/* What is there now goes into the first model. */
+	lt_discovery_applied(disc, lt_mono_ns());
+	return u;
+}
+
+/* Milliseconds from @now to @due for poll(), rounded up; -1: never. */
+static int ms_until(uint64_t due, uint64_t now)
+{
+	if (due == UINT64_MAX)
+		return -1;
+	return due <= now ? 0 : (int)((due - now + 999999) / 1000000);
 }
 
 int main(int argc, char **argv)
@@ -263,6 +326,8 @@ int main(int argc, char **argv)
 	struct lt_notify notify;
 	sigset_t mask;
 	struct control *ctl = NULL;
+	struct lt_discovery *disc;
+	struct lt_udev *udev = NULL;
 	int r, sfd, status = 0;
 
 	log_init("liotad");
@@ -278,9 +343,16 @@ int main(int argc, char **argv)
 		}
 		path = found;
 	}
-	model = load(path, false);
+	disc = xmalloc(sizeof(*disc));
+	lt_discovery_init(disc);
+	if (!o.check)
+		udev = discovery_start(disc);
+	model = load(path, false, disc);
 	if (!model) {
 		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
+		lt_udev_close(udev);
+		lt_discovery_free(disc);
+		free(disc);
 		free(found);
 		return 1;
 	}
@@ -289,6 +361,7 @@ int main(int argc, char **argv)
 		       model->ndevices, plural(model->ndevices), model->nmetrics,
 		       plural(model->nmetrics), model->ndccs, plural(model->ndccs));
 		model_free(model);
+		free(disc);
 		free(found);
 		return 0;
 	}
@@ -342,10 +415,16 @@ int main(int argc, char **argv)
 	unsigned reloads = 0;
 	for (bool run = true; run;) {
 		/* The control socket is served here without blocking (control.h). */
-		struct pollfd pf[1 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
-		int timeout = notify_timeout_ms(&notify, lt_mono_ns());
+		struct pollfd pf[2 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN },
+							  { .fd = udev ? lt_udev_fd(udev) : -1,
+							    .events = POLLIN } };
+		uint64_t now = lt_mono_ns();
+		int timeout = notify_timeout_ms(&notify, now);
+		int due_ms = ms_until(lt_discovery_due(disc), now);
 
-		control_pollfds(ctl, pf + 1, &timeout);
+		if (due_ms >= 0 && (timeout < 0 || due_ms < timeout))
+			timeout = due_ms;
+		control_pollfds(ctl, pf + 2, &timeout);
 		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
 		notify_tick(&notify, d, generation, lt_mono_ns());
@@ -355,7 +434,18 @@ int main(int argc, char **argv)
 						   .generation = generation,
 						   .start_real_ns = start_real,
 						   .reloads = reloads };
-			control_dispatch(ctl, pf + 1, &ctx);
+			control_dispatch(ctl, pf + 2, &ctx);
+		}
+		/* Bounded per wake-up: a storm of events cannot starve the rest. */
+		if (pf[1].revents & POLLIN)
+			lt_udev_receive(udev, 64, on_udev, disc);
+		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
+			reload(path, disc, false, &model, &d, &past, &generation);
+			lt_discovery_applied(disc, lt_mono_ns());
+			if (!d) {
+				status = 3;
+				break;
+			}
 		}
 		if (!(pf[0].revents & POLLIN))
 			continue;
@@ -363,7 +453,7 @@ int main(int argc, char **argv)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				/* Counts configurations taken, not attempts. */
-				if (reload(path, &model, &d, &past, &generation))
+				if (reload(path, disc, true, &model, &d, &past, &generation))
 					reloads++;
 				if (!d) {
 					status = 3;
@@ -383,6 +473,9 @@ out_sock:
 	unlink(sock);
 out_model:
 	model_free(model);
+	lt_udev_close(udev);
+	lt_discovery_free(disc);
+	free(disc);
 	free(found);
 	return status;
 }
