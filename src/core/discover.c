@@ -200,6 +200,7 @@ static int device_gone(struct lt_discovery *d, struct lt_instance *in, uint64_t 
 static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint64_t now,
                       struct lt_discover_notes *nt)
 {
+	bool net = u->subsystem && strcmp(u->subsystem, "net") == 0;
 	const char *hw = u->subsystem && strcmp(u->subsystem, "tty") == 0 ? u->devnode : u->sysname;
 	const char *values[LT_DISCOVER_PROPS] = {u->devpath, u->vendor, u->model,
 	                                         nonempty(u->serial_short) ? u->serial_short
@@ -210,9 +211,13 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 	struct lt_instance *in;
 	bool stable;
 
-	if (!nonempty(hw)) {
-		note(nt, LOG_WARNING, "%s: no %s to open: not taken", u->syspath,
-		     u->subsystem && strcmp(u->subsystem, "tty") == 0 ? "device node" : "name");
+	/*
+	 * What liotad opens has a node, but for a network interface. The same
+	 * subsystems hold devices without one that a broad rule may tag too:
+	 * the legacy sysfs gpiochipNNN beside the real chip, IIO triggers.
+	 */
+	if ((!net && !nonempty(u->devnode)) || !nonempty(hw)) {
+		note(nt, LOG_DEBUG, "%s: no device node: not a device liotad opens", u->syspath);
 		return 0;
 	}
 	if (lt_discover_name(u, name, sizeof(name), &stable) < 0)

@@ -103,7 +103,9 @@ void lt_discovery_free(struct lt_discovery *d);
  * a profile becomes an instance, a removed one stops being one. Returns 1
  * when the set of instances changed (then a burst is pending: see
  * lt_discovery_due()), 0 when not (a device without LIOTAD_PROFILE, a
- * "change" of a present device, a removal of one never taken). @notes gets
+ * "change" of a present device, a removal of one never taken, a device
+ * without a node outside subsystem net: a legacy sysfs gpiochip, an IIO
+ * trigger). @notes gets
  * what to log: the device taken or gone (not while it flaps), that its
  * name is not stable, that it flaps (once per window), why it was refused.
  */

@@ -201,7 +201,33 @@ START_TEST(a_serial_port_is_named_by_its_node_and_warned_unstable)
 	u.devnode = NULL;
 	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 0);
 	ck_assert_uint_eq(d.ninst, 1);
-	ck_assert_ptr_nonnull(strstr(nt.text[0], "no device node to open"));
+	ck_assert_ptr_nonnull(strstr(nt.text[0], "no device node"));
+	lt_discovery_free(&d);
+}
+END_TEST
+
+/* gpio-sim makes /sys/class/gpio/gpiochip1022 beside gpiochip0: no node, not a chip to open. */
+START_TEST(a_device_without_a_node_is_not_taken_but_a_network_interface_is)
+{
+	struct lt_discovery d;
+	struct lt_discover_notes nt;
+	struct lt_udev_dev u = {.action = "add",
+	                        .syspath = "/sys/devices/platform/gpio-sim.0/gpio/gpiochip1022",
+	                        .subsystem = "gpio",
+	                        .sysname = "gpiochip1022",
+	                        .profile = "relays"};
+
+	lt_discovery_init(&d);
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 0);
+	ck_assert_uint_eq(d.ninst, 0);
+	ck_assert_int_eq(nt.prio[0], LOG_DEBUG);
+	u = (struct lt_udev_dev){.action = "add",
+	                         .syspath = "/sys/devices/virtual/net/can0",
+	                         .subsystem = "net",
+	                         .sysname = "can0",
+	                         .profile = "engine"};
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
+	ck_assert_str_eq(d.inst[0].hw, "can0");
 	lt_discovery_free(&d);
 }
 END_TEST
@@ -565,6 +591,7 @@ static Suite *discover_suite(void)
 	tcase_add_test(tc, a_tagged_device_comes_and_goes_once);
 	tcase_add_test(tc, a_device_without_a_profile_is_ignored);
 	tcase_add_test(tc, a_serial_port_is_named_by_its_node_and_warned_unstable);
+	tcase_add_test(tc, a_device_without_a_node_is_not_taken_but_a_network_interface_is);
 	tcase_add_test(tc, two_devices_given_one_name_are_told_apart);
 	tcase_add_test(tc, the_set_is_bounded);
 	tcase_add_test(tc, a_flapping_device_is_reported_once_per_window);
