@@ -1429,24 +1429,116 @@ static void model_build(struct loader *ld)
 
 /* ---- entry points -------------------------------------------------------- */
 
-int config_load(const char *path, const char *machine_id_path, struct lt_model **out, char **errors)
+/* The files as read (phase 1): what a model is built from, again at each udev event. */
+struct lt_conf {
+	char **files; /* in reading order; the raw sections' origins point at these */
+	unsigned nfiles;
+	struct raw_section **sects;
+	unsigned nsects;
+	struct conf_error *errs; /* what was wrong in them, reported by every build */
+	unsigned nerrs;
+};
+
+int config_read(const char *path, struct lt_conf **out)
 {
-	return config_load_instances(path, machine_id_path, NULL, 0, out, errors);
+	struct loader ld = { 0 };
+	struct lt_conf *c = xcalloc(1, sizeof(*c));
+
+	/* Phase 1 keeps the file names in a model; this one only holds them. */
+	ld.model = xcalloc(1, sizeof(*ld.model));
+	file_read(&ld, path);
+	dropins_read(&ld, path);
+	free(ld.line);
+	c->files = ld.model->files;
+	c->nfiles = ld.model->nfiles;
+	c->sects = ld.sects;
+	c->nsects = ld.nsects;
+	c->errs = ld.errs;
+	c->nerrs = ld.nerrs;
+	free(ld.model);
+	*out = c;
+	return 0;
 }
 
-int config_load_instances(const char *path, const char *machine_id_path,
-			  const struct lt_instance *inst, unsigned ninst, struct lt_model **out,
-			  char **errors)
+void config_free(struct lt_conf *c)
+{
+	struct loader ld = { 0 };
+
+	if (!c)
+		return;
+	ld.sects = c->sects;
+	ld.nsects = c->nsects;
+	sections_free(&ld);
+	for (unsigned i = 0; i < c->nerrs; i++)
+		free(c->errs[i].text);
+	free(c->errs);
+	for (unsigned i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c);
+}
+
+/* @o, pointing at one of @c's file names, pointing at the same name in @m. */
+static struct lt_origin origin_move(const struct lt_conf *c, const struct lt_model *m,
+				    struct lt_origin o)
+{
+	for (unsigned i = 0; i < c->nfiles; i++)
+		if (c->files[i] == o.file)
+			o.file = m->files[i];
+	return o;
+}
+
+/*
+ * A copy of @c's sections for one build, whose origins point at the new
+ * model's own file names: the model owns the origins of what it holds, and
+ * may outlive @c.
+ */
+static void sections_copy(struct loader *ld, const struct lt_conf *c)
+{
+	struct lt_model *m = ld->model;
+
+	m->files = xcalloc(c->nfiles, sizeof(*m->files));
+	for (unsigned i = 0; i < c->nfiles; i++)
+		m->files[i] = xstrdup(c->files[i]);
+	m->nfiles = c->nfiles;
+	ld->sects = xcalloc(c->nsects + 1, sizeof(*ld->sects));
+	for (unsigned i = 0; i < c->nsects; i++) {
+		const struct raw_section *from = c->sects[i];
+		struct raw_section *s = xcalloc(1, sizeof(*s));
+
+		*s = *from;
+		s->name = from->name ? xstrdup(from->name) : NULL;
+		s->title = xstrdup(from->title);
+		s->origin = origin_move(c, m, from->origin);
+		s->file_origin = origin_move(c, m, from->file_origin);
+		s->kv = xcalloc(from->nkv + 1, sizeof(*s->kv));
+		for (unsigned k = 0; k < from->nkv; k++) {
+			s->kv[k] = from->kv[k];
+			s->kv[k].key = xstrdup(from->kv[k].key);
+			s->kv[k].value = xstrdup(from->kv[k].value);
+			s->kv[k].origin = origin_move(c, m, from->kv[k].origin);
+		}
+		ld->sects[ld->nsects++] = s;
+	}
+	ld->errs = xcalloc(c->nerrs + 1, sizeof(*ld->errs));
+	for (unsigned i = 0; i < c->nerrs; i++) {
+		ld->errs[i] = c->errs[i];
+		ld->errs[i].text = xstrdup(c->errs[i].text);
+	}
+	ld->nerrs = c->nerrs;
+}
+
+int config_build(const struct lt_conf *c, const char *machine_id_path,
+		 const struct lt_instance *inst, unsigned ninst, struct lt_model **out,
+		 char **errors)
 {
 	struct loader ld = { .machine_id_path = machine_id_path, .inst = inst, .ninst = ninst };
 	int r = 0;
 
 	ld.model = xcalloc(1, sizeof(*ld.model));
-	file_read(&ld, path);
-	dropins_read(&ld, path);
+	sections_copy(&ld, c);
 	model_build(&ld);
 	sections_free(&ld);
-	free(ld.line);
 
 	if (errors)
 		*errors = ld.nerrs ? errors_join(&ld) : NULL;
@@ -1459,6 +1551,17 @@ int config_load_instances(const char *path, const char *machine_id_path,
 	for (unsigned i = 0; i < ld.nerrs; i++)
 		free(ld.errs[i].text);
 	free(ld.errs);
+	return r;
+}
+
+int config_load(const char *path, const char *machine_id_path, struct lt_model **out, char **errors)
+{
+	struct lt_conf *c;
+	int r;
+
+	config_read(path, &c);
+	r = config_build(c, machine_id_path, NULL, 0, out, errors);
+	config_free(c);
 	return r;
 }
 

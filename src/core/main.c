@@ -147,16 +147,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 }
 
 /*
- * Load and report: every problem goes to stderr as FILE:LINE: reason. The
- * devices discovered by udev (@disc, NULL: none) are made from their profiles.
+ * Build a model from the files as read, and report: every problem goes to
+ * stderr (the log once running) as FILE:LINE: reason. The devices
+ * discovered by udev (@disc) are made from their profiles.
  */
-static struct lt_model *load(const char *path, bool reloading, const struct lt_discovery *disc)
+static struct lt_model *build(const struct lt_conf *conf, bool reloading,
+			      const struct lt_discovery *disc)
 {
 	struct lt_model *m = NULL;
 	char *errors = NULL;
 
-	if (config_load_instances(path, NULL, disc ? disc->inst : NULL, disc ? disc->ninst : 0, &m,
-				  &errors) < 0) {
+	if (config_build(conf, NULL, disc->inst, disc->ninst, &m, &errors) < 0) {
 		if (reloading) {
 			char *save, *line = strtok_r(errors, "\n", &save);
 
@@ -197,6 +198,15 @@ static void started_msg(const struct lt_model *m, const char *path)
 		   plural(m->ndccs));
 }
 
+/* The files read by a SIGHUP (@nc) run now: the next udev event builds from them. */
+static void conf_take(struct lt_conf **conf, struct lt_conf *nc)
+{
+	if (!nc)
+		return;
+	config_free(*conf);
+	*conf = nc;
+}
+
 /*
  * SIGHUP (@hup), or a burst of udev events: the configuration with the
  * devices discovered now is applied to the running daemon as a difference
@@ -206,11 +216,12 @@ static void started_msg(const struct lt_model *m, const char *path)
  * devices than the ring has spare lanes, restarts everything; if the new
  * configuration then cannot start, the old one is started again.
  */
-static bool reload(const char *path, const struct lt_discovery *disc, bool hup,
-		   struct lt_model **model, struct daemon **d, struct lt_totals *past,
+static bool reload(const char *path, struct lt_conf **conf, const struct lt_discovery *disc,
+		   bool hup, struct lt_model **model, struct daemon **d, struct lt_totals *past,
 		   uint64_t *generation)
 {
 	const char *what = hup ? "reload" : "udev";
+	struct lt_conf *nc = NULL;
 	struct lt_model *nm;
 	struct daemon *nd;
 	char err[512];
@@ -220,11 +231,13 @@ static bool reload(const char *path, const struct lt_discovery *disc, bool hup,
 	if (hup) {
 		sd_notify(0, "RELOADING=1");
 		lt_log(LOG_INFO, "reloading %s", path);
+		config_read(path, &nc);
 	}
-	nm = load(path, true, disc);
+	/* A udev event builds from the files as last read, whatever they hold now. */
+	nm = build(hup ? nc : *conf, true, disc);
 	if (!nm) {
-		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one%s", what,
-		       hup ? "" : " (discovered devices wait for a valid one: fix it, then SIGHUP)");
+		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one", what);
+		config_free(nc);
 		if (hup)
 			sd_notify(0, "READY=1");
 		return false;
@@ -234,6 +247,7 @@ static bool reload(const char *path, const struct lt_discovery *disc, bool hup,
 		++*generation;
 		model_free(*model);
 		*model = nm;
+		conf_take(conf, nc);
 		if (hup) {
 			lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
 			       (double)(lt_mono_ns() - t0) / 1e6, err);
@@ -246,6 +260,7 @@ static bool reload(const char *path, const struct lt_discovery *disc, bool hup,
 	}
 	if (r != -EAGAIN) {
 		lt_log(LOG_ERR, "%s: %s; keeping the running configuration", what, err);
+		config_free(nc);
 		model_free(nm);
 		sd_notify(0, "READY=1");
 		return false;
@@ -257,10 +272,12 @@ static bool reload(const char *path, const struct lt_discovery *disc, bool hup,
 		model_free(*model);
 		*model = nm;
 		*d = nd;
+		conf_take(conf, nc);
 		started_msg(nm, path);
 		return true;
 	}
 	lt_log(LOG_ERR, "%s: %s; restarting the previous configuration", what, err);
+	config_free(nc);
 	model_free(nm);
 	if (daemon_start(*model, ++*generation, d, err, sizeof(err)) < 0)
 		lt_log(LOG_ERR, "cannot restart the previous configuration: %s", err);
@@ -328,6 +345,7 @@ int main(int argc, char **argv)
 	struct control *ctl = NULL;
 	struct lt_discovery *disc;
 	struct lt_udev *udev = NULL;
+	struct lt_conf *conf = NULL;
 	int r, sfd, status = 0;
 
 	log_init("liotad");
@@ -347,9 +365,11 @@ int main(int argc, char **argv)
 	lt_discovery_init(disc);
 	if (!o.check)
 		udev = discovery_start(disc);
-	model = load(path, false, disc);
+	config_read(path, &conf);
+	model = build(conf, false, disc);
 	if (!model) {
 		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
+		config_free(conf);
 		lt_udev_close(udev);
 		lt_discovery_free(disc);
 		free(disc);
@@ -361,6 +381,7 @@ int main(int argc, char **argv)
 		       model->ndevices, plural(model->ndevices), model->nmetrics,
 		       plural(model->nmetrics), model->ndccs, plural(model->ndccs));
 		model_free(model);
+		config_free(conf);
 		free(disc);
 		free(found);
 		return 0;
@@ -440,7 +461,7 @@ int main(int argc, char **argv)
 		if (pf[1].revents & POLLIN)
 			lt_udev_receive(udev, 64, on_udev, disc);
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
-			reload(path, disc, false, &model, &d, &past, &generation);
+			reload(path, &conf, disc, false, &model, &d, &past, &generation);
 			lt_discovery_applied(disc, lt_mono_ns());
 			if (!d) {
 				status = 3;
@@ -453,7 +474,8 @@ int main(int argc, char **argv)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				/* Counts configurations taken, not attempts. */
-				if (reload(path, disc, true, &model, &d, &past, &generation))
+				if (reload(path, &conf, disc, true, &model, &d, &past,
+					   &generation))
 					reloads++;
 				if (!d) {
 					status = 3;
@@ -473,6 +495,7 @@ out_sock:
 	unlink(sock);
 out_model:
 	model_free(model);
+	config_free(conf);
 	lt_udev_close(udev);
 	lt_discovery_free(disc);
 	free(disc);

@@ -2,7 +2,7 @@
 /*
  * Unit tests of plug and play without udev: naming, the set of present
  * devices (src/core/discover.c), flaps and bursts, the devices the loader
- * makes from [profile] sections (config_load_instances()), and the
+ * makes from [profile] sections (config_build()), and the
  * difference a device that comes or goes makes to the running model.
  */
 #include <errno.h>
@@ -378,8 +378,12 @@ static struct lt_model *load(const char *text, const struct lt_discovery *d, cha
 	char *err = NULL;
 	int r;
 
+	struct lt_conf *c;
+
 	put_conf(text);
-	r = config_load_instances(conf, mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	r = config_build(c, mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
+	config_free(c);
 	if (errors) {
 		*errors = err;
 	} else {
@@ -576,6 +580,38 @@ START_TEST(a_device_that_comes_or_goes_starts_or_stops_alone)
 }
 END_TEST
 
+/* A udev event must not apply a file being edited: it builds from the files as read. */
+START_TEST(a_build_uses_the_files_as_read_not_as_edited_since)
+{
+	char *conf = xasprintf("%s/liotad.conf", dir), *mid = xasprintf("%s/machine-id", dir);
+	struct lt_discovery d;
+	struct lt_model *m1 = NULL, *m2 = NULL;
+	struct lt_conf *c;
+	char *err = NULL;
+
+	lt_discovery_init(&d);
+	put_conf(EDGE DCC_G STATIC PROFILE);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert_int_eq(config_build(c, mid, NULL, 0, &m1, &err), 0);
+	put_conf(EDGE DCC_G "[device \"half-written\"]\n");
+	add(&d, "iio:device3", "thermo");
+	ck_assert_int_eq(config_build(c, mid, d.inst, d.ninst, &m2, &err), 0);
+	ck_assert_ptr_null(err);
+	config_free(c);
+	ck_assert_uint_eq(m2->ndevices, 2);
+	ck_assert_ptr_nonnull(model_find_device(m2, "host"));
+	ck_assert_ptr_nonnull(model_find_device(m2, "thermo-3"));
+	/* Each model owns its origins: the files read are freed already. */
+	ck_assert_ptr_ne(m1->devices[0]->origin.file, m2->devices[0]->origin.file);
+	ck_assert_str_eq(m2->devices[0]->origin.file, conf);
+	model_free(m1);
+	model_free(m2);
+	lt_discovery_free(&d);
+	free(conf);
+	free(mid);
+}
+END_TEST
+
 static Suite *discover_suite(void)
 {
 	Suite *s = suite_create("discover");
@@ -608,6 +644,7 @@ static Suite *discover_suite(void)
 	tcase_add_test(tc, profile_and_device_names_share_one_name_space);
 	tcase_add_test(tc, a_profile_cannot_name_its_hardware_or_an_undiscoverable_type);
 	tcase_add_test(tc, a_device_that_comes_or_goes_starts_or_stops_alone);
+	tcase_add_test(tc, a_build_uses_the_files_as_read_not_as_edited_since);
 	suite_add_tcase(s, tc);
 	return s;
 }
