@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /** SDK ABI version: bumped whenever a struct below changes layout. */
-#define LT_SDK_ABI 4
+#define LT_SDK_ABI 5
 
 struct lt_device;
 struct lt_metric;
@@ -156,6 +156,33 @@ uint64_t lt_mono_to_real(uint64_t mono_ns);
  * relaxed atomics; NULL when LT_DEVICE_COUNTERS_MAX are already declared.
  */
 _Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name);
+
+/** Bounds of a device's properties (lt_device_add_property()). */
+#define LT_PROPERTY_KEY_MAX      64  /* characters of a key: A-Z a-z 0-9 _ . - */
+#define LT_PROPERTY_VALUE_MAX    256 /* bytes of a value, no control characters */
+#define LT_DEVICE_PROPERTIES_MAX 32
+
+/**
+ * struct lt_property - a property of a device, registered with the DCCs
+ * that take properties (IoTCC: add_properties); "serial" = "A1B2".
+ */
+struct lt_property {
+	const char *key;
+	const char *value;
+};
+
+/**
+ * lt_device_add_property - give @dev the property @key = @value, registered
+ * with the device (struct lt_entity's props). Both strings are copied.
+ * Call from device_option or device_check (the configuration thread), never
+ * later; `property.KEY = VALUE` in the device's section calls it too.
+ * @key: 1 to LT_PROPERTY_KEY_MAX of A-Z a-z 0-9 _ . -; @value: at most
+ * LT_PROPERTY_VALUE_MAX bytes, no control characters (empty is fine).
+ * Returns 0; -EINVAL for a bad key or value, -EEXIST when @dev has @key
+ * already, -ENOSPC past LT_DEVICE_PROPERTIES_MAX; with a reason in @err.
+ */
+int lt_device_add_property(struct lt_device *dev, const char *key, const char *value, char *err,
+			   size_t errlen);
 
 /**
  * lt_device_set_condition - a short description of the device's condition
@@ -281,6 +308,9 @@ enum lt_entity_kind { LT_ENTITY_EDGE, LT_ENTITY_DEVICE, LT_ENTITY_METRIC };
  * @type: the device's driver name, "edge" or "metric".
  * @id:   the edge system's stable id (a UUID string) for the edge; NULL otherwise.
  * @unit: a metric's unit ("" when none); NULL for other kinds.
+ * @props, @nprops: a device's properties, in the order they were added
+ *        (configuration, then driver); NULL and 0 for other kinds. Valid
+ *        during register_entity only: a DCC that needs them later copies them.
  */
 struct lt_entity {
 	enum lt_entity_kind kind;
@@ -288,6 +318,8 @@ struct lt_entity {
 	const char *type;
 	const char *id;
 	const char *unit;
+	const struct lt_property *props;
+	unsigned nprops;
 };
 
 /**

@@ -908,6 +908,36 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 		report_section(ld, s, r, err);
 }
 
+#define PROPERTY_PREFIX "property."
+
+static bool is_property(const struct raw_kv *kv)
+{
+	return !strncmp(kv->key, PROPERTY_PREFIX, strlen(PROPERTY_PREFIX));
+}
+
+/*
+ * `property.KEY = VALUE` keys are the core's, whatever the driver: they are
+ * taken before the driver sees the section, so that its device_check may add
+ * its own (a duplicate is then its error). They are part of dev->conf: a
+ * changed property restarts and registers again that device only.
+ */
+static void device_properties(struct loader *ld, const struct raw_section *s,
+			      struct lt_device *dev)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (!is_property(kv))
+			continue;
+		err[0] = '\0';
+		if (lt_device_add_property(dev, kv->key + strlen(PROPERTY_PREFIX), kv->value, err,
+					   sizeof(err)) < 0)
+			report(ld, &kv->origin, "%s", err);
+	}
+}
+
 /* Devices, like DCCs, exist in the model even when their section is wrong. */
 static void device_build(struct loader *ld, const struct raw_section *s)
 {
@@ -928,6 +958,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	dev->regs = xcalloc(m->ndccs, sizeof(*dev->regs));
 	m->devices = xrealloc(m->devices, (m->ndevices + 1) * sizeof(*m->devices));
 	m->devices[m->ndevices++] = dev;
+	device_properties(ld, s, dev);
 
 	for (size_t i = 0; lt_device_drivers[i]; i++)
 		names_append(types, sizeof(types), lt_device_drivers[i]->name);
@@ -951,7 +982,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	for (unsigned i = 0; i < s->nkv; i++) {
 		const struct raw_kv *kv = &s->kv[i];
 
-		if (kv == type)
+		if (kv == type || is_property(kv))
 			continue;
 		err[0] = '\0';
 		r = drv->device_option

@@ -53,7 +53,9 @@ void daemon_register_missing(struct lt_model *m)
 			struct lt_dcc *dcc = m->dccs[d];
 			struct lt_entity e = { .kind = LT_ENTITY_DEVICE,
 					       .name = dev->name,
-					       .type = dev->drv->name };
+					       .type = dev->drv->name,
+					       .props = dev->props,
+					       .nprops = dev->nprops };
 
 			if (dcc->edge_reg.id && !dev->regs[d].id && device_uses(dev, dcc))
 				reg(dcc, &e, &dcc->edge_reg, &dev->regs[d]);

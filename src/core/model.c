@@ -67,6 +67,11 @@ static void device_free(struct lt_device *dev, unsigned ndccs)
 		for (unsigned i = 0; i < ndccs; i++)
 			free(dev->regs[i].id);
 	free(dev->regs);
+	for (unsigned i = 0; i < dev->nprops; i++) {
+		free((char *)dev->props[i].key);
+		free((char *)dev->props[i].value);
+	}
+	free(dev->props);
 	free(dev->metrics);
 	free(dev->name);
 	free(dev->conf);

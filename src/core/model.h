@@ -65,6 +65,8 @@ struct lt_device {
 	struct lt_metric **metrics; /* the device's metrics, in configuration order */
 	unsigned nmetrics;
 	struct lt_reg *regs; /* one per model DCC (id NULL when not registered there) */
+	struct lt_property *props; /* lt_device_add_property(): strings owned, config order */
+	unsigned nprops;
 	/* counters, read by the control thread */
 	_Atomic uint64_t read_errors;
 	_Atomic int state; /* enum lt_device_state */

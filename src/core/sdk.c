@@ -115,6 +115,41 @@ _Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name)
 	return &dev->counters[dev->ncounters++];
 }
 
+int lt_device_add_property(struct lt_device *dev, const char *key, const char *value, char *err,
+			   size_t errlen)
+{
+	static const char key_chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+	size_t klen = strlen(key), vlen = strlen(value);
+	struct lt_property *p;
+
+	if (!klen || klen > LT_PROPERTY_KEY_MAX || strspn(key, key_chars) != klen)
+		return lt_errf(err, errlen, -EINVAL,
+			       "bad property name '%.80s': 1 to %d of A-Z a-z 0-9 _ . -", key,
+			       LT_PROPERTY_KEY_MAX);
+	if (vlen > LT_PROPERTY_VALUE_MAX)
+		return lt_errf(err, errlen, -EINVAL, "property '%s': value longer than %d bytes",
+			       key, LT_PROPERTY_VALUE_MAX);
+	/* They travel in JSON, journal fields and status lines: no line breaks or escapes. */
+	for (size_t i = 0; i < vlen; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return lt_errf(err, errlen, -EINVAL,
+				       "property '%s': control character 0x%02x in the value", key,
+				       (unsigned)(unsigned char)value[i]);
+	for (unsigned i = 0; i < dev->nprops; i++)
+		if (!strcmp(dev->props[i].key, key))
+			return lt_errf(err, errlen, -EEXIST, "property '%s' is set twice", key);
+	if (dev->nprops >= LT_DEVICE_PROPERTIES_MAX)
+		return lt_errf(err, errlen, -ENOSPC,
+			       "property '%s': a device has at most %d properties", key,
+			       LT_DEVICE_PROPERTIES_MAX);
+	dev->props = xrealloc(dev->props, (dev->nprops + 1) * sizeof(*dev->props));
+	p = &dev->props[dev->nprops++];
+	p->key = xstrdup(key);
+	p->value = xstrdup(value);
+	return 0;
+}
+
 void lt_device_set_condition(struct lt_device *dev, const char *text)
 {
 	atomic_store_explicit(&dev->condition, text, memory_order_relaxed);

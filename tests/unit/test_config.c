@@ -1078,11 +1078,108 @@ START_TEST(config_find_lists_the_places_tried)
 }
 END_TEST
 
+/* ---- device properties ------------------------------------------------------- */
+
+START_TEST(properties_are_the_cores_in_configuration_order)
+{
+	/* sim would report an unknown key if it saw them. */
+	struct lt_model *m = load_ok("[device \"d\"]\ntype = sim\nproperty.serial = A1-B2\n"
+				     "property.vendor = Acme GmbH & Co. \"KG\"\n"
+				     "property.udev.path = /devices/platform/x:y\n"
+				     "property.empty =\n");
+	const struct lt_device *d = model_find_device(m, "d");
+
+	ck_assert_uint_eq(d->nprops, 4);
+	ck_assert_str_eq(d->props[0].key, "serial");
+	ck_assert_str_eq(d->props[0].value, "A1-B2");
+	ck_assert_str_eq(d->props[1].key, "vendor");
+	ck_assert_str_eq(d->props[1].value, "Acme GmbH & Co. \"KG\"");
+	ck_assert_str_eq(d->props[2].key, "udev.path");
+	ck_assert_str_eq(d->props[2].value, "/devices/platform/x:y");
+	ck_assert_str_eq(d->props[3].key, "empty");
+	ck_assert_str_eq(d->props[3].value, "");
+	/* What a reload compares: a changed property is a changed device. */
+	ck_assert_ptr_nonnull(strstr(d->conf, "property.serial=A1-B2\n"));
+	model_free(m);
+}
+END_TEST
+
+START_TEST(device_without_properties_has_none)
+{
+	struct lt_model *m = load_ok("[device \"d\"]\ntype = sim\n");
+
+	ck_assert_uint_eq(model_find_device(m, "d")->nprops, 0);
+	ck_assert_ptr_null(model_find_device(m, "d")->props);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(bad_properties_are_reported_at_their_line)
+{
+	char text[300];
+
+	snprintf(text, sizeof(text),
+		 "[device \"d\"]\ntype = sim\nproperty.b@d = x\nproperty. = x\n"
+		 "property.%065d = x\nproperty.%064d = fine\nproperty.tab = a\tb\n", 0, 1);
+	assert_errors(text,
+		      "{conf}:3: bad property name 'b@d': 1 to 64 of A-Z a-z 0-9 _ . -\n"
+		      "{conf}:4: bad property name '': 1 to 64 of A-Z a-z 0-9 _ . -\n"
+		      "{conf}:5: bad property name '00000000000000000000000000000000000000000000"
+		      "000000000000000000000': 1 to 64 of A-Z a-z 0-9 _ . -\n"
+		      "{conf}:7: property 'tab': control character 0x09 in the value\n");
+}
+END_TEST
+
+/* Even without a driver: the properties are the core's. */
+START_TEST(bad_property_of_a_device_without_type_is_reported)
+{
+	assert_errors("[device \"d\"]\nproperty.a b = x\n",
+		      "{conf}:1: [device \"d\"]: type is required (one of: sim, file, can, gpio, "
+		      "modbus, iio)\n"
+		      "{conf}:2: bad property name 'a b': 1 to 64 of A-Z a-z 0-9 _ . -\n");
+}
+END_TEST
+
+/* The bounds of lt_device_add_property(), as a driver's device_check meets them. */
+START_TEST(add_property_enforces_its_bounds)
+{
+	struct lt_model *m = load_ok("[device \"d\"]\ntype = sim\nproperty.serial = 1\n");
+	struct lt_device *d = model_find_device(m, "d");
+	char value[LT_PROPERTY_VALUE_MAX + 2], key[16], err[256];
+
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	ck_assert_int_eq(lt_device_add_property(d, "long", value, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "property 'long': value longer than 256 bytes");
+	value[LT_PROPERTY_VALUE_MAX] = '\0';
+	ck_assert_int_eq(lt_device_add_property(d, "long", value, err, sizeof(err)), 0);
+	ck_assert_str_eq(d->props[1].value, value);
+
+	ck_assert_int_eq(lt_device_add_property(d, "nl", "a\nb", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "property 'nl': control character 0x0a in the value");
+	ck_assert_int_eq(lt_device_add_property(d, "del", "a\x7f", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_device_add_property(d, "utf8", "Gr\xc3\xbcn", err, sizeof(err)), 0);
+
+	ck_assert_int_eq(lt_device_add_property(d, "serial", "2", err, sizeof(err)), -EEXIST);
+	ck_assert_str_eq(err, "property 'serial' is set twice");
+	ck_assert_str_eq(d->props[0].value, "1");
+
+	for (unsigned i = d->nprops; i < LT_DEVICE_PROPERTIES_MAX; i++) {
+		snprintf(key, sizeof(key), "k%u", i);
+		ck_assert_int_eq(lt_device_add_property(d, key, "x", err, sizeof(err)), 0);
+	}
+	ck_assert_int_eq(lt_device_add_property(d, "more", "x", err, sizeof(err)), -ENOSPC);
+	ck_assert_str_eq(err, "property 'more': a device has at most 32 properties");
+	ck_assert_uint_eq(d->nprops, LT_DEVICE_PROPERTIES_MAX);
+	model_free(m);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *good = tcase_create("good"), *bad = tcase_create("errors"),
-	      *find = tcase_create("find");
+	      *find = tcase_create("find"), *props = tcase_create("properties");
 
 	tcase_add_checked_fixture(good, setup, teardown);
 	tcase_add_test(good, full_configuration_builds_the_model);
@@ -1137,6 +1234,14 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, failed_load_leaves_nothing_behind);
 	tcase_add_test(bad, errors_text_is_optional);
 	suite_add_tcase(s, bad);
+
+	tcase_add_checked_fixture(props, setup, teardown);
+	tcase_add_test(props, properties_are_the_cores_in_configuration_order);
+	tcase_add_test(props, device_without_properties_has_none);
+	tcase_add_test(props, bad_properties_are_reported_at_their_line);
+	tcase_add_test(props, bad_property_of_a_device_without_type_is_reported);
+	tcase_add_test(props, add_property_enforces_its_bounds);
+	suite_add_tcase(s, props);
 
 	tcase_add_checked_fixture(find, setup, teardown);
 	tcase_add_test(find, config_find_searches_in_order);

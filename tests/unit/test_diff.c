@@ -173,6 +173,35 @@ START_TEST(changed_metric_restarts_its_device_only)
 }
 END_TEST
 
+START_TEST(changed_property_restarts_its_device_only)
+{
+	struct lt_model *a = load(EDGE DCC_G DEV("a") "property.serial = 1\n" MET("a", "x", "1s")
+	                              DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
+	struct lt_model *b = load(EDGE DCC_G DEV("a") "property.serial = 3\n" MET("a", "x", "1s")
+	                              DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
+	struct lt_model *c = load(EDGE DCC_G DEV("a") MET("a", "x", "1s")
+	                              DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
+	struct lt_diff df;
+
+	lt_diff_compute(a, b, 2, &df);
+	ck_assert(!df.whole);
+	ck_assert_int_eq(df.dev[dev_index(b, "a")], LT_RESTART);
+	ck_assert_int_eq(df.dev[dev_index(b, "b")], LT_KEEP);
+	ck_assert_uint_eq(df.nrestart, 1);
+	ck_assert_uint_eq(df.nkeep, 1);
+	ck_assert_int_eq(df.dcc[0], LT_KEEP);
+	lt_diff_free(&df);
+	/* A removed property too. */
+	lt_diff_compute(b, c, 2, &df);
+	ck_assert_int_eq(df.dev[dev_index(c, "a")], LT_RESTART);
+	ck_assert_int_eq(df.dev[dev_index(c, "b")], LT_KEEP);
+	lt_diff_free(&df);
+	model_free(a);
+	model_free(b);
+	model_free(c);
+}
+END_TEST
+
 START_TEST(added_or_removed_metric_restarts_its_device)
 {
 	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s"));
@@ -350,6 +379,7 @@ static Suite *diff_suite(void)
 	tcase_add_test(tc, changed_metric_restarts_its_device_only);
 	tcase_add_test(tc, added_or_removed_metric_restarts_its_device);
 	tcase_add_test(tc, changed_device_section_restarts_it);
+	tcase_add_test(tc, changed_property_restarts_its_device_only);
 	tcase_add_test(tc, changed_dcc_restarts_it_devices_kept);
 	tcase_add_test(tc, added_and_removed_dcc_keep_devices_that_do_not_use_them);
 	tcase_add_test(tc, added_dcc_restarts_devices_publishing_to_every_dcc);
