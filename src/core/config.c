@@ -1283,22 +1283,36 @@ static struct raw_section *metric_profile(const struct loader *ld, const struct 
 }
 
 /*
- * Build device @name from profile @p: the profile's keys and @hwkey = @hw,
- * then the profile's metric sections renamed NAME.METRIC. Problems point
- * at the profile's lines.
+ * Build device @name from profile @p: the profile's keys, @hwkey = @hw and
+ * the udev properties of @in (NULL: none) as property.KEY (one the profile
+ * sets itself wins), then the profile's metric sections renamed
+ * NAME.METRIC. Problems point at the profile's lines.
  */
 static void profile_make(struct loader *ld, const struct raw_section *p, const char *name,
-			 const char *title, const char *hwkey, const char *hw)
+			 const char *title, const char *hwkey, const char *hw,
+			 const struct lt_instance *in)
 {
 	struct raw_section dev = *p;
+	char *keys[LT_DISCOVER_PROPS] = { NULL };
 
 	dev.kind = SECT_DEVICE;
 	dev.name = (char *)name;
 	dev.title = (char *)title;
-	dev.kv = xcalloc(p->nkv + 1, sizeof(*dev.kv));
+	dev.kv = xcalloc(p->nkv + 1 + LT_DISCOVER_PROPS, sizeof(*dev.kv));
 	memcpy(dev.kv, p->kv, p->nkv * sizeof(*dev.kv));
 	dev.kv[dev.nkv++] = (struct raw_kv){ (char *)hwkey, (char *)hw, p->origin, p->file };
+	for (unsigned i = 0; in && i < LT_DISCOVER_PROPS; i++) {
+		if (!in->prop_values[i])
+			continue;
+		keys[i] = xasprintf(PROPERTY_PREFIX "%s", in->prop_keys[i]);
+		if (kv_find(p, keys[i]))
+			continue;
+		dev.kv[dev.nkv++] =
+			(struct raw_kv){ keys[i], in->prop_values[i], p->origin, p->file };
+	}
 	device_build(ld, &dev);
+	for (unsigned i = 0; i < LT_DISCOVER_PROPS; i++)
+		free(keys[i]);
 	free(dev.kv);
 
 	for (unsigned i = 0; i < ld->nsects; i++) {
@@ -1362,7 +1376,7 @@ static bool profile_check(struct loader *ld, const struct raw_section *p)
 			return false;
 		}
 	}
-	profile_make(ld, p, p->name, p->title, hwkey, example);
+	profile_make(ld, p, p->name, p->title, hwkey, example, NULL);
 	model_drop_last_device(ld->model);
 	return ld->nerrs == before;
 }
@@ -1408,7 +1422,7 @@ static void instances_build(struct loader *ld, const bool *valid)
 		}
 		title = xasprintf("[device \"%s\"] (made from %s)", in->name, p->title);
 		profile_make(ld, p, in->name, title, lt_discover_hw_key(type->value, NULL),
-			     in->hw);
+			     in->hw, in);
 		free(title);
 	}
 }

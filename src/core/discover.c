@@ -197,6 +197,21 @@ static int device_gone(struct lt_discovery *d, struct lt_instance *in, uint64_t 
 	return 1;
 }
 
+/*
+ * A udev property as a device property: what the hardware says must not
+ * make the configuration invalid, so it is cut to LT_PROPERTY_VALUE_MAX
+ * bytes and a control character becomes '_' (lt_device_add_property()).
+ */
+static char *prop_value(const char *v)
+{
+	char *s = xasprintf("%.*s", LT_PROPERTY_VALUE_MAX, v);
+
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '_';
+	return s;
+}
+
 static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint64_t now,
                       struct lt_discover_notes *nt)
 {
@@ -253,7 +268,7 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 	in->syspath = xstrdup(u->syspath);
 	for (unsigned i = 0; i < LT_DISCOVER_PROPS; i++) {
 		in->prop_keys[i] = keys[i];
-		in->prop_values[i] = nonempty(values[i]) ? xstrdup(values[i]) : NULL;
+		in->prop_values[i] = nonempty(values[i]) ? prop_value(values[i]) : NULL;
 	}
 	if (!flap_count(d, name, now, nt)) {
 		note(nt, LOG_INFO, "%s (%s) appeared: made from [profile \"%s\"]", name, hw,

@@ -440,6 +440,46 @@ START_TEST(a_present_device_is_made_from_its_profile)
 	ck_assert_uint_eq(mt->interval_ns, 100 * MS);
 	ck_assert_uint_eq(mt->ntargets, 1);
 	ck_assert_ptr_null(model_find_metric(m, "thermo.temp"));
+	/* udev's properties, for the DCCs: path, vendor (no model, serial 3). */
+	ck_assert_uint_eq(dev->nprops, 3);
+	ck_assert_str_eq(dev->props[0].key, "udev_path");
+	ck_assert_str_eq(dev->props[0].value, "/devices/iio/iio:device3");
+	ck_assert_str_eq(dev->props[1].key, "vendor");
+	ck_assert_str_eq(dev->props[1].value, "ACME");
+	ck_assert_str_eq(dev->props[2].key, "serial");
+	ck_assert_str_eq(dev->props[2].value, "3");
+	model_free(m);
+	lt_discovery_free(&d);
+}
+END_TEST
+
+/* What udev says cannot make the configuration invalid; what the profile says wins. */
+START_TEST(udev_properties_are_bounded_and_yield_to_the_profile)
+{
+	struct lt_discovery d;
+	struct lt_discover_notes nt;
+	struct lt_udev_dev u = iio_dev("add", "iio:device3");
+	char model[400];
+	struct lt_model *m;
+	struct lt_device *dev;
+
+	memset(model, 'x', sizeof(model) - 1);
+	model[sizeof(model) - 1] = '\0';
+	model[5] = '\n';
+	lt_discovery_init(&d);
+	u.model = model;
+	u.vendor = "ACME";
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
+	m = load(EDGE DCC_G STATIC "[profile \"thermo\"]\ntype = iio\nproperty.vendor = Ours\n", &d,
+	         NULL);
+	dev = model_find_device(m, "thermo-iio_device3");
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_uint_eq(dev->nprops, 3);
+	ck_assert_str_eq(dev->props[0].key, "vendor");
+	ck_assert_str_eq(dev->props[0].value, "Ours");
+	ck_assert_str_eq(dev->props[2].key, "model");
+	ck_assert_uint_eq(strlen(dev->props[2].value), LT_PROPERTY_VALUE_MAX);
+	ck_assert_int_eq(dev->props[2].value[5], '_');
 	model_free(m);
 	lt_discovery_free(&d);
 }
@@ -638,6 +678,7 @@ static Suite *discover_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_profile_alone_makes_no_device);
 	tcase_add_test(tc, a_present_device_is_made_from_its_profile);
+	tcase_add_test(tc, udev_properties_are_bounded_and_yield_to_the_profile);
 	tcase_add_test(tc, a_device_of_an_unknown_profile_or_subsystem_is_left_out);
 	tcase_add_test(tc, a_device_named_like_a_section_is_left_out);
 	tcase_add_test(tc, a_profile_is_checked_without_any_device);
