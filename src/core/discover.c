@@ -295,8 +295,16 @@ int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint
 	in = find_syspath(d, u->syspath);
 	if (strcmp(action, "remove") == 0)
 		return in ? device_gone(d, in, now_ns, notes) : 0;
+	if (strcmp(action, "unbind") == 0 || !nonempty(u->profile))
+		return 0;
+	/* Rules changed, then `udevadm trigger`: the device is made from its new profile. */
+	if (in && strcmp(action, "change") == 0 && strcmp(in->profile, u->profile) != 0) {
+		device_gone(d, in, now_ns, notes);
+		device_new(d, u, now_ns, notes);
+		return 1;
+	}
 	/* A present device's "change", "bind"...: it is there already. */
-	if (in || strcmp(action, "unbind") == 0 || !nonempty(u->profile))
+	if (in)
 		return 0;
 	return device_new(d, u, now_ns, notes);
 }

@@ -69,11 +69,11 @@ struct lt_discovery {
 	uint64_t first_ns, last_ns, applied_ns;
 };
 
-/* What an event means for the log: up to two lines, each with its priority. */
+/* What an event means for the log: up to four lines, each with its priority. */
 struct lt_discover_notes {
 	unsigned n;
-	int prio[2];
-	char text[2][256];
+	int prio[4];
+	char text[4][256];
 };
 
 /*
@@ -103,7 +103,9 @@ void lt_discovery_free(struct lt_discovery *d);
  * a profile becomes an instance, a removed one stops being one. Returns 1
  * when the set of instances changed (then a burst is pending: see
  * lt_discovery_due()), 0 when not (a device without LIOTAD_PROFILE, a
- * "change" of a present device, a removal of one never taken, a device
+ * "change" of a present device that keeps its profile (one whose rules now
+ * give another profile goes, and comes back made from it), a removal of
+ * one never taken, a device
  * without a node outside subsystem net: a legacy sysfs gpiochip, an IIO
  * trigger). @notes gets
  * what to log: the device taken or gone (not while it flaps), that its

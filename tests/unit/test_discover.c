@@ -162,6 +162,30 @@ START_TEST(a_tagged_device_comes_and_goes_once)
 }
 END_TEST
 
+START_TEST(a_change_to_another_profile_makes_the_device_again)
+{
+	struct lt_discovery d;
+	struct lt_discover_notes nt;
+	struct lt_udev_dev u = iio_dev("add", "iio:device3");
+
+	lt_discovery_init(&d);
+	u.name = "room";
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
+	u.action = "change";
+	u.profile = "climate";
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0 + MS, &nt), 1);
+	ck_assert_uint_eq(d.ninst, 1);
+	ck_assert_str_eq(d.inst[0].profile, "climate");
+	ck_assert_str_eq(d.inst[0].name, "room");
+	ck_assert_uint_eq(nt.n, 2);
+	ck_assert_ptr_nonnull(strstr(nt.text[0], "room (iio:device3) is gone"));
+	ck_assert_ptr_nonnull(strstr(nt.text[1], "made from [profile \"climate\"]"));
+	/* The same profile again: nothing. */
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0 + 2 * MS, &nt), 0);
+	lt_discovery_free(&d);
+}
+END_TEST
+
 START_TEST(a_device_without_a_profile_is_ignored)
 {
 	struct lt_discovery d;
@@ -666,6 +690,7 @@ static Suite *discover_suite(void)
 	tc = tcase_create("present");
 	tcase_add_test(tc, a_tagged_device_comes_and_goes_once);
 	tcase_add_test(tc, a_device_without_a_profile_is_ignored);
+	tcase_add_test(tc, a_change_to_another_profile_makes_the_device_again);
 	tcase_add_test(tc, a_serial_port_is_named_by_its_node_and_warned_unstable);
 	tcase_add_test(tc, a_device_without_a_node_is_not_taken_but_a_network_interface_is);
 	tcase_add_test(tc, two_devices_given_one_name_are_told_apart);
