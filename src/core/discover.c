@@ -266,6 +266,7 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 	in->subsystem = xstrdup(u->subsystem);
 	in->hw = xstrdup(hw);
 	in->syspath = xstrdup(u->syspath);
+	in->seen = true;
 	for (unsigned i = 0; i < LT_DISCOVER_PROPS; i++) {
 		in->prop_keys[i] = keys[i];
 		in->prop_values[i] = nonempty(values[i]) ? prop_value(values[i]) : NULL;
@@ -303,10 +304,28 @@ int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint
 		device_new(d, u, now_ns, notes);
 		return 1;
 	}
-	/* A present device's "change", "bind"...: it is there already. */
-	if (in)
+	/* A present device's "change", "bind"... or enumeration: it is there already. */
+	if (in) {
+		in->seen |= !u->action;
 		return 0;
+	}
 	return device_new(d, u, now_ns, notes);
+}
+
+void lt_discovery_resync_begin(struct lt_discovery *d)
+{
+	for (unsigned i = 0; i < d->ninst; i++)
+		d->inst[i].seen = false;
+}
+
+int lt_discovery_resync_end(struct lt_discovery *d, uint64_t now_ns,
+                            struct lt_discover_notes *notes)
+{
+	notes->n = 0;
+	for (unsigned i = 0; i < d->ninst; i++)
+		if (!d->inst[i].seen)
+			return device_gone(d, &d->inst[i], now_ns, notes);
+	return 0;
 }
 
 uint64_t lt_discovery_due(const struct lt_discovery *d)

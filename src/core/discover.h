@@ -47,6 +47,7 @@ struct lt_instance {
 	char *subsystem;
 	char *hw; /* the value of its driver's hardware key (lt_discover_hw_key()) */
 	char *syspath;
+	bool seen; /* found again by the enumeration of a resync */
 	/* "udev_path", "vendor", "model", "serial", and their values (NULL: unknown) */
 	const char *prop_keys[LT_DISCOVER_PROPS];
 	char *prop_values[LT_DISCOVER_PROPS];
@@ -113,6 +114,18 @@ void lt_discovery_free(struct lt_discovery *d);
  */
 int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint64_t now_ns,
                        struct lt_discover_notes *notes);
+
+/*
+ * Resynchronise with a new enumeration when events may have been lost (the
+ * monitor's socket overflowed; SIGHUP): lt_discovery_resync_begin(), every
+ * enumerated device to lt_discovery_event(), then lt_discovery_resync_end()
+ * until it returns 0: each call removes one instance the enumeration did not
+ * find again (1, with @notes, as a removal). Skip the end when the
+ * enumeration failed.
+ */
+void lt_discovery_resync_begin(struct lt_discovery *d);
+int lt_discovery_resync_end(struct lt_discovery *d, uint64_t now_ns,
+                            struct lt_discover_notes *notes);
 
 /* When the pending burst is to be applied (CLOCK_MONOTONIC ns); UINT64_MAX: none pending. */
 uint64_t lt_discovery_due(const struct lt_discovery *d);

@@ -322,6 +322,29 @@ static struct lt_udev *discovery_start(struct lt_discovery *disc)
 	return u;
 }
 
+/*
+ * List the devices present again and forget those gone meanwhile: events
+ * were lost (the monitor's socket overflowed), or the operator asks for it
+ * (SIGHUP). Nothing is forgotten when the listing fails.
+ */
+static void discovery_resync(struct lt_udev *u, struct lt_discovery *disc)
+{
+	struct lt_discover_notes nt;
+	int n;
+
+	if (!u)
+		return;
+	lt_discovery_resync_begin(disc);
+	n = lt_udev_enumerate(u, on_udev, disc);
+	if (n < 0) {
+		lt_log(LOG_WARNING, "udev: cannot list the devices present: %s", strerror(-n));
+		return;
+	}
+	while (lt_discovery_resync_end(disc, lt_mono_ns(), &nt) > 0)
+		for (unsigned i = 0; i < nt.n; i++)
+			lt_log(nt.prio[i], "udev: %s", nt.text[i]);
+}
+
 /* Milliseconds from @now to @due for poll(), rounded up; -1: never. */
 static int ms_until(uint64_t due, uint64_t now)
 {
@@ -458,8 +481,11 @@ int main(int argc, char **argv)
 			control_dispatch(ctl, pf + 2, &ctx);
 		}
 		/* Bounded per wake-up: a storm of events cannot starve the rest. */
-		if (pf[1].revents & POLLIN)
-			lt_udev_receive(udev, 64, on_udev, disc);
+		if ((pf[1].revents & POLLIN) && lt_udev_receive(udev, 64, on_udev, disc) == -ENOBUFS) {
+			lt_log(LOG_WARNING, "udev: events were lost (the socket overflowed): "
+					    "listing the devices present again");
+			discovery_resync(udev, disc);
+		}
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
 			reload(path, &conf, disc, false, &model, &d, &past, &generation);
 			lt_discovery_applied(disc, lt_mono_ns());
@@ -474,9 +500,13 @@ int main(int argc, char **argv)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				/* Counts configurations taken, not attempts. */
+				/* What is plugged is read again too (the files are). */
+				discovery_resync(udev, disc);
 				if (reload(path, &conf, disc, true, &model, &d, &past,
-					   &generation))
+					   &generation)) {
 					reloads++;
+					lt_discovery_applied(disc, lt_mono_ns());
+				}
 				if (!d) {
 					status = 3;
 					run = false;

@@ -143,17 +143,19 @@ out:
 	return r;
 }
 
-unsigned lt_udev_receive(struct lt_udev *u, unsigned max, lt_udev_fn fn, void *ctx)
+int lt_udev_receive(struct lt_udev *u, unsigned max, lt_udev_fn fn, void *ctx)
 {
 	unsigned n = 0;
 
 	for (; n < max; n++) {
-		struct udev_device *dev = udev_monitor_receive_device(u->mon);
+		struct udev_device *dev;
 
+		errno = 0;
+		dev = udev_monitor_receive_device(u->mon);
 		if (!dev)
-			break;
+			return errno == ENOBUFS ? -ENOBUFS : (int)n;
 		hand_over(dev, fn, ctx);
 		udev_device_unref(dev);
 	}
-	return n;
+	return (int)n;
 }

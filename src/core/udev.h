@@ -30,7 +30,10 @@ void lt_udev_close(struct lt_udev *u);
 int lt_udev_fd(const struct lt_udev *u);
 /* Hand every tagged device present now to @fn. Returns how many, or a negative errno. */
 int lt_udev_enumerate(struct lt_udev *u, lt_udev_fn fn, void *ctx);
-/* Hand at most @max pending events to @fn. Returns how many were read. */
-unsigned lt_udev_receive(struct lt_udev *u, unsigned max, lt_udev_fn fn, void *ctx);
+/*
+ * Hand at most @max pending events to @fn. Returns how many were read, or
+ * -ENOBUFS when the socket overflowed and events were lost (enumerate again).
+ */
+int lt_udev_receive(struct lt_udev *u, unsigned max, lt_udev_fn fn, void *ctx);
 
 #endif

@@ -186,6 +186,45 @@ START_TEST(a_change_to_another_profile_makes_the_device_again)
 }
 END_TEST
 
+/* Events lost (socket overflow), or a SIGHUP: a new listing is the truth. */
+START_TEST(a_resync_forgets_what_the_listing_lacks_and_takes_what_it_adds)
+{
+	struct lt_discovery d;
+	struct lt_discover_notes nt;
+	struct lt_udev_dev u;
+
+	lt_discovery_init(&d);
+	u = iio_dev("add", "iio:device1");
+	lt_discovery_event(&d, &u, T0, &nt);
+	u = iio_dev("add", "iio:device2");
+	lt_discovery_event(&d, &u, T0, &nt);
+	lt_discovery_applied(&d, T0 + 500 * MS);
+
+	lt_discovery_resync_begin(&d);
+	u = iio_dev(NULL, "iio:device2");
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0 + 1000 * MS, &nt), 0);
+	u = iio_dev(NULL, "iio:device3");
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0 + 1000 * MS, &nt), 1);
+	ck_assert_int_eq(lt_discovery_resync_end(&d, T0 + 1000 * MS, &nt), 1);
+	ck_assert_ptr_nonnull(strstr(nt.text[0], "thermo-iio_device1 (iio:device1) is gone"));
+	ck_assert_int_eq(lt_discovery_resync_end(&d, T0 + 1000 * MS, &nt), 0);
+	ck_assert_uint_eq(d.ninst, 2);
+	ck_assert_str_eq(d.inst[0].hw, "iio:device2");
+	ck_assert_str_eq(d.inst[1].hw, "iio:device3");
+	ck_assert_uint_ne(lt_discovery_due(&d), UINT64_MAX);
+	/* A second resync that finds both again changes nothing. */
+	lt_discovery_applied(&d, T0 + 2000 * MS);
+	lt_discovery_resync_begin(&d);
+	u = iio_dev(NULL, "iio:device3");
+	lt_discovery_event(&d, &u, T0 + 3000 * MS, &nt);
+	u = iio_dev(NULL, "iio:device2");
+	lt_discovery_event(&d, &u, T0 + 3000 * MS, &nt);
+	ck_assert_int_eq(lt_discovery_resync_end(&d, T0 + 3000 * MS, &nt), 0);
+	ck_assert_uint_eq(lt_discovery_due(&d), UINT64_MAX);
+	lt_discovery_free(&d);
+}
+END_TEST
+
 START_TEST(a_device_without_a_profile_is_ignored)
 {
 	struct lt_discovery d;
@@ -691,6 +730,7 @@ static Suite *discover_suite(void)
 	tcase_add_test(tc, a_tagged_device_comes_and_goes_once);
 	tcase_add_test(tc, a_device_without_a_profile_is_ignored);
 	tcase_add_test(tc, a_change_to_another_profile_makes_the_device_again);
+	tcase_add_test(tc, a_resync_forgets_what_the_listing_lacks_and_takes_what_it_adds);
 	tcase_add_test(tc, a_serial_port_is_named_by_its_node_and_warned_unstable);
 	tcase_add_test(tc, a_device_without_a_node_is_not_taken_but_a_network_interface_is);
 	tcase_add_test(tc, two_devices_given_one_name_are_told_apart);
