@@ -177,7 +177,7 @@ struct lt_property {
  * Call from device_option or device_check (the configuration thread), never
  * later; `property.KEY = VALUE` in the device's section calls it too.
  * @key: 1 to LT_PROPERTY_KEY_MAX of A-Z a-z 0-9 _ . -; @value: at most
- * LT_PROPERTY_VALUE_MAX bytes, no control characters (empty is fine).
+ * LT_PROPERTY_VALUE_MAX bytes of UTF-8, no control characters (empty is fine).
  * Returns 0; -EINVAL for a bad key or value, -EEXIST when @dev has @key
  * already, -ENOSPC past LT_DEVICE_PROPERTIES_MAX; with a reason in @err.
  */

@@ -115,11 +115,17 @@ json_t *control_status_json(const struct control_ctx *ctx)
 			json_object_set_new(ctrs, dev->counter_names[c],
 					    json_integer((json_int_t)atomic_load_explicit(
 						    &dev->counters[c], memory_order_relaxed)));
-		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "name",
-						      dev->name, "type", dev->drv->name, "state",
-						      device_state_name(st),
-						      "condition", cond, "counters", ctrs, "metrics",
-						      mets));
+		/* As registered: fixed while the device runs, so read without a lock. */
+		json_t *props = json_object();
+
+		for (unsigned p = 0; p < dev->nprops; p++)
+			json_object_set_new(props, dev->props[p].key,
+					    json_string(dev->props[p].value));
+		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o}",
+						      "name", dev->name, "type", dev->drv->name,
+						      "state", device_state_name(st), "condition",
+						      cond, "counters", ctrs, "properties", props,
+						      "metrics", mets));
 	}
 	for (unsigned i = 0; i < m->ndccs; i++)
 		json_array_append_new(dccs, dcc_json(m->dccs[i]));

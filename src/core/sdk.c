@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <mosquitto.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,6 +137,10 @@ int lt_device_add_property(struct lt_device *dev, const char *key, const char *v
 			return lt_errf(err, errlen, -EINVAL,
 				       "property '%s': control character 0x%02x in the value", key,
 				       (unsigned)(unsigned char)value[i]);
+	/* JSON (status, IoTCC) cannot carry anything else. */
+	if (mosquitto_validate_utf8(value, (int)vlen) != MOSQ_ERR_SUCCESS)
+		return lt_errf(err, errlen, -EINVAL, "property '%s': the value is not valid UTF-8",
+			       key);
 	for (unsigned i = 0; i < dev->nprops; i++)
 		if (!strcmp(dev->props[i].key, key))
 			return lt_errf(err, errlen, -EEXIST, "property '%s' is set twice", key);

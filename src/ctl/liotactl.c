@@ -34,6 +34,7 @@ static const char usage[] =
 	"                          driver call lasts past max(2 x interval, 2 s)) and\n"
 	"                          their metrics (samples, errors, skipped ticks, p99\n"
 	"                          lateness of the reads, last value),\n"
+	"                          their properties (as registered with the DCCs),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
 	"                          samples in, sent, dropped, pending, queued bytes,\n"
 	"                          reconnects); totals count each sample once per DCC\n"
@@ -336,6 +337,24 @@ static int cmd_status(bool as_json)
 		json_object_foreach(ctrs, k, n)
 			printf(" %s=%lld", k, (long long)json_integer_value(n));
 		printf("\n");
+	}
+	/* What each device was registered with (issue 12: DCC properties). */
+	hdr = false;
+	json_array_foreach(json_object_get(st, "devices"), i, v)
+	{
+		json_t *pv;
+		const char *k;
+		bool first = true;
+
+		json_object_foreach(json_object_get(v, "properties"), k, pv)
+		{
+			if (!hdr)
+				printf("\n%-20s %-24s %s\n", "DEVICE", "PROPERTY", "VALUE");
+			hdr = true;
+			printf("%-20s %-24s %s\n", first ? str(v, "name") : "", k,
+			       json_string_value(pv));
+			first = false;
+		}
 	}
 	json_t *ring = json_object_get(st, "ring");
 	printf("\nRING (generation %lld, %lld consumer wake-ups)\n%-5s %-20s %10s %10s %12s %10s\n",

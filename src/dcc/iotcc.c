@@ -50,7 +50,21 @@ struct held {
 	char msg[];
 };
 
-struct met;
+struct ent;
+
+/*
+ * A metric of a device, or (of_device) the device's own properties: either
+ * way the owner of an add_properties request about the device, which the
+ * request table keys by this address.
+ */
+struct met {
+	struct ent *dev;
+	char name[IOTCC_NAME_MAX + 1];
+	char unit_name[IOTCC_VALUE_MAX + 1];
+	char unit_prefix[32];
+	bool has_unit;
+	bool of_device;
+};
 
 /* An edge system or a device, registered in this run or only in the state file. */
 struct ent {
@@ -66,14 +80,9 @@ struct ent {
 	struct met **mets;
 	size_t nmets;
 	struct held *held, **held_tail;
-};
-
-struct met {
-	struct ent *dev;
-	char name[IOTCC_NAME_MAX + 1];
-	char unit_name[IOTCC_VALUE_MAX + 1];
-	char unit_prefix[32];
-	bool has_unit;
+	struct iotcc_prop *props; /* a device's properties that IoTCC takes (owned copies) */
+	size_t nprops;
+	struct met props_req; /* owner of their add_properties request */
 };
 
 struct iotcc {
@@ -269,12 +278,24 @@ static void drop_held(struct iotcc *c, struct ent *e, const char *why)
 	}
 }
 
+static void free_props(struct ent *e)
+{
+	for (size_t i = 0; i < e->nprops; i++) {
+		free((char *)e->props[i].key);
+		free((char *)e->props[i].value);
+	}
+	free(e->props);
+	e->props = NULL;
+	e->nprops = 0;
+}
+
 static void free_ents(struct iotcc *c)
 {
 	for (size_t i = 0; i < c->nents; i++) {
 		struct ent *e = c->ents[i];
 
 		drop_held(c, e, "never registered");
+		free_props(e);
 		for (size_t k = 0; k < e->nmets; k++)
 			free(e->mets[k]);
 		free(e->mets);
@@ -479,6 +500,11 @@ static char *build(struct iotcc *c, struct iotcc_pending *p, uint64_t tid)
 		char k1[IOTCC_NAME_MAX + 16], k2[IOTCC_NAME_MAX + 16];
 		struct iotcc_prop props[2] = { { k1, m->unit_name }, { k2, m->unit_prefix } };
 
+		if (m->of_device) {
+			r = ref_of(m->dev);
+			return iotcc_props_msg(tid, &r, lt_real_ns() / 1000000u, m->dev->props,
+					       m->dev->nprops);
+		}
 		snprintf(k1, sizeof(k1), "%s_unit", m->name);
 		snprintf(k2, sizeof(k2), "%s_prefix", m->name);
 		r = ref_of(m->dev);
@@ -590,12 +616,18 @@ static void answered(struct iotcc *c, struct iotcc_pending *p, const struct iotc
 		break;
 	case IOTCC_RELATE:
 		e->related = true;
+		if (e->nprops)
+			want(c, IOTCC_PROPS, &e->props_req);
 		for (size_t i = 0; i < e->nmets; i++)
 			if (e->mets[i]->has_unit)
 				want(c, IOTCC_PROPS, e->mets[i]);
 		break;
 	case IOTCC_PROPS:
-		lt_dcc_log(c->dcc, LOG_DEBUG, "unit of %s.%s recorded", m->dev->name, m->name);
+		if (m->of_device)
+			lt_dcc_log(c->dcc, LOG_DEBUG, "properties of %s recorded", m->dev->name);
+		else
+			lt_dcc_log(c->dcc, LOG_DEBUG, "unit of %s.%s recorded", m->dev->name,
+				   m->name);
 		break;
 	case IOTCC_REMOVE:
 		lt_dcc_log(c->dcc, LOG_NOTICE, "removed %s %s (%s) from IoTCC", e->kind, e->name,
@@ -794,6 +826,45 @@ static int check_name(struct iotcc *c, const char *what, const char *s)
 	return 0;
 }
 
+/*
+ * Copy the properties of a device being registered (again: they may have
+ * changed), for its add_properties once the relationship is answered.
+ * IoTCC takes only A-Z a-z 0-9 space . _ - in property values, at most 255
+ * of them and none empty (see iotcc_check_text()), where a device property
+ * may hold any UTF-8 ("/devices/pci0000:00/..."). Such a property is left
+ * out with a notice rather than rewritten: a serial number or path with its
+ * characters replaced would look right on IoTCC and be wrong, and one that
+ * is missing is seen to be. `liotactl status` still shows it.
+ */
+static int set_props(struct iotcc *c, struct ent *e, const struct lt_entity *ent)
+{
+	char err[400];
+
+	/* An add_properties of the old set may wait: the relationship queues the new one. */
+	iotcc_table_del_owner(&c->table, &e->props_req);
+	free_props(e);
+	e->props_req.dev = e;
+	e->props_req.of_device = true;
+	if (!ent->nprops)
+		return 0;
+	e->props = calloc(ent->nprops, sizeof(*e->props));
+	if (!e->props)
+		return -ENOMEM;
+	for (unsigned i = 0; i < ent->nprops; i++) {
+		const struct lt_property *p = &ent->props[i];
+
+		if (iotcc_check_text("property name", p->key, IOTCC_KEY_MAX, err, sizeof(err)) < 0 ||
+		    iotcc_check_text("its value", p->value, IOTCC_VALUE_MAX, err, sizeof(err)) < 0) {
+			lt_dcc_log(c->dcc, LOG_NOTICE, "property %s of %s is not sent: %s", p->key,
+				   ent->name, err);
+			continue;
+		}
+		e->props[e->nprops].key = xstrdup(p->key);
+		e->props[e->nprops++].value = xstrdup(p->value);
+	}
+	return 0;
+}
+
 /* A saved uuid is reused only for the same entity: same kind, name and id. */
 static struct ent *live_ent(struct iotcc *c, enum lt_entity_kind lk, const char *kind,
 			    const char *name, const char *id)
@@ -846,7 +917,7 @@ static int iotcc_register(struct lt_dcc *dcc, const struct lt_entity *ent,
 		if (r < 0)
 			return r;
 		e = live_ent(c, LT_ENTITY_DEVICE, ent->type, ent->name, id);
-		if (!e)
+		if (!e || set_props(c, e, ent) < 0)
 			return -ENOMEM;
 		e->parent = c->edge;
 		break;
@@ -914,6 +985,7 @@ static void iotcc_remove(struct lt_dcc *dcc, struct lt_reg *reg)
 		if (c->ents[i] != e || e->lkind != LT_ENTITY_DEVICE)
 			continue;
 		e->live = false;
+		iotcc_table_del_owner(&c->table, &e->props_req);
 		if (e->uuid[0]) {
 			lt_dcc_log(dcc, LOG_NOTICE,
 				   "%s %s is no longer configured for this DCC: removing it from "

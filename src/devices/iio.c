@@ -25,6 +25,13 @@
  * timestamp channel, converted from the device's current_timestamp_clock
  * to CLOCK_REALTIME; without one, with the time it was read.
  *
+ * "attributes =" names device attributes (sampling_frequency) and channel
+ * attributes (in_voltage0.scale) whose values, read when the configuration
+ * is loaded, become the device's properties "iio.NAME" (registered with
+ * the DCCs, shown by liotactl status). A device absent then is a warning
+ * (it may come later; its properties are then missing until the
+ * configuration is loaded again), an attribute it lacks an error.
+ *
  * Device removal: reads of a removed device's sysfs files fail with ENOENT
  * or ENODEV, and a read of its buffer with ENODEV; but nothing wakes the
  * buffer's descriptor of a removed device, so a buffered device also
@@ -76,8 +83,18 @@ struct iio_metric {
 	bool failed;
 };
 
+/* One of "attributes =": a device attribute, or an attribute of a channel. */
+struct iio_attr {
+	char *name;    /* as the property names it after "iio.": "in_voltage0.scale" */
+	char *channel; /* the channel id without "in_"/"out_"; NULL for a device attribute */
+	bool output;
+	const char *attr; /* in name: "scale" */
+};
+
 struct iio_dev {
 	char *device;
+	struct iio_attr *attrs;
+	unsigned nattrs;
 	char *trigger;
 	double freq;        /* sampling_frequency, 0 = leave as it is */
 	uint64_t scans;     /* buffer length in scans */
@@ -116,6 +133,111 @@ static int iio_set_string(char **dst, const char *key, const char *value, char *
 	return 0;
 }
 
+static void iio_attrs_free(struct iio_dev *d)
+{
+	for (unsigned i = 0; i < d->nattrs; i++) {
+		free(d->attrs[i].name);
+		free(d->attrs[i].channel);
+	}
+	free(d->attrs);
+	d->attrs = NULL;
+	d->nattrs = 0;
+}
+
+/* One item of "attributes =": ATTR or CHANNEL.ATTR ("in_" may be left out). */
+static int iio_attr_parse(struct iio_attr *a, const char *item, size_t len, char *err,
+                          size_t errlen)
+{
+	char text[LT_PROPERTY_KEY_MAX + 1], type[IIO_TYPE_MAX];
+	const char *dot, *attr, *id = text;
+	bool output;
+
+	if (!len) {
+		snprintf(err, errlen, "an empty item in the list");
+		return -EINVAL;
+	}
+	/* What the property's key ("iio." and this) can hold. */
+	if (len > LT_PROPERTY_KEY_MAX - 4) {
+		snprintf(err, errlen, "'%.*s...' is longer than %d characters", 20, item,
+		         LT_PROPERTY_KEY_MAX - 4);
+		return -EINVAL;
+	}
+	memcpy(text, item, len);
+	text[len] = '\0';
+	dot = strchr(text, '.');
+	attr = dot ? dot + 1 : text;
+	if (!*attr || strspn(attr, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(attr)) {
+		snprintf(err, errlen,
+		         "'%s': attribute names are a-z 0-9 _ (sampling_frequency, "
+		         "in_voltage0.scale)",
+		         text);
+		return -EINVAL;
+	}
+	if (!dot) {
+		a->name = xstrdup(text);
+		a->attr = a->name;
+		return 0;
+	}
+	text[dot - text] = '\0';
+	output = strncmp(text, "out_", 4) == 0;
+	id += output ? 4 : strncmp(text, "in_", 3) == 0 ? 3 : 0;
+	if (lt_iio_channel_type(id, type, sizeof(type)) < 0) {
+		snprintf(err, errlen, "'%s.%s': '%s' is not an IIO channel id (in_temp0, ...)",
+		         text, attr, text);
+		return -EINVAL;
+	}
+	a->name = xasprintf("%s_%s.%s", output ? "out" : "in", id, attr);
+	a->attr = strchr(a->name, '.') + 1;
+	a->channel = xstrdup(id);
+	a->output = output;
+	return 0;
+}
+
+/* "attributes = A, B, ...": replaces what an earlier file gave. */
+static int iio_attrs_option(struct iio_dev *d, const char *value, char *err, size_t errlen)
+{
+	struct iio_attr *v = xcalloc(LT_DEVICE_PROPERTIES_MAX, sizeof(*v));
+	unsigned n = 0;
+	int r = 0;
+
+	for (const char *p = value;; p++) {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, ",");
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (n == LT_DEVICE_PROPERTIES_MAX) {
+			snprintf(err, errlen, "more than %d attributes", LT_DEVICE_PROPERTIES_MAX);
+			r = -EINVAL;
+			break;
+		}
+		r = iio_attr_parse(&v[n], p, len, err, errlen);
+		if (r < 0)
+			break;
+		for (unsigned i = 0; i < n && r == 0; i++) {
+			if (strcmp(v[i].name, v[n].name) == 0) {
+				snprintf(err, errlen, "%s is named twice", v[n].name);
+				r = -EINVAL;
+			}
+		}
+		n++;
+		p = strchr(p, ',');
+		if (r < 0 || !p)
+			break;
+	}
+	if (r < 0) {
+		struct iio_dev parsed = {.attrs = v, .nattrs = n};
+
+		iio_attrs_free(&parsed);
+		return r;
+	}
+	iio_attrs_free(d);
+	d->attrs = v;
+	d->nattrs = n;
+	return 0;
+}
+
 static int iio_device_init(struct lt_device *dev)
 {
 	struct iio_dev *d = calloc(1, sizeof(*d));
@@ -139,6 +261,8 @@ static int iio_device_option(struct lt_device *dev, const char *key, const char 
 		return iio_set_string(&d->device, key, value, err, errlen);
 	if (strcmp(key, "trigger") == 0)
 		return iio_set_string(&d->trigger, key, value, err, errlen);
+	if (strcmp(key, "attributes") == 0)
+		return iio_attrs_option(d, value, err, errlen);
 	if (strcmp(key, "sampling_frequency") == 0) {
 		r = lt_parse_double(value, &f, err, errlen);
 		if (r < 0)
@@ -167,6 +291,86 @@ static int iio_device_option(struct lt_device *dev, const char *key, const char 
 	return -ENOENT;
 }
 
+static struct iio_device *iio_find(struct iio_context *ctx, const char *want, bool trigger,
+                                   char *list, size_t len);
+static void iio_append(char *buf, size_t len, const char *s);
+
+/* The value of one of "attributes =" into @buf, without its newline. */
+static int iio_attr_read(struct iio_device *idev, const struct iio_attr *a, char *buf, size_t len,
+                         char *err, size_t errlen)
+{
+	struct iio_channel *ch = NULL;
+	char list[200] = "";
+	ssize_t n;
+	bool has;
+
+	if (a->channel) {
+		ch = iio_device_find_channel(idev, a->channel, a->output);
+		if (!ch) {
+			snprintf(err, errlen, "attributes: %s has no channel %s_%s",
+			         iio_device_get_id(idev), a->output ? "out" : "in", a->channel);
+			return -ENOENT;
+		}
+		has = iio_channel_find_attr(ch, a->attr) != NULL;
+		for (unsigned i = 0; !has && i < iio_channel_get_attrs_count(ch); i++)
+			iio_append(list, sizeof(list), iio_channel_get_attr(ch, i));
+	} else {
+		has = iio_device_find_attr(idev, a->attr) != NULL;
+		for (unsigned i = 0; !has && i < iio_device_get_attrs_count(idev); i++)
+			iio_append(list, sizeof(list), iio_device_get_attr(idev, i));
+	}
+	if (!has) {
+		snprintf(err, errlen, "attributes: %s has no attribute %s (%s: %s)",
+		         iio_device_get_id(idev), a->name,
+		         a->channel ? "the channel has" : "it has", *list ? list : "none");
+		return -ENOENT;
+	}
+	n = ch ? iio_channel_attr_read(ch, a->attr, buf, len)
+	       : iio_device_attr_read(idev, a->attr, buf, len);
+	if (n < 0) {
+		snprintf(err, errlen, "attributes: cannot read %s of %s: %s", a->name,
+		         iio_device_get_id(idev), strerror((int)-n));
+		return (int)n;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * Read "attributes =" into the device's properties, at configuration time
+ * (device_check), so that they are registered with the device.
+ */
+static int iio_attrs_read(struct lt_device *dev, struct iio_dev *d, char *err, size_t errlen)
+{
+	struct iio_context *ctx = iio_create_local_context();
+	struct iio_device *idev;
+	char list[160], key[LT_PROPERTY_KEY_MAX + 8], value[4096], why[300];
+	int r = 0;
+
+	idev = ctx ? iio_find(ctx, d->device, false, list, sizeof(list)) : NULL;
+	if (!idev) {
+		/* Not an error: the device may be plugged in later. */
+		lt_device_log(dev, LOG_WARNING,
+		              "IIO device \"%s\" is not present: its attributes (%s%s) are not "
+		              "registered",
+		              d->device, d->attrs[0].name, d->nattrs > 1 ? ", ..." : "");
+		goto out;
+	}
+	for (unsigned i = 0; i < d->nattrs && r == 0; i++) {
+		r = iio_attr_read(idev, &d->attrs[i], value, sizeof(value), err, errlen);
+		if (r < 0)
+			break;
+		snprintf(key, sizeof(key), "iio.%s", d->attrs[i].name);
+		r = lt_device_add_property(dev, key, value, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, "attributes: %s", why);
+	}
+out:
+	if (ctx)
+		iio_context_destroy(ctx);
+	return r;
+}
+
 static int iio_device_check(struct lt_device *dev, char *err, size_t errlen)
 {
 	struct iio_dev *d = lt_device_priv(dev);
@@ -182,7 +386,7 @@ static int iio_device_check(struct lt_device *dev, char *err, size_t errlen)
 		         (unsigned long long)d->watermark, (unsigned long long)d->scans);
 		return -EINVAL;
 	}
-	return 0;
+	return d->nattrs ? iio_attrs_read(dev, d, err, errlen) : 0;
 }
 
 /*
@@ -745,6 +949,7 @@ static void iio_device_free(struct lt_device *dev)
 	iio_release(d); /* the metrics are freed already */
 	free(d->device);
 	free(d->trigger);
+	iio_attrs_free(d);
 	free(d);
 	lt_device_set_priv(dev, NULL);
 }

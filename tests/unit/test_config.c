@@ -1159,6 +1159,8 @@ START_TEST(add_property_enforces_its_bounds)
 	ck_assert_str_eq(err, "property 'nl': control character 0x0a in the value");
 	ck_assert_int_eq(lt_device_add_property(d, "del", "a\x7f", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(lt_device_add_property(d, "utf8", "Gr\xc3\xbcn", err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_device_add_property(d, "latin1", "Gr\xfcn", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "property 'latin1': the value is not valid UTF-8");
 
 	ck_assert_int_eq(lt_device_add_property(d, "serial", "2", err, sizeof(err)), -EEXIST);
 	ck_assert_str_eq(err, "property 'serial' is set twice");

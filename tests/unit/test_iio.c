@@ -351,6 +351,59 @@ START_TEST(device_options_and_their_errors)
 }
 END_TEST
 
+START_TEST(attributes_option_and_its_errors)
+{
+	char many[400] = "";
+	struct fx f;
+
+	fx_init(&f);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "sampling_frequency"), 0);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes",
+	                            " sampling_frequency, in_voltage0.scale ,voltage1-voltage2.raw,"
+	                            "out_voltage0.raw"),
+	                 0);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", ""), -EINVAL);
+	ck_assert_str_eq(f.err, "an empty item in the list");
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "name,,scale"), -EINVAL);
+	ck_assert_str_eq(f.err, "an empty item in the list");
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "name,"), -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0.Scale"), -EINVAL);
+	ck_assert_str_eq(f.err, "'in_temp0.Scale': attribute names are a-z 0-9 _ "
+	                        "(sampling_frequency, in_voltage0.scale)");
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0."), -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes",
+	                            "in_temp0.a_very_long_attribute_name_of_sixty_one_characters_x"),
+	                 -EINVAL);
+	ck_assert_str_eq(f.err, "'in_temp0.a_very_long...' is longer than 60 characters");
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0.scale.x"), -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "_x.scale"), -EINVAL);
+	ck_assert_str_eq(f.err, "'_x.scale': '_x' is not an IIO channel id (in_temp0, ...)");
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0.scale, temp0.scale"), -EINVAL);
+	ck_assert_str_eq(f.err, "in_temp0.scale is named twice");
+	for (int i = 0; i <= LT_DEVICE_PROPERTIES_MAX; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sa%d", i ? "," : "", i);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", many), -EINVAL);
+	ck_assert_str_eq(f.err, "more than 32 attributes");
+	*strrchr(many, ',') = '\0';
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", many), 0);
+	fx_free(&f);
+}
+END_TEST
+
+/* No IIO device of that name here: a warning, no properties, no error. */
+START_TEST(attributes_of_an_absent_device_are_no_error)
+{
+	struct fx f;
+
+	fx_init(&f);
+	ck_assert_int_eq(fx_dev_opt(&f, "device", "no-such-iio-device"), 0);
+	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "sampling_frequency, in_temp0.scale"), 0);
+	ck_assert_int_eq(lt_device_iio.device_check(f.dev, f.err, sizeof(f.err)), 0);
+	ck_assert_uint_eq(f.dev->nprops, 0);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(metric_options_and_their_errors)
 {
 	struct fx f;
@@ -572,6 +625,8 @@ static Suite *iio_suite(void)
 
 	tcase_add_test(opts, registered_as_iio);
 	tcase_add_test(opts, device_options_and_their_errors);
+	tcase_add_test(opts, attributes_option_and_its_errors);
+	tcase_add_test(opts, attributes_of_an_absent_device_are_no_error);
 	tcase_add_test(opts, metric_options_and_their_errors);
 	tcase_add_test(opts, check_refuses_a_unit_the_channel_type_has_not);
 	tcase_add_test(opts, buffered_is_event_driven_and_takes_no_interval);
