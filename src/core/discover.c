@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <mosquitto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,16 +200,29 @@ static int device_gone(struct lt_discovery *d, struct lt_instance *in, uint64_t 
 
 /*
  * A udev property as a device property: what the hardware says must not
- * make the configuration invalid, so it is cut to LT_PROPERTY_VALUE_MAX
- * bytes and a control character becomes '_' (lt_device_add_property()).
+ * make the configuration invalid (lt_device_add_property()), so it is cut
+ * to LT_PROPERTY_VALUE_MAX bytes at a character's start, a control
+ * character becomes '_', and so does every non-ASCII byte of a value that
+ * is not valid UTF-8 (the check JSON and the SDK make: libmosquitto's).
  */
 static char *prop_value(const char *v)
 {
-	char *s = xasprintf("%.*s", LT_PROPERTY_VALUE_MAX, v);
+	size_t n = strlen(v);
+	char *s;
 
+	if (n > LT_PROPERTY_VALUE_MAX) {
+		n = LT_PROPERTY_VALUE_MAX;
+		while (n && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
+	}
+	s = xasprintf("%.*s", (int)n, v);
 	for (char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '_';
+	if (mosquitto_validate_utf8(s, (int)n) != MOSQ_ERR_SUCCESS)
+		for (char *p = s; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '_';
 	return s;
 }
 

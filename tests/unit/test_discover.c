@@ -548,6 +548,35 @@ START_TEST(udev_properties_are_bounded_and_yield_to_the_profile)
 }
 END_TEST
 
+START_TEST(udev_properties_stay_valid_utf8)
+{
+	struct lt_discovery d;
+	struct lt_discover_notes nt;
+	struct lt_udev_dev u = iio_dev("add", "iio:device3");
+	char model[400];
+	struct lt_model *m;
+	struct lt_device *dev;
+
+	/* 255 ASCII bytes, then "é" across the 256-byte cut: cut before it. */
+	memset(model, 'x', sizeof(model));
+	memcpy(model + 255, "\xc3\xa9", 2);
+	model[300] = '\0';
+	lt_discovery_init(&d);
+	u.model = model;
+	u.vendor = "Caf\xc3\xa9 \xff GmbH"; /* not UTF-8: its non-ASCII bytes go */
+	u.serial_short = "M\xc3\xbcller";   /* UTF-8: kept */
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
+	m = load(EDGE DCC_G STATIC PROFILE, &d, NULL);
+	dev = model_find_device(m, "thermo-M__ller");
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_str_eq(dev->props[1].value, "Caf__ _ GmbH");
+	ck_assert_uint_eq(strlen(dev->props[2].value), 255);
+	ck_assert_str_eq(dev->props[3].value, "M\xc3\xbcller");
+	model_free(m);
+	lt_discovery_free(&d);
+}
+END_TEST
+
 START_TEST(a_device_of_an_unknown_profile_or_subsystem_is_left_out)
 {
 	struct lt_discovery d;
@@ -744,6 +773,7 @@ static Suite *discover_suite(void)
 	tcase_add_test(tc, a_profile_alone_makes_no_device);
 	tcase_add_test(tc, a_present_device_is_made_from_its_profile);
 	tcase_add_test(tc, udev_properties_are_bounded_and_yield_to_the_profile);
+	tcase_add_test(tc, udev_properties_stay_valid_utf8);
 	tcase_add_test(tc, a_device_of_an_unknown_profile_or_subsystem_is_left_out);
 	tcase_add_test(tc, a_device_named_like_a_section_is_left_out);
 	tcase_add_test(tc, a_profile_is_checked_without_any_device);
