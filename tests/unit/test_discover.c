@@ -17,29 +17,10 @@
 #include "core/discover.h"
 #include "util.h"
 #include "unit.h"
+#include "confdir.h"
 
 #define MS 1000000ull
 #define T0 (1000 * 1000 * MS) /* an arbitrary monotonic start */
-
-static char dir[64];
-
-static void setup(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/liotad-discover.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char *p = xasprintf("%s/liotad.conf", dir);
-
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/machine-id", dir);
-	unlink(p);
-	free(p);
-	rmdir(dir);
-}
 
 /* An iio_dummy device as udev reports it, tagged with profile "thermo". */
 static struct lt_udev_dev iio_dev(const char *action, const char *sysname)
@@ -416,36 +397,17 @@ END_TEST
 	"[profile \"thermo\"]\ntype = iio\n"                                                       \
 	"[metric \"thermo.temp\"]\nchannel = in_temp0\nunit = degC\ninterval = 100ms\n"
 
-static void put_conf(const char *text)
-{
-	char *conf = xasprintf("%s/liotad.conf", dir), *mid = xasprintf("%s/machine-id", dir);
-	FILE *f;
-
-	f = fopen(mid, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("0123456789abcdef0123456789abcdef\n", f);
-	fclose(f);
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	free(conf);
-	free(mid);
-}
-
 /* Load @text with the present devices of @d; @errors gets the problems (NULL: must load). */
 static struct lt_model *load(const char *text, const struct lt_discovery *d, char **errors)
 {
-	char *conf = xasprintf("%s/liotad.conf", dir), *mid = xasprintf("%s/machine-id", dir);
 	struct lt_model *m = NULL;
+	struct lt_conf *c;
 	char *err = NULL;
 	int r;
 
-	struct lt_conf *c;
-
-	put_conf(text);
-	ck_assert_int_eq(config_read(conf, &c), 0);
-	r = config_build(c, mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
+	confdir_put(text);
+	ck_assert_int_eq(config_read(confdir_conf, &c), 0);
+	r = config_build(c, confdir_mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
 	config_free(c);
 	if (errors) {
 		*errors = err;
@@ -453,8 +415,6 @@ static struct lt_model *load(const char *text, const struct lt_discovery *d, cha
 		ck_assert_msg(r == 0, "%s", err ? err : "");
 		ck_assert_ptr_nonnull(m);
 	}
-	free(conf);
-	free(mid);
 	return m;
 }
 
@@ -623,7 +583,7 @@ static void assert_errors(const char *text, const char *expected)
 
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
-	want = xmalloc(strlen(expected) + 4 * strlen(dir) + 1);
+	want = xmalloc(strlen(expected) + 4 * strlen(confdir) + 1);
 	want[0] = '\0';
 	for (const char *p = expected, *at; *p; p = at + 2) {
 		at = strstr(p, "%s");
@@ -632,7 +592,7 @@ static void assert_errors(const char *text, const char *expected)
 			break;
 		}
 		strncat(want, p, (size_t)(at - p));
-		strcat(want, dir);
+		strcat(want, confdir);
 	}
 	ck_assert_str_eq(errors, want);
 	free(want);
@@ -715,19 +675,18 @@ END_TEST
 /* A udev event must not apply a file being edited: it builds from the files as read. */
 START_TEST(a_build_uses_the_files_as_read_not_as_edited_since)
 {
-	char *conf = xasprintf("%s/liotad.conf", dir), *mid = xasprintf("%s/machine-id", dir);
 	struct lt_discovery d;
 	struct lt_model *m1 = NULL, *m2 = NULL;
 	struct lt_conf *c;
 	char *err = NULL;
 
 	lt_discovery_init(&d);
-	put_conf(EDGE DCC_G STATIC PROFILE);
-	ck_assert_int_eq(config_read(conf, &c), 0);
-	ck_assert_int_eq(config_build(c, mid, NULL, 0, &m1, &err), 0);
-	put_conf(EDGE DCC_G "[device \"half-written\"]\n");
+	confdir_put(EDGE DCC_G STATIC PROFILE);
+	ck_assert_int_eq(config_read(confdir_conf, &c), 0);
+	ck_assert_int_eq(config_build(c, confdir_mid, NULL, 0, &m1, &err), 0);
+	confdir_put(EDGE DCC_G "[device \"half-written\"]\n");
 	add(&d, "iio:device3", "thermo");
-	ck_assert_int_eq(config_build(c, mid, d.inst, d.ninst, &m2, &err), 0);
+	ck_assert_int_eq(config_build(c, confdir_mid, d.inst, d.ninst, &m2, &err), 0);
 	ck_assert_ptr_null(err);
 	config_free(c);
 	ck_assert_uint_eq(m2->ndevices, 2);
@@ -735,12 +694,10 @@ START_TEST(a_build_uses_the_files_as_read_not_as_edited_since)
 	ck_assert_ptr_nonnull(model_find_device(m2, "thermo-3"));
 	/* Each model owns its origins: the files read are freed already. */
 	ck_assert_ptr_ne(m1->devices[0]->origin.file, m2->devices[0]->origin.file);
-	ck_assert_str_eq(m2->devices[0]->origin.file, conf);
+	ck_assert_str_eq(m2->devices[0]->origin.file, confdir_conf);
 	model_free(m1);
 	model_free(m2);
 	lt_discovery_free(&d);
-	free(conf);
-	free(mid);
 }
 END_TEST
 
@@ -769,7 +726,7 @@ static Suite *discover_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("profiles");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, confdir_setup, confdir_teardown);
 	tcase_add_test(tc, a_profile_alone_makes_no_device);
 	tcase_add_test(tc, a_present_device_is_made_from_its_profile);
 	tcase_add_test(tc, udev_properties_are_bounded_and_yield_to_the_profile);
