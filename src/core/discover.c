@@ -177,24 +177,28 @@ static bool flap_count(struct lt_discovery *d, const char *name, uint64_t now,
 	return true;
 }
 
-static void mark(struct lt_discovery *d, uint64_t now)
+/* A change at @now; @loud: it was logged (a flapping device's are not, nor their apply). */
+static void mark(struct lt_discovery *d, uint64_t now, bool loud)
 {
 	if (!d->dirty)
 		d->first_ns = now;
 	d->dirty = true;
+	d->loud |= loud;
 	d->last_ns = now;
 }
 
 static int device_gone(struct lt_discovery *d, struct lt_instance *in, uint64_t now,
                        struct lt_discover_notes *nt)
 {
-	if (!flap_count(d, in->name, now, nt))
+	bool loud = !flap_count(d, in->name, now, nt);
+
+	if (loud)
 		note(nt, LOG_INFO, "%s (%s) is gone", in->name, in->hw);
 	instance_free(in);
 	/* Keep the order: the loader makes devices in it. */
 	memmove(in, in + 1, (size_t)(&d->inst[d->ninst] - (in + 1)) * sizeof(*in));
 	memset(&d->inst[--d->ninst], 0, sizeof(*in));
-	mark(d, now);
+	mark(d, now, loud);
 	return 1;
 }
 
@@ -238,7 +242,7 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 	                                                    "serial"};
 	char name[LT_NAME_LEN_MAX + 1], base[LT_NAME_LEN_MAX + 1];
 	struct lt_instance *in;
-	bool stable;
+	bool stable, loud;
 
 	/*
 	 * What liotad opens has a node, but for a network interface. The same
@@ -285,7 +289,8 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 		in->prop_keys[i] = keys[i];
 		in->prop_values[i] = nonempty(values[i]) ? prop_value(values[i]) : NULL;
 	}
-	if (!flap_count(d, name, now, nt)) {
+	loud = !flap_count(d, name, now, nt);
+	if (loud) {
 		note(nt, LOG_INFO, "%s (%s) appeared: made from [profile \"%s\"]", name, hw,
 		     u->profile);
 		if (!stable)
@@ -294,7 +299,7 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 			     "it is plugged again (set ENV{LIOTAD_NAME} in its rule)",
 			     name);
 	}
-	mark(d, now);
+	mark(d, now, loud);
 	return 1;
 }
 
@@ -359,5 +364,6 @@ uint64_t lt_discovery_due(const struct lt_discovery *d)
 void lt_discovery_applied(struct lt_discovery *d, uint64_t now_ns)
 {
 	d->dirty = false;
+	d->loud = false;
 	d->applied_ns = now_ns;
 }

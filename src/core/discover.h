@@ -67,6 +67,7 @@ struct lt_discovery {
 	unsigned nflaps;
 	/* coalescing: a change waits for lt_discovery_due() */
 	bool dirty;
+	bool loud; /* a change of the burst was logged: its apply is logged too */
 	uint64_t first_ns, last_ns, applied_ns;
 };
 

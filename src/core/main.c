@@ -253,7 +253,8 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 			       (double)(lt_mono_ns() - t0) / 1e6, err);
 			started_msg(nm, path);
 		} else {
-			lt_log(LOG_INFO, "udev: applied in %.1f ms: %s",
+			/* Not for a burst of a flapping device's changes: it was said once. */
+			lt_log(disc->loud ? LOG_INFO : LOG_DEBUG, "udev: applied in %.1f ms: %s",
 			       (double)(lt_mono_ns() - t0) / 1e6, err);
 		}
 		return true;

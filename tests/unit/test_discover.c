@@ -340,6 +340,14 @@ START_TEST(a_flapping_device_is_reported_once_per_window)
 	ck_assert_uint_eq(changes, 40);
 	ck_assert_uint_eq(flaps, 1);
 	ck_assert_uint_eq(logged, LT_DISCOVER_FLAP_CHANGES);
+	/* Nor are the applies of its changes. */
+	ck_assert(d.loud);
+	lt_discovery_applied(&d, T0 + 10 * 1000 * MS);
+	u.action = "add";
+	ck_assert_int_eq(lt_discovery_event(&d, &u, T0 + 11 * 1000 * MS, &nt), 1);
+	ck_assert(d.dirty && !d.loud);
+	u.action = "remove";
+	lt_discovery_event(&d, &u, T0 + 12 * 1000 * MS, &nt);
 	/* A new window: logged again. */
 	u.action = "add";
 	ck_assert_int_eq(
