@@ -346,6 +346,28 @@ static void discovery_resync(struct lt_udev *u, struct lt_discovery *disc)
 			lt_log(nt.prio[i], "udev: %s", nt.text[i]);
 }
 
+/*
+ * The monitor's socket is readable, or failed (an overflow shows as an
+ * error, which reading clears). Events were lost: list the devices again.
+ * An error that stays would wake poll() at once for ever: discovery stops.
+ */
+static void discovery_read(struct lt_udev **u, struct lt_discovery *disc, short revents)
+{
+	/* Bounded per wake-up: a storm of events cannot starve the rest. */
+	int n = lt_udev_receive(*u, 64, on_udev, disc);
+
+	if (n == -ENOBUFS) {
+		lt_log(LOG_WARNING, "udev: events were lost (the socket overflowed): "
+				    "listing the devices present again");
+		discovery_resync(*u, disc);
+	} else if (n <= 0 && (revents & (POLLERR | POLLHUP | POLLNVAL))) {
+		lt_log(LOG_ERR, "udev: the monitor failed (%s): devices are no longer discovered",
+		       n < 0 ? strerror(-n) : "poll error");
+		lt_udev_close(*u);
+		*u = NULL;
+	}
+}
+
 /* Milliseconds from @now to @due for poll(), rounded up; -1: never. */
 static int ms_until(uint64_t due, uint64_t now)
 {
@@ -481,12 +503,8 @@ int main(int argc, char **argv)
 						   .reloads = reloads };
 			control_dispatch(ctl, pf + 2, &ctx);
 		}
-		/* Bounded per wake-up: a storm of events cannot starve the rest. */
-		if ((pf[1].revents & POLLIN) && lt_udev_receive(udev, 64, on_udev, disc) == -ENOBUFS) {
-			lt_log(LOG_WARNING, "udev: events were lost (the socket overflowed): "
-					    "listing the devices present again");
-			discovery_resync(udev, disc);
-		}
+		if (pf[1].revents)
+			discovery_read(&udev, disc, pf[1].revents);
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
 			reload(path, &conf, disc, false, &model, &d, &past, &generation);
 			lt_discovery_applied(disc, lt_mono_ns());

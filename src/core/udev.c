@@ -152,8 +152,10 @@ int lt_udev_receive(struct lt_udev *u, unsigned max, lt_udev_fn fn, void *ctx)
 
 		errno = 0;
 		dev = udev_monitor_receive_device(u->mon);
+		if (!dev && (errno == 0 || errno == EAGAIN || errno == EINTR || n))
+			return (int)n;
 		if (!dev)
-			return errno == ENOBUFS ? -ENOBUFS : (int)n;
+			return -errno;
 		hand_over(dev, fn, ctx);
 		udev_device_unref(dev);
 	}

@@ -32,7 +32,8 @@ int lt_udev_fd(const struct lt_udev *u);
 int lt_udev_enumerate(struct lt_udev *u, lt_udev_fn fn, void *ctx);
 /*
  * Hand at most @max pending events to @fn. Returns how many were read, or
- * -ENOBUFS when the socket overflowed and events were lost (enumerate again).
+ * a negative errno when the socket failed before any: -ENOBUFS when it
+ * overflowed and events were lost (enumerate again).
  */
 int lt_udev_receive(struct lt_udev *u, unsigned max, lt_udev_fn fn, void *ctx);
 
