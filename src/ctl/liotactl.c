@@ -338,7 +338,7 @@ static int cmd_status(bool as_json)
 			printf(" %s=%lld", k, (long long)json_integer_value(n));
 		printf("\n");
 	}
-	/* What each device was registered with (issue 12: DCC properties). */
+	/* What each device was registered with, those a DCC refused included. */
 	hdr = false;
 	json_array_foreach(json_object_get(st, "devices"), i, v)
 	{
