@@ -1466,8 +1466,10 @@ static void model_build(struct loader *ld)
 	/* Last, so that a profile's check can drop what it built. */
 	valid = xcalloc(ld->nsects + 1, sizeof(*valid));
 	for (unsigned i = 0; i < ld->nsects; i++)
-		if (ld->sects[i]->kind == SECT_PROFILE)
+		if (ld->sects[i]->kind == SECT_PROFILE) {
 			valid[i] = profile_check(ld, ld->sects[i]);
+			ld->model->nprofiles++;
+		}
 	instances_build(ld, valid);
 	free(valid);
 }

@@ -423,9 +423,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check) {
-		printf("%s: configuration valid: %u device%s, %u metric%s, %u DCC%s\n", path,
+		printf("%s: configuration valid: %u device%s, %u metric%s, %u DCC%s", path,
 		       model->ndevices, plural(model->ndevices), model->nmetrics,
 		       plural(model->nmetrics), model->ndccs, plural(model->ndccs));
+		/* Devices to come: an operator with profiles only must not read "0 devices" alone. */
+		if (model->nprofiles)
+			printf(", %u profile%s", model->nprofiles, plural(model->nprofiles));
+		putchar('\n');
 		model_free(model);
 		config_free(conf);
 		free(disc);

@@ -132,6 +132,7 @@ struct lt_model {
 	 */
 	struct lt_metric **metrics;
 	unsigned nmetrics;
+	unsigned nprofiles; /* [profile] sections: checked, never sampled themselves */
 	char *core_conf; /* [daemon] and [edge] keys, canonical: a change restarts all */
 	char **files; /* configuration files read, in order (also owns origin strings) */
 	unsigned nfiles;

@@ -443,6 +443,7 @@ START_TEST(a_profile_alone_makes_no_device)
 
 	ck_assert_uint_eq(m->ndevices, 1);
 	ck_assert_uint_eq(m->nmetrics, 1);
+	ck_assert_uint_eq(m->nprofiles, 1);
 	ck_assert_ptr_null(model_find_device(m, "thermo"));
 	model_free(m);
 }
