@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "discover.h"
 #include "log.h"
 #include "trust.h"
 #include "util.h"
@@ -35,7 +36,6 @@
 #endif
 
 #define MAX_ERROR_LINES 100
-#define NAME_LEN_MAX	50
 #define UNIT_LEN_MAX	32
 #define LANE_MIN	64
 #define LANE_MAX	16777216
@@ -44,14 +44,24 @@
 #define INTERVAL_MAX_NS (24 * 3600 * LT_NSEC_PER_SEC)
 
 /* Characters of DCC, device and metric names; an edge name may also have dots. */
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-"
+#define NAME_CHARS LT_NAME_CHARS
 #define NAME_RULE  "1 to 50 of A-Z a-z 0-9 space _ -"
 
-enum sect_kind { SECT_DAEMON, SECT_EDGE, SECT_DCC, SECT_DEVICE, SECT_METRIC, SECT_KINDS };
+enum sect_kind {
+	SECT_DAEMON,
+	SECT_EDGE,
+	SECT_DCC,
+	SECT_DEVICE,
+	SECT_METRIC,
+	SECT_PROFILE,
+	SECT_KINDS
+};
 
-static const char *const sect_words[SECT_KINDS] = { "daemon", "edge", "dcc", "device", "metric" };
+static const char *const sect_words[SECT_KINDS] = { "daemon", "edge",	"dcc",
+						    "device", "metric", "profile" };
 /* How the name is written in a header, for messages; NULL: the section has no name. */
-static const char *const sect_forms[SECT_KINDS] = { NULL, NULL, "NAME", "NAME", "DEVICE.METRIC" };
+static const char *const sect_forms[SECT_KINDS] = { NULL,   NULL,	     "NAME",
+						    "NAME", "DEVICE.METRIC", "NAME" };
 
 struct raw_kv {
 	char *key;
@@ -81,6 +91,8 @@ struct conf_error {
 struct loader {
 	struct lt_model *model;
 	const char *machine_id_path;
+	const struct lt_instance *inst; /* discovered devices to make from their profiles */
+	unsigned ninst;
 	struct raw_section **sects; /* in the order first seen */
 	unsigned nsects;
 	struct conf_error *errs;
@@ -192,7 +204,7 @@ static struct raw_section *section_find(const struct loader *ld, enum sect_kind 
 
 static bool name_valid(const char *s, size_t len, const char *chars)
 {
-	if (len < 1 || len > NAME_LEN_MAX)
+	if (len < 1 || len > LT_NAME_LEN_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (!s[i] || !strchr(chars, s[i]))
@@ -1257,11 +1269,170 @@ static bool is_template(const struct raw_section *s)
 	return s->kind == SECT_METRIC && strchr(s->name, '*');
 }
 
+/* ---- profiles: the devices udev discovery makes (discover.h) -------------- */
+
+/* The [profile] a metric section belongs to; NULL when it is a device's. */
+static struct raw_section *metric_profile(const struct loader *ld, const struct raw_section *s)
+{
+	const char *dot = strchr(s->name, '.');
+	char *owner = xasprintf("%.*s", (int)(dot - s->name), s->name);
+	struct raw_section *p = section_find(ld, SECT_PROFILE, owner);
+
+	free(owner);
+	return p;
+}
+
+/*
+ * Build device @name from profile @p: the profile's keys, @hwkey = @hw and
+ * the udev properties of @in (NULL: none) as property.KEY (one the profile
+ * sets itself wins), then the profile's metric sections renamed
+ * NAME.METRIC. Problems point at the profile's lines.
+ */
+static void profile_make(struct loader *ld, const struct raw_section *p, const char *name,
+			 const char *title, const char *hwkey, const char *hw,
+			 const struct lt_instance *in)
+{
+	struct raw_section dev = *p;
+	char *keys[LT_DISCOVER_PROPS] = { NULL };
+
+	dev.kind = SECT_DEVICE;
+	dev.name = (char *)name;
+	dev.title = (char *)title;
+	dev.kv = xcalloc(p->nkv + 1 + LT_DISCOVER_PROPS, sizeof(*dev.kv));
+	memcpy(dev.kv, p->kv, p->nkv * sizeof(*dev.kv));
+	dev.kv[dev.nkv++] = (struct raw_kv){ (char *)hwkey, (char *)hw, p->origin, p->file };
+	for (unsigned i = 0; in && i < LT_DISCOVER_PROPS; i++) {
+		if (!in->prop_values[i])
+			continue;
+		keys[i] = xasprintf(PROPERTY_PREFIX "%s", in->prop_keys[i]);
+		if (kv_find(p, keys[i]))
+			continue;
+		dev.kv[dev.nkv++] =
+			(struct raw_kv){ keys[i], in->prop_values[i], p->origin, p->file };
+	}
+	device_build(ld, &dev);
+	for (unsigned i = 0; i < LT_DISCOVER_PROPS; i++)
+		free(keys[i]);
+	free(dev.kv);
+
+	for (unsigned i = 0; i < ld->nsects; i++) {
+		const struct raw_section *s = ld->sects[i];
+		struct raw_section one;
+
+		if (s->kind != SECT_METRIC || metric_profile(ld, s) != p)
+			continue;
+		one = *s;
+		one.name = xasprintf("%s%s", name, strchr(s->name, '.'));
+		if (is_template(s)) {
+			metric_expand(ld, &one);
+		} else {
+			/* The profile's own metric, as written, when the profile is checked. */
+			one.title = strcmp(name, p->name) == 0
+					    ? xstrdup(s->title)
+					    : xasprintf("[metric \"%s\"] (of %s)", one.name, title);
+			metric_build(ld, &one);
+			free(one.title);
+		}
+		free(one.name);
+	}
+}
+
+/*
+ * A profile is checked when loaded, by building it as a device with an
+ * example of its hardware key and dropping it: its mistakes are reported
+ * now, as FILE:LINE, not when a device of it is plugged in. Returns false
+ * when it is wrong (its devices are then not made).
+ */
+static bool profile_check(struct loader *ld, const struct raw_section *p)
+{
+	const struct raw_kv *type = kv_find(p, "type");
+	const struct raw_section *clash = section_find(ld, SECT_DEVICE, p->name);
+	const char *hwkey, *example;
+	unsigned before = ld->nerrs;
+
+	if (clash) {
+		report(ld, &p->origin, "%s: %s has this name (at %s:%d): devices and profiles "
+		       "share one name space", p->title, clash->title, clash->origin.file,
+		       clash->origin.line);
+		return false;
+	}
+	if (!type) {
+		report(ld, &p->origin, "%s: type is required (one of: iio, gpio, can, modbus)",
+		       p->title);
+		return false;
+	}
+	hwkey = lt_discover_hw_key(type->value, &example);
+	if (!hwkey) {
+		report(ld, &type->origin,
+		       "type: udev does not discover '%s' devices (a profile is one of: iio, gpio, "
+		       "can, modbus)", type->value);
+		return false;
+	}
+	for (unsigned i = 0; i < p->nkv; i++) {
+		if (strcmp(p->kv[i].key, hwkey) == 0) {
+			report(ld, &p->kv[i].origin,
+			       "%s: udev gives each device of a profile its own %s: remove the key",
+			       hwkey, hwkey);
+			return false;
+		}
+	}
+	profile_make(ld, p, p->name, p->title, hwkey, example, NULL);
+	model_drop_last_device(ld->model);
+	return ld->nerrs == before;
+}
+
+/*
+ * Make the discovered devices whose profile is valid (@valid: per raw
+ * section). One that cannot be made is logged and left out: hardware that
+ * appears must not make the configuration invalid.
+ */
+static void instances_build(struct loader *ld, const bool *valid)
+{
+	for (unsigned i = 0; i < ld->ninst; i++) {
+		const struct lt_instance *in = &ld->inst[i];
+		const struct raw_section *p = section_find(ld, SECT_PROFILE, in->profile);
+		const struct raw_section *clash = section_find(ld, SECT_DEVICE, in->name);
+		const struct raw_kv *type;
+		unsigned k = 0;
+		char *title;
+
+		if (!clash)
+			clash = section_find(ld, SECT_PROFILE, in->name);
+		if (!p) {
+			lt_log(LOG_WARNING, "%s (%s): no [profile \"%s\"] in the configuration: "
+			       "not taken", in->name, in->hw, in->profile);
+			continue;
+		}
+		while (ld->sects[k] != p)
+			k++;
+		if (!valid[k])
+			continue; /* reported as an error already */
+		type = kv_find(p, "type");
+		if (!lt_discover_fits(type->value, in->subsystem)) {
+			lt_log(LOG_WARNING, "%s (%s): udev subsystem %s, but %s has type %s: "
+			       "not taken", in->name, in->hw, in->subsystem, p->title, type->value);
+			continue;
+		}
+		if (clash || model_find_device(ld->model, in->name) ||
+		    !name_valid(in->name, strlen(in->name), NAME_CHARS)) {
+			lt_log(LOG_WARNING, "%s (%s): %s: not taken", in->name, in->hw,
+			       clash ? "the configuration has a section of that name"
+				     : "the name is taken or not valid");
+			continue;
+		}
+		title = xasprintf("[device \"%s\"] (made from %s)", in->name, p->title);
+		profile_make(ld, p, in->name, title, lt_discover_hw_key(type->value, NULL),
+			     in->hw, in);
+		free(title);
+	}
+}
+
 static void model_build(struct loader *ld)
 {
 	static const enum sect_kind order[] = { SECT_DCC, SECT_DEVICE, SECT_METRIC };
 
 	char *dconf, *econf;
+	bool *valid;
 
 	daemon_build(ld);
 	edge_build(ld);
@@ -1278,6 +1449,8 @@ static void model_build(struct loader *ld)
 
 			if (s->kind != order[k] || is_template(s))
 				continue;
+			if (s->kind == SECT_METRIC && metric_profile(ld, s))
+				continue; /* made for each device of the profile */
 			if (s->kind == SECT_DCC)
 				dcc_build(ld, s);
 			else if (s->kind == SECT_DEVICE)
@@ -1288,23 +1461,131 @@ static void model_build(struct loader *ld)
 	}
 	/* After the metrics named in full, so that a template cannot take their names. */
 	for (unsigned i = 0; i < ld->nsects; i++)
-		if (is_template(ld->sects[i]))
+		if (is_template(ld->sects[i]) && !metric_profile(ld, ld->sects[i]))
 			metric_expand(ld, ld->sects[i]);
+	/* Last, so that a profile's check can drop what it built. */
+	valid = xcalloc(ld->nsects + 1, sizeof(*valid));
+	for (unsigned i = 0; i < ld->nsects; i++)
+		if (ld->sects[i]->kind == SECT_PROFILE) {
+			valid[i] = profile_check(ld, ld->sects[i]);
+			ld->model->nprofiles++;
+		}
+	instances_build(ld, valid);
+	free(valid);
 }
 
 /* ---- entry points -------------------------------------------------------- */
 
-int config_load(const char *path, const char *machine_id_path, struct lt_model **out, char **errors)
-{
-	struct loader ld = { .machine_id_path = machine_id_path };
-	int r = 0;
+/* The files as read (phase 1): what a model is built from, again at each udev event. */
+struct lt_conf {
+	char **files; /* in reading order; the raw sections' origins point at these */
+	unsigned nfiles;
+	struct raw_section **sects;
+	unsigned nsects;
+	struct conf_error *errs; /* what was wrong in them, reported by every build */
+	unsigned nerrs;
+};
 
+int config_read(const char *path, struct lt_conf **out)
+{
+	struct loader ld = { 0 };
+	struct lt_conf *c = xcalloc(1, sizeof(*c));
+
+	/* Phase 1 keeps the file names in a model; this one only holds them. */
 	ld.model = xcalloc(1, sizeof(*ld.model));
 	file_read(&ld, path);
 	dropins_read(&ld, path);
+	free(ld.line);
+	c->files = ld.model->files;
+	c->nfiles = ld.model->nfiles;
+	c->sects = ld.sects;
+	c->nsects = ld.nsects;
+	c->errs = ld.errs;
+	c->nerrs = ld.nerrs;
+	free(ld.model);
+	*out = c;
+	return 0;
+}
+
+void config_free(struct lt_conf *c)
+{
+	struct loader ld = { 0 };
+
+	if (!c)
+		return;
+	ld.sects = c->sects;
+	ld.nsects = c->nsects;
+	sections_free(&ld);
+	for (unsigned i = 0; i < c->nerrs; i++)
+		free(c->errs[i].text);
+	free(c->errs);
+	for (unsigned i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c);
+}
+
+/* @o, pointing at one of @c's file names, pointing at the same name in @m. */
+static struct lt_origin origin_move(const struct lt_conf *c, const struct lt_model *m,
+				    struct lt_origin o)
+{
+	for (unsigned i = 0; i < c->nfiles; i++)
+		if (c->files[i] == o.file)
+			o.file = m->files[i];
+	return o;
+}
+
+/*
+ * A copy of @c's sections for one build, whose origins point at the new
+ * model's own file names: the model owns the origins of what it holds, and
+ * may outlive @c.
+ */
+static void sections_copy(struct loader *ld, const struct lt_conf *c)
+{
+	struct lt_model *m = ld->model;
+
+	m->files = xcalloc(c->nfiles, sizeof(*m->files));
+	for (unsigned i = 0; i < c->nfiles; i++)
+		m->files[i] = xstrdup(c->files[i]);
+	m->nfiles = c->nfiles;
+	ld->sects = xcalloc(c->nsects + 1, sizeof(*ld->sects));
+	for (unsigned i = 0; i < c->nsects; i++) {
+		const struct raw_section *from = c->sects[i];
+		struct raw_section *s = xcalloc(1, sizeof(*s));
+
+		*s = *from;
+		s->name = from->name ? xstrdup(from->name) : NULL;
+		s->title = xstrdup(from->title);
+		s->origin = origin_move(c, m, from->origin);
+		s->file_origin = origin_move(c, m, from->file_origin);
+		s->kv = xcalloc(from->nkv + 1, sizeof(*s->kv));
+		for (unsigned k = 0; k < from->nkv; k++) {
+			s->kv[k] = from->kv[k];
+			s->kv[k].key = xstrdup(from->kv[k].key);
+			s->kv[k].value = xstrdup(from->kv[k].value);
+			s->kv[k].origin = origin_move(c, m, from->kv[k].origin);
+		}
+		ld->sects[ld->nsects++] = s;
+	}
+	ld->errs = xcalloc(c->nerrs + 1, sizeof(*ld->errs));
+	for (unsigned i = 0; i < c->nerrs; i++) {
+		ld->errs[i] = c->errs[i];
+		ld->errs[i].text = xstrdup(c->errs[i].text);
+	}
+	ld->nerrs = c->nerrs;
+}
+
+int config_build(const struct lt_conf *c, const char *machine_id_path,
+		 const struct lt_instance *inst, unsigned ninst, struct lt_model **out,
+		 char **errors)
+{
+	struct loader ld = { .machine_id_path = machine_id_path, .inst = inst, .ninst = ninst };
+	int r = 0;
+
+	ld.model = xcalloc(1, sizeof(*ld.model));
+	sections_copy(&ld, c);
 	model_build(&ld);
 	sections_free(&ld);
-	free(ld.line);
 
 	if (errors)
 		*errors = ld.nerrs ? errors_join(&ld) : NULL;
@@ -1317,6 +1598,17 @@ int config_load(const char *path, const char *machine_id_path, struct lt_model *
 	for (unsigned i = 0; i < ld.nerrs; i++)
 		free(ld.errs[i].text);
 	free(ld.errs);
+	return r;
+}
+
+int config_load(const char *path, const char *machine_id_path, struct lt_model **out, char **errors)
+{
+	struct lt_conf *c;
+	int r;
+
+	config_read(path, &c);
+	r = config_build(c, machine_id_path, NULL, 0, out, errors);
+	config_free(c);
 	return r;
 }
 

@@ -12,8 +12,10 @@
  * reason"); a password in a file others can read is logged as a warning.
  *
  * Sections: [daemon], [edge], [dcc "NAME"], [device "NAME"],
- * [metric "DEVICE.METRIC"]. A section may appear once per file; a drop-in
- * may name a section again to add or override keys. Every error is
+ * [metric "DEVICE.METRIC"], [profile "NAME"] (a device that is not there
+ * yet: its metrics are [metric "PROFILE.METRIC"]; udev discovery makes
+ * devices of it, config_build()). A section may appear once per file; a
+ * drop-in may name a section again to add or override keys. Every error is
  * reported as "FILE:LINE: reason" and loading fails as a whole.
  */
 #ifndef LT_CONFIG_H
@@ -49,5 +51,27 @@ char *config_find(char *err, size_t errlen);
  */
 int config_load(const char *path, const char *machine_id_path, struct lt_model **out,
 		char **errors);
+
+/*
+ * The same in two steps, for building again from the same files: a udev
+ * event applies the configuration read at start or at the last SIGHUP,
+ * not what a file being edited holds now.
+ * config_read() reads @path and its drop-ins; what is wrong in them is
+ * kept and reported by every config_build(). Returns 0 (free with
+ * config_free(), which accepts NULL).
+ * config_build() builds a model as config_load() does, plus a device for
+ * each of the @ninst discovered devices of @inst (discover.h) made from
+ * its [profile "NAME"] section, after every configured device. One that
+ * cannot be made (no such profile, a wrong subsystem, a name taken by a
+ * section) is logged as a warning and left out; a profile's own mistakes
+ * are errors, as for any section. The model does not refer to @c.
+ */
+struct lt_conf;
+struct lt_instance;
+int config_read(const char *path, struct lt_conf **out);
+int config_build(const struct lt_conf *c, const char *machine_id_path,
+		 const struct lt_instance *inst, unsigned ninst, struct lt_model **out,
+		 char **errors);
+void config_free(struct lt_conf *c);
 
 #endif

@@ -7,11 +7,13 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "discover.h"
 #include "log.h"
 #include "notify.h"
 #include "rundir.h"
 #include "sampler.h"
 #include "trust.h"
+#include "udev.h"
 #include "util.h"
 
 #include <errno.h>
@@ -144,13 +146,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Load and report: every problem goes to stderr as FILE:LINE: reason. */
-static struct lt_model *load(const char *path, bool reloading)
+/*
+ * Build a model from the files as read, and report: every problem goes to
+ * stderr (the log once running) as FILE:LINE: reason. The devices
+ * discovered by udev (@disc) are made from their profiles.
+ */
+static struct lt_model *build(const struct lt_conf *conf, bool reloading,
+			      const struct lt_discovery *disc)
 {
 	struct lt_model *m = NULL;
 	char *errors = NULL;
 
-	if (config_load(path, NULL, &m, &errors) < 0) {
+	if (config_build(conf, NULL, disc->inst, disc->ninst, &m, &errors) < 0) {
 		if (reloading) {
 			char *save, *line = strtok_r(errors, "\n", &save);
 
@@ -191,29 +198,48 @@ static void started_msg(const struct lt_model *m, const char *path)
 		   plural(m->ndccs));
 }
 
+/* The files read by a SIGHUP (@nc) run now: the next udev event builds from them. */
+static void conf_take(struct lt_conf **conf, struct lt_conf *nc)
+{
+	if (!nc)
+		return;
+	config_free(*conf);
+	*conf = nc;
+}
+
 /*
- * SIGHUP: a valid new configuration is applied to the running daemon as a
- * difference (daemon_apply()): only what changed starts, restarts or
- * stops. An invalid one, or one with a DCC that cannot start, is reported
- * and changes nothing. Only a change of [daemon] or [edge], or more new
+ * SIGHUP (@hup), or a burst of udev events: the configuration with the
+ * devices discovered now is applied to the running daemon as a difference
+ * (daemon_apply()): only what changed starts, restarts or stops. An
+ * invalid one, or one with a DCC that cannot start, is reported and
+ * changes nothing. Only a change of [daemon] or [edge], or more new
  * devices than the ring has spare lanes, restarts everything; if the new
  * configuration then cannot start, the old one is started again.
  */
-static bool reload(const char *path, struct lt_model **model, struct daemon **d,
-		   struct lt_totals *past, uint64_t *generation)
+static bool reload(const char *path, struct lt_conf **conf, const struct lt_discovery *disc,
+		   bool hup, struct lt_model **model, struct daemon **d, struct lt_totals *past,
+		   uint64_t *generation)
 {
+	const char *what = hup ? "reload" : "udev";
+	struct lt_conf *nc = NULL;
 	struct lt_model *nm;
 	struct daemon *nd;
 	char err[512];
 	uint64_t t0 = lt_mono_ns();
 	int r;
 
-	sd_notify(0, "RELOADING=1");
-	lt_log(LOG_INFO, "reloading %s", path);
-	nm = load(path, true);
+	if (hup) {
+		sd_notify(0, "RELOADING=1");
+		lt_log(LOG_INFO, "reloading %s", path);
+		config_read(path, &nc);
+	}
+	/* A udev event builds from the files as last read, whatever they hold now. */
+	nm = build(hup ? nc : *conf, true, disc);
 	if (!nm) {
-		lt_log(LOG_ERR, "reload: configuration invalid; keeping the running one");
-		sd_notify(0, "READY=1");
+		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one", what);
+		config_free(nc);
+		if (hup)
+			sd_notify(0, "READY=1");
 		return false;
 	}
 	r = daemon_apply(*d, nm, *generation + 1, err, sizeof(err));
@@ -221,33 +247,133 @@ static bool reload(const char *path, struct lt_model **model, struct daemon **d,
 		++*generation;
 		model_free(*model);
 		*model = nm;
-		lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
-		       (double)(lt_mono_ns() - t0) / 1e6, err);
-		started_msg(nm, path);
+		conf_take(conf, nc);
+		if (hup) {
+			lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
+			       (double)(lt_mono_ns() - t0) / 1e6, err);
+			started_msg(nm, path);
+		} else {
+			/* Not for a burst of a flapping device's changes: it was said once. */
+			lt_log(disc->loud ? LOG_INFO : LOG_DEBUG, "udev: applied in %.1f ms: %s",
+			       (double)(lt_mono_ns() - t0) / 1e6, err);
+		}
 		return true;
 	}
 	if (r != -EAGAIN) {
-		lt_log(LOG_ERR, "reload: %s; keeping the running configuration", err);
+		lt_log(LOG_ERR, "%s: %s; keeping the running configuration", what, err);
+		config_free(nc);
 		model_free(nm);
 		sd_notify(0, "READY=1");
 		return false;
 	}
-	lt_log(LOG_NOTICE, "reload: %s: restarting everything", err);
+	lt_log(LOG_NOTICE, "%s: %s: restarting everything", what, err);
 	daemon_stop(*d, past);
 	*d = NULL;
 	if (daemon_start(nm, ++*generation, &nd, err, sizeof(err)) == 0) {
 		model_free(*model);
 		*model = nm;
 		*d = nd;
+		conf_take(conf, nc);
 		started_msg(nm, path);
 		return true;
 	}
-	lt_log(LOG_ERR, "reload: %s; restarting the previous configuration", err);
+	lt_log(LOG_ERR, "%s: %s; restarting the previous configuration", what, err);
+	config_free(nc);
 	model_free(nm);
 	if (daemon_start(*model, ++*generation, d, err, sizeof(err)) < 0)
 		lt_log(LOG_ERR, "cannot restart the previous configuration: %s", err);
 	sd_notify(0, "READY=1");
 	return false;
+}
+
+/* One device udev reported, or found at start: log what it means for the present set. */
+static void on_udev(void *ctx, const struct lt_udev_dev *dev)
+{
+	struct lt_discover_notes nt;
+
+	lt_discovery_event(ctx, dev, lt_mono_ns(), &nt);
+	for (unsigned i = 0; i < nt.n; i++)
+		lt_log(nt.prio[i], "udev: %s", nt.text[i]);
+}
+
+/*
+ * Start discovery: the monitor first, so that what appears during the
+ * enumeration comes as an event (taken once: the set is by sys path).
+ * Without libudev's monitor the daemon runs on without discovery.
+ */
+static struct lt_udev *discovery_start(struct lt_discovery *disc)
+{
+	struct lt_udev *u = NULL;
+	char err[256];
+	bool running;
+	int n;
+
+	if (lt_udev_open(&u, &running, err, sizeof(err)) < 0) {
+		lt_log(LOG_WARNING, "udev: %s: devices are not discovered", err);
+		return NULL;
+	}
+	if (!running)
+		lt_log(LOG_INFO, "udev: no udev daemon runs here: no device is tagged for liotad "
+				 "and none will be discovered");
+	n = lt_udev_enumerate(u, on_udev, disc);
+	if (n < 0)
+		lt_log(LOG_WARNING, "udev: cannot list the devices present: %s", strerror(-n));
+	/* What is there now goes into the first model. */
+	lt_discovery_applied(disc, lt_mono_ns());
+	return u;
+}
+
+/*
+ * List the devices present again and forget those gone meanwhile: events
+ * were lost (the monitor's socket overflowed), or the operator asks for it
+ * (SIGHUP). Nothing is forgotten when the listing fails.
+ */
+static void discovery_resync(struct lt_udev *u, struct lt_discovery *disc)
+{
+	struct lt_discover_notes nt;
+	int n;
+
+	if (!u)
+		return;
+	lt_discovery_resync_begin(disc);
+	n = lt_udev_enumerate(u, on_udev, disc);
+	if (n < 0) {
+		lt_log(LOG_WARNING, "udev: cannot list the devices present: %s", strerror(-n));
+		return;
+	}
+	while (lt_discovery_resync_end(disc, lt_mono_ns(), &nt) > 0)
+		for (unsigned i = 0; i < nt.n; i++)
+			lt_log(nt.prio[i], "udev: %s", nt.text[i]);
+}
+
+/*
+ * The monitor's socket is readable, or failed (an overflow shows as an
+ * error, which reading clears). Events were lost: list the devices again.
+ * An error that stays would wake poll() at once for ever: discovery stops.
+ */
+static void discovery_read(struct lt_udev **u, struct lt_discovery *disc, short revents)
+{
+	/* Bounded per wake-up: a storm of events cannot starve the rest. */
+	int n = lt_udev_receive(*u, 64, on_udev, disc);
+
+	if (n == -ENOBUFS) {
+		lt_log(LOG_WARNING, "udev: events were lost (the socket overflowed): "
+				    "listing the devices present again");
+		discovery_resync(*u, disc);
+	} else if (n <= 0 && (revents & (POLLERR | POLLHUP | POLLNVAL))) {
+		lt_log(LOG_ERR, "udev: the monitor failed (%s): devices are no longer discovered",
+		       n < 0 ? strerror(-n) : "poll error");
+		lt_udev_close(*u);
+		*u = NULL;
+	}
+}
+
+/* Milliseconds from @now to @due for poll(), rounded up; -1: never. */
+static int ms_until(uint64_t due, uint64_t now)
+{
+	if (due == UINT64_MAX)
+		return -1;
+	return due <= now ? 0 : (int)((due - now + 999999) / 1000000);
 }
 
 int main(int argc, char **argv)
@@ -263,6 +389,9 @@ int main(int argc, char **argv)
 	struct lt_notify notify;
 	sigset_t mask;
 	struct control *ctl = NULL;
+	struct lt_discovery *disc;
+	struct lt_udev *udev = NULL;
+	struct lt_conf *conf = NULL;
 	int r, sfd, status = 0;
 
 	log_init("liotad");
@@ -278,17 +407,32 @@ int main(int argc, char **argv)
 		}
 		path = found;
 	}
-	model = load(path, false);
+	disc = xmalloc(sizeof(*disc));
+	lt_discovery_init(disc);
+	if (!o.check)
+		udev = discovery_start(disc);
+	config_read(path, &conf);
+	model = build(conf, false, disc);
 	if (!model) {
 		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
+		config_free(conf);
+		lt_udev_close(udev);
+		lt_discovery_free(disc);
+		free(disc);
 		free(found);
 		return 1;
 	}
 	if (o.check) {
-		printf("%s: configuration valid: %u device%s, %u metric%s, %u DCC%s\n", path,
+		printf("%s: configuration valid: %u device%s, %u metric%s, %u DCC%s", path,
 		       model->ndevices, plural(model->ndevices), model->nmetrics,
 		       plural(model->nmetrics), model->ndccs, plural(model->ndccs));
+		/* Devices to come: an operator with profiles only must not read "0 devices" alone. */
+		if (model->nprofiles)
+			printf(", %u profile%s", model->nprofiles, plural(model->nprofiles));
+		putchar('\n');
 		model_free(model);
+		config_free(conf);
+		free(disc);
 		free(found);
 		return 0;
 	}
@@ -342,10 +486,16 @@ int main(int argc, char **argv)
 	unsigned reloads = 0;
 	for (bool run = true; run;) {
 		/* The control socket is served here without blocking (control.h). */
-		struct pollfd pf[1 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN } };
-		int timeout = notify_timeout_ms(&notify, lt_mono_ns());
+		struct pollfd pf[2 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN },
+							  { .fd = udev ? lt_udev_fd(udev) : -1,
+							    .events = POLLIN } };
+		uint64_t now = lt_mono_ns();
+		int timeout = notify_timeout_ms(&notify, now);
+		int due_ms = ms_until(lt_discovery_due(disc), now);
 
-		control_pollfds(ctl, pf + 1, &timeout);
+		if (due_ms >= 0 && (timeout < 0 || due_ms < timeout))
+			timeout = due_ms;
+		control_pollfds(ctl, pf + 2, &timeout);
 		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
 		notify_tick(&notify, d, generation, lt_mono_ns());
@@ -355,7 +505,17 @@ int main(int argc, char **argv)
 						   .generation = generation,
 						   .start_real_ns = start_real,
 						   .reloads = reloads };
-			control_dispatch(ctl, pf + 1, &ctx);
+			control_dispatch(ctl, pf + 2, &ctx);
+		}
+		if (pf[1].revents)
+			discovery_read(&udev, disc, pf[1].revents);
+		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
+			reload(path, &conf, disc, false, &model, &d, &past, &generation);
+			lt_discovery_applied(disc, lt_mono_ns());
+			if (!d) {
+				status = 3;
+				break;
+			}
 		}
 		if (!(pf[0].revents & POLLIN))
 			continue;
@@ -363,8 +523,13 @@ int main(int argc, char **argv)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				/* Counts configurations taken, not attempts. */
-				if (reload(path, &model, &d, &past, &generation))
+				/* What is plugged is read again too (the files are). */
+				discovery_resync(udev, disc);
+				if (reload(path, &conf, disc, true, &model, &d, &past,
+					   &generation)) {
 					reloads++;
+					lt_discovery_applied(disc, lt_mono_ns());
+				}
 				if (!d) {
 					status = 3;
 					run = false;
@@ -383,6 +548,10 @@ out_sock:
 	unlink(sock);
 out_model:
 	model_free(model);
+	config_free(conf);
+	lt_udev_close(udev);
+	lt_discovery_free(disc);
+	free(disc);
 	free(found);
 	return status;
 }

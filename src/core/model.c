@@ -78,6 +78,15 @@ static void device_free(struct lt_device *dev, unsigned ndccs)
 	free(dev);
 }
 
+void model_drop_last_device(struct lt_model *m)
+{
+	struct lt_device *dev = m->devices[--m->ndevices];
+
+	while (m->nmetrics && m->metrics[m->nmetrics - 1]->device == dev)
+		metric_free(m->metrics[--m->nmetrics]);
+	device_free(dev, m->ndccs);
+}
+
 static void dcc_free(struct lt_dcc *dcc)
 {
 	if (dcc->drv && dcc->drv->free)

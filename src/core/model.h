@@ -18,6 +18,9 @@
 #include <stdatomic.h>
 
 #define LT_NAME_MAX 64
+/* What a DCC, device or metric name is made of (config.c; discovery makes names too). */
+#define LT_NAME_LEN_MAX 50
+#define LT_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-"
 
 /* Where a setting came from, for FILE:LINE messages. */
 struct lt_origin {
@@ -129,6 +132,7 @@ struct lt_model {
 	 */
 	struct lt_metric **metrics;
 	unsigned nmetrics;
+	unsigned nprofiles; /* [profile] sections: checked, never sampled themselves */
 	char *core_conf; /* [daemon] and [edge] keys, canonical: a change restarts all */
 	char **files; /* configuration files read, in order (also owns origin strings) */
 	unsigned nfiles;
@@ -140,6 +144,11 @@ struct lt_device *model_find_device(const struct lt_model *m, const char *name);
 struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullname);
 /* One more than the largest metric id (0 without metrics). */
 uint32_t model_id_bound(const struct lt_model *m);
+/*
+ * Remove and free the model's last device and its metrics, which must be
+ * the model's last (config.c checks a profile by building it, then drops it).
+ */
+void model_drop_last_device(struct lt_model *m);
 /* Free a model and everything it owns (drivers' free callbacks included). NULL is fine. */
 void model_free(struct lt_model *m);
 /* The state folder lt_state_path() uses from now on (NULL: the default); the daemon sets it at start. */

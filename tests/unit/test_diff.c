@@ -15,46 +15,17 @@
 #include "core/diff.h"
 #include "util.h"
 #include "unit.h"
-
-static char dir[64];
+#include "confdir.h"
 
 static struct lt_model *load(const char *text)
 {
-	char *conf = xasprintf("%s/liotad.conf", dir), *mid = xasprintf("%s/machine-id", dir);
 	struct lt_model *m = NULL;
 	char *errors = NULL;
-	FILE *f;
 
-	f = fopen(mid, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("0123456789abcdef0123456789abcdef\n", f);
-	fclose(f);
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_msg(config_load(conf, mid, &m, &errors) == 0, "%s", errors ? errors : "");
-	free(conf);
-	free(mid);
+	confdir_put(text);
+	ck_assert_msg(config_load(confdir_conf, confdir_mid, &m, &errors) == 0, "%s",
+		      errors ? errors : "");
 	return m;
-}
-
-static void setup(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/liotad-diff.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char *p = xasprintf("%s/liotad.conf", dir);
-
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/machine-id", dir);
-	unlink(p);
-	free(p);
-	rmdir(dir);
 }
 
 #define EDGE          "[edge]\nname = gw\n"
@@ -373,7 +344,7 @@ static Suite *diff_suite(void)
 	Suite *s = suite_create("diff");
 	TCase *tc = tcase_create("diff");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, confdir_setup, confdir_teardown);
 	tcase_add_test(tc, same_configuration_keeps_everything);
 	tcase_add_test(tc, added_device_starts_removed_stops_others_kept);
 	tcase_add_test(tc, changed_metric_restarts_its_device_only);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A folder of one's own for unit tests that load configuration text:
+ * confdir_setup() makes it (a Check fixture), confdir_put() writes
+ * liotad.conf and a machine-id there, confdir_conf / confdir_mid are their
+ * paths, confdir_teardown() removes them.
+ */
+#ifndef LT_CONFDIR_H
+#define LT_CONFDIR_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char confdir[64], confdir_conf[96], confdir_mid[96];
+
+static inline void confdir_setup(void)
+{
+	snprintf(confdir, sizeof(confdir), "/tmp/liotad-unit.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(confdir));
+	snprintf(confdir_conf, sizeof(confdir_conf), "%s/liotad.conf", confdir);
+	snprintf(confdir_mid, sizeof(confdir_mid), "%s/machine-id", confdir);
+}
+
+static inline void confdir_teardown(void)
+{
+	unlink(confdir_conf);
+	unlink(confdir_mid);
+	rmdir(confdir);
+}
+
+static inline void confdir_write(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* liotad.conf holding @text, beside a fixed machine-id. */
+static inline void confdir_put(const char *text)
+{
+	confdir_write(confdir_mid, "0123456789abcdef0123456789abcdef\n");
+	confdir_write(confdir_conf, text);
+}
+
+#endif
