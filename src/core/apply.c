@@ -117,6 +117,8 @@ static void dccs_stop(struct daemon *d, struct lt_model *om, const struct lt_dif
 		g->published += atomic_load(&s->sent);
 		g->dropped += atomic_load(&s->dropped);
 		g->pending += atomic_load(&s->pending);
+		g->recovered += atomic_load(&s->recovered);
+		g->spooled += atomic_load(&s->spooled);
 	}
 	/* Their samplers have stopped: these counters are final. */
 	for (unsigned i = 0; i < om->ndevices; i++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -457,6 +458,13 @@ int spool_open(const char *dir, const struct spool_conf *c, struct spool **out, 
 	if (sp->dfd < 0) {
 		r = sp->dfd;
 		sp->dfd = -1;
+		goto fail;
+	}
+	/* One writer per folder: a second instance would interleave its records. */
+	if (flock(sp->dfd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		lt_errf(err, errlen, r, "%s: %s", dir,
+		        r == -EBUSY ? "in use by another spool" : strerror(-r));
 		goto fail;
 	}
 	r = recover(sp, note, notelen, err, errlen);

@@ -89,9 +89,10 @@ void spool_conf_defaults(struct spool_conf *c);
 /*
  * Open the spool in the folder @dir, making it (0700) when missing; an
  * existing one must pass lt_dir_open_trusted() (ours, not a link, nobody
- * else can write it). Recovers what is there: what was set aside is
- * described in @note (empty when nothing: the caller logs it). Returns 0
- * with *@out, or a negative errno with the reason in @err.
+ * else can write it), and locks it (flock): -EBUSY while another spool
+ * has it open. Recovers what is there: what was set aside is described in
+ * @note (empty when nothing: the caller logs it). Returns 0 with *@out, or
+ * a negative errno with the reason in @err.
  */
 int spool_open(const char *dir, const struct spool_conf *c, struct spool **out, char *note,
                size_t notelen, char *err, size_t errlen);

@@ -36,11 +36,14 @@ static const char usage[] =
 	"                          lateness of the reads, last value),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
 	"                          samples in, sent, dropped, pending, queued bytes,\n"
-	"                          reconnects); totals count each sample once per DCC\n"
-	"                          of its metric (a delivery): deliveries = published\n"
-	"                          + dropped + pending, and per DCC in = sent + dropped\n"
-	"                          + pending (exact once stopped; a live reading may be\n"
-	"                          off by the samples moving while it is read)\n"
+	"                          reconnects; durable spools: samples, batches, bytes,\n"
+	"                          oldest age, evicted, recovered at start); totals\n"
+	"                          count each sample once per DCC of its metric (a\n"
+	"                          delivery): deliveries = published + dropped +\n"
+	"                          pending, and per DCC in = sent + dropped + pending;\n"
+	"                          with spools, + recovered on the left and + spooled\n"
+	"                          on the right (exact once stopped; a live reading may\n"
+	"                          be off by the samples moving while it is read)\n"
 	"  tail [PATTERN]...       print live samples of the metrics whose DEVICE.METRIC\n"
 	"                          name matches a shell PATTERN (all when none), read\n"
 	"                          from the daemon's ring mapped read-only\n"
@@ -352,6 +355,26 @@ static int cmd_status(bool as_json)
 		       str(v, "name"), str(v, "type"), str(v, "state"), num(v, "samples_in"),
 		       num(v, "sent"), num(v, "dropped"), num(v, "pending"), num(v, "queued_bytes"),
 		       num(v, "reconnects"), num(v, "errors"));
+	/* Durable spools, for the DCCs that have one. */
+	bool spool_hdr = false;
+	json_array_foreach(json_object_get(st, "dccs"), i, v)
+	{
+		json_t *sp = json_object_get(v, "spool"), *age;
+		char oldest[32] = "-";
+
+		if (!json_is_object(sp))
+			continue;
+		if (!spool_hdr)
+			printf("\n%-20s %12s %10s %12s %10s %12s %12s\n", "SPOOL", "SAMPLES",
+			       "BATCHES", "BYTES", "OLDEST(s)", "EVICTED", "RECOVERED");
+		spool_hdr = true;
+		age = json_object_get(sp, "oldest_age_s");
+		if (json_is_number(age))
+			snprintf(oldest, sizeof(oldest), "%.1f", json_number_value(age));
+		printf("%-20s %12lld %10lld %12lld %10s %12lld %12lld\n", str(v, "name"),
+		       num(sp, "samples"), num(sp, "batches"), num(sp, "bytes"), oldest,
+		       num(sp, "evicted"), num(sp, "recovered"));
+	}
 	json_decref(st);
 	return 0;
 }

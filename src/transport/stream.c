@@ -897,6 +897,26 @@ size_t stream_queued(const struct lt_stream *s)
 	return (size_t)(s->tail - s->rec);
 }
 
+size_t stream_take(struct lt_stream *s, char *out, size_t len, uint64_t *lines)
+{
+	struct iovec iov[2];
+	size_t n = (size_t)(s->tail - s->rec), pos = 0;
+	int niov;
+
+	*lines = 0;
+	if (!n || n > len)
+		return 0;
+	niov = ring_iov(s, s->rec, s->tail, iov);
+	for (int i = 0; i < niov; i++) {
+		memcpy(out + pos, iov[i].iov_base, iov[i].iov_len);
+		pos += iov[i].iov_len;
+	}
+	*lines = s->lines;
+	s->rec = s->head = s->tail = s->lines = 0;
+	update_queued(s);
+	return n;
+}
+
 void stream_free(struct lt_stream *s)
 {
 	if (!s)
