@@ -339,6 +339,8 @@ struct lt_dcc_stats {
 	_Atomic uint64_t spool_bytes;     /* its size on disk now */
 	_Atomic uint64_t spool_oldest_ns; /* CLOCK_REALTIME of its oldest batch, 0: empty */
 	_Atomic uint64_t spool_evicted;   /* samples evicted (size cap, age): also in dropped */
+	/* Lines sent before a connection ended and queued again (no longer in sent). */
+	_Atomic uint64_t resent;
 };
 
 /** Name of the DCC as written in [dcc "NAME"]. */

@@ -82,7 +82,7 @@ static json_t *dcc_json(const struct lt_dcc *d)
 	const struct lt_dcc_stats *s = &d->stats;
 	int st = atomic_load(&s->state);
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
 			 d->name, "type", d->drv->name, "state",
 			 st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
 			 (json_int_t)atomic_load(&s->samples_in), "sent",
@@ -92,7 +92,8 @@ static json_t *dcc_json(const struct lt_dcc *d)
 			 (json_int_t)atomic_load(&s->bytes), "reconnects",
 			 (json_int_t)atomic_load(&s->reconnects), "errors",
 			 (json_int_t)atomic_load(&s->errors), "queued_bytes",
-			 (json_int_t)atomic_load(&s->queued), "spool", spool_json(s));
+			 (json_int_t)atomic_load(&s->queued), "resent",
+			 (json_int_t)atomic_load(&s->resent), "spool", spool_json(s));
 }
 
 json_t *control_status_json(const struct control_ctx *ctx)

@@ -36,7 +36,8 @@ static const char usage[] =
 	"                          lateness of the reads, last value),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
 	"                          samples in, sent, dropped, pending, queued bytes,\n"
-	"                          reconnects; durable spools: samples, batches, bytes,\n"
+	"                          reconnects, errors, lines re-sent after a connection\n"
+	"                          ended; durable spools: samples, batches, bytes,\n"
 	"                          oldest age, evicted, recovered at start); totals\n"
 	"                          count each sample once per DCC of its metric (a\n"
 	"                          delivery): deliveries = published + dropped +\n"
@@ -348,13 +349,14 @@ static int cmd_status(bool as_json)
 		if (*str(v, "device")) /* spare lanes, for devices a reload adds, are not shown */
 			printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
 		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
-	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE",
-	       "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS");
+	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s %8s\n", "DCC", "TYPE",
+	       "STATE", "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS",
+	       "RESENT");
 	json_array_foreach(json_object_get(st, "dccs"), i, v)
-		printf("%-20s %-10s %-10s %12lld %12lld %10lld %10lld %12lld %10lld %7lld\n",
+		printf("%-20s %-10s %-10s %12lld %12lld %10lld %10lld %12lld %10lld %7lld %8lld\n",
 		       str(v, "name"), str(v, "type"), str(v, "state"), num(v, "samples_in"),
 		       num(v, "sent"), num(v, "dropped"), num(v, "pending"), num(v, "queued_bytes"),
-		       num(v, "reconnects"), num(v, "errors"));
+		       num(v, "reconnects"), num(v, "errors"), num(v, "resent"));
 	/* Durable spools, for the DCCs that have one. */
 	bool spool_hdr = false;
 	json_array_foreach(json_object_get(st, "dccs"), i, v)

@@ -707,6 +707,69 @@ START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 }
 END_TEST
 
+/*
+ * A peer that read every line and then went away (carbon stopping) may not
+ * have stored the last ones: after the connection ends, the re-send
+ * window (a quarter of queue_size) goes out again to the next peer, whole
+ * lines only, counted in resent and no longer in sent.
+ */
+START_TEST(stream_resends_the_window_after_the_connection_ends)
+{
+	struct lt_dcc_stats st = {0};
+	struct lt_stream_conf c;
+	struct lt_stream *s;
+	struct pump p = { .peer = -1 }, q = { .peer = -1 };
+	uint16_t port = 0;
+	char rec[64];
+	long seq = 0, first = -1;
+	size_t total = 0;
+
+	p.lfd = listener(&port, 0);
+	tcp_conf(&c, port);
+	ck_assert_int_eq(stream_conf_option(&c, "queue_size", "8k", NULL, 0), 0);
+	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
+	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
+	pump(s, &st, &p, 2000, 0, LT_DCC_UP);
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < 50; i++, seq++) {
+			int n = snprintf(rec, sizeof(rec), "seq.%ld 1 1700000000\n", seq);
+
+			ck_assert_int_eq(stream_write(s, rec, (size_t)n), 0);
+			total += (size_t)n;
+		}
+		pump(s, &st, &p, 2000, total, -1);
+	}
+	ck_assert_uint_eq(p.len, total);
+	ck_assert_uint_eq(atomic_load(&st.sent), 300);
+
+	/* The peer leaves after reading everything, and its listener too. */
+	close(p.peer);
+	close(p.lfd);
+	p.peer = p.lfd = -1;
+	pump(s, &st, NULL, 2000, 0, LT_DCC_BACKOFF);
+	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+	uint64_t resent = atomic_load(&st.resent);
+	ck_assert_uint_gt(resent, 0);
+	ck_assert_uint_le(stream_queued(s), 8192 / 4);
+	ck_assert_uint_eq(atomic_load(&st.sent) + atomic_load(&st.pending), 300);
+	ck_assert_uint_eq(atomic_load(&st.pending), resent);
+
+	/* The next peer gets the window again: the last lines, whole and in order. */
+	q.lfd = listener(&port, 0);
+	size_t window = stream_queued(s);
+	pump(s, &st, &q, 10000, window, -1);
+	ck_assert_uint_eq(q.len, window);
+	check_whole_lines(q.got, q.len, seq - 1, &first);
+	ck_assert_uint_eq((uint64_t)(seq - first), resent);
+	ck_assert_uint_eq(atomic_load(&st.sent), 300);
+	ck_assert_uint_eq(atomic_load(&st.pending), 0);
+	stream_free(s);
+	stream_conf_clear(&c);
+	pump_free(&p);
+	pump_free(&q);
+}
+END_TEST
+
 START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 {
 	struct lt_dcc_stats st = {0};
@@ -1028,6 +1091,7 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, stream_tcp_delivers_lines_exactly);
 	tcase_add_test(tc, stream_queue_bound_refuses_whole_writes);
 	tcase_add_test(tc, stream_reconnects_after_peer_close_and_resends_cut_record);
+	tcase_add_test(tc, stream_resends_the_window_after_the_connection_ends);
 	tcase_add_test(tc, stream_refused_connection_backs_off_with_growing_delays);
 	tcase_add_test(tc, stream_flush_times_out_and_delivers_when_peer_is_back);
 	tcase_add_test(tc, stream_file_sink_appends_exact_lines);
