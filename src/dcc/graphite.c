@@ -320,8 +320,10 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 		}
 		spool_pop(g->spool);
 	}
-	if (r < 0 && r != -ENOENT)
+	if (r < 0 && r != -ENOENT) {
 		lt_dcc_log(dcc, LOG_ERR, "cannot read the spool: %s", strerror(-r));
+		g->replay_need = SIZE_MAX; /* tried again on the next event, not in a loop */
+	}
 	spool_count(dcc, g);
 }
 

@@ -1050,6 +1050,94 @@ START_TEST(graphite_counts_drops_when_queue_is_full)
 }
 END_TEST
 
+START_TEST(graphite_spool_options_are_checked)
+{
+	struct lt_dcc d = { .name = "g", .drv = &lt_dcc_graphite };
+	char err[128] = "";
+
+	ck_assert_int_eq(d.drv->init(&d), 0);
+	ck_assert_int_eq(d.drv->option(&d, "spool", "maybe", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "spool_size", "1k", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "spool_fsync", "soon", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "spool_max_age", "1h", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "spool", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "transport", "file", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "path", "/tmp/x", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "spool = yes needs transport = tcp");
+	d.drv->free(&d);
+}
+END_TEST
+
+/* One Graphite DCC instance with spool = yes towards a closed port, in @state. */
+static void spool_dcc(struct lt_dcc *d, struct lt_reg *edge, struct lt_reg *met)
+{
+	char err[256] = "", port[8];
+
+	snprintf(port, sizeof(port), "%u", closed_port());
+	*d = (struct lt_dcc){ .name = "g", .drv = &lt_dcc_graphite };
+	ck_assert_int_eq(d->drv->init(d), 0);
+	ck_assert_int_eq(d->drv->option(d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	ck_assert_int_eq(d->drv->option(d, "port", port, err, sizeof(err)), 0);
+	ck_assert_int_eq(d->drv->option(d, "spool", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(d->drv->check(d, err, sizeof(err)), 0);
+	ck_assert_msg(d->drv->start(d, err, sizeof(err)) == 0, "%s", err);
+	reg_entity(d, LT_ENTITY_EDGE, "gw", NULL, edge);
+	reg_entity(d, LT_ENTITY_METRIC, "m", edge, met);
+}
+
+static void spool_dcc_free(struct lt_dcc *d, struct lt_reg *edge, struct lt_reg *met)
+{
+	unreg(d, met);
+	unreg(d, edge);
+	d->drv->free(d);
+}
+
+/*
+ * While carbon is away, batches go to the spool (neither dropped nor
+ * pending); a stop keeps them, and the next instance recovers them: the
+ * counting identity in + recovered = sent + dropped + pending + spooled
+ * holds in both.
+ */
+START_TEST(graphite_spools_while_carbon_is_away_and_recovers_at_start)
+{
+	struct lt_dcc d;
+	struct lt_reg edge = {0}, met = {0};
+	struct lt_sample s[10];
+	char state[64] = "/tmp/lt-graphite-spool-XXXXXX", cmd[128];
+
+	ck_assert_ptr_nonnull(mkdtemp(state));
+	sdk_set_state_dir(state);
+	for (int i = 0; i < 10; i++)
+		s[i] = (struct lt_sample){ .ts_ns = 1700000000000000000ull, .value = i };
+	spool_dcc(&d, &edge, &met);
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
+	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.spool_batches), 50);
+	ck_assert_uint_gt(atomic_load(&d.stats.spool_bytes), 500 * 18);
+	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 0);
+	ck_assert_uint_eq(atomic_load(&d.stats.pending), 0);
+	ck_assert_int_eq(d.drv->flush(&d, now_ns() + 20 * MS), 0);
+	d.drv->stop(&d);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 0);
+	spool_dcc_free(&d, &edge, &met);
+
+	spool_dcc(&d, &edge, &met);
+	ck_assert_uint_eq(atomic_load(&d.stats.recovered), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 510);
+	d.drv->stop(&d);
+	spool_dcc_free(&d, &edge, &met);
+	sdk_set_state_dir(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *carbon_suite(void)
 {
 	Suite *s = suite_create("carbon");
@@ -1104,6 +1192,8 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, graphite_publishes_exact_lines_to_file);
 	tcase_add_test(tc, graphite_defaults_to_port_2003_and_needs_host);
 	tcase_add_test(tc, graphite_counts_drops_when_queue_is_full);
+	tcase_add_test(tc, graphite_spool_options_are_checked);
+	tcase_add_test(tc, graphite_spools_while_carbon_is_away_and_recovers_at_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
