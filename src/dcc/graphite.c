@@ -311,8 +311,9 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 		if (r < 0)
 			break;
 		if (len > g->conf.queue_bytes) {
-			lt_dcc_log(dcc, LOG_WARNING, "spooled batch of %zu bytes is larger than "
-			           "queue_size: %u samples dropped", len, count);
+			lt_dcc_log(dcc, LOG_WARNING,
+			           "spooled batch of %zu bytes is larger than queue_size: %u "
+			           "samples dropped", len, count);
 			atomic_fetch_add_explicit(&st->dropped, count, memory_order_relaxed);
 		} else if (stream_write_lines(g->stream, data, len, count) < 0) {
 			g->replay_need = len;

@@ -305,7 +305,8 @@ static void run(const struct opts *o, struct result *res)
 	uint64_t t3 = lt_mono_ns(), c3 = cpu_ns();
 	store_close(&s);
 	if (back != samples) {
-		fprintf(stderr, "spool_bench: %s: wrote %" PRIu64 " samples, read back %" PRIu64 "\n",
+		fprintf(stderr,
+		        "spool_bench: %s: wrote %" PRIu64 " samples, read back %" PRIu64 "\n",
 		        o->store, samples, back);
 		exit(1);
 	}
@@ -350,8 +351,8 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.store = "log", .dir = "spool-bench.tmp", .seconds = 5, .rate = 1000000,
-	                 .batch = 100};
+	struct opts o = {
+	    .store = "log", .dir = "spool-bench.tmp", .seconds = 5, .rate = 1000000, .batch = 100};
 	int runs = 3, c;
 
 	while ((c = getopt(argc, argv, "s:d:t:r:b:n:h")) != -1) {
@@ -375,8 +376,9 @@ int main(int argc, char **argv)
 			runs = atoi(optarg);
 			break;
 		default:
-			printf("usage: spool_bench [-s log|sqlite|sqlite-tick] [-d DIR] [-t SECONDS] "
-			       "[-r SAMPLES/S] [-b BATCH] [-n RUNS]\n");
+			printf(
+			    "usage: spool_bench [-s log|sqlite|sqlite-tick] [-d DIR] [-t SECONDS] "
+			    "[-r SAMPLES/S] [-b BATCH] [-n RUNS]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -395,7 +397,8 @@ int main(int argc, char **argv)
 		bp[i] = r.bytes_per_sample;
 		rr[i] = r.replay_rate;
 		rc[i] = r.replay_cpu_ns;
-		printf("  %-11s run %d: %" PRIu64 " samples, write %.0f samples/s %.0f ns CPU/sample "
+		printf("  %-11s run %d: %" PRIu64
+		       " samples, write %.0f samples/s %.0f ns CPU/sample "
 		       "%.1f B/sample; replay %.0f samples/s %.0f ns CPU/sample\n",
 		       o.store, i + 1, r.samples, r.write_rate, r.write_cpu_ns, r.bytes_per_sample,
 		       r.replay_rate, r.replay_cpu_ns);
