@@ -456,6 +456,37 @@ START_TEST(a_folder_of_others_is_refused)
 }
 END_TEST
 
+/* Two instances of a DCC (a reload) never write one spool at once. */
+START_TEST(a_second_open_waits_for_the_first_close_and_recovers_its_batches)
+{
+	struct fixture f;
+	struct spool_conf c;
+	struct spool *a, *b = NULL;
+	struct spool_stats st;
+	char err[256] = "", note[64];
+
+	fx_init(&f);
+	spool_conf_defaults(&c);
+	a = open_ok(&f, &c, NULL, 0);
+	for (unsigned i = 0; i < 5; i++)
+		put(a, i);
+	ck_assert_int_eq(spool_open(f.path, &c, &b, note, sizeof(note), err, sizeof(err)), -EBUSY);
+	ck_assert_ptr_null(b);
+	ck_assert_msg(strstr(err, "in use"), "%s", err);
+	put(a, 5);
+	spool_close(a);
+	b = open_ok(&f, &c, NULL, 0);
+	spool_get_stats(b, &st);
+	ck_assert_uint_eq(st.batches, 6);
+	ck_assert_uint_eq(st.recovered, 21);
+	for (unsigned i = 0; i < 6; i++)
+		take(b, i);
+	expect_empty(b);
+	spool_close(b);
+	fx_clean(&f);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
 	Suite *s = suite_create("spool");
@@ -470,6 +501,7 @@ static Suite *spool_suite(void)
 	tcase_add_test(tc, a_full_disk_is_counted_and_survived);
 	tcase_add_test(tc, records_parse_only_when_whole_and_intact);
 	tcase_add_test(tc, a_folder_of_others_is_refused);
+	tcase_add_test(tc, a_second_open_waits_for_the_first_close_and_recovers_its_batches);
 	suite_add_tcase(s, tc);
 	return s;
 }
