@@ -59,6 +59,12 @@ struct graphite {
 
 /* How often a spool that another instance still holds is tried again. */
 #define SPOOL_RETRY_NS (100 * 1000000ll)
+/*
+ * Replay moves at most this much per publisher round, so that the ring's
+ * lanes are drained between rounds: 2 MiB at once stalled the publisher
+ * long enough for a lane of 4096 records to overflow at 100k samples/s.
+ */
+#define REPLAY_ROUND (128u << 10)
 /* Evictions closer than this to the previous one are one burst: logged once. */
 #define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
 
@@ -304,9 +310,11 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 	uint32_t count;
 	int r = 0;
 
+	size_t moved = 0;
+
 	g->replay_need = 0;
 	while (carbon_up(dcc) && !spool_empty(g->spool) &&
-	       stream_queued(g->stream) < high_water(g)) {
+	       stream_queued(g->stream) < high_water(g) && moved < REPLAY_ROUND) {
 		r = spool_peek(g->spool, lt_real_ns(), &data, &len, &count);
 		if (r < 0)
 			break;
@@ -319,6 +327,7 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 			g->replay_need = len;
 			break;
 		}
+		moved += len;
 		spool_pop(g->spool);
 	}
 	if (r < 0 && r != -ENOENT) {
