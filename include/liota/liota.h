@@ -347,9 +347,12 @@ enum lt_dcc_state {
  * thread, read by the control thread (hence relaxed atomics).
  *
  * Every sample handed to a DCC is counted once in samples_in and then, at
- * any time, in exactly one of sent, dropped or pending:
- * samples_in = sent + dropped + pending. At stop the DCC counts what it
- * still holds as dropped, so pending is 0 once it is stopped.
+ * any time, in exactly one of sent, dropped, pending or spooled; a DCC
+ * with a durable spool also counts what it found there at start in
+ * recovered: samples_in + recovered = sent + dropped + pending + spooled.
+ * At stop the DCC counts what it still holds in memory as dropped (or moves
+ * it to its spool), so pending is 0 once it is stopped; spooled is then
+ * what the spool keeps for the next start.
  */
 struct lt_dcc_stats {
 	_Atomic uint64_t samples_in;  /* samples handed to the DCC */
@@ -361,6 +364,15 @@ struct lt_dcc_stats {
 	_Atomic uint64_t queued;      /* bytes waiting in the memory queue now */
 	_Atomic int state;            /* enum lt_dcc_state */
 	_Atomic uint64_t pending;     /* samples queued or held: neither sent nor dropped yet */
+	/* The durable spool (DCCs that have one; 0 otherwise). */
+	_Atomic uint64_t recovered;       /* samples found in the spool at start */
+	_Atomic uint64_t spooled;         /* samples in the spool now */
+	_Atomic uint64_t spool_batches;   /* batches in the spool now */
+	_Atomic uint64_t spool_bytes;     /* its size on disk now */
+	_Atomic uint64_t spool_oldest_ns; /* CLOCK_REALTIME of its oldest batch, 0: empty */
+	_Atomic uint64_t spool_evicted;   /* samples evicted (size cap, age): also in dropped */
+	/* Lines sent before a connection ended and queued again (no longer in sent). */
+	_Atomic uint64_t resent;
 };
 
 /** Name of the DCC as written in [dcc "NAME"]. */

@@ -117,6 +117,8 @@ static void dccs_stop(struct daemon *d, struct lt_model *om, const struct lt_dif
 		g->published += atomic_load(&s->sent);
 		g->dropped += atomic_load(&s->dropped);
 		g->pending += atomic_load(&s->pending);
+		g->recovered += atomic_load(&s->recovered);
+		g->spooled += atomic_load(&s->spooled);
 	}
 	/* Their samplers have stopped: these counters are final. */
 	for (unsigned i = 0; i < om->ndevices; i++) {
@@ -321,6 +323,8 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, cha
 	transplant(om, nm, &df);
 	publisher_adopt(&d->pub, nm);
 	d->model = nm;
+	/* The old model, which holds the string lt_state_path() used, is freed after this. */
+	sdk_set_state_dir(nm->daemon.state_dir);
 	daemon_register_missing(nm);
 	lt_ring_set_generation(d->ring, generation);
 	samplers_swap(d, om, nm, &df);

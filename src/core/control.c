@@ -60,12 +60,29 @@ static const char *device_state_name(int st)
 	}
 }
 
+/* The durable spool of a DCC that has one; null otherwise. */
+static json_t *spool_json(const struct lt_dcc_stats *s)
+{
+	uint64_t oldest = atomic_load(&s->spool_oldest_ns), now = lt_real_ns();
+	uint64_t recovered = atomic_load(&s->recovered), bytes = atomic_load(&s->spool_bytes);
+	uint64_t spooled = atomic_load(&s->spooled), evicted = atomic_load(&s->spool_evicted);
+
+	if (!recovered && !bytes && !spooled && !evicted)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "samples", (json_int_t)spooled,
+			 "batches", (json_int_t)atomic_load(&s->spool_batches), "bytes",
+			 (json_int_t)bytes, "recovered", (json_int_t)recovered, "evicted",
+			 (json_int_t)evicted, "oldest_age_s",
+			 oldest ? json_real(now > oldest ? (double)(now - oldest) / 1e9 : 0)
+				: json_null());
+}
+
 static json_t *dcc_json(const struct lt_dcc *d)
 {
 	const struct lt_dcc_stats *s = &d->stats;
 	int st = atomic_load(&s->state);
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
 			 d->name, "type", d->drv->name, "state",
 			 st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
 			 (json_int_t)atomic_load(&s->samples_in), "sent",
@@ -75,7 +92,8 @@ static json_t *dcc_json(const struct lt_dcc *d)
 			 (json_int_t)atomic_load(&s->bytes), "reconnects",
 			 (json_int_t)atomic_load(&s->reconnects), "errors",
 			 (json_int_t)atomic_load(&s->errors), "queued_bytes",
-			 (json_int_t)atomic_load(&s->queued));
+			 (json_int_t)atomic_load(&s->queued), "resent",
+			 (json_int_t)atomic_load(&s->resent), "spool", spool_json(s));
 }
 
 json_t *control_status_json(const struct control_ctx *ctx)
@@ -145,7 +163,7 @@ json_t *control_status_json(const struct control_ctx *ctx)
 	daemon_totals_add(&t, ctx->past);
 	return json_pack(
 		"{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:{s:I, s:I, s:I, "
-		"s:I, s:I, s:I}}",
+		"s:I, s:I, s:I, s:I, s:I}}",
 		"edge", "name", m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(),
 		"uptime_s", (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
 		(json_int_t)ctx->reloads, "config_files", files, "ring", "generation",
@@ -153,7 +171,8 @@ json_t *control_status_json(const struct control_ctx *ctx)
 		"lanes", lanes, "devices", devs, "dccs", dccs, "totals", "taken",
 		(json_int_t)t.taken, "deliveries", (json_int_t)t.deliveries, "published",
 		(json_int_t)t.published, "dropped", (json_int_t)t.dropped, "pending",
-		(json_int_t)t.pending, "errors", (json_int_t)t.errors);
+		(json_int_t)t.pending, "errors", (json_int_t)t.errors, "recovered",
+		(json_int_t)t.recovered, "spooled", (json_int_t)t.spooled);
 }
 
 static json_t *metrics_json(const struct control_ctx *ctx)

@@ -223,6 +223,8 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t)
 		t->published += atomic_load_explicit(&s->sent, memory_order_relaxed);
 		t->dropped += atomic_load_explicit(&s->dropped, memory_order_relaxed);
 		t->pending += atomic_load_explicit(&s->pending, memory_order_relaxed);
+		t->recovered += atomic_load_explicit(&s->recovered, memory_order_relaxed);
+		t->spooled += atomic_load_explicit(&s->spooled, memory_order_relaxed);
 	}
 	/* Metrics last: a sample handed to a DCC above was taken before. */
 	for (unsigned i = 0; i < m->nmetrics; i++) {
@@ -243,6 +245,8 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t)
 	t->published += d->gone.published;
 	t->dropped += d->gone.dropped;
 	t->pending += d->gone.pending;
+	t->recovered += d->gone.recovered;
+	t->spooled += d->gone.spooled;
 	t->dropped += lost;
 	/* Only a reader racing the threads could see more handed than taken. */
 	if (t->deliveries >= lost + handed)
@@ -257,6 +261,8 @@ void daemon_totals_add(struct lt_totals *acc, const struct lt_totals *t)
 	acc->dropped += t->dropped;
 	acc->pending += t->pending;
 	acc->errors += t->errors;
+	acc->recovered += t->recovered;
+	acc->spooled += t->spooled;
 }
 
 const char *daemon_stalled(const struct daemon *d, uint64_t now_ns, uint64_t limit_ns,

@@ -29,6 +29,9 @@ struct lt_totals {
 	uint64_t dropped;
 	uint64_t pending;
 	uint64_t errors; /* device read errors */
+	/* Durable spools: deliveries + recovered = published + dropped + pending + spooled. */
+	uint64_t recovered; /* found in the spools at start */
+	uint64_t spooled;   /* in the spools now (after a stop: kept for the next start) */
 };
 
 /*
@@ -41,6 +44,7 @@ struct lt_totals {
 struct lt_gone {
 	uint64_t taken, deliveries, lost, errors;      /* stopped metrics */
 	uint64_t handed, published, dropped, pending; /* stopped DCC instances */
+	uint64_t recovered, spooled; /* theirs; a successor recovers what they spooled */
 };
 
 struct daemon {

@@ -174,13 +174,19 @@ static struct lt_model *build(const struct lt_conf *conf, bool reloading,
 
 static void summary(const struct lt_totals *t, uint64_t t0)
 {
+	char spool[128] = "";
+
+	/* Only with durable spools: deliveries + recovered = published + dropped + spooled. */
+	if (t->recovered || t->spooled)
+		snprintf(spool, sizeof(spool), "; spools: %llu recovered at start, %llu kept",
+		         (unsigned long long)t->recovered, (unsigned long long)t->spooled);
 	/* Deliveries: one per sample and DCC of its metric (see struct lt_totals). */
 	lt_log(LOG_NOTICE,
 	       "stopped after %.1f s: %llu samples taken, %llu deliveries: %llu published, "
-	       "%llu dropped, %llu pending",
+	       "%llu dropped, %llu pending%s",
 	       (double)(lt_mono_ns() - t0) / 1e9, (unsigned long long)t->taken,
 	       (unsigned long long)t->deliveries, (unsigned long long)t->published,
-	       (unsigned long long)t->dropped, (unsigned long long)t->pending);
+	       (unsigned long long)t->dropped, (unsigned long long)t->pending, spool);
 }
 
 static const char *plural(unsigned n)

@@ -37,11 +37,15 @@ static const char usage[] =
 	"                          their properties (as registered with the DCCs),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
 	"                          samples in, sent, dropped, pending, queued bytes,\n"
-	"                          reconnects); totals count each sample once per DCC\n"
-	"                          of its metric (a delivery): deliveries = published\n"
-	"                          + dropped + pending, and per DCC in = sent + dropped\n"
-	"                          + pending (exact once stopped; a live reading may be\n"
-	"                          off by the samples moving while it is read)\n"
+	"                          reconnects, errors, lines re-sent after a connection\n"
+	"                          ended; durable spools: samples, batches, bytes,\n"
+	"                          oldest age, evicted, recovered at start); totals\n"
+	"                          count each sample once per DCC of its metric (a\n"
+	"                          delivery): deliveries = published + dropped +\n"
+	"                          pending, and per DCC in = sent + dropped + pending;\n"
+	"                          with spools, + recovered on the left and + spooled\n"
+	"                          on the right (exact once stopped; a live reading may\n"
+	"                          be off by the samples moving while it is read)\n"
 	"  tail [PATTERN]...       print live samples of the metrics whose DEVICE.METRIC\n"
 	"                          name matches a shell PATTERN (all when none), read\n"
 	"                          from the daemon's ring mapped read-only\n"
@@ -364,13 +368,34 @@ static int cmd_status(bool as_json)
 		if (*str(v, "device")) /* spare lanes, for devices a reload adds, are not shown */
 			printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
 		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
-	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s\n", "DCC", "TYPE", "STATE",
-	       "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS");
+	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s %8s\n", "DCC", "TYPE",
+	       "STATE", "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS",
+	       "RESENT");
 	json_array_foreach(json_object_get(st, "dccs"), i, v)
-		printf("%-20s %-10s %-10s %12lld %12lld %10lld %10lld %12lld %10lld %7lld\n",
+		printf("%-20s %-10s %-10s %12lld %12lld %10lld %10lld %12lld %10lld %7lld %8lld\n",
 		       str(v, "name"), str(v, "type"), str(v, "state"), num(v, "samples_in"),
 		       num(v, "sent"), num(v, "dropped"), num(v, "pending"), num(v, "queued_bytes"),
-		       num(v, "reconnects"), num(v, "errors"));
+		       num(v, "reconnects"), num(v, "errors"), num(v, "resent"));
+	/* Durable spools, for the DCCs that have one. */
+	bool spool_hdr = false;
+	json_array_foreach(json_object_get(st, "dccs"), i, v)
+	{
+		json_t *sp = json_object_get(v, "spool"), *age;
+		char oldest[32] = "-";
+
+		if (!json_is_object(sp))
+			continue;
+		if (!spool_hdr)
+			printf("\n%-20s %12s %10s %12s %10s %12s %12s\n", "SPOOL", "SAMPLES",
+			       "BATCHES", "BYTES", "OLDEST(s)", "EVICTED", "RECOVERED");
+		spool_hdr = true;
+		age = json_object_get(sp, "oldest_age_s");
+		if (json_is_number(age))
+			snprintf(oldest, sizeof(oldest), "%.1f", json_number_value(age));
+		printf("%-20s %12lld %10lld %12lld %10s %12lld %12lld\n", str(v, "name"),
+		       num(sp, "samples"), num(sp, "batches"), num(sp, "bytes"), oldest,
+		       num(sp, "evicted"), num(sp, "recovered"));
+	}
 	json_decref(st);
 	return 0;
 }

@@ -9,7 +9,16 @@
  *
  * [dcc "NAME"] keys: prefix, and the stream's (transport, host, port, path,
  * queue_size, reconnect_min, reconnect_max, connect_timeout); port defaults
- * to 2003.
+ * to 2003; spool, spool_size, spool_max_age, spool_fsync (TCP only).
+ *
+ * Store and forward (spool = yes): while carbon is not connected, or the
+ * memory queue is past half its size, or the spool still holds anything
+ * (so that nothing overtakes what waits there), batches go to the durable
+ * spool (src/core/spool.h) in STATE_DIR/spool-NAME. While connected, the
+ * spool is replayed oldest first into the memory queue as it drains below
+ * half its size: at the rate carbon takes. A batch leaves the spool when
+ * the memory queue took it. A stop delivers for half of flush_timeout, then
+ * moves what the memory queue still holds into the spool.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +30,7 @@
 
 #include "dcc/carbon.h"
 #include "dcc/dccs.h"
+#include "spool.h"
 #include "transport/stream.h"
 #include "util.h"
 
@@ -35,7 +45,28 @@ struct graphite {
 	size_t scratch_len;
 	struct carbon_enc enc;
 	uint64_t full_drops; /* samples dropped since the queue became full, 0: not full */
+
+	/* The durable spool (spool = yes). */
+	int spool_on;
+	struct spool_conf spool_conf;
+	struct spool *spool;   /* NULL: off, or not open yet (busy, see spool_try_open()) */
+	int64_t spool_retry;   /* CLOCK_MONOTONIC of the next attempt to open it */
+	int spool_failing;     /* appends fail (disk full): logged once */
+	uint64_t evicted_seen; /* spool evictions already counted in dropped */
+	uint64_t evict_logged; /* CLOCK_MONOTONIC of the last eviction warning */
+	size_t replay_need;    /* bytes the next spooled batch needs in the memory queue */
 };
+
+/* How often a spool that another instance still holds is tried again. */
+#define SPOOL_RETRY_NS (100 * 1000000ll)
+/*
+ * Replay moves at most this much per publisher round, so that the ring's
+ * lanes are drained between rounds: 2 MiB at once stalled the publisher
+ * long enough for a lane of 4096 records to overflow at 100k samples/s.
+ */
+#define REPLAY_ROUND (128u << 10)
+/* Evictions closer than this to the previous one are one burst: logged once. */
+#define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
 
 /* What a registration keeps besides its path. */
 struct graphite_reg {
@@ -49,6 +80,7 @@ static int graphite_init(struct lt_dcc *dcc)
 	if (!g)
 		return -ENOMEM;
 	stream_conf_defaults(&g->conf);
+	spool_conf_defaults(&g->spool_conf);
 	carbon_enc_init(&g->enc);
 	g->conf.port = strdup("2003");
 	if (!g->conf.port) {
@@ -64,9 +96,30 @@ static int graphite_option(struct lt_dcc *dcc, const char *key, const char *valu
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 
+	uint64_t v;
+	int r;
+
 	if (!strcmp(key, "prefix")) {
 		free(g->prefix);
 		g->prefix = *value ? xstrdup(value) : NULL;
+		return 0;
+	}
+	if (!strcmp(key, "spool"))
+		return lt_parse_bool(value, &g->spool_on, err, errlen);
+	if (!strcmp(key, "spool_size")) {
+		r = lt_parse_uint(value, 64u << 10, 1ull << 40, &v, err, errlen);
+		if (r == 0)
+			g->spool_conf.size_max = v;
+		return r;
+	}
+	if (!strcmp(key, "spool_max_age") || !strcmp(key, "spool_fsync")) {
+		r = lt_parse_duration(value, &v, err, errlen);
+		if (r < 0)
+			return r;
+		if (!strcmp(key, "spool_fsync"))
+			g->spool_conf.fsync_ns = v;
+		else
+			g->spool_conf.max_age_ns = v;
 		return 0;
 	}
 	return stream_conf_option(&g->conf, key, value, err, errlen);
@@ -76,7 +129,212 @@ static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 
+	/* A file or standard output takes every write: nothing to keep for later. */
+	if (g->spool_on && g->conf.kind != LT_STREAM_TCP)
+		return lt_errf(err, errlen, -EINVAL, "spool = yes needs transport = tcp");
 	return stream_conf_check(&g->conf, err, errlen);
+}
+
+/* ---- the spool ------------------------------------------------------------ */
+
+/* The spool's counters into the DCC's; evictions are lost samples: dropped. */
+static void spool_count(struct lt_dcc *dcc, struct graphite *g)
+{
+	struct lt_dcc_stats *st = lt_dcc_stats(dcc);
+	struct spool_stats ss;
+
+	spool_get_stats(g->spool, &ss);
+	atomic_store_explicit(&st->spooled, ss.samples, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
+	if (ss.evicted_samples == g->evicted_seen)
+		return;
+	uint64_t n = ss.evicted_samples - g->evicted_seen, now = lt_mono_ns();
+
+	atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->spool_evicted, n, memory_order_relaxed);
+	g->evicted_seen = ss.evicted_samples;
+	if (!g->evict_logged || now - g->evict_logged >= EVICT_BURST_NS)
+		lt_dcc_log(dcc, LOG_WARNING,
+		           "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
+		           "oldest batches, %llu samples so far",
+		           (unsigned long long)g->spool_conf.size_max,
+		           (unsigned long long)ss.evicted_samples);
+	g->evict_logged = now;
+}
+
+/*
+ * Open the spool, STATE_DIR/spool-NAME. Another instance of this DCC may
+ * hold it for a few more milliseconds (a reload starts the new instance
+ * before it stops the old one): then it is tried again later, and batches
+ * go to the memory queue meanwhile. Returns 0, -EBUSY, or another negative
+ * errno with the reason in @err.
+ */
+static int spool_try_open(struct lt_dcc *dcc, struct graphite *g, char *err, size_t errlen)
+{
+	char name[300] = "spool-", path[4400], note[1024];
+	size_t pos = strlen(name);
+	struct spool_stats ss;
+	int r;
+
+	if (carbon_escape_node(name, sizeof(name), &pos, lt_dcc_name(dcc)) < 0)
+		return lt_errf(err, errlen, -ENAMETOOLONG, "the DCC name is too long for a spool");
+	r = lt_state_path(name, path, sizeof(path), err, errlen);
+	if (r < 0)
+		return r;
+	r = spool_open(path, &g->spool_conf, &g->spool, note, sizeof(note), err, errlen);
+	if (r < 0)
+		return r;
+	if (note[0])
+		lt_dcc_log(dcc, LOG_WARNING, "spool %s: %s", path, note);
+	spool_get_stats(g->spool, &ss);
+	if (ss.recovered) {
+		lt_dcc_log(dcc, LOG_INFO,
+		           "spool %s: %llu samples in %llu batches from before, "
+		           "replayed first",
+		           path, (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
+		atomic_store_explicit(&lt_dcc_stats(dcc)->recovered, ss.recovered,
+		                      memory_order_relaxed);
+	}
+	spool_count(dcc, g);
+	return 0;
+}
+
+/* Called from the publisher thread until the spool is open. */
+static void spool_retry(struct lt_dcc *dcc, struct graphite *g, int64_t now)
+{
+	char err[512];
+	int r;
+
+	if (g->spool || !g->spool_on || now < g->spool_retry)
+		return;
+	r = spool_try_open(dcc, g, err, sizeof(err));
+	if (r == -EBUSY) {
+		g->spool_retry = now + SPOOL_RETRY_NS;
+		return;
+	}
+	if (r < 0) {
+		lt_dcc_log(dcc, LOG_ERR, "%s; retrying in 10 s", err);
+		g->spool_retry = now + 100 * SPOOL_RETRY_NS;
+	}
+}
+
+static int carbon_up(struct lt_dcc *dcc)
+{
+	return atomic_load_explicit(&lt_dcc_stats(dcc)->state, memory_order_relaxed) == LT_DCC_UP;
+}
+
+/* Half the memory queue: past it, batches go to the spool and replay waits. */
+static size_t high_water(const struct graphite *g)
+{
+	return g->conf.queue_bytes / 2;
+}
+
+/*
+ * Keep @len bytes of @lines lines in the spool. Returns 0, or a negative
+ * errno when the spool cannot take them (logged once until it can again).
+ */
+static int spool_keep(struct lt_dcc *dcc, struct graphite *g, const char *buf, size_t len,
+                      uint64_t lines)
+{
+	int r = spool_append(g->spool, buf, len, (uint32_t)lines, lt_real_ns());
+
+	if (r < 0 && !g->spool_failing)
+		lt_dcc_log(dcc, LOG_ERR,
+		           "cannot write to the spool: %s; dropping what does not "
+		           "fit in the memory queue",
+		           strerror(-r));
+	else if (r == 0 && g->spool_failing)
+		lt_dcc_log(dcc, LOG_NOTICE, "the spool takes batches again");
+	g->spool_failing = r < 0;
+	spool_count(dcc, g);
+	return r;
+}
+
+/* Larger pieces of the memory queue are spooled as several batches (a segment holds 4 MiB). */
+#define SPOOL_PIECE_MAX (1u << 20)
+
+/*
+ * Move what the memory queue holds into the spool: at a stop, and as soon
+ * as the connection is lost (so that a crash during the outage loses
+ * nothing of it), in whole lines of at most SPOOL_PIECE_MAX bytes. Returns
+ * 0, or the spool's negative errno: what it did not take is back in the
+ * memory queue.
+ */
+static int queue_to_spool(struct lt_dcc *dcc, struct graphite *g)
+{
+	size_t len = stream_queued(g->stream), off = 0;
+	uint64_t lines;
+	char *buf;
+	int r = 0;
+
+	if (!len)
+		return 0;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	len = stream_take(g->stream, buf, len, &lines);
+	while (off < len) {
+		size_t n = len - off, nl = 0;
+
+		if (n > SPOOL_PIECE_MAX) {
+			const char *end = memrchr(buf + off, '\n', SPOOL_PIECE_MAX);
+
+			n = end ? (size_t)(end - (buf + off)) + 1 : n;
+		}
+		for (const char *p = buf + off; (p = memchr(p, '\n', (size_t)(buf + off + n - p)));
+		     p++)
+			nl++;
+		if (r == 0)
+			r = spool_keep(dcc, g, buf + off, n, nl);
+		if (r < 0) /* it fits: the queue was just emptied */
+			stream_write_lines(g->stream, buf + off, n, nl);
+		off += n;
+	}
+	free(buf);
+	return r;
+}
+
+/*
+ * Move spooled batches, oldest first, into the memory queue while carbon
+ * takes them. A batch that does not fit now waits until the queue has room
+ * for it (replay_need); one larger than the whole queue (queue_size was
+ * lowered since it was spooled) can never go: it is dropped and counted.
+ */
+static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
+{
+	struct lt_dcc_stats *st = lt_dcc_stats(dcc);
+	const void *data;
+	size_t len;
+	uint32_t count;
+	int r = 0;
+
+	size_t moved = 0;
+
+	g->replay_need = 0;
+	while (carbon_up(dcc) && !spool_empty(g->spool) &&
+	       stream_queued(g->stream) < high_water(g) && moved < REPLAY_ROUND) {
+		r = spool_peek(g->spool, lt_real_ns(), &data, &len, &count);
+		if (r < 0)
+			break;
+		if (len > g->conf.queue_bytes) {
+			lt_dcc_log(dcc, LOG_WARNING,
+			           "spooled batch of %zu bytes is larger than queue_size: %u "
+			           "samples dropped", len, count);
+			atomic_fetch_add_explicit(&st->dropped, count, memory_order_relaxed);
+		} else if (stream_write_lines(g->stream, data, len, count) < 0) {
+			g->replay_need = len;
+			break;
+		}
+		moved += len;
+		spool_pop(g->spool);
+	}
+	if (r < 0 && r != -ENOENT) {
+		lt_dcc_log(dcc, LOG_ERR, "cannot read the spool: %s", strerror(-r));
+		g->replay_need = SIZE_MAX; /* tried again on the next event, not in a loop */
+	}
+	spool_count(dcc, g);
 }
 
 static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
@@ -93,6 +351,18 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 	if (r < 0) {
 		stream_free(g->stream);
 		g->stream = NULL;
+		return r;
+	}
+	if (g->spool_on) {
+		r = spool_try_open(dcc, g, err, errlen);
+		if (r == -EBUSY) {
+			g->spool_retry = (int64_t)lt_mono_ns() + SPOOL_RETRY_NS;
+			r = 0;
+		}
+		if (r < 0) {
+			stream_free(g->stream);
+			g->stream = NULL;
+		}
 	}
 	return r;
 }
@@ -178,6 +448,11 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 	}
 	if (!lines)
 		return 0;
+	if (g->spool && g->stream &&
+	    (!carbon_up(dcc) || !spool_empty(g->spool) ||
+	     stream_queued(g->stream) + pos > high_water(g)) &&
+	    spool_keep(dcc, g, g->scratch, pos, lines) == 0)
+		return (int)lines;
 	if (!g->stream || stream_write_lines(g->stream, g->scratch, pos, lines) < 0) {
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		atomic_fetch_add_explicit(&st->dropped, lines, memory_order_relaxed);
@@ -205,21 +480,56 @@ static void graphite_poll(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadl
 		return;
 	}
 	stream_poll(g->stream, pfd, deadline_ns);
+	if (g->spool_on && !g->spool && g->spool_retry < *deadline_ns)
+		*deadline_ns = g->spool_retry;
+	if (!g->spool)
+		return;
+	int64_t due = spool_sync_due(g->spool);
+
+	if (due < *deadline_ns)
+		*deadline_ns = due;
+	/* Room in the memory queue for spooled batches: replay now. */
+	if (carbon_up(dcc) && !spool_empty(g->spool) && stream_queued(g->stream) < high_water(g) &&
+	    g->conf.queue_bytes - stream_queued(g->stream) >= g->replay_need)
+		*deadline_ns = 0;
 }
 
 static void graphite_dispatch(struct lt_dcc *dcc, short revents, int64_t now_ns)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 
-	if (g->stream)
-		stream_dispatch(g->stream, revents, now_ns);
+	if (!g->stream)
+		return;
+	stream_dispatch(g->stream, revents, now_ns);
+	spool_retry(dcc, g, now_ns);
+	if (!g->spool)
+		return;
+	if (!carbon_up(dcc) && !g->spool_failing)
+		queue_to_spool(dcc, g);
+	int r = spool_sync(g->spool, (uint64_t)now_ns, 0);
+
+	if (r < 0)
+		lt_dcc_log(dcc, LOG_ERR, "cannot sync the spool: %s", strerror(-r));
+	spool_replay(dcc, g);
 }
 
 static int graphite_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
+	int64_t now = (int64_t)lt_mono_ns();
+	int r;
 
-	return g->stream ? stream_flush(g->stream, deadline_ns) : 0;
+	if (!g->stream)
+		return 0;
+	if (!g->spool)
+		return stream_flush(g->stream, deadline_ns);
+	/* Deliver for half the time left, then keep the rest in the spool. */
+	if (!carbon_up(dcc) || stream_flush(g->stream, now + (deadline_ns - now) / 2) < 0)
+		r = queue_to_spool(dcc, g);
+	else
+		r = 0;
+	spool_sync(g->spool, lt_mono_ns(), 1);
+	return r < 0 ? -ETIMEDOUT : 0;
 }
 
 static void graphite_stop(struct lt_dcc *dcc)
@@ -228,6 +538,11 @@ static void graphite_stop(struct lt_dcc *dcc)
 
 	stream_free(g->stream);
 	g->stream = NULL;
+	if (g->spool) {
+		spool_count(dcc, g);
+		spool_close(g->spool);
+		g->spool = NULL;
+	}
 }
 
 static void graphite_free(struct lt_dcc *dcc)
@@ -237,6 +552,7 @@ static void graphite_free(struct lt_dcc *dcc)
 	if (!g)
 		return;
 	stream_free(g->stream);
+	spool_close(g->spool);
 	stream_conf_clear(&g->conf);
 	free(g->prefix);
 	free(g->scratch);

@@ -67,6 +67,11 @@ struct lt_stream {
 	uint64_t rec, head, tail; /* see the comment at the top */
 	uint64_t lines;           /* complete lines in [rec, tail), not counted as sent yet */
 
+	/* TCP: the re-send window, the last whole lines sent (see resend_window()) */
+	char *hist;
+	size_t hist_cap, hist_len; /* hist_len bytes end at hist_end */
+	uint64_t hist_end;         /* free-running: bytes ever put into hist */
+
 	/* TCP */
 	struct addrinfo *ai;     /* resolved addresses of the current attempt */
 	struct addrinfo *ai_cur; /* the one being connected to */
@@ -244,6 +249,39 @@ static int ring_iov(const struct lt_stream *s, uint64_t from, uint64_t to, struc
 	return 2;
 }
 
+/* Append @n bytes at @p to the history ring. */
+static void hist_put(struct lt_stream *s, const char *p, size_t n)
+{
+	if (n >= s->hist_cap) {
+		p += n - s->hist_cap;
+		n = s->hist_cap;
+	}
+	while (n) {
+		size_t pos = (size_t)(s->hist_end % s->hist_cap), k = s->hist_cap - pos;
+
+		if (k > n)
+			k = n;
+		memcpy(s->hist + pos, p, k);
+		p += k;
+		n -= k;
+		s->hist_end += k;
+		s->hist_len = s->hist_len + k > s->hist_cap ? s->hist_cap : s->hist_len + k;
+	}
+}
+
+/* The whole lines [@from, @to) of the queue were sent: remember them for resend_window(). */
+static void hist_add(struct lt_stream *s, uint64_t from, uint64_t to)
+{
+	struct iovec iov[2];
+	int niov;
+
+	if (!s->hist)
+		return;
+	niov = ring_iov(s, from, to, iov);
+	for (int i = 0; i < niov; i++)
+		hist_put(s, iov[i].iov_base, iov[i].iov_len);
+}
+
 /*
  * @n more bytes left the queue: count them and the lines they complete,
  * and move rec past the last complete line. When the whole queue left (the
@@ -271,8 +309,10 @@ static void advance(struct lt_stream *s, size_t n)
 	}
 	s->head += n;
 	s->lines -= lines;
-	if (lines)
+	if (lines) {
+		hist_add(s, s->rec, last);
 		s->rec = last;
+	}
 	if (s->rec == s->tail)
 		s->rec = s->head = s->tail = s->lines = 0;
 	count(&s->stats->bytes, n);
@@ -322,10 +362,62 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
 	s->quiet = 1;
 }
 
+/*
+ * The connection ended: the lines written last may not have reached the
+ * peer's application (carbon stopping leaves what it had not read in its
+ * socket; what TCP had not delivered is lost with the connection). Put the
+ * re-send window, the last whole lines written (at most a quarter of
+ * queue_size), back before the queue, as far as the queue has room: they
+ * count as pending again (no longer sent) and in resent. Carbon stores a
+ * (path, second) sent twice once, so the copy costs nothing but bytes.
+ */
+static void resend_window(struct lt_stream *s)
+{
+	size_t queued = (size_t)(s->tail - s->rec), room = s->cap - queued, n = s->hist_len;
+	uint64_t lines = 0;
+	char *tmp;
+
+	if (!s->hist || !n)
+		return;
+	if (n > room)
+		n = room;
+	tmp = malloc(n + queued);
+	if (!tmp)
+		return;
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = s->hist[(s->hist_end - n + i) % s->hist_cap];
+	/* Whole lines only: drop the start of a line the window cut. */
+	size_t skip = 0;
+	if (n < s->hist_len || s->hist_end > s->hist_cap) {
+		char *nl = memchr(tmp, '\n', n);
+
+		skip = nl ? (size_t)(nl - tmp) + 1 : n;
+	}
+	for (const char *p = tmp + skip; (p = memchr(p, '\n', (size_t)(tmp + n - p))); p++)
+		lines++;
+	struct iovec iov[2];
+	int niov = queued ? ring_iov(s, s->rec, s->tail, iov) : 0;
+	size_t pos = n;
+	for (int i = 0; i < niov; i++) {
+		memcpy(tmp + pos, iov[i].iov_base, iov[i].iov_len);
+		pos += iov[i].iov_len;
+	}
+	memcpy(s->buf, tmp + skip, pos - skip);
+	free(tmp);
+	s->rec = s->head = 0;
+	s->tail = pos - skip;
+	s->lines += lines;
+	s->hist_len = 0;
+	atomic_fetch_sub_explicit(&s->stats->sent, lines, memory_order_relaxed);
+	count(&s->stats->resent, lines);
+	update_queued(s);
+}
+
 /* The connection to the peer is gone: the cut record goes out again later. */
 static void connection_lost(struct lt_stream *s, int64_t now, const char *reason)
 {
 	s->head = s->rec;
+	resend_window(s);
 	s->quiet = 0;
 	backoff(s, now, "lost", reason);
 }
@@ -746,6 +838,12 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	s->buf = malloc(s->cap);
 	if (!s->buf)
 		goto err_free;
+	if (c->kind == LT_STREAM_TCP) {
+		s->hist_cap = c->queue_bytes / 4;
+		s->hist = malloc(s->hist_cap);
+		if (!s->hist)
+			goto err_free;
+	}
 	s->dcc = dcc;
 	s->stats = stats ? stats : &s->own_stats;
 	s->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)s << 16) ^ (uint64_t)getpid();
@@ -897,6 +995,26 @@ size_t stream_queued(const struct lt_stream *s)
 	return (size_t)(s->tail - s->rec);
 }
 
+size_t stream_take(struct lt_stream *s, char *out, size_t len, uint64_t *lines)
+{
+	struct iovec iov[2];
+	size_t n = (size_t)(s->tail - s->rec), pos = 0;
+	int niov;
+
+	*lines = 0;
+	if (!n || n > len)
+		return 0;
+	niov = ring_iov(s, s->rec, s->tail, iov);
+	for (int i = 0; i < niov; i++) {
+		memcpy(out + pos, iov[i].iov_base, iov[i].iov_len);
+		pos += iov[i].iov_len;
+	}
+	*lines = s->lines;
+	s->rec = s->head = s->tail = s->lines = 0;
+	update_queued(s);
+	return n;
+}
+
 void stream_free(struct lt_stream *s)
 {
 	if (!s)
@@ -919,6 +1037,7 @@ void stream_free(struct lt_stream *s)
 		update_queued(s);
 	}
 	free(s->buf);
+	free(s->hist);
 	SSL_CTX_free(s->ssl_ctx);
 	stream_conf_clear(&s->conf);
 	free(s);

@@ -90,6 +90,17 @@ void stream_dispatch(struct lt_stream *s, short revents, int64_t now_ns);
 /* Deliver the queue until empty (0) or @deadline_ns passes (-ETIMEDOUT). */
 int stream_flush(struct lt_stream *s, int64_t deadline_ns);
 size_t stream_queued(const struct lt_stream *s);
+/*
+ * Take the whole records still queued (stream_queued() bytes, at most
+ * @len) out of the queue into @out, for a caller that keeps them elsewhere
+ * (the Graphite DCC's spool at stop). A record the peer received in part
+ * is taken whole (it was to be sent again from its start). Returns the
+ * bytes taken, with the lines they hold in *@lines; they leave pending
+ * without counting as sent or dropped. 0 when the queue is empty or does
+ * not fit in @len (nothing taken). Only while not connected (the peer
+ * may hold the start of a record taken) or right before stream_free().
+ */
+size_t stream_take(struct lt_stream *s, char *out, size_t len, uint64_t *lines);
 /* Close and free. NULL is fine. */
 void stream_free(struct lt_stream *s);
 

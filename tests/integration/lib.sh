@@ -338,7 +338,7 @@ lt_stop_liotad()
 	lt_wait_exit "$pid" 15 || lt_fail "liotad $pid did not stop within 15 s of SIGTERM"
 	[ "$LT_RC" -eq 0 ] || lt_fail "liotad exited with status $LT_RC after SIGTERM (expected 0)"
 	line=$(tail -n 1 "$err")
-	if ! [[ $line =~ ^liotad:\ notice:\ stopped\ after\ [0-9.]+\ s:\ ([0-9]+)\ samples\ taken,\ ([0-9]+)\ deliveries:\ ([0-9]+)\ published,\ ([0-9]+)\ dropped,\ ([0-9]+)\ pending$ ]]; then
+	if ! [[ $line =~ ^liotad:\ notice:\ stopped\ after\ [0-9.]+\ s:\ ([0-9]+)\ samples\ taken,\ ([0-9]+)\ deliveries:\ ([0-9]+)\ published,\ ([0-9]+)\ dropped,\ ([0-9]+)\ pending(\;\ spools:\ ([0-9]+)\ recovered\ at\ start,\ ([0-9]+)\ kept)?$ ]]; then
 		lt_fail "the last line of liotad's stderr is not the summary: '$line'"
 	fi
 	# shellcheck disable=SC2034 # results for the tests
@@ -347,6 +347,8 @@ lt_stop_liotad()
 	LT_PUBLISHED=${BASH_REMATCH[3]}
 	LT_DROPPED=${BASH_REMATCH[4]}
 	LT_PENDING=${BASH_REMATCH[5]}
+	LT_RECOVERED=${BASH_REMATCH[7]:-0}
+	LT_SPOOLED=${BASH_REMATCH[8]:-0}
 	lt_say "liotad stopped: $line"
 }
 

@@ -707,6 +707,69 @@ START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 }
 END_TEST
 
+/*
+ * A peer that read every line and then went away (carbon stopping) may not
+ * have stored the last ones: after the connection ends, the re-send
+ * window (a quarter of queue_size) goes out again to the next peer, whole
+ * lines only, counted in resent and no longer in sent.
+ */
+START_TEST(stream_resends_the_window_after_the_connection_ends)
+{
+	struct lt_dcc_stats st = {0};
+	struct lt_stream_conf c;
+	struct lt_stream *s;
+	struct pump p = { .peer = -1 }, q = { .peer = -1 };
+	uint16_t port = 0;
+	char rec[64];
+	long seq = 0, first = -1;
+	size_t total = 0;
+
+	p.lfd = listener(&port, 0);
+	tcp_conf(&c, port);
+	ck_assert_int_eq(stream_conf_option(&c, "queue_size", "8k", NULL, 0), 0);
+	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
+	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
+	pump(s, &st, &p, 2000, 0, LT_DCC_UP);
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < 50; i++, seq++) {
+			int n = snprintf(rec, sizeof(rec), "seq.%ld 1 1700000000\n", seq);
+
+			ck_assert_int_eq(stream_write(s, rec, (size_t)n), 0);
+			total += (size_t)n;
+		}
+		pump(s, &st, &p, 2000, total, -1);
+	}
+	ck_assert_uint_eq(p.len, total);
+	ck_assert_uint_eq(atomic_load(&st.sent), 300);
+
+	/* The peer leaves after reading everything, and its listener too. */
+	close(p.peer);
+	close(p.lfd);
+	p.peer = p.lfd = -1;
+	pump(s, &st, NULL, 2000, 0, LT_DCC_BACKOFF);
+	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+	uint64_t resent = atomic_load(&st.resent);
+	ck_assert_uint_gt(resent, 0);
+	ck_assert_uint_le(stream_queued(s), 8192 / 4);
+	ck_assert_uint_eq(atomic_load(&st.sent) + atomic_load(&st.pending), 300);
+	ck_assert_uint_eq(atomic_load(&st.pending), resent);
+
+	/* The next peer gets the window again: the last lines, whole and in order. */
+	q.lfd = listener(&port, 0);
+	size_t window = stream_queued(s);
+	pump(s, &st, &q, 10000, window, -1);
+	ck_assert_uint_eq(q.len, window);
+	check_whole_lines(q.got, q.len, seq - 1, &first);
+	ck_assert_uint_eq((uint64_t)(seq - first), resent);
+	ck_assert_uint_eq(atomic_load(&st.sent), 300);
+	ck_assert_uint_eq(atomic_load(&st.pending), 0);
+	stream_free(s);
+	stream_conf_clear(&c);
+	pump_free(&p);
+	pump_free(&q);
+}
+END_TEST
+
 START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 {
 	struct lt_dcc_stats st = {0};
@@ -987,6 +1050,94 @@ START_TEST(graphite_counts_drops_when_queue_is_full)
 }
 END_TEST
 
+START_TEST(graphite_spool_options_are_checked)
+{
+	struct lt_dcc d = { .name = "g", .drv = &lt_dcc_graphite };
+	char err[128] = "";
+
+	ck_assert_int_eq(d.drv->init(&d), 0);
+	ck_assert_int_eq(d.drv->option(&d, "spool", "maybe", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "spool_size", "1k", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "spool_fsync", "soon", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(d.drv->option(&d, "spool_max_age", "1h", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "spool", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "transport", "file", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "path", "/tmp/x", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "spool = yes needs transport = tcp");
+	d.drv->free(&d);
+}
+END_TEST
+
+/* One Graphite DCC instance with spool = yes towards a closed port, in @state. */
+static void spool_dcc(struct lt_dcc *d, struct lt_reg *edge, struct lt_reg *met)
+{
+	char err[256] = "", port[8];
+
+	snprintf(port, sizeof(port), "%u", closed_port());
+	*d = (struct lt_dcc){ .name = "g", .drv = &lt_dcc_graphite };
+	ck_assert_int_eq(d->drv->init(d), 0);
+	ck_assert_int_eq(d->drv->option(d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	ck_assert_int_eq(d->drv->option(d, "port", port, err, sizeof(err)), 0);
+	ck_assert_int_eq(d->drv->option(d, "spool", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(d->drv->check(d, err, sizeof(err)), 0);
+	ck_assert_msg(d->drv->start(d, err, sizeof(err)) == 0, "%s", err);
+	reg_entity(d, LT_ENTITY_EDGE, "gw", NULL, edge);
+	reg_entity(d, LT_ENTITY_METRIC, "m", edge, met);
+}
+
+static void spool_dcc_free(struct lt_dcc *d, struct lt_reg *edge, struct lt_reg *met)
+{
+	unreg(d, met);
+	unreg(d, edge);
+	d->drv->free(d);
+}
+
+/*
+ * While carbon is away, batches go to the spool (neither dropped nor
+ * pending); a stop keeps them, and the next instance recovers them: the
+ * counting identity in + recovered = sent + dropped + pending + spooled
+ * holds in both.
+ */
+START_TEST(graphite_spools_while_carbon_is_away_and_recovers_at_start)
+{
+	struct lt_dcc d;
+	struct lt_reg edge = {0}, met = {0};
+	struct lt_sample s[10];
+	char state[64] = "/tmp/lt-graphite-spool-XXXXXX", cmd[128];
+
+	ck_assert_ptr_nonnull(mkdtemp(state));
+	sdk_set_state_dir(state);
+	for (int i = 0; i < 10; i++)
+		s[i] = (struct lt_sample){ .ts_ns = 1700000000000000000ull, .value = i };
+	spool_dcc(&d, &edge, &met);
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
+	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.spool_batches), 50);
+	ck_assert_uint_gt(atomic_load(&d.stats.spool_bytes), 500 * 18);
+	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 0);
+	ck_assert_uint_eq(atomic_load(&d.stats.pending), 0);
+	ck_assert_int_eq(d.drv->flush(&d, now_ns() + 20 * MS), 0);
+	d.drv->stop(&d);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 0);
+	spool_dcc_free(&d, &edge, &met);
+
+	spool_dcc(&d, &edge, &met);
+	ck_assert_uint_eq(atomic_load(&d.stats.recovered), 500);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 510);
+	d.drv->stop(&d);
+	spool_dcc_free(&d, &edge, &met);
+	sdk_set_state_dir(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *carbon_suite(void)
 {
 	Suite *s = suite_create("carbon");
@@ -1028,6 +1179,7 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, stream_tcp_delivers_lines_exactly);
 	tcase_add_test(tc, stream_queue_bound_refuses_whole_writes);
 	tcase_add_test(tc, stream_reconnects_after_peer_close_and_resends_cut_record);
+	tcase_add_test(tc, stream_resends_the_window_after_the_connection_ends);
 	tcase_add_test(tc, stream_refused_connection_backs_off_with_growing_delays);
 	tcase_add_test(tc, stream_flush_times_out_and_delivers_when_peer_is_back);
 	tcase_add_test(tc, stream_file_sink_appends_exact_lines);
@@ -1040,6 +1192,8 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, graphite_publishes_exact_lines_to_file);
 	tcase_add_test(tc, graphite_defaults_to_port_2003_and_needs_host);
 	tcase_add_test(tc, graphite_counts_drops_when_queue_is_full);
+	tcase_add_test(tc, graphite_spool_options_are_checked);
+	tcase_add_test(tc, graphite_spools_while_carbon_is_away_and_recovers_at_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,76 @@
+"""Every counter sample of liotad's file copies must be in whisper (spool fault tests).
+
+The copies are what the file DCC wrote: the same lines the Graphite DCC
+delivers through its spool. Each metric is a counter sampled once a second,
+so each sample is its own (path, second) in whisper. A copy's counters must
+go 0, 1, 2... without a gap (the copy itself is complete); then every
+(path, second, value) of the copies must be in whisper, except those
+--lost-after S (epoch seconds, optional): samples from that second on may
+be missing (a SIGKILL), and are counted, not failed.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--whisper", required=True)
+ap.add_argument("--copy", action="append", required=True)
+ap.add_argument("--lost-after", type=float, default=None)
+ap.add_argument("--wait", type=float, default=15.0)
+a = ap.parse_args()
+
+want = {}  # (path, second) -> value
+for copy in a.copy:
+    counters = {}
+    with open(copy) as f:
+        for line in f:
+            path, value, ts = line.split()
+            want[(path, int(ts))] = float(value)
+            counters.setdefault(path, []).append(float(value))
+    for path, vals in counters.items():
+        if vals != [float(i) for i in range(len(vals))]:
+            print("FAIL: %s: the copy %s is not 0, 1, 2...: %s" % (path, copy, vals[:20]))
+            sys.exit(1)
+paths = sorted({p for p, _ in want})
+print("copies: %d samples of %d metrics" % (len(want), len(paths)))
+
+
+def fetch(path):
+    f = os.path.join(a.whisper, *path.split(".")) + ".wsp"
+    if not os.path.exists(f):
+        return {}
+    lo = min(s for p, s in want if p == path)
+    hi = max(s for p, s in want if p == path)
+    out = subprocess.run(["/usr/bin/whisper-fetch", "--json", "--from=%d" % (lo - 1),
+                          "--until=%d" % (hi + 1), f], capture_output=True, text=True,
+                         timeout=20)
+    d = json.loads(out.stdout)
+    return {d["start"] + i * d["step"]: v for i, v in enumerate(d["values"]) if v is not None}
+
+
+deadline = time.monotonic() + a.wait
+while True:
+    missing, excused, wrong = [], [], []
+    for path in paths:
+        got = fetch(path)
+        for (p, s), v in want.items():
+            if p != path:
+                continue
+            if s not in got:
+                (excused if a.lost_after is not None and s >= a.lost_after else missing).append(
+                    (p, s))
+            elif got[s] != v:
+                wrong.append("%s @%d: sent %r, whisper holds %r" % (p, s, v, got[s]))
+    if (not missing and not wrong) or time.monotonic() > deadline:
+        break
+    time.sleep(0.5)
+print("whisper: %d of %d samples present, %d missing, %d missing but within the allowed loss"
+      % (len(want) - len(missing) - len(excused), len(want), len(missing), len(excused)))
+for m in wrong[:20]:
+    print("  WRONG: " + m)
+for p, s in sorted(missing, key=lambda x: (x[1], x[0]))[:20]:
+    print("  MISSING: %s @%d" % (p, s))
+sys.exit(1 if missing or wrong else 0)
