@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /** SDK ABI version: bumped whenever a struct below changes layout. */
-#define LT_SDK_ABI 5
+#define LT_SDK_ABI 6
 
 struct lt_device;
 struct lt_metric;
@@ -373,6 +373,10 @@ struct lt_dcc_stats {
 	_Atomic uint64_t spool_evicted;   /* samples evicted (size cap, age): also in dropped */
 	/* Lines sent before a connection ended and queued again (no longer in sent). */
 	_Atomic uint64_t resent;
+	/* Index of the endpoint in use among those named with lt_dcc_set_endpoints(). */
+	_Atomic uint32_t endpoint;
+	/* Times the DCC moved to another endpoint (failover, and back). */
+	_Atomic uint64_t failovers;
 };
 
 /** Name of the DCC as written in [dcc "NAME"]. */
@@ -381,6 +385,16 @@ void *lt_dcc_priv(const struct lt_dcc *dcc);
 void lt_dcc_set_priv(struct lt_dcc *dcc, void *priv);
 /** The DCC's counters, to be updated by its driver. */
 struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc);
+/**
+ * lt_dcc_set_endpoints() - name the peers a DCC delivers to, in its order
+ * of preference ("host:port", a broker URL...), for `liotactl status`,
+ * which shows the one stats.endpoint indexes. Call from @check (the
+ * configuration is read on the main thread; the names are fixed from then
+ * on). The core keeps copies; a second call replaces them.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int lt_dcc_set_endpoints(struct lt_dcc *dcc, const char *const *names, unsigned n);
 
 /**
  * struct lt_dcc_driver - a kind of data-center component (liota's DCC).

@@ -77,12 +77,21 @@ static json_t *spool_json(const struct lt_dcc_stats *s)
 				: json_null());
 }
 
+/* The endpoint in use, when the DCC named its endpoints; null otherwise. */
+static json_t *endpoint_json(const struct lt_dcc *d)
+{
+	uint32_t i = atomic_load(&d->stats.endpoint);
+
+	return i < d->nendpoints ? json_string(d->endpoints[i]) : json_null();
+}
+
 static json_t *dcc_json(const struct lt_dcc *d)
 {
 	const struct lt_dcc_stats *s = &d->stats;
 	int st = atomic_load(&s->state);
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
+			 "name",
 			 d->name, "type", d->drv->name, "state",
 			 st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
 			 (json_int_t)atomic_load(&s->samples_in), "sent",
@@ -93,7 +102,8 @@ static json_t *dcc_json(const struct lt_dcc *d)
 			 (json_int_t)atomic_load(&s->reconnects), "errors",
 			 (json_int_t)atomic_load(&s->errors), "queued_bytes",
 			 (json_int_t)atomic_load(&s->queued), "resent",
-			 (json_int_t)atomic_load(&s->resent), "spool", spool_json(s));
+			 (json_int_t)atomic_load(&s->resent), "spool", spool_json(s), "endpoint",
+			 endpoint_json(d), "failovers", (json_int_t)atomic_load(&s->failovers));
 }
 
 json_t *control_status_json(const struct control_ctx *ctx)

@@ -92,6 +92,9 @@ static void dcc_free(struct lt_dcc *dcc)
 	if (dcc->drv && dcc->drv->free)
 		dcc->drv->free(dcc);
 	free(dcc->edge_reg.id);
+	for (unsigned i = 0; i < dcc->nendpoints; i++)
+		free(dcc->endpoints[i]);
+	free(dcc->endpoints);
 	free(dcc->name);
 	free(dcc->conf);
 	free(dcc);

@@ -42,6 +42,8 @@ struct lt_dcc {
 	struct lt_reg edge_reg; /* the edge system as registered with this DCC */
 	struct lt_dcc_stats stats;
 	char *conf; /* its section's keys, canonical: what a reload compares */
+	char **endpoints; /* lt_dcc_set_endpoints(): fixed once configured */
+	unsigned nendpoints;
 };
 
 struct sampler_emit;

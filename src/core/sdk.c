@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <mosquitto.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,6 +90,29 @@ void lt_dcc_set_priv(struct lt_dcc *dcc, void *priv)
 struct lt_dcc_stats *lt_dcc_stats(struct lt_dcc *dcc)
 {
 	return &dcc->stats;
+}
+
+int lt_dcc_set_endpoints(struct lt_dcc *dcc, const char *const *names, unsigned n)
+{
+	char **v = n ? calloc(n, sizeof(*v)) : NULL;
+
+	if (n && !v)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		v[i] = strdup(names[i]);
+		if (!v[i]) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < dcc->nendpoints; i++)
+		free(dcc->endpoints[i]);
+	free(dcc->endpoints);
+	dcc->endpoints = v;
+	dcc->nendpoints = n;
+	return 0;
 }
 
 void lt_metric_set_event_driven(struct lt_metric *m)

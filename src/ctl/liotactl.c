@@ -396,6 +396,18 @@ static int cmd_status(bool as_json)
 		       num(sp, "samples"), num(sp, "batches"), num(sp, "bytes"), oldest,
 		       num(sp, "evicted"), num(sp, "recovered"));
 	}
+	/* Where the DCCs that name their endpoints deliver now. */
+	bool ep_hdr = false;
+	json_array_foreach(json_object_get(st, "dccs"), i, v)
+	{
+		if (!json_is_string(json_object_get(v, "endpoint")))
+			continue;
+		if (!ep_hdr)
+			printf("\n%-20s %-40s %10s\n", "DCC", "ENDPOINT", "FAILOVERS");
+		ep_hdr = true;
+		printf("%-20s %-40s %10lld\n", str(v, "name"), str(v, "endpoint"),
+		       num(v, "failovers"));
+	}
 	json_decref(st);
 	return 0;
 }
