@@ -548,11 +548,12 @@ static void connected(struct lt_stream *s)
 	else
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
 		           s->ssl ? SSL_get_version(s->ssl) : "");
-	if (s->up_ep >= 0 && (unsigned)s->up_ep != s->cur) {
+	/* A move: to another endpoint than the last one, or first to another than the preferred. */
+	if (s->up_ep >= 0 ? (unsigned)s->up_ep != s->cur : s->cur != 0) {
 		count(&s->stats->failovers, 1);
-		lt_dcc_log(s->dcc, LOG_NOTICE, "%s to %s (was %s)",
-		           s->cur ? "failed over" : "back", s->ep[s->cur].name,
-		           s->ep[s->up_ep].name);
+		lt_dcc_log(s->dcc, LOG_NOTICE, "%s to %s (%s%s)", s->cur ? "failed over" : "back",
+		           s->ep[s->cur].name, s->up_ep >= 0 ? "from " : "preferred endpoint ",
+		           s->up_ep >= 0 ? s->ep[s->up_ep].name : "unreachable");
 	}
 	s->up_ep = (int)s->cur;
 	atomic_store_explicit(&s->stats->endpoint, s->cur, memory_order_relaxed);
