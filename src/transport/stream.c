@@ -57,9 +57,9 @@
 /* How often a probe of the preferred endpoint looks whether its connect() completed. */
 #define PROBE_TICK_NS (50 * MSEC)
 /*
- * The re-send window holds this much more than queue_size / 4: the kernel
- * may queue one segment (64 KiB with GSO) past SO_SNDBUF, so SIOCOUTQ can
- * exceed the send buffer by that much (see resend_window()).
+ * The history holds this much more than the largest window, 2 x
+ * queue_size / 4: the kernel may queue one segment (64 KiB with GSO) past
+ * SO_SNDBUF, so SIOCOUTQ can exceed the send buffer by that much.
  */
 #define HIST_SLACK (128u << 10)
 
@@ -89,7 +89,7 @@ struct lt_stream {
 	char *hist;
 	size_t hist_cap, hist_len; /* hist_len bytes end at hist_end */
 	uint64_t hist_end;         /* free-running: bytes ever put into hist */
-	size_t window;             /* bytes re-sent at least: queue_size / 4 */
+	size_t window;             /* re-sent besides SIOCOUTQ: queue_size / 4 */
 	uint64_t outq;             /* SIOCOUTQ after the last send: unacknowledged bytes */
 	struct stream_resend last_resend;
 
@@ -423,13 +423,14 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
  * not had acknowledged (SIOCOUTQ: it is never sent now), and what the
  * peer had acknowledged but not read yet (its receive queue, dropped when
  * carbon stops). Put the re-send window back before the queue: the last
- * whole lines written, max(queue_size / 4, SIOCOUTQ after the last send)
+ * whole lines written, SIOCOUTQ after the last send + queue_size / 4
  * bytes, as far as the history and the queue have room. SIOCOUTQ only
  * shrinks after the last send, so the window covers every unacknowledged
- * byte; SO_SNDBUF is set to queue_size / 4 so that it stays within the
- * history (HIST_SLACK for the kernel's overshoot). What is beyond it
- * (the peer's unread bytes) is covered when it fits in the rest of the
- * window: docs/reliability.md, "The re-send window", has the measurement.
+ * byte; SO_SNDBUF is set to queue_size / 4 so that SIOCOUTQ stays within
+ * the history (HIST_SLACK for the kernel's overshoot). The queue_size / 4
+ * before them covers what the peer had acknowledged but not read, up to
+ * that much: docs/reliability.md, "The re-send window", has the
+ * measurement (a carbon-relay at SIGTERM: at most 131 KB unread).
  * The lines count as pending again (no longer sent) and in resent. Carbon
  * stores a (path, second) sent twice once: the copy costs only bytes.
  */
@@ -441,8 +442,7 @@ static void resend_window(struct lt_stream *s, uint64_t partial)
 	char *tmp;
 
 	s->last_resend = (struct stream_resend){ .unacked = s->outq };
-	if (n < need)
-		n = (size_t)need;
+	n += (size_t)need;
 	/* The history holds every line of the connection when it never wrapped. */
 	if (n > s->hist_len) {
 		if (need > s->hist_len && s->hist_len < s->hist_end)
@@ -1125,7 +1125,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 			goto err_free;
 		s->nep = (unsigned)r;
 		s->window = c->queue_bytes / 4;
-		s->hist_cap = s->window + HIST_SLACK;
+		s->hist_cap = 2 * s->window + HIST_SLACK;
 		s->hist = malloc(s->hist_cap);
 		if (!s->hist)
 			goto err_free;

@@ -21,10 +21,10 @@
  * which one is in use, stats->failovers counts the moves.
  *
  * After a lost connection, the last lines sent are queued again (the
- * re-send window, counted in stats->resent): at least queue_size / 4
- * bytes, and at least what TCP had not had acknowledged (SIOCOUTQ after
- * the last send); SO_SNDBUF is set to queue_size / 4 to keep the latter
- * within the former.
+ * re-send window, counted in stats->resent): what TCP had not had
+ * acknowledged (SIOCOUTQ after the last send) and queue_size / 4 bytes
+ * before it, for what the peer had not read yet; SO_SNDBUF is set to
+ * queue_size / 4, which bounds the first part.
  *
  * TCP may be wrapped in TLS (tls = yes and the keys of tls.h): the
  * handshake, reads and writes are non-blocking like the rest, the queue,
