@@ -430,7 +430,7 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
  * the history (HIST_SLACK for the kernel's overshoot). The queue_size / 4
  * before them covers what the peer had acknowledged but not read, up to
  * that much: docs/reliability.md, "The re-send window", has the
- * measurement (a carbon-relay at SIGTERM: at most 208 KB unread).
+ * measurement (a carbon-relay at SIGTERM: up to 684 KB unread).
  * The lines count as pending again (no longer sent) and in resent. Carbon
  * stores a (path, second) sent twice once: the copy costs only bytes.
  */
