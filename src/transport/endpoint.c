@@ -27,10 +27,10 @@ static int parse_one(const char *p, const char *end, const char *defport, struct
 	size_t colons = 0;
 
 	if (p == end)
-		return lt_errf(err, errlen, -EINVAL, "host: endpoint %u is empty", idx + 1);
+		return lt_errf(err, errlen, -EINVAL, "endpoint %u is empty", idx + 1);
 	for (c = p; c < end; c++) {
 		if (*c == ' ' || *c == '\t')
-			return lt_errf(err, errlen, -EINVAL, "host: endpoint %u (\"%.*s\") has a blank",
+			return lt_errf(err, errlen, -EINVAL, "endpoint %u (\"%.*s\") has a blank",
 			               idx + 1, (int)(end - p), p);
 		colons += *c == ':';
 	}
@@ -39,7 +39,7 @@ static int parse_one(const char *p, const char *end, const char *defport, struct
 
 		if (!rb || rb == p + 1 || (rb + 1 < end && (rb[1] != ':' || rb + 2 == end)))
 			return lt_errf(err, errlen, -EINVAL,
-			               "host: endpoint %u (\"%.*s\") is not [ADDRESS] or [ADDRESS]:PORT",
+			               "endpoint %u (\"%.*s\") is not [ADDRESS] or [ADDRESS]:PORT",
 			               idx + 1, (int)(end - p), p);
 		host = p + 1;
 		hend = rb;
@@ -49,11 +49,11 @@ static int parse_one(const char *p, const char *end, const char *defport, struct
 		port = hend + 1;
 		if (hend == p || port == end)
 			return lt_errf(err, errlen, -EINVAL,
-			               "host: endpoint %u (\"%.*s\") is not HOST:PORT", idx + 1,
+			               "endpoint %u (\"%.*s\") is not HOST:PORT", idx + 1,
 			               (int)(end - p), p);
 	}
 	if (!port && !defport)
-		return lt_errf(err, errlen, -EINVAL, "host: endpoint %u (\"%.*s\") has no port",
+		return lt_errf(err, errlen, -EINVAL, "endpoint %u (\"%.*s\") has no port",
 		               idx + 1, (int)(end - p), p);
 	if (!e)
 		return 0;
@@ -82,7 +82,7 @@ int lt_endpoints_parse(const char *list, const char *defport, struct lt_endpoint
 		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 			end--;
 		if (n == LT_ENDPOINTS_MAX) {
-			r = lt_errf(err, errlen, -EINVAL, "host: more than %d endpoints",
+			r = lt_errf(err, errlen, -EINVAL, "more than %d endpoints",
 			            LT_ENDPOINTS_MAX);
 			goto fail;
 		}
