@@ -55,8 +55,8 @@ struct graphite {
 	struct carbon_enc enc;
 	uint64_t full_drops; /* samples dropped since the queue became full, 0: not full */
 
-	/* The durable spool (spool = yes). */
-	int spool_on;   /* SPOOL_NO, SPOOL_YES or SPOOL_AUTO */
+	/* The durable spool (spool = auto or yes). */
+	int spool_on;          /* SPOOL_NO, SPOOL_YES or SPOOL_AUTO */
 	struct spool_conf spool_conf;
 	struct spool *spool;   /* NULL: off, or not open yet (busy, see spool_try_open()) */
 	int64_t spool_retry;   /* CLOCK_MONOTONIC of the next attempt to open it */
@@ -149,7 +149,6 @@ static int graphite_option(struct lt_dcc *dcc, const char *key, const char *valu
 static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
-
 	struct lt_endpoint *ep;
 	const char *names[LT_ENDPOINTS_MAX];
 	int r, n;
