@@ -9,9 +9,17 @@
  *
  * [dcc "NAME"] keys: prefix, and the stream's (transport, host, port, path,
  * queue_size, reconnect_min, reconnect_max, connect_timeout); port defaults
- * to 2003; spool, spool_size, spool_max_age, spool_fsync (TCP only).
+ * to 2003; spool, spool_size, spool_max_age, spool_fsync (TCP only). host
+ * may name several carbons or relays, "A, B:2004" (stream.h: failover);
+ * they are reported with lt_dcc_set_endpoints(), and one spool serves them
+ * all: it holds what none of them took, and replays into whichever
+ * connection is up.
  *
- * Store and forward (spool = yes): while carbon is not connected, or the
+ * spool = auto (the default) is spool = yes over TCP when the spool can be
+ * opened in the state folder, and no spool (with a warning) when it
+ * cannot; spool = yes makes that an error at start; spool = no: none.
+ *
+ * Store and forward (spool on): while carbon is not connected, or the
  * memory queue is past half its size, or the spool still holds anything
  * (so that nothing overtakes what waits there), batches go to the durable
  * spool (src/core/spool.h) in STATE_DIR/spool-NAME. While connected, the
@@ -31,6 +39,7 @@
 #include "dcc/carbon.h"
 #include "dcc/dccs.h"
 #include "spool.h"
+#include "transport/endpoint.h"
 #include "transport/stream.h"
 #include "util.h"
 
@@ -46,8 +55,8 @@ struct graphite {
 	struct carbon_enc enc;
 	uint64_t full_drops; /* samples dropped since the queue became full, 0: not full */
 
-	/* The durable spool (spool = yes). */
-	int spool_on;
+	/* The durable spool (spool = auto or yes). */
+	int spool_on;          /* SPOOL_NO, SPOOL_YES or SPOOL_AUTO */
 	struct spool_conf spool_conf;
 	struct spool *spool;   /* NULL: off, or not open yet (busy, see spool_try_open()) */
 	int64_t spool_retry;   /* CLOCK_MONOTONIC of the next attempt to open it */
@@ -56,6 +65,8 @@ struct graphite {
 	uint64_t evict_logged; /* CLOCK_MONOTONIC of the last eviction warning */
 	size_t replay_need;    /* bytes the next spooled batch needs in the memory queue */
 };
+
+enum { SPOOL_NO, SPOOL_YES, SPOOL_AUTO };
 
 /* How often a spool that another instance still holds is tried again. */
 #define SPOOL_RETRY_NS (100 * 1000000ll)
@@ -82,6 +93,7 @@ static int graphite_init(struct lt_dcc *dcc)
 	stream_conf_defaults(&g->conf);
 	spool_conf_defaults(&g->spool_conf);
 	carbon_enc_init(&g->enc);
+	g->spool_on = SPOOL_AUTO;
 	g->conf.port = strdup("2003");
 	if (!g->conf.port) {
 		free(g);
@@ -104,8 +116,17 @@ static int graphite_option(struct lt_dcc *dcc, const char *key, const char *valu
 		g->prefix = *value ? xstrdup(value) : NULL;
 		return 0;
 	}
-	if (!strcmp(key, "spool"))
-		return lt_parse_bool(value, &g->spool_on, err, errlen);
+	if (!strcmp(key, "spool")) {
+		if (!strcmp(value, "auto")) {
+			g->spool_on = SPOOL_AUTO;
+			return 0;
+		}
+		r = lt_parse_bool(value, &g->spool_on, err, errlen);
+		if (r < 0)
+			return lt_errf(err, errlen, r, "spool must be auto, yes or no, not \"%s\"",
+			               value);
+		return 0;
+	}
 	if (!strcmp(key, "spool_size")) {
 		r = lt_parse_uint(value, 64u << 10, 1ull << 40, &v, err, errlen);
 		if (r == 0)
@@ -128,11 +149,26 @@ static int graphite_option(struct lt_dcc *dcc, const char *key, const char *valu
 static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
+	struct lt_endpoint *ep;
+	const char *names[LT_ENDPOINTS_MAX];
+	int r, n;
 
 	/* A file or standard output takes every write: nothing to keep for later. */
-	if (g->spool_on && g->conf.kind != LT_STREAM_TCP)
+	if (g->spool_on == SPOOL_YES && g->conf.kind != LT_STREAM_TCP)
 		return lt_errf(err, errlen, -EINVAL, "spool = yes needs transport = tcp");
-	return stream_conf_check(&g->conf, err, errlen);
+	if (g->conf.kind != LT_STREAM_TCP)
+		g->spool_on = SPOOL_NO;
+	r = stream_conf_check(&g->conf, err, errlen);
+	if (r < 0 || g->conf.kind != LT_STREAM_TCP)
+		return r;
+	n = lt_endpoints_parse(g->conf.host, g->conf.port, &ep, err, errlen);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		names[i] = ep[i].name;
+	r = lt_dcc_set_endpoints(dcc, names, (unsigned)n);
+	lt_endpoints_free(ep, (unsigned)n);
+	return r;
 }
 
 /* ---- the spool ------------------------------------------------------------ */
@@ -357,6 +393,14 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 		r = spool_try_open(dcc, g, err, errlen);
 		if (r == -EBUSY) {
 			g->spool_retry = (int64_t)lt_mono_ns() + SPOOL_RETRY_NS;
+			r = 0;
+		}
+		if (r < 0 && g->spool_on == SPOOL_AUTO) {
+			lt_dcc_log(dcc, LOG_WARNING,
+			           "%s: running without a spool (spool = auto; spool = yes makes "
+			           "this an error, spool = no silences it)",
+			           err);
+			g->spool_on = SPOOL_NO;
 			r = 0;
 		}
 		if (r < 0) {

@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -38,6 +40,7 @@
 
 #include <openssl/err.h>
 
+#include "transport/endpoint.h"
 #include "transport/stream.h"
 #include "util.h"
 
@@ -51,6 +54,14 @@
 #define SEND_MIN (64u << 10)
 /* How long a TLS 1.3 client with a certificate waits for the server's verdict, see tls_hold(). */
 #define TLS_HOLD_NS (200 * MSEC)
+/* How often a probe of the preferred endpoint looks whether its connect() completed. */
+#define PROBE_TICK_NS (50 * MSEC)
+/*
+ * The history holds this much more than the largest window, 2 x
+ * queue_size / 4: the kernel may queue one segment (64 KiB with GSO) past
+ * SO_SNDBUF, so SIOCOUTQ can exceed the send buffer by that much.
+ */
+#define HIST_SLACK (128u << 10)
 
 struct lt_stream {
 	struct lt_stream_conf conf; /* own copies of the strings */
@@ -58,6 +69,13 @@ struct lt_stream {
 	struct lt_dcc_stats *stats; /* the caller's, or own_stats */
 	struct lt_dcc_stats own_stats;
 	char peer[300]; /* "HOST:PORT" or the file name, for messages */
+
+	/* TCP: the peers in order of preference (host = A, B...) */
+	struct lt_endpoint *ep;
+	unsigned nep;
+	unsigned cur;   /* the endpoint being connected to or in use */
+	unsigned tried; /* endpoints that failed in a row in this round */
+	int up_ep;      /* the endpoint connected to last, -1: none yet */
 
 	int fd;
 	enum lt_dcc_state state;
@@ -71,18 +89,30 @@ struct lt_stream {
 	char *hist;
 	size_t hist_cap, hist_len; /* hist_len bytes end at hist_end */
 	uint64_t hist_end;         /* free-running: bytes ever put into hist */
+	size_t window;             /* re-sent besides SIOCOUTQ: queue_size / 4 */
+	uint64_t outq;             /* SIOCOUTQ after the last send: unacknowledged bytes */
+	struct stream_resend last_resend;
 
 	/* TCP */
 	struct addrinfo *ai;     /* resolved addresses of the current attempt */
 	struct addrinfo *ai_cur; /* the one being connected to */
 	int64_t timer_ns;        /* end of back-off, or connect deadline */
-	unsigned attempts;       /* consecutive failures, for the back-off */
+	unsigned attempts;       /* consecutive failed rounds, for the back-off */
 	int connected_once;
 	int quiet; /* a failure was logged at warning level: the next ones at debug */
 	uint64_t rng;
 
+	/* Probe of the preferred endpoint while connected to another (see probe_step()). */
+	int probe_fd;
+	struct addrinfo *probe_ai, *probe_cur;
+	int64_t probe_at;       /* next step of the probe */
+	int64_t probe_deadline; /* the connect() in progress gives up then */
+	unsigned probe_attempts;
+	int probe_ok; /* connected: switch to it at the next record boundary */
+
 	/* TLS */
-	SSL_CTX *ssl_ctx; /* NULL: plain TCP */
+	SSL_CTX *ctx[LT_ENDPOINTS_MAX]; /* one per endpoint (the name checked differs) */
+	SSL_CTX *ssl_ctx;               /* ctx[cur]; NULL: plain TCP */
 	SSL *ssl;
 	int tls_phase;    /* 0: none or done, 1: handshake, 2: waiting for the verdict */
 	short tls_want;   /* POLLIN or POLLOUT, what OpenSSL waits for */
@@ -137,6 +167,9 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
 		if (!*value)
 			return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
+		/* The syntax now, each endpoint's port at the check (port may come later). */
+		if (!strcmp(key, "host") && (r = lt_endpoints_parse(value, "", NULL, err, errlen)) < 0)
+			return r;
 		if (!strcmp(key, "host"))
 			set_str(&c->host, value);
 		else if (!strcmp(key, "port"))
@@ -178,8 +211,8 @@ static int conf_check(const struct lt_stream_conf *c, int tls_files, char *err, 
 	case LT_STREAM_TCP:
 		if (!c->host)
 			return lt_errf(err, errlen, -EINVAL, "transport tcp needs host");
-		if (!c->port)
-			return lt_errf(err, errlen, -EINVAL, "transport tcp needs port");
+		if (lt_endpoints_parse(c->host, c->port, NULL, err, errlen) < 0)
+			return -EINVAL;
 		break;
 	case LT_STREAM_FILE:
 		if (!c->path)
@@ -322,8 +355,20 @@ static void advance(struct lt_stream *s, size_t n)
 
 /* ---- TCP ---------------------------------------------------------------- */
 
+static void probe_cancel(struct lt_stream *s)
+{
+	if (s->probe_fd >= 0)
+		close(s->probe_fd);
+	s->probe_fd = -1;
+	if (s->probe_ai)
+		freeaddrinfo(s->probe_ai);
+	s->probe_ai = s->probe_cur = NULL;
+	s->probe_ok = 0;
+}
+
 static void tcp_close(struct lt_stream *s)
 {
+	probe_cancel(s);
 	if (s->ssl)
 		SSL_free(s->ssl);
 	s->ssl = NULL;
@@ -337,23 +382,33 @@ static void tcp_close(struct lt_stream *s)
 }
 
 /*
- * Close and schedule the next attempt after a delay drawn uniformly in
+ * The delay after @attempts failures, drawn uniformly in
  * [0, min(max, min * 2^attempts)] ("full jitter", so that gateways cut off
- * together do not come back together), but at least min / 2.
+ * together do not come back together), but at least min / 2. The one
+ * back-off: reconnecting and probing the preferred endpoint both use it.
  */
-static void backoff(struct lt_stream *s, int64_t now, const char *what, const char *reason)
+static uint64_t backoff_delay(struct lt_stream *s, unsigned attempts)
 {
 	uint64_t lo = s->conf.backoff_min_ns, hi = s->conf.backoff_max_ns;
 	uint64_t cap = hi, delay;
+
+	if (attempts < 63 && lo <= (hi >> attempts))
+		cap = lo << attempts;
+	delay = rnd(s) % (cap + 1);
+	return delay < lo / 2 ? lo / 2 : delay;
+}
+
+/* Close and schedule the next attempt, at the preferred endpoint, after the back-off delay. */
+static void backoff(struct lt_stream *s, int64_t now, const char *what, const char *reason)
+{
+	uint64_t delay;
 	int prio = s->quiet ? LOG_DEBUG : LOG_WARNING;
 
 	tcp_close(s);
-	if (s->attempts < 63 && lo <= (hi >> s->attempts))
-		cap = lo << s->attempts;
-	delay = rnd(s) % (cap + 1);
-	if (delay < lo / 2)
-		delay = lo / 2;
+	delay = backoff_delay(s, s->attempts);
 	s->attempts++;
+	s->tried = 0;
+	s->cur = 0;
 	s->timer_ns = now + (int64_t)delay;
 	set_state(s, LT_DCC_BACKOFF);
 	count(&s->stats->errors, 1);
@@ -364,23 +419,49 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
 
 /*
  * The connection ended: the lines written last may not have reached the
- * peer's application (carbon stopping leaves what it had not read in its
- * socket; what TCP had not delivered is lost with the connection). Put the
- * re-send window, the last whole lines written (at most a quarter of
- * queue_size), back before the queue, as far as the queue has room: they
- * count as pending again (no longer sent) and in resent. Carbon stores a
- * (path, second) sent twice once, so the copy costs nothing but bytes.
+ * peer's application. Two parts of them are lost with it: what TCP had
+ * not had acknowledged (SIOCOUTQ: it is never sent now), and what the
+ * peer had acknowledged but not read yet (its receive queue, dropped when
+ * carbon stops). Put the re-send window back before the queue: the last
+ * whole lines written, SIOCOUTQ after the last send + queue_size / 4
+ * bytes, as far as the history and the queue have room. SIOCOUTQ only
+ * shrinks after the last send, so the window covers every unacknowledged
+ * byte; SO_SNDBUF is set to queue_size / 4 so that SIOCOUTQ stays within
+ * the history (HIST_SLACK for the kernel's overshoot). The queue_size / 4
+ * before them covers what the peer had acknowledged but not read, up to
+ * that much: docs/reliability.md, "The re-send window", has the
+ * measurement (a carbon-relay at SIGTERM: up to 684 KB unread).
+ * The lines count as pending again (no longer sent) and in resent. Carbon
+ * stores a (path, second) sent twice once: the copy costs only bytes.
  */
-static void resend_window(struct lt_stream *s)
+static void resend_window(struct lt_stream *s, uint64_t partial)
 {
-	size_t queued = (size_t)(s->tail - s->rec), room = s->cap - queued, n = s->hist_len;
-	uint64_t lines = 0;
+	size_t queued = (size_t)(s->tail - s->rec), room = s->cap - queued, n = s->window;
+	/* The start of the cut record is in SIOCOUTQ too; it goes again from rec anyway. */
+	uint64_t lines = 0, need = s->outq > partial ? s->outq - partial : 0;
 	char *tmp;
 
+	s->last_resend = (struct stream_resend){ .unacked = s->outq };
+	n += (size_t)need;
+	/* The history holds every line of the connection when it never wrapped. */
+	if (n > s->hist_len) {
+		if (need > s->hist_len && s->hist_len < s->hist_end)
+			s->last_resend.uncovered = need - s->hist_len;
+		n = s->hist_len;
+	}
+	if (n > room) {
+		if (need > room)
+			s->last_resend.uncovered = need - room;
+		n = room;
+	}
+	s->outq = 0;
+	if (s->last_resend.uncovered)
+		lt_dcc_log(s->dcc, LOG_WARNING,
+		           "%llu bytes TCP had not delivered to %s do not fit in the re-send window "
+		           "(queue full): they may be lost",
+		           (unsigned long long)s->last_resend.uncovered, s->peer);
 	if (!s->hist || !n)
 		return;
-	if (n > room)
-		n = room;
 	tmp = malloc(n + queued);
 	if (!tmp)
 		return;
@@ -408,18 +489,47 @@ static void resend_window(struct lt_stream *s)
 	s->tail = pos - skip;
 	s->lines += lines;
 	s->hist_len = 0;
+	s->last_resend.bytes = pos - skip - queued;
+	s->last_resend.lines = lines;
 	atomic_fetch_sub_explicit(&s->stats->sent, lines, memory_order_relaxed);
 	count(&s->stats->resent, lines);
 	update_queued(s);
 }
 
+/*
+ * Connecting to, or the connection with, the current endpoint failed: try
+ * the next endpoint at once, unless each one failed in a row since the
+ * last connection (a round): then back off and start again from the
+ * preferred one. With one endpoint, every failure backs off.
+ */
+static void connect_start(struct lt_stream *s, int64_t now);
+
+static void fail(struct lt_stream *s, int64_t now, const char *what, const char *reason)
+{
+	unsigned from = s->cur;
+
+	if (++s->tried >= s->nep) {
+		backoff(s, now, what, reason);
+		return;
+	}
+	tcp_close(s);
+	count(&s->stats->errors, 1);
+	s->cur = (s->cur + 1) % s->nep;
+	lt_dcc_log(s->dcc, s->quiet ? LOG_DEBUG : LOG_WARNING,
+	           "connection to %s %s: %s, trying %s", s->ep[from].name, what, reason,
+	           s->ep[s->cur].name);
+	connect_start(s, now);
+}
+
 /* The connection to the peer is gone: the cut record goes out again later. */
 static void connection_lost(struct lt_stream *s, int64_t now, const char *reason)
 {
+	uint64_t partial = s->head - s->rec;
+
 	s->head = s->rec;
-	resend_window(s);
+	resend_window(s, partial);
 	s->quiet = 0;
-	backoff(s, now, "lost", reason);
+	fail(s, now, "lost", reason);
 }
 
 static void drain(struct lt_stream *s);
@@ -438,9 +548,23 @@ static void connected(struct lt_stream *s)
 	else
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
 		           s->ssl ? SSL_get_version(s->ssl) : "");
+	/* A move: to another endpoint than the last one, or first to another than the preferred. */
+	if (s->up_ep >= 0 ? (unsigned)s->up_ep != s->cur : s->cur != 0) {
+		count(&s->stats->failovers, 1);
+		lt_dcc_log(s->dcc, LOG_NOTICE, "%s to %s (%s%s)", s->cur ? "failed over" : "back",
+		           s->ep[s->cur].name, s->up_ep >= 0 ? "from " : "preferred endpoint ",
+		           s->up_ep >= 0 ? s->ep[s->up_ep].name : "unreachable");
+	}
+	s->up_ep = (int)s->cur;
+	atomic_store_explicit(&s->stats->endpoint, s->cur, memory_order_relaxed);
 	s->connected_once = 1;
 	s->attempts = 0;
+	s->tried = 0;
 	s->quiet = 0;
+	s->outq = 0;
+	/* Away from the preferred endpoint: probe it on the back-off schedule. */
+	s->probe_attempts = 0;
+	s->probe_at = (int64_t)lt_mono_ns() + (int64_t)backoff_delay(s, 0);
 	set_state(s, LT_DCC_UP);
 	drain(s);
 }
@@ -459,7 +583,7 @@ static void tls_fail(struct lt_stream *s, int64_t now, int ssl_err)
 			snprintf(why, sizeof(why), "closed by the peer during the TLS handshake");
 	}
 	ERR_clear_error();
-	backoff(s, now, "failed", why);
+	fail(s, now, "failed", why);
 }
 
 /*
@@ -527,10 +651,10 @@ static void tcp_connected(struct lt_stream *s, int64_t now)
 	}
 	s->ssl = SSL_new(s->ssl_ctx);
 	if (!s->ssl || !SSL_set_fd(s->ssl, s->fd) ||
-	    (!lt_tls_host_is_address(s->conf.host) &&
-	     !SSL_set_tlsext_host_name(s->ssl, s->conf.host))) {
+	    (!lt_tls_host_is_address(s->ep[s->cur].host) &&
+	     !SSL_set_tlsext_host_name(s->ssl, s->ep[s->cur].host))) {
 		ERR_clear_error();
-		backoff(s, now, "failed", "cannot set up TLS (out of memory?)");
+		fail(s, now, "failed", "cannot set up TLS (out of memory?)");
 		return;
 	}
 	SSL_set_mode(s->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -544,22 +668,33 @@ static void tcp_connected(struct lt_stream *s, int64_t now)
 	tls_handshake(s, now);
 }
 
+/* A non-blocking TCP socket for @a, set up as every connection of the stream is. */
+static int tcp_socket(const struct lt_stream *s, const struct addrinfo *a)
+{
+	static const int one = 1;
+	int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+	int sndbuf = (int)(s->window / 2); /* the kernel doubles it */
+
+	if (fd < 0)
+		return -1;
+	/* TCP_NODELAY stays off: lines are batched, Nagle merges what is left. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	/* Unacknowledged bytes stay within the re-send window (resend_window()). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	return fd;
+}
+
 /* Try s->ai_cur and the addresses after it until one connects or is in progress. */
 static void connect_from(struct lt_stream *s, int64_t now, int last_err)
 {
-	static const int one = 1;
-
 	for (; s->ai_cur; s->ai_cur = s->ai_cur->ai_next) {
 		struct addrinfo *a = s->ai_cur;
-		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                a->ai_protocol);
+		int fd = tcp_socket(s, a);
 
 		if (fd < 0) {
 			last_err = errno;
 			continue;
 		}
-		/* TCP_NODELAY stays off: lines are batched, Nagle merges what is left. */
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		s->fd = fd;
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
 			tcp_connected(s, now);
@@ -574,7 +709,7 @@ static void connect_from(struct lt_stream *s, int64_t now, int last_err)
 		close(fd);
 		s->fd = -1;
 	}
-	backoff(s, now, "failed", strerror(last_err ? last_err : ECONNREFUSED));
+	fail(s, now, "failed", strerror(last_err ? last_err : ECONNREFUSED));
 }
 
 static void connect_start(struct lt_stream *s, int64_t now)
@@ -587,10 +722,12 @@ static void connect_start(struct lt_stream *s, int64_t now)
 	int r;
 
 	tcp_close(s);
-	r = getaddrinfo(s->conf.host, s->conf.port, &hints, &s->ai);
+	snprintf(s->peer, sizeof(s->peer), "%s", s->ep[s->cur].name);
+	s->ssl_ctx = s->ctx[s->cur];
+	r = getaddrinfo(s->ep[s->cur].host, s->ep[s->cur].port, &hints, &s->ai);
 	if (r) {
 		s->ai = NULL;
-		backoff(s, now, "failed", r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		fail(s, now, "failed", r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return;
 	}
 	s->ai_cur = s->ai;
@@ -606,22 +743,56 @@ static void connect_next(struct lt_stream *s, int64_t now, int err)
 	connect_from(s, now, err);
 }
 
+/* SIOCOUTQ after a send: the bytes the peer has not acknowledged (resend_window()). */
+static void sample_outq(struct lt_stream *s)
+{
+	int v;
+
+	if (ioctl(s->fd, SIOCOUTQ, &v) == 0 && v >= 0)
+		s->outq = (uint64_t)v;
+}
+
+/*
+ * Where sending stops: the tail, or, when a switch to the preferred
+ * endpoint waits (probe_ok), the end of the record being sent, so the
+ * old connection ends on a line boundary.
+ */
+static uint64_t send_end(const struct lt_stream *s)
+{
+	struct iovec iov[2];
+	uint64_t off = s->head;
+	int niov;
+
+	if (!s->probe_ok || s->head == s->rec)
+		return s->probe_ok ? s->head : s->tail;
+	niov = ring_iov(s, s->head, s->tail, iov);
+	for (int i = 0; i < niov; i++) {
+		const char *nl = memchr(iov[i].iov_base, '\n', iov[i].iov_len);
+
+		if (nl)
+			return off + (uint64_t)(nl - (const char *)iov[i].iov_base) + 1;
+		off += iov[i].iov_len;
+	}
+	return s->tail;
+}
+
 static void tls_drain(struct lt_stream *s)
 {
 	char why[300];
 
-	while (s->head < s->tail) {
+	while (s->head < send_end(s)) {
 		struct iovec iov[2];
 		size_t len;
 		int n, e;
 
-		ring_iov(s, s->head, s->tail, iov);
+		ring_iov(s, s->head, send_end(s), iov);
 		len = iov[0].iov_len < INT_MAX ? iov[0].iov_len : INT_MAX;
 		ERR_clear_error();
 		errno = 0;
 		n = SSL_write(s->ssl, iov[0].iov_base, (int)len);
 		if (n > 0) {
 			advance(s, (size_t)n);
+			sample_outq(s);
 			continue;
 		}
 		e = SSL_get_error(s->ssl, n);
@@ -644,12 +815,12 @@ static void tcp_drain(struct lt_stream *s)
 		tls_drain(s);
 		return;
 	}
-	while (s->head < s->tail) {
+	while (s->head < send_end(s)) {
 		struct iovec iov[2];
 		struct msghdr msg = { .msg_iov = iov };
 		ssize_t n;
 
-		msg.msg_iovlen = (size_t)ring_iov(s, s->head, s->tail, iov);
+		msg.msg_iovlen = (size_t)ring_iov(s, s->head, send_end(s), iov);
 		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			int e = errno;
@@ -661,6 +832,7 @@ static void tcp_drain(struct lt_stream *s)
 			return;
 		}
 		advance(s, (size_t)n);
+		sample_outq(s);
 	}
 }
 
@@ -728,6 +900,110 @@ static int so_error(int fd)
 	return e;
 }
 
+/* The probe's connect() to the address probe_cur failed: the next address, or wait. */
+static void probe_next(struct lt_stream *s, int64_t now, int from_next);
+
+static void probe_failed(struct lt_stream *s, int64_t now)
+{
+	probe_cancel(s);
+	s->probe_at = now + (int64_t)backoff_delay(s, ++s->probe_attempts);
+}
+
+static void probe_next(struct lt_stream *s, int64_t now, int from_next)
+{
+	if (s->probe_fd >= 0)
+		close(s->probe_fd);
+	s->probe_fd = -1;
+	if (from_next)
+		s->probe_cur = s->probe_cur->ai_next;
+	for (; s->probe_cur; s->probe_cur = s->probe_cur->ai_next) {
+		int fd = tcp_socket(s, s->probe_cur);
+
+		if (fd < 0)
+			continue;
+		s->probe_fd = fd;
+		if (connect(fd, s->probe_cur->ai_addr, s->probe_cur->ai_addrlen) == 0) {
+			s->probe_ok = 1;
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			s->probe_deadline = now + (int64_t)s->conf.connect_timeout_ns;
+			s->probe_at = now + (int64_t)PROBE_TICK_NS;
+			return;
+		}
+		close(fd);
+		s->probe_fd = -1;
+	}
+	probe_failed(s, now);
+}
+
+/*
+ * Connected to another endpoint than the preferred one: try to connect to
+ * the preferred one beside it, at the times of the back-off schedule. The
+ * transport has one descriptor to poll, so a connect() in progress is
+ * looked at every PROBE_TICK_NS (a zero-timeout poll()) until it
+ * completes or connect_timeout passes.
+ */
+static void probe_step(struct lt_stream *s, int64_t now)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_ADDRCONFIG,
+	};
+
+	if (s->state != LT_DCC_UP || !s->cur || s->probe_ok || now < s->probe_at)
+		return;
+	if (s->probe_fd < 0) {
+		if (getaddrinfo(s->ep[0].host, s->ep[0].port, &hints, &s->probe_ai)) {
+			s->probe_ai = NULL;
+			probe_failed(s, now);
+			return;
+		}
+		s->probe_cur = s->probe_ai;
+		probe_next(s, now, 0);
+		return;
+	}
+	struct pollfd pfd = { .fd = s->probe_fd, .events = POLLOUT };
+
+	if (poll(&pfd, 1, 0) > 0) {
+		if (so_error(s->probe_fd) || (pfd.revents & (POLLERR | POLLHUP)))
+			probe_next(s, now, 1);
+		else
+			s->probe_ok = 1;
+	} else if (now >= s->probe_deadline) {
+		probe_next(s, now, 1);
+	} else {
+		s->probe_at = now + (int64_t)PROBE_TICK_NS;
+	}
+}
+
+/*
+ * The preferred endpoint accepted the probe, and the current connection is
+ * at a record boundary: end the current connection cleanly (FIN after
+ * what it has queued: its peer is alive and reads it) and go on with the
+ * probe's.
+ */
+static void switch_back(struct lt_stream *s, int64_t now)
+{
+	int fd = s->probe_fd;
+
+	s->probe_fd = -1;
+	if (s->ssl && !s->tls_phase) {
+		ERR_clear_error();
+		SSL_shutdown(s->ssl);
+		ERR_clear_error();
+	}
+	tcp_close(s);
+	lt_dcc_log(s->dcc, LOG_INFO, "preferred endpoint %s accepts connections again",
+	           s->ep[0].name);
+	s->cur = 0;
+	s->fd = fd;
+	snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
+	s->ssl_ctx = s->ctx[0];
+	tcp_connected(s, now);
+}
+
 static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 {
 	if (s->fd >= 0 && revents && s->tls_phase) {
@@ -757,10 +1033,13 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 				tcp_drain(s);
 		}
 	}
+	probe_step(s, now);
+	if (s->state == LT_DCC_UP && s->probe_ok && s->head == s->rec)
+		switch_back(s, now);
 	if (s->state == LT_DCC_CONNECTING && s->tls_phase == 2 && now >= s->hold_until)
 		tls_hold(s, now, 1);
 	else if (s->state == LT_DCC_CONNECTING && s->tls_phase && now >= s->timer_ns)
-		backoff(s, now, "failed", "TLS handshake timed out");
+		fail(s, now, "failed", "TLS handshake timed out");
 	else if (s->state == LT_DCC_CONNECTING && now >= s->timer_ns)
 		connect_next(s, now, ETIMEDOUT);
 	else if (s->state == LT_DCC_BACKOFF && now >= s->timer_ns)
@@ -824,6 +1103,8 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	if (!s)
 		return -ENOMEM;
 	s->fd = -1;
+	s->probe_fd = -1;
+	s->up_ep = -1;
 	s->conf = *c;
 	s->conf.host = s->conf.port = s->conf.path = NULL;
 	if (lt_tls_conf_copy(&s->conf.tls, &c->tls) < 0) {
@@ -839,7 +1120,12 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	if (!s->buf)
 		goto err_free;
 	if (c->kind == LT_STREAM_TCP) {
-		s->hist_cap = c->queue_bytes / 4;
+		r = lt_endpoints_parse(c->host, c->port, &s->ep, NULL, 0);
+		if (r < 0)
+			goto err_free;
+		s->nep = (unsigned)r;
+		s->window = c->queue_bytes / 4;
+		s->hist_cap = 2 * s->window + HIST_SLACK;
 		s->hist = malloc(s->hist_cap);
 		if (!s->hist)
 			goto err_free;
@@ -850,8 +1136,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	if (!s->rng)
 		s->rng = 1;
 	if (c->kind == LT_STREAM_TCP)
-		snprintf(s->peer, sizeof(s->peer), strchr(c->host, ':') ? "[%s]:%s" : "%s:%s",
-		         c->host, c->port);
+		snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
 	else
 		snprintf(s->peer, sizeof(s->peer), "%s",
 		         c->kind == LT_STREAM_FILE ? c->path : "standard output");
@@ -869,9 +1154,11 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 {
 	switch (s->conf.kind) {
 	case LT_STREAM_TCP:
-		if (s->conf.tls.enabled && !s->ssl_ctx) {
-			s->ssl_ctx = lt_tls_ctx_new(&s->conf.tls, s->conf.host, err, errlen);
-			if (!s->ssl_ctx)
+		for (unsigned i = 0; s->conf.tls.enabled && i < s->nep; i++) {
+			if (s->ctx[i])
+				continue;
+			s->ctx[i] = lt_tls_ctx_new(&s->conf.tls, s->ep[i].host, err, errlen);
+			if (!s->ctx[i])
 				return -EINVAL;
 		}
 		connect_start(s, (int64_t)lt_mono_ns());
@@ -942,7 +1229,9 @@ void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns)
 			return;
 		pfd->fd = s->fd;
 		/* POLLIN even when idle, to notice the peer closing. */
-		pfd->events = POLLIN | (s->head < s->tail ? POLLOUT : 0);
+		pfd->events = POLLIN | (s->head < send_end(s) ? POLLOUT : 0);
+		if (s->cur && (s->probe_ok ? s->head == s->rec : s->probe_at < *deadline_ns))
+			*deadline_ns = s->probe_ok ? 0 : s->probe_at;
 		return;
 	case LT_DCC_BACKOFF:
 		break;
@@ -988,6 +1277,11 @@ int stream_flush(struct lt_stream *s, int64_t deadline_ns)
 		stream_dispatch(s, n > 0 ? pfd.revents : 0, (int64_t)lt_mono_ns());
 	}
 	return 0;
+}
+
+void stream_last_resend(const struct lt_stream *s, struct stream_resend *out)
+{
+	*out = s->last_resend;
 }
 
 size_t stream_queued(const struct lt_stream *s)
@@ -1038,7 +1332,9 @@ void stream_free(struct lt_stream *s)
 	}
 	free(s->buf);
 	free(s->hist);
-	SSL_CTX_free(s->ssl_ctx);
+	for (unsigned i = 0; i < LT_ENDPOINTS_MAX; i++)
+		SSL_CTX_free(s->ctx[i]);
+	lt_endpoints_free(s->ep, s->nep);
 	stream_conf_clear(&s->conf);
 	free(s);
 }

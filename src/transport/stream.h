@@ -12,6 +12,20 @@
  * for, stream_dispatch() does the I/O; nothing here blocks, except writes
  * to a file or to stdout.
  *
+ * TCP may name several peers (host = A, B:PORT...: endpoint.h), in order of
+ * preference: a failed connection attempt or a lost connection moves to
+ * the next at once; when all failed in a row, the back-off delay, then the
+ * first again. While connected to another than the first, the first is
+ * probed on the back-off schedule beside the connection in use, and taken
+ * back at the next record boundary when it accepts. stats->endpoint says
+ * which one is in use, stats->failovers counts the moves.
+ *
+ * After a lost connection, the last lines sent are queued again (the
+ * re-send window, counted in stats->resent): what TCP had not had
+ * acknowledged (SIOCOUTQ after the last send) and queue_size / 4 bytes
+ * before it, for what the peer had not read yet; SO_SNDBUF is set to
+ * queue_size / 4, which bounds the first part.
+ *
  * TCP may be wrapped in TLS (tls = yes and the keys of tls.h): the
  * handshake, reads and writes are non-blocking like the rest, the queue,
  * back-off and resend rules are the same, and handshake failures are
@@ -31,8 +45,8 @@ enum lt_stream_kind { LT_STREAM_TCP, LT_STREAM_FILE, LT_STREAM_STDOUT };
 
 struct lt_stream_conf {
 	enum lt_stream_kind kind;
-	char *host;                  /* TCP: host name or address */
-	char *port;                  /* TCP: port (service) */
+	char *host;                  /* TCP: "HOST[:PORT], ..." (endpoint.h) */
+	char *port;                  /* TCP: port of the hosts that name none */
 	char *path;                  /* FILE: appended to, created 0640 */
 	size_t queue_bytes;          /* memory queue bound, default 4 MiB */
 	uint64_t backoff_min_ns;     /* first reconnect delay, default 100 ms */
@@ -101,6 +115,14 @@ size_t stream_queued(const struct lt_stream *s);
  * may hold the start of a record taken) or right before stream_free().
  */
 size_t stream_take(struct lt_stream *s, char *out, size_t len, uint64_t *lines);
+/* The last re-send window (resend_window() in stream.c), for tests and logs. */
+struct stream_resend {
+	uint64_t unacked;   /* SIOCOUTQ after the last send before the connection ended */
+	uint64_t bytes;     /* bytes queued again */
+	uint64_t lines;     /* lines queued again (also added to stats->resent) */
+	uint64_t uncovered; /* unacknowledged bytes the window could not hold (queue full) */
+};
+void stream_last_resend(const struct lt_stream *s, struct stream_resend *out);
 /* Close and free. NULL is fine. */
 void stream_free(struct lt_stream *s);
 

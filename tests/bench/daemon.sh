@@ -167,7 +167,8 @@ liotad_conf()
 	awk -v R="$1" -v P="$2" -v RUN="$3" 'BEGIN {
 		D = 4; I = R < 100000 ? 2 : 1; M = int(R * I / 1000 / D + 0.5)
 		printf "[daemon]\nlog_level = warning\nlane_capacity = 16384\nflush_timeout = 2s\n"
-		printf "runtime_dir = %s\n\n[edge]\nname = bench\n\n", RUN
+		# spool = auto (the default) keeps its spool in the run folder, not the user'"'"'s
+		printf "runtime_dir = %s\nstate_dir = %s/state\n\n[edge]\nname = bench\n\n", RUN, RUN
 		printf "[dcc \"sink\"]\ntype = graphite\ntransport = tcp\nhost = 127.0.0.1\n"
 		printf "port = %d\nprefix = lt\n\n", P
 		split("counter sine random_walk constant", fn, " ")

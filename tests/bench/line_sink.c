@@ -15,8 +15,10 @@
  * Runs --duration seconds at most; SIGTERM or SIGINT end it earlier.
  * --stall accepts connections but never reads them: a peer that stops
  * reading, to see what the sender does when its data cannot leave.
+ * --dump FILE writes every well-formed line to FILE, so that a test can
+ * look for each sample (the fault tests of issue 13; make check builds it).
  *
- * usage: line_sink [--port N] [--duration S] [--out FILE] [--show-bad N] [--stall]
+ * usage: line_sink [--port N] [--duration S] [--out FILE] [--dump FILE] [--show-bad N] [--stall]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +58,7 @@ static struct counts total, last_sec;
 static uint64_t nconns;
 static long show_bad = 3;
 static bool stall;
-static FILE *out;
+static FILE *out, *dump;
 
 static uint64_t mono_ns(void)
 {
@@ -163,8 +165,13 @@ static bool line_ok(const char *p, size_t n)
 static void count_line(const char *p, size_t n, bool overlong)
 {
 	total.lines++;
-	if (!overlong && line_ok(p, n))
+	if (!overlong && line_ok(p, n)) {
+		if (dump && (fwrite(p, 1, n, dump) != n || putc('\n', dump) == EOF)) {
+			perror("line_sink: --dump");
+			exit(1);
+		}
 		return;
+	}
 	total.bad++;
 	if (show_bad > 0) {
 		show_bad--;
@@ -285,7 +292,8 @@ static int setup_listener(unsigned port)
 
 static void usage(FILE *f)
 {
-	fputs("usage: line_sink [--port N] [--duration S] [--out FILE] [--show-bad N] [--stall]\n",
+	fputs("usage: line_sink [--port N] [--duration S] [--out FILE] [--dump FILE] [--show-bad N] "
+	      "[--stall]\n",
 	      f);
 }
 
@@ -295,6 +303,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "dump", required_argument, NULL, 'D' },
 		{ "show-bad", required_argument, NULL, 'b' },
 		{ "stall", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -303,13 +312,13 @@ int main(int argc, char **argv)
 	unsigned long port = 0, duration = 60;
 	struct sockaddr_in sa;
 	socklen_t salen = sizeof(sa);
-	const char *path = NULL;
+	const char *path = NULL, *dump_path = NULL;
 	uint64_t t0, secs = 0;
 	sigset_t set;
 	char *buf;
 	int c, ep, lfd, sfd, tfd;
 
-	while ((c = getopt_long(argc, argv, "p:d:o:b:sh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:o:D:b:sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			port = strtoul(optarg, NULL, 10);
@@ -319,6 +328,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			path = optarg;
+			break;
+		case 'D':
+			dump_path = optarg;
 			break;
 		case 'b':
 			show_bad = strtol(optarg, NULL, 10);
@@ -341,6 +353,11 @@ int main(int argc, char **argv)
 	out = path ? fopen(path, "w") : stdout;
 	if (!out) {
 		perror(path);
+		return 1;
+	}
+	dump = dump_path ? fopen(dump_path, "w") : NULL;
+	if (dump_path && (!dump || setvbuf(dump, NULL, _IOFBF, 1 << 20))) {
+		perror(dump_path);
 		return 1;
 	}
 	buf = malloc(RECV_BUF);
@@ -432,6 +449,10 @@ int main(int argc, char **argv)
 	fflush(out);
 	if (path)
 		fclose(out);
+	if (dump && fclose(dump)) {
+		perror("line_sink: --dump");
+		return 1;
+	}
 	free(buf);
 	return 0;
 }

@@ -247,7 +247,7 @@ LT=$WORK/liotad
 mkdir -p "$LT/run"
 sink_start "$LT"
 {
-	printf '[daemon]\nlog_level = warning\nruntime_dir = %s\n\n[edge]\nname = bench\n\n' "$LT/run"
+	printf '[daemon]\nlog_level = warning\nruntime_dir = %s\nstate_dir = %s/state\n\n[edge]\nname = bench\n\n' "$LT/run" "$LT/run"
 	printf '[dcc "sink"]\ntype = graphite\ntransport = tcp\nhost = 127.0.0.1\nport = %s\nprefix = lt\n\n' "$SINK_PORT"
 	printf '[device "plc"]\ntype = modbus\ntransport = tcp\nhost = 127.0.0.1\nport = %s\nunit = 1\n\n' "$PORT"
 	a=1000

@@ -123,6 +123,10 @@ lt_init()
 	LT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/liotad-$LT_NAME.XXXXXX") || lt_fail "mktemp -d"
 	# Unix socket paths are limited to 108 bytes: keep the folder short.
 	[ ${#LT_TMP} -lt 60 ] || lt_fail "temp folder path too long for a socket: $LT_TMP"
+	# The Graphite DCC spools by default (spool = auto) in the state folder:
+	# each test its own, never the user's (a test's leftovers would replay
+	# into another's carbon).
+	export LIOTAD_STATE_DIR=$LT_TMP/state-default
 	local main=$$
 	(
 		trap 'kill "$s" 2>/dev/null; exit 0' TERM

@@ -6,7 +6,9 @@ so each sample is its own (path, second) in whisper. A copy's counters must
 go 0, 1, 2... without a gap (the copy itself is complete); then every
 (path, second, value) of the copies must be in whisper, except those
 --lost-after S (epoch seconds, optional): samples from that second on may
-be missing (a SIGKILL), and are counted, not failed.
+be missing (a SIGKILL), and are counted, not failed. --whisper may be
+given more than once (fault test 7: two carbon-caches behind one DCC's
+endpoints): a sample must then be in one of the trees.
 """
 import argparse
 import json
@@ -16,7 +18,7 @@ import sys
 import time
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--whisper", required=True)
+ap.add_argument("--whisper", action="append", required=True)
 ap.add_argument("--copy", action="append", required=True)
 ap.add_argument("--lost-after", type=float, default=None)
 ap.add_argument("--wait", type=float, default=15.0)
@@ -39,16 +41,23 @@ print("copies: %d samples of %d metrics" % (len(want), len(paths)))
 
 
 def fetch(path):
-    f = os.path.join(a.whisper, *path.split(".")) + ".wsp"
-    if not os.path.exists(f):
-        return {}
-    lo = min(s for p, s in want if p == path)
-    hi = max(s for p, s in want if p == path)
-    out = subprocess.run(["/usr/bin/whisper-fetch", "--json", "--from=%d" % (lo - 1),
-                          "--until=%d" % (hi + 1), f], capture_output=True, text=True,
-                         timeout=20)
-    d = json.loads(out.stdout)
-    return {d["start"] + i * d["step"]: v for i, v in enumerate(d["values"]) if v is not None}
+    got = {}
+    for tree in a.whisper:
+        f = os.path.join(tree, *path.split(".")) + ".wsp"
+        if not os.path.exists(f):
+            continue
+        lo = min(s for p, s in want if p == path)
+        hi = max(s for p, s in want if p == path)
+        out = subprocess.run(["/usr/bin/whisper-fetch", "--json", "--from=%d" % (lo - 1),
+                              "--until=%d" % (hi + 1), f], capture_output=True, text=True,
+                             timeout=20)
+        d = json.loads(out.stdout)
+        for i, v in enumerate(d["values"]):
+            t = d["start"] + i * d["step"]
+            # A value this tree holds that is the one sent wins over another tree's.
+            if v is not None and (got.get(t) != want.get((path, t))):
+                got[t] = v
+    return got
 
 
 deadline = time.monotonic() + a.wait

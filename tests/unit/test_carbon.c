@@ -22,6 +22,7 @@
 #include "dcc/carbon.h"
 #include "dcc/dccs.h"
 #include "model.h"
+#include "transport/endpoint.h"
 #include "transport/stream.h"
 #include "util.h"
 
@@ -770,6 +771,327 @@ START_TEST(stream_resends_the_window_after_the_connection_ends)
 }
 END_TEST
 
+/* ---- endpoints and failover -------------------------------------------- */
+
+START_TEST(endpoints_parse_hosts_ports_and_ipv6)
+{
+	struct lt_endpoint *ep;
+	char err[256];
+	int n = lt_endpoints_parse(" a.example , 10.0.0.2:2004,[::1]:5,::1", "2003", &ep, err,
+	                           sizeof(err));
+
+	ck_assert_int_eq(n, 4);
+	ck_assert_str_eq(ep[0].host, "a.example");
+	ck_assert_str_eq(ep[0].port, "2003");
+	ck_assert_str_eq(ep[0].name, "a.example:2003");
+	ck_assert_str_eq(ep[1].name, "10.0.0.2:2004");
+	ck_assert_str_eq(ep[2].host, "::1");
+	ck_assert_str_eq(ep[2].name, "[::1]:5");
+	ck_assert_str_eq(ep[3].host, "::1");
+	ck_assert_str_eq(ep[3].name, "[::1]:2003");
+	lt_endpoints_free(ep, (unsigned)n);
+}
+END_TEST
+
+START_TEST(endpoints_refuse_bad_lists_naming_the_endpoint)
+{
+	static const char *const bad[] = { "a,,b", "a,", "[::1", "[]:1", "[::1]2003", "[::1]:",
+		                           "a:", ":1", "a b", "1,2,3,4,5,6,7,8,9" };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		ck_assert_msg(lt_endpoints_parse(bad[i], "2003", NULL, err, sizeof(err)) == -EINVAL,
+		              "\"%s\" accepted", bad[i]);
+		ck_assert_msg(!strncmp(err, "endpoint ", 9) || !strncmp(err, "more than 8", 11),
+		              "\"%s\": %s", bad[i], err);
+	}
+	ck_assert_int_eq(lt_endpoints_parse("a", NULL, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "endpoint 1 (\"a\") has no port");
+	ck_assert_int_eq(lt_endpoints_parse("a:1, b", NULL, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "endpoint 2 (\"b\") has no port");
+}
+END_TEST
+
+/* Drive @s with two peers until @cond holds or @ms pass. */
+static void pump2(struct lt_stream *s, struct pump *a, struct pump *b, int ms,
+                  int (*cond)(struct lt_dcc_stats *, struct pump *, struct pump *),
+                  struct lt_dcc_stats *st)
+{
+	int64_t end = now_ns() + ms * MS;
+
+	for (int iter = 0; iter < 1000000 && now_ns() < end && !cond(st, a, b); iter++) {
+		struct pollfd pfd[5];
+		struct pump *ps[2] = { a, b };
+		int64_t dl = end, now = now_ns();
+
+		stream_poll(s, &pfd[0], &dl);
+		for (int k = 0; k < 2; k++) {
+			pfd[1 + 2 * k] = (struct pollfd){ .fd = ps[k]->lfd, .events = POLLIN };
+			pfd[2 + 2 * k] = (struct pollfd){ .fd = ps[k]->peer, .events = POLLIN };
+		}
+		if (dl > now + 20 * MS)
+			dl = now + 20 * MS;
+		ck_assert_int_ge(poll(pfd, 5, dl > now ? (int)((dl - now + MS - 1) / MS) : 0), 0);
+		for (int k = 0; k < 2; k++) {
+			struct pump *p = ps[k];
+
+			if (p->lfd >= 0 && (pfd[1 + 2 * k].revents & POLLIN) && p->peer < 0)
+				p->peer = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (p->peer >= 0 && (pfd[2 + 2 * k].revents & (POLLIN | POLLHUP))) {
+				if (p->cap - p->len < 65536) {
+					p->cap = p->cap * 2 + 65536;
+					p->got = realloc(p->got, p->cap);
+					ck_assert_ptr_nonnull(p->got);
+				}
+				ssize_t r = read(p->peer, p->got + p->len, p->cap - p->len);
+
+				if (r > 0)
+					p->len += (size_t)r;
+				else if (r == 0) {
+					close(p->peer);
+					p->peer = -1;
+				}
+			}
+		}
+		stream_dispatch(s, pfd[0].revents, now_ns());
+	}
+}
+
+static int on_second(struct lt_dcc_stats *st, struct pump *a, struct pump *b)
+{
+	(void)a;
+	return atomic_load(&st->state) == LT_DCC_UP && atomic_load(&st->endpoint) == 1 &&
+	       b->peer >= 0;
+}
+
+static int back_on_first(struct lt_dcc_stats *st, struct pump *a, struct pump *b)
+{
+	(void)b;
+	return atomic_load(&st->state) == LT_DCC_UP && atomic_load(&st->endpoint) == 0 &&
+	       a->peer >= 0 && atomic_load(&st->pending) == 0;
+}
+
+static int never(struct lt_dcc_stats *st, struct pump *a, struct pump *b)
+{
+	(void)st, (void)a, (void)b;
+	return 0;
+}
+
+static long write_seq(struct lt_stream *s, long seq, int n)
+{
+	char rec[64];
+
+	for (int i = 0; i < n; i++, seq++) {
+		int len = snprintf(rec, sizeof(rec), "seq.%ld 1 1700000000\n", seq);
+
+		ck_assert_int_eq(stream_write(s, rec, (size_t)len), 0);
+	}
+	return seq;
+}
+
+/* Each of 0..last exactly once across the two peers' bytes, whole lines only. */
+static void check_union(const struct pump *a, const struct pump *b, long last)
+{
+	char *seen = calloc((size_t)last + 1, 1);
+	const struct pump *ps[2] = { a, b };
+
+	ck_assert_ptr_nonnull(seen);
+	for (int k = 0; k < 2; k++) {
+		size_t off = 0;
+
+		while (off < ps[k]->len) {
+			const char *l = ps[k]->got + off, *nl = memchr(l, '\n', ps[k]->len - off);
+			char *end;
+			long n;
+
+			ck_assert_msg(nl && !strncmp(l, "seq.", 4), "half line at %zu of peer %d", off, k);
+			n = strtol(l + 4, &end, 10);
+			ck_assert_msg(*end == ' ' && n >= 0 && n <= last, "bad line %.30s", l);
+			ck_assert_msg(!seen[n], "line %ld twice", n);
+			seen[n] = 1;
+			off = (size_t)(nl - ps[k]->got) + 1;
+		}
+	}
+	for (long n = 0; n <= last; n++)
+		ck_assert_msg(seen[n], "line %ld lost", n);
+	free(seen);
+}
+
+/*
+ * host = PREFERRED, SECOND: the preferred one refuses, the stream moves to
+ * the second at once (no back-off), probes the preferred one, and when it
+ * listens again moves back at a record boundary. Each line arrives exactly
+ * once across the two (a clean switch re-sends nothing), and both moves
+ * are counted.
+ */
+START_TEST(stream_fails_over_to_the_next_endpoint_and_comes_back)
+{
+	struct lt_dcc_stats st = {0};
+	struct lt_stream_conf c;
+	struct lt_stream *s;
+	struct pump a = { .lfd = -1, .peer = -1 }, b = { .lfd = -1, .peer = -1 };
+	uint16_t pa = closed_port(), pb = 0;
+	char hosts[64];
+	long seq = 0;
+
+	b.lfd = listener(&pb, 0);
+	tcp_conf(&c, pb);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%u, 127.0.0.1", pa);
+	ck_assert_int_eq(stream_conf_option(&c, "host", hosts, NULL, 0), 0);
+	ck_assert_int_eq(stream_conf_option(&c, "reconnect_min", "50ms", NULL, 0), 0);
+	ck_assert_int_eq(stream_conf_option(&c, "reconnect_max", "200ms", NULL, 0), 0);
+	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
+	seq = write_seq(s, seq, 100);
+	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
+	pump2(s, &a, &b, 3000, on_second, &st);
+	ck_assert_msg(on_second(&st, &a, &b), "not on the second endpoint");
+	ck_assert_uint_eq(atomic_load(&st.failovers), 1);
+	/* the refusal was not followed by a back-off delay: one error, no reconnect */
+	ck_assert_uint_eq(atomic_load(&st.errors), 1);
+	for (int i = 0; i < 10; i++) {
+		seq = write_seq(s, seq, 100);
+		pump2(s, &a, &b, 30, on_second, &st);
+	}
+	/* The preferred one is back: the stream returns to it within the back-off. */
+	a.lfd = listener(&pa, 0);
+	for (int i = 0; i < 100 && !back_on_first(&st, &a, &b); i++) {
+		seq = write_seq(s, seq, 50);
+		pump2(s, &a, &b, 20, back_on_first, &st);
+	}
+	ck_assert_msg(back_on_first(&st, &a, &b), "not back on the preferred endpoint");
+	seq = write_seq(s, seq, 100);
+	ck_assert_int_eq(stream_flush(s, now_ns() + 2000 * MS), 0);
+	ck_assert_uint_eq(atomic_load(&st.failovers), 2);
+	ck_assert_uint_eq(atomic_load(&st.resent), 0);
+	ck_assert_uint_eq(atomic_load(&st.sent), (uint64_t)seq);
+	/* Read what both peers got; the second one sees the end of its connection. */
+	pump2(s, &a, &b, 300, never, &st);
+	ck_assert_int_lt(b.peer, 0);
+	ck_assert_int_gt(a.len, 0);
+	ck_assert_int_gt(b.len, 0);
+	check_union(&a, &b, seq - 1);
+	stream_free(s);
+	stream_conf_clear(&c);
+	pump_free(&a);
+	pump_free(&b);
+}
+END_TEST
+
+/*
+ * Both endpoints refuse: one round of attempts, then one back-off delay
+ * (never a delay between the endpoints of a round), then the preferred
+ * one first again.
+ */
+START_TEST(stream_backs_off_once_per_round_of_endpoints)
+{
+	struct lt_dcc_stats st = {0};
+	struct lt_stream_conf c;
+	struct lt_stream *s;
+	char hosts[64];
+	struct pollfd pfd;
+
+	tcp_conf(&c, closed_port());
+	snprintf(hosts, sizeof(hosts), "127.0.0.1, 127.0.0.1:%u", closed_port());
+	ck_assert_int_eq(stream_conf_option(&c, "host", hosts, NULL, 0), 0);
+	ck_assert_int_eq(stream_conf_option(&c, "reconnect_min", "1s", NULL, 0), 0);
+	ck_assert_int_eq(stream_conf_option(&c, "reconnect_max", "2s", NULL, 0), 0);
+	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
+	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
+	for (int i = 0; i < 100 && atomic_load(&st.state) == LT_DCC_CONNECTING; i++) {
+		int64_t dl = INT64_MAX;
+
+		stream_poll(s, &pfd, &dl);
+		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
+		stream_dispatch(s, pfd.revents, now_ns());
+	}
+	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+	ck_assert_uint_eq(atomic_load(&st.errors), 2);
+	ck_assert_uint_eq(atomic_load(&st.endpoint), 0);
+	ck_assert_uint_eq(atomic_load(&st.failovers), 0);
+	stream_free(s);
+	stream_conf_clear(&c);
+}
+END_TEST
+
+/*
+ * The window covers what TCP had not had acknowledged. A peer with a small
+ * receive buffer reads a little, then stops, then resets the connection:
+ * the bytes still in the sender's socket (SIOCOUTQ) never arrive. Every
+ * line the peer did not read must be queued again: the first line of the
+ * queue after the loss is at most the one after the last line read.
+ */
+START_TEST(stream_resend_window_covers_siocoutq)
+{
+	struct lt_dcc_stats st = {0};
+	struct lt_stream_conf c;
+	struct lt_stream *s;
+	struct pump p = { .peer = -1 };
+	struct stream_resend rs;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint16_t port = 0;
+	long seq = 0, last_read = -1;
+	char *q;
+	size_t qlen;
+	uint64_t lines;
+
+	p.lfd = listener(&port, 8192);
+	tcp_conf(&c, port);
+	ck_assert_int_eq(stream_conf_option(&c, "queue_size", "4M", NULL, 0), 0);
+	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
+	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
+	pump(s, &st, &p, 2000, 0, LT_DCC_UP);
+	if (p.peer < 0)
+		p.peer = accept4(p.lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(p.peer, 0);
+	/* Some lines are read, then the peer stops reading while more are written. */
+	seq = write_seq(s, seq, 2000);
+	pump(s, &st, &p, 2000, 2000 * 10, -1);
+	for (int i = 0; i < 20; i++) {
+		seq = write_seq(s, seq, 2000);
+		pump(s, &st, NULL, 10, 0, -1);
+	}
+	ck_assert_uint_gt(atomic_load(&st.queued), 0);
+	/* what the peer read: its last whole line */
+	for (size_t i = p.len; i > 0; i--) {
+		if (p.got[i - 1] == '\n' && i >= 2) {
+			size_t j = i - 1;
+
+			while (j > 0 && p.got[j - 1] != '\n')
+				j--;
+			last_read = strtol(p.got + j + 4, NULL, 10);
+			break;
+		}
+	}
+	ck_assert_int_ge(last_read, 0);
+	/* The peer resets: what it had not read is gone. */
+	ck_assert_int_eq(setsockopt(p.peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(p.peer);
+	close(p.lfd);
+	p.peer = p.lfd = -1;
+	pump(s, &st, NULL, 2000, 0, LT_DCC_BACKOFF);
+	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+	stream_last_resend(s, &rs);
+	ck_assert_uint_gt(rs.unacked, 0);
+	ck_assert_uint_eq(rs.uncovered, 0);
+	ck_assert_uint_ge(rs.bytes + 64, rs.unacked); /* + the cut record, re-sent from rec */
+	ck_assert_uint_eq(rs.lines, atomic_load(&st.resent));
+	qlen = stream_queued(s);
+	q = malloc(qlen);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(stream_take(s, q, qlen, &lines), qlen);
+	ck_assert_int_eq(strncmp(q, "seq.", 4), 0);
+	long first = strtol(q + 4, NULL, 10);
+
+	ck_assert_msg(first <= last_read + 1, "lines %ld..%ld lost: read up to %ld, re-sent from %ld",
+	              last_read + 1, first - 1, last_read, first);
+	free(q);
+	stream_free(s);
+	stream_conf_clear(&c);
+	pump_free(&p);
+}
+END_TEST
+
 START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 {
 	struct lt_dcc_stats st = {0};
@@ -939,6 +1261,16 @@ static void unreg(struct lt_dcc *d, struct lt_reg *reg)
 	free(reg->id);
 }
 
+/*
+ * Free a DCC built on the stack: the driver's part, then the endpoint
+ * names graphite_check() gave the core (which the model frees in liotad).
+ */
+static void dcc_free(struct lt_dcc *d)
+{
+	d->drv->free(d);
+	lt_dcc_set_endpoints(d, NULL, 0);
+}
+
 START_TEST(dcc_registry_finds_graphite)
 {
 	ck_assert_ptr_eq(lt_dcc_driver_find("graphite"), &lt_dcc_graphite);
@@ -991,7 +1323,7 @@ START_TEST(graphite_publishes_exact_lines_to_file)
 	unreg(&d, &met);
 	unreg(&d, &dev);
 	unreg(&d, &edge);
-	d.drv->free(&d);
+	dcc_free(&d);
 	unlink(path);
 }
 END_TEST
@@ -1012,7 +1344,7 @@ START_TEST(graphite_defaults_to_port_2003_and_needs_host)
 	reg_entity(&d, LT_ENTITY_EDGE, "edge.one", NULL, &edge);
 	ck_assert_str_eq(edge.id, "edge_one");
 	unreg(&d, &edge);
-	d.drv->free(&d);
+	dcc_free(&d);
 }
 END_TEST
 
@@ -1031,6 +1363,7 @@ START_TEST(graphite_counts_drops_when_queue_is_full)
 	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "port", port, err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "queue_size", "4k", err, sizeof(err)), 0);
+	ck_assert_int_eq(d.drv->option(&d, "spool", "no", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
 	reg_entity(&d, LT_ENTITY_EDGE, "gw", NULL, &edge);
@@ -1046,7 +1379,7 @@ START_TEST(graphite_counts_drops_when_queue_is_full)
 	d.drv->stop(&d);
 	unreg(&d, &met);
 	unreg(&d, &edge);
-	d.drv->free(&d);
+	dcc_free(&d);
 }
 END_TEST
 
@@ -1057,6 +1390,8 @@ START_TEST(graphite_spool_options_are_checked)
 
 	ck_assert_int_eq(d.drv->init(&d), 0);
 	ck_assert_int_eq(d.drv->option(&d, "spool", "maybe", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "spool must be auto, yes or no, not \"maybe\"");
+	ck_assert_int_eq(d.drv->option(&d, "spool", "auto", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "spool_size", "1k", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(d.drv->option(&d, "spool_fsync", "soon", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(d.drv->option(&d, "spool_max_age", "1h", err, sizeof(err)), 0);
@@ -1065,7 +1400,7 @@ START_TEST(graphite_spool_options_are_checked)
 	ck_assert_int_eq(d.drv->option(&d, "path", "/tmp/x", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "spool = yes needs transport = tcp");
-	d.drv->free(&d);
+	dcc_free(&d);
 }
 END_TEST
 
@@ -1090,8 +1425,67 @@ static void spool_dcc_free(struct lt_dcc *d, struct lt_reg *edge, struct lt_reg 
 {
 	unreg(d, met);
 	unreg(d, edge);
-	d->drv->free(d);
+	dcc_free(d);
 }
+
+/* One Graphite DCC towards a closed port with spool = @mode; start's result. */
+static int auto_dcc(struct lt_dcc *d, const char *mode, char *err, size_t errlen)
+{
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", closed_port());
+	*d = (struct lt_dcc){ .name = "g", .drv = &lt_dcc_graphite };
+	ck_assert_int_eq(d->drv->init(d), 0);
+	ck_assert_int_eq(d->drv->option(d, "host", "127.0.0.1", err, errlen), 0);
+	ck_assert_int_eq(d->drv->option(d, "port", port, err, errlen), 0);
+	if (mode)
+		ck_assert_int_eq(d->drv->option(d, "spool", mode, err, errlen), 0);
+	ck_assert_int_eq(d->drv->check(d, err, errlen), 0);
+	return d->drv->start(d, err, errlen);
+}
+
+/*
+ * spool = auto (the default): a spool when the state folder is usable,
+ * none (the DCC still starts) when it is not; spool = yes: an error then.
+ */
+START_TEST(graphite_spool_auto_follows_the_state_folder)
+{
+	struct lt_dcc d;
+	struct lt_reg edge = {0}, met = {0};
+	struct lt_sample smp = { .ts_ns = 1700000000000000000ull, .value = 1 };
+	char state[64] = "/tmp/lt-graphite-auto-XXXXXX", notdir[128], cmd[160], err[512];
+
+	ck_assert_ptr_nonnull(mkdtemp(state));
+	sdk_set_state_dir(state);
+	ck_assert_int_eq(auto_dcc(&d, NULL, err, sizeof(err)), 0);
+	reg_entity(&d, LT_ENTITY_EDGE, "gw", NULL, &edge);
+	reg_entity(&d, LT_ENTITY_METRIC, "m", &edge, &met);
+	ck_assert_int_eq(d.drv->publish(&d, &met, &smp, 1), 1);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 1);
+	d.drv->stop(&d);
+	spool_dcc_free(&d, &edge, &met);
+
+	/* The state folder is a file: auto runs without a spool, yes refuses. */
+	snprintf(notdir, sizeof(notdir), "%s/file", state);
+	ck_assert_int_eq(close(open(notdir, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+	sdk_set_state_dir(notdir);
+	ck_assert_int_eq(auto_dcc(&d, "auto", err, sizeof(err)), 0);
+	reg_entity(&d, LT_ENTITY_EDGE, "gw", NULL, &edge);
+	reg_entity(&d, LT_ENTITY_METRIC, "m", &edge, &met);
+	ck_assert_int_eq(d.drv->publish(&d, &met, &smp, 1), 1);
+	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 0);
+	ck_assert_uint_eq(atomic_load(&d.stats.pending), 1);
+	d.drv->stop(&d);
+	spool_dcc_free(&d, &edge, &met);
+	ck_assert_int_lt(auto_dcc(&d, "yes", err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "state folder"));
+	dcc_free(&d);
+
+	sdk_set_state_dir(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
 
 /*
  * While carbon is away, batches go to the spool (neither dropped nor
@@ -1184,6 +1578,11 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, stream_flush_times_out_and_delivers_when_peer_is_back);
 	tcase_add_test(tc, stream_file_sink_appends_exact_lines);
 	tcase_add_test(tc, stream_file_start_fails_with_reason);
+	tcase_add_test(tc, endpoints_parse_hosts_ports_and_ipv6);
+	tcase_add_test(tc, endpoints_refuse_bad_lists_naming_the_endpoint);
+	tcase_add_test(tc, stream_fails_over_to_the_next_endpoint_and_comes_back);
+	tcase_add_test(tc, stream_backs_off_once_per_round_of_endpoints);
+	tcase_add_test(tc, stream_resend_window_covers_siocoutq);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("graphite");
@@ -1194,6 +1593,7 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, graphite_counts_drops_when_queue_is_full);
 	tcase_add_test(tc, graphite_spool_options_are_checked);
 	tcase_add_test(tc, graphite_spools_while_carbon_is_away_and_recovers_at_start);
+	tcase_add_test(tc, graphite_spool_auto_follows_the_state_folder);
 	suite_add_tcase(s, tc);
 	return s;
 }
