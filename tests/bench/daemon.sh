@@ -343,6 +343,8 @@ row()
 #                 samples/s delivered, CPU per delivered sample, the net
 #                 drain rate and time (new samples keep coming at 1M/s and
 #                 go behind the spool meanwhile).
+# SPOOL_RATE changes the offered rate (default 1000000) for a look at
+# where the replay keeps up.
 
 # spool_fig FILE EXPR: a figure from a status --json file (d; s = the DCC's spool object).
 spool_fig()
@@ -359,7 +361,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2
 
 spool_section()
 {
-	rate=1000000
+	rate=${SPOOL_RATE:-1000000}
 	rounds=${SPOOL_ROUNDS:-5}
 	REPLAY_SECS=${SPOOL_REPLAY_SECS:-20}
 	say "# Section 6: the whole daemon with its durable spool, $rate samples/s offered"

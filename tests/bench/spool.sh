@@ -12,7 +12,7 @@
 # DAEMON_BENCH_MODE=spool): the healthy path's cost of spool = yes, the
 # write path with the peer down and the replay when it is back, at 1M
 # samples/s offered; SPOOL_ROUNDS and SPOOL_IO_RUNS set how many runs (5, 3),
-# SPOOL_STORE=no skips the store benchmark.
+# SPOOL_RATE the offered rate, SPOOL_STORE=no skips the store benchmark.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 BIN=$top_builddir/tests/bench/spool_bench
