@@ -163,10 +163,12 @@ status_counts()
 
 # liotad_conf RATE PORT RUNDIR: devices x metrics x interval giving RATE
 # samples/s. LT_DAEMON_KEYS and LT_DCC_KEYS ("key = value" lines separated
-# by ";", default none) go into [daemon] and the DCC's section.
+# by ";", default none) go into [daemon] and the DCC's section;
+# DAEMON_BENCH_AGGREGATION sets the metrics' aggregation (default 10).
 liotad_conf()
 {
-	awk -v R="$1" -v P="$2" -v RUN="$3" -v DK="${LT_DAEMON_KEYS:-}" -v CK="${LT_DCC_KEYS:-}" 'BEGIN {
+	awk -v R="$1" -v P="$2" -v RUN="$3" -v DK="${LT_DAEMON_KEYS:-}" -v CK="${LT_DCC_KEYS:-}" \
+	    -v AG="${DAEMON_BENCH_AGGREGATION:-10}" 'BEGIN {
 		D = 4; I = R < 100000 ? 2 : 1; M = int(R * I / 1000 / D + 0.5)
 		printf "[daemon]\nlog_level = warning\nlane_capacity = 16384\nflush_timeout = 2s\n"
 		gsub(/;/, "\n", DK)
@@ -183,8 +185,8 @@ liotad_conf()
 		for (d = 0; d < D; d++) {
 			printf "[device \"d%d\"]\ntype = sim\n\n", d
 			for (m = 0; m < M; m++)
-				printf "[metric \"d%d.m%d\"]\nfunction = %s\ninterval = %dms\naggregation = 10\n\n",
-					d, m, fn[m % 4 + 1], I
+				printf "[metric \"d%d.m%d\"]\nfunction = %s\ninterval = %dms\naggregation = %d\n\n",
+					d, m, fn[m % 4 + 1], I, AG
 		}
 		printf "# %d devices x %d metrics every %d ms\n", D, M, I
 	}'
