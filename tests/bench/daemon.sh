@@ -161,22 +161,36 @@ status_counts()
 	}'
 }
 
-# liotad_conf RATE PORT: devices x metrics x interval giving RATE samples/s.
+# liotad_conf RATE PORT RUNDIR: devices x metrics x interval giving RATE
+# samples/s. LT_DAEMON_KEYS and LT_DCC_KEYS ("key = value" lines separated
+# by ";", default none) go into [daemon] and the DCC's section;
+# DAEMON_BENCH_AGGREGATION sets the metrics' aggregation (default 10).
 liotad_conf()
 {
-	awk -v R="$1" -v P="$2" -v RUN="$3" 'BEGIN {
+	awk -v R="$1" -v P="$2" -v RUN="$3" -v DK="${LT_DAEMON_KEYS:-}" -v CK="${LT_DCC_KEYS:-}" \
+	    -v AG="${DAEMON_BENCH_AGGREGATION:-10}" 'BEGIN {
 		D = 4; I = R < 100000 ? 2 : 1; M = int(R * I / 1000 / D + 0.5)
 		printf "[daemon]\nlog_level = warning\nlane_capacity = 16384\nflush_timeout = 2s\n"
+		gsub(/;/, "\n", DK)
+		gsub(/;/, "\n", CK)
+		if (DK != "")
+			printf "%s\n", DK
+		printf "runtime_dir = %s\n", RUN
 		# spool = auto (the default) keeps its spool in the run folder, not the user'"'"'s
-		printf "runtime_dir = %s\nstate_dir = %s/state\n\n[edge]\nname = bench\n\n", RUN, RUN
+		if (DK !~ /state_dir/)
+			printf "state_dir = %s/state\n", RUN
+		printf "\n[edge]\nname = bench\n\n"
 		printf "[dcc \"sink\"]\ntype = graphite\ntransport = tcp\nhost = 127.0.0.1\n"
-		printf "port = %d\nprefix = lt\n\n", P
+		printf "port = %d\nprefix = lt\n", P
+		if (CK != "")
+			printf "%s\n", CK
+		printf "\n"
 		split("counter sine random_walk constant", fn, " ")
 		for (d = 0; d < D; d++) {
 			printf "[device \"d%d\"]\ntype = sim\n\n", d
 			for (m = 0; m < M; m++)
-				printf "[metric \"d%d.m%d\"]\nfunction = %s\ninterval = %dms\naggregation = 10\n\n",
-					d, m, fn[m % 4 + 1], I
+				printf "[metric \"d%d.m%d\"]\nfunction = %s\ninterval = %dms\naggregation = %d\n\n",
+					d, m, fn[m % 4 + 1], I, AG
 		}
 		printf "# %d devices x %d metrics every %d ms\n", D, M, I
 	}'
@@ -318,6 +332,149 @@ row()
 	printf '%10d %12d %7s %9s %6s %9d %9d %9d %s\n' "$1" "$3" "$(calc "100 * $3 / $1" | \
 		awk '{ printf "%.1f", $1 }')" "$4" "$5" "$8" "$9" "${10}" "$2"
 }
+
+# ---- DAEMON_BENCH_MODE=spool: the whole daemon with its durable spool -------
+# (make bench BENCH=spool runs it after the store benchmark; section 6 of
+# docs/benchmarks.md.) The same load as the 1M step above, the Graphite DCC
+# to the sink:
+#   healthy path  SPOOL_ROUNDS rounds (default 5) of two runs, spool = no
+#                 then spool = yes, the sink reading: CPU per delivered
+#                 sample side by side, medians;
+#   write path    spool = yes, spool_size 4G, the sink not there (a closed
+#                 port): every batch goes to the spool. Samples/s spooled,
+#                 CPU per sample spooled, bytes on disk per sample (the
+#                 segments' allocated blocks / samples they hold);
+#   replay        then the sink starts on that port: from then until status
+#                 shows the spool empty (at most SPOOL_REPLAY_SECS, 20),
+#                 samples/s delivered, CPU per delivered sample, the net
+#                 drain rate and time (new samples keep coming at 1M/s and
+#                 go behind the spool meanwhile).
+# SPOOL_RATE changes the offered rate (default 1000000) for a look at
+# where the replay keeps up.
+
+# spool_fig FILE EXPR: a figure from a status --json file (d; s = the DCC's spool object).
+spool_fig()
+{
+	/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [c for c in d["dccs"] if c["name"] == "sink"][0]
+s = c["spool"] or {}
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+spool_section()
+{
+	rate=${SPOOL_RATE:-1000000}
+	rounds=${SPOOL_ROUNDS:-5}
+	REPLAY_SECS=${SPOOL_REPLAY_SECS:-20}
+	say "# Section 6: the whole daemon with its durable spool, $rate samples/s offered"
+	say "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+	say "state folder on: $(df -T "$WORK" | awk 'NR==2 { print $2 }') ($WORK)"
+	say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	say "command: make bench BENCH=spool (DAEMON_BENCH_MODE=spool sh $top_srcdir/tests/bench/daemon.sh)"
+	say ""
+	say "## Healthy path: the sink reading, spool = no then yes, $rounds rounds"
+	say "${MEAS} s measured after ${WARM} s; CPU us = utime+stime per delivered line"
+	row_hdr "spool; lost (ring/dcc/late); spool at the end"
+	off="" on=""
+	r=1
+	while [ $r -le "$rounds" ]; do
+		for sp in no yes; do
+			LT_DAEMON_KEYS="state_dir = $WORK/state-$r-$sp" LT_DCC_KEYS="spool = $sp" \
+				liotad_step "$rate"
+			cpu=$(cut -d' ' -f2 "$STEP_DIR/m")
+			left=$(spool_fig "$STEP_DIR/s1" 's.get("samples", 0)' 2>/dev/null || echo "?")
+			row "$rate" "spool = $sp; $(tr ' ' / <"$STEP_DIR/lost"); $left samples spooled"
+			if [ $sp = no ]; then off="$off $cpu"; else on="$on $cpu"; fi
+		done
+		r=$((r + 1))
+	done
+	if [ -n "$off" ]; then
+		moff=$(echo "$off" | median) mon=$(echo "$on" | median)
+		say "median CPU us per delivered sample: spool = no $moff, spool = yes $mon:" \
+			"$(calc "100 * ($mon - $moff) / $moff" | awk '{ printf "%+.1f", $1 }') % (target < +10 %)"
+		say "  per round (no/yes):$(awk -v a="$off" -v b="$on" 'BEGIN { n = split(a, x, " "); split(b, y, " ")
+			for (i = 1; i <= n; i++) printf " %s/%s", x[i], y[i] }')"
+	fi
+
+	say ""
+	say "## Write path (the sink absent) and replay (the sink back), spool = yes"
+	io=1 # not i: sink_start uses it
+	while [ $io -le "${SPOOL_IO_RUNS:-3}" ]; do
+		spool_io_step "$rate"
+		io=$((io + 1))
+	done
+}
+
+# spool_io_step RATE: one write-then-replay run; prints its figures.
+spool_io_step()
+{
+	STEP_DIR=$WORK/spool-io-$$-$(date +%s%N)
+	mkdir -p "$STEP_DIR/run" "$STEP_DIR/probe"
+	lock
+	# A port for the sink to take later: nothing listens there meanwhile.
+	sink_start "$STEP_DIR/probe"
+	port=$SINK_PORT
+	stop "$SINK_PID"
+	LT_DAEMON_KEYS="state_dir = $STEP_DIR/state" \
+	LT_DCC_KEYS="spool = yes;spool_size = 4G;reconnect_min = 50ms;reconnect_max = 100ms" \
+		liotad_conf "$1" "$port" "$STEP_DIR/run" >"$STEP_DIR/liotad.conf"
+	"$LIOTAD" -c "$STEP_DIR/liotad.conf" >"$STEP_DIR/liotad.log" 2>&1 &
+	lp=$!
+	PIDS="$PIDS $lp"
+	sleep "$WARM"
+	alive "$lp" || { echo "daemon.sh: liotad exited:" >&2; cat "$STEP_DIR/liotad.log" >&2; exit 1; }
+	"$LIOTACTL" -r "$STEP_DIR/run" status --json >"$STEP_DIR/w0"
+	c0=$(cpu_ticks "$lp") t0=$(date +%s%N)
+	sleep "$MEAS"
+	"$LIOTACTL" -r "$STEP_DIR/run" status --json >"$STEP_DIR/w1"
+	c1=$(cpu_ticks "$lp") t1=$(date +%s%N)
+	disk=$(du -s -B1 "$STEP_DIR/state" | cut -f1)
+	# The peer comes back: up to REPLAY_SECS, or until the spool is empty.
+	SINK_DURATION=$((REPLAY_SECS + 30)) sink_start "$STEP_DIR" --port "$port"
+	c2=$(cpu_ticks "$lp") t2=$(date +%s%N)
+	set -- $(sink_snap "$STEP_DIR")
+	l2=$2
+	"$LIOTACTL" -r "$STEP_DIR/run" status --json >"$STEP_DIR/r0"
+	left=1 until=$((t2 + REPLAY_SECS * 1000000000))
+	while [ "$(date +%s%N)" -lt $until ]; do
+		sleep 0.25
+		"$LIOTACTL" -r "$STEP_DIR/run" status --json >"$STEP_DIR/r1"
+		left=$(spool_fig "$STEP_DIR/r1" 's.get("samples", 0)')
+		[ "$left" -gt 0 ] || break
+	done
+	c3=$(cpu_ticks "$lp") t3=$(date +%s%N)
+	set -- $(sink_snap "$STEP_DIR")
+	l3=$2 bad=$3
+	stop "$lp"
+	stop "$SINK_PID"
+	unlock
+	taken=$(( $(spool_fig "$STEP_DIR/w1" 'd["totals"]["taken"]') - $(spool_fig "$STEP_DIR/w0" 'd["totals"]["taken"]') ))
+	sp0=$(spool_fig "$STEP_DIR/w0" 's.get("samples", 0)')
+	sp1=$(spool_fig "$STEP_DIR/w1" 's.get("samples", 0)')
+	b1=$(spool_fig "$STEP_DIR/w1" 's.get("bytes", 0)')
+	r0=$(spool_fig "$STEP_DIR/r0" 's.get("samples", 0)')
+	rtaken=$(( $(spool_fig "$STEP_DIR/r1" 'd["totals"]["taken"]') - $(spool_fig "$STEP_DIR/r0" 'd["totals"]["taken"]') ))
+	drop=$(spool_fig "$STEP_DIR/r1" 'c["dropped"]')
+	awk -v dt=$((t1 - t0)) -v tk="$TCK" -v c=$((c1 - c0)) -v taken="$taken" -v sp=$((sp1 - sp0)) \
+	    -v spn="$sp1" -v b="$b1" -v disk="$disk" -v rt=$((t3 - t2)) -v rc=$((c3 - c2)) \
+	    -v lines=$((l3 - l2)) -v bad="$bad" -v drop="$drop" -v r0="$r0" -v left="$left" \
+	    -v rtaken="$rtaken" 'BEGIN {
+		printf "write:  %.0f samples/s taken, %.0f/s into the spool; %.3f us CPU per sample spooled; %.1f bytes on disk per sample (allocated blocks; %.1f by the segments sizes), %d samples spooled\n",
+			taken / dt * 1e9, sp / dt * 1e9, sp ? c / tk * 1e6 / sp : 0, spn ? disk / spn : 0, spn ? b / spn : 0, spn
+		printf "replay: %s after %.2f s; %.0f samples/s delivered, %.0f/s taken meanwhile, spool %d -> %d samples (%.0f/s net); %.3f us CPU per delivered sample; %d malformed lines, %d dropped\n",
+			(left > 0 ? "NOT empty" : "empty"), rt / 1e9, lines / rt * 1e9, rtaken / rt * 1e9, r0, left,
+			(r0 - left) / rt * 1e9, lines ? rc / tk * 1e6 / lines : 0, bad, drop
+	}'
+}
+
+if [ "${DAEMON_BENCH_MODE:-}" = spool ]; then
+	spool_section
+	exit 0
+fi
 
 say "# Section 2: the whole daemon against collectd"
 say "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"

@@ -6,7 +6,9 @@ so each sample is its own (path, second) in whisper. A copy's counters must
 go 0, 1, 2... without a gap (the copy itself is complete); then every
 (path, second, value) of the copies must be in whisper, except those
 --lost-after S (epoch seconds, optional): samples from that second on may
-be missing (a SIGKILL), and are counted, not failed. --whisper may be
+be missing (a SIGKILL), and are counted, not failed. --dropped N
+(optional): exactly N samples must be missing, those liotad counted as
+dropped (a full disk): one more or one fewer is a failure. --whisper may be
 given more than once (fault test 7: two carbon-caches behind one DCC's
 endpoints): a sample must then be in one of the trees.
 """
@@ -21,6 +23,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--whisper", action="append", required=True)
 ap.add_argument("--copy", action="append", required=True)
 ap.add_argument("--lost-after", type=float, default=None)
+ap.add_argument("--dropped", type=int, default=None)
 ap.add_argument("--wait", type=float, default=15.0)
 a = ap.parse_args()
 
@@ -73,7 +76,7 @@ while True:
                     (p, s))
             elif got[s] != v:
                 wrong.append("%s @%d: sent %r, whisper holds %r" % (p, s, v, got[s]))
-    if (not missing and not wrong) or time.monotonic() > deadline:
+    if (len(missing) <= (a.dropped or 0) and not wrong) or time.monotonic() > deadline:
         break
     time.sleep(0.5)
 print("whisper: %d of %d samples present, %d missing, %d missing but within the allowed loss"
@@ -82,4 +85,7 @@ for m in wrong[:20]:
     print("  WRONG: " + m)
 for p, s in sorted(missing, key=lambda x: (x[1], x[0]))[:20]:
     print("  MISSING: %s @%d" % (p, s))
+if a.dropped is not None:
+    print("liotad counted %d samples as dropped; %d are missing" % (a.dropped, len(missing)))
+    sys.exit(1 if len(missing) != a.dropped or wrong else 0)
 sys.exit(1 if missing or wrong else 0)
