@@ -64,6 +64,17 @@ struct graphite {
 	uint64_t evicted_seen; /* spool evictions already counted in dropped */
 	uint64_t evict_logged; /* CLOCK_MONOTONIC of the last eviction warning */
 	size_t replay_need;    /* bytes the next spooled batch needs in the memory queue */
+	/*
+	 * Lines for the spool, gathered over one publisher round and appended
+	 * as one record when the round ends (graphite_poll()): one writev()
+	 * and one CRC a round instead of one a metric's batch, which cost the
+	 * publisher 2.5 times the CPU of the healthy path (docs/reliability.md,
+	 * fault test 5). Counted in spooled meanwhile.
+	 */
+	char *stage;
+	size_t stage_len, stage_cap;
+	uint64_t stage_lines;
+	uint64_t failed_at; /* CLOCK_MONOTONIC of the last refused append, 0: none */
 };
 
 enum { SPOOL_NO, SPOOL_YES, SPOOL_AUTO };
@@ -76,6 +87,10 @@ enum { SPOOL_NO, SPOOL_YES, SPOOL_AUTO };
  * long enough for a lane of 4096 records to overflow at 100k samples/s.
  */
 #define REPLAY_ROUND (128u << 10)
+/* The spool is taking batches again when it has refused none for this long. */
+#define RECOVERED_NS LT_NSEC_PER_SEC
+/* The stage is appended to the spool before it would grow past this. */
+#define STAGE_MAX (256u << 10)
 /* Evictions closer than this to the previous one are one burst: logged once. */
 #define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
 
@@ -180,7 +195,7 @@ static void spool_count(struct lt_dcc *dcc, struct graphite *g)
 	struct spool_stats ss;
 
 	spool_get_stats(g->spool, &ss);
-	atomic_store_explicit(&st->spooled, ss.samples, memory_order_relaxed);
+	atomic_store_explicit(&st->spooled, ss.samples + g->stage_lines, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
@@ -276,16 +291,79 @@ static int spool_keep(struct lt_dcc *dcc, struct graphite *g, const char *buf, s
 {
 	int r = spool_append(g->spool, buf, len, (uint32_t)lines, lt_real_ns());
 
-	if (r < 0 && !g->spool_failing)
+	if (r < 0)
+		g->failed_at = lt_mono_ns();
+
+	if (r < 0 && !g->spool_failing) {
 		lt_dcc_log(dcc, LOG_ERR,
 		           "cannot write to the spool: %s; dropping what does not "
 		           "fit in the memory queue",
 		           strerror(-r));
-	else if (r == 0 && g->spool_failing)
+		g->spool_failing = 1;
+	} else if (r == 0 && g->spool_failing && lt_mono_ns() - g->failed_at >= RECOVERED_NS) {
+		/* Not at the first success: on a full disk a small batch may fit where the last did not. */
 		lt_dcc_log(dcc, LOG_NOTICE, "the spool takes batches again");
-	g->spool_failing = r < 0;
+		g->spool_failing = 0;
+	}
 	spool_count(dcc, g);
 	return r;
+}
+
+/*
+ * Append the stage to the spool as one record. When the spool refuses it
+ * (disk full), its lines go to the memory queue, or are dropped and
+ * counted when that is full too.
+ */
+static void stage_flush(struct lt_dcc *dcc, struct graphite *g)
+{
+	uint64_t lines = g->stage_lines;
+
+	if (!g->stage_len)
+		return;
+	g->stage_lines = 0;
+	if (spool_keep(dcc, g, g->stage, g->stage_len, lines) < 0 &&
+	    (!g->stream || stream_write_lines(g->stream, g->stage, g->stage_len, lines) < 0))
+		atomic_fetch_add_explicit(&lt_dcc_stats(dcc)->dropped, lines,
+		                          memory_order_relaxed);
+	g->stage_len = 0;
+	spool_count(dcc, g);
+}
+
+/*
+ * Keep @len bytes of @lines lines for the spool: in the stage, or straight
+ * in the spool while it refuses appends (each batch tries it again) and for
+ * a while after, or for
+ * a batch larger than the stage. Returns 0, or a negative errno when the
+ * spool cannot take them (the caller tries the memory queue).
+ */
+static int stage_add(struct lt_dcc *dcc, struct graphite *g, const char *buf, size_t len,
+                     uint64_t lines)
+{
+	/*
+	 * For a while after a refused append, batches go one by one: on a full
+	 * disk a small batch may still fit where a round's record does not,
+	 * and alternating would log the failure and the recovery every round.
+	 */
+	if (g->spool_failing || len > STAGE_MAX ||
+	    (g->failed_at && lt_mono_ns() - g->failed_at < EVICT_BURST_NS)) {
+		stage_flush(dcc, g);
+		return spool_keep(dcc, g, buf, len, lines);
+	}
+	if (g->stage_len + len > STAGE_MAX)
+		stage_flush(dcc, g);
+	if (g->stage_len + len > g->stage_cap) {
+		char *p = realloc(g->stage, STAGE_MAX);
+
+		if (!p)
+			return spool_keep(dcc, g, buf, len, lines);
+		g->stage = p;
+		g->stage_cap = STAGE_MAX;
+	}
+	memcpy(g->stage + g->stage_len, buf, len);
+	g->stage_len += len;
+	g->stage_lines += lines;
+	spool_count(dcc, g);
+	return 0;
 }
 
 /* Larger pieces of the memory queue are spooled as several batches (a segment holds 4 MiB). */
@@ -493,9 +571,9 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 	if (!lines)
 		return 0;
 	if (g->spool && g->stream &&
-	    (!carbon_up(dcc) || !spool_empty(g->spool) ||
+	    (!carbon_up(dcc) || g->stage_len || !spool_empty(g->spool) ||
 	     stream_queued(g->stream) + pos > high_water(g)) &&
-	    spool_keep(dcc, g, g->scratch, pos, lines) == 0)
+	    stage_add(dcc, g, g->scratch, pos, lines) == 0)
 		return (int)lines;
 	if (!g->stream || stream_write_lines(g->stream, g->scratch, pos, lines) < 0) {
 		/* Warn when the queue fills up, not for every batch it refuses. */
@@ -528,6 +606,7 @@ static void graphite_poll(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadl
 		*deadline_ns = g->spool_retry;
 	if (!g->spool)
 		return;
+	stage_flush(dcc, g); /* the publisher's round ends here */
 	int64_t due = spool_sync_due(g->spool);
 
 	if (due < *deadline_ns)
@@ -567,6 +646,7 @@ static int graphite_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 		return 0;
 	if (!g->spool)
 		return stream_flush(g->stream, deadline_ns);
+	stage_flush(dcc, g);
 	/* Deliver for half the time left, then keep the rest in the spool. */
 	if (!carbon_up(dcc) || stream_flush(g->stream, now + (deadline_ns - now) / 2) < 0)
 		r = queue_to_spool(dcc, g);
@@ -580,6 +660,8 @@ static void graphite_stop(struct lt_dcc *dcc)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 
+	if (g->spool)
+		stage_flush(dcc, g);
 	stream_free(g->stream);
 	g->stream = NULL;
 	if (g->spool) {
@@ -600,6 +682,7 @@ static void graphite_free(struct lt_dcc *dcc)
 	stream_conf_clear(&g->conf);
 	free(g->prefix);
 	free(g->scratch);
+	free(g->stage);
 	free(g);
 	lt_dcc_set_priv(dcc, NULL);
 }
