@@ -123,6 +123,9 @@ lt_init()
 	LT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/liotad-$LT_NAME.XXXXXX") || lt_fail "mktemp -d"
 	# Unix socket paths are limited to 108 bytes: keep the folder short.
 	[ ${#LT_TMP} -lt 60 ] || lt_fail "temp folder path too long for a socket: $LT_TMP"
+	# The default state folder (a DCC's spool, IoTCC's ids) of every liotad
+	# started here: never the machine's /var/lib/liotad, never shared by two tests.
+	export STATE_DIRECTORY=$LT_TMP/state
 	local main=$$
 	(
 		trap 'kill "$s" 2>/dev/null; exit 0' TERM

@@ -828,6 +828,8 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 	ck_assert_int_eq(d.drv->init(&d), 0);
 	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	/* The memory queue is under test: no spool in the state folder. */
+	ck_assert_int_eq(d.drv->option(&d, "spool", "no", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "port", port, err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "plant/%e/%d/%m", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "a/#", err, sizeof(err)), -EINVAL);
@@ -907,6 +909,8 @@ START_TEST(mqtt_dcc_auto_topic_is_edge_id)
 
 	ck_assert_int_eq(d.drv->init(&d), 0);
 	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	/* The memory queue is under test: no spool in the state folder. */
+	ck_assert_int_eq(d.drv->option(&d, "spool", "no", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "port", "1", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "auto", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
