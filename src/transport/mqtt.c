@@ -1736,7 +1736,7 @@ static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns
 		settle(m, now_ns);
 }
 
-static int flush_queue(struct lt_mqtt *m, int64_t deadline_ns);
+static int flush_queue(struct lt_mqtt *m, int64_t deadline_ns, int spool);
 
 int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
 {
@@ -1745,9 +1745,10 @@ int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
 		int64_t now = (int64_t)lt_mono_ns();
 		struct mq_msg *msg;
 
-		m->flushing = 1;
+		/* Connected: the spool is replayed too, it may empty. */
 		if (lt_mqtt_connected(m))
-			flush_queue(m, now + (deadline_ns - now) / 2);
+			flush_queue(m, now + (deadline_ns - now) / 2, 1);
+		m->flushing = 1;
 		requeue(m, 1);
 		spool_sync(m->spool, lt_mono_ns(), 1);
 		TAILQ_FOREACH(msg, &m->q, link)
@@ -1758,13 +1759,16 @@ int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
 	/* Do not sit out a long back-off: try once now, then follow the schedule. */
 	if (m->state == LT_DCC_BACKOFF)
 		m->timer_ns = (int64_t)lt_mono_ns();
-	return flush_queue(m, deadline_ns);
+	return flush_queue(m, deadline_ns, 0);
 }
 
-/* Run the client until the queue is empty (0) or @deadline_ns (-ETIMEDOUT). */
-static int flush_queue(struct lt_mqtt *m, int64_t deadline_ns)
+/*
+ * Run the client until the queue is empty, and with @spool the spool too
+ * (0), or until @deadline_ns (-ETIMEDOUT).
+ */
+static int flush_queue(struct lt_mqtt *m, int64_t deadline_ns, int spool)
 {
-	while (!TAILQ_EMPTY(&m->q)) {
+	while (!TAILQ_EMPTY(&m->q) || (spool && m->spool && !spool_empty(m->spool))) {
 		int64_t now = (int64_t)lt_mono_ns(), dl = deadline_ns, wait;
 		struct pollfd pfd;
 		int n;

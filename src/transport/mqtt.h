@@ -42,8 +42,8 @@
  * written for QoS 0), confirmed in the order read. When the connection is
  * lost, the data messages of the memory queue go to the spool (a crash
  * during the outage loses nothing) and the spool is read again from its
- * confirmed position. lt_mqtt_flush() delivers for half its time, then
- * moves the rest to the spool.
+ * confirmed position. lt_mqtt_flush() delivers (the spool included) for
+ * half its time, then moves the rest to the spool.
  *
  * Failover: host may name several brokers, "HOST[:PORT], HOST[:PORT]...",
  * the first preferred. A failed or lost connection moves to the next one;
@@ -225,9 +225,10 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns);
 /*
  * lt_mqtt_flush - deliver the queue (QoS 1/2: until acknowledged) until it
  * is empty (0) or @deadline_ns (CLOCK_MONOTONIC) passes (-ETIMEDOUT). With
- * a spool: deliver while connected until half the time is left, then move
- * the data messages still queued to the spool (0 unless the spool refused
- * some); nothing is read from the spool from then on.
+ * a spool: while connected, deliver the queue and the spool until both are
+ * empty or half the time is left, then move the data messages still queued
+ * to the spool (0 unless the spool refused some); nothing is read from the
+ * spool from then on.
  */
 int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns);
 /* The broker accepted the connection and it is up now. */
