@@ -837,12 +837,13 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 		{ .ts_ns = 1700000000500000000ull, .value = NAN },
 		{ .ts_ns = 1700000001999999999ull, .value = -3 },
 	};
-	char err[256] = "", port[16];
+	char err[256] = "", port[16], port_name[32];
 	struct broker b;
 
 	ck_assert_ptr_eq(lt_dcc_driver_find("mqtt"), &lt_dcc_mqtt);
 	broker_start(&b);
 	snprintf(port, sizeof(port), "%u", b.port);
+	snprintf(port_name, sizeof(port_name), "127.0.0.1:%u", b.port);
 	ck_assert_int_eq(d.drv->init(&d), 0);
 	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
@@ -915,6 +916,11 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 	unreg(&d, &dev);
 	unreg(&d, &edge);
 	d.drv->free(&d);
+	/* check named its broker (lt_dcc_set_endpoints()): the core frees the names. */
+	ck_assert_uint_eq(d.nendpoints, 1);
+	ck_assert_str_eq(d.endpoints[0], port_name);
+	free(d.endpoints[0]);
+	free(d.endpoints);
 	broker_stop(&b);
 }
 END_TEST
