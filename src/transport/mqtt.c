@@ -118,10 +118,10 @@ struct lt_mqtt {
 	struct lt_mqtt_ep eps[LT_MQTT_EP_MAX];
 	SSL_CTX *ep_ssl[LT_MQTT_EP_MAX];
 	unsigned neps, ep;
-	int up_ep;          /* endpoint of the last accepted connection, -1: none yet */
-	int probe_fd;       /* TCP probe of the preferred broker, -1: none */
-	int64_t probe_ns;   /* next probe step or start */
-	int64_t probe_end;  /* the running probe gives up */
+	int up_ep;         /* endpoint of the last accepted connection, -1: none yet */
+	int probe_fd;      /* TCP probe of the preferred broker, -1: none */
+	int64_t probe_ns;  /* next probe step or start */
+	int64_t probe_end; /* the running probe gives up */
 	unsigned probe_level;
 
 	/* The durable spool (mqtt.h). */
@@ -131,10 +131,10 @@ struct lt_mqtt {
 	int flushing;        /* stopping: nothing more is read from the spool */
 	uint64_t evicted_seen;
 	int64_t evict_logged;
-	int64_t replay_wait; /* a read failed: not again before */
-	uint64_t sp_read, sp_next; /* ranks: next read, next to confirm */
+	int64_t replay_wait;           /* a read failed: not again before */
+	uint64_t sp_read, sp_next;     /* ranks: next read, next to confirm */
 	unsigned char acked[ACK_RING]; /* 1 delivered, 2 dropped, by rank */
-	char *enc;           /* a record being written */
+	char *enc;                     /* a record being written */
 	size_t enc_len;
 
 	struct mosquitto *mosq; /* of the current attempt or connection */
@@ -382,8 +382,8 @@ static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err,
 		memcpy(port, colon + 1, plen);
 		port[plen] = 0;
 		if (lt_parse_uint(port, 1, 65535, &v, err, errlen) < 0)
-			return lt_errf(err, errlen, -EINVAL, "host: port '%s' of %s is not 1..65535",
-			               port, ep->host);
+			return lt_errf(err, errlen, -EINVAL,
+			               "host: port '%s' of %s is not 1..65535", port, ep->host);
 		ep->port = (unsigned)v;
 	}
 	return 0;
@@ -674,32 +674,33 @@ static void replay(struct lt_mqtt *m, int64_t now)
 
 		if (r < 0) {
 			if (r != -ENOENT && r != -EAGAIN)
-				lt_dcc_log(m->dcc, LOG_ERR, "cannot read the spool: %s", strerror(-r));
+				lt_dcc_log(m->dcc, LOG_ERR, "cannot read the spool: %s",
+				           strerror(-r));
 			if (r != -ENOENT)
 				m->replay_wait = now + (int64_t)LT_NSEC_PER_SEC;
 			break;
 		}
 		d = data;
 		tlen = len > 1 ? strnlen((const char *)d + 1, len - 1) : len;
-		msg = len > 1 && 1 + tlen < len && (d[0] & 3) < 3
-		              ? malloc(sizeof(*msg) + len - 1)
-		              : NULL;
+		msg = len > 1 && 1 + tlen < len && (d[0] & 3) < 3 ? malloc(sizeof(*msg) + len - 1)
+		                                                  : NULL;
 		if (!msg) {
-			/* Not a message of ours (or no memory): it cannot go, confirmed as dropped. */
-			lt_dcc_log(m->dcc, LOG_WARNING, "spooled message unusable: %u samples dropped",
-			           n);
+			/* Not a message of ours (or no memory): it cannot go, confirmed as dropped.
+			 */
+			lt_dcc_log(m->dcc, LOG_WARNING,
+			           "spooled message unusable: %u samples dropped", n);
 			spool_done(m, m->sp_read++, 2);
 			continue;
 		}
 		*msg = (struct mq_msg){
-			.len = len - 2 - tlen,
-			.cost = len - 2,
-			.samples = n,
-			.qos = d[0] & 3,
-			.retain = (d[0] & 4) != 0,
-			.spooled = 1,
-			.sseq = m->sp_read++,
-			.topic = msg->data,
+		    .len = len - 2 - tlen,
+		    .cost = len - 2,
+		    .samples = n,
+		    .qos = d[0] & 3,
+		    .retain = (d[0] & 4) != 0,
+		    .spooled = 1,
+		    .sseq = m->sp_read++,
+		    .topic = msg->data,
 		};
 		memcpy(msg->data, d + 1, len - 1);
 		TAILQ_INSERT_TAIL(&m->q, msg, link);
@@ -1343,7 +1344,8 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 		} else if (r < 0) {
 			lt_dcc_log(dcc, LOG_NOTICE,
 			           "no durable spool (spool = auto): %s; undelivered messages are "
-			           "kept in memory only", why);
+			           "kept in memory only",
+			           why);
 		}
 	}
 	m->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid();
@@ -1509,7 +1511,8 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 		/* Room in the memory queue for spooled messages: replay now. */
 		if (m->spool && !m->flushing && m->queued < m->conf.queue_bytes / 2 &&
 		    spool_unread(m->spool))
-			*deadline_ns = m->replay_wait < *deadline_ns ? m->replay_wait : *deadline_ns;
+			*deadline_ns =
+			    m->replay_wait < *deadline_ns ? m->replay_wait : *deadline_ns;
 		break;
 	case LT_DCC_BACKOFF:
 		break;
@@ -1593,7 +1596,8 @@ static int probe_step(struct lt_mqtt *m, int64_t now)
 
 	if (m->probe_fd >= 0) {
 		if (poll(&p, 1, 0) > 0)
-			return !so_error(m->probe_fd) && !(p.revents & (POLLERR | POLLHUP)) ? 1 : -1;
+			return !so_error(m->probe_fd) && !(p.revents & (POLLERR | POLLHUP)) ? 1
+			                                                                    : -1;
 		return now >= m->probe_end ? -1 : 0;
 	}
 	snprintf(port, sizeof(port), "%u",
@@ -1752,8 +1756,8 @@ int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
 		requeue(m, 1);
 		spool_sync(m->spool, lt_mono_ns(), 1);
 		TAILQ_FOREACH(msg, &m->q, link)
-			if (msg->samples)
-				return -ETIMEDOUT; /* the spool refused them */
+		if (msg->samples)
+			return -ETIMEDOUT; /* the spool refused them */
 		return 0;
 	}
 	/* Do not sit out a long back-off: try once now, then follow the schedule. */

@@ -425,7 +425,8 @@ static void broker_publish(struct broker *b, const char *topic, const char *payl
 	send_all(b->cfd, pkt, 4 + tl + v5 + pl);
 }
 
-/* Run the client and brokers @bs (@nb of them, lfd -1: not listening) for @ms, or until @until(). */
+/* Run the client and brokers @bs (@nb of them, lfd -1: not listening) for @ms, or until @until().
+ */
 static void run_brokers(struct lt_mqtt *m, struct broker **bs, int nb, int ms, int (*until)(void))
 {
 	int64_t end = (int64_t)lt_mono_ns() + ms * MS;
@@ -437,8 +438,8 @@ static void run_brokers(struct lt_mqtt *m, struct broker **bs, int nb, int ms, i
 
 		lt_mqtt_poll(m, &p[0], &dl);
 		for (int i = 0; i < nb; i++) {
-			p[1 + 2 * i] = (struct pollfd){ .fd = bs[i]->lfd, .events = POLLIN };
-			p[2 + 2 * i] = (struct pollfd){ .fd = bs[i]->cfd, .events = POLLIN };
+			p[1 + 2 * i] = (struct pollfd){.fd = bs[i]->lfd, .events = POLLIN};
+			p[2 + 2 * i] = (struct pollfd){.fd = bs[i]->cfd, .events = POLLIN};
 		}
 		n = poll(p, (nfds_t)(1 + 2 * nb), dl > now ? (int)((dl - now) / MS) + 1 : 0);
 		ck_assert_int_ge(n, 0);
@@ -457,7 +458,8 @@ static void run_brokers(struct lt_mqtt *m, struct broker **bs, int nb, int ms, i
 			}
 			if (b->cfd >= 0 && !fresh &&
 			    (p[2 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR))) {
-				ssize_t r = recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
+				ssize_t r =
+				    recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
 
 				if (r <= 0)
 					broker_drop(b);
@@ -968,10 +970,10 @@ static int spooled_some(void)
 
 START_TEST(mqtt_spooled_messages_leave_the_spool_only_when_acknowledged)
 {
-	struct lt_dcc d = { .name = "sp" };
+	struct lt_dcc d = {.name = "sp"};
 	struct lt_dcc_stats *st = &d.stats;
 	char dir[] = "/tmp/lt-mqtt-spool-XXXXXX", cmd[64];
-	const char *kv[] = { "spool", "yes", NULL };
+	const char *kv[] = {"spool", "yes", NULL};
 	struct broker b;
 	struct lt_mqtt *m;
 	char err[256];
@@ -1080,8 +1082,9 @@ START_TEST(mqtt_host_lists_parse_and_refuse)
 	ck_assert_int_eq(lt_mqtt_endpoints("a.example", ep, err, sizeof(err)), 1);
 	ck_assert_str_eq(ep[0].host, "a.example");
 	ck_assert_uint_eq(ep[0].port, 0);
-	ck_assert_int_eq(lt_mqtt_endpoints(" a.example:1884 , 10.0.0.2,[::1]:1885, ::2", ep, err,
-	                                   sizeof(err)), 4);
+	ck_assert_int_eq(
+	    lt_mqtt_endpoints(" a.example:1884 , 10.0.0.2,[::1]:1885, ::2", ep, err, sizeof(err)),
+	    4);
 	ck_assert_str_eq(ep[0].host, "a.example");
 	ck_assert_uint_eq(ep[0].port, 1884);
 	ck_assert_str_eq(ep[1].host, "10.0.0.2");
@@ -1114,8 +1117,8 @@ static int on_endpoint(void)
 
 START_TEST(mqtt_failover_moves_down_the_list_and_back_to_the_first)
 {
-	struct lt_dcc_stats st = { 0 };
-	struct broker a, b, *both[2] = { &a, &b };
+	struct lt_dcc_stats st = {0};
+	struct broker a, b, *both[2] = {&a, &b};
 	char hosts[64], err[256] = "";
 	struct lt_mqtt_conf c;
 	struct lt_mqtt *m;
@@ -1149,9 +1152,9 @@ START_TEST(mqtt_failover_moves_down_the_list_and_back_to_the_first)
 
 	/* The preferred broker is back on its port: probed and taken back. */
 	{
-		struct sockaddr_in sa = { .sin_family = AF_INET,
-			                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-			                  .sin_port = htons(aport) };
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		                         .sin_port = htons(aport)};
 		int one = 1;
 
 		a.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
