@@ -368,8 +368,7 @@ static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err,
 	}
 	if (hend == host || (size_t)(hend - host) >= sizeof(ep->host) ||
 	    memchr(host, ' ', (size_t)(hend - host)))
-		return lt_errf(err, errlen, -EINVAL, "'%.*s' is not a host name", (int)len,
-		               s);
+		return lt_errf(err, errlen, -EINVAL, "'%.*s' is not a host name", (int)len, s);
 	memcpy(ep->host, host, (size_t)(hend - host));
 	ep->host[hend - host] = 0;
 	ep->port = 0;
@@ -377,13 +376,14 @@ static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err,
 		size_t plen = (size_t)(end - colon - 1);
 
 		if (!plen || plen >= sizeof(port))
-			return lt_errf(err, errlen, -EINVAL, "a missing or overlong port after '%.*s:'",
-			               (int)(colon - s), s);
+			return lt_errf(err, errlen, -EINVAL,
+			               "a missing or overlong port after '%.*s:'", (int)(colon - s),
+			               s);
 		memcpy(port, colon + 1, plen);
 		port[plen] = 0;
 		if (lt_parse_uint(port, 1, 65535, &v, err, errlen) < 0)
-			return lt_errf(err, errlen, -EINVAL,
-			               "port '%s' of %s is not 1..65535", port, ep->host);
+			return lt_errf(err, errlen, -EINVAL, "port '%s' of %s is not 1..65535",
+			               port, ep->host);
 		ep->port = (unsigned)v;
 	}
 	return 0;
@@ -399,8 +399,7 @@ int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t
 		int r;
 
 		if (n == LT_MQTT_EP_MAX)
-			return lt_errf(err, errlen, -EINVAL, "at most %d brokers",
-			               LT_MQTT_EP_MAX);
+			return lt_errf(err, errlen, -EINVAL, "at most %d brokers", LT_MQTT_EP_MAX);
 		r = parse_ep(p, len, &ep[n], err, errlen);
 		if (r < 0)
 			return r;
