@@ -366,8 +366,11 @@ static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err,
 			hend = c;
 		}
 	}
-	if (hend == host || (size_t)(hend - host) >= sizeof(ep->host) ||
-	    memchr(host, ' ', (size_t)(hend - host)))
+	/* No blank, bracket or control character: a name or an address. */
+	for (const char *p = host; p < hend; p++)
+		if (*p == ' ' || *p == '[' || *p == ']' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			hend = host; /* refused below */
+	if (hend == host || (size_t)(hend - host) >= sizeof(ep->host))
 		return lt_errf(err, errlen, -EINVAL, "'%.*s' is not a host name", (int)len, s);
 	memcpy(ep->host, host, (size_t)(hend - host));
 	ep->host[hend - host] = 0;

@@ -1100,6 +1100,10 @@ START_TEST(mqtt_host_lists_parse_and_refuse)
 	ck_assert_int_eq(lt_mqtt_endpoints("a:", ep, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(lt_mqtt_endpoints("[::1", ep, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(lt_mqtt_endpoints("a b:1", ep, err, sizeof(err)), -EINVAL);
+	/* Found by fuzz_mqtt_hosts: a bracket outside the [ADDRESS] form is no host. */
+	ck_assert_int_eq(lt_mqtt_endpoints("a.e::1]b.example:1884", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_endpoints("[[::1]]", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_endpoints("a\tb", ep, err, sizeof(err)), -EINVAL);
 	for (int i = 0; i <= LT_MQTT_EP_MAX; i++)
 		strcat(many, i ? ",h" : "h");
 	ck_assert_int_eq(lt_mqtt_endpoints(many, ep, err, sizeof(err)), -EINVAL);
