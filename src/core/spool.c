@@ -2,6 +2,7 @@
 /* The durable spool: an append-only log of CRC'd records (see spool.h). */
 #include "spool.h"
 #include "trust.h"
+#include <liota/liota.h>
 #include "util.h"
 
 #include <dirent.h>
@@ -46,6 +47,12 @@ struct spool {
 	int dirty;                   /* appended since the last fdatasync */
 	int dir_dirty;               /* a segment was created or removed since then */
 	uint64_t synced_ns;          /* CLOCK_MONOTONIC of the last sync */
+	/* Reading ahead of confirmation (spool_read()): see spool.h. */
+	int afd;           /* segs[aseg], open for reading ahead; -1: not open */
+	size_t aseg;       /* segment of the read position, while inflight */
+	uint64_t aoff;     /* the read position in it */
+	uint64_t inflight; /* batches read, not yet confirmed */
+	uint64_t ignore;   /* confirmations still due for batches evicted in flight */
 	struct spool_stats st;
 };
 
@@ -176,12 +183,25 @@ static void update_stats(struct spool *sp)
 			sp->st.oldest_ns = sp->segs[i].first_ns;
 }
 
+static void close_ahead(struct spool *sp)
+{
+	if (sp->afd >= 0)
+		close(sp->afd);
+	sp->afd = -1;
+	sp->aseg = 0;
+	sp->aoff = 0;
+}
+
 /* Remove the oldest segment (read through or evicted). */
 static void drop_oldest(struct spool *sp)
 {
 	char name[32];
 
 	close_reader(sp);
+	if (sp->aseg > 0)
+		sp->aseg--; /* the read position is in a later segment: it stays there */
+	else
+		close_ahead(sp);
 	if (sp->nsegs == 1 && sp->wfd >= 0) {
 		close(sp->wfd);
 		sp->wfd = -1;
@@ -197,6 +217,11 @@ static void drop_oldest(struct spool *sp)
 
 static void evict_oldest(struct spool *sp)
 {
+	/* Batches of it in flight: their confirmations will come, and count nothing. */
+	uint64_t flying = sp->aseg > 0 ? sp->segs[0].batches : sp->inflight;
+
+	sp->ignore += flying;
+	sp->inflight -= flying;
 	sp->st.evicted_batches += sp->segs[0].batches;
 	sp->st.evicted_samples += sp->segs[0].samples;
 	sp->st.batches -= sp->segs[0].batches;
@@ -453,7 +478,7 @@ int spool_open(const char *dir, const struct spool_conf *c, struct spool **out, 
 	if (sp->conf.segment_max < SPOOL_HDR_LEN + 1)
 		sp->conf.segment_max = SPOOL_HDR_LEN + 1;
 	sp->dir = xstrdup(dir);
-	sp->wfd = sp->rfd = -1;
+	sp->wfd = sp->rfd = sp->afd = -1;
 	sp->dfd = lt_dir_open_trusted(dir, 0700, LT_DIR_PRIVATE, err, errlen);
 	if (sp->dfd < 0) {
 		r = sp->dfd;
@@ -703,8 +728,169 @@ void spool_close(struct spool *sp)
 		close(sp->wfd);
 	if (sp->rfd >= 0)
 		close(sp->rfd);
+	if (sp->afd >= 0)
+		close(sp->afd);
 	free(sp->rbuf);
 	free(sp->segs);
 	free(sp->dir);
 	free(sp);
+}
+
+/* ---- reading ahead of confirmation ---------------------------------------- */
+
+int spool_read(struct spool *sp, uint64_t now_ns, const void **data, size_t *len, uint32_t *count)
+{
+	if (!sp->inflight) {
+		/* At the confirmed position: spool_peek() ages out and sets aside on the way. */
+		int r = spool_peek(sp, now_ns, data, len, count);
+
+		if (r < 0)
+			return r;
+		close_ahead(sp);
+		sp->aoff = sp->roff + sp->cur_len;
+		sp->inflight = 1;
+		return 0;
+	}
+	for (;;) {
+		uint8_t h[SPOOL_HDR_LEN];
+		struct spool_rec rec;
+		struct seg *s;
+		char name[32];
+		uint32_t plen;
+		ssize_t n;
+
+		if (sp->aseg >= sp->nsegs)
+			return -ENOENT;
+		s = &sp->segs[sp->aseg];
+		if (sp->aoff >= s->size) {
+			if (sp->aseg + 1 >= sp->nsegs)
+				return -ENOENT;
+			if (sp->afd >= 0)
+				close(sp->afd);
+			sp->afd = -1;
+			sp->aseg++;
+			sp->aoff = 0;
+			continue;
+		}
+		if (sp->afd < 0) {
+			seg_name(name, s->seq);
+			sp->afd = openat(sp->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (sp->afd < 0)
+				return -errno;
+		}
+		n = pread(sp->afd, h, sizeof(h), (off_t)sp->aoff);
+		if (n < 0)
+			return -errno;
+		plen = n == (ssize_t)sizeof(h) ? get32(h + 4) : 0;
+		if (n != (ssize_t)sizeof(h) || plen > SPOOL_PAYLOAD_MAX ||
+		    sp->aoff + SPOOL_HDR_LEN + plen > s->size)
+			return -EAGAIN;
+		if (sp->rbuf_len < SPOOL_HDR_LEN + plen) {
+			sp->rbuf_len = SPOOL_HDR_LEN + plen;
+			sp->rbuf = xrealloc(sp->rbuf, sp->rbuf_len);
+		}
+		n = pread(sp->afd, sp->rbuf, SPOOL_HDR_LEN + plen, (off_t)sp->aoff);
+		if (n < 0)
+			return -errno;
+		/* Damaged since it was written: spool_peek() sets it aside once it is first. */
+		if (n != (ssize_t)(SPOOL_HDR_LEN + plen) ||
+		    spool_rec_parse(sp->rbuf, (size_t)n, &rec) <= 0)
+			return -EAGAIN;
+		sp->aoff += (uint64_t)n;
+		sp->inflight++;
+		*data = rec.payload;
+		*len = rec.len;
+		*count = rec.count;
+		return 0;
+	}
+}
+
+uint32_t spool_confirm(struct spool *sp)
+{
+	uint8_t h[SPOOL_HDR_LEN];
+	uint32_t count;
+
+	if (sp->ignore) {
+		sp->ignore--;
+		return 0;
+	}
+	if (!sp->inflight || !sp->nsegs)
+		return 0;
+	if (sp->rfd < 0) {
+		char name[32];
+
+		seg_name(name, sp->segs[0].seq);
+		sp->rfd = openat(sp->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	/* It was read whole before (spool_read()): its header is sound. */
+	if (sp->rfd < 0 || pread(sp->rfd, h, sizeof(h), (off_t)sp->roff) != (ssize_t)sizeof(h)) {
+		/* Gone under us: what is left of the segment cannot be confirmed, only evicted. */
+		evict_oldest(sp);
+		update_stats(sp);
+		return 0;
+	}
+	count = get32(h + 8);
+	advance(sp, SPOOL_HDR_LEN + get32(h + 4), count);
+	sp->inflight--;
+	if (!sp->segs[0].batches)
+		drop_oldest(sp);
+	update_stats(sp);
+	return count;
+}
+
+void spool_rewind(struct spool *sp)
+{
+	close_ahead(sp);
+	sp->inflight = 0;
+	sp->ignore = 0;
+}
+
+uint64_t spool_inflight(const struct spool *sp)
+{
+	return sp->inflight;
+}
+
+int spool_unread(const struct spool *sp)
+{
+	if (!sp->inflight)
+		return sp->st.batches != 0;
+	for (size_t i = sp->aseg; i < sp->nsegs; i++)
+		if ((i == sp->aseg ? sp->aoff : 0) < sp->segs[i].size)
+			return 1;
+	return 0;
+}
+
+int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
+                      const char *value, char *err, size_t errlen)
+{
+	uint64_t v;
+	int r;
+
+	if (!strcmp(key, "spool")) {
+		if (mode_auto && !strcmp(value, "auto")) {
+			*mode = SPOOL_AUTO;
+			return 0;
+		}
+		r = lt_parse_bool(value, mode, err, errlen);
+		if (r < 0 && mode_auto)
+			snprintf(err, errlen, "must be auto, yes or no, not '%s'", value);
+		return r;
+	}
+	if (!strcmp(key, "spool_size")) {
+		r = lt_parse_uint(value, 64u << 10, 1ull << 40, &v, err, errlen);
+		if (r == 0)
+			c->size_max = v;
+		return r;
+	}
+	if (!strcmp(key, "spool_max_age") || !strcmp(key, "spool_fsync")) {
+		r = lt_parse_duration(value, &v, err, errlen);
+		if (r < 0)
+			return r;
+		if (!strcmp(key, "spool_fsync"))
+			c->fsync_ns = v;
+		else
+			c->max_age_ns = v;
+		return 0;
+	}
+	return -ENOENT;
 }

@@ -125,6 +125,50 @@ int spool_sync(struct spool *sp, uint64_t now_ns, int force);
 /* When spool_sync() has work next (CLOCK_MONOTONIC), INT64_MAX for never. */
 int64_t spool_sync_due(const struct spool *sp);
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
+/*
+ * ---- reading ahead of confirmation (a peer that acknowledges) ----------
+ *
+ * A transport with acknowledgements (MQTT QoS 1/2) keeps many batches in
+ * flight: it reads ahead with spool_read(), and confirms with
+ * spool_confirm() as the peer acknowledges, in the order they were read.
+ * Two cursors: the confirmed position (where spool_peek() reads, saved in
+ * "head" at close) and the read position, ahead of it. Every batch between
+ * them is in flight; it stays in the spool (and in its counts) until it is
+ * confirmed. spool_rewind() brings the read position back to the confirmed
+ * one (the connection was lost: what was in flight is read again). A spool
+ * is read either with peek/pop or with read/confirm, not both at once.
+ */
+/*
+ * The batch after the read position, which then moves past it; like
+ * spool_peek() otherwise (*@data valid until the next call on @sp; batches
+ * past max_age at the confirmed position are evicted on the way). -ENOENT:
+ * every batch is read already; -EAGAIN: a corrupt record is next, which is
+ * set aside once the batches in flight before it are confirmed.
+ */
+int spool_read(struct spool *sp, uint64_t now_ns, const void **data, size_t *len, uint32_t *count);
+/*
+ * The oldest batch in flight was delivered: it leaves the spool. Returns
+ * its samples, 0 when it had been evicted meanwhile (the size cap counted
+ * it in evicted_samples), or when nothing is in flight.
+ */
+uint32_t spool_confirm(struct spool *sp);
+/* Read again from the confirmed position: nothing is in flight any more. */
+void spool_rewind(struct spool *sp);
+/* Batches read and not yet confirmed. */
+uint64_t spool_inflight(const struct spool *sp);
+/* Whether spool_read() has a batch to hand (none read yet, or more appended). */
+int spool_unread(const struct spool *sp);
+
+/* spool = auto (the default of the MQTT transport): on when a state folder can hold it. */
+enum spool_mode { SPOOL_OFF = 0, SPOOL_ON = 1, SPOOL_AUTO = 2 };
+/*
+ * One of the spool keys of a DCC section: spool (yes, no, and auto when
+ * @mode_auto), spool_size, spool_max_age, spool_fsync, into *@mode and
+ * @c. 0, -ENOENT for another key, -EINVAL with the reason in @err.
+ */
+int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
+                      const char *value, char *err, size_t errlen);
+
 /* Sync, save the read position, close. NULL is fine. */
 void spool_close(struct spool *sp);
 

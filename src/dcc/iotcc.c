@@ -21,6 +21,14 @@
  * registered in this run (a device removed from the configuration, found at
  * a reload or a restart) gets remove_resource_request, and leaves the file
  * when IoTCC confirms.
+ *
+ * Over MQTT, the transport's durable spool (spool = auto by default, see
+ * transport/mqtt.h) keeps the add_stats messages only: they carry samples
+ * and name their device by the uuid that the state file keeps across
+ * restarts, so they stay valid however late they go. Registration
+ * requests are not data: they are answered on this connection (their
+ * transactionID is of this run), and are made again at every start, so a
+ * spooled one would only be a stale duplicate; they wait in memory.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -167,6 +175,14 @@ static void sync_stats(struct iotcc *c)
 	COPY(queued, c->held_bytes);
 	COPY(pending, c->held_samples);
 	COPY(dropped, c->dropped);
+	COPY(recovered, 0);
+	COPY(spooled, 0);
+	COPY(spool_batches, 0);
+	COPY(spool_bytes, 0);
+	COPY(spool_oldest_ns, 0);
+	COPY(spool_evicted, 0);
+	COPY(endpoint, 0);
+	COPY(failovers, 0);
 #undef COPY
 	atomic_store_explicit(&st->state, atomic_load_explicit(&t->state, memory_order_relaxed),
 			      memory_order_relaxed);
@@ -390,13 +406,23 @@ static int iotcc_check(struct lt_dcc *dcc, char *err, size_t errlen)
 			snprintf(err, errlen, "request_topic and response_topic are MQTT options");
 			return -EINVAL;
 		}
+		if (c->mconf.spool == SPOOL_ON) {
+			snprintf(err, errlen, "spool = yes needs transport = mqtt");
+			return -EINVAL;
+		}
 		return lt_ws_conf_check(&c->wconf, err, errlen);
 	}
 	if (c->wconf.url) {
 		snprintf(err, errlen, "url is a WebSocket option: set transport = websocket");
 		return -EINVAL;
 	}
-	return lt_mqtt_check(&c->mconf, err, errlen);
+	if (lt_mqtt_check(&c->mconf, err, errlen) < 0)
+		return -EINVAL;
+	if (lt_mqtt_set_endpoints(&c->mconf, dcc) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /*
@@ -1147,15 +1173,25 @@ static void iotcc_dispatch(struct lt_dcc *dcc, short revents, int64_t now)
 static int iotcc_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 {
 	struct iotcc *c = lt_dcc_priv(dcc);
+	bool spool = c->mqtt && lt_mqtt_spooling(c->mqtt);
+	int64_t end = deadline_ns;
 
 	if (!c->mqtt && !c->ws)
 		return c->held_samples ? -ETIMEDOUT : 0;
-	while (tx_queued(c) || c->held_samples) {
-		int64_t now = now_ns(), dl = deadline_ns;
+	/*
+	 * With the spool, the transport delivers its queue and keeps the rest
+	 * (lt_mqtt_flush()); here only the held samples get half the time.
+	 */
+	if (spool)
+		end = now_ns() + (deadline_ns - now_ns()) / 2;
+	while (spool ? c->held_samples != 0 : tx_queued(c) || c->held_samples) {
+		int64_t now = now_ns(), dl = end;
 		struct pollfd pfd;
 		struct timespec ts;
 
-		if (now >= deadline_ns) {
+		if (now >= end) {
+			if (spool)
+				break;
 			sync_stats(c);
 			return -ETIMEDOUT;
 		}
@@ -1163,6 +1199,12 @@ static int iotcc_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 		ts = lt_ns_ts((uint64_t)(dl > now ? dl - now : 0));
 		ppoll(&pfd, pfd.fd >= 0 ? 1 : 0, &ts, NULL);
 		iotcc_dispatch(dcc, pfd.fd >= 0 ? pfd.revents : 0, now_ns());
+	}
+	if (spool) {
+		int r = lt_mqtt_flush(c->mqtt, deadline_ns);
+
+		sync_stats(c);
+		return r;
 	}
 	sync_stats(c);
 	return 0;

@@ -8,7 +8,9 @@
  * a template with %e %i %d %m), retain, enclose_metadata, and the
  * transport's (host, port, client_id, username, password, keepalive, qos,
  * clean_session, reconnect_min, reconnect_max, connect_timeout,
- * queue_size) and TLS keys (tls.h).
+ * queue_size, spool, spool_size, spool_max_age, spool_fsync) and TLS keys
+ * (tls.h). host may list several brokers (failover); the durable spool
+ * and the failover live in the transport (mqtt.h), shared with IoTCC.
  *
  * Registration builds each metric's topic and the JSON around its samples
  * once; publishing formats only the samples. The client is created at
@@ -300,8 +302,11 @@ static int mqtt_option(struct lt_dcc *dcc, const char *key, const char *value, c
 static int mqtt_check(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
+	int r = lt_mqtt_check(&q->conf, err, errlen);
 
-	return lt_mqtt_check(&q->conf, err, errlen);
+	if (r == 0 && lt_mqtt_set_endpoints(&q->conf, dcc) < 0)
+		return lt_errf(err, errlen, -ENOMEM, "out of memory");
+	return r;
 }
 
 static int mqtt_start(struct lt_dcc *dcc, char *err, size_t errlen)

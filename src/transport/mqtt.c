@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -55,6 +57,20 @@
 #define INBOX_MAX (1024u * 1024)
 /* MQTT's largest packet is 256 MiB; the topic and header fit in the rest. */
 #define PAYLOAD_MAX (256u * 1024 * 1024 - 64 * 1024)
+/*
+ * Spooled messages in flight are confirmed in the order read; their
+ * acknowledgements may come out of order (a QoS 2 one after a later QoS 1),
+ * within the WINDOW handed at once: a ring of that many flags is enough.
+ */
+#define ACK_RING 256
+/* Replay moves at most this much per dispatch (graphite's REPLAY_ROUND). */
+#define REPLAY_ROUND (128u << 10)
+/* How often a spool that another instance still holds (a reload) is tried again. */
+#define SPOOL_RETRY_NS (100 * MSEC)
+/* Evictions closer than this to the previous one are one burst: logged once. */
+#define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
+/* A probe of the preferred broker is looked at this often until it answers. */
+#define PROBE_STEP_NS (20 * MSEC)
 
 struct mq_msg {
 	TAILQ_ENTRY(mq_msg) link;
@@ -63,6 +79,8 @@ struct mq_msg {
 	unsigned samples; /* added to stats->sent on delivery */
 	int mid;          /* libmosquitto's id while handed */
 	unsigned char qos, retain, handed;
+	unsigned char spooled; /* read from the spool: confirmed there when delivered */
+	uint64_t sseq;         /* its rank in the reading, for in-order confirmation */
 	char *topic;      /* in data[] */
 	char data[];      /* topic, NUL, payload */
 };
@@ -94,7 +112,30 @@ struct lt_mqtt {
 	struct lt_dcc_stats own_stats;
 	char peer[300]; /* "HOST:PORT", for messages */
 	unsigned port;
-	SSL_CTX *ssl_ctx; /* NULL without TLS */
+	SSL_CTX *ssl_ctx; /* NULL without TLS: the current endpoint's */
+
+	/* The brokers (host list), the first preferred; see mqtt.h. */
+	struct lt_mqtt_ep eps[LT_MQTT_EP_MAX];
+	SSL_CTX *ep_ssl[LT_MQTT_EP_MAX];
+	unsigned neps, ep;
+	int up_ep;         /* endpoint of the last accepted connection, -1: none yet */
+	int probe_fd;      /* TCP probe of the preferred broker, -1: none */
+	int64_t probe_ns;  /* next probe step or start */
+	int64_t probe_end; /* the running probe gives up */
+	unsigned probe_level;
+
+	/* The durable spool (mqtt.h). */
+	struct spool *spool;
+	int64_t spool_retry; /* open again at (EBUSY), 0: not needed */
+	int spool_failing;   /* appends fail: logged once */
+	int flushing;        /* stopping: nothing more is read from the spool */
+	uint64_t evicted_seen;
+	int64_t evict_logged;
+	int64_t replay_wait;           /* a read failed: not again before */
+	uint64_t sp_read, sp_next;     /* ranks: next read, next to confirm */
+	unsigned char acked[ACK_RING]; /* 1 delivered, 2 dropped, by rank */
+	char *enc;                     /* a record being written */
+	size_t enc_len;
 
 	struct mosquitto *mosq; /* of the current attempt or connection */
 	enum lt_dcc_state state;
@@ -155,7 +196,9 @@ void lt_mqtt_conf_init(struct lt_mqtt_conf *c)
 		.connect_timeout_ns = 10 * LT_NSEC_PER_SEC,
 		.protocol = 5,
 		.max_incoming = LT_MQTT_IN_DEFAULT,
+		.spool = SPOOL_AUTO,
 	};
+	spool_conf_defaults(&c->spool_conf);
 	lt_tls_conf_init(&c->tls);
 }
 
@@ -189,8 +232,15 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 	uint64_t v;
 	int r;
 
-	if (!strcmp(key, "host"))
-		return set_str(&c->host, key, value, err, errlen);
+	if (!strcmp(key, "host")) {
+		struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
+
+		r = lt_mqtt_endpoints(value, ep, err, errlen);
+		return r < 0 ? r : set_str(&c->host, key, value, err, errlen);
+	}
+	r = spool_conf_option(&c->spool_conf, &c->spool, 1, key, value, err, errlen);
+	if (r != -ENOENT)
+		return r;
 	if (!strcmp(key, "client_id")) {
 		/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
 		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
@@ -282,6 +332,107 @@ unsigned lt_mqtt_port(const struct lt_mqtt_conf *c)
 	return c->tls.enabled ? 8883 : 1883;
 }
 
+/* "HOST" or "HOST:PORT" or "[V6]:PORT", trimmed, into @ep. */
+static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err, size_t errlen)
+{
+	const char *end, *host, *hend, *colon = NULL;
+	char port[16];
+	uint64_t v;
+
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	end = s + len;
+	host = s;
+	hend = end;
+	if (!len)
+		return lt_errf(err, errlen, -EINVAL, "an empty broker in the list");
+	if (*s == '[') {
+		const char *rb = memchr(s, ']', len);
+
+		if (!rb || (rb + 1 < end && rb[1] != ':'))
+			return lt_errf(err, errlen, -EINVAL, "'%.*s' is not [ADDRESS]:PORT",
+			               (int)len, s);
+		host = s + 1;
+		hend = rb;
+		colon = rb + 1 < end ? rb + 1 : NULL;
+	} else {
+		const char *c = memchr(s, ':', len);
+
+		/* One colon: HOST:PORT; more: an IPv6 address without a port. */
+		if (c && !memchr(c + 1, ':', (size_t)(end - c - 1))) {
+			colon = c;
+			hend = c;
+		}
+	}
+	/* No blank, bracket or control character: a name or an address. */
+	for (const char *p = host; p < hend; p++)
+		if (*p == ' ' || *p == '[' || *p == ']' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			hend = host; /* refused below */
+	if (hend == host || (size_t)(hend - host) >= sizeof(ep->host))
+		return lt_errf(err, errlen, -EINVAL, "'%.*s' is not a host name", (int)len, s);
+	memcpy(ep->host, host, (size_t)(hend - host));
+	ep->host[hend - host] = 0;
+	ep->port = 0;
+	if (colon) {
+		size_t plen = (size_t)(end - colon - 1);
+
+		if (!plen || plen >= sizeof(port))
+			return lt_errf(err, errlen, -EINVAL,
+			               "a missing or overlong port after '%.*s:'", (int)(colon - s),
+			               s);
+		memcpy(port, colon + 1, plen);
+		port[plen] = 0;
+		if (lt_parse_uint(port, 1, 65535, &v, err, errlen) < 0)
+			return lt_errf(err, errlen, -EINVAL, "port '%s' of %s is not 1..65535",
+			               port, ep->host);
+		ep->port = (unsigned)v;
+	}
+	return 0;
+}
+
+int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t errlen)
+{
+	int n = 0;
+
+	for (const char *p = host;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int r;
+
+		if (n == LT_MQTT_EP_MAX)
+			return lt_errf(err, errlen, -EINVAL, "at most %d brokers", LT_MQTT_EP_MAX);
+		r = parse_ep(p, len, &ep[n], err, errlen);
+		if (r < 0)
+			return r;
+		n++;
+		if (!comma)
+			return n;
+		p = comma + 1;
+	}
+}
+
+static void ep_name(char *buf, size_t len, const struct lt_mqtt_ep *ep, unsigned defport)
+{
+	snprintf(buf, len, strchr(ep->host, ':') ? "[%s]:%u" : "%s:%u", ep->host,
+	         ep->port ? ep->port : defport);
+}
+
+int lt_mqtt_set_endpoints(const struct lt_mqtt_conf *c, struct lt_dcc *dcc)
+{
+	struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
+	char names[LT_MQTT_EP_MAX][300], err[256];
+	const char *v[LT_MQTT_EP_MAX];
+	int n = c->host ? lt_mqtt_endpoints(c->host, ep, err, sizeof(err)) : 0;
+
+	for (int i = 0; i < n; i++) {
+		ep_name(names[i], sizeof(names[i]), &ep[i], lt_mqtt_port(c));
+		v[i] = names[i];
+	}
+	return n > 0 ? lt_dcc_set_endpoints(dcc, v, (unsigned)n) : 0;
+}
+
 /* ---- state, counters, queue ------------------------------------------------ */
 
 static void set_state(struct lt_mqtt *m, enum lt_dcc_state st)
@@ -318,7 +469,8 @@ static void msg_remove(struct lt_mqtt *m, struct mq_msg *msg)
 		m->handed--;
 	TAILQ_REMOVE(&m->q, msg, link);
 	m->queued -= msg->cost;
-	m->pending -= msg->samples;
+	if (!msg->spooled)
+		m->pending -= msg->samples; /* a spooled one counts in spooled until confirmed */
 	free(msg);
 	update_queued(m);
 }
@@ -334,6 +486,234 @@ static void unhand_all(struct lt_mqtt *m)
 	}
 	m->handed = 0;
 	m->next = TAILQ_FIRST(&m->q);
+}
+
+/* ---- the durable spool ------------------------------------------------------ */
+
+static void pump(struct lt_mqtt *m);
+static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level);
+
+/* The spool's counters into the client's; evictions are lost samples: dropped. */
+static void spool_count(struct lt_mqtt *m)
+{
+	struct lt_dcc_stats *st = m->stats;
+	struct spool_stats ss;
+	int64_t now;
+
+	if (!m->spool)
+		return;
+	spool_get_stats(m->spool, &ss);
+	atomic_store_explicit(&st->spooled, ss.samples, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
+	if (ss.evicted_samples == m->evicted_seen)
+		return;
+	count(&st->dropped, ss.evicted_samples - m->evicted_seen);
+	count(&st->spool_evicted, ss.evicted_samples - m->evicted_seen);
+	m->evicted_seen = ss.evicted_samples;
+	now = (int64_t)lt_mono_ns();
+	if (!m->evict_logged || now - m->evict_logged >= (int64_t)EVICT_BURST_NS)
+		lt_dcc_log(m->dcc, LOG_WARNING,
+		           "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
+		           "oldest messages, %llu samples so far",
+		           (unsigned long long)m->conf.spool_conf.size_max,
+		           (unsigned long long)ss.evicted_samples);
+	m->evict_logged = now;
+}
+
+/*
+ * Open STATE_DIR/spool-DCCNAME. Another instance of the DCC may hold it for
+ * a few more milliseconds (a reload starts the new one before it stops the
+ * old one): -EBUSY, tried again from dispatch, messages go to memory
+ * meanwhile. 0, or a negative errno with the reason in @err.
+ */
+static int spool_try_open(struct lt_mqtt *m, char *err, size_t errlen)
+{
+	char name[300], path[4400], note[1024];
+	struct spool_stats ss;
+	int r;
+
+	snprintf(name, sizeof(name), "spool-%s", lt_dcc_name(m->dcc));
+	r = lt_state_path(name, path, sizeof(path), err, errlen);
+	if (r < 0)
+		return r;
+	r = spool_open(path, &m->conf.spool_conf, &m->spool, note, sizeof(note), err, errlen);
+	if (r < 0)
+		return r;
+	m->spool_retry = 0;
+	if (note[0])
+		lt_dcc_log(m->dcc, LOG_WARNING, "spool %s: %s", path, note);
+	spool_get_stats(m->spool, &ss);
+	if (ss.recovered) {
+		lt_dcc_log(m->dcc, LOG_INFO,
+		           "spool %s: %llu samples in %llu messages from before, sent first", path,
+		           (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
+		atomic_store_explicit(&m->stats->recovered, ss.recovered, memory_order_relaxed);
+	}
+	spool_count(m);
+	return 0;
+}
+
+static void spool_retry(struct lt_mqtt *m, int64_t now)
+{
+	char err[512];
+	int r;
+
+	if (m->spool || !m->spool_retry || now < m->spool_retry)
+		return;
+	r = spool_try_open(m, err, sizeof(err));
+	if (r == -EBUSY) {
+		m->spool_retry = now + (int64_t)SPOOL_RETRY_NS;
+	} else if (r < 0) {
+		lt_dcc_log(m->dcc, LOG_ERR, "%s; retrying in 10 s", err);
+		m->spool_retry = now + 100 * (int64_t)SPOOL_RETRY_NS;
+	}
+}
+
+/*
+ * A record: one byte of qos | retain << 2, the topic and its NUL, the
+ * payload; the sample count is the record's.
+ */
+static int spool_keep(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
+                      int qos, int retain, unsigned samples)
+{
+	size_t tlen = strlen(topic), need = 1 + tlen + 1 + len;
+	int r;
+
+	if (need > m->enc_len) {
+		char *p = realloc(m->enc, need);
+
+		if (!p)
+			return -ENOMEM;
+		m->enc = p;
+		m->enc_len = need;
+	}
+	m->enc[0] = (char)(qos | (retain ? 4 : 0));
+	memcpy(m->enc + 1, topic, tlen + 1);
+	if (len)
+		memcpy(m->enc + 2 + tlen, payload, len);
+	r = spool_append(m->spool, m->enc, need, samples, lt_real_ns());
+	if (r < 0 && !m->spool_failing)
+		lt_dcc_log(m->dcc, LOG_ERR,
+		           "cannot write to the spool: %s; keeping what fits in the memory queue",
+		           strerror(-r));
+	else if (r == 0 && m->spool_failing)
+		lt_dcc_log(m->dcc, LOG_NOTICE, "the spool takes messages again");
+	m->spool_failing = r < 0;
+	spool_count(m);
+	return r;
+}
+
+/*
+ * A spooled message of rank @sseq was delivered (@how 1) or can never be
+ * (2): confirm, in the order read, every one whose turn has come.
+ */
+static void spool_done(struct lt_mqtt *m, uint64_t sseq, unsigned char how)
+{
+	if (!m->spool || sseq < m->sp_next || sseq - m->sp_next >= ACK_RING)
+		return; /* from before a rewind */
+	m->acked[sseq % ACK_RING] = how;
+	while (m->acked[m->sp_next % ACK_RING]) {
+		unsigned char *h = &m->acked[m->sp_next % ACK_RING];
+
+		count(*h == 1 ? &m->stats->sent : &m->stats->dropped, spool_confirm(m->spool));
+		*h = 0;
+		m->sp_next++;
+	}
+	m->replay_wait = 0;
+	spool_count(m);
+}
+
+/*
+ * The connection ended (or is being changed): with @to_spool, the data
+ * messages of the memory queue go to the spool, in their order (a crash
+ * now loses nothing); the messages read from the spool leave memory, and
+ * the spool is read again from its confirmed position. Requests (no
+ * samples) stay in memory for the next connection.
+ */
+static void requeue(struct lt_mqtt *m, int to_spool)
+{
+	struct mq_msg *msg, *tmp;
+
+	if (!m->spool)
+		return;
+	for (msg = TAILQ_FIRST(&m->q); msg; msg = tmp) {
+		tmp = TAILQ_NEXT(msg, link);
+		if (msg->spooled) {
+			msg_remove(m, msg);
+		} else if (to_spool && msg->samples && !m->spool_failing &&
+		           spool_keep(m, msg->topic, msg->topic + strlen(msg->topic) + 1, msg->len,
+		                      msg->qos, msg->retain, msg->samples) == 0) {
+			msg_remove(m, msg);
+		}
+	}
+	spool_rewind(m->spool);
+	m->sp_read = m->sp_next = 0;
+	memset(m->acked, 0, sizeof(m->acked));
+	m->replay_wait = 0;
+	spool_count(m);
+}
+
+/*
+ * While connected and the memory queue is below half its size, read
+ * spooled messages into it, oldest first, at most REPLAY_ROUND bytes per
+ * call: at the rate the broker acknowledges.
+ */
+static void replay(struct lt_mqtt *m, int64_t now)
+{
+	size_t moved = 0;
+
+	if (!m->spool || m->flushing || m->state != LT_DCC_UP || m->lost || now < m->replay_wait)
+		return;
+	while (m->queued < m->conf.queue_bytes / 2 && moved < REPLAY_ROUND) {
+		const unsigned char *d;
+		const void *data;
+		size_t len, tlen;
+		uint32_t n;
+		struct mq_msg *msg;
+		int r = spool_read(m->spool, lt_real_ns(), &data, &len, &n);
+
+		if (r < 0) {
+			if (r != -ENOENT && r != -EAGAIN)
+				lt_dcc_log(m->dcc, LOG_ERR, "cannot read the spool: %s",
+				           strerror(-r));
+			if (r != -ENOENT)
+				m->replay_wait = now + (int64_t)LT_NSEC_PER_SEC;
+			break;
+		}
+		d = data;
+		tlen = len > 1 ? strnlen((const char *)d + 1, len - 1) : len;
+		msg = len > 1 && 1 + tlen < len && (d[0] & 3) < 3 ? malloc(sizeof(*msg) + len - 1)
+		                                                  : NULL;
+		if (!msg) {
+			/* Not a message of ours (or no memory): it cannot go, confirmed as dropped.
+			 */
+			lt_dcc_log(m->dcc, LOG_WARNING,
+			           "spooled message unusable: %u samples dropped", n);
+			spool_done(m, m->sp_read++, 2);
+			continue;
+		}
+		*msg = (struct mq_msg){
+		    .len = len - 2 - tlen,
+		    .cost = len - 2,
+		    .samples = n,
+		    .qos = d[0] & 3,
+		    .retain = (d[0] & 4) != 0,
+		    .spooled = 1,
+		    .sseq = m->sp_read++,
+		    .topic = msg->data,
+		};
+		memcpy(msg->data, d + 1, len - 1);
+		TAILQ_INSERT_TAIL(&m->q, msg, link);
+		if (!m->next)
+			m->next = msg;
+		m->queued += msg->cost;
+		moved += len;
+	}
+	update_queued(m);
+	spool_count(m);
+	pump(m);
 }
 
 /* The client id of the next attempt: configured, or EDGE-ID-DCCNAME. */
@@ -435,6 +815,14 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s", m->peer);
 	m->connected_once = 1;
 	m->attempts = 0;
+	if (m->up_ep >= 0 && (unsigned)m->up_ep != m->ep)
+		count(&m->stats->failovers, 1);
+	m->up_ep = (int)m->ep;
+	atomic_store_explicit(&m->stats->endpoint, m->ep, memory_order_relaxed);
+	if (m->ep) /* not the preferred broker: probe it on the back-off's schedule */
+		m->probe_ns = m->up_since + (int64_t)backoff_delay(m, m->probe_level);
+	else
+		m->probe_level = 0;
 	memset(m->warned, 0, sizeof(m->warned));
 	set_state(m, LT_DCC_UP);
 	m->timer_ns = (int64_t)lt_mono_ns();
@@ -485,8 +873,11 @@ static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
 			break;
 		if (msg->mid != mid)
 			continue;
-		count(&m->stats->sent, msg->samples);
 		count(&m->stats->bytes, msg->len);
+		if (msg->spooled)
+			spool_done(m, msg->sseq, 1); /* counts sent as the spool confirms */
+		else
+			count(&m->stats->sent, msg->samples);
 		msg_remove(m, msg);
 		return;
 	}
@@ -593,9 +984,40 @@ static void destroy_client(struct lt_mqtt *m)
  * accepting it (another client with the same client id takes the session
  * back) gets ever fewer attempts, not a storm.
  */
-static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
+/*
+ * The delay after @level failures: uniform in [0, min(max, min * 2^level)],
+ * at least min / 2. Also the schedule of the probes of the preferred broker.
+ */
+static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level)
 {
 	uint64_t lo = m->conf.backoff_min_ns, hi = m->conf.backoff_max_ns, cap = hi, delay;
+
+	if (level < 63 && lo <= (hi >> level))
+		cap = lo << level;
+	delay = rnd(m) % (cap + 1);
+	return delay < lo / 2 ? lo / 2 : delay;
+}
+
+/* Connect to broker @i of the list from the next attempt on. */
+static void set_ep(struct lt_mqtt *m, unsigned i)
+{
+	m->ep = i;
+	m->ssl_ctx = m->ep_ssl[i];
+	m->port = m->eps[i].port ? m->eps[i].port : lt_mqtt_port(&m->conf);
+	snprintf(m->peer, sizeof(m->peer), strchr(m->eps[i].host, ':') ? "[%s]:%u" : "%s:%u",
+	         m->eps[i].host, m->port);
+}
+
+static void probe_stop(struct lt_mqtt *m)
+{
+	if (m->probe_fd >= 0)
+		close(m->probe_fd);
+	m->probe_fd = -1;
+}
+
+static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
+{
+	uint64_t hi = m->conf.backoff_max_ns, delay;
 	int was_up = m->state == LT_DCC_UP;
 	uint32_t h = 2166136261u;
 	int prio = LOG_DEBUG;
@@ -603,6 +1025,8 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 
 	destroy_client(m);
 	unhand_all(m);
+	requeue(m, 1);
+	probe_stop(m);
 	if (was_up && now - m->up_since >= (int64_t)hi)
 		m->level = 0;
 	else if (was_up && !strcmp(reason, CLOSED_BY_BROKER)) {
@@ -612,11 +1036,7 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 		         (double)(now - m->up_since) / 1e9, client_id(m));
 		reason = why;
 	}
-	if (m->level < 63 && lo <= (hi >> m->level))
-		cap = lo << m->level;
-	delay = rnd(m) % (cap + 1);
-	if (delay < lo / 2)
-		delay = lo / 2;
+	delay = backoff_delay(m, m->level);
 	m->attempts++;
 	if (m->level < 64)
 		m->level++;
@@ -636,9 +1056,20 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 		m->warned[0] = h;
 		prio = LOG_WARNING;
 	}
-	lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", m->peer,
-	           was_up ? "lost" : "failed", reason,
-	           (unsigned long long)((delay + MSEC - 1) / MSEC));
+	if (m->neps > 1) {
+		/* The next broker of the list is tried next. */
+		unsigned next = (m->ep + 1) % m->neps;
+
+		lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, trying %s:%u in %llu ms",
+		           m->peer, was_up ? "lost" : "failed", reason, m->eps[next].host,
+		           m->eps[next].port ? m->eps[next].port : lt_mqtt_port(&m->conf),
+		           (unsigned long long)((delay + MSEC - 1) / MSEC));
+		set_ep(m, next);
+	} else {
+		lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", m->peer,
+		           was_up ? "lost" : "failed", reason,
+		           (unsigned long long)((delay + MSEC - 1) / MSEC));
+	}
 	if (m->h.on_disconnect)
 		m->h.on_disconnect(m->ctx, reason);
 }
@@ -774,11 +1205,12 @@ static void attempt(struct lt_mqtt *m, int64_t now)
 	set_state(m, LT_DCC_CONNECTING);
 	m->timer_ns = now + (int64_t)m->conf.connect_timeout_ns;
 	errno = 0;
-	rc = mosquitto_connect_async(mosq, m->conf.host, (int)m->port, (int)m->conf.keepalive_s);
+	rc = mosquitto_connect_async(mosq, m->eps[m->ep].host, (int)m->port,
+	                             (int)m->conf.keepalive_s);
 	if (rc == MOSQ_ERR_ERRNO)
 		mark_lost(m, "%s", strerror(errno));
 	else if (rc == MOSQ_ERR_EAI)
-		mark_lost(m, "cannot resolve %s", m->conf.host);
+		mark_lost(m, "cannot resolve %s", m->eps[m->ep].host);
 	else if (rc != MOSQ_ERR_SUCCESS)
 		mark_lost(m, "%s", mosquitto_strerror(rc));
 	settle(m, now);
@@ -816,7 +1248,10 @@ static void pump(struct lt_mqtt *m)
 			lt_dcc_log(m->dcc, LOG_WARNING,
 			           "a message of %zu bytes to %s (%u samples) dropped: larger than "
 			           "the broker accepts", msg->len, msg->topic, msg->samples);
-			count(&m->stats->dropped, msg->samples);
+			if (msg->spooled)
+				spool_done(m, msg->sseq, 2);
+			else
+				count(&m->stats->dropped, msg->samples);
 			msg_remove(m, msg);
 			continue;
 		}
@@ -850,6 +1285,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
                             struct lt_dcc_stats *stats, char *err, size_t errlen)
 {
 	struct lt_mqtt *m;
+	int r;
 
 	if (lt_mqtt_check(c, err, errlen) < 0)
 		return NULL;
@@ -861,6 +1297,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		goto nomem;
+	m->probe_fd = -1;
 	TAILQ_INIT(&m->q);
 	STAILQ_INIT(&m->inbox);
 	m->stats = stats ? stats : &m->own_stats;
@@ -880,14 +1317,37 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 	if (h)
 		m->h = *h;
 	m->ctx = ctx;
-	m->port = lt_mqtt_port(c);
-	snprintf(m->peer, sizeof(m->peer), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host,
-	         m->port);
-	if (c->tls.enabled) {
-		m->ssl_ctx = lt_tls_ctx_new(&c->tls, c->host, err, errlen);
-		if (!m->ssl_ctx) {
+	m->up_ep = -1;
+	r = lt_mqtt_endpoints(c->host, m->eps, err, errlen);
+	if (r < 0) {
+		lt_mqtt_free(m);
+		return NULL;
+	}
+	m->neps = (unsigned)r;
+	/* One TLS context per broker: each verifies its own name. */
+	for (unsigned i = 0; c->tls.enabled && i < m->neps; i++) {
+		m->ep_ssl[i] = lt_tls_ctx_new(&c->tls, m->eps[i].host, err, errlen);
+		if (!m->ep_ssl[i]) {
 			lt_mqtt_free(m);
 			return NULL;
+		}
+	}
+	set_ep(m, 0);
+	if (dcc && c->spool != SPOOL_OFF) {
+		char why[512];
+
+		r = spool_try_open(m, why, sizeof(why));
+		if (r == -EBUSY) {
+			m->spool_retry = (int64_t)lt_mono_ns() + (int64_t)SPOOL_RETRY_NS;
+		} else if (r < 0 && c->spool == SPOOL_ON) {
+			lt_errf(err, errlen, r, "spool: %s", why);
+			lt_mqtt_free(m);
+			return NULL;
+		} else if (r < 0) {
+			lt_dcc_log(dcc, LOG_NOTICE,
+			           "no durable spool (spool = auto): %s; undelivered messages are "
+			           "kept in memory only",
+			           why);
 		}
 	}
 	m->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid();
@@ -975,6 +1435,12 @@ int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload,
 	    mosquitto_validate_utf8(topic, (int)tlen) != MOSQ_ERR_SUCCESS)
 		return -EINVAL;
 	cost = tlen + len;
+	/* Data goes to the spool while it cannot go now, or after what waits there. */
+	if (m->spool && samples && !m->spool_failing &&
+	    (!lt_mqtt_connected(m) || !spool_empty(m->spool) ||
+	     m->queued + cost > m->conf.queue_bytes / 2) &&
+	    spool_keep(m, topic, payload, len, qos, retain, samples) == 0)
+		return 0;
 	if (cost > m->conf.queue_bytes - m->queued)
 		return -ENOBUFS;
 	msg = malloc(sizeof(*msg) + tlen + 1 + len);
@@ -1012,6 +1478,14 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 {
 	pfd->fd = -1;
 	pfd->events = pfd->revents = 0;
+	if (m->spool) {
+		int64_t due = spool_sync_due(m->spool);
+
+		if (due < *deadline_ns)
+			*deadline_ns = due;
+	} else if (m->spool_retry && m->spool_retry < *deadline_ns) {
+		*deadline_ns = m->spool_retry;
+	}
 	if (m->lost || !STAILQ_EMPTY(&m->inbox)) {
 		/* Recorded outside dispatch (publish, subscribe), or messages wait: at once. */
 		*deadline_ns = 0;
@@ -1034,6 +1508,13 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 	case LT_DCC_UP:
 		pfd->fd = mosquitto_socket(m->mosq);
 		pfd->events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+		if (m->ep && m->probe_ns < *deadline_ns)
+			*deadline_ns = m->probe_ns;
+		/* Room in the memory queue for spooled messages: replay now. */
+		if (m->spool && !m->flushing && m->queued < m->conf.queue_bytes / 2 &&
+		    spool_unread(m->spool))
+			*deadline_ns =
+			    m->replay_wait < *deadline_ns ? m->replay_wait : *deadline_ns;
 		break;
 	case LT_DCC_BACKOFF:
 		break;
@@ -1093,6 +1574,8 @@ static int hold_connect(struct lt_mqtt *m, short revents, int64_t now)
 }
 
 /* The result of a mosquitto_loop_*() call. */
+static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns);
+
 static void loop_rc(struct lt_mqtt *m, int rc)
 {
 	if (rc == MOSQ_ERR_SUCCESS)
@@ -1105,7 +1588,89 @@ static void loop_rc(struct lt_mqtt *m, int rc)
 		mark_lost(m, "%s", mosquitto_strerror(rc));
 }
 
+/* A TCP connection to the preferred broker: 1 it answers, 0 not yet known, -1 it does not. */
+static int probe_step(struct lt_mqtt *m, int64_t now)
+{
+	struct pollfd p = {.fd = m->probe_fd, .events = POLLOUT};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	char port[16];
+	int r;
+
+	if (m->probe_fd >= 0) {
+		if (poll(&p, 1, 0) > 0)
+			return !so_error(m->probe_fd) && !(p.revents & (POLLERR | POLLHUP)) ? 1
+			                                                                    : -1;
+		return now >= m->probe_end ? -1 : 0;
+	}
+	snprintf(port, sizeof(port), "%u",
+	         m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
+	/* A name is resolved here as libmosquitto does at each attempt (see mqtt.h). */
+	if (getaddrinfo(m->eps[0].host, port, &hints, &ai) || !ai)
+		return -1;
+	m->probe_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	r = m->probe_fd < 0 ? -1 : connect(m->probe_fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (m->probe_fd < 0)
+		return -1;
+	if (r == 0)
+		return 1;
+	if (errno != EINPROGRESS)
+		return -1;
+	m->probe_end = now + (int64_t)m->conf.connect_timeout_ns;
+	return 0;
+}
+
+/*
+ * Connected to another broker than the first: probe the first on the
+ * back-off's schedule (a TCP connection); when it answers, leave the
+ * current broker politely and connect to the first. If that fails, the
+ * usual failover moves on down the list.
+ */
+static void probe_preferred(struct lt_mqtt *m, int64_t now)
+{
+	int r;
+
+	if (m->state != LT_DCC_UP || m->lost || !m->ep || now < m->probe_ns)
+		return;
+	r = probe_step(m, now);
+	if (r == 0) {
+		m->probe_ns = now + (int64_t)PROBE_STEP_NS;
+		return;
+	}
+	probe_stop(m);
+	if (r < 0) {
+		if (m->probe_level < 64)
+			m->probe_level++;
+		m->probe_ns = now + (int64_t)backoff_delay(m, m->probe_level);
+		return;
+	}
+	lt_dcc_log(m->dcc, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,
+	           m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
+	if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
+		mosquitto_loop_write(m->mosq, 1);
+	destroy_client(m);
+	unhand_all(m);
+	requeue(m, 0);
+	set_ep(m, 0);
+	attempt(m, now);
+}
+
 void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
+{
+	if (m->spool) {
+		int r = spool_sync(m->spool, (uint64_t)now_ns, 0);
+
+		if (r < 0)
+			lt_dcc_log(m->dcc, LOG_ERR, "cannot sync the spool: %s", strerror(-r));
+	} else {
+		spool_retry(m, now_ns);
+	}
+	lt_mqtt_dispatch_io(m, revents, now_ns);
+	probe_preferred(m, now_ns);
+	replay(m, now_ns);
+}
+
+static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns)
 {
 	m->in_round = 0;
 	if (!STAILQ_EMPTY(&m->inbox) || m->in_dropped) {
@@ -1177,13 +1742,39 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
 		settle(m, now_ns);
 }
 
+static int flush_queue(struct lt_mqtt *m, int64_t deadline_ns, int spool);
+
 int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns)
 {
+	if (m->spool) {
+		/* Deliver for half the time left, then keep the rest in the spool. */
+		int64_t now = (int64_t)lt_mono_ns();
+		struct mq_msg *msg;
+
+		/* Connected: the spool is replayed too, it may empty. */
+		if (lt_mqtt_connected(m))
+			flush_queue(m, now + (deadline_ns - now) / 2, 1);
+		m->flushing = 1;
+		requeue(m, 1);
+		spool_sync(m->spool, lt_mono_ns(), 1);
+		TAILQ_FOREACH(msg, &m->q, link)
+		if (msg->samples)
+			return -ETIMEDOUT; /* the spool refused them */
+		return 0;
+	}
 	/* Do not sit out a long back-off: try once now, then follow the schedule. */
 	if (m->state == LT_DCC_BACKOFF)
 		m->timer_ns = (int64_t)lt_mono_ns();
+	return flush_queue(m, deadline_ns, 0);
+}
 
-	while (!TAILQ_EMPTY(&m->q)) {
+/*
+ * Run the client until the queue is empty, and with @spool the spool too
+ * (0), or until @deadline_ns (-ETIMEDOUT).
+ */
+static int flush_queue(struct lt_mqtt *m, int64_t deadline_ns, int spool)
+{
+	while (!TAILQ_EMPTY(&m->q) || (spool && m->spool && !spool_empty(m->spool))) {
 		int64_t now = (int64_t)lt_mono_ns(), dl = deadline_ns, wait;
 		struct pollfd pfd;
 		int n;
@@ -1210,6 +1801,11 @@ size_t lt_mqtt_queued(const struct lt_mqtt *m)
 	return m->queued;
 }
 
+int lt_mqtt_spooling(const struct lt_mqtt *m)
+{
+	return m->spool != NULL;
+}
+
 void lt_mqtt_free(struct lt_mqtt *m)
 {
 	struct mq_msg *msg;
@@ -1223,7 +1819,16 @@ void lt_mqtt_free(struct lt_mqtt *m)
 			mosquitto_loop_write(m->mosq, 1);
 	}
 	destroy_client(m);
+	probe_stop(m);
 	inbox_clear(m);
+	/* The data messages still in memory are kept for the next start. */
+	requeue(m, 1);
+	if (m->spool) {
+		spool_count(m);
+		spool_close(m->spool);
+		m->spool = NULL;
+	}
+	free(m->enc);
 	while ((msg = TAILQ_FIRST(&m->q))) {
 		msgs++;
 		samples += msg->samples;
@@ -1238,7 +1843,8 @@ void lt_mqtt_free(struct lt_mqtt *m)
 	for (size_t i = 0; i < m->nsubs; i++)
 		free(m->subs[i].topic);
 	free(m->subs);
-	SSL_CTX_free(m->ssl_ctx);
+	for (unsigned i = 0; i < m->neps; i++)
+		SSL_CTX_free(m->ep_ssl[i]);
 	set_state(m, LT_DCC_IDLE);
 	update_queued(m);
 	free(m->client_id);

@@ -31,9 +31,31 @@
  * not reset the back-off: two clients taking the same client id from each
  * other slow down instead of storming the broker.
  *
+ * Durable spool (spool = auto, the default, or yes; src/core/spool.h, in
+ * STATE_DIR/spool-DCCNAME): a message that carries samples (data, not a
+ * request such as IoTCC's registrations) goes to the spool instead of the
+ * memory queue while the broker is not connected, while the memory queue
+ * is past half of queue_size, or while the spool holds anything (nothing
+ * overtakes). While connected, spooled messages are read into the memory
+ * queue, oldest first, as it drains below half; each leaves the spool only
+ * when the broker acknowledged it (PUBACK for QoS 1, PUBCOMP for QoS 2,
+ * written for QoS 0), confirmed in the order read. When the connection is
+ * lost, the data messages of the memory queue go to the spool (a crash
+ * during the outage loses nothing) and the spool is read again from its
+ * confirmed position. lt_mqtt_flush() delivers (the spool included) for
+ * half its time, then moves the rest to the spool.
+ *
+ * Failover: host may name several brokers, "HOST[:PORT], HOST[:PORT]...",
+ * the first preferred. A failed or lost connection moves to the next one;
+ * while connected to another than the first, the first is probed (a TCP
+ * connection) on the reconnection back-off's schedule, and taken back as
+ * soon as it answers.
+ *
  * Options (lt_mqtt_option(); every other key goes on to lt_tls_option()):
- *   host            broker host name or address (required)
- *   port            default 1883, or 8883 with tls = yes
+ *   host            broker host name or address, or a comma-separated list
+ *                   of HOST[:PORT] (required)
+ *   port            default 1883, or 8883 with tls = yes: for a host
+ *                   without :PORT
  *   client_id       default: the one given to lt_mqtt_new() (EDGE-ID-DCCNAME)
  *   protocol        5 (default) or 3.1.1 (for brokers without MQTT 5; no
  *                   bound on incoming packets then)
@@ -46,6 +68,9 @@
  *   reconnect_max   duration, default 60s
  *   connect_timeout duration, default 10s: TCP, TLS and the broker's CONNACK
  *   queue_size      bytes, default 4M (4k .. 1G)
+ *   spool           auto (default: on when the state folder can hold it),
+ *                   yes (a spool that cannot be opened is an error), no
+ *   spool_size, spool_max_age, spool_fsync: as the Graphite DCC's
  *   and the TLS keys of tls.h.
  *
  * Thread: everything runs in the caller's thread (the publisher), and the
@@ -59,6 +84,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spool.h"
 #include "transport/tls.h"
 
 struct lt_mqtt_conf {
@@ -82,7 +108,17 @@ struct lt_mqtt_conf {
 	 * LT_MQTT_IN_DEFAULT, enough for acknowledgements and small messages.
 	 */
 	uint32_t max_incoming;
+	int spool;                    /* enum spool_mode, default SPOOL_AUTO */
+	struct spool_conf spool_conf; /* spool_size, spool_max_age, spool_fsync */
 };
+
+/* One broker of the host list. */
+struct lt_mqtt_ep {
+	char host[256];
+	unsigned port; /* 0: lt_mqtt_port() */
+};
+
+#define LT_MQTT_EP_MAX 16
 
 #define LT_MQTT_IN_DEFAULT (64u * 1024)
 
@@ -100,6 +136,14 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen);
 /* The port connected to: c->port, or its default. */
 unsigned lt_mqtt_port(const struct lt_mqtt_conf *c);
+/*
+ * lt_mqtt_endpoints - split @host ("HOST[:PORT], ..."; an IPv6 address
+ * with a port in brackets, [::1]:1883) into @ep (at most LT_MQTT_EP_MAX).
+ * Returns how many, or -EINVAL with the reason in @err.
+ */
+int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t errlen);
+/* Name the brokers of @c to @dcc (lt_dcc_set_endpoints()): call at check time. */
+int lt_mqtt_set_endpoints(const struct lt_mqtt_conf *c, struct lt_dcc *dcc);
 
 /*
  * What the owner of a client hears. Each may be NULL. Called from
@@ -134,10 +178,13 @@ struct lt_mqtt;
  * sent (the samples of each message when it is delivered: written for
  * QoS 0, acknowledged for QoS 1 and 2), bytes (payload bytes delivered),
  * reconnects, errors, queued (bytes waiting, in flight included), pending
- * (the samples of those messages), state, and in dropped the samples of the
- * messages still queued when the client is freed; the caller counts
- * samples_in and the messages refused. Builds the TLS context
- * (errors name the file). NULL with a reason in @err.
+ * (the samples of those messages not from the spool), state, the spool's
+ * counters (recovered, spooled, spool_*; its evictions also in dropped),
+ * endpoint and failovers, and in dropped the samples of the messages
+ * still queued when the client is freed; the caller counts samples_in and
+ * the messages refused. Builds the TLS context (errors name the file), and
+ * opens the spool when @dcc is given (spool = yes: an error if it cannot).
+ * NULL with a reason in @err.
  */
 struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
                             const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
@@ -177,13 +224,19 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns);
 void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns);
 /*
  * lt_mqtt_flush - deliver the queue (QoS 1/2: until acknowledged) until it
- * is empty (0) or @deadline_ns (CLOCK_MONOTONIC) passes (-ETIMEDOUT).
+ * is empty (0) or @deadline_ns (CLOCK_MONOTONIC) passes (-ETIMEDOUT). With
+ * a spool: while connected, deliver the queue and the spool until both are
+ * empty or half the time is left, then move the data messages still queued
+ * to the spool (0 unless the spool refused some); nothing is read from the
+ * spool from then on.
  */
 int lt_mqtt_flush(struct lt_mqtt *m, int64_t deadline_ns);
 /* The broker accepted the connection and it is up now. */
 int lt_mqtt_connected(const struct lt_mqtt *m);
 /* Bytes (topic + payload) waiting, in flight included. */
 size_t lt_mqtt_queued(const struct lt_mqtt *m);
+/* Whether the client keeps a durable spool (open now). */
+int lt_mqtt_spooling(const struct lt_mqtt *m);
 /* Disconnect (without waiting) and free. NULL is fine. */
 void lt_mqtt_free(struct lt_mqtt *m);
 

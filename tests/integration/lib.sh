@@ -123,9 +123,10 @@ lt_init()
 	LT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/liotad-$LT_NAME.XXXXXX") || lt_fail "mktemp -d"
 	# Unix socket paths are limited to 108 bytes: keep the folder short.
 	[ ${#LT_TMP} -lt 60 ] || lt_fail "temp folder path too long for a socket: $LT_TMP"
-	# The Graphite DCC spools by default (spool = auto) in the state folder:
-	# each test its own, never the user's (a test's leftovers would replay
-	# into another's carbon).
+	# The default state folder (a DCC's spool, IoTCC's ids) of every liotad
+	# started here: never the machine's /var/lib/liotad or the user's, never
+	# shared by two tests (a test's leftover spool would replay into another's
+	# peer).
 	export LIOTAD_STATE_DIR=$LT_TMP/state-default
 	local main=$$
 	(

@@ -425,41 +425,58 @@ static void broker_publish(struct broker *b, const char *topic, const char *payl
 	send_all(b->cfd, pkt, 4 + tl + v5 + pl);
 }
 
-/* Run the client and the broker for @ms milliseconds, or until @until() is true. */
-static void run(struct lt_mqtt *m, struct broker *b, int ms, int (*until)(void))
+/* Run the client and brokers @bs (@nb of them, lfd -1: not listening) for @ms, or until @until().
+ */
+static void run_brokers(struct lt_mqtt *m, struct broker **bs, int nb, int ms, int (*until)(void))
 {
 	int64_t end = (int64_t)lt_mono_ns() + ms * MS;
 
 	while ((int64_t)lt_mono_ns() < end && !(until && until())) {
-		struct pollfd p[3];
+		struct pollfd p[5];
 		int64_t now = (int64_t)lt_mono_ns(), dl = now + 20 * MS;
 		int n;
 
 		lt_mqtt_poll(m, &p[0], &dl);
-		p[1] = (struct pollfd){ .fd = b->lfd, .events = POLLIN };
-		p[2] = (struct pollfd){ .fd = b->cfd, .events = POLLIN };
-		n = poll(p, 3, dl > now ? (int)((dl - now) / MS) + 1 : 0);
-		ck_assert_int_ge(n, 0);
-		if (p[1].revents & POLLIN) {
-			int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-			if (fd >= 0) {
-				broker_drop(b);
-				b->cfd = fd;
-			}
+		for (int i = 0; i < nb; i++) {
+			p[1 + 2 * i] = (struct pollfd){.fd = bs[i]->lfd, .events = POLLIN};
+			p[2 + 2 * i] = (struct pollfd){.fd = bs[i]->cfd, .events = POLLIN};
 		}
-		if (b->cfd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t r = recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
+		n = poll(p, (nfds_t)(1 + 2 * nb), dl > now ? (int)((dl - now) / MS) + 1 : 0);
+		ck_assert_int_ge(n, 0);
+		for (int i = 0; i < nb; i++) {
+			struct broker *b = bs[i];
+			int fresh = 0;
 
-			if (r <= 0)
-				broker_drop(b);
-			else {
-				b->len += (size_t)r;
-				broker_packets(b);
+			if (p[1 + 2 * i].revents & POLLIN) {
+				int fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+				if (fd >= 0) {
+					broker_drop(b);
+					b->cfd = fd;
+					fresh = 1; /* the revents below were of the old one */
+				}
+			}
+			if (b->cfd >= 0 && !fresh &&
+			    (p[2 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR))) {
+				ssize_t r =
+				    recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
+
+				if (r <= 0)
+					broker_drop(b);
+				else {
+					b->len += (size_t)r;
+					broker_packets(b);
+				}
 			}
 		}
 		lt_mqtt_dispatch(m, p[0].fd >= 0 ? p[0].revents : 0, (int64_t)lt_mono_ns());
 	}
+}
+
+/* Run the client and the broker for @ms milliseconds, or until @until() is true. */
+static void run(struct lt_mqtt *m, struct broker *b, int ms, int (*until)(void))
+{
+	run_brokers(m, &b, 1, ms, until);
 }
 
 static struct lt_mqtt *cur;
@@ -497,6 +514,9 @@ static void on_disconnect(void *ctx, const char *reason)
 	snprintf(last_reason, sizeof(last_reason), "%s", reason);
 }
 
+/* The DCC the next client_with() names (its spool's), NULL: none. */
+static struct lt_dcc *client_dcc;
+
 /* A client of @b with the options @kv (key, value, ..., NULL) on top of the test's. */
 static struct lt_mqtt *client_with(struct broker *b, struct lt_dcc_stats *st, uint32_t max_in,
                                    const char *const *kv)
@@ -516,7 +536,7 @@ static struct lt_mqtt *client_with(struct broker *b, struct lt_dcc_stats *st, ui
 		ck_assert_int_eq(mopt(&c, kv[0], kv[1]), 0);
 	if (max_in)
 		c.max_incoming = max_in;
-	m = lt_mqtt_new(&c, NULL, &h, NULL, NULL, st, err, sizeof(err));
+	m = lt_mqtt_new(&c, NULL, &h, NULL, client_dcc, st, err, sizeof(err));
 	ck_assert_msg(m, "%s", err);
 	lt_mqtt_conf_clear(&c);
 	/* No client id yet: start refuses. */
@@ -819,15 +839,18 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 		{ .ts_ns = 1700000000500000000ull, .value = NAN },
 		{ .ts_ns = 1700000001999999999ull, .value = -3 },
 	};
-	char err[256] = "", port[16];
+	char err[256] = "", port[16], port_name[32];
 	struct broker b;
 
 	ck_assert_ptr_eq(lt_dcc_driver_find("mqtt"), &lt_dcc_mqtt);
 	broker_start(&b);
 	snprintf(port, sizeof(port), "%u", b.port);
+	snprintf(port_name, sizeof(port_name), "127.0.0.1:%u", b.port);
 	ck_assert_int_eq(d.drv->init(&d), 0);
 	ck_assert_int_eq(d.drv->check(&d, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	/* The memory queue is under test: no spool in the state folder. */
+	ck_assert_int_eq(d.drv->option(&d, "spool", "no", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "port", port, err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "plant/%e/%d/%m", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "a/#", err, sizeof(err)), -EINVAL);
@@ -895,6 +918,11 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 	unreg(&d, &dev);
 	unreg(&d, &edge);
 	d.drv->free(&d);
+	/* check named its broker (lt_dcc_set_endpoints()): the core frees the names. */
+	ck_assert_uint_eq(d.nendpoints, 1);
+	ck_assert_str_eq(d.endpoints[0], port_name);
+	free(d.endpoints[0]);
+	free(d.endpoints);
 	broker_stop(&b);
 }
 END_TEST
@@ -907,6 +935,8 @@ START_TEST(mqtt_dcc_auto_topic_is_edge_id)
 
 	ck_assert_int_eq(d.drv->init(&d), 0);
 	ck_assert_int_eq(d.drv->option(&d, "host", "127.0.0.1", err, sizeof(err)), 0);
+	/* The memory queue is under test: no spool in the state folder. */
+	ck_assert_int_eq(d.drv->option(&d, "spool", "no", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "port", "1", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->option(&d, "topic", "auto", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
@@ -920,6 +950,241 @@ START_TEST(mqtt_dcc_auto_topic_is_edge_id)
 	unreg(&d, &dev);
 	unreg(&d, &edge);
 	d.drv->free(&d);
+}
+END_TEST
+
+/* ---- the durable spool and failover --------------------------------------------------- */
+
+static struct lt_dcc_stats *sp_stats;
+
+static int spool_drained(void)
+{
+	return lt_mqtt_connected(cur) && lt_mqtt_queued(cur) == 0 &&
+	       atomic_load(&sp_stats->spooled) == 0;
+}
+
+static int spooled_some(void)
+{
+	return atomic_load(&sp_stats->spooled) > 0 && !lt_mqtt_connected(cur);
+}
+
+START_TEST(mqtt_spooled_messages_leave_the_spool_only_when_acknowledged)
+{
+	struct lt_dcc d = {.name = "sp"};
+	struct lt_dcc_stats *st = &d.stats;
+	char dir[] = "/tmp/lt-mqtt-spool-XXXXXX", cmd[64];
+	const char *kv[] = {"spool", "yes", NULL};
+	struct broker b;
+	struct lt_mqtt *m;
+	char err[256];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sdk_set_state_dir(dir);
+	broker_start(&b);
+	sp_stats = st;
+	client_dcc = &d;
+	m = client_with(&b, st, 0, kv);
+	ck_assert(lt_mqtt_spooling(m));
+	/* Not connected yet: data goes to the spool, a request (no sample) to memory. */
+	lt_mqtt_dispatch(m, 0, (int64_t)lt_mono_ns());
+	ck_assert(!lt_mqtt_connected(m));
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/1", "a", 1, 1, 0, 2), 0);
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/2", "bb", 2, 1, 0, 3), 0);
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "req", "r", 1, 1, 0, 0), 0);
+	ck_assert_uint_eq(atomic_load(&st->spooled), 5);
+	ck_assert_uint_eq(atomic_load(&st->spool_batches), 2);
+	ck_assert_uint_eq(atomic_load(&st->pending), 0);
+	ck_assert_uint_eq(lt_mqtt_queued(m), 4); /* the request only */
+
+	/* Connected: replayed oldest first, and confirmed by the PUBACKs. */
+	run(m, &b, 3000, spool_drained);
+	ck_assert(spool_drained());
+	ck_assert_int_eq(b.npubs, 3);
+	ck_assert_str_eq(b.pubs[0].topic, "req");
+	ck_assert_str_eq(b.pubs[1].topic, "t/1");
+	ck_assert_str_eq(b.pubs[2].topic, "t/2");
+	ck_assert_str_eq(b.pubs[2].payload, "bb");
+	ck_assert_int_eq(b.pubs[2].qos, 1);
+	ck_assert_uint_eq(atomic_load(&st->sent), 5);
+
+	/* Sent, never acknowledged: it stays in the spool across the reconnection. */
+	b.ack = 0;
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/3", "ccc", 3, 1, 0, 4), 0);
+	ck_assert_uint_eq(atomic_load(&st->pending), 4); /* memory: the spool was empty */
+	run(m, &b, 300, NULL);
+	ck_assert_int_eq(b.npubs, 4);
+	broker_drop(&b);
+	run(m, &b, 1000, spooled_some);
+	/* The lost connection moved it from memory to the spool. */
+	ck_assert_uint_eq(atomic_load(&st->spooled), 4);
+	ck_assert_uint_eq(atomic_load(&st->pending), 0);
+	ck_assert_uint_eq(lt_mqtt_queued(m), 0);
+	run(m, &b, 3000, is_connected);
+	run(m, &b, 300, NULL);
+	ck_assert_int_eq(b.npubs, 5); /* sent again from the spool... */
+	ck_assert_str_eq(b.pubs[4].topic, "t/3");
+	ck_assert_uint_eq(atomic_load(&st->spooled), 4); /* ...and kept: not acknowledged */
+	ck_assert_uint_eq(atomic_load(&st->sent), 5);
+	b.ack = 1;
+	broker_drop(&b);
+	run(m, &b, 3000, spool_drained);
+	ck_assert(spool_drained());
+	ck_assert_str_eq(b.pubs[b.npubs - 1].topic, "t/3");
+	ck_assert_uint_eq(atomic_load(&st->sent), 9);
+
+	/* A stop keeps what is undelivered for the next start. */
+	broker_drop(&b);
+	run(m, &b, 1000, spooled_some);
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/4", "dddd", 4, 1, 0, 6), 0);
+	ck_assert_int_eq(lt_mqtt_flush(m, (int64_t)lt_mono_ns() + 200 * MS), 0);
+	lt_mqtt_free(m);
+	ck_assert_uint_eq(atomic_load(&st->dropped), 0);
+	memset(st, 0, sizeof(*st));
+	m = client_with(&b, st, 0, kv);
+	ck_assert_uint_eq(atomic_load(&st->recovered), 6);
+	run(m, &b, 3000, spool_drained);
+	ck_assert(spool_drained());
+	ck_assert_str_eq(b.pubs[b.npubs - 1].topic, "t/4");
+	ck_assert_uint_eq(atomic_load(&st->sent), 6);
+	lt_mqtt_free(m);
+	broker_stop(&b);
+
+	/* spool = yes where no spool can be: an error at start; auto: none, no error. */
+	snprintf(cmd, sizeof(cmd), "chmod 0777 %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	{
+		struct lt_mqtt_conf c;
+
+		lt_mqtt_conf_init(&c);
+		ck_assert_int_eq(mopt(&c, "host", "127.0.0.1"), 0);
+		ck_assert_int_eq(mopt(&c, "spool", "yes"), 0);
+		ck_assert_ptr_null(lt_mqtt_new(&c, "x", NULL, NULL, &d, st, err, sizeof(err)));
+		ck_assert_ptr_nonnull(strstr(err, "spool"));
+		ck_assert_int_eq(mopt(&c, "spool", "auto"), 0);
+		m = lt_mqtt_new(&c, "x", NULL, NULL, &d, st, err, sizeof(err));
+		ck_assert_ptr_nonnull(m);
+		ck_assert(!lt_mqtt_spooling(m));
+		lt_mqtt_free(m);
+		lt_mqtt_conf_clear(&c);
+	}
+	sdk_set_state_dir(NULL);
+	client_dcc = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(mqtt_host_lists_parse_and_refuse)
+{
+	struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
+	char err[256], many[400] = "";
+
+	ck_assert_int_eq(lt_mqtt_endpoints("a.example", ep, err, sizeof(err)), 1);
+	ck_assert_str_eq(ep[0].host, "a.example");
+	ck_assert_uint_eq(ep[0].port, 0);
+	ck_assert_int_eq(
+	    lt_mqtt_endpoints(" a.example:1884 , 10.0.0.2,[::1]:1885, ::2", ep, err, sizeof(err)),
+	    4);
+	ck_assert_str_eq(ep[0].host, "a.example");
+	ck_assert_uint_eq(ep[0].port, 1884);
+	ck_assert_str_eq(ep[1].host, "10.0.0.2");
+	ck_assert_uint_eq(ep[1].port, 0);
+	ck_assert_str_eq(ep[2].host, "::1");
+	ck_assert_uint_eq(ep[2].port, 1885);
+	ck_assert_str_eq(ep[3].host, "::2");
+	ck_assert_uint_eq(ep[3].port, 0);
+	ck_assert_int_eq(lt_mqtt_endpoints("a,,b", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "empty"));
+	ck_assert_int_eq(lt_mqtt_endpoints("a:0", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "port"));
+	ck_assert_int_eq(lt_mqtt_endpoints("a:", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_endpoints("[::1", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_endpoints("a b:1", ep, err, sizeof(err)), -EINVAL);
+	/* Found by fuzz_mqtt_hosts: a bracket outside the [ADDRESS] form is no host. */
+	ck_assert_int_eq(lt_mqtt_endpoints("a.e::1]b.example:1884", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_endpoints("[[::1]]", ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_endpoints("a\tb", ep, err, sizeof(err)), -EINVAL);
+	for (int i = 0; i <= LT_MQTT_EP_MAX; i++)
+		strcat(many, i ? ",h" : "h");
+	ck_assert_int_eq(lt_mqtt_endpoints(many, ep, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "at most"));
+}
+END_TEST
+
+static struct lt_dcc_stats *fo_stats;
+static unsigned fo_want;
+
+static int on_endpoint(void)
+{
+	return lt_mqtt_connected(cur) && atomic_load(&fo_stats->endpoint) == fo_want;
+}
+
+START_TEST(mqtt_failover_moves_down_the_list_and_back_to_the_first)
+{
+	struct lt_dcc_stats st = {0};
+	struct broker a, b, *both[2] = {&a, &b};
+	char hosts[64], err[256] = "";
+	struct lt_mqtt_conf c;
+	struct lt_mqtt *m;
+	uint16_t aport;
+
+	broker_start(&a);
+	broker_start(&b);
+	/* The preferred broker is down at first: its port refuses. */
+	aport = a.port;
+	close(a.lfd);
+	a.lfd = -1;
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%u, 127.0.0.1:%u", aport, b.port);
+	lt_mqtt_conf_init(&c);
+	ck_assert_int_eq(mopt(&c, "host", hosts), 0);
+	ck_assert_int_eq(mopt(&c, "reconnect_min", "20ms"), 0);
+	ck_assert_int_eq(mopt(&c, "reconnect_max", "40ms"), 0);
+	m = lt_mqtt_new(&c, "unit-test", NULL, NULL, NULL, &st, err, sizeof(err));
+	ck_assert_msg(m, "%s", err);
+	lt_mqtt_conf_clear(&c);
+	ck_assert_int_eq(lt_mqtt_start(m, err, sizeof(err)), 0);
+	cur = m;
+	fo_stats = &st;
+	fo_want = 1;
+	run_brokers(m, both, 2, 3000, on_endpoint);
+	ck_assert(on_endpoint());
+	ck_assert_int_eq(b.connects, 1);
+	ck_assert_uint_eq(atomic_load(&st.failovers), 0); /* the first connection is no move */
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/b", "on b", 4, 1, 0, 1), 0);
+	run_brokers(m, both, 2, 1000, queue_empty);
+	ck_assert_int_eq(b.npubs, 1);
+
+	/* The preferred broker is back on its port: probed and taken back. */
+	{
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		                         .sin_port = htons(aport)};
+		int one = 1;
+
+		a.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		setsockopt(a.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		ck_assert_int_eq(bind(a.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(listen(a.lfd, 4), 0);
+	}
+	fo_want = 0;
+	run_brokers(m, both, 2, 3000, on_endpoint);
+	ck_assert(on_endpoint());
+	ck_assert_int_ge(a.connects, 1);
+	ck_assert_uint_eq(atomic_load(&st.failovers), 1);
+	ck_assert_int_eq(lt_mqtt_publish_n(m, "t/a", "on a", 4, 1, 0, 1), 0);
+	run_brokers(m, both, 2, 1000, queue_empty);
+	ck_assert_int_eq(a.npubs, 1);
+	ck_assert_str_eq(a.pubs[0].topic, "t/a");
+
+	/* The preferred one is lost: the next one takes over. */
+	broker_stop(&a);
+	a.lfd = -1;
+	fo_want = 1;
+	run_brokers(m, both, 2, 3000, on_endpoint);
+	ck_assert(on_endpoint());
+	ck_assert_uint_eq(atomic_load(&st.failovers), 2);
+	lt_mqtt_free(m);
+	broker_stop(&b);
 }
 END_TEST
 
@@ -945,6 +1210,9 @@ static Suite *mqtt_suite(void)
 	tcase_add_test(tc, mqtt_incoming_flood_is_handed_on_within_a_budget);
 	tcase_add_test(tc, mqtt_dcc_publishes_one_message_per_batch);
 	tcase_add_test(tc, mqtt_dcc_auto_topic_is_edge_id);
+	tcase_add_test(tc, mqtt_spooled_messages_leave_the_spool_only_when_acknowledged);
+	tcase_add_test(tc, mqtt_host_lists_parse_and_refuse);
+	tcase_add_test(tc, mqtt_failover_moves_down_the_list_and_back_to_the_first);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -487,6 +487,186 @@ START_TEST(a_second_open_waits_for_the_first_close_and_recovers_its_batches)
 }
 END_TEST
 
+/* ---- reading ahead of confirmation ---------------------------------------- */
+
+/* The next batch read ahead must be batch @i. */
+static void read_is(struct spool *sp, unsigned i)
+{
+	const void *data;
+	size_t len;
+	uint32_t count;
+	char want[32];
+
+	ck_assert_int_eq(spool_read(sp, lt_real_ns(), &data, &len, &count), 0);
+	snprintf(want, sizeof(want), "batch %u ", i);
+	ck_assert_msg(len >= strlen(want) && !memcmp(data, want, strlen(want)), "want %s got %.*s",
+	              want, (int)len, (const char *)data);
+	ck_assert_uint_eq(count, i + 1);
+}
+
+static void read_none(struct spool *sp)
+{
+	const void *data;
+	size_t len;
+	uint32_t count;
+
+	ck_assert(!spool_unread(sp));
+	ck_assert_int_eq(spool_read(sp, lt_real_ns(), &data, &len, &count), -ENOENT);
+}
+
+START_TEST(reading_ahead_keeps_batches_until_confirmed_in_order)
+{
+	struct fixture f;
+	struct spool_conf c;
+	struct spool_stats st;
+	struct spool *sp;
+
+	fx_init(&f);
+	spool_conf_defaults(&c);
+	c.segment_max = 1024; /* the read position crosses segments */
+	sp = open_ok(&f, &c, NULL, 0);
+	read_none(sp);
+	for (unsigned i = 0; i < 60; i++)
+		put(sp, i);
+	ck_assert(count_files(f.path, ".seg") > 3);
+	/* 40 in flight: all still in the spool and in its counts. */
+	for (unsigned i = 0; i < 40; i++)
+		read_is(sp, i);
+	ck_assert_uint_eq(spool_inflight(sp), 40);
+	spool_get_stats(sp, &st);
+	ck_assert_uint_eq(st.batches, 60);
+	/* Confirmations leave in the order read, and say how many samples left. */
+	for (unsigned i = 0; i < 10; i++)
+		ck_assert_uint_eq(spool_confirm(sp), i + 1);
+	spool_get_stats(sp, &st);
+	ck_assert_uint_eq(st.batches, 50);
+	ck_assert_uint_eq(st.samples, 60 * 61 / 2 - 10 * 11 / 2);
+	/* What is appended while reading comes after, in order. */
+	put(sp, 60);
+	for (unsigned i = 40; i <= 60; i++)
+		read_is(sp, i);
+	read_none(sp);
+	ck_assert_uint_eq(spool_inflight(sp), 51);
+	while (spool_inflight(sp))
+		spool_confirm(sp);
+	ck_assert_uint_eq(spool_confirm(sp), 0); /* nothing in flight: nothing leaves */
+	expect_empty(sp);
+	ck_assert_uint_eq(count_files(f.path, ".seg"), 0);
+	spool_close(sp);
+	fx_clean(&f);
+}
+END_TEST
+
+START_TEST(a_rewind_reads_again_what_was_not_confirmed)
+{
+	struct fixture f;
+	struct spool_conf c;
+	struct spool *sp;
+
+	fx_init(&f);
+	spool_conf_defaults(&c);
+	c.segment_max = 1024;
+	sp = open_ok(&f, &c, NULL, 0);
+	for (unsigned i = 0; i < 30; i++)
+		put(sp, i);
+	for (unsigned i = 0; i < 25; i++)
+		read_is(sp, i);
+	for (unsigned i = 0; i < 5; i++)
+		spool_confirm(sp);
+	/* The connection is lost: 5..24 were in flight, they come again. */
+	spool_rewind(sp);
+	ck_assert_uint_eq(spool_inflight(sp), 0);
+	ck_assert(spool_unread(sp));
+	for (unsigned i = 5; i < 12; i++)
+		read_is(sp, i);
+	spool_confirm(sp);
+	spool_confirm(sp);
+	/* A clean close saves the confirmed position only: 7 comes first next time. */
+	spool_close(sp);
+	sp = open_ok(&f, &c, NULL, 0);
+	for (unsigned i = 7; i < 30; i++)
+		read_is(sp, i);
+	read_none(sp);
+	spool_close(sp);
+	fx_clean(&f);
+}
+END_TEST
+
+START_TEST(an_eviction_in_flight_makes_its_confirmations_count_nothing)
+{
+	struct fixture f;
+	struct spool_conf c;
+	struct spool_stats st;
+	struct spool *sp;
+	unsigned first, n = 0;
+	const void *data;
+	size_t len;
+	uint32_t count;
+
+	fx_init(&f);
+	spool_conf_defaults(&c);
+	c.size_max = 8192;
+	c.segment_max = 1024;
+	sp = open_ok(&f, &c, NULL, 0);
+	for (unsigned i = 0; i < 20; i++)
+		put(sp, i);
+	for (unsigned i = 0; i < 5; i++)
+		read_is(sp, i);
+	/* Past the cap: the oldest segments go, with batches in flight. */
+	for (unsigned i = 20; i < 200; i++)
+		put(sp, i);
+	spool_get_stats(sp, &st);
+	ck_assert_uint_gt(st.evicted_batches, 5);
+	ck_assert_uint_le(st.bytes, 8192);
+	/* The 5 confirmations still due count nothing... */
+	for (unsigned i = 0; i < 5; i++)
+		ck_assert_uint_eq(spool_confirm(sp), 0);
+	/* ...and reading goes on at the oldest batch kept, in order, to the newest. */
+	ck_assert_int_eq(spool_read(sp, lt_real_ns(), &data, &len, &count), 0);
+	ck_assert_int_eq(sscanf(data, "batch %u ", &first), 1);
+	ck_assert_uint_eq(count, first + 1);
+	ck_assert_uint_eq(spool_confirm(sp), first + 1);
+	for (unsigned i = first + 1; i < 200; i++, n++) {
+		read_is(sp, i);
+		ck_assert_uint_eq(spool_confirm(sp), i + 1);
+	}
+	ck_assert_uint_eq(n + 1, st.batches);
+	expect_empty(sp);
+	spool_close(sp);
+	fx_clean(&f);
+}
+END_TEST
+
+START_TEST(spool_options_parse_and_refuse)
+{
+	struct spool_conf c;
+	char err[256];
+	int mode = SPOOL_OFF;
+
+	spool_conf_defaults(&c);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool", "auto", err, sizeof(err)), 0);
+	ck_assert_int_eq(mode, SPOOL_AUTO);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(mode, SPOOL_ON);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 0, "spool", "auto", err, sizeof(err)),
+	                 -EINVAL);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool", "maybe", err, sizeof(err)),
+	                 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "auto, yes or no"));
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_size", "1M", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.size_max, 1u << 20);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_size", "1k", err, sizeof(err)),
+	                 -EINVAL);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_fsync", "250ms", err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(c.fsync_ns, 250000000u);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_max_age", "1h", err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(c.max_age_ns, 3600ull * 1000000000u);
+	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "host", "x", err, sizeof(err)), -ENOENT);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
 	Suite *s = suite_create("spool");
@@ -502,6 +682,10 @@ static Suite *spool_suite(void)
 	tcase_add_test(tc, records_parse_only_when_whole_and_intact);
 	tcase_add_test(tc, a_folder_of_others_is_refused);
 	tcase_add_test(tc, a_second_open_waits_for_the_first_close_and_recovers_its_batches);
+	tcase_add_test(tc, reading_ahead_keeps_batches_until_confirmed_in_order);
+	tcase_add_test(tc, a_rewind_reads_again_what_was_not_confirmed);
+	tcase_add_test(tc, an_eviction_in_flight_makes_its_confirmations_count_nothing);
+	tcase_add_test(tc, spool_options_parse_and_refuse);
 	suite_add_tcase(s, tc);
 	return s;
 }
