@@ -873,7 +873,7 @@ int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char
 		}
 		r = lt_parse_bool(value, mode, err, errlen);
 		if (r < 0 && mode_auto)
-			snprintf(err, errlen, "must be auto, yes or no, not '%s'", value);
+			snprintf(err, errlen, "spool must be auto, yes or no, not \"%s\"", value);
 		return r;
 	}
 	if (!strcmp(key, "spool_size")) {

@@ -56,7 +56,7 @@ struct graphite {
 	uint64_t full_drops; /* samples dropped since the queue became full, 0: not full */
 
 	/* The durable spool (spool = auto or yes). */
-	int spool_on;          /* SPOOL_NO, SPOOL_YES or SPOOL_AUTO */
+	int spool_on;          /* enum spool_mode */
 	struct spool_conf spool_conf;
 	struct spool *spool;   /* NULL: off, or not open yet (busy, see spool_try_open()) */
 	int64_t spool_retry;   /* CLOCK_MONOTONIC of the next attempt to open it */
@@ -77,7 +77,6 @@ struct graphite {
 	uint64_t failed_at; /* CLOCK_MONOTONIC of the last refused append, 0: none */
 };
 
-enum { SPOOL_NO, SPOOL_YES, SPOOL_AUTO };
 
 /* How often a spool that another instance still holds is tried again. */
 #define SPOOL_RETRY_NS (100 * 1000000ll)
@@ -122,8 +121,6 @@ static int graphite_option(struct lt_dcc *dcc, const char *key, const char *valu
                            size_t errlen)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
-
-	uint64_t v;
 	int r;
 
 	if (!strcmp(key, "prefix")) {
@@ -131,33 +128,9 @@ static int graphite_option(struct lt_dcc *dcc, const char *key, const char *valu
 		g->prefix = *value ? xstrdup(value) : NULL;
 		return 0;
 	}
-	if (!strcmp(key, "spool")) {
-		if (!strcmp(value, "auto")) {
-			g->spool_on = SPOOL_AUTO;
-			return 0;
-		}
-		r = lt_parse_bool(value, &g->spool_on, err, errlen);
-		if (r < 0)
-			return lt_errf(err, errlen, r, "spool must be auto, yes or no, not \"%s\"",
-			               value);
-		return 0;
-	}
-	if (!strcmp(key, "spool_size")) {
-		r = lt_parse_uint(value, 64u << 10, 1ull << 40, &v, err, errlen);
-		if (r == 0)
-			g->spool_conf.size_max = v;
+	r = spool_conf_option(&g->spool_conf, &g->spool_on, 1, key, value, err, errlen);
+	if (r != -ENOENT)
 		return r;
-	}
-	if (!strcmp(key, "spool_max_age") || !strcmp(key, "spool_fsync")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		if (!strcmp(key, "spool_fsync"))
-			g->spool_conf.fsync_ns = v;
-		else
-			g->spool_conf.max_age_ns = v;
-		return 0;
-	}
 	return stream_conf_option(&g->conf, key, value, err, errlen);
 }
 
@@ -169,10 +142,10 @@ static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
 	int r, n;
 
 	/* A file or standard output takes every write: nothing to keep for later. */
-	if (g->spool_on == SPOOL_YES && g->conf.kind != LT_STREAM_TCP)
+	if (g->spool_on == SPOOL_ON && g->conf.kind != LT_STREAM_TCP)
 		return lt_errf(err, errlen, -EINVAL, "spool = yes needs transport = tcp");
 	if (g->conf.kind != LT_STREAM_TCP)
-		g->spool_on = SPOOL_NO;
+		g->spool_on = SPOOL_OFF;
 	r = stream_conf_check(&g->conf, err, errlen);
 	if (r < 0 || g->conf.kind != LT_STREAM_TCP)
 		return r;
@@ -478,7 +451,7 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 			           "%s: running without a spool (spool = auto; spool = yes makes "
 			           "this an error, spool = no silences it)",
 			           err);
-			g->spool_on = SPOOL_NO;
+			g->spool_on = SPOOL_OFF;
 			r = 0;
 		}
 		if (r < 0) {
