@@ -779,6 +779,27 @@ static int gpio_attach_kernel(struct gpio_dev *g, struct gpio_line *ln, char *er
 }
 
 /*
+ * The module finds a chip by its label: how many chips carry ours (it
+ * would attach the first one's line if several did). 0 when they cannot
+ * be listed.
+ */
+static unsigned gpio_label_count(const char *label)
+{
+	struct gpiod_chip_iter *iter = gpiod_chip_iter_new();
+	struct gpiod_chip *c;
+	unsigned n = 0;
+
+	if (!iter)
+		return 0;
+	gpiod_foreach_chip(iter, c) {
+		if (strcmp(gpiod_chip_label(c), label) == 0)
+			n++;
+	}
+	gpiod_chip_iter_free(iter);
+	return n;
+}
+
+/*
  * Open the module's ring when a line may use it. A line that asks for
  * "kernel" makes a failure an error; "auto" lines fall back to gpiolib,
  * the reason in @why for the log.
@@ -788,6 +809,7 @@ static int gpio_kernel_open(struct lt_device *dev, struct gpio_dev *g, char *why
 {
 	bool want = false, must = false;
 	char e[160];
+	unsigned n;
 	int r;
 
 	for (unsigned i = 0; i < g->nlines; i++) {
@@ -804,16 +826,27 @@ static int gpio_kernel_open(struct lt_device *dev, struct gpio_dev *g, char *why
 	}
 	if (!want)
 		return 0;
+	n = gpio_label_count(gpiod_chip_label(g->gc));
+	if (n != 1) {
+		snprintf(e, sizeof(e), "the module finds chips by label, and %s \"%s\"",
+			 n ? "other chips are labelled" : "cannot list the chips labelled",
+			 gpiod_chip_label(g->gc));
+		r = -ENOTUNIQ;
+		goto failed;
+	}
 	r = lt_gpiots_open(&g->kts, LIOTA_GPIOTS_DEVICE, GPIO_KTS_PAGES, GPIO_KTS_WATERMARK,
 			   GPIO_KTS_TIMEOUT_MS, e, sizeof(e));
 	if (r == 0)
 		return 0;
+failed:
 	if (must) {
 		snprintf(err, errlen, "timestamping = kernel: %s%s", e,
 			 r == -ENOENT ? " (the liota_gpiots module is not loaded: modprobe "
 					"liota_gpiots, from package liotad-dkms)"
 				      : "");
-		lt_device_set_condition(dev, r == -ENOENT ? "no gpiots module" : "gpiots failed");
+		lt_device_set_condition(dev, r == -ENOENT      ? "no gpiots module"
+					     : r == -ENOTUNIQ ? "chip label shared"
+							      : "gpiots failed");
 		return r;
 	}
 	snprintf(why, whylen, "%s", e);
