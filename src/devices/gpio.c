@@ -29,6 +29,16 @@
  *     that state is reported when the window closes (poll()'s timer), with
  *     the time of the event that made it, so reported edges alternate.
  *
+ * Timestamping ("timestamping =" of an event metric): gpiolib's v1 events
+ * are stamped in a threaded handler and queued 16 deep, so fast edges merge
+ * or are lost unseen. liotad's kernel module (kmod/, gpiots.c) stamps them
+ * in the hard-IRQ handler into a ring this driver maps, and its sequence
+ * numbers count every lost edge ("lost"). "auto" (the default) uses it when
+ * /dev/liota-gpiots opens and the line allows it: the module holds the
+ * line, so a line also read as a value, or given a bias, stays on gpiolib;
+ * "kernel" makes either a configuration error, and a missing module an open
+ * error. The device's condition says which source its edges come from.
+ *
  * Chip removal (gpio-sim made non-live, measured on Debian's 6.1): every
  * ioctl on the chip's or a line's descriptor then fails with ENODEV, so a
  * value read finds out at once; but nothing wakes a line's event
@@ -53,6 +63,7 @@
 
 #include <liota/liota.h>
 #include "devices/devices.h"
+#include "devices/gpiots.h"
 
 #define NSEC_PER_SEC 1000000000ull
 /* How often a device with event lines checks that its chip is still there. */
@@ -63,6 +74,15 @@
 #define GPIO_READS_MAX 64
 /* Consumer labels and line names are 32 bytes in the v1 uAPI. */
 #define GPIO_NAME_MAX 31
+/*
+ * The module's ring: 16 pages of 128 records (2048 edges, 68 KiB). The
+ * reader is woken at a quarter of it, or 10 ms after an edge arrived in an
+ * empty ring: a burst costs one wake-up per 512 edges, a lone edge waits
+ * 10 ms at most.
+ */
+#define GPIO_KTS_PAGES 16
+#define GPIO_KTS_WATERMARK 512
+#define GPIO_KTS_TIMEOUT_MS 10
 
 enum gpio_kind { GPIO_VALUE, GPIO_EDGES, GPIO_COUNT, GPIO_FREQUENCY };
 
@@ -76,6 +96,16 @@ static const char *const gpio_kind_names[] = {
 #define EDGE_RISING  1u
 #define EDGE_FALLING 2u
 #define EDGE_BOTH    (EDGE_RISING | EDGE_FALLING)
+_Static_assert(EDGE_RISING == LIOTA_GPIOTS_EDGE_RISING && EDGE_FALLING == LIOTA_GPIOTS_EDGE_FALLING,
+	       "the module's edge bits are the driver's");
+
+enum gpio_ts { TS_AUTO, TS_KERNEL, TS_GPIOLIB };
+
+static const char *const gpio_ts_names[] = {
+	[TS_AUTO] = "auto",
+	[TS_KERNEL] = "kernel",
+	[TS_GPIOLIB] = "gpiolib",
+};
 
 static const char *const gpio_edge_names[] = {
 	[EDGE_RISING] = "rising",
@@ -107,7 +137,10 @@ struct gpio_line {
 	bool active_low;
 	enum gpio_bias bias;
 	uint64_t debounce_ns;
-	int fd;               /* event descriptor, -1 for a levels-only line */
+	enum gpio_ts ts;      /* its event metrics' timestamping */
+	bool has_value;       /* a value metric reads it */
+	bool kernel;          /* its edges come from the module's ring */
+	int fd;               /* event descriptor, -1 for a levels-only or kernel line */
 	struct lt_gpio_edges edges;
 };
 
@@ -115,7 +148,8 @@ struct gpio_metric {
 	char *line; /* as configured: an offset or a line name */
 	enum gpio_kind kind;
 	unsigned edge; /* EDGE_*; 0 until metric_check gives the kind's default */
-	bool edge_set, debounce_set;
+	bool edge_set, debounce_set, ts_set;
+	enum gpio_ts ts;
 	bool checked; /* metric_check passed: later metrics of its line compare with it */
 	bool active_low;
 	enum gpio_bias bias;
@@ -130,12 +164,16 @@ struct gpio_dev {
 	char *chip;
 	char *consumer;
 	/* declared by the first event metric; only the sampler thread updates them */
-	_Atomic uint64_t *n_edges, *n_debounced, *n_merged;
+	_Atomic uint64_t *n_edges, *n_debounced, *n_merged, *n_lost;
 	/* sampler thread, while open */
 	struct gpiod_chip *gc;
 	struct gpio_line *lines;
 	unsigned nlines;
 	int epfd;
+	struct lt_gpiots kts;  /* the module's ring; kts.fd -1 when not open */
+	struct gpio_line *kts_lines[LIOTA_GPIOTS_MAX_LINES]; /* by the module's line number */
+	uint64_t kts_lost;     /* lt_gpiots_lost() already counted */
+	bool kts_losing;       /* the last drain lost edges: the burst was logged */
 	uint64_t next_check; /* CLOCK_MONOTONIC ns of the next presence check */
 	bool seen;           /* the chip was there once: missing now means gone */
 	bool gone;           /* found gone since open (and logged) */
@@ -264,6 +302,7 @@ static int gpio_device_init(struct lt_device *dev)
 		return -ENOMEM;
 	}
 	g->epfd = -1;
+	g->kts.fd = -1;
 	lt_device_set_priv(dev, g);
 	return 0;
 }
@@ -355,6 +394,17 @@ static int gpio_metric_option(struct lt_metric *m, const char *key, const char *
 			gm->active_low = i;
 		return r;
 	}
+	if (strcmp(key, "timestamping") == 0) {
+		i = LOOKUP(gpio_ts_names, value);
+		if (i < 0) {
+			snprintf(err, errlen, "unknown timestamping '%s' (auto, kernel or gpiolib)",
+				 value);
+			return -EINVAL;
+		}
+		gm->ts = (enum gpio_ts)i;
+		gm->ts_set = true;
+		return 0;
+	}
 	if (strcmp(key, "debounce") == 0) {
 		r = lt_parse_duration(value, &u, err, errlen);
 		if (r < 0)
@@ -373,10 +423,29 @@ static const char *gpio_conflict(const struct gpio_metric *a, const struct gpio_
 		return "active_low";
 	if (a->bias != b->bias)
 		return "bias";
-	/* A value metric ignores debounce. */
+	/* A value metric ignores debounce and timestamping. */
 	if (a->kind != GPIO_VALUE && b->kind != GPIO_VALUE && a->debounce_ns != b->debounce_ns)
 		return "debounce";
+	if (a->kind != GPIO_VALUE && b->kind != GPIO_VALUE && a->ts != b->ts)
+		return "timestamping";
 	return NULL;
+}
+
+/* @a and @b read one line: the module cannot time-stamp it if one is a value. */
+static bool gpio_kernel_vs_value(const struct gpio_metric *a, const struct gpio_metric *b)
+{
+	const struct gpio_metric *v = a->kind == GPIO_VALUE ? a : b, *e = v == a ? b : a;
+
+	return v->kind == GPIO_VALUE && e->kind != GPIO_VALUE && e->ts == TS_KERNEL;
+}
+
+static void gpio_kernel_vs_value_msg(char *err, size_t errlen, const struct lt_metric *other,
+				     const char *what)
+{
+	snprintf(err, errlen,
+		 "timestamping = kernel: %s is also read by %s, and the kernel module holds the "
+		 "lines it time-stamps: a value metric of that line needs timestamping = gpiolib",
+		 what, lt_metric_fullname(other));
 }
 
 static void gpio_conflict_msg(char *err, size_t errlen, const char *key,
@@ -384,7 +453,7 @@ static void gpio_conflict_msg(char *err, size_t errlen, const char *key,
 {
 	snprintf(err, errlen,
 		 "%s is also read by %s with another %s: the metrics of one line share its "
-		 "active_low, bias and debounce",
+		 "active_low, bias, debounce and timestamping",
 		 what, lt_metric_fullname(other), key);
 }
 
@@ -405,9 +474,15 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 		snprintf(err, errlen, "line is required (an offset or a line name)");
 		return -EINVAL;
 	}
-	if (gm->kind == GPIO_VALUE && (gm->edge_set || gm->debounce_set)) {
+	if (gm->kind == GPIO_VALUE && (gm->edge_set || gm->debounce_set || gm->ts_set)) {
 		snprintf(err, errlen, "%s applies to kinds edges, count and frequency, not value",
-			 gm->edge_set ? "edge" : "debounce");
+			 gm->edge_set ? "edge" : gm->debounce_set ? "debounce" : "timestamping");
+		return -EINVAL;
+	}
+	if (gm->ts == TS_KERNEL && gm->bias != BIAS_AS_IS) {
+		snprintf(err, errlen,
+			 "bias: timestamping = kernel cannot set a bias (the kernel module takes "
+			 "the line as it is); use bias = as-is or timestamping = gpiolib");
 		return -EINVAL;
 	}
 	if (gm->kind == GPIO_EDGES && lt_metric_interval_ns(m)) {
@@ -429,9 +504,13 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 		if (o == m || !go || !go->checked || strcmp(go->line, gm->line) != 0)
 			continue;
 		key = gpio_conflict(gm, go);
+		snprintf(what, sizeof(what), "line \"%s\"", gm->line);
 		if (key) {
-			snprintf(what, sizeof(what), "line \"%s\"", gm->line);
 			gpio_conflict_msg(err, errlen, key, o, what);
+			return -EINVAL;
+		}
+		if (gpio_kernel_vs_value(gm, go)) {
+			gpio_kernel_vs_value_msg(err, errlen, o, what);
 			return -EINVAL;
 		}
 	}
@@ -443,6 +522,7 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 		g->n_edges = lt_device_counter(dev, "edges");
 		g->n_debounced = lt_device_counter(dev, "debounced");
 		g->n_merged = lt_device_counter(dev, "merged");
+		g->n_lost = lt_device_counter(dev, "lost");
 	}
 	return 0;
 }
@@ -559,13 +639,17 @@ static int gpio_bind(struct lt_device *dev, struct gpio_dev *g, struct lt_metric
 
 			if (o == m || go->ln != ln)
 				continue;
-			key = gpio_conflict(gm, go);
-			if (key) {
-				char what[128];
+			char what[128];
 
-				snprintf(what, sizeof(what), "%s: line %u of %s",
-					 lt_metric_fullname(m), offset, chip);
+			key = gpio_conflict(gm, go);
+			snprintf(what, sizeof(what), "%s: line %u of %s", lt_metric_fullname(m),
+				 offset, chip);
+			if (key) {
 				gpio_conflict_msg(err, errlen, key, o, what);
+				return -EINVAL;
+			}
+			if (gpio_kernel_vs_value(gm, go)) {
+				gpio_kernel_vs_value_msg(err, errlen, o, what);
 				return -EINVAL;
 			}
 		}
@@ -580,6 +664,9 @@ static int gpio_bind(struct lt_device *dev, struct gpio_dev *g, struct lt_metric
 	if (gm->kind != GPIO_VALUE) {
 		ln->want |= gm->edge;
 		ln->debounce_ns = gm->debounce_ns;
+		ln->ts = gm->ts;
+	} else {
+		ln->has_value = true;
 	}
 	gm->ln = ln;
 	memset(&gm->win, 0, sizeof(gm->win));
@@ -658,12 +745,152 @@ static int gpio_request(struct lt_device *dev, struct gpio_dev *g, struct gpio_l
 	return 0;
 }
 
+/* Whether the module may time-stamp @ln: it holds the line, as it is. */
+static bool gpio_kernel_can(const struct gpio_line *ln)
+{
+	return ln->want && ln->ts != TS_GPIOLIB && !ln->has_value && ln->bias == BIAS_AS_IS;
+}
+
+/* The edges of the line on the wire: active_low swaps them. */
+static unsigned gpio_physical_edges(const struct gpio_line *ln)
+{
+	if (!ln->active_low || ln->want == EDGE_BOTH)
+		return ln->want;
+	return ln->want == EDGE_RISING ? EDGE_FALLING : EDGE_RISING;
+}
+
+/* Attach @ln to the module's ring (open in g->kts). */
+static int gpio_attach_kernel(struct gpio_dev *g, struct gpio_line *ln, char *err, size_t errlen)
+{
+	unsigned kline, level;
+	int r;
+
+	r = lt_gpiots_attach(&g->kts, gpiod_chip_label(g->gc), ln->offset,
+			     gpio_physical_edges(ln), &kline, &level, err, errlen);
+	if (r < 0)
+		return r;
+	g->kts_lines[kline] = ln;
+	ln->kernel = true;
+	ln->fd = -1;
+	memset(&ln->edges, 0, sizeof(ln->edges));
+	ln->edges.both = ln->want == EDGE_BOTH;
+	ln->edges.debounce_ns = ln->debounce_ns;
+	return 0;
+}
+
+/*
+ * The module finds a chip by its label: how many chips carry ours (it
+ * would attach the first one's line if several did). 0 when they cannot
+ * be listed.
+ */
+static unsigned gpio_label_count(const char *label)
+{
+	struct gpiod_chip_iter *iter = gpiod_chip_iter_new();
+	struct gpiod_chip *c;
+	unsigned n = 0;
+
+	if (!iter)
+		return 0;
+	gpiod_foreach_chip(iter, c) {
+		if (strcmp(gpiod_chip_label(c), label) == 0)
+			n++;
+	}
+	gpiod_chip_iter_free(iter);
+	return n;
+}
+
+/*
+ * Open the module's ring when a line may use it. A line that asks for
+ * "kernel" makes a failure an error; "auto" lines fall back to gpiolib,
+ * the reason in @why for the log.
+ */
+static int gpio_kernel_open(struct lt_device *dev, struct gpio_dev *g, char *why, size_t whylen,
+			    char *err, size_t errlen)
+{
+	bool want = false, must = false;
+	char e[160];
+	unsigned n;
+	int r;
+
+	for (unsigned i = 0; i < g->nlines; i++) {
+		struct gpio_line *ln = &g->lines[i];
+
+		if (ln->ts == TS_KERNEL && ln->want && !gpio_kernel_can(ln)) {
+			/* metric_check tells this at its line unless a name and an offset alias */
+			snprintf(err, errlen, "line %u: timestamping = kernel, but the line is also "
+				 "read as a value or given a bias", ln->offset);
+			return -EINVAL;
+		}
+		want |= gpio_kernel_can(ln);
+		must |= ln->want && ln->ts == TS_KERNEL;
+	}
+	if (!want)
+		return 0;
+	n = gpio_label_count(gpiod_chip_label(g->gc));
+	if (n != 1) {
+		snprintf(e, sizeof(e), "the module finds chips by label, and %s \"%s\"",
+			 n ? "other chips are labelled" : "cannot list the chips labelled",
+			 gpiod_chip_label(g->gc));
+		r = -ENOTUNIQ;
+		goto failed;
+	}
+	r = lt_gpiots_open(&g->kts, LIOTA_GPIOTS_DEVICE, GPIO_KTS_PAGES, GPIO_KTS_WATERMARK,
+			   GPIO_KTS_TIMEOUT_MS, e, sizeof(e));
+	if (r == 0)
+		return 0;
+failed:
+	if (must) {
+		snprintf(err, errlen, "timestamping = kernel: %s%s", e,
+			 r == -ENOENT ? " (the liota_gpiots module is not loaded: modprobe "
+					"liota_gpiots, from package liotad-dkms)"
+				      : "");
+		lt_device_set_condition(dev, r == -ENOENT      ? "no gpiots module"
+					     : r == -ENOTUNIQ ? "chip label shared"
+							      : "gpiots failed");
+		return r;
+	}
+	snprintf(why, whylen, "%s", e);
+	return 0;
+}
+
+/* The device's condition and one log line: where its edges come from. */
+static void gpio_say_source(struct lt_device *dev, const struct gpio_dev *g, const char *why)
+{
+	unsigned nk = 0, ng = 0;
+
+	for (unsigned i = 0; i < g->nlines; i++) {
+		nk += g->lines[i].kernel;
+		ng += g->lines[i].want && !g->lines[i].kernel;
+	}
+	if (nk && ng) {
+		lt_device_set_condition(dev, "timestamps: kernel+gpiolib");
+		lt_device_log(dev, LOG_INFO,
+			      "edges of %u line(s) time-stamped by the kernel module liota_gpiots, "
+			      "of %u by gpiolib%s%s%s", nk, ng, *why ? " (" : "", why,
+			      *why ? ")" : "");
+	} else if (nk) {
+		lt_device_set_condition(dev, "timestamps: kernel");
+		lt_device_log(dev, LOG_INFO,
+			      "edges time-stamped by the kernel module liota_gpiots (%s)",
+			      LIOTA_GPIOTS_DEVICE);
+	} else if (ng) {
+		lt_device_set_condition(dev, "timestamps: gpiolib");
+		lt_device_log(dev, LOG_INFO, "edges time-stamped by gpiolib%s%s%s",
+			      *why ? " (" : "", why, *why ? ")" : "");
+	} else {
+		lt_device_set_condition(dev, NULL);
+	}
+}
+
 /* Close the chip, its lines and the epoll descriptor (not the metrics: see gpio_close). */
 static void gpio_release(struct gpio_dev *g)
 {
 	if (g->epfd >= 0)
 		close(g->epfd);
 	g->epfd = -1;
+	/* Detaches the module's lines. */
+	lt_gpiots_close(&g->kts);
+	memset(g->kts_lines, 0, sizeof(g->kts_lines));
 	/* Releases the lines, which closes their descriptors. */
 	if (g->gc)
 		gpiod_chip_close(g->gc);
@@ -688,6 +915,7 @@ static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
 {
 	struct gpio_dev *g = lt_device_priv(dev);
 	unsigned n = lt_device_nmetrics(dev), nevents = 0;
+	char why[192] = "";
 	int r = 0;
 
 	g->gc = gpiod_chip_open_lookup(g->chip);
@@ -708,12 +936,30 @@ static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < n && r == 0; i++)
 		r = gpio_bind(dev, g, lt_device_metric(dev, i), err, errlen);
+	if (r == 0)
+		r = gpio_kernel_open(dev, g, why, sizeof(why), err, errlen);
 	for (unsigned i = 0; i < g->nlines && r == 0; i++) {
-		r = gpio_request(dev, g, &g->lines[i], err, errlen);
-		nevents += g->lines[i].want != 0;
+		struct gpio_line *ln = &g->lines[i];
+
+		if (lt_gpiots_fd(&g->kts) >= 0 && gpio_kernel_can(ln)) {
+			r = gpio_attach_kernel(g, ln, err, errlen);
+			if (r < 0 && ln->ts == TS_AUTO) {
+				/* This line on gpiolib; the reason for the log. */
+				snprintf(why, sizeof(why), "%.160s", err);
+				r = 0;
+			}
+			if (ln->kernel || r < 0)
+				continue;
+		}
+		r = gpio_request(dev, g, ln, err, errlen);
+		nevents += ln->want != 0;
 	}
 	if (r < 0)
 		goto fail;
+	for (unsigned i = 0; i < g->nlines; i++)
+		nevents += g->lines[i].kernel;
+	if (lt_gpiots_fd(&g->kts) >= 0 && !nevents)
+		lt_gpiots_close(&g->kts); /* every attach fell back: do not pin the module */
 	if (nevents) {
 		g->epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (g->epfd < 0) {
@@ -732,8 +978,21 @@ static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
 				goto fail;
 			}
 		}
+		if (lt_gpiots_fd(&g->kts) >= 0) {
+			/* POLLPRI: a line's chip went away. data.ptr: the ring, not a line. */
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI, .data.ptr = &g->kts };
+
+			if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, lt_gpiots_fd(&g->kts), &ev) < 0) {
+				r = -errno;
+				snprintf(err, errlen, "epoll: %s", strerror(-r));
+				goto fail;
+			}
+		}
 	}
+	g->kts_lost = 0;
+	g->kts_losing = false;
 	g->next_check = gpio_mono_ns() + GPIO_CHECK_NS;
+	gpio_say_source(dev, g, why);
 	return 0;
 fail:
 	gpio_close(dev);
@@ -871,6 +1130,59 @@ static int gpio_drain(struct lt_device *dev, struct gpio_dev *g, struct gpio_lin
 	return 0; /* more next time: the descriptor stays readable */
 }
 
+struct gpio_kts_ctx {
+	struct lt_device *dev;
+	struct gpio_dev *g;
+};
+
+/* One record of the module's ring, checked by lt_gpiots_consume(). */
+static void gpio_kts_record(void *arg, const struct liota_gpiots_record *rec, uint64_t lost)
+{
+	struct gpio_kts_ctx *c = arg;
+	struct gpio_line *ln = c->g->kts_lines[rec->line];
+	bool rising = (rec->edge == LIOTA_GPIOTS_EDGE_RISING) != ln->active_low;
+
+	(void)lost; /* counted as a whole by lt_gpiots_lost() */
+	/* The kernel's own offset to CLOCK_REALTIME at the edge. */
+	gpio_event(c->dev, c->g, ln, rising, rec->mono_ns, (uint64_t)rec->realtime_offset_ns);
+}
+
+/*
+ * Consume what the ring holds (at most its capacity: a line gone wild
+ * cannot keep the sampler here), count lost edges, and log a burst of
+ * losses once, when it starts. 0, or -ENODEV when the device must be
+ * opened again.
+ */
+static int gpio_kts_drain(struct lt_device *dev, struct gpio_dev *g)
+{
+	struct gpio_kts_ctx c = { dev, g };
+	char err[192];
+	uint64_t lost;
+	int n;
+
+	n = lt_gpiots_consume(&g->kts, g->kts.capacity, gpio_kts_record, &c, err, sizeof(err));
+	if (n < 0) {
+		lt_device_log(dev, LOG_WARNING, "liota_gpiots: %s; opening the device again", err);
+		return -ENODEV;
+	}
+	lost = lt_gpiots_lost(&g->kts);
+	if (lost > g->kts_lost) {
+		if (g->n_lost)
+			atomic_fetch_add_explicit(g->n_lost, lost - g->kts_lost,
+						  memory_order_relaxed);
+		if (!g->kts_losing)
+			lt_device_log(dev, LOG_WARNING,
+				      "edges lost: the kernel module's ring was full (%llu lost "
+				      "since open; counter lost)",
+				      (unsigned long long)lost);
+		g->kts_losing = true;
+		g->kts_lost = lost;
+	} else if (n > 0) {
+		g->kts_losing = false;
+	}
+	return 0;
+}
+
 static void gpio_poll(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline_ns)
 {
 	struct gpio_dev *g = lt_device_priv(dev);
@@ -909,6 +1221,20 @@ static int gpio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 
 			char how[96];
 
+			if (evs[i].data.ptr == &g->kts) {
+				if (gpio_kts_drain(dev, g) < 0)
+					return -ENODEV;
+				if (!(evs[i].events & (EPOLLPRI | EPOLLERR | EPOLLHUP)) &&
+				    !lt_gpiots_gone(&g->kts))
+					continue;
+				snprintf(how, sizeof(how), "liota_gpiots: the chip of line(s) %#llx "
+					 "went away", (unsigned long long)lt_gpiots_gone(&g->kts));
+				if (gpio_chip_check(dev, g, how) < 0)
+					return -ENODEV;
+				lt_device_log(dev, LOG_WARNING, "%s; opening the device again", how);
+				return -ENODEV;
+			}
+
 			r = gpio_drain(dev, g, ln, mono_to_real);
 			if (r == 0 && !(evs[i].events & (EPOLLERR | EPOLLHUP)))
 				continue;
@@ -921,8 +1247,11 @@ static int gpio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 			return -ENODEV;
 		}
 	}
+	/* Edges still below the ring's watermark come before any settling. */
+	if (lt_gpiots_fd(&g->kts) >= 0 && gpio_kts_drain(dev, g) < 0)
+		return -ENODEV;
 	for (unsigned i = 0; i < g->nlines; i++)
-		if (g->lines[i].fd >= 0)
+		if (g->lines[i].want)
 			gpio_settle(dev, g, &g->lines[i], now_ns, mono_to_real);
 	if (now_ns >= g->next_check) {
 		g->next_check = now_ns + GPIO_CHECK_NS;

@@ -3,7 +3,9 @@
  * The gpio driver without a chip: its options and their errors through the
  * driver callbacks and the configuration loader, open errors when there is
  * no such chip, and the event logic (debounce, merged edges, count and
- * frequency windows). With a chip, tests/vm/guest/gpio.test drives it.
+ * frequency windows), and the kernel module's ring as its client reads it
+ * (a ring laid out in memory as the kernel lays it out). With a chip,
+ * tests/vm/guest/gpio.test and gpio-kernel.test drive it.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +18,7 @@
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
+#include "devices/gpiots.h"
 #include "model.h"
 #include "util.h"
 
@@ -188,6 +191,9 @@ START_TEST(metric_options_are_parsed)
 	ck_assert_int_eq(fx_opt(&f, m, "active_low", "0"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "debounce", "5ms"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "debounce", "0"), 0);
+	ck_assert_int_eq(fx_opt(&f, m, "timestamping", "kernel"), 0);
+	ck_assert_int_eq(fx_opt(&f, m, "timestamping", "gpiolib"), 0);
+	ck_assert_int_eq(fx_opt(&f, m, "timestamping", "auto"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "function", "sine"), -ENOENT);
 	ck_assert_int_eq(fx_opt(&f, m, "chip", "gpiochip0"), -ENOENT);
 	fx_free(&f);
@@ -212,6 +218,8 @@ START_TEST(metric_option_errors_say_why)
 	ck_assert_str_ne(f.err, "");
 	ck_assert_int_eq(fx_opt(&f, m, "debounce", "soon"), -EINVAL);
 	ck_assert_str_ne(f.err, "");
+	ck_assert_int_eq(fx_opt(&f, m, "timestamping", "hardware"), -EINVAL);
+	ck_assert_str_eq(f.err, "unknown timestamping 'hardware' (auto, kernel or gpiolib)");
 	ck_assert_int_eq(fx_opt(&f, m, "line", ""), -EINVAL);
 	ck_assert_str_eq(f.err, "line must not be empty");
 	ck_assert_int_eq(fx_opt(&f, m, "line", "65536"), -EINVAL);
@@ -255,7 +263,241 @@ START_TEST(check_rejects_options_that_do_not_apply_to_value)
 	b = fx_metric_with(&f, "b", NSEC, "debounce", "1ms", "line", "2", "kind", "value", NULL);
 	ck_assert_int_eq(fx_check(&f, b), -EINVAL);
 	ck_assert_str_eq(f.err, "debounce applies to kinds edges, count and frequency, not value");
+	b = fx_metric_with(&f, "c", NSEC, "line", "3", "timestamping", "kernel", NULL);
+	ck_assert_int_eq(fx_check(&f, b), -EINVAL);
+	ck_assert_str_eq(f.err,
+			 "timestamping applies to kinds edges, count and frequency, not value");
 	fx_free(&f);
+}
+END_TEST
+
+START_TEST(kernel_timestamping_takes_the_line_as_it_is)
+{
+	struct lt_metric *a, *b, *c, *d, *e;
+	struct fx f;
+
+	fx_init(&f, "gpiochip0");
+	/* The module sets no bias: asking for both is a mistake said at once. */
+	a = fx_metric_with(&f, "pulled", 0, "line", "1", "kind", "edges", "timestamping",
+			   "kernel", "bias", "pull-up", NULL);
+	ck_assert_int_eq(fx_check(&f, a), -EINVAL);
+	ck_assert_str_eq(f.err, "bias: timestamping = kernel cannot set a bias (the kernel module "
+				"takes the line as it is); use bias = as-is or timestamping = "
+				"gpiolib");
+	/* The module holds the line: gpiolib cannot read its level too. */
+	b = fx_metric_with(&f, "level", NSEC, "line", "door", NULL);
+	ck_assert_int_eq(fx_check(&f, b), 0);
+	c = fx_metric_with(&f, "edges", 0, "line", "door", "kind", "edges", "timestamping",
+			   "kernel", NULL);
+	ck_assert_int_eq(fx_check(&f, c), -EINVAL);
+	ck_assert_str_eq(f.err, "timestamping = kernel: line \"door\" is also read by door.level, "
+				"and the kernel module holds the lines it time-stamps: a value "
+				"metric of that line needs timestamping = gpiolib");
+	/* auto falls back to gpiolib for such a line: no error */
+	d = fx_metric_with(&f, "auto", 0, "line", "door", "kind", "edges", NULL);
+	ck_assert_int_eq(fx_check(&f, d), 0);
+	/* event metrics of one line agree on it */
+	e = fx_metric_with(&f, "count", NSEC, "line", "door", "kind", "count", "timestamping",
+			   "gpiolib", NULL);
+	ck_assert_int_eq(fx_check(&f, e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(f.err, "also read by door.auto with another timestamping"));
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- the kernel module's ring, laid out in memory ---- */
+
+#define RING_PAGE 4096u
+#define RING_CAP  8u
+
+struct fake_ring {
+	struct liota_gpiots_header hdr;
+	char pad[RING_PAGE - sizeof(struct liota_gpiots_header)];
+	struct liota_gpiots_record rec[RING_CAP];
+};
+
+static void ring_init(struct fake_ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->hdr.magic = LIOTA_GPIOTS_MAGIC;
+	r->hdr.version = LIOTA_GPIOTS_VERSION;
+	r->hdr.record_size = sizeof(struct liota_gpiots_record);
+	r->hdr.capacity = RING_CAP;
+	r->hdr.data_offset = RING_PAGE;
+}
+
+/* The kernel's side: one record at head (no check of room: the tests keep it). */
+static void ring_put(struct fake_ring *r, unsigned line, uint64_t seq, unsigned edge,
+		     uint64_t mono)
+{
+	struct liota_gpiots_record *rec = &r->rec[r->hdr.head % RING_CAP];
+
+	memset(rec, 0, sizeof(*rec));
+	rec->mono_ns = mono;
+	rec->realtime_offset_ns = 1000;
+	rec->seq = seq;
+	rec->line = (uint16_t)line;
+	rec->edge = (uint8_t)edge;
+	rec->level = edge == LIOTA_GPIOTS_EDGE_RISING;
+	r->hdr.head++;
+}
+
+struct seen {
+	unsigned n;
+	uint64_t seq[16], lost[16], mono[16];
+	unsigned line[16];
+};
+
+static void seen_one(void *arg, const struct liota_gpiots_record *rec, uint64_t lost)
+{
+	struct seen *s = arg;
+
+	ck_assert_uint_lt(s->n, 16);
+	s->seq[s->n] = rec->seq;
+	s->line[s->n] = rec->line;
+	s->mono[s->n] = rec->mono_ns;
+	s->lost[s->n++] = lost;
+}
+
+START_TEST(ring_records_are_consumed_in_order_and_released)
+{
+	static struct fake_ring r;
+	struct lt_gpiots t;
+	struct seen s = { 0 };
+	char err[160];
+
+	ring_init(&r);
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.capacity, RING_CAP);
+	t.attached[0] = t.attached[3] = true;
+	ring_put(&r, 0, 1, LIOTA_GPIOTS_EDGE_RISING, 100);
+	ring_put(&r, 3, 1, LIOTA_GPIOTS_EDGE_FALLING, 200);
+	ring_put(&r, 0, 2, LIOTA_GPIOTS_EDGE_FALLING, 300);
+	/* at most max at a time; the rest stays for the next call */
+	ck_assert_int_eq(lt_gpiots_consume(&t, 2, seen_one, &s, err, sizeof(err)), 2);
+	ck_assert_uint_eq(r.hdr.tail, 2);
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), 1);
+	ck_assert_uint_eq(r.hdr.tail, 3);
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_uint_eq(s.mono[0], 100);
+	ck_assert_uint_eq(s.line[1], 3);
+	ck_assert_uint_eq(s.seq[2], 2);
+	ck_assert_uint_eq(s.lost[0] + s.lost[1] + s.lost[2], 0);
+	ck_assert_uint_eq(lt_gpiots_lost(&t), 0);
+	/* the indices run on past the ring's size */
+	for (uint64_t i = 3; i < 3 + 2 * RING_CAP; i++) {
+		ring_put(&r, 3, i - 1, i % 2 ? LIOTA_GPIOTS_EDGE_RISING : LIOTA_GPIOTS_EDGE_FALLING,
+			 i * 100);
+		s.n = 0;
+		ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), 1);
+		ck_assert_uint_eq(s.seq[0], i - 1);
+	}
+	ck_assert_uint_eq(lt_gpiots_lost(&t), 0);
+}
+END_TEST
+
+START_TEST(ring_gaps_and_overflow_count_as_lost)
+{
+	static struct fake_ring r;
+	struct lt_gpiots t;
+	struct seen s = { 0 };
+	char err[160];
+
+	ring_init(&r);
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), 0);
+	t.attached[1] = true;
+	/* the ring was full for seq 2..4: the kernel counted them and kept seq going */
+	ring_put(&r, 1, 1, LIOTA_GPIOTS_EDGE_RISING, 10);
+	r.hdr.overflow = 3;
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), 1);
+	/* the overflow tells before the line's next edge shows the gap */
+	ck_assert_uint_eq(lt_gpiots_lost(&t), 3);
+	ring_put(&r, 1, 5, LIOTA_GPIOTS_EDGE_FALLING, 50);
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), 1);
+	ck_assert_uint_eq(s.lost[1], 3);
+	ck_assert_uint_eq(lt_gpiots_lost(&t), 3); /* not counted twice */
+	/* a gap the overflow does not explain is lost all the same */
+	ring_put(&r, 1, 8, LIOTA_GPIOTS_EDGE_RISING, 80);
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), 1);
+	ck_assert_uint_eq(s.lost[2], 2);
+	ck_assert_uint_eq(lt_gpiots_lost(&t), 5);
+}
+END_TEST
+
+START_TEST(ring_bad_records_are_refused)
+{
+	static struct fake_ring r;
+	struct lt_gpiots t;
+	struct seen s = { 0 };
+	char err[160];
+
+	ring_init(&r);
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), 0);
+	t.attached[0] = true;
+	ring_put(&r, 0, 1, LIOTA_GPIOTS_EDGE_RISING, 10);
+	ring_put(&r, 2, 1, LIOTA_GPIOTS_EDGE_RISING, 20); /* line 2 is not attached */
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), -EPROTO);
+	ck_assert_str_eq(err, "record 1 has a line that is not attached (line 2, edge 1, seq 1)");
+	ck_assert_uint_eq(s.n, 1); /* the good one before it was taken */
+	ck_assert_uint_eq(r.hdr.tail, 1);
+
+	ring_init(&r);
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), 0);
+	t.attached[0] = true;
+	ring_put(&r, 0, 1, 3, 10);
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "neither rising nor falling"));
+
+	ring_init(&r);
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), 0);
+	t.attached[0] = true;
+	ring_put(&r, 0, 2, LIOTA_GPIOTS_EDGE_RISING, 10);
+	ring_put(&r, 0, 2, LIOTA_GPIOTS_EDGE_FALLING, 20);
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "does not advance"));
+
+	/* a head further than the ring's size from tail */
+	ring_init(&r);
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), 0);
+	r.hdr.head = RING_CAP + 1;
+	ck_assert_int_eq(lt_gpiots_consume(&t, 16, seen_one, &s, err, sizeof(err)), -EPROTO);
+	ck_assert_str_eq(err, "the ring's head 9 is not within 8 records of tail 0");
+}
+END_TEST
+
+START_TEST(ring_header_must_be_the_modules)
+{
+	static struct fake_ring r;
+	struct lt_gpiots t;
+	char err[160];
+
+	ring_init(&r);
+	r.hdr.version = LIOTA_GPIOTS_VERSION + 1;
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "module and liotad do not match"));
+	ring_init(&r);
+	r.hdr.capacity = 6; /* not a power of two */
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), -EPROTO);
+	ring_init(&r);
+	r.hdr.capacity = 16; /* more than is mapped */
+	ck_assert_int_eq(lt_gpiots_use_ring(&t, &r, sizeof(r), err, sizeof(err)), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "inconsistent"));
+}
+END_TEST
+
+START_TEST(open_without_the_module_names_it)
+{
+	struct lt_gpiots t;
+	char err[160];
+
+	/* The build machine loads no modules: a path that cannot exist stands for it. */
+	ck_assert_int_eq(lt_gpiots_open(&t, "/nonexistent/liota-gpiots", 1, 1, 0, err,
+					sizeof(err)),
+			 -ENOENT);
+	ck_assert_str_eq(err, "/nonexistent/liota-gpiots: No such file or directory");
+	ck_assert_int_eq(t.fd, -1);
+	lt_gpiots_close(&t); /* harmless */
 }
 END_TEST
 
@@ -296,7 +538,8 @@ START_TEST(counters_are_declared_once_by_event_metrics)
 	e2 = fx_metric_with(&f, "e2", NSEC, "line", "3", "kind", "count", NULL);
 	ck_assert_int_eq(fx_check(&f, e1), 0);
 	ck_assert_int_eq(fx_check(&f, e2), 0);
-	ck_assert_uint_eq(f.dev->ncounters, 3);
+	ck_assert_uint_eq(f.dev->ncounters, 4);
+	ck_assert_int_ge(counter_index(f.dev, "lost"), 0);
 	ck_assert_int_ge(counter_index(f.dev, "edges"), 0);
 	ck_assert_int_ge(counter_index(f.dev, "debounced"), 0);
 	ck_assert_int_ge(counter_index(f.dev, "merged"), 0);
@@ -315,8 +558,8 @@ START_TEST(metrics_of_one_line_must_agree_on_its_settings)
 	b = fx_metric_with(&f, "inverted", NSEC, "line", "door", "active_low", "yes", NULL);
 	ck_assert_int_eq(fx_check(&f, b), -EINVAL);
 	ck_assert_str_eq(f.err, "line \"door\" is also read by door.level with another "
-				"active_low: the metrics of one line share its active_low, bias "
-				"and debounce");
+				"active_low: the metrics of one line share its active_low, bias, "
+				"debounce and timestamping");
 	c = fx_metric_with(&f, "pulled", NSEC, "line", "door", "bias", "pull-up", NULL);
 	ck_assert_int_eq(fx_check(&f, c), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(f.err, "with another bias"));
@@ -686,7 +929,7 @@ START_TEST(config_with_every_kind_loads)
 	ck_assert(!m->metrics[0]->event_driven);
 	ck_assert(m->metrics[1]->event_driven);
 	ck_assert_uint_eq(m->metrics[1]->interval_ns, 0);
-	ck_assert_uint_eq(m->devices[0]->ncounters, 3);
+	ck_assert_uint_eq(m->devices[0]->ncounters, 4);
 	model_free(m);
 }
 END_TEST
@@ -716,6 +959,29 @@ START_TEST(config_errors_name_file_and_line)
 }
 END_TEST
 
+START_TEST(config_kernel_timestamping_errors_name_file_and_line)
+{
+	char text[1024], *errors, *want;
+	struct lt_model *m;
+
+	snprintf(text, sizeof(text),
+		 "%s[metric \"door.edges\"]\nline = 3\nkind = edges\ntimestamping = kernel\n"
+		 "bias = pull-down\n"
+		 "[metric \"door.fast\"]\nline = 4\nkind = edges\ntimestamping = kernel\n",
+		 conf_head);
+	m = conf_load(text, &errors);
+	ck_assert_ptr_null(m);
+	ck_assert_ptr_nonnull(errors);
+	want = xasprintf("%s:8: [metric \"door.edges\"]: bias: timestamping = kernel cannot set "
+			 "a bias (the kernel module takes the line as it is); use bias = as-is "
+			 "or timestamping = gpiolib\n",
+			 cpath);
+	ck_assert_str_eq(errors, want);
+	free(want);
+	free(errors);
+}
+END_TEST
+
 static Suite *gpio_suite(void)
 {
 	Suite *s = suite_create("gpio");
@@ -724,6 +990,7 @@ static Suite *gpio_suite(void)
 	TCase *edges = tcase_create("edges");
 	TCase *win = tcase_create("windows");
 	TCase *conf = tcase_create("config");
+	TCase *ring = tcase_create("kernel ring");
 
 	tcase_add_test(opts, registered_as_gpio);
 	tcase_add_test(opts, device_options_and_their_errors);
@@ -734,10 +1001,17 @@ static Suite *gpio_suite(void)
 	tcase_add_test(opts, edges_are_event_driven_and_take_no_interval);
 	tcase_add_test(opts, counters_are_declared_once_by_event_metrics);
 	tcase_add_test(opts, metrics_of_one_line_must_agree_on_its_settings);
+	tcase_add_test(opts, kernel_timestamping_takes_the_line_as_it_is);
 
 	tcase_add_test(open, open_names_a_missing_chip);
 	tcase_add_test(open, open_refuses_what_is_not_a_gpio_chip);
 	tcase_add_test(open, read_of_a_closed_device_is_device_gone);
+	tcase_add_test(open, open_without_the_module_names_it);
+
+	tcase_add_test(ring, ring_records_are_consumed_in_order_and_released);
+	tcase_add_test(ring, ring_gaps_and_overflow_count_as_lost);
+	tcase_add_test(ring, ring_bad_records_are_refused);
+	tcase_add_test(ring, ring_header_must_be_the_modules);
 
 	tcase_add_test(edges, both_edges_alternating_are_all_accepted);
 	tcase_add_test(edges, same_edge_twice_on_a_both_line_is_merged);
@@ -756,12 +1030,14 @@ static Suite *gpio_suite(void)
 	tcase_add_checked_fixture(conf, conf_setup, conf_teardown);
 	tcase_add_test(conf, config_with_every_kind_loads);
 	tcase_add_test(conf, config_errors_name_file_and_line);
+	tcase_add_test(conf, config_kernel_timestamping_errors_name_file_and_line);
 
 	suite_add_tcase(s, opts);
 	suite_add_tcase(s, open);
 	suite_add_tcase(s, edges);
 	suite_add_tcase(s, win);
 	suite_add_tcase(s, conf);
+	suite_add_tcase(s, ring);
 	return s;
 }
 

@@ -8,10 +8,11 @@
  *       writes "attached" to FILE (-r), then consumes records until COUNT
  *       (-n) arrived or SECONDS (-T, default 20) passed. -s: consume
  *       nothing until FILE exists (a stalled reader). -H: hold the lines
- *       until the kernel says their chip went away (POLLPRI), detach them
- *       and exit 0. -P: print "progress records=N" after each batch; -v:
- *       print each record. Checks every record as it goes (per line: sequence
- *       numbers without gaps but those the overflow count explains, edges
+ *       until the kernel says their chip went away (POLLPRI), detach each
+ *       as it goes, and exit 0 once none is left. -P: print "progress
+ *       records=N" after each batch; -v: print each record. Checks every
+ *       record as it goes (per line: sequence numbers without gaps but
+ *       those the overflow count explains, edges
  *       alternating when both are asked, stamps in order; across lines:
  *       stamps in ring order) and ends with one line
  *       "summary records=N overflow=N gaps=N wakeups=N errors=N".
@@ -204,9 +205,21 @@ static unsigned int detach_gone(struct reader *r)
 		r->lines[id].attached = false;
 		n++;
 	}
-	if (__atomic_load_n(&r->hdr->gone, __ATOMIC_ACQUIRE))
-		error(r, "the gone mask is %#llx after detaching", r->hdr->gone);
+	/*
+	 * Only the lines just detached must be clear: the chip's other lines
+	 * are released one notifier call after another, and may come later.
+	 */
+	if (__atomic_load_n(&r->hdr->gone, __ATOMIC_ACQUIRE) & gone)
+		error(r, "the gone mask is %#llx after detaching %#llx", r->hdr->gone, gone);
 	return n;
+}
+
+static bool any_attached(const struct reader *r)
+{
+	for (uint32_t id = 0; id < MAX_LINES; id++)
+		if (r->lines[id].attached)
+			return true;
+	return false;
 }
 
 static int cmd_read(int argc, char **argv)
@@ -308,7 +321,7 @@ static int cmd_read(int argc, char **argv)
 			printf("progress records=%llu\n", r.records);
 		if (p.revents & POLLPRI) {
 			detach_gone(&r);
-			if (hold)
+			if (hold && !any_attached(&r))
 				break;
 		}
 	}
