@@ -371,6 +371,7 @@ struct lt_dcc_stats {
 	_Atomic uint64_t spool_bytes;     /* its size on disk now */
 	_Atomic uint64_t spool_oldest_ns; /* CLOCK_REALTIME of its oldest batch, 0: empty */
 	_Atomic uint64_t spool_evicted;   /* samples evicted (size cap, age): also in dropped */
+	_Atomic uint64_t spool_write_errors; /* appends the spool refused (disk full, I/O error) */
 	/* Lines sent before a connection ended and queued again (no longer in sent). */
 	_Atomic uint64_t resent;
 	/* Index of the endpoint in use among those named with lt_dcc_set_endpoints(). */

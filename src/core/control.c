@@ -66,13 +66,14 @@ static json_t *spool_json(const struct lt_dcc_stats *s)
 	uint64_t oldest = atomic_load(&s->spool_oldest_ns), now = lt_real_ns();
 	uint64_t recovered = atomic_load(&s->recovered), bytes = atomic_load(&s->spool_bytes);
 	uint64_t spooled = atomic_load(&s->spooled), evicted = atomic_load(&s->spool_evicted);
+	uint64_t werr = atomic_load(&s->spool_write_errors);
 
-	if (!recovered && !bytes && !spooled && !evicted)
+	if (!recovered && !bytes && !spooled && !evicted && !werr)
 		return json_null();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "samples", (json_int_t)spooled,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "samples", (json_int_t)spooled,
 			 "batches", (json_int_t)atomic_load(&s->spool_batches), "bytes",
 			 (json_int_t)bytes, "recovered", (json_int_t)recovered, "evicted",
-			 (json_int_t)evicted, "oldest_age_s",
+			 (json_int_t)evicted, "write_errors", (json_int_t)werr, "oldest_age_s",
 			 oldest ? json_real(now > oldest ? (double)(now - oldest) / 1e9 : 0)
 				: json_null());
 }

@@ -386,15 +386,15 @@ static int cmd_status(bool as_json)
 		if (!json_is_object(sp))
 			continue;
 		if (!spool_hdr)
-			printf("\n%-20s %12s %10s %12s %10s %12s %12s\n", "SPOOL", "SAMPLES",
-			       "BATCHES", "BYTES", "OLDEST(s)", "EVICTED", "RECOVERED");
+			printf("\n%-20s %12s %10s %12s %10s %12s %12s %12s\n", "SPOOL", "SAMPLES",
+			       "BATCHES", "BYTES", "OLDEST(s)", "EVICTED", "RECOVERED", "WRITE_ERRORS");
 		spool_hdr = true;
 		age = json_object_get(sp, "oldest_age_s");
 		if (json_is_number(age))
 			snprintf(oldest, sizeof(oldest), "%.1f", json_number_value(age));
-		printf("%-20s %12lld %10lld %12lld %10s %12lld %12lld\n", str(v, "name"),
+		printf("%-20s %12lld %10lld %12lld %10s %12lld %12lld %12lld\n", str(v, "name"),
 		       num(sp, "samples"), num(sp, "batches"), num(sp, "bytes"), oldest,
-		       num(sp, "evicted"), num(sp, "recovered"));
+		       num(sp, "evicted"), num(sp, "recovered"), num(sp, "write_errors"));
 	}
 	/* Where the DCCs that name their endpoints deliver now. */
 	bool ep_hdr = false;

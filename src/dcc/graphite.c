@@ -172,6 +172,7 @@ static void spool_count(struct lt_dcc *dcc, struct graphite *g)
 	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
 	if (ss.evicted_samples == g->evicted_seen)
 		return;
 	uint64_t n = ss.evicted_samples - g->evicted_seen, now = lt_mono_ns();

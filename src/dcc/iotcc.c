@@ -181,6 +181,7 @@ static void sync_stats(struct iotcc *c)
 	COPY(spool_bytes, 0);
 	COPY(spool_oldest_ns, 0);
 	COPY(spool_evicted, 0);
+	COPY(spool_write_errors, 0);
 	COPY(endpoint, 0);
 	COPY(failovers, 0);
 #undef COPY

@@ -507,6 +507,7 @@ static void spool_count(struct lt_mqtt *m)
 	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
 	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
 	if (ss.evicted_samples == m->evicted_seen)
 		return;
 	count(&st->dropped, ss.evicted_samples - m->evicted_seen);
