@@ -75,6 +75,7 @@ struct graphite {
 	size_t stage_len, stage_cap;
 	uint64_t stage_lines;
 	uint64_t failed_at; /* CLOCK_MONOTONIC of the last refused append, 0: none */
+	uint64_t ok_since;  /* of the first append taken after it, 0: none yet */
 };
 
 
@@ -86,8 +87,8 @@ struct graphite {
  * long enough for a lane of 4096 records to overflow at 100k samples/s.
  */
 #define REPLAY_ROUND (128u << 10)
-/* The spool is taking batches again when it has refused none for this long. */
-#define RECOVERED_NS LT_NSEC_PER_SEC
+/* The spool takes batches again when it has taken them, refusing none, this long. */
+#define RECOVERED_NS (LT_NSEC_PER_SEC / 2)
 /* The stage is appended to the spool before it would grow past this. */
 #define STAGE_MAX (256u << 10)
 /* Evictions closer than this to the previous one are one burst: logged once. */
@@ -264,9 +265,12 @@ static int spool_keep(struct lt_dcc *dcc, struct graphite *g, const char *buf, s
                       uint64_t lines)
 {
 	int r = spool_append(g->spool, buf, len, (uint32_t)lines, lt_real_ns());
+	uint64_t now = lt_mono_ns();
 
 	if (r < 0)
-		g->failed_at = lt_mono_ns();
+		g->failed_at = now, g->ok_since = 0;
+	else if (!g->ok_since)
+		g->ok_since = now;
 
 	if (r < 0 && !g->spool_failing) {
 		lt_dcc_log(dcc, LOG_ERR,
@@ -274,8 +278,14 @@ static int spool_keep(struct lt_dcc *dcc, struct graphite *g, const char *buf, s
 		           "fit in the memory queue",
 		           strerror(-r));
 		g->spool_failing = 1;
-	} else if (r == 0 && g->spool_failing && lt_mono_ns() - g->failed_at >= RECOVERED_NS) {
-		/* Not at the first success: on a full disk a small batch may fit where the last did not. */
+	} else if (r == 0 && g->spool_failing && now - g->ok_since >= RECOVERED_NS &&
+	           now - g->failed_at >= 4 * RECOVERED_NS) {
+		/*
+		 * Not at the first append taken: on a full disk a small batch may
+		 * fit in the last page where the last batch did not. Recovered
+		 * when appends have been taken for RECOVERED_NS, and none was
+		 * refused for four times that.
+		 */
 		lt_dcc_log(dcc, LOG_NOTICE, "the spool takes batches again");
 		g->spool_failing = 0;
 	}

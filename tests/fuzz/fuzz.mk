@@ -11,7 +11,8 @@
 
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1
 # The same as Makefile.am's AM_CPPFLAGS.
-FUZZ_CPPFLAGS = -include ./ltconfig.h -I. -I$(top_srcdir)/include -I$(top_srcdir)/src/core \
+FUZZ_CPPFLAGS = -include ./ltconfig.h -I. -I$(top_srcdir)/include -I$(top_srcdir)/include/uapi \
+	-I$(top_srcdir)/src/core \
 	-I$(top_srcdir)/src -DSYSCONFDIR='"$(sysconfdir)"'
 # gcc's build holds the library to -Werror; clang's extra warnings on it
 # (-Wformat-nonliteral in va_list helpers) are shown, not fatal. The targets'
