@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -893,4 +894,35 @@ int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* Evictions closer than this to the previous one are one burst: logged once. */
+#define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
+
+void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dcc *dcc,
+                  struct lt_dcc_stats *st, uint64_t staged, const char *what)
+{
+	struct spool_stats ss;
+	uint64_t n, now;
+
+	spool_get_stats(sp, &ss);
+	atomic_store_explicit(&st->spooled, ss.samples + staged, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
+	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
+	if (ss.evicted_samples == r->evicted_seen)
+		return;
+	n = ss.evicted_samples - r->evicted_seen;
+	now = lt_mono_ns();
+	atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->spool_evicted, n, memory_order_relaxed);
+	r->evicted_seen = ss.evicted_samples;
+	if (!r->evict_logged || now - r->evict_logged >= EVICT_BURST_NS)
+		lt_dcc_log(dcc, LOG_WARNING,
+		           "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
+		           "oldest %s, %llu samples so far",
+		           (unsigned long long)sp->conf.size_max, what,
+		           (unsigned long long)ss.evicted_samples);
+	r->evict_logged = now;
 }

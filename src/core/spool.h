@@ -169,6 +169,22 @@ enum spool_mode { SPOOL_OFF = 0, SPOOL_ON = 1, SPOOL_AUTO = 2 };
 int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
                       const char *value, char *err, size_t errlen);
 
+/* What spool_report() remembers between calls; zeroed at the start. */
+struct spool_reporter {
+	uint64_t evicted_seen; /* evictions already counted */
+	uint64_t evict_logged; /* CLOCK_MONOTONIC of the last eviction warning, 0: none */
+};
+struct lt_dcc;
+struct lt_dcc_stats;
+/*
+ * The spool's counters into a DCC's @st, @staged samples on their way in
+ * counted as spooled too; new evictions are lost samples: added to dropped
+ * and spool_evicted, and a warning naming @dcc (may be NULL) is logged once
+ * per burst (evictions less than 10 s apart). @what names a batch in it.
+ */
+void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dcc *dcc,
+                  struct lt_dcc_stats *st, uint64_t staged, const char *what);
+
 /* Sync, save the read position, close. NULL is fine. */
 void spool_close(struct spool *sp);
 

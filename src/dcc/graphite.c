@@ -61,8 +61,7 @@ struct graphite {
 	struct spool *spool;   /* NULL: off, or not open yet (busy, see spool_try_open()) */
 	int64_t spool_retry;   /* CLOCK_MONOTONIC of the next attempt to open it */
 	int spool_failing;     /* appends fail (disk full): logged once */
-	uint64_t evicted_seen; /* spool evictions already counted in dropped */
-	uint64_t evict_logged; /* CLOCK_MONOTONIC of the last eviction warning */
+	struct spool_reporter report; /* evictions counted and logged */
 	size_t replay_need;    /* bytes the next spooled batch needs in the memory queue */
 	/*
 	 * Lines for the spool, gathered over one publisher round and appended
@@ -91,8 +90,8 @@ struct graphite {
 #define RECOVERED_NS (LT_NSEC_PER_SEC / 2)
 /* The stage is appended to the spool before it would grow past this. */
 #define STAGE_MAX (256u << 10)
-/* Evictions closer than this to the previous one are one burst: logged once. */
-#define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
+/* After a refused append, batches skip the stage this long (stage_add()). */
+#define STAGE_OFF_NS (10 * LT_NSEC_PER_SEC)
 
 /* What a registration keeps besides its path. */
 struct graphite_reg {
@@ -162,32 +161,10 @@ static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
 
 /* ---- the spool ------------------------------------------------------------ */
 
-/* The spool's counters into the DCC's; evictions are lost samples: dropped. */
+/* The spool's counters into the DCC's (spool_report()); staged lines count as spooled. */
 static void spool_count(struct lt_dcc *dcc, struct graphite *g)
 {
-	struct lt_dcc_stats *st = lt_dcc_stats(dcc);
-	struct spool_stats ss;
-
-	spool_get_stats(g->spool, &ss);
-	atomic_store_explicit(&st->spooled, ss.samples + g->stage_lines, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
-	if (ss.evicted_samples == g->evicted_seen)
-		return;
-	uint64_t n = ss.evicted_samples - g->evicted_seen, now = lt_mono_ns();
-
-	atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->spool_evicted, n, memory_order_relaxed);
-	g->evicted_seen = ss.evicted_samples;
-	if (!g->evict_logged || now - g->evict_logged >= EVICT_BURST_NS)
-		lt_dcc_log(dcc, LOG_WARNING,
-		           "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
-		           "oldest batches, %llu samples so far",
-		           (unsigned long long)g->spool_conf.size_max,
-		           (unsigned long long)ss.evicted_samples);
-	g->evict_logged = now;
+	spool_report(g->spool, &g->report, dcc, lt_dcc_stats(dcc), g->stage_lines, "batches");
 }
 
 /*
@@ -329,7 +306,7 @@ static int stage_add(struct lt_dcc *dcc, struct graphite *g, const char *buf, si
 	 * and alternating would log the failure and the recovery every round.
 	 */
 	if (g->spool_failing || len > STAGE_MAX ||
-	    (g->failed_at && lt_mono_ns() - g->failed_at < EVICT_BURST_NS)) {
+	    (g->failed_at && lt_mono_ns() - g->failed_at < STAGE_OFF_NS)) {
 		stage_flush(dcc, g);
 		return spool_keep(dcc, g, buf, len, lines);
 	}

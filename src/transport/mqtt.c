@@ -67,8 +67,6 @@
 #define REPLAY_ROUND (128u << 10)
 /* How often a spool that another instance still holds (a reload) is tried again. */
 #define SPOOL_RETRY_NS (100 * MSEC)
-/* Evictions closer than this to the previous one are one burst: logged once. */
-#define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
 /* A probe of the preferred broker is looked at this often until it answers. */
 #define PROBE_STEP_NS (20 * MSEC)
 
@@ -129,8 +127,7 @@ struct lt_mqtt {
 	int64_t spool_retry; /* open again at (EBUSY), 0: not needed */
 	int spool_failing;   /* appends fail: logged once */
 	int flushing;        /* stopping: nothing more is read from the spool */
-	uint64_t evicted_seen;
-	int64_t evict_logged;
+	struct spool_reporter report; /* evictions counted and logged */
 	int64_t replay_wait;           /* a read failed: not again before */
 	uint64_t sp_read, sp_next;     /* ranks: next read, next to confirm */
 	unsigned char acked[ACK_RING]; /* 1 delivered, 2 dropped, by rank */
@@ -493,34 +490,11 @@ static void unhand_all(struct lt_mqtt *m)
 static void pump(struct lt_mqtt *m);
 static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level);
 
-/* The spool's counters into the client's; evictions are lost samples: dropped. */
+/* The spool's counters into the client's (spool_report()). */
 static void spool_count(struct lt_mqtt *m)
 {
-	struct lt_dcc_stats *st = m->stats;
-	struct spool_stats ss;
-	int64_t now;
-
-	if (!m->spool)
-		return;
-	spool_get_stats(m->spool, &ss);
-	atomic_store_explicit(&st->spooled, ss.samples, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
-	if (ss.evicted_samples == m->evicted_seen)
-		return;
-	count(&st->dropped, ss.evicted_samples - m->evicted_seen);
-	count(&st->spool_evicted, ss.evicted_samples - m->evicted_seen);
-	m->evicted_seen = ss.evicted_samples;
-	now = (int64_t)lt_mono_ns();
-	if (!m->evict_logged || now - m->evict_logged >= (int64_t)EVICT_BURST_NS)
-		lt_dcc_log(m->dcc, LOG_WARNING,
-		           "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
-		           "oldest messages, %llu samples so far",
-		           (unsigned long long)m->conf.spool_conf.size_max,
-		           (unsigned long long)ss.evicted_samples);
-	m->evict_logged = now;
+	if (m->spool)
+		spool_report(m->spool, &m->report, m->dcc, m->stats, 0, "messages");
 }
 
 /*
