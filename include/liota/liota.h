@@ -263,12 +263,12 @@ void lt_device_set_stop_socket(struct lt_device *dev, int fd);
 struct lt_device_driver {
 	const char *name;
 	int (*device_init)(struct lt_device *dev);
-	int (*device_option)(struct lt_device *dev, const char *key, const char *value,
-			     char *err, size_t errlen);
+	int (*device_option)(struct lt_device *dev, const char *key, const char *value, char *err,
+			     size_t errlen);
 	int (*device_check)(struct lt_device *dev, char *err, size_t errlen);
 	int (*metric_init)(struct lt_metric *m);
-	int (*metric_option)(struct lt_metric *m, const char *key, const char *value,
-			     char *err, size_t errlen);
+	int (*metric_option)(struct lt_metric *m, const char *key, const char *value, char *err,
+			     size_t errlen);
 	int (*metric_check)(struct lt_metric *m, char *err, size_t errlen);
 	int (*open)(struct lt_device *dev, char *err, size_t errlen);
 	int (*read)(struct lt_device *dev, struct lt_metric *m, double *value);
@@ -336,10 +336,10 @@ struct lt_reg {
 
 /** Connection state a DCC reports in `liotactl status`. */
 enum lt_dcc_state {
-	LT_DCC_IDLE = 0,    /* not started */
-	LT_DCC_CONNECTING,  /* connection in progress */
-	LT_DCC_UP,          /* connected / writable */
-	LT_DCC_BACKOFF,     /* waiting before the next connection attempt */
+	LT_DCC_IDLE = 0,   /* not started */
+	LT_DCC_CONNECTING, /* connection in progress */
+	LT_DCC_UP,         /* connected / writable */
+	LT_DCC_BACKOFF,    /* waiting before the next connection attempt */
 };
 
 /**
@@ -355,22 +355,22 @@ enum lt_dcc_state {
  * what the spool keeps for the next start.
  */
 struct lt_dcc_stats {
-	_Atomic uint64_t samples_in;  /* samples handed to the DCC */
-	_Atomic uint64_t sent;        /* samples (lines/messages) written to the transport */
-	_Atomic uint64_t dropped;     /* samples lost: queue full, encoding failure */
-	_Atomic uint64_t bytes;       /* bytes written to the transport */
-	_Atomic uint64_t reconnects;  /* connections established after the first */
-	_Atomic uint64_t errors;      /* transport errors */
-	_Atomic uint64_t queued;      /* bytes waiting in the memory queue now */
-	_Atomic int state;            /* enum lt_dcc_state */
-	_Atomic uint64_t pending;     /* samples queued or held: neither sent nor dropped yet */
+	_Atomic uint64_t samples_in; /* samples handed to the DCC */
+	_Atomic uint64_t sent;       /* samples (lines/messages) written to the transport */
+	_Atomic uint64_t dropped;    /* samples lost: queue full, encoding failure */
+	_Atomic uint64_t bytes;      /* bytes written to the transport */
+	_Atomic uint64_t reconnects; /* connections established after the first */
+	_Atomic uint64_t errors;     /* transport errors */
+	_Atomic uint64_t queued;     /* bytes waiting in the memory queue now */
+	_Atomic int state;           /* enum lt_dcc_state */
+	_Atomic uint64_t pending;    /* samples queued or held: neither sent nor dropped yet */
 	/* The durable spool (DCCs that have one; 0 otherwise). */
-	_Atomic uint64_t recovered;       /* samples found in the spool at start */
-	_Atomic uint64_t spooled;         /* samples in the spool now */
-	_Atomic uint64_t spool_batches;   /* batches in the spool now */
-	_Atomic uint64_t spool_bytes;     /* its size on disk now */
-	_Atomic uint64_t spool_oldest_ns; /* CLOCK_REALTIME of its oldest batch, 0: empty */
-	_Atomic uint64_t spool_evicted;   /* samples evicted (size cap, age): also in dropped */
+	_Atomic uint64_t recovered;          /* samples found in the spool at start */
+	_Atomic uint64_t spooled;            /* samples in the spool now */
+	_Atomic uint64_t spool_batches;      /* batches in the spool now */
+	_Atomic uint64_t spool_bytes;        /* its size on disk now */
+	_Atomic uint64_t spool_oldest_ns;    /* CLOCK_REALTIME of its oldest batch, 0: empty */
+	_Atomic uint64_t spool_evicted;      /* samples evicted (size cap, age): also in dropped */
 	_Atomic uint64_t spool_write_errors; /* appends the spool refused (disk full, I/O error) */
 	/* Lines sent before a connection ended and queued again (no longer in sent). */
 	_Atomic uint64_t resent;

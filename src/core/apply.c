@@ -39,7 +39,7 @@ static int dccs_start(struct lt_model *nm, const struct lt_diff *df, char *err, 
 		r = dcc->drv->start(dcc, derr, sizeof(derr));
 		if (r < 0) {
 			snprintf(err, errlen, "dcc %s: cannot start: %s", dcc->name,
-			         derr[0] ? derr : strerror(-r));
+				 derr[0] ? derr : strerror(-r));
 			for (unsigned j = 0; j < i; j++)
 				if (df->dcc[j] != LT_KEEP && nm->dccs[j]->drv->stop)
 					nm->dccs[j]->drv->stop(nm->dccs[j]);
@@ -107,10 +107,10 @@ static void dccs_stop(struct daemon *d, struct lt_model *om, const struct lt_dif
 			continue;
 		if (dcc->drv->flush && dcc->drv->flush(dcc, deadline) < 0)
 			lt_dcc_log(dcc, LOG_WARNING,
-			           "%llu samples (%llu bytes) still queued after the flush "
-			           "timeout: dropped",
-			           (unsigned long long)atomic_load(&s->pending),
-			           (unsigned long long)atomic_load(&s->queued));
+				   "%llu samples (%llu bytes) still queued after the flush "
+				   "timeout: dropped",
+				   (unsigned long long)atomic_load(&s->pending),
+				   (unsigned long long)atomic_load(&s->queued));
 		if (dcc->drv->stop)
 			dcc->drv->stop(dcc);
 		g->handed += atomic_load(&s->samples_in);
@@ -169,7 +169,7 @@ static void targets_carry(struct lt_metric *keep, struct lt_metric *fresh)
 		for (unsigned o = 0; o < keep->ntargets; o++)
 			if (keep->targets[o].dcc == fresh->targets[t].dcc) {
 				fresh->targets[t].reg = keep->targets[o].reg;
-				keep->targets[o].reg = (struct lt_reg){0};
+				keep->targets[o].reg = (struct lt_reg){ 0 };
 			}
 	for (unsigned o = 0; o < keep->ntargets; o++)
 		daemon_unreg(keep->targets[o].dcc, &keep->targets[o].reg);
@@ -225,7 +225,7 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 		for (unsigned d = 0; d < nm->ndccs; d++)
 			if (df->dcc[d] == LT_KEEP) {
 				regs[d] = keep->regs[df->dcc_old[d]];
-				keep->regs[df->dcc_old[d]] = (struct lt_reg){0};
+				keep->regs[df->dcc_old[d]] = (struct lt_reg){ 0 };
 			}
 		free(fresh->regs);
 		fresh->regs = keep->regs;
@@ -240,7 +240,7 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 			targets_carry(km, fm);
 			km->origin = fm->origin;
 			swap_ptr((void **)&nm->metrics[metric_pos(nm, fm)],
-			         (void **)&om->metrics[metric_pos(om, km)]);
+				 (void **)&om->metrics[metric_pos(om, km)]);
 			fm->id = km->id;
 		}
 		nm->devices[i] = keep;
@@ -256,7 +256,7 @@ static void transplant(struct lt_model *om, struct lt_model *nm, const struct lt
 
 /* Samplers: kept devices keep theirs running; new and changed ones get a new one. */
 static void samplers_swap(struct daemon *d, struct lt_model *om, struct lt_model *nm,
-                          const struct lt_diff *df)
+			  const struct lt_diff *df)
 {
 	struct sampler **ns = xcalloc(nm->ndevices + 1, sizeof(*ns));
 
@@ -275,8 +275,8 @@ static void samplers_swap(struct daemon *d, struct lt_model *om, struct lt_model
 		r = sampler_start(ns[i]);
 		if (r < 0)
 			lt_device_log(nm->devices[i], LOG_ERR,
-			              "cannot start its sampler: %s; the device is not sampled",
-			              strerror(-r));
+				      "cannot start its sampler: %s; the device is not sampled",
+				      strerror(-r));
 	}
 	for (unsigned i = 0; i < om->ndevices; i++)
 		free(d->samplers[i]);
@@ -285,7 +285,7 @@ static void samplers_swap(struct daemon *d, struct lt_model *om, struct lt_model
 }
 
 int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, char *err,
-                 size_t errlen)
+		 size_t errlen)
 {
 	struct lt_model *om = d->model;
 	struct lt_diff df;
@@ -295,8 +295,8 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, cha
 	lt_diff_compute(om, nm, lt_ring_nlanes(d->ring), &df);
 	if (df.whole || df.lanes_short) {
 		snprintf(err, errlen, "%s",
-		         df.whole ? "[daemon] or [edge] changed"
-		                  : "the ring has no free lane for a new device");
+			 df.whole ? "[daemon] or [edge] changed"
+				  : "the ring has no free lane for a new device");
 		lt_diff_free(&df);
 		return -EAGAIN;
 	}
@@ -331,10 +331,10 @@ int daemon_apply(struct daemon *d, struct lt_model *nm, uint64_t generation, cha
 	publisher_resume(&d->pub);
 	paused = lt_mono_ns() - paused;
 	snprintf(err, errlen,
-	         "devices: %u kept, %u started, %u restarted, %u stopped; "
-	         "DCCs: %u kept, %u started, %u restarted, %u stopped; publisher paused %.1f ms",
-	         df.nkeep, df.nstart, df.nrestart, df.nstop, df.dkeep, df.dstart, df.drestart,
-	         df.dstop, (double)paused / 1e6);
+		 "devices: %u kept, %u started, %u restarted, %u stopped; "
+		 "DCCs: %u kept, %u started, %u restarted, %u stopped; publisher paused %.1f ms",
+		 df.nkeep, df.nstart, df.nrestart, df.nstop, df.dkeep, df.dstart, df.drestart,
+		 df.dstop, (double)paused / 1e6);
 	lt_diff_free(&df);
 	return 0;
 }

@@ -36,9 +36,9 @@
 #endif
 
 #define MAX_ERROR_LINES 100
-#define UNIT_LEN_MAX	32
-#define LANE_MIN	64
-#define LANE_MAX	16777216
+#define UNIT_LEN_MAX    32
+#define LANE_MIN        64
+#define LANE_MAX        16777216
 #define AGGREGATION_MAX 10000
 #define INTERVAL_MIN_NS (10 * 1000ull)
 #define INTERVAL_MAX_NS (24 * 3600 * LT_NSEC_PER_SEC)
@@ -57,11 +57,11 @@ enum sect_kind {
 	SECT_KINDS
 };
 
-static const char *const sect_words[SECT_KINDS] = { "daemon", "edge",	"dcc",
+static const char *const sect_words[SECT_KINDS] = { "daemon", "edge",   "dcc",
 						    "device", "metric", "profile" };
 /* How the name is written in a header, for messages; NULL: the section has no name. */
-static const char *const sect_forms[SECT_KINDS] = { NULL,   NULL,	     "NAME",
-						    "NAME", "DEVICE.METRIC", "NAME" };
+static const char *const sect_forms[SECT_KINDS] = { NULL,  NULL, "NAME", "NAME", "DEVICE.METRIC",
+						    "NAME" };
 
 struct raw_kv {
 	char *key;
@@ -72,10 +72,10 @@ struct raw_kv {
 
 struct raw_section {
 	enum sect_kind kind;
-	char *name;		      /* NULL for [daemon] and [edge] */
-	char *title;		      /* the header as messages show it: [device "boiler"] */
+	char *name;                   /* NULL for [daemon] and [edge] */
+	char *title;                  /* the header as messages show it: [device "boiler"] */
 	struct lt_origin origin;      /* the first header */
-	unsigned file;		      /* the last file naming the section ... */
+	unsigned file;                /* the last file naming the section ... */
 	struct lt_origin file_origin; /* ... and its header there */
 	struct raw_kv *kv;
 	unsigned nkv;
@@ -107,10 +107,10 @@ struct loader {
 	char *line;
 	size_t linecap;
 	struct raw_section *cur; /* where the next keys go */
-	bool skipping;		 /* after a rejected header: ignore its keys */
-	mode_t mode;		 /* the file's, to warn about a password others can read */
-	bool exposed;		 /* lt_secret_exposed() */
-	bool warned;		 /* ... once per file */
+	bool skipping;           /* after a rejected header: ignore its keys */
+	mode_t mode;             /* the file's, to warn about a password others can read */
+	bool exposed;            /* lt_secret_exposed() */
+	bool warned;             /* ... once per file */
 };
 
 /* ---- error collection ---------------------------------------------------- */
@@ -356,8 +356,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	/* As ssh does for private keys: a warning, since group may be meant to read. */
 	if (!strcmp(key, "password") && ld->exposed && !ld->warned) {
 		ld->warned = true;
-		lt_log(LOG_WARNING, "%s:%d: holds a password but others can read the file "
-		       "(mode %04o): chmod o-r it", at.file, at.line, (unsigned)(ld->mode & 07777));
+		lt_log(LOG_WARNING,
+		       "%s:%d: holds a password but others can read the file "
+		       "(mode %04o): chmod o-r it",
+		       at.file, at.line, (unsigned)(ld->mode & 07777));
 	}
 	for (unsigned i = 0; i < s->nkv; i++) {
 		kv = &s->kv[i];
@@ -457,7 +459,8 @@ static bool bad_char(struct loader *ld, const char *line, size_t n)
 			       c, i + 1);
 		else
 			report(ld, &at,
-			       "NUL byte at column %zu: not allowed in a configuration file", i + 1);
+			       "NUL byte at column %zu: not allowed in a configuration file",
+			       i + 1);
 		return true;
 	}
 	return false;
@@ -782,7 +785,8 @@ static void daemon_build(struct loader *ld)
 			r = lane_capacity_parse(kv->value, &d->lane_capacity, err, sizeof(err));
 		} else if (strcmp(kv->key, "flush_timeout") == 0) {
 			r = lt_parse_duration(kv->value, &d->flush_timeout_ns, err, sizeof(err));
-		} else if (strcmp(kv->key, "runtime_dir") == 0 || strcmp(kv->key, "state_dir") == 0) {
+		} else if (strcmp(kv->key, "runtime_dir") == 0 ||
+			   strcmp(kv->key, "state_dir") == 0) {
 			char **dst = kv->key[0] == 'r' ? &d->runtime_dir : &d->state_dir;
 
 			if (!*kv->value) {
@@ -921,8 +925,7 @@ static bool is_property(const struct raw_kv *kv)
  * its own (a duplicate is then its error). They are part of dev->conf: a
  * changed property restarts and registers again that device only.
  */
-static void device_properties(struct loader *ld, const struct raw_section *s,
-			      struct lt_device *dev)
+static void device_properties(struct loader *ld, const struct raw_section *s, struct lt_device *dev)
 {
 	char err[512];
 
@@ -986,8 +989,8 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 			continue;
 		err[0] = '\0';
 		r = drv->device_option
-			? drv->device_option(dev, kv->key, kv->value, err, sizeof(err))
-			: -ENOENT;
+			    ? drv->device_option(dev, kv->key, kv->value, err, sizeof(err))
+			    : -ENOENT;
 		ok &= option_result(ld, s, kv, r, err);
 	}
 	err[0] = '\0';
@@ -1174,8 +1177,8 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 			continue;
 		err[0] = '\0';
 		r = drv->metric_option
-			? drv->metric_option(mt, kv->key, kv->value, err, sizeof(err))
-			: -ENOENT;
+			    ? drv->metric_option(mt, kv->key, kv->value, err, sizeof(err))
+			    : -ENOENT;
 		ok &= option_result(ld, s, kv, r, err);
 	}
 	err[0] = '\0';
@@ -1351,9 +1354,10 @@ static bool profile_check(struct loader *ld, const struct raw_section *p)
 	unsigned before = ld->nerrs;
 
 	if (clash) {
-		report(ld, &p->origin, "%s: %s has this name (at %s:%d): devices and profiles "
-		       "share one name space", p->title, clash->title, clash->origin.file,
-		       clash->origin.line);
+		report(ld, &p->origin,
+		       "%s: %s has this name (at %s:%d): devices and profiles "
+		       "share one name space",
+		       p->title, clash->title, clash->origin.file, clash->origin.line);
 		return false;
 	}
 	if (!type) {
@@ -1365,7 +1369,8 @@ static bool profile_check(struct loader *ld, const struct raw_section *p)
 	if (!hwkey) {
 		report(ld, &type->origin,
 		       "type: udev does not discover '%s' devices (a profile is one of: iio, gpio, "
-		       "can, modbus)", type->value);
+		       "can, modbus)",
+		       type->value);
 		return false;
 	}
 	for (unsigned i = 0; i < p->nkv; i++) {
@@ -1399,8 +1404,10 @@ static void instances_build(struct loader *ld, const bool *valid)
 		if (!clash)
 			clash = section_find(ld, SECT_PROFILE, in->name);
 		if (!p) {
-			lt_log(LOG_WARNING, "%s (%s): no [profile \"%s\"] in the configuration: "
-			       "not taken", in->name, in->hw, in->profile);
+			lt_log(LOG_WARNING,
+			       "%s (%s): no [profile \"%s\"] in the configuration: "
+			       "not taken",
+			       in->name, in->hw, in->profile);
 			continue;
 		}
 		while (ld->sects[k] != p)
@@ -1409,8 +1416,10 @@ static void instances_build(struct loader *ld, const bool *valid)
 			continue; /* reported as an error already */
 		type = kv_find(p, "type");
 		if (!lt_discover_fits(type->value, in->subsystem)) {
-			lt_log(LOG_WARNING, "%s (%s): udev subsystem %s, but %s has type %s: "
-			       "not taken", in->name, in->hw, in->subsystem, p->title, type->value);
+			lt_log(LOG_WARNING,
+			       "%s (%s): udev subsystem %s, but %s has type %s: "
+			       "not taken",
+			       in->name, in->hw, in->subsystem, p->title, type->value);
 			continue;
 		}
 		if (clash || model_find_device(ld->model, in->name) ||
@@ -1421,8 +1430,8 @@ static void instances_build(struct loader *ld, const bool *valid)
 			continue;
 		}
 		title = xasprintf("[device \"%s\"] (made from %s)", in->name, p->title);
-		profile_make(ld, p, in->name, title, lt_discover_hw_key(type->value, NULL),
-			     in->hw, in);
+		profile_make(ld, p, in->name, title, lt_discover_hw_key(type->value, NULL), in->hw,
+			     in);
 		free(title);
 	}
 }
@@ -1640,7 +1649,7 @@ char *config_find(char *err, size_t errlen)
 		tried[n++] = xasprintf("%s/.config/liotad/liotad.conf", home);
 	if (env && *env && is_dir(env))
 		tried[n++] =
-		    xasprintf("%s%sliotad.conf", env, env[strlen(env) - 1] == '/' ? "" : "/");
+			xasprintf("%s%sliotad.conf", env, env[strlen(env) - 1] == '/' ? "" : "/");
 	else if (env && *env)
 		tried[n++] = xstrdup(env);
 	tried[n++] = xstrdup(SYSCONFDIR "/liotad/liotad.conf");

@@ -36,14 +36,14 @@ static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *
 	double last;
 
 	memcpy(&last, &bits, sizeof(last));
-	return json_pack("{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:o, s:o, s:o}", "id",
-			 (int)m->id, "name", m->name, "unit", m->unit ? m->unit : "", "interval_s",
-			 (double)m->interval_ns / 1e9, "aggregation", (int)m->aggregation, "samples",
-			 (json_int_t)atomic_load(&m->samples), "errors",
-			 (json_int_t)atomic_load(&m->errors), "late", (json_int_t)atomic_load(&m->late),
-			 "last_value", ts ? json_real(last) : json_null(), "last_ts_ns",
-			 ts ? json_integer((json_int_t)ts) : json_null(), "lateness_us",
-			 lateness_json(lat));
+	return json_pack(
+		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:o, s:o, s:o}", "id", (int)m->id, "name",
+		m->name, "unit", m->unit ? m->unit : "", "interval_s", (double)m->interval_ns / 1e9,
+		"aggregation", (int)m->aggregation, "samples", (json_int_t)atomic_load(&m->samples),
+		"errors", (json_int_t)atomic_load(&m->errors), "late",
+		(json_int_t)atomic_load(&m->late), "last_value", ts ? json_real(last) : json_null(),
+		"last_ts_ns", ts ? json_integer((json_int_t)ts) : json_null(), "lateness_us",
+		lateness_json(lat));
 }
 
 static const char *device_state_name(int st)
@@ -91,20 +91,18 @@ static json_t *dcc_json(const struct lt_dcc *d)
 	const struct lt_dcc_stats *s = &d->stats;
 	int st = atomic_load(&s->state);
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
-			 "name",
-			 d->name, "type", d->drv->name, "state",
-			 st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
-			 (json_int_t)atomic_load(&s->samples_in), "sent",
-			 (json_int_t)atomic_load(&s->sent), "dropped",
-			 (json_int_t)atomic_load(&s->dropped), "pending",
-			 (json_int_t)atomic_load(&s->pending), "bytes",
-			 (json_int_t)atomic_load(&s->bytes), "reconnects",
-			 (json_int_t)atomic_load(&s->reconnects), "errors",
-			 (json_int_t)atomic_load(&s->errors), "queued_bytes",
-			 (json_int_t)atomic_load(&s->queued), "resent",
-			 (json_int_t)atomic_load(&s->resent), "spool", spool_json(s), "endpoint",
-			 endpoint_json(d), "failovers", (json_int_t)atomic_load(&s->failovers));
+	return json_pack(
+		"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
+		"name", d->name, "type", d->drv->name, "state",
+		st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
+		(json_int_t)atomic_load(&s->samples_in), "sent", (json_int_t)atomic_load(&s->sent),
+		"dropped", (json_int_t)atomic_load(&s->dropped), "pending",
+		(json_int_t)atomic_load(&s->pending), "bytes", (json_int_t)atomic_load(&s->bytes),
+		"reconnects", (json_int_t)atomic_load(&s->reconnects), "errors",
+		(json_int_t)atomic_load(&s->errors), "queued_bytes",
+		(json_int_t)atomic_load(&s->queued), "resent", (json_int_t)atomic_load(&s->resent),
+		"spool", spool_json(s), "endpoint", endpoint_json(d), "failovers",
+		(json_int_t)atomic_load(&s->failovers));
 }
 
 json_t *control_status_json(const struct control_ctx *ctx)
@@ -129,8 +127,8 @@ json_t *control_status_json(const struct control_ctx *ctx)
 		const struct sampler_metric *sm = d->samplers ? d->samplers[i]->met : NULL;
 
 		for (unsigned j = 0; j < dev->nmetrics; j++)
-			json_array_append_new(mets, metric_json(dev->metrics[j],
-								sm ? &sm[j].lat : NULL));
+			json_array_append_new(mets,
+					      metric_json(dev->metrics[j], sm ? &sm[j].lat : NULL));
 		json_t *ctrs = json_object();
 		const char *cond = atomic_load_explicit(&dev->condition, memory_order_relaxed);
 		char stuck[64];
@@ -192,10 +190,10 @@ static json_t *metrics_json(const struct control_ctx *ctx)
 	json_t *arr = json_array();
 
 	for (unsigned i = 0; i < m->nmetrics; i++)
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "id", (int)m->metrics[i]->id,
-						     "name",
-						     m->metrics[i]->fullname, "unit",
-						     m->metrics[i]->unit ? m->metrics[i]->unit : ""));
+		json_array_append_new(arr,
+				      json_pack("{s:i, s:s, s:s}", "id", (int)m->metrics[i]->id,
+						"name", m->metrics[i]->fullname, "unit",
+						m->metrics[i]->unit ? m->metrics[i]->unit : ""));
 	return json_pack("{s:I, s:o}", "generation", (json_int_t)ctx->generation, "metrics", arr);
 }
 
@@ -207,9 +205,9 @@ struct client {
 	uint64_t deadline; /* CLOCK_MONOTONIC ns: dropped when not done by then */
 	size_t got;        /* request bytes read */
 	char req[CONTROL_REQUEST_MAX];
-	char *out;         /* the reply, once the request is complete */
+	char *out; /* the reply, once the request is complete */
 	size_t len, off;
-	int pass_fd;       /* sent with the reply's first byte, then closed; -1: none */
+	int pass_fd; /* sent with the reply's first byte, then closed; -1: none */
 };
 
 struct control {
@@ -256,7 +254,8 @@ int control_open(const char *path, struct control **out, char *err, size_t errle
 	int fd, e;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return lt_errf(err, errlen, -ENAMETOOLONG, "control socket path too long: %s", path);
+		return lt_errf(err, errlen, -ENAMETOOLONG, "control socket path too long: %s",
+			       path);
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -345,7 +344,8 @@ static bool client_accept(struct control *c, struct client *cl)
 		return false;
 	/* Only our own user (or root) may look: the socket mode says so too. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		lt_log(LOG_WARNING, "control: refused a client whose credentials cannot be read: %s",
+		lt_log(LOG_WARNING,
+		       "control: refused a client whose credentials cannot be read: %s",
 		       strerror(errno));
 		close(fd);
 		return true;
@@ -356,9 +356,10 @@ static bool client_accept(struct control *c, struct client *cl)
 		close(fd);
 		return true;
 	}
-	*cl = (struct client){
-		.fd = fd, .pid = cred.pid, .deadline = lt_mono_ns() + CONTROL_DEADLINE_NS, .pass_fd = -1
-	};
+	*cl = (struct client){ .fd = fd,
+			       .pid = cred.pid,
+			       .deadline = lt_mono_ns() + CONTROL_DEADLINE_NS,
+			       .pass_fd = -1 };
 	return true;
 }
 
@@ -498,7 +499,8 @@ void control_dispatch(struct control *c, const struct pollfd *pf, const struct c
 
 		if (cl->fd < 0 || now < cl->deadline)
 			continue;
-		lt_log(LOG_WARNING, "control: dropped a client (pid %d) that did not %s within %llu s",
+		lt_log(LOG_WARNING,
+		       "control: dropped a client (pid %d) that did not %s within %llu s",
 		       (int)cl->pid, cl->out ? "read its answer" : "send its command",
 		       (unsigned long long)(CONTROL_DEADLINE_NS / LT_NSEC_PER_SEC));
 		client_drop(cl);

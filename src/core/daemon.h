@@ -42,7 +42,7 @@ struct lt_totals {
  * counters here, while its metric may still run).
  */
 struct lt_gone {
-	uint64_t taken, deliveries, lost, errors;      /* stopped metrics */
+	uint64_t taken, deliveries, lost, errors;     /* stopped metrics */
 	uint64_t handed, published, dropped, pending; /* stopped DCC instances */
 	uint64_t recovered, spooled; /* theirs; a successor recovers what they spooled */
 };

@@ -70,7 +70,7 @@ static void dccs_compare(const struct lt_model *old, const struct lt_model *nm, 
 }
 
 static void devices_compare(const struct lt_model *old, const struct lt_model *nm,
-                            struct lt_diff *d)
+			    struct lt_diff *d)
 {
 	for (unsigned i = 0; i < old->ndevices; i++)
 		d->old_dev[i] = LT_STOP;
@@ -95,7 +95,7 @@ static void devices_compare(const struct lt_model *old, const struct lt_model *n
 
 /* Lanes: kept and restarted devices keep theirs, new ones take free ones. */
 static void lanes_assign(const struct lt_model *old, const struct lt_model *nm, unsigned nlanes,
-                         struct lt_diff *d)
+			 struct lt_diff *d)
 {
 	bool *used = xcalloc(nlanes, sizeof(*used));
 	unsigned next = 0;
@@ -152,13 +152,13 @@ static void ids_assign(const struct lt_model *old, const struct lt_model *nm, st
 }
 
 int lt_diff_compute(const struct lt_model *old, const struct lt_model *nm, unsigned nlanes,
-                    struct lt_diff *out)
+		    struct lt_diff *out)
 {
 	struct lt_diff *d = out;
 
 	memset(d, 0, sizeof(*d));
-	d->whole =
-	    strcmp(old->core_conf ? old->core_conf : "", nm->core_conf ? nm->core_conf : "") != 0;
+	d->whole = strcmp(old->core_conf ? old->core_conf : "",
+			  nm->core_conf ? nm->core_conf : "") != 0;
 	d->dcc = xcalloc(nm->ndccs + 1, sizeof(*d->dcc));
 	d->dcc_old = xcalloc(nm->ndccs + 1, sizeof(*d->dcc_old));
 	d->old_dcc = xcalloc(old->ndccs + 1, sizeof(*d->old_dcc));

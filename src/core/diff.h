@@ -58,7 +58,7 @@ struct lt_diff {
  * lt_diff_free()).
  */
 int lt_diff_compute(const struct lt_model *old, const struct lt_model *nm, unsigned nlanes,
-                    struct lt_diff *out);
+		    struct lt_diff *out);
 void lt_diff_free(struct lt_diff *d);
 
 #endif

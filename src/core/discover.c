@@ -16,10 +16,10 @@
 static const struct {
 	const char *type, *key, *subsystem, *example;
 } hw_keys[] = {
-    {"iio", "device", "iio", "iio:device0"},
-    {"gpio", "chip", "gpio", "gpiochip0"},
-    {"can", "interface", "net", "can0"},
-    {"modbus", "device", "tty", "/dev/ttyUSB0"},
+	{ "iio", "device", "iio", "iio:device0" },
+	{ "gpio", "chip", "gpio", "gpiochip0" },
+	{ "can", "interface", "net", "can0" },
+	{ "modbus", "device", "tty", "/dev/ttyUSB0" },
 };
 
 const char *lt_discover_hw_key(const char *type, const char **example)
@@ -101,7 +101,7 @@ void lt_discovery_free(struct lt_discovery *d)
 }
 
 static void note(struct lt_discover_notes *nt, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 static void note(struct lt_discover_notes *nt, int prio, const char *fmt, ...)
 {
@@ -137,7 +137,7 @@ static bool name_taken(const struct lt_discovery *d, const char *name)
  * log each change; the flapping itself is noted once per window.
  */
 static bool flap_count(struct lt_discovery *d, const char *name, uint64_t now,
-                       struct lt_discover_notes *nt)
+		       struct lt_discover_notes *nt)
 {
 	struct lt_flap *f = NULL;
 
@@ -156,7 +156,7 @@ static bool flap_count(struct lt_discovery *d, const char *name, uint64_t now,
 			d->flaps[old] = d->flaps[--d->nflaps];
 		}
 		f = &d->flaps[d->nflaps++];
-		*f = (struct lt_flap){.name = xstrdup(name), .window_ns = now};
+		*f = (struct lt_flap){ .name = xstrdup(name), .window_ns = now };
 	}
 	if (now - f->window_ns >= LT_DISCOVER_FLAP_WINDOW_NS) {
 		f->window_ns = now;
@@ -188,7 +188,7 @@ static void mark(struct lt_discovery *d, uint64_t now, bool loud)
 }
 
 static int device_gone(struct lt_discovery *d, struct lt_instance *in, uint64_t now,
-                       struct lt_discover_notes *nt)
+		       struct lt_discover_notes *nt)
 {
 	bool loud = !flap_count(d, in->name, now, nt);
 
@@ -231,15 +231,15 @@ static char *prop_value(const char *v)
 }
 
 static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint64_t now,
-                      struct lt_discover_notes *nt)
+		      struct lt_discover_notes *nt)
 {
 	bool net = u->subsystem && strcmp(u->subsystem, "net") == 0;
 	const char *hw = u->subsystem && strcmp(u->subsystem, "tty") == 0 ? u->devnode : u->sysname;
-	const char *values[LT_DISCOVER_PROPS] = {u->devpath, u->vendor, u->model,
-	                                         nonempty(u->serial_short) ? u->serial_short
-	                                                                   : u->serial};
-	static const char *const keys[LT_DISCOVER_PROPS] = {"udev_path", "vendor", "model",
-	                                                    "serial"};
+	const char *values[LT_DISCOVER_PROPS] = { u->devpath, u->vendor, u->model,
+						  nonempty(u->serial_short) ? u->serial_short
+									    : u->serial };
+	static const char *const keys[LT_DISCOVER_PROPS] = { "udev_path", "vendor", "model",
+							     "serial" };
 	char name[LT_NAME_LEN_MAX + 1], base[LT_NAME_LEN_MAX + 1];
 	struct lt_instance *in;
 	bool stable, loud;
@@ -304,7 +304,7 @@ static int device_new(struct lt_discovery *d, const struct lt_udev_dev *u, uint6
 }
 
 int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint64_t now_ns,
-                       struct lt_discover_notes *notes)
+		       struct lt_discover_notes *notes)
 {
 	const char *action = u->action ? u->action : "add";
 	struct lt_instance *in;
@@ -338,7 +338,7 @@ void lt_discovery_resync_begin(struct lt_discovery *d)
 }
 
 int lt_discovery_resync_end(struct lt_discovery *d, uint64_t now_ns,
-                            struct lt_discover_notes *notes)
+			    struct lt_discover_notes *notes)
 {
 	notes->n = 0;
 	for (unsigned i = 0; i < d->ninst; i++)

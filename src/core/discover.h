@@ -114,7 +114,7 @@ void lt_discovery_free(struct lt_discovery *d);
  * name is not stable, that it flaps (once per window), why it was refused.
  */
 int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint64_t now_ns,
-                       struct lt_discover_notes *notes);
+		       struct lt_discover_notes *notes);
 
 /*
  * Resynchronise with a new enumeration when events may have been lost (the
@@ -126,7 +126,7 @@ int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint
  */
 void lt_discovery_resync_begin(struct lt_discovery *d);
 int lt_discovery_resync_end(struct lt_discovery *d, uint64_t now_ns,
-                            struct lt_discover_notes *notes);
+			    struct lt_discover_notes *notes);
 
 /* When the pending burst is to be applied (CLOCK_MONOTONIC ns); UINT64_MAX: none pending. */
 uint64_t lt_discovery_due(const struct lt_discovery *d);

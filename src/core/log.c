@@ -37,10 +37,11 @@ static struct {
 	uint64_t window_ns;
 	pthread_mutex_t lock; /* guards slots and keeps lines whole on stderr */
 	struct log_slot slots[LOG_SLOTS];
-} L = { .ident = "liotad", .level = LOG_INFO,
-      .burst = LT_LOG_BURST,
-      .window_ns = (uint64_t)LT_LOG_WINDOW * LT_NSEC_PER_SEC,
-      .lock = PTHREAD_MUTEX_INITIALIZER };
+} L = { .ident = "liotad",
+	.level = LOG_INFO,
+	.burst = LT_LOG_BURST,
+	.window_ns = (uint64_t)LT_LOG_WINDOW * LT_NSEC_PER_SEC,
+	.lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Is stderr the journal's stream? systemd sets JOURNAL_STREAM=DEV:INODE. */
 static bool stderr_is_journal(void)
@@ -134,7 +135,7 @@ static bool rate_ok(uint64_t hash, unsigned *repeats)
 
 static void emit(int prio, const char *const fields[][2], const char *msg)
 {
-	static const char *const pname[] = { "emerg", "alert",  "crit", "error",
+	static const char *const pname[] = { "emerg",   "alert",  "crit", "error",
 					     "warning", "notice", "info", "debug" };
 
 	if (L.journal) {
@@ -161,8 +162,8 @@ static void emit(int prio, const char *const fields[][2], const char *msg)
 }
 
 /* fields: up to 3 {NAME, value} pairs, ended by {NULL, NULL}; may be NULL. */
-static void log_fields(int prio, const char *const fields[][2], const char *prefix,
-		       const char *fmt, va_list ap)
+static void log_fields(int prio, const char *const fields[][2], const char *prefix, const char *fmt,
+		       va_list ap)
 {
 	char msg[1024], line[1100];
 	unsigned repeats;
@@ -180,8 +181,8 @@ static void log_fields(int prio, const char *const fields[][2], const char *pref
 		if (repeats) {
 			char note[1200];
 
-			snprintf(note, sizeof(note), "%u repeats of the next message were suppressed",
-				 repeats);
+			snprintf(note, sizeof(note),
+				 "%u repeats of the next message were suppressed", repeats);
 			emit(prio, fields, note);
 		}
 		emit(prio, fields, line);

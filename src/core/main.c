@@ -67,7 +67,7 @@ static const char usage[] =
 struct opts {
 	const char *config;
 	const char *rundir;
-	int log_level; /* -1: from the configuration */
+	int log_level;   /* -1: from the configuration */
 	int rt_priority; /* SCHED_FIFO priority of the samplers, 0: none */
 	int spin_us;     /* busy-wait before each deadline */
 	bool check;
@@ -115,7 +115,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'l':
 			o->log_level = log_level_parse(optarg);
 			if (o->log_level < 0) {
-				fprintf(stderr, "liotad: --log-level: unknown level '%s'\n", optarg);
+				fprintf(stderr, "liotad: --log-level: unknown level '%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -179,7 +180,7 @@ static void summary(const struct lt_totals *t, uint64_t t0)
 	/* Only with durable spools: deliveries + recovered = published + dropped + spooled. */
 	if (t->recovered || t->spooled)
 		snprintf(spool, sizeof(spool), "; spools: %llu recovered at start, %llu kept",
-		         (unsigned long long)t->recovered, (unsigned long long)t->spooled);
+			 (unsigned long long)t->recovered, (unsigned long long)t->spooled);
 	/* Deliveries: one per sample and DCC of its metric (see struct lt_totals). */
 	lt_log(LOG_NOTICE,
 	       "stopped after %.1f s: %llu samples taken, %llu deliveries: %llu published, "
@@ -432,7 +433,8 @@ int main(int argc, char **argv)
 		printf("%s: configuration valid: %u device%s, %u metric%s, %u DCC%s", path,
 		       model->ndevices, plural(model->ndevices), model->nmetrics,
 		       plural(model->nmetrics), model->ndccs, plural(model->ndccs));
-		/* Devices to come: an operator with profiles only must not read "0 devices" alone. */
+		/* Devices to come: an operator with profiles only must not read "0 devices" alone.
+		 */
 		if (model->nprofiles)
 			printf(", %u profile%s", model->nprofiles, plural(model->nprofiles));
 		putchar('\n');

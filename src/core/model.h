@@ -20,7 +20,7 @@
 #define LT_NAME_MAX 64
 /* What a DCC, device or metric name is made of (config.c; discovery makes names too). */
 #define LT_NAME_LEN_MAX 50
-#define LT_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-"
+#define LT_NAME_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-"
 
 /* Where a setting came from, for FILE:LINE messages. */
 struct lt_origin {
@@ -29,7 +29,7 @@ struct lt_origin {
 };
 
 struct lt_edge_system {
-	char *name; /* [edge] name, default: the host name */
+	char *name;  /* [edge] name, default: the host name */
 	char id[37]; /* UUID string derived from /etc/machine-id */
 };
 
@@ -41,7 +41,7 @@ struct lt_dcc {
 	unsigned index;         /* position in model->dccs */
 	struct lt_reg edge_reg; /* the edge system as registered with this DCC */
 	struct lt_dcc_stats stats;
-	char *conf; /* its section's keys, canonical: what a reload compares */
+	char *conf;       /* its section's keys, canonical: what a reload compares */
 	char **endpoints; /* lt_dcc_set_endpoints(): fixed once configured */
 	unsigned nendpoints;
 };
@@ -62,16 +62,16 @@ struct lt_device {
 	void *priv;
 	struct lt_origin origin;
 	unsigned index;
-	unsigned lane; /* its ring lane, kept while the device runs unchanged */
-	char *conf;    /* its section's keys, canonical: what a reload compares */
+	unsigned lane;              /* its ring lane, kept while the device runs unchanged */
+	char *conf;                 /* its section's keys, canonical: what a reload compares */
 	struct lt_metric **metrics; /* the device's metrics, in configuration order */
 	unsigned nmetrics;
-	struct lt_reg *regs; /* one per model DCC (id NULL when not registered there) */
+	struct lt_reg *regs;       /* one per model DCC (id NULL when not registered there) */
 	struct lt_property *props; /* lt_device_add_property(): strings owned, config order */
 	unsigned nprops;
 	/* counters, read by the control thread */
 	_Atomic uint64_t read_errors;
-	_Atomic int state; /* enum lt_device_state */
+	_Atomic int state;             /* enum lt_device_state */
 	const char *_Atomic condition; /* lt_device_set_condition(), a literal or NULL */
 	/* driver-declared counters (lt_device_counter), fixed once running */
 	const char *counter_names[LT_DEVICE_COUNTERS_MAX];
@@ -79,7 +79,7 @@ struct lt_device {
 	unsigned ncounters;
 	/* the sampler while it dispatches (lt_emit's target); sampler thread only */
 	struct sampler_emit *emit;
-	_Atomic bool stopping;    /* lt_device_stopping() */
+	_Atomic bool stopping;   /* lt_device_stopping() */
 	_Atomic int stop_socket; /* lt_device_set_stop_socket(), -1: none */
 };
 
@@ -90,11 +90,11 @@ struct lt_target {
 };
 
 struct lt_metric {
-	char *name;     /* "temp" */
-	char *fullname; /* "boiler.temp" */
-	char *unit;     /* "" when not set */
-	uint32_t id;    /* the ring record's metric_id; kept across reloads while unchanged */
-	unsigned dev_index; /* index in device->metrics */
+	char *name;           /* "temp" */
+	char *fullname;       /* "boiler.temp" */
+	char *unit;           /* "" when not set */
+	uint32_t id;          /* the ring record's metric_id; kept across reloads while unchanged */
+	unsigned dev_index;   /* index in device->metrics */
 	uint64_t interval_ns; /* 0 = not polled */
 	bool event_driven;    /* samples come from the driver's dispatch (lt_emit) */
 	unsigned aggregation; /* samples per published batch, >= 1 */
@@ -108,17 +108,17 @@ struct lt_metric {
 	_Atomic uint64_t samples;
 	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */
 	_Atomic uint64_t errors;
-	_Atomic uint64_t late;     /* ticks skipped because the sampler was late */
+	_Atomic uint64_t late;      /* ticks skipped because the sampler was late */
 	_Atomic uint64_t last_bits; /* last value, as the bits of a double */
 	_Atomic uint64_t last_ts;   /* CLOCK_REALTIME ns of the last sample, 0 = none yet */
 };
 
 struct lt_daemon_conf {
-	int log_level;          /* syslog priority threshold, default LOG_INFO */
-	uint32_t lane_capacity; /* records per ring lane, power of two */
+	int log_level;             /* syslog priority threshold, default LOG_INFO */
+	uint32_t lane_capacity;    /* records per ring lane, power of two */
 	uint64_t flush_timeout_ns; /* how long shutdown may spend delivering queued data */
-	char *runtime_dir;      /* control socket folder; NULL = default */
-	char *state_dir;        /* what must survive a restart (DCC registrations); NULL = default */
+	char *runtime_dir;         /* control socket folder; NULL = default */
+	char *state_dir; /* what must survive a restart (DCC registrations); NULL = default */
 };
 
 struct lt_model {
@@ -135,8 +135,8 @@ struct lt_model {
 	struct lt_metric **metrics;
 	unsigned nmetrics;
 	unsigned nprofiles; /* [profile] sections: checked, never sampled themselves */
-	char *core_conf; /* [daemon] and [edge] keys, canonical: a change restarts all */
-	char **files; /* configuration files read, in order (also owns origin strings) */
+	char *core_conf;    /* [daemon] and [edge] keys, canonical: a change restarts all */
+	char **files;       /* configuration files read, in order (also owns origin strings) */
 	unsigned nfiles;
 };
 
@@ -153,7 +153,8 @@ uint32_t model_id_bound(const struct lt_model *m);
 void model_drop_last_device(struct lt_model *m);
 /* Free a model and everything it owns (drivers' free callbacks included). NULL is fine. */
 void model_free(struct lt_model *m);
-/* The state folder lt_state_path() uses from now on (NULL: the default); the daemon sets it at start. */
+/* The state folder lt_state_path() uses from now on (NULL: the default); the daemon sets it at
+ * start. */
 void sdk_set_state_dir(const char *dir);
 
 #endif

@@ -54,8 +54,9 @@ static void watchdog(struct lt_notify *n, const struct daemon *d, uint64_t now_n
 	const char *who = d ? daemon_stalled(d, now_ns, n->wd_ns / 2, &busy) : NULL;
 
 	if (who && !n->stalled && !strcmp(who, "publisher"))
-		lt_log(LOG_ERR, "publisher busy for %.1f s in one round of DCC work: the watchdog "
-				"is no longer fed",
+		lt_log(LOG_ERR,
+		       "publisher busy for %.1f s in one round of DCC work: the watchdog "
+		       "is no longer fed",
 		       (double)busy / 1e9);
 	else if (who && !n->stalled)
 		lt_device_log(model_find_device(d->model, who), LOG_ERR,
@@ -70,8 +71,7 @@ static void watchdog(struct lt_notify *n, const struct daemon *d, uint64_t now_n
 	n->next_ping = now_ns + n->wd_ns / 4;
 }
 
-void notify_tick(struct lt_notify *n, const struct daemon *d, uint64_t generation,
-		 uint64_t now_ns)
+void notify_tick(struct lt_notify *n, const struct daemon *d, uint64_t generation, uint64_t now_ns)
 {
 	struct lt_totals cur;
 	char text[160];

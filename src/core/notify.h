@@ -36,8 +36,7 @@ int notify_timeout_ms(const struct lt_notify *n, uint64_t now_ns);
  * and @d (may be NULL) is healthy, refreshes STATUS= when due. @generation
  * changes with each (re)started configuration, whose counters start at 0.
  */
-void notify_tick(struct lt_notify *n, const struct daemon *d, uint64_t generation,
-		 uint64_t now_ns);
+void notify_tick(struct lt_notify *n, const struct daemon *d, uint64_t generation, uint64_t now_ns);
 /* The STATUS= text for rates over @dt_ns (for tests). */
 void notify_status_text(char *buf, size_t len, const struct lt_totals *prev,
 			const struct lt_totals *cur, uint64_t dt_ns);

@@ -65,7 +65,7 @@ int lt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char
 	if (errno == ERANGE || v > (UINT64_MAX >> shift) || (v << shift) < min ||
 	    (v << shift) > max)
 		return lt_errf(err, errlen, -EINVAL, "%s is out of range (%llu..%llu)", s,
-			    (unsigned long long)min, (unsigned long long)max);
+			       (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)v << shift;
 	return 0;
 }

@@ -79,7 +79,8 @@ static void fan_out(struct lt_metric *m, const struct lt_sample *s, size_t n)
 
 		if (!tg->reg.id) {
 			/* Registration failed at start: count, do not pretend. */
-			atomic_fetch_add_explicit(&tg->dcc->stats.samples_in, n, memory_order_relaxed);
+			atomic_fetch_add_explicit(&tg->dcc->stats.samples_in, n,
+						  memory_order_relaxed);
 			atomic_fetch_add_explicit(&tg->dcc->stats.dropped, n, memory_order_relaxed);
 			continue;
 		}
@@ -161,8 +162,9 @@ static uint64_t service(struct publisher *p, enum wait_mode mode, uint64_t nap_u
 		struct timespec ts, *tsp = NULL;
 
 		/* While napping the eventfd stays out: producers do not wake a nap. */
-		p->pfds[0] = (struct pollfd){ .fd = mode == WAIT_NAP ? -1 : lt_ring_eventfd(p->ring),
-					      .events = POLLIN };
+		p->pfds[0] =
+			(struct pollfd){ .fd = mode == WAIT_NAP ? -1 : lt_ring_eventfd(p->ring),
+					 .events = POLLIN };
 		p->pfds[1] = (struct pollfd){ .fd = p->stop_fd, .events = POLLIN };
 		for (unsigned i = 0; i < m->ndccs; i++) {
 			p->pfds[2 + i] = (struct pollfd){ .fd = -1 };

@@ -41,7 +41,7 @@ struct publisher {
 	pthread_mutex_t park_lock;
 	pthread_cond_t park_cond;
 	_Atomic bool pause;
-	bool parked; /* under park_lock */
+	bool parked;               /* under park_lock */
 	_Atomic uint64_t consumed; /* records taken from the ring */
 	_Atomic uint64_t invalid;  /* records naming no metric (never expected) */
 	struct lt_beat beat;       /* busy except while waiting in ppoll() */

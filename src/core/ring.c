@@ -131,7 +131,7 @@ static inline struct lt_lane_cons *lane_cons(const struct lt_ring_hdr *hdr, unsi
 static inline struct lt_sample *lane_rec(const struct lt_ring_hdr *hdr, unsigned lane)
 {
 	return (struct lt_sample *)(lane_base(hdr, lane) + sizeof(struct lt_lane_prod) +
-	                            sizeof(struct lt_lane_cons));
+				    sizeof(struct lt_lane_cons));
 }
 
 /* A record slot seen as the four words producers and observers access atomically. */
@@ -141,7 +141,7 @@ static inline uint64_t *slot_words(struct lt_sample *rec, uint64_t mask, uint64_
 }
 
 static int ring_layout(unsigned nlanes, uint64_t capacity, uint64_t *lane_offset, uint64_t *stride,
-                       uint64_t *size)
+		       uint64_t *size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t pg = page > 0 ? (uint64_t)page : 4096;
@@ -200,7 +200,7 @@ int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct 
 	 * others (anyone reopening the fd) from writing. It needs Linux 5.1.
 	 */
 	if (fcntl(r->memfd, F_ADD_SEALS,
-	          F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
 		if (errno != EINVAL ||
 		    fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 			ret = -errno;
@@ -384,7 +384,7 @@ size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 		if (avail < max - n) {
 			/* Acquire: pairs with commit's release; records below head are written. */
 			cs->cached_head = atomic_load_explicit(&lane_prod(r->hdr, lane)->head,
-			                                       memory_order_acquire);
+							       memory_order_acquire);
 			avail = cs->cached_head - cs->tail;
 		}
 		if (avail) {
@@ -406,7 +406,7 @@ size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 			n += take;
 			/* Release: our reads of the slots happen before their reuse. */
 			atomic_store_explicit(&lane_cons(r->hdr, lane)->tail, cs->tail,
-			                      memory_order_release);
+					      memory_order_release);
 			/* Fairness: the next sweep starts after the last lane served. */
 			c->next_lane = lane + 1 < r->nlanes ? lane + 1 : 0;
 		}
@@ -439,7 +439,7 @@ static bool spin_for_records(struct lt_ring *r)
 	for (unsigned i = 1;; i++) {
 		for (unsigned lane = 0; lane < r->nlanes; lane++)
 			if (atomic_load_explicit(&lane_prod(r->hdr, lane)->head,
-			                         memory_order_relaxed) != c->lane[lane].tail)
+						 memory_order_relaxed) != c->lane[lane].tail)
 				return true;
 		/* The clock costs more than a sweep of a few lanes: read it now and then. */
 		if (!(i % 16)) {
@@ -492,7 +492,7 @@ bool lt_ring_prepare_sleep(struct lt_ring *r)
 	for (unsigned lane = 0; lane < r->nlanes; lane++) {
 		/* seq_cst: ordered after the flag (pairs with commit). */
 		uint64_t head =
-		    atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_seq_cst);
+			atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_seq_cst);
 		if (head != c->lane[lane].tail) {
 			atomic_store_explicit(&r->hdr->sleeping, 0, memory_order_relaxed);
 			return false;
@@ -577,7 +577,7 @@ static inline _Atomic uint64_t *obs_head(const struct lt_ring_observer *o, unsig
 static inline struct lt_sample *obs_rec(const struct lt_ring_observer *o, unsigned lane)
 {
 	return (struct lt_sample *)(obs_lane(o, lane) + sizeof(struct lt_lane_prod) +
-	                            sizeof(struct lt_lane_cons));
+				    sizeof(struct lt_lane_cons));
 }
 
 int lt_ring_observer_open(int fd, struct lt_ring_observer *o)
@@ -656,7 +656,7 @@ void lt_ring_observer_close(struct lt_ring_observer *o)
  * every slot index is masked by the private capacity.
  */
 static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_sample *out,
-                           size_t max, uint64_t *missed)
+			   size_t max, uint64_t *missed)
 {
 	_Atomic uint64_t *headp = obs_head(o, lane);
 	struct lt_sample *rec = obs_rec(o, lane);
@@ -708,7 +708,7 @@ static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_
 }
 
 long lt_ring_observe(struct lt_ring_observer *o, struct lt_sample *out, size_t max,
-                     uint64_t *missed)
+		     uint64_t *missed)
 {
 	unsigned nlanes = o->nlanes, lane = o->lane;
 	uint64_t lost = 0;

@@ -35,21 +35,21 @@ struct lt_ring_hdr {
 	uint32_t abi;
 	uint32_t record_size; /* sizeof(struct lt_sample) */
 	uint32_t nlanes;
-	uint64_t capacity;    /* records per lane, power of two */
-	uint64_t lane_offset; /* offset of lane 0 */
-	uint64_t lane_stride; /* bytes from one lane to the next */
-	uint64_t size;        /* total segment size */
+	uint64_t capacity;        /* records per lane, power of two */
+	uint64_t lane_offset;     /* offset of lane 0 */
+	uint64_t lane_stride;     /* bytes from one lane to the next */
+	uint64_t size;            /* total segment size */
 	_Atomic uint32_t retired; /* set when the daemon stops using this segment */
 	uint32_t pad0;
-	uint64_t generation;  /* the configuration's; set again by every live reload */
+	uint64_t generation; /* the configuration's; set again by every live reload */
 	alignas(LT_CACHELINE) _Atomic uint32_t sleeping; /* consumer is (about to be) asleep */
-	_Atomic uint64_t wakeups; /* eventfd writes done by producers */
+	_Atomic uint64_t wakeups;                        /* eventfd writes done by producers */
 };
 
 struct lt_lane_prod {
 	alignas(LT_CACHELINE) _Atomic uint64_t head; /* next record index to write (published) */
-	_Atomic uint64_t dropped;  /* records dropped because the lane was full */
-	_Atomic uint64_t written;  /* records accepted (== head, kept for readers' clarity) */
+	_Atomic uint64_t dropped;                    /* records dropped because the lane was full */
+	_Atomic uint64_t written; /* records accepted (== head, kept for readers' clarity) */
 };
 
 struct lt_lane_cons {
@@ -114,7 +114,7 @@ static inline bool lt_ring_push(struct lt_ring_producer *p, const struct lt_samp
 	uint64_t *slot;
 
 	_Static_assert(sizeof(*s) == sizeof(w) && offsetof(struct lt_sample, seq) == sizeof(w[0]),
-	               "a record is four words, seq the second");
+		       "a record is four words, seq the second");
 	if (__builtin_expect(head - p->cached_tail > p->mask, 0) && !lt_ring_producer_refresh(p))
 		return false;
 	memcpy(w, s, sizeof(w));

@@ -320,7 +320,8 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 			if (n < 0)
 				continue;
 			now = lt_mono_ns();
-			if ((n > 0 && pfd.revents) || (timer != INT64_MAX && now >= (uint64_t)timer)) {
+			if ((n > 0 && pfd.revents) ||
+			    (timer != INT64_MAX && now >= (uint64_t)timer)) {
 				n = sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now);
 				if (n == -ENODEV)
 					return -ENODEV;

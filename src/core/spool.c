@@ -94,7 +94,7 @@ static uint32_t rec_crc(const uint8_t hdr[SPOOL_HDR_LEN], const void *payload, u
 }
 
 void spool_rec_header(uint8_t hdr[SPOOL_HDR_LEN], const void *payload, uint32_t len, uint32_t count,
-                      uint64_t ts_ns)
+		      uint64_t ts_ns)
 {
 	put32(hdr, SPOOL_MAGIC);
 	put32(hdr + 4, len);
@@ -111,8 +111,8 @@ ssize_t spool_rec_parse(const void *buf, size_t len, struct spool_rec *rec)
 
 	if (len < SPOOL_HDR_LEN)
 		return len && (len < 4 ? memcmp(p, "SPL1", len) : get32(p) != SPOOL_MAGIC)
-		           ? -EBADMSG
-		           : 0;
+			       ? -EBADMSG
+			       : 0;
 	if (get32(p) != SPOOL_MAGIC)
 		return -EBADMSG;
 	plen = get32(p + 4);
@@ -134,8 +134,8 @@ ssize_t spool_rec_parse(const void *buf, size_t len, struct spool_rec *rec)
 void spool_conf_defaults(struct spool_conf *c)
 {
 	*c = (struct spool_conf){
-	    .size_max = 64u << 20,
-	    .fsync_ns = LT_NSEC_PER_SEC,
+		.size_max = 64u << 20,
+		.fsync_ns = LT_NSEC_PER_SEC,
 	};
 }
 
@@ -161,7 +161,7 @@ static struct seg *seg_add(struct spool *sp, uint64_t seq)
 		sp->cap = sp->cap ? 2 * sp->cap : 16;
 		sp->segs = xrealloc(sp->segs, sp->cap * sizeof(*sp->segs));
 	}
-	sp->segs[sp->nsegs] = (struct seg){.seq = seq};
+	sp->segs[sp->nsegs] = (struct seg){ .seq = seq };
 	return &sp->segs[sp->nsegs++];
 }
 
@@ -266,7 +266,7 @@ static int write_new(struct spool *sp, const char *name, const void *p, size_t l
  * @size bytes, open as @fd) to SEQ-TIME.bad and cut the segment there.
  */
 static int set_aside(struct spool *sp, int fd, uint64_t seq, const uint8_t *map, uint64_t off,
-                     uint64_t size, const char *why, char *note, size_t notelen)
+		     uint64_t size, const char *why, char *note, size_t notelen)
 {
 	char bad[64], name[32];
 	size_t used = strlen(note);
@@ -286,8 +286,8 @@ static int set_aside(struct spool *sp, int fd, uint64_t seq, const uint8_t *map,
 	sp->st.set_aside_bytes += size - off;
 	if (used < notelen)
 		snprintf(note + used, notelen - used,
-		         "%s%s: %s at byte %" PRIu64 ", %" PRIu64 " bytes set aside in %s",
-		         used ? "; " : "", name, why, off, size - off, bad);
+			 "%s%s: %s at byte %" PRIu64 ", %" PRIu64 " bytes set aside in %s",
+			 used ? "; " : "", name, why, off, size - off, bad);
 	return 0;
 }
 
@@ -330,7 +330,7 @@ static int recover_seg(struct spool *sp, uint64_t seq, char *note, size_t notele
 
 		if (n <= 0) {
 			r = set_aside(sp, fd, seq, map, off, (uint64_t)st.st_size,
-			              n == 0 ? "torn record" : "corrupt record", note, notelen);
+				      n == 0 ? "torn record" : "corrupt record", note, notelen);
 			break;
 		}
 		if (!s->batches)
@@ -463,7 +463,7 @@ static int recover(struct spool *sp, char *note, size_t notelen, char *err, size
 }
 
 int spool_open(const char *dir, const struct spool_conf *c, struct spool **out, char *note,
-               size_t notelen, char *err, size_t errlen)
+	       size_t notelen, char *err, size_t errlen)
 {
 	struct spool *sp = xcalloc(1, sizeof(*sp));
 	int r;
@@ -490,7 +490,7 @@ int spool_open(const char *dir, const struct spool_conf *c, struct spool **out, 
 	if (flock(sp->dfd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		lt_errf(err, errlen, r, "%s: %s", dir,
-		        r == -EBUSY ? "in use by another spool" : strerror(-r));
+			r == -EBUSY ? "in use by another spool" : strerror(-r));
 		goto fail;
 	}
 	r = recover(sp, note, notelen, err, errlen);
@@ -520,7 +520,7 @@ static int new_segment(struct spool *sp)
 	}
 	seg_name(name, sp->next_seq);
 	fd = openat(sp->dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	            0600);
+		    0600);
 	if (fd < 0)
 		return -errno;
 	seg_add(sp, sp->next_seq++);
@@ -533,7 +533,7 @@ int spool_append(struct spool *sp, const void *data, size_t len, uint32_t count,
 {
 	uint8_t hdr[SPOOL_HDR_LEN];
 	uint64_t reclen = SPOOL_HDR_LEN + (uint64_t)len;
-	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)data, len}};
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)data, len } };
 	struct seg *w;
 	ssize_t n;
 	int r;
@@ -862,7 +862,7 @@ int spool_unread(const struct spool *sp)
 }
 
 int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
-                      const char *value, char *err, size_t errlen)
+		      const char *value, char *err, size_t errlen)
 {
 	uint64_t v;
 	int r;
@@ -900,7 +900,7 @@ int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char
 #define EVICT_BURST_NS (10 * LT_NSEC_PER_SEC)
 
 void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dcc *dcc,
-                  struct lt_dcc_stats *st, uint64_t staged, const char *what)
+		  struct lt_dcc_stats *st, uint64_t staged, const char *what)
 {
 	struct spool_stats ss;
 	uint64_t n, now;
@@ -920,9 +920,9 @@ void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dc
 	r->evicted_seen = ss.evicted_samples;
 	if (!r->evict_logged || now - r->evict_logged >= EVICT_BURST_NS)
 		lt_dcc_log(dcc, LOG_WARNING,
-		           "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
-		           "oldest %s, %llu samples so far",
-		           (unsigned long long)sp->conf.size_max, what,
-		           (unsigned long long)ss.evicted_samples);
+			   "spool full (spool_size %llu bytes) or past spool_max_age: evicting the "
+			   "oldest %s, %llu samples so far",
+			   (unsigned long long)sp->conf.size_max, what,
+			   (unsigned long long)ss.evicted_samples);
 	r->evict_logged = now;
 }

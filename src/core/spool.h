@@ -70,7 +70,7 @@ struct spool_rec {
 
 /* Fill @hdr (SPOOL_HDR_LEN bytes) for a record of @len bytes at @payload. */
 void spool_rec_header(uint8_t hdr[SPOOL_HDR_LEN], const void *payload, uint32_t len, uint32_t count,
-                      uint64_t ts_ns);
+		      uint64_t ts_ns);
 /*
  * Read the record at the start of @buf (@len bytes). Returns its whole size
  * (header and payload) with *@rec filled (payload points into @buf); 0 when
@@ -95,7 +95,7 @@ void spool_conf_defaults(struct spool_conf *c);
  * a negative errno with the reason in @err.
  */
 int spool_open(const char *dir, const struct spool_conf *c, struct spool **out, char *note,
-               size_t notelen, char *err, size_t errlen);
+	       size_t notelen, char *err, size_t errlen);
 /*
  * Append a batch of @count samples, @len bytes, stamped @now_ns
  * (CLOCK_REALTIME), evicting the oldest segments when the size cap needs
@@ -167,7 +167,7 @@ enum spool_mode { SPOOL_OFF = 0, SPOOL_ON = 1, SPOOL_AUTO = 2 };
  * @c. 0, -ENOENT for another key, -EINVAL with the reason in @err.
  */
 int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
-                      const char *value, char *err, size_t errlen);
+		      const char *value, char *err, size_t errlen);
 
 /* What spool_report() remembers between calls; zeroed at the start. */
 struct spool_reporter {
@@ -183,7 +183,7 @@ struct lt_dcc_stats;
  * per burst (evictions less than 10 s apart). @what names a batch in it.
  */
 void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dcc *dcc,
-                  struct lt_dcc_stats *st, uint64_t staged, const char *what);
+		  struct lt_dcc_stats *st, uint64_t staged, const char *what);
 
 /* Sync, save the read position, close. NULL is fine. */
 void spool_close(struct spool *sp);

@@ -48,7 +48,7 @@ static bool link_trusted(const char *path, const struct stat *lst)
 	struct stat st;
 
 	if (!own(lst->st_uid) || (size_t)snprintf(parent, sizeof(parent), "%.*s", n,
-	                                          slash ? path : ".") >= sizeof(parent))
+						  slash ? path : ".") >= sizeof(parent))
 		return false;
 	return stat(parent, &st) == 0 && own(st.st_uid) &&
 	       (!(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX));
@@ -71,9 +71,9 @@ int lt_dir_open_trusted(const char *path, mode_t mode, unsigned flags, char *err
 			return lt_errf(err, errlen, r, "%s: %s", path, strerror(-r));
 		if (!(flags & LT_DIR_LINK_OK) || !link_trusted(path, &st))
 			return lt_errf(err, errlen, -ELOOP,
-			               "%s: is a symbolic link (owner uid %u); liotad uses only a "
-			               "real folder of its own",
-			               path, (unsigned)st.st_uid);
+				       "%s: is a symbolic link (owner uid %u); liotad uses only a "
+				       "real folder of its own",
+				       path, (unsigned)st.st_uid);
 		/* Nobody else can re-point it: what it leads to is checked below. */
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
@@ -85,11 +85,11 @@ int lt_dir_open_trusted(const char *path, mode_t mode, unsigned flags, char *err
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		lt_errf(err, errlen, -EPERM,
-		        "%s: owned by uid %u with mode %04o; liotad (uid %u) uses only a folder "
-		        "of its own that group and others cannot write: remove it or choose "
-		        "another",
-		        path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
-		        (unsigned)geteuid());
+			"%s: owned by uid %u with mode %04o; liotad (uid %u) uses only a folder "
+			"of its own that group and others cannot write: remove it or choose "
+			"another",
+			path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			(unsigned)geteuid());
 		close(fd);
 		return -EPERM;
 	}
@@ -123,7 +123,7 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 int lt_file_replace(const char *path, const void *data, size_t len, mode_t mode, char *err,
-                    size_t errlen)
+		    size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX], tmp[NAME_MAX + 1], why[PATH_MAX + 256];
@@ -173,12 +173,12 @@ bool lt_config_trusted(const struct stat *st, char *why, size_t whylen)
 {
 	if (!own(st->st_uid)) {
 		lt_errf(why, whylen, 0, "owned by uid %u, neither root nor liotad's uid %u",
-		        (unsigned)st->st_uid, (unsigned)geteuid());
+			(unsigned)st->st_uid, (unsigned)geteuid());
 		return false;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		lt_errf(why, whylen, 0, "writable by group or others (mode %04o)",
-		        (unsigned)(st->st_mode & 07777));
+			(unsigned)(st->st_mode & 07777));
 		return false;
 	}
 	return true;

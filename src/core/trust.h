@@ -46,7 +46,7 @@ int lt_dir_open_trusted(const char *path, mode_t mode, unsigned flags, char *err
  * new contents. Returns 0 or a negative errno with "PATH: reason" in @err.
  */
 int lt_file_replace(const char *path, const void *data, size_t len, mode_t mode, char *err,
-                    size_t errlen);
+		    size_t errlen);
 
 /*
  * lt_config_trusted - may liotad read configuration from the file or folder

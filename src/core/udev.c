@@ -13,7 +13,7 @@
 #define TAG "liotad"
 
 /* What udev finds for liotad: IIO devices, GPIO chips, CAN interfaces, serial ports. */
-static const char *const subsystems[] = {"iio", "gpio", "net", "tty"};
+static const char *const subsystems[] = { "iio", "gpio", "net", "tty" };
 
 struct lt_udev {
 	struct udev *udev;
@@ -94,18 +94,18 @@ static const char *prop(struct udev_device *dev, const char *a, const char *b)
 static void hand_over(struct udev_device *dev, lt_udev_fn fn, void *ctx)
 {
 	struct lt_udev_dev d = {
-	    .action = udev_device_get_action(dev),
-	    .syspath = udev_device_get_syspath(dev),
-	    .devpath = udev_device_get_devpath(dev),
-	    .subsystem = udev_device_get_subsystem(dev),
-	    .sysname = udev_device_get_sysname(dev),
-	    .devnode = udev_device_get_devnode(dev),
-	    .profile = prop(dev, "LIOTAD_PROFILE", NULL),
-	    .name = prop(dev, "LIOTAD_NAME", NULL),
-	    .serial_short = prop(dev, "ID_SERIAL_SHORT", NULL),
-	    .serial = prop(dev, "ID_SERIAL", NULL),
-	    .vendor = prop(dev, "ID_VENDOR_FROM_DATABASE", "ID_VENDOR"),
-	    .model = prop(dev, "ID_MODEL_FROM_DATABASE", "ID_MODEL"),
+		.action = udev_device_get_action(dev),
+		.syspath = udev_device_get_syspath(dev),
+		.devpath = udev_device_get_devpath(dev),
+		.subsystem = udev_device_get_subsystem(dev),
+		.sysname = udev_device_get_sysname(dev),
+		.devnode = udev_device_get_devnode(dev),
+		.profile = prop(dev, "LIOTAD_PROFILE", NULL),
+		.name = prop(dev, "LIOTAD_NAME", NULL),
+		.serial_short = prop(dev, "ID_SERIAL_SHORT", NULL),
+		.serial = prop(dev, "ID_SERIAL", NULL),
+		.vendor = prop(dev, "ID_VENDOR_FROM_DATABASE", "ID_VENDOR"),
+		.model = prop(dev, "ID_MODEL_FROM_DATABASE", "ID_MODEL"),
 	};
 
 	fn(ctx, &d);
@@ -129,7 +129,7 @@ int lt_udev_enumerate(struct lt_udev *u, lt_udev_fn fn, void *ctx)
 	udev_list_entry_foreach(it, udev_enumerate_get_list_entry(e))
 	{
 		struct udev_device *dev =
-		    udev_device_new_from_syspath(u->udev, udev_list_entry_get_name(it));
+			udev_device_new_from_syspath(u->udev, udev_list_entry_get_name(it));
 
 		if (!dev)
 			continue; /* gone meanwhile */

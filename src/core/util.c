@@ -121,10 +121,9 @@ int lt_edge_id(const char *machine_id_path, char out[37])
 	gcry_md_hash_buffer(GCRY_MD_SHA1, md, in, sizeof(in));
 	md[6] = (md[6] & 0x0f) | 0x50; /* version 5 */
 	md[8] = (md[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0],
-		 md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11],
-		 md[12], md[13], md[14], md[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10],
+		 md[11], md[12], md[13], md[14], md[15]);
 	return 0;
 }
 

@@ -98,8 +98,7 @@ static bool system_daemon(uid_t uid)
 	if (!slash || slash == dir)
 		return false;
 	*slash = '\0';
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
-	    (st.st_mode & 022))
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 022))
 		return false;
 	slash = strrchr(dir, '/');
 	if (!slash)
@@ -107,8 +106,7 @@ static bool system_daemon(uid_t uid)
 	if (slash == dir)
 		slash++; /* the folder is in / itself */
 	*slash = '\0';
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
-	       !(st.st_mode & 022);
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022);
 }
 
 /* Is the daemon at the other end of @s our own user, root, or (for root) the system's? */
@@ -313,7 +311,8 @@ static int cmd_status(bool as_json)
 			json_t *lv = json_object_get(m, "last_value");
 			json_t *p = json_object_get(json_object_get(m, "lateness_us"), "p99");
 
-			fmt_interval(iv, sizeof(iv), json_real_value(json_object_get(m, "interval_s")));
+			fmt_interval(iv, sizeof(iv),
+				     json_real_value(json_object_get(m, "interval_s")));
 			if (json_is_number(lv))
 				snprintf(last, sizeof(last), "%.6g", json_number_value(lv));
 			/* How late the reads start after their deadlines (99 % of them). */
@@ -364,10 +363,13 @@ static int cmd_status(bool as_json)
 	printf("\nRING (generation %lld, %lld consumer wake-ups)\n%-5s %-20s %10s %10s %12s %10s\n",
 	       num(ring, "generation"), num(ring, "wakeups"), "LANE", "DEVICE", "FILL", "CAPACITY",
 	       "WRITTEN", "DROPPED");
-	json_array_foreach(json_object_get(ring, "lanes"), i, v)
-		if (*str(v, "device")) /* spare lanes, for devices a reload adds, are not shown */
-			printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"), str(v, "device"),
-		       num(v, "fill"), num(v, "capacity"), num(v, "written"), num(v, "dropped"));
+	json_array_foreach(
+		json_object_get(ring, "lanes"), i,
+		v) if (*str(v,
+			    "device")) /* spare lanes, for devices a reload adds, are not shown */
+		printf("%-5lld %-20s %10lld %10lld %12lld %10lld\n", num(v, "lane"),
+		       str(v, "device"), num(v, "fill"), num(v, "capacity"), num(v, "written"),
+		       num(v, "dropped"));
 	printf("\n%-20s %-10s %-10s %12s %12s %10s %10s %12s %10s %7s %8s\n", "DCC", "TYPE",
 	       "STATE", "IN", "SENT", "DROPPED", "PENDING", "QUEUED(B)", "RECONNECTS", "ERRORS",
 	       "RESENT");
@@ -387,7 +389,8 @@ static int cmd_status(bool as_json)
 			continue;
 		if (!spool_hdr)
 			printf("\n%-20s %12s %10s %12s %10s %12s %12s %12s\n", "SPOOL", "SAMPLES",
-			       "BATCHES", "BYTES", "OLDEST(s)", "EVICTED", "RECOVERED", "WRITE_ERRORS");
+			       "BATCHES", "BYTES", "OLDEST(s)", "EVICTED", "RECOVERED",
+			       "WRITE_ERRORS");
 		spool_hdr = true;
 		age = json_object_get(sp, "oldest_age_s");
 		if (json_is_number(age))
@@ -416,7 +419,7 @@ struct tail_state {
 	char **names; /* by metric id */
 	char **units;
 	bool *want;
-	size_t n;           /* one more than the largest id */
+	size_t n;            /* one more than the largest id */
 	uint64_t generation; /* of the configuration the table describes */
 };
 
@@ -510,8 +513,8 @@ static int tail_attach(struct tail_state *t, struct lt_ring_observer *o, char **
 
 static void print_sample(const struct tail_state *t, const struct lt_sample *s, bool raw)
 {
-	const char *name = s->metric_id < t->n && t->names[s->metric_id] ? t->names[s->metric_id]
-									   : "?";
+	const char *name =
+		s->metric_id < t->n && t->names[s->metric_id] ? t->names[s->metric_id] : "?";
 
 	if (raw) {
 		printf("%llu %s %.17g\n", (unsigned long long)s->ts_ns, name, s->value);
@@ -556,7 +559,8 @@ static int cmd_tail(long long count, double timeout, bool raw, char **pat, int n
 		long n;
 
 		/* A live reload keeps the ring but may give new metrics new ids. */
-		if (lt_ring_observer_generation(&o) != t.generation && tail_names(&t, pat, npat) < 0) {
+		if (lt_ring_observer_generation(&o) != t.generation &&
+		    tail_names(&t, pat, npat) < 0) {
 			status = 1;
 			break;
 		}
@@ -624,7 +628,8 @@ int main(int argc, char **argv)
 		case 'n':
 			count = strtoll(optarg, &end, 10);
 			if (*end || count <= 0) {
-				fprintf(stderr, "liotactl: --count: '%s' is not a positive number\n",
+				fprintf(stderr,
+					"liotactl: --count: '%s' is not a positive number\n",
 					optarg);
 				return 2;
 			}
@@ -632,7 +637,8 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = strtod(optarg, &end);
 			if (*end || !(timeout > 0)) {
-				fprintf(stderr, "liotactl: --timeout: '%s' is not a positive number\n",
+				fprintf(stderr,
+					"liotactl: --timeout: '%s' is not a positive number\n",
 					optarg);
 				return 2;
 			}

@@ -31,15 +31,15 @@
 /* Longest lt_fmt_double() output: "-0.000001234567890123456" is 25 chars. */
 #define FMT_DOUBLE_MAX 32
 static const char digit_pairs[201] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
+				     "10111213141516171819"
+				     "20212223242526272829"
+				     "30313233343536373839"
+				     "40414243444546474849"
+				     "50515253545556575859"
+				     "60616263646566676869"
+				     "70717273747576777879"
+				     "80818283848586878889"
+				     "90919293949596979899";
 
 static const uint64_t pow10_u64[20] = {
 	1ull,
@@ -447,7 +447,7 @@ int carbon_escape_node(char *out, size_t len, size_t *pos, const char *name)
 
 char *carbon_path(const char *prefix, const char *edge, const char *device, const char *metric)
 {
-	const char *nodes[3] = {edge, device, metric};
+	const char *nodes[3] = { edge, device, metric };
 	size_t len = 1, pos = 0;
 	char *out;
 

@@ -56,13 +56,13 @@ struct graphite {
 	uint64_t full_drops; /* samples dropped since the queue became full, 0: not full */
 
 	/* The durable spool (spool = auto or yes). */
-	int spool_on;          /* enum spool_mode */
+	int spool_on; /* enum spool_mode */
 	struct spool_conf spool_conf;
-	struct spool *spool;   /* NULL: off, or not open yet (busy, see spool_try_open()) */
-	int64_t spool_retry;   /* CLOCK_MONOTONIC of the next attempt to open it */
-	int spool_failing;     /* appends fail (disk full): logged once */
+	struct spool *spool;          /* NULL: off, or not open yet (busy, see spool_try_open()) */
+	int64_t spool_retry;          /* CLOCK_MONOTONIC of the next attempt to open it */
+	int spool_failing;            /* appends fail (disk full): logged once */
 	struct spool_reporter report; /* evictions counted and logged */
-	size_t replay_need;    /* bytes the next spooled batch needs in the memory queue */
+	size_t replay_need;           /* bytes the next spooled batch needs in the memory queue */
 	/*
 	 * Lines for the spool, gathered over one publisher round and appended
 	 * as one record when the round ends (graphite_poll()): one writev()
@@ -76,7 +76,6 @@ struct graphite {
 	uint64_t failed_at; /* CLOCK_MONOTONIC of the last refused append, 0: none */
 	uint64_t ok_since;  /* of the first append taken after it, 0: none yet */
 };
-
 
 /* How often a spool that another instance still holds is tried again. */
 #define SPOOL_RETRY_NS (100 * 1000000ll)
@@ -118,7 +117,7 @@ static int graphite_init(struct lt_dcc *dcc)
 }
 
 static int graphite_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
-                           size_t errlen)
+			   size_t errlen)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 	int r;
@@ -194,11 +193,11 @@ static int spool_try_open(struct lt_dcc *dcc, struct graphite *g, char *err, siz
 	spool_get_stats(g->spool, &ss);
 	if (ss.recovered) {
 		lt_dcc_log(dcc, LOG_INFO,
-		           "spool %s: %llu samples in %llu batches from before, "
-		           "replayed first",
-		           path, (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
+			   "spool %s: %llu samples in %llu batches from before, "
+			   "replayed first",
+			   path, (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
 		atomic_store_explicit(&lt_dcc_stats(dcc)->recovered, ss.recovered,
-		                      memory_order_relaxed);
+				      memory_order_relaxed);
 	}
 	spool_count(dcc, g);
 	return 0;
@@ -239,7 +238,7 @@ static size_t high_water(const struct graphite *g)
  * errno when the spool cannot take them (logged once until it can again).
  */
 static int spool_keep(struct lt_dcc *dcc, struct graphite *g, const char *buf, size_t len,
-                      uint64_t lines)
+		      uint64_t lines)
 {
 	int r = spool_append(g->spool, buf, len, (uint32_t)lines, lt_real_ns());
 	uint64_t now = lt_mono_ns();
@@ -251,12 +250,12 @@ static int spool_keep(struct lt_dcc *dcc, struct graphite *g, const char *buf, s
 
 	if (r < 0 && !g->spool_failing) {
 		lt_dcc_log(dcc, LOG_ERR,
-		           "cannot write to the spool: %s; dropping what does not "
-		           "fit in the memory queue",
-		           strerror(-r));
+			   "cannot write to the spool: %s; dropping what does not "
+			   "fit in the memory queue",
+			   strerror(-r));
 		g->spool_failing = 1;
 	} else if (r == 0 && g->spool_failing && now - g->ok_since >= RECOVERED_NS &&
-	           now - g->failed_at >= 4 * RECOVERED_NS) {
+		   now - g->failed_at >= 4 * RECOVERED_NS) {
 		/*
 		 * Not at the first append taken: on a full disk a small batch may
 		 * fit in the last page where the last batch did not. Recovered
@@ -284,8 +283,7 @@ static void stage_flush(struct lt_dcc *dcc, struct graphite *g)
 	g->stage_lines = 0;
 	if (spool_keep(dcc, g, g->stage, g->stage_len, lines) < 0 &&
 	    (!g->stream || stream_write_lines(g->stream, g->stage, g->stage_len, lines) < 0))
-		atomic_fetch_add_explicit(&lt_dcc_stats(dcc)->dropped, lines,
-		                          memory_order_relaxed);
+		atomic_fetch_add_explicit(&lt_dcc_stats(dcc)->dropped, lines, memory_order_relaxed);
 	g->stage_len = 0;
 	spool_count(dcc, g);
 }
@@ -298,7 +296,7 @@ static void stage_flush(struct lt_dcc *dcc, struct graphite *g)
  * spool cannot take them (the caller tries the memory queue).
  */
 static int stage_add(struct lt_dcc *dcc, struct graphite *g, const char *buf, size_t len,
-                     uint64_t lines)
+		     uint64_t lines)
 {
 	/*
 	 * For a while after a refused append, batches go one by one: on a full
@@ -395,8 +393,9 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 			break;
 		if (len > g->conf.queue_bytes) {
 			lt_dcc_log(dcc, LOG_WARNING,
-			           "spooled batch of %zu bytes is larger than queue_size: %u "
-			           "samples dropped", len, count);
+				   "spooled batch of %zu bytes is larger than queue_size: %u "
+				   "samples dropped",
+				   len, count);
 			atomic_fetch_add_explicit(&st->dropped, count, memory_order_relaxed);
 		} else if (stream_write_lines(g->stream, data, len, count) < 0) {
 			g->replay_need = len;
@@ -436,9 +435,9 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 		}
 		if (r < 0 && g->spool_on == SPOOL_AUTO) {
 			lt_dcc_log(dcc, LOG_WARNING,
-			           "%s: running without a spool (spool = auto; spool = yes makes "
-			           "this an error, spool = no silences it)",
-			           err);
+				   "%s: running without a spool (spool = auto; spool = yes makes "
+				   "this an error, spool = no silences it)",
+				   err);
 			g->spool_on = SPOOL_OFF;
 			r = 0;
 		}
@@ -451,7 +450,7 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 }
 
 static int graphite_register(struct lt_dcc *dcc, const struct lt_entity *ent,
-                             const struct lt_reg *parent, struct lt_reg *reg)
+			     const struct lt_reg *parent, struct lt_reg *reg)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 	struct graphite_reg *gr;
@@ -490,7 +489,7 @@ static void graphite_unregister(struct lt_dcc *dcc, struct lt_reg *reg)
 }
 
 static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const struct lt_sample *s,
-                            size_t n)
+			    size_t n)
 {
 	struct graphite *g = lt_dcc_priv(dcc);
 	struct lt_dcc_stats *st = lt_dcc_stats(dcc);
@@ -514,7 +513,7 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 	for (size_t i = 0; i < n; i++) {
 		char *out = g->scratch + pos;
 		int r = carbon_enc_line(&g->enc, out, g->scratch_len - pos, reg->id, pathlen,
-		                        &s[i]);
+					&s[i]);
 
 		if (r < 0) {
 			/* -EDOM: carbon has no NaN or infinity; LINE_EXTRA makes -ENOSPC
@@ -540,14 +539,14 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		atomic_fetch_add_explicit(&st->dropped, lines, memory_order_relaxed);
 		lt_dcc_log(dcc, g->full_drops ? LOG_DEBUG : LOG_WARNING,
-		           "queue full (%zu bytes): dropped %zu samples of %s", g->conf.queue_bytes,
-		           lines, reg->id);
+			   "queue full (%zu bytes): dropped %zu samples of %s", g->conf.queue_bytes,
+			   lines, reg->id);
 		g->full_drops += lines;
 		return 0;
 	}
 	if (g->full_drops) {
 		lt_dcc_log(dcc, LOG_INFO, "queue accepts samples again, %llu dropped while full",
-		           (unsigned long long)g->full_drops);
+			   (unsigned long long)g->full_drops);
 		g->full_drops = 0;
 	}
 	return (int)lines;

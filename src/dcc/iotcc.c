@@ -354,7 +354,8 @@ static int iotcc_option(struct lt_dcc *dcc, const char *key, const char *value, 
 		} else if (!strcmp(value, "websocket")) {
 			c->ws_transport = true;
 		} else {
-			snprintf(err, errlen, "transport must be mqtt or websocket, not '%s'", value);
+			snprintf(err, errlen, "transport must be mqtt or websocket, not '%s'",
+				 value);
 			return -EINVAL;
 		}
 		return 0;
@@ -400,7 +401,8 @@ static int iotcc_check(struct lt_dcc *dcc, char *err, size_t errlen)
 
 	if (c->ws_transport) {
 		if (c->mconf.host) {
-			snprintf(err, errlen, "host is an MQTT option: transport = websocket takes url");
+			snprintf(err, errlen,
+				 "host is an MQTT option: transport = websocket takes url");
 			return -EINVAL;
 		}
 		if (c->request_topic || c->response_topic) {
@@ -564,12 +566,12 @@ static void run_requests(struct iotcc *c, int64_t now)
 		if (p->tid && p->due_ns <= now) {
 			int64_t d = retry_delay(p->attempts);
 
-			lt_dcc_log(c->dcc, LOG_WARNING,
-				   "no answer to %s_request for %s (transaction %llu) within %.3g s: "
-				   "sending it again in %.3g s",
-				   iotcc_type_name(p->type), owner_name(p),
-				   (unsigned long long)p->tid, (double)c->response_timeout_ns / 1e9,
-				   (double)d / 1e9);
+			lt_dcc_log(
+				c->dcc, LOG_WARNING,
+				"no answer to %s_request for %s (transaction %llu) within %.3g s: "
+				"sending it again in %.3g s",
+				iotcc_type_name(p->type), owner_name(p), (unsigned long long)p->tid,
+				(double)c->response_timeout_ns / 1e9, (double)d / 1e9);
 			iotcc_table_retry(&c->table, p, now + d);
 		}
 		if (!p->tid && p->type == IOTCC_REMOVE && id_in_use(c, p->owner)) {
@@ -588,7 +590,8 @@ static void run_requests(struct iotcc *c, int64_t now)
 					   iotcc_type_name(p->type), owner_name(p), strerror(-r));
 				iotcc_table_retry(&c->table, p, now + RETRY_MIN_NS);
 			} else {
-				lt_dcc_log(c->dcc, LOG_DEBUG, "sent %s_request for %s (transaction %llu)",
+				lt_dcc_log(c->dcc, LOG_DEBUG,
+					   "sent %s_request for %s (transaction %llu)",
 					   iotcc_type_name(p->type), owner_name(p),
 					   (unsigned long long)tid);
 			}
@@ -625,9 +628,10 @@ static void answered(struct iotcc *c, struct iotcc_pending *p, const struct iotc
 	if (!r->ok) {
 		int64_t d = retry_delay(p->attempts);
 
-		lt_dcc_log(c->dcc, LOG_WARNING, "IoTCC refused %s_request for %s (%s): again in %.3g s",
-			   iotcc_type_name(type), owner_name(p), r->result[0] ? r->result : "no result",
-			   (double)d / 1e9);
+		lt_dcc_log(c->dcc, LOG_WARNING,
+			   "IoTCC refused %s_request for %s (%s): again in %.3g s",
+			   iotcc_type_name(type), owner_name(p),
+			   r->result[0] ? r->result : "no result", (double)d / 1e9);
 		iotcc_table_retry(&c->table, p, now_ns() + d);
 		return;
 	}
@@ -638,8 +642,8 @@ static void answered(struct iotcc *c, struct iotcc_pending *p, const struct iotc
 		bool changed = strcmp(e->uuid, r->uuid) != 0;
 
 		if (e->uuid[0] && changed)
-			lt_dcc_log(c->dcc, LOG_NOTICE, "IoTCC gave %s a new uuid %s (was %s)", e->name,
-				   r->uuid, e->uuid);
+			lt_dcc_log(c->dcc, LOG_NOTICE, "IoTCC gave %s a new uuid %s (was %s)",
+				   e->name, r->uuid, e->uuid);
 		else if (!e->uuid[0])
 			lt_dcc_log(c->dcc, LOG_INFO, "registered %s %s as %s", e->kind, e->name,
 				   r->uuid);
@@ -806,7 +810,8 @@ static int iotcc_start(struct lt_dcc *dcc, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		e->lkind = strcmp(saved[i].kind, IOTCC_KIND_EDGE) ? LT_ENTITY_DEVICE : LT_ENTITY_EDGE;
+		e->lkind =
+			strcmp(saved[i].kind, IOTCC_KIND_EDGE) ? LT_ENTITY_DEVICE : LT_ENTITY_EDGE;
 		snprintf(e->id, sizeof(e->id), "%s", saved[i].id);
 		snprintf(e->uuid, sizeof(e->uuid), "%s", saved[i].uuid);
 	}
@@ -821,7 +826,8 @@ static int start_transport(struct iotcc *c, const char *edge_id)
 	int r;
 
 	if (c->ws_transport) {
-		static const struct lt_ws_handlers wh = { on_connect, on_ws_message, on_disconnect };
+		static const struct lt_ws_handlers wh = { on_connect, on_ws_message,
+							  on_disconnect };
 
 		c->ws = lt_ws_new(&c->wconf, &wh, c, c->dcc, &c->tstats, err, sizeof(err));
 		r = c->ws ? lt_ws_start(c->ws, err, sizeof(err)) : -EINVAL;
@@ -891,8 +897,10 @@ static int set_props(struct iotcc *c, struct ent *e, const struct lt_entity *ent
 	for (unsigned i = 0; i < ent->nprops; i++) {
 		const struct lt_property *p = &ent->props[i];
 
-		if (iotcc_check_text("property name", p->key, IOTCC_KEY_MAX, err, sizeof(err)) < 0 ||
-		    iotcc_check_text("its value", p->value, IOTCC_VALUE_MAX, err, sizeof(err)) < 0) {
+		if (iotcc_check_text("property name", p->key, IOTCC_KEY_MAX, err, sizeof(err)) <
+			    0 ||
+		    iotcc_check_text("its value", p->value, IOTCC_VALUE_MAX, err, sizeof(err)) <
+			    0) {
 			lt_dcc_log(c->dcc, LOG_NOTICE, "property %s of %s is not sent: %s", p->key,
 				   ent->name, err);
 			continue;
@@ -949,7 +957,8 @@ static int iotcc_register(struct lt_dcc *dcc, const struct lt_entity *ent,
 	case LT_ENTITY_DEVICE:
 		if (!c->edge || !parent || parent->priv != c->edge)
 			return -EINVAL;
-		if (check_name(c, "device type", ent->type) || check_name(c, "device name", ent->name))
+		if (check_name(c, "device type", ent->type) ||
+		    check_name(c, "device name", ent->name))
 			return -EINVAL;
 		r = iotcc_local_id(c->edge->id, ent->name, id);
 		if (r < 0)
@@ -1047,7 +1056,8 @@ static void sweep(struct iotcc *c)
 			renamed(c, e, live);
 		} else if (!e->live && e->uuid[0]) {
 			lt_dcc_log(c->dcc, LOG_NOTICE,
-				   "%s %s is no longer configured for this DCC: removing it from IoTCC",
+				   "%s %s is no longer configured for this DCC: removing it from "
+				   "IoTCC",
 				   e->kind, e->name);
 			want(c, IOTCC_REMOVE, e);
 		}
@@ -1098,7 +1108,8 @@ static int iotcc_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const str
 				lt_dcc_log(dcc, c->full_drops ? LOG_DEBUG : LOG_WARNING,
 					   "%s is not registered yet and %llu samples wait already "
 					   "(pending_samples): dropped %u samples of %s",
-					   dev->name, (unsigned long long)c->held_samples, k, m->name);
+					   dev->name, (unsigned long long)c->held_samples, k,
+					   m->name);
 				c->full_drops += k;
 				free(msg);
 				continue;
@@ -1115,7 +1126,8 @@ static int iotcc_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const str
 		} else if (tx_send(c, msg, len, k, true) < 0) {
 			count_dropped(c, k);
 			lt_dcc_log(dcc, c->full_drops ? LOG_DEBUG : LOG_WARNING,
-				   "queue full: dropped %u samples of %s.%s", k, dev->name, m->name);
+				   "queue full: dropped %u samples of %s.%s", k, dev->name,
+				   m->name);
 			c->full_drops += k;
 		} else {
 			if (c->full_drops) {

@@ -52,14 +52,16 @@ int iotcc_check_text(const char *what, const char *s, size_t max, char *err, siz
 		return -EINVAL;
 	}
 	if (n > max) {
-		snprintf(err, errlen, "%s '%.60s...' is %zu characters long: IoTCC takes at most %zu",
-			 what, s, n, max);
+		snprintf(err, errlen,
+			 "%s '%.60s...' is %zu characters long: IoTCC takes at most %zu", what, s,
+			 n, max);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!text_char((unsigned char)s[i])) {
 			snprintf(err, errlen,
-				 "%s '%s' has a character IoTCC refuses (allowed: A-Z a-z 0-9 space . _ -)",
+				 "%s '%s' has a character IoTCC refuses (allowed: A-Z a-z 0-9 "
+				 "space . _ -)",
 				 what, s);
 			return -EINVAL;
 		}
@@ -138,29 +140,56 @@ struct unit_sym {
 };
 
 static const struct unit_sym unit_syms[] = {
-	{ "m", "metre", true },       { "g", "gram", true },        { "s", "second", true },
-	{ "A", "ampere", true },      { "K", "kelvin", true },      { "mol", "mole", true },
-	{ "cd", "candela", true },    { "Hz", "hertz", true },      { "N", "newton", true },
-	{ "Pa", "pascal", true },     { "J", "joule", true },       { "W", "watt", true },
-	{ "C", "coulomb", true },     { "V", "volt", true },        { "F", "farad", true },
-	{ "ohm", "ohm", true },       { "\xce\xa9", "ohm", true },  { "S", "siemens", true },
-	{ "Wb", "weber", true },      { "T", "tesla", true },       { "H", "henry", true },
-	{ "lm", "lumen", true },      { "lx", "lux", true },        { "Bq", "becquerel", true },
-	{ "Gy", "gray", true },       { "Sv", "sievert", true },    { "rad", "radian", true },
-	{ "sr", "steradian", true },  { "kat", "katal", true },     { "L", "litre", true },
-	{ "l", "litre", true },       { "bar", "bar", true },       { "degC", "degree Celsius", false },
-	{ "\xc2\xb0" "C", "degree Celsius", false },                { "%", "percent", false },
-	{ "min", "minute", false },   { "h", "hour", false },       { "d", "day", false },
+	{ "m", "metre", true },
+	{ "g", "gram", true },
+	{ "s", "second", true },
+	{ "A", "ampere", true },
+	{ "K", "kelvin", true },
+	{ "mol", "mole", true },
+	{ "cd", "candela", true },
+	{ "Hz", "hertz", true },
+	{ "N", "newton", true },
+	{ "Pa", "pascal", true },
+	{ "J", "joule", true },
+	{ "W", "watt", true },
+	{ "C", "coulomb", true },
+	{ "V", "volt", true },
+	{ "F", "farad", true },
+	{ "ohm", "ohm", true },
+	{ "\xce\xa9", "ohm", true },
+	{ "S", "siemens", true },
+	{ "Wb", "weber", true },
+	{ "T", "tesla", true },
+	{ "H", "henry", true },
+	{ "lm", "lumen", true },
+	{ "lx", "lux", true },
+	{ "Bq", "becquerel", true },
+	{ "Gy", "gray", true },
+	{ "Sv", "sievert", true },
+	{ "rad", "radian", true },
+	{ "sr", "steradian", true },
+	{ "kat", "katal", true },
+	{ "L", "litre", true },
+	{ "l", "litre", true },
+	{ "bar", "bar", true },
+	{ "degC", "degree Celsius", false },
+	{ "\xc2\xb0"
+	  "C",
+	  "degree Celsius", false },
+	{ "%", "percent", false },
+	{ "min", "minute", false },
+	{ "h", "hour", false },
+	{ "d", "day", false },
 };
 
 static const struct {
 	const char *sym, *name;
 } unit_prefixes[] = {
-	{ "da", "deca" }, { "Y", "yotta" }, { "Z", "zetta" }, { "E", "exa" },
-	{ "P", "peta" },  { "T", "tera" },  { "G", "giga" },  { "M", "mega" },
-	{ "k", "kilo" },  { "h", "hecto" }, { "d", "deci" },  { "c", "centi" },
+	{ "da", "deca" }, { "Y", "yotta" }, { "Z", "zetta" },        { "E", "exa" },
+	{ "P", "peta" },  { "T", "tera" },  { "G", "giga" },         { "M", "mega" },
+	{ "k", "kilo" },  { "h", "hecto" }, { "d", "deci" },         { "c", "centi" },
 	{ "m", "milli" }, { "u", "micro" }, { "\xc2\xb5", "micro" }, { "n", "nano" },
-	{ "p", "pico" },  { "f", "femto" }, { "a", "atto" },  { "z", "zepto" },
+	{ "p", "pico" },  { "f", "femto" }, { "a", "atto" },         { "z", "zepto" },
 	{ "y", "yocto" },
 };
 
@@ -380,7 +409,8 @@ char *iotcc_stats_msg(const struct iotcc_ref *parent, const char *stat_key,
 		t[0] = v[0] = ',';
 		/* The first sample always goes, even alone over the limit. */
 		if (good && head.len + ts.len + vals.len + (size_t)tl + (size_t)vl + 2 +
-				    sizeof(mid) + sizeof(tail) > IOTCC_MSG_MAX)
+					    sizeof(mid) + sizeof(tail) >
+				    IOTCC_MSG_MAX)
 			break;
 		sb_put(&ts, good ? t : t + 1, (size_t)tl + (good ? 1 : 0));
 		sb_put(&vals, good ? v : v + 1, (size_t)vl + (good ? 1 : 0));
@@ -417,7 +447,8 @@ static void safe_copy(char *dst, size_t dlen, const char *src)
 	if (!dlen)
 		return;
 	for (i = 0; src[i] && i + 1 < dlen; i++)
-		dst[i] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f ? src[i] : '?';
+		dst[i] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f ? src[i]
+										       : '?';
 	dst[i] = '\0';
 }
 
@@ -521,8 +552,7 @@ bool iotcc_resp_matches(const struct iotcc_resp *r, enum iotcc_type type,
 		field = "name", got = r->name, want = ent->name;
 	if (!field)
 		return true;
-	snprintf(why, whylen, "it names %s \"%s\", the request was for \"%s\"", field, got,
-		 want);
+	snprintf(why, whylen, "it names %s \"%s\", the request was for \"%s\"", field, got, want);
 	return false;
 }
 
@@ -754,8 +784,8 @@ int iotcc_state_save(const char *path, const struct iotcc_saved *v, size_t n, ch
 	list = json_object_get(root, "entities");
 	for (size_t i = 0; i < n; i++)
 		if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "kind", v[i].kind,
-							  "name", v[i].name, "id", v[i].id,
-							  "uuid", v[i].uuid)) < 0)
+							  "name", v[i].name, "id", v[i].id, "uuid",
+							  v[i].uuid)) < 0)
 			r = -ENOMEM;
 	text = r ? NULL : json_dumps(root, JSON_INDENT(1));
 	json_decref(root);

@@ -103,9 +103,9 @@ char *iotcc_stats_msg(const struct iotcc_ref *parent, const char *stat_key,
 struct iotcc_resp {
 	uint64_t tid;
 	enum iotcc_type type;
-	bool ok;                      /* result "succeeded" (create: and a uuid) */
-	char uuid[IOTCC_ID_MAX + 1];  /* create: body.uuid ("" when none) */
-	char id[IOTCC_ID_MAX + 1];    /* body.id when given, else "" */
+	bool ok;                       /* result "succeeded" (create: and a uuid) */
+	char uuid[IOTCC_ID_MAX + 1];   /* create: body.uuid ("" when none) */
+	char id[IOTCC_ID_MAX + 1];     /* body.id when given, else "" */
 	char kind[IOTCC_NAME_MAX + 1]; /* body.kind when given, else "" */
 	char name[IOTCC_NAME_MAX + 1]; /* body.name when given, else "" */
 	char result[IOTCC_ID_MAX + 1]; /* body.result as received, "" when none */

@@ -62,17 +62,17 @@ int mqtt_topic_check(const char *tmpl, char *err, size_t errlen)
 	for (const char *p = tmpl; *p; p++) {
 		if (*p == '+' || *p == '#') {
 			snprintf(err, errlen,
-			         "topic \"%s\": no wildcard (+ or #) in a topic to publish to",
-			         tmpl);
+				 "topic \"%s\": no wildcard (+ or #) in a topic to publish to",
+				 tmpl);
 			return -EINVAL;
 		}
 		if (*p != '%')
 			continue;
 		if (!p[1] || !strchr("eidm%", p[1])) {
 			snprintf(err, errlen,
-			         "topic \"%s\": %%%c is not %%e (edge name), %%i (edge id), "
-			         "%%d (device), %%m (metric) or %%%%",
-			         tmpl, p[1] ? p[1] : ' ');
+				 "topic \"%s\": %%%c is not %%e (edge name), %%i (edge id), "
+				 "%%d (device), %%m (metric) or %%%%",
+				 tmpl, p[1] ? p[1] : ' ');
 			return -EINVAL;
 		}
 		p++;
@@ -108,7 +108,7 @@ static size_t put(char *out, size_t pos, const char *s, int clean)
 }
 
 char *mqtt_topic_expand(const char *tmpl, const char *edge, const char *edge_id, const char *dev,
-                        const char *metric)
+			const char *metric)
 {
 	char *out = NULL;
 
@@ -253,7 +253,7 @@ int mqtt_json_sample(char *out, size_t len, const struct lt_sample *s)
 	if (r < 0)
 		return r;
 	n = snprintf(out, len, "{\"value\":%s,\"timestamp\":%llu}", num,
-	             (unsigned long long)(s->ts_ns / 1000000u));
+		     (unsigned long long)(s->ts_ns / 1000000u));
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;
@@ -274,7 +274,7 @@ static int mqtt_init(struct lt_dcc *dcc)
 }
 
 static int mqtt_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
-                       size_t errlen)
+		       size_t errlen)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 	int r;
@@ -318,7 +318,7 @@ static int mqtt_start(struct lt_dcc *dcc, char *err, size_t errlen)
 }
 
 static int mqtt_register(struct lt_dcc *dcc, const struct lt_entity *ent,
-                         const struct lt_reg *parent, struct lt_reg *reg)
+			 const struct lt_reg *parent, struct lt_reg *reg)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 	const char *dev = parent && parent->id ? parent->id : "";
@@ -351,8 +351,8 @@ static int mqtt_register(struct lt_dcc *dcc, const struct lt_entity *ent,
 	qr = calloc(1, sizeof(*qr));
 	if (!qr)
 		return -ENOMEM;
-	reg->id = mqtt_topic_expand(q->topic ? q->topic : TOPIC_AUTO, q->edge_name, q->edge_id,
-	                            dev, ent->name);
+	reg->id = mqtt_topic_expand(q->topic ? q->topic : TOPIC_AUTO, q->edge_name, q->edge_id, dev,
+				    ent->name);
 	qr->head = mqtt_json_head(q->metadata, q->edge_name, dev, ent->name);
 	qr->tail = mqtt_json_tail(q->metadata, ent->unit ? ent->unit : "");
 	if (!reg->id || !qr->head || !qr->tail) {
@@ -380,7 +380,7 @@ static void mqtt_unregister(struct lt_dcc *dcc, struct lt_reg *reg)
 }
 
 static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const struct lt_sample *s,
-                        size_t n)
+			size_t n)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 	struct lt_dcc_stats *st = lt_dcc_stats(dcc);
@@ -428,15 +428,15 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 	pos += qr->tail_len;
 
 	r = q->client ? lt_mqtt_publish_n(q->client, reg->id, q->scratch, pos, -1, q->retain,
-	                                  (unsigned)ok)
-	              : -ENOBUFS;
+					  (unsigned)ok)
+		      : -ENOBUFS;
 	if (r < 0) {
 		atomic_fetch_add_explicit(&st->dropped, ok, memory_order_relaxed);
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		if (r == -ENOBUFS) {
 			lt_dcc_log(dcc, q->full_drops ? LOG_DEBUG : LOG_WARNING,
-			           "queue full (%zu bytes): dropped %zu samples of %s",
-			           q->conf.queue_bytes, ok, reg->id);
+				   "queue full (%zu bytes): dropped %zu samples of %s",
+				   q->conf.queue_bytes, ok, reg->id);
 			q->full_drops += ok;
 		} else {
 			lt_dcc_log(dcc, LOG_ERR, "cannot publish to %s: %s", reg->id, strerror(-r));
@@ -445,7 +445,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 	}
 	if (q->full_drops) {
 		lt_dcc_log(dcc, LOG_INFO, "queue accepts samples again, %llu dropped while full",
-		           (unsigned long long)q->full_drops);
+			   (unsigned long long)q->full_drops);
 		q->full_drops = 0;
 	}
 	return (int)ok;

@@ -33,7 +33,7 @@ int mqtt_topic_per_metric(const char *tmpl);
  * NULL (replaced by nothing). malloc'ed; NULL when out of memory.
  */
 char *mqtt_topic_expand(const char *tmpl, const char *edge, const char *edge_id, const char *dev,
-                        const char *metric);
+			const char *metric);
 /*
  * mqtt_json_escape - @s as the body of a JSON string (no quotes) into @out;
  * returns the length it needs (like snprintf: output cut when it is >= @len).

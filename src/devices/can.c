@@ -57,11 +57,11 @@
 
 #define NSEC_PER_MSEC 1000000ull
 /* Frames taken per recvmmsg() call, and per dispatch call at most. */
-#define CAN_BATCH 32
+#define CAN_BATCH        32
 #define CAN_DISPATCH_MAX 256
 /* How often the controller state is read, and how soon again after an error frame. */
 #define CAN_STATE_PERIOD_NS (5000 * NSEC_PER_MSEC)
-#define CAN_STATE_GAP_NS (100 * NSEC_PER_MSEC)
+#define CAN_STATE_GAP_NS    (100 * NSEC_PER_MSEC)
 
 enum can_fd_mode { CAN_FD_AUTO, CAN_FD_YES, CAN_FD_NO };
 
@@ -83,14 +83,14 @@ struct can_dev {
 	/* counters, declared in device_init */
 	_Atomic uint64_t *n_frames, *n_error_frames, *n_bus_off, *n_decode_errors, *n_rx_dropped;
 	/* sampler thread, while open */
-	int sock;             /* -1 while closed */
-	bool fd_frames;       /* CAN FD frames enabled on the socket */
-	bool controller;      /* a real CAN controller: it has a state to read */
-	bool state_noted;     /* said once (debug) that the interface has no state */
-	bool state_failed;    /* the last can_get_state() failed (logged) */
-	int state;            /* enum can_state, from the controller or error frames; -1: unknown */
+	int sock;          /* -1 while closed */
+	bool fd_frames;    /* CAN FD frames enabled on the socket */
+	bool controller;   /* a real CAN controller: it has a state to read */
+	bool state_noted;  /* said once (debug) that the interface has no state */
+	bool state_failed; /* the last can_get_state() failed (logged) */
+	int state;         /* enum can_state, from the controller or error frames; -1: unknown */
 	uint64_t next_state_ns, last_state_ns; /* CLOCK_MONOTONIC */
-	uint32_t drops;       /* the socket's SO_RXQ_OVFL count so far */
+	uint32_t drops;                        /* the socket's SO_RXQ_OVFL count so far */
 	struct can_rx rx[CAN_BATCH];
 	struct iovec iov[CAN_BATCH];
 	struct mmsghdr msgs[CAN_BATCH];
@@ -98,7 +98,7 @@ struct can_dev {
 
 struct can_metric {
 	struct can_metric_conf conf; /* first: the tests read it through lt_metric_priv() */
-	int ext; /* extended: -1 auto (from the ID), 0 no, 1 yes */
+	int ext;                     /* extended: -1 auto (from the ID), 0 no, 1 yes */
 	bool id_set, mask_set, start_set, length_set;
 	/* sampler thread */
 	double latest; /* polled metrics: the latest value decoded */
@@ -107,9 +107,12 @@ struct can_metric {
 };
 
 static const char *const can_state_names[] = {
-	[CAN_STATE_ERROR_ACTIVE] = "error-active",   [CAN_STATE_ERROR_WARNING] = "error-warning",
-	[CAN_STATE_ERROR_PASSIVE] = "error-passive", [CAN_STATE_BUS_OFF] = "bus-off",
-	[CAN_STATE_STOPPED] = "stopped",             [CAN_STATE_SLEEPING] = "sleeping",
+	[CAN_STATE_ERROR_ACTIVE] = "error-active",
+	[CAN_STATE_ERROR_WARNING] = "error-warning",
+	[CAN_STATE_ERROR_PASSIVE] = "error-passive",
+	[CAN_STATE_BUS_OFF] = "bus-off",
+	[CAN_STATE_STOPPED] = "stopped",
+	[CAN_STATE_SLEEPING] = "sleeping",
 };
 
 static const char *can_state_name(int st)
@@ -188,8 +191,8 @@ static int can_parse_bitrate(const char *s, uint32_t *out, char *err, size_t err
 	return 0;
 }
 
-static int can_device_option(struct lt_device *dev, const char *key, const char *value,
-			     char *err, size_t errlen)
+static int can_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
+			     size_t errlen)
 {
 	struct can_dev *c = lt_device_priv(dev);
 	int b, r;
@@ -262,8 +265,8 @@ static int can_set_double(double *dst, const char *value, char *err, size_t errl
 	return r;
 }
 
-static int can_metric_option(struct lt_metric *m, const char *key, const char *value,
-			     char *err, size_t errlen)
+static int can_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
+			     size_t errlen)
 {
 	struct can_metric *cm = lt_metric_priv(m);
 	int b, r;
@@ -342,14 +345,18 @@ static int can_metric_check(struct lt_metric *m, char *err, size_t errlen)
 
 	if (!cm->id_set || !cm->start_set || !cm->length_set) {
 		snprintf(err, errlen, "%s is required",
-			 !cm->id_set ? "frame_id" : !cm->start_set ? "start_bit" : "length");
+			 !cm->id_set      ? "frame_id"
+			 : !cm->start_set ? "start_bit"
+					  : "length");
 		return -EINVAL;
 	}
 	cm->conf.match.ext = cm->ext < 0 ? cm->conf.match.id > CAN_SFF_MASK : cm->ext;
 	id_bits = cm->conf.match.ext ? CAN_EFF_MASK : CAN_SFF_MASK;
 	if (cm->conf.match.id & ~id_bits) {
-		snprintf(err, errlen, "frame_id 0x%X does not fit in a standard 11-bit ID "
-			 "(extended = no)", cm->conf.match.id);
+		snprintf(err, errlen,
+			 "frame_id 0x%X does not fit in a standard 11-bit ID "
+			 "(extended = no)",
+			 cm->conf.match.id);
 		return -EINVAL;
 	}
 	if (!cm->mask_set)
@@ -386,7 +393,8 @@ static int can_link_kind(int ifindex, char *kind, size_t len)
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETLINK,
 			.nlmsg_flags = NLM_F_REQUEST },
 		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
 	};
@@ -446,8 +454,7 @@ out:
  * is logged, not fatal: the bus may well run at the right rate already.
  * An interface that was down is brought up once its bitrate is set.
  */
-static void can_apply_bitrate(struct lt_device *dev, struct can_dev *c, const char *kind,
-			      bool up)
+static void can_apply_bitrate(struct lt_device *dev, struct can_dev *c, const char *kind, bool up)
 {
 	struct can_bittiming bt;
 
@@ -640,8 +647,10 @@ static int can_open(struct lt_device *dev, char *err, size_t errlen)
 	/* An FD interface has the CAN FD MTU (72), a classic one CAN_MTU (16). */
 	fd_capable = ioctl(s, SIOCGIFMTU, &ifr) == 0 && (size_t)ifr.ifr_mtu >= CANFD_MTU;
 	if (c->fd_mode == CAN_FD_YES && !fd_capable) {
-		snprintf(err, errlen, "%s is not a CAN FD interface (MTU %d, not %zu): fd = yes "
-			 "needs one", c->ifname, ifr.ifr_mtu, CANFD_MTU);
+		snprintf(err, errlen,
+			 "%s is not a CAN FD interface (MTU %d, not %zu): fd = yes "
+			 "needs one",
+			 c->ifname, ifr.ifr_mtu, CANFD_MTU);
 		r = -EINVAL;
 		goto fail;
 	}

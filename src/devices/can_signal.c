@@ -93,8 +93,7 @@ double can_signal_value(const struct can_signal *s, uint64_t raw)
 	return r * s->scale + s->offset;
 }
 
-int can_signal_decode(const struct can_signal *s, const uint8_t *data, unsigned len,
-		      double *value)
+int can_signal_decode(const struct can_signal *s, const uint8_t *data, unsigned len, double *value)
 {
 	uint64_t raw;
 	int r = can_signal_raw(s, data, len, &raw);

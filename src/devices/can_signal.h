@@ -54,8 +54,7 @@ int can_signal_raw(const struct can_signal *s, const uint8_t *data, unsigned len
  */
 double can_signal_value(const struct can_signal *s, uint64_t raw);
 /* can_signal_raw() then can_signal_value(). */
-int can_signal_decode(const struct can_signal *s, const uint8_t *data, unsigned len,
-		      double *value);
+int can_signal_decode(const struct can_signal *s, const uint8_t *data, unsigned len, double *value);
 
 /*
  * struct can_id_match - the frames a metric listens to: those whose ID

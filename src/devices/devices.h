@@ -48,7 +48,7 @@ struct lt_gpio_edges {
 	uint64_t last_raw_ns;   /* its kernel time */
 	unsigned accepted_type; /* of the last accepted (reported) edge */
 	bool accepted_any;
-	uint64_t last_ns;       /* kernel time of the last accepted edge */
+	uint64_t last_ns; /* kernel time of the last accepted edge */
 };
 
 #define LT_GPIO_ACCEPT 0x1u /* keep the edge; without it, debounce drops it */

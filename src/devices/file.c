@@ -47,8 +47,8 @@ struct file_metric {
 	size_t part_len;
 };
 
-static int file_device_option(struct lt_device *dev, const char *key, const char *value,
-			      char *err, size_t errlen)
+static int file_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
+			      size_t errlen)
 {
 	return -ENOENT;
 }
@@ -77,8 +77,8 @@ static int file_set_double(double *dst, const char *value, char *err, size_t err
 	return r;
 }
 
-static int file_metric_option(struct lt_metric *m, const char *key, const char *value,
-			      char *err, size_t errlen)
+static int file_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
+			      size_t errlen)
 {
 	struct file_metric *f = lt_metric_priv(m);
 
@@ -141,8 +141,8 @@ static int file_open_fd(struct lt_metric *m, struct file_metric *f)
 	if (fd < 0)
 		return file_failed(m, f, "open", errno);
 	f->fd = fd;
-	f->stream = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
-					   S_ISSOCK(st.st_mode));
+	f->stream = fstat(fd, &st) == 0 &&
+		    (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
 	f->part_len = 0;
 	return 0;
 }

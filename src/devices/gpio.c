@@ -80,8 +80,8 @@
  * empty ring: a burst costs one wake-up per 512 edges, a lone edge waits
  * 10 ms at most.
  */
-#define GPIO_KTS_PAGES 16
-#define GPIO_KTS_WATERMARK 512
+#define GPIO_KTS_PAGES      16
+#define GPIO_KTS_WATERMARK  512
 #define GPIO_KTS_TIMEOUT_MS 10
 
 enum gpio_kind { GPIO_VALUE, GPIO_EDGES, GPIO_COUNT, GPIO_FREQUENCY };
@@ -133,14 +133,14 @@ static const int gpio_bias_flags[] = {
 struct gpio_line {
 	struct gpiod_line *line;
 	unsigned offset;
-	unsigned want;        /* EDGE_* its metrics want; 0: levels only */
+	unsigned want; /* EDGE_* its metrics want; 0: levels only */
 	bool active_low;
 	enum gpio_bias bias;
 	uint64_t debounce_ns;
-	enum gpio_ts ts;      /* its event metrics' timestamping */
-	bool has_value;       /* a value metric reads it */
-	bool kernel;          /* its edges come from the module's ring */
-	int fd;               /* event descriptor, -1 for a levels-only or kernel line */
+	enum gpio_ts ts; /* its event metrics' timestamping */
+	bool has_value;  /* a value metric reads it */
+	bool kernel;     /* its edges come from the module's ring */
+	int fd;          /* event descriptor, -1 for a levels-only or kernel line */
 	struct lt_gpio_edges edges;
 };
 
@@ -170,10 +170,10 @@ struct gpio_dev {
 	struct gpio_line *lines;
 	unsigned nlines;
 	int epfd;
-	struct lt_gpiots kts;  /* the module's ring; kts.fd -1 when not open */
+	struct lt_gpiots kts; /* the module's ring; kts.fd -1 when not open */
 	struct gpio_line *kts_lines[LIOTA_GPIOTS_MAX_LINES]; /* by the module's line number */
-	uint64_t kts_lost;     /* lt_gpiots_lost() already counted */
-	bool kts_losing;       /* the last drain lost edges: the burst was logged */
+	uint64_t kts_lost;                                   /* lt_gpiots_lost() already counted */
+	bool kts_losing;     /* the last drain lost edges: the burst was logged */
 	uint64_t next_check; /* CLOCK_MONOTONIC ns of the next presence check */
 	bool seen;           /* the chip was there once: missing now means gone */
 	bool gone;           /* found gone since open (and logged) */
@@ -266,8 +266,8 @@ static int gpio_lookup(const char *const *names, size_t n, const char *value)
 
 #define LOOKUP(names, value) gpio_lookup(names, sizeof(names) / sizeof(names[0]), value)
 
-static int gpio_set_string(char **dst, const char *key, const char *value, size_t max,
-			   char *err, size_t errlen)
+static int gpio_set_string(char **dst, const char *key, const char *value, size_t max, char *err,
+			   size_t errlen)
 {
 	char *s;
 
@@ -307,8 +307,8 @@ static int gpio_device_init(struct lt_device *dev)
 	return 0;
 }
 
-static int gpio_device_option(struct lt_device *dev, const char *key, const char *value,
-			      char *err, size_t errlen)
+static int gpio_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
+			      size_t errlen)
 {
 	struct gpio_dev *g = lt_device_priv(dev);
 
@@ -342,8 +342,8 @@ static bool gpio_is_offset(const char *s)
 	return true;
 }
 
-static int gpio_metric_option(struct lt_metric *m, const char *key, const char *value,
-			      char *err, size_t errlen)
+static int gpio_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
+			      size_t errlen)
 {
 	struct gpio_metric *gm = lt_metric_priv(m);
 	uint64_t u;
@@ -476,7 +476,9 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 	}
 	if (gm->kind == GPIO_VALUE && (gm->edge_set || gm->debounce_set || gm->ts_set)) {
 		snprintf(err, errlen, "%s applies to kinds edges, count and frequency, not value",
-			 gm->edge_set ? "edge" : gm->debounce_set ? "debounce" : "timestamping");
+			 gm->edge_set       ? "edge"
+			 : gm->debounce_set ? "debounce"
+					    : "timestamping");
 		return -EINVAL;
 	}
 	if (gm->ts == TS_KERNEL && gm->bias != BIAS_AS_IS) {
@@ -494,7 +496,8 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 	if (!gm->edge_set)
 		gm->edge = gm->kind == GPIO_EDGES ? EDGE_BOTH : EDGE_RISING;
 
-	/* Early word on metrics naming a line alike; aliases (name and offset) are found at open. */
+	/* Early word on metrics naming a line alike; aliases (name and offset) are found at open.
+	 */
 	for (unsigned i = 0; i < lt_device_nmetrics(dev); i++) {
 		struct lt_metric *o = lt_device_metric(dev, i);
 		struct gpio_metric *go = lt_metric_priv(o);
@@ -560,7 +563,8 @@ static int gpio_chip_error(const struct gpio_dev *g, int e, char *err, size_t er
 	}
 	iter = gpiod_chip_iter_new();
 	if (iter) {
-		gpiod_foreach_chip(iter, c) {
+		gpiod_foreach_chip(iter, c)
+		{
 			snprintf(one, sizeof(one), "%s [%s]", gpiod_chip_name(c),
 				 gpiod_chip_label(c));
 			gpio_list_append(chips, sizeof(chips), one);
@@ -765,8 +769,8 @@ static int gpio_attach_kernel(struct gpio_dev *g, struct gpio_line *ln, char *er
 	unsigned kline, level;
 	int r;
 
-	r = lt_gpiots_attach(&g->kts, gpiod_chip_label(g->gc), ln->offset,
-			     gpio_physical_edges(ln), &kline, &level, err, errlen);
+	r = lt_gpiots_attach(&g->kts, gpiod_chip_label(g->gc), ln->offset, gpio_physical_edges(ln),
+			     &kline, &level, err, errlen);
 	if (r < 0)
 		return r;
 	g->kts_lines[kline] = ln;
@@ -791,7 +795,8 @@ static unsigned gpio_label_count(const char *label)
 
 	if (!iter)
 		return 0;
-	gpiod_foreach_chip(iter, c) {
+	gpiod_foreach_chip(iter, c)
+	{
 		if (strcmp(gpiod_chip_label(c), label) == 0)
 			n++;
 	}
@@ -817,8 +822,10 @@ static int gpio_kernel_open(struct lt_device *dev, struct gpio_dev *g, char *why
 
 		if (ln->ts == TS_KERNEL && ln->want && !gpio_kernel_can(ln)) {
 			/* metric_check tells this at its line unless a name and an offset alias */
-			snprintf(err, errlen, "line %u: timestamping = kernel, but the line is also "
-				 "read as a value or given a bias", ln->offset);
+			snprintf(err, errlen,
+				 "line %u: timestamping = kernel, but the line is also "
+				 "read as a value or given a bias",
+				 ln->offset);
 			return -EINVAL;
 		}
 		want |= gpio_kernel_can(ln);
@@ -844,7 +851,7 @@ failed:
 			 r == -ENOENT ? " (the liota_gpiots module is not loaded: modprobe "
 					"liota_gpiots, from package liotad-dkms)"
 				      : "");
-		lt_device_set_condition(dev, r == -ENOENT      ? "no gpiots module"
+		lt_device_set_condition(dev, r == -ENOENT     ? "no gpiots module"
 					     : r == -ENOTUNIQ ? "chip label shared"
 							      : "gpiots failed");
 		return r;
@@ -866,8 +873,8 @@ static void gpio_say_source(struct lt_device *dev, const struct gpio_dev *g, con
 		lt_device_set_condition(dev, "timestamps: kernel+gpiolib");
 		lt_device_log(dev, LOG_INFO,
 			      "edges of %u line(s) time-stamped by the kernel module liota_gpiots, "
-			      "of %u by gpiolib%s%s%s", nk, ng, *why ? " (" : "", why,
-			      *why ? ")" : "");
+			      "of %u by gpiolib%s%s%s",
+			      nk, ng, *why ? " (" : "", why, *why ? ")" : "");
 	} else if (nk) {
 		lt_device_set_condition(dev, "timestamps: kernel");
 		lt_device_log(dev, LOG_INFO,
@@ -921,8 +928,8 @@ static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
 	g->gc = gpiod_chip_open_lookup(g->chip);
 	if (!g->gc) {
 		r = gpio_chip_error(g, errno, err, errlen);
-		lt_device_set_condition(dev, r == -ENODEV ? (g->seen ? "chip gone" : "no chip")
-							  : NULL);
+		lt_device_set_condition(dev,
+					r == -ENODEV ? (g->seen ? "chip gone" : "no chip") : NULL);
 		return r;
 	}
 	g->seen = true;
@@ -980,7 +987,8 @@ static int gpio_open(struct lt_device *dev, char *err, size_t errlen)
 		}
 		if (lt_gpiots_fd(&g->kts) >= 0) {
 			/* POLLPRI: a line's chip went away. data.ptr: the ring, not a line. */
-			struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI, .data.ptr = &g->kts };
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI,
+						  .data.ptr = &g->kts };
 
 			if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, lt_gpiots_fd(&g->kts), &ev) < 0) {
 				r = -errno;
@@ -1030,7 +1038,8 @@ static int gpio_read(struct lt_device *dev, struct lt_metric *m, double *value)
 	if (!gm->ln)
 		return -ENODEV;
 	if (gm->kind != GPIO_VALUE) {
-		/* Nothing is read from the kernel here: without asking, a gone chip's windows say 0. */
+		/* Nothing is read from the kernel here: without asking, a gone chip's windows say
+		 * 0. */
 		if (gpio_chip_check(dev, g, "closing a window") < 0)
 			return -ENODEV;
 		return lt_gpio_window_take(&gm->win, gpio_mono_ns(), gm->kind == GPIO_FREQUENCY,
@@ -1091,8 +1100,8 @@ static void gpio_settle(struct lt_device *dev, struct gpio_dev *g, struct gpio_l
 }
 
 /* One event of line @ln, stamped @mono_ns by the kernel. */
-static void gpio_event(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln,
-		       bool rising, uint64_t mono_ns, uint64_t mono_to_real)
+static void gpio_event(struct lt_device *dev, struct gpio_dev *g, struct gpio_line *ln, bool rising,
+		       uint64_t mono_ns, uint64_t mono_to_real)
 {
 	unsigned v;
 
@@ -1121,8 +1130,8 @@ static int gpio_drain(struct lt_device *dev, struct gpio_dev *g, struct gpio_lin
 			uint64_t ts = (uint64_t)ev[i].ts.tv_sec * NSEC_PER_SEC +
 				      (uint64_t)ev[i].ts.tv_nsec;
 
-			gpio_event(dev, g, ln, ev[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE,
-				   ts, mono_to_real);
+			gpio_event(dev, g, ln, ev[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE, ts,
+				   mono_to_real);
 		}
 		if (n < GPIO_EVENT_BATCH)
 			return 0;
@@ -1227,11 +1236,14 @@ static int gpio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 				if (!(evs[i].events & (EPOLLPRI | EPOLLERR | EPOLLHUP)) &&
 				    !lt_gpiots_gone(&g->kts))
 					continue;
-				snprintf(how, sizeof(how), "liota_gpiots: the chip of line(s) %#llx "
-					 "went away", (unsigned long long)lt_gpiots_gone(&g->kts));
+				snprintf(how, sizeof(how),
+					 "liota_gpiots: the chip of line(s) %#llx "
+					 "went away",
+					 (unsigned long long)lt_gpiots_gone(&g->kts));
 				if (gpio_chip_check(dev, g, how) < 0)
 					return -ENODEV;
-				lt_device_log(dev, LOG_WARNING, "%s; opening the device again", how);
+				lt_device_log(dev, LOG_WARNING, "%s; opening the device again",
+					      how);
 				return -ENODEV;
 			}
 

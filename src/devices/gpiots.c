@@ -44,8 +44,10 @@ static int gpiots_check_header(struct lt_gpiots *t, void *mem, size_t size, char
 	need = (size_t)h->data_offset + (size_t)h->capacity * sizeof(struct liota_gpiots_record);
 	if (!h->capacity || (h->capacity & (h->capacity - 1)) || h->data_offset < sizeof(*h) ||
 	    need > size) {
-		snprintf(err, errlen, "the ring's header is inconsistent (capacity %u, data at %u, "
-			 "%zu bytes mapped)", h->capacity, h->data_offset, size);
+		snprintf(err, errlen,
+			 "the ring's header is inconsistent (capacity %u, data at %u, "
+			 "%zu bytes mapped)",
+			 h->capacity, h->data_offset, size);
 		return -EPROTO;
 	}
 	t->map = mem;
@@ -67,12 +69,12 @@ int lt_gpiots_use_ring(struct lt_gpiots *t, void *mem, size_t size, char *err, s
 	return gpiots_check_header(t, mem, size, err, errlen);
 }
 
-int lt_gpiots_open(struct lt_gpiots *t, const char *path, unsigned data_pages,
-		   unsigned watermark, unsigned timeout_ms, char *err, size_t errlen)
+int lt_gpiots_open(struct lt_gpiots *t, const char *path, unsigned data_pages, unsigned watermark,
+		   unsigned timeout_ms, char *err, size_t errlen)
 {
-	struct liota_gpiots_setup s = {
-		.data_pages = data_pages, .watermark = watermark, .timeout_ms = timeout_ms
-	};
+	struct liota_gpiots_setup s = { .data_pages = data_pages,
+					.watermark = watermark,
+					.timeout_ms = timeout_ms };
 	long page = sysconf(_SC_PAGESIZE);
 	size_t size = (size_t)(1 + data_pages) * (size_t)page;
 	void *mem;
@@ -123,8 +125,9 @@ int lt_gpiots_attach(struct lt_gpiots *t, const char *label, unsigned offset, un
 
 	memset(&a, 0, sizeof(a));
 	if (strlen(label) >= sizeof(a.chip)) {
-		snprintf(err, errlen, "chip label \"%s\" is too long for liota_gpiots (at most %zu)",
-			 label, sizeof(a.chip) - 1);
+		snprintf(err, errlen,
+			 "chip label \"%s\" is too long for liota_gpiots (at most %zu)", label,
+			 sizeof(a.chip) - 1);
 		return -ENAMETOOLONG;
 	}
 	memcpy(a.chip, label, strlen(label));
@@ -133,8 +136,7 @@ int lt_gpiots_attach(struct lt_gpiots *t, const char *label, unsigned offset, un
 	if (ioctl(t->fd, LIOTA_GPIOTS_ATTACH, &a) < 0) {
 		e = errno;
 		snprintf(err, errlen, "liota_gpiots cannot attach line %u of \"%s\": %s%s", offset,
-			 label, strerror(e),
-			 e == EBUSY ? " (the line is requested already)" : "");
+			 label, strerror(e), e == EBUSY ? " (the line is requested already)" : "");
 		return -e;
 	}
 	if (a.line >= LIOTA_GPIOTS_MAX_LINES) {
@@ -150,8 +152,7 @@ int lt_gpiots_attach(struct lt_gpiots *t, const char *label, unsigned offset, un
 }
 
 /* What is wrong with @r (copied out of the ring), or NULL. */
-static const char *gpiots_bad_record(const struct lt_gpiots *t,
-				     const struct liota_gpiots_record *r)
+static const char *gpiots_bad_record(const struct lt_gpiots *t, const struct liota_gpiots_record *r)
 {
 	if (r->line >= LIOTA_GPIOTS_MAX_LINES || !t->attached[r->line])
 		return "a line that is not attached";

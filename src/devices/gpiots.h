@@ -20,14 +20,14 @@
 #include <linux/liota_gpiots.h>
 
 struct lt_gpiots {
-	int fd;          /* -1: a ring given by lt_gpiots_use_ring() (tests) */
+	int fd; /* -1: a ring given by lt_gpiots_use_ring() (tests) */
 	void *map;
 	size_t map_size;
 	struct liota_gpiots_header *hdr;
 	const struct liota_gpiots_record *data;
 	uint32_t capacity;
-	uint64_t tail;   /* our copy; the header's is written, never read back */
-	uint64_t gaps;   /* edges missing from the lines' sequence numbers */
+	uint64_t tail; /* our copy; the header's is written, never read back */
+	uint64_t gaps; /* edges missing from the lines' sequence numbers */
 	bool attached[LIOTA_GPIOTS_MAX_LINES];
 	uint64_t last_seq[LIOTA_GPIOTS_MAX_LINES];
 };
@@ -37,8 +37,8 @@ struct lt_gpiots {
  * @watermark records or once one waited @timeout_ms, and map it.
  * 0, or -errno with the reason in @err (-ENOENT: no module loaded).
  */
-int lt_gpiots_open(struct lt_gpiots *t, const char *path, unsigned data_pages,
-		   unsigned watermark, unsigned timeout_ms, char *err, size_t errlen);
+int lt_gpiots_open(struct lt_gpiots *t, const char *path, unsigned data_pages, unsigned watermark,
+		   unsigned timeout_ms, char *err, size_t errlen);
 
 /*
  * For the tests: use @mem (@size bytes, a header page then the records, as

@@ -63,8 +63,8 @@
 enum iio_mode { IIO_DIRECT, IIO_BUFFERED };
 
 static const char *const iio_mode_names[] = {
-    [IIO_DIRECT] = "direct",
-    [IIO_BUFFERED] = "buffered",
+	[IIO_DIRECT] = "direct",
+	[IIO_BUFFERED] = "buffered",
 };
 
 struct iio_metric {
@@ -146,7 +146,7 @@ static void iio_attrs_free(struct iio_dev *d)
 
 /* One item of "attributes =": ATTR or CHANNEL.ATTR ("in_" may be left out). */
 static int iio_attr_parse(struct iio_attr *a, const char *item, size_t len, char *err,
-                          size_t errlen)
+			  size_t errlen)
 {
 	char text[LT_PROPERTY_KEY_MAX + 1], type[IIO_TYPE_MAX];
 	const char *dot, *attr, *id = text;
@@ -159,7 +159,7 @@ static int iio_attr_parse(struct iio_attr *a, const char *item, size_t len, char
 	/* What the property's key ("iio." and this) can hold. */
 	if (len > LT_PROPERTY_KEY_MAX - 4) {
 		snprintf(err, errlen, "'%.*s...' is longer than %d characters", 20, item,
-		         LT_PROPERTY_KEY_MAX - 4);
+			 LT_PROPERTY_KEY_MAX - 4);
 		return -EINVAL;
 	}
 	memcpy(text, item, len);
@@ -168,9 +168,9 @@ static int iio_attr_parse(struct iio_attr *a, const char *item, size_t len, char
 	attr = dot ? dot + 1 : text;
 	if (!*attr || strspn(attr, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(attr)) {
 		snprintf(err, errlen,
-		         "'%s': attribute names are a-z 0-9 _ (sampling_frequency, "
-		         "in_voltage0.scale)",
-		         text);
+			 "'%s': attribute names are a-z 0-9 _ (sampling_frequency, "
+			 "in_voltage0.scale)",
+			 text);
 		return -EINVAL;
 	}
 	if (!dot) {
@@ -183,7 +183,7 @@ static int iio_attr_parse(struct iio_attr *a, const char *item, size_t len, char
 	id += output ? 4 : strncmp(text, "in_", 3) == 0 ? 3 : 0;
 	if (lt_iio_channel_type(id, type, sizeof(type)) < 0) {
 		snprintf(err, errlen, "'%s.%s': '%s' is not an IIO channel id (in_temp0, ...)",
-		         text, attr, text);
+			 text, attr, text);
 		return -EINVAL;
 	}
 	a->name = xasprintf("%s_%s.%s", output ? "out" : "in", id, attr);
@@ -227,7 +227,7 @@ static int iio_attrs_option(struct iio_dev *d, const char *value, char *err, siz
 			break;
 	}
 	if (r < 0) {
-		struct iio_dev parsed = {.attrs = v, .nattrs = n};
+		struct iio_dev parsed = { .attrs = v, .nattrs = n };
 
 		iio_attrs_free(&parsed);
 		return r;
@@ -250,7 +250,7 @@ static int iio_device_init(struct lt_device *dev)
 }
 
 static int iio_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
-                             size_t errlen)
+			     size_t errlen)
 {
 	struct iio_dev *d = lt_device_priv(dev);
 	double f;
@@ -292,12 +292,12 @@ static int iio_device_option(struct lt_device *dev, const char *key, const char 
 }
 
 static struct iio_device *iio_find(struct iio_context *ctx, const char *want, bool trigger,
-                                   char *list, size_t len);
+				   char *list, size_t len);
 static void iio_append(char *buf, size_t len, const char *s);
 
 /* The value of one of "attributes =" into @buf, without its newline. */
 static int iio_attr_read(struct iio_device *idev, const struct iio_attr *a, char *buf, size_t len,
-                         char *err, size_t errlen)
+			 char *err, size_t errlen)
 {
 	struct iio_channel *ch = NULL;
 	char list[200] = "";
@@ -308,7 +308,7 @@ static int iio_attr_read(struct iio_device *idev, const struct iio_attr *a, char
 		ch = iio_device_find_channel(idev, a->channel, a->output);
 		if (!ch) {
 			snprintf(err, errlen, "attributes: %s has no channel %s_%s",
-			         iio_device_get_id(idev), a->output ? "out" : "in", a->channel);
+				 iio_device_get_id(idev), a->output ? "out" : "in", a->channel);
 			return -ENOENT;
 		}
 		has = iio_channel_find_attr(ch, a->attr) != NULL;
@@ -321,15 +321,15 @@ static int iio_attr_read(struct iio_device *idev, const struct iio_attr *a, char
 	}
 	if (!has) {
 		snprintf(err, errlen, "attributes: %s has no attribute %s (%s: %s)",
-		         iio_device_get_id(idev), a->name,
-		         a->channel ? "the channel has" : "it has", *list ? list : "none");
+			 iio_device_get_id(idev), a->name,
+			 a->channel ? "the channel has" : "it has", *list ? list : "none");
 		return -ENOENT;
 	}
 	n = ch ? iio_channel_attr_read(ch, a->attr, buf, len)
 	       : iio_device_attr_read(idev, a->attr, buf, len);
 	if (n < 0) {
 		snprintf(err, errlen, "attributes: cannot read %s of %s: %s", a->name,
-		         iio_device_get_id(idev), strerror((int)-n));
+			 iio_device_get_id(idev), strerror((int)-n));
 		return (int)n;
 	}
 	buf[strcspn(buf, "\n")] = '\0';
@@ -351,9 +351,9 @@ static int iio_attrs_read(struct lt_device *dev, struct iio_dev *d, char *err, s
 	if (!idev) {
 		/* Not an error: the device may be plugged in later. */
 		lt_device_log(dev, LOG_WARNING,
-		              "IIO device \"%s\" is not present: its attributes (%s%s) are not "
-		              "registered",
-		              d->device, d->attrs[0].name, d->nattrs > 1 ? ", ..." : "");
+			      "IIO device \"%s\" is not present: its attributes (%s%s) are not "
+			      "registered",
+			      d->device, d->attrs[0].name, d->nattrs > 1 ? ", ..." : "");
 		goto out;
 	}
 	for (unsigned i = 0; i < d->nattrs && r == 0; i++) {
@@ -377,13 +377,13 @@ static int iio_device_check(struct lt_device *dev, char *err, size_t errlen)
 
 	if (!d->device) {
 		snprintf(err, errlen,
-		         "device: missing (an IIO device's name, label or iio:deviceN)");
+			 "device: missing (an IIO device's name, label or iio:deviceN)");
 		return -EINVAL;
 	}
 	/* The kernel would wait for more scans than the buffer can hold: never wake us. */
 	if (d->watermark > d->scans / 2) {
 		snprintf(err, errlen, "watermark: %llu scans is more than half the buffer (%llu)",
-		         (unsigned long long)d->watermark, (unsigned long long)d->scans);
+			 (unsigned long long)d->watermark, (unsigned long long)d->scans);
 		return -EINVAL;
 	}
 	return d->nattrs ? iio_attrs_read(dev, d, err, errlen) : 0;
@@ -414,7 +414,7 @@ static int iio_metric_init(struct lt_metric *m)
 }
 
 static int iio_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
-                             size_t errlen)
+			     size_t errlen)
 {
 	struct iio_metric *im = lt_metric_priv(m);
 	char type[IIO_TYPE_MAX];
@@ -426,10 +426,10 @@ static int iio_metric_option(struct lt_metric *m, const char *key, const char *v
 		const char *id = value + (output ? 4 : strncmp(value, "in_", 3) == 0 ? 3 : 0);
 
 		if (lt_iio_channel_type(id, type, sizeof(type)) < 0) {
-			snprintf(
-			    err, errlen,
-			    "channel: '%s' is not an IIO channel id (in_temp0, in_accel_x, ...)",
-			    value);
+			snprintf(err, errlen,
+				 "channel: '%s' is not an IIO channel id (in_temp0, in_accel_x, "
+				 "...)",
+				 value);
 			return -EINVAL;
 		}
 		r = iio_set_string(&im->channel, key, id, err, errlen);
@@ -479,9 +479,9 @@ static int iio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 		}
 		if (lt_metric_interval_ns(m)) {
 			snprintf(
-			    err, errlen,
-			    "interval: mode buffered has no interval (each scan is one sample; "
-			    "the rate is the device's sampling_frequency)");
+				err, errlen,
+				"interval: mode buffered has no interval (each scan is one sample; "
+				"the rate is the device's sampling_frequency)");
 			return -EINVAL;
 		}
 		lt_metric_set_event_driven(m);
@@ -507,7 +507,7 @@ static void iio_append(char *buf, size_t len, const char *s)
 }
 
 static struct iio_device *iio_find(struct iio_context *ctx, const char *want, bool trigger,
-                                   char *list, size_t len)
+				   char *list, size_t len)
 {
 	unsigned n = iio_context_get_devices_count(ctx);
 
@@ -515,7 +515,7 @@ static struct iio_device *iio_find(struct iio_context *ctx, const char *want, bo
 	for (unsigned i = 0; i < n; i++) {
 		struct iio_device *dev = iio_context_get_device(ctx, i);
 		const char *id = iio_device_get_id(dev), *name = iio_device_get_name(dev),
-		           *label = iio_device_get_label(dev);
+			   *label = iio_device_get_label(dev);
 
 		if (iio_device_is_trigger(dev) != trigger)
 			continue;
@@ -534,13 +534,13 @@ static clockid_t iio_ts_clock(struct iio_device *dev)
 		const char *name;
 		clockid_t id;
 	} clocks[] = {
-	    {"realtime", CLOCK_REALTIME},
-	    {"monotonic", CLOCK_MONOTONIC},
-	    {"monotonic_raw", CLOCK_MONOTONIC_RAW},
-	    {"realtime_coarse", CLOCK_REALTIME_COARSE},
-	    {"monotonic_coarse", CLOCK_MONOTONIC_COARSE},
-	    {"boottime", CLOCK_BOOTTIME},
-	    {"tai", CLOCK_TAI},
+		{ "realtime", CLOCK_REALTIME },
+		{ "monotonic", CLOCK_MONOTONIC },
+		{ "monotonic_raw", CLOCK_MONOTONIC_RAW },
+		{ "realtime_coarse", CLOCK_REALTIME_COARSE },
+		{ "monotonic_coarse", CLOCK_MONOTONIC_COARSE },
+		{ "boottime", CLOCK_BOOTTIME },
+		{ "tai", CLOCK_TAI },
 	};
 	char buf[32];
 
@@ -590,12 +590,12 @@ static int iio_bind(struct iio_dev *d, struct lt_metric *m, char *err, size_t er
 			char one[64];
 
 			snprintf(one, sizeof(one), "%s_%s", iio_channel_is_output(c) ? "out" : "in",
-			         iio_channel_get_id(c));
+				 iio_channel_get_id(c));
 			iio_append(list, sizeof(list), one);
 		}
 		snprintf(err, errlen, "%s: channel: %s has no channel %s_%s (channels: %s)",
-		         lt_metric_fullname(m), iio_device_get_id(d->dev),
-		         im->output ? "out" : "in", im->channel, list);
+			 lt_metric_fullname(m), iio_device_get_id(d->dev),
+			 im->output ? "out" : "in", im->channel, list);
 		return -ENOENT;
 	}
 	im->offset = iio_attr_or(im->ch, "offset", 0);
@@ -605,41 +605,41 @@ static int iio_bind(struct iio_dev *d, struct lt_metric *m, char *err, size_t er
 		im->has_input = iio_channel_find_attr(im->ch, "input") != NULL;
 		if (!im->has_input && !iio_channel_find_attr(im->ch, "raw")) {
 			snprintf(err, errlen, "%s: channel %s has neither _input nor _raw to read",
-			         lt_metric_fullname(m), im->channel);
+				 lt_metric_fullname(m), im->channel);
 			return -EINVAL;
 		}
 		return 0;
 	}
 	if (!iio_channel_is_scan_element(im->ch)) {
 		snprintf(err, errlen,
-		         "%s: channel %s is not captured in the buffer (no scan "
-		         "element): use mode direct",
-		         lt_metric_fullname(m), im->channel);
+			 "%s: channel %s is not captured in the buffer (no scan "
+			 "element): use mode direct",
+			 lt_metric_fullname(m), im->channel);
 		return -EINVAL;
 	}
 	df = iio_channel_get_data_format(im->ch);
-	im->fmt = (struct lt_iio_format){.bits = df->bits,
-	                                 .storage_bits = df->length,
-	                                 .shift = df->shift,
-	                                 .repeat = df->repeat ? df->repeat : 1,
-	                                 .is_signed = df->is_signed,
-	                                 .is_be = df->is_be};
+	im->fmt = (struct lt_iio_format){ .bits = df->bits,
+					  .storage_bits = df->length,
+					  .shift = df->shift,
+					  .repeat = df->repeat ? df->repeat : 1,
+					  .is_signed = df->is_signed,
+					  .is_be = df->is_be };
 	r = lt_iio_format_check(&im->fmt, list, sizeof(list));
 	if (r < 0) {
 		snprintf(err, errlen, "%s: channel %s: %s", lt_metric_fullname(m), im->channel,
-		         list);
+			 list);
 		return r;
 	}
 	if (im->element >= im->fmt.repeat) {
 		snprintf(err, errlen, "%s: element %u: channel %s has %u value(s) per scan",
-		         lt_metric_fullname(m), im->element, im->channel, im->fmt.repeat);
+			 lt_metric_fullname(m), im->element, im->channel, im->fmt.repeat);
 		return -EINVAL;
 	}
 	iio_channel_enable(im->ch);
 	lt_metric_log(m, LOG_INFO, "buffered %s: %s:%c%u/%uX%u>>%u, offset %g, scale %g",
-	              im->channel, im->fmt.is_be ? "be" : "le", im->fmt.is_signed ? 's' : 'u',
-	              im->fmt.bits, im->fmt.storage_bits, im->fmt.repeat, im->fmt.shift, im->offset,
-	              im->scale);
+		      im->channel, im->fmt.is_be ? "be" : "le", im->fmt.is_signed ? 's' : 'u',
+		      im->fmt.bits, im->fmt.storage_bits, im->fmt.repeat, im->fmt.shift, im->offset,
+		      im->scale);
 	return 0;
 }
 
@@ -654,13 +654,13 @@ static int iio_setup_trigger(struct lt_device *dev, struct iio_dev *d, char *err
 		trig = iio_find(d->ctx, d->trigger, true, list, sizeof(list));
 		if (!trig) {
 			snprintf(err, errlen, "trigger: no IIO trigger \"%s\" (%s%s)", d->trigger,
-			         *list ? "triggers: " : "no triggers at all", list);
+				 *list ? "triggers: " : "no triggers at all", list);
 			return -ENODEV;
 		}
 		r = iio_device_set_trigger(d->dev, trig);
 		if (r < 0) {
 			snprintf(err, errlen, "trigger %s: cannot attach it: %s", d->trigger,
-			         strerror(-r));
+				 strerror(-r));
 			return r;
 		}
 	}
@@ -674,13 +674,13 @@ static int iio_setup_trigger(struct lt_device *dev, struct iio_dev *d, char *err
 		r = -ENOENT;
 	if (r < 0) {
 		snprintf(err, errlen, "sampling_frequency %g: %s", d->freq,
-		         r == -ENOENT ? "neither the trigger nor the device has that attribute"
-		                      : strerror(-r));
+			 r == -ENOENT ? "neither the trigger nor the device has that attribute"
+				      : strerror(-r));
 		return r;
 	}
 	lt_device_log(dev, LOG_INFO, "sampling_frequency %g Hz set on %s", d->freq,
-	              trig && iio_device_find_attr(trig, "sampling_frequency") ? "the trigger"
-	                                                                       : "the device");
+		      trig && iio_device_find_attr(trig, "sampling_frequency") ? "the trigger"
+									       : "the device");
 	return 0;
 }
 
@@ -692,12 +692,12 @@ static int iio_start_buffer(struct lt_device *dev, struct iio_dev *d, char *err,
 	if (d->ts && iio_channel_is_scan_element(d->ts)) {
 		const struct iio_data_format *df = iio_channel_get_data_format(d->ts);
 
-		d->ts_fmt = (struct lt_iio_format){.bits = df->bits,
-		                                   .storage_bits = df->length,
-		                                   .shift = df->shift,
-		                                   .repeat = 1,
-		                                   .is_signed = df->is_signed,
-		                                   .is_be = df->is_be};
+		d->ts_fmt = (struct lt_iio_format){ .bits = df->bits,
+						    .storage_bits = df->length,
+						    .shift = df->shift,
+						    .repeat = 1,
+						    .is_signed = df->is_signed,
+						    .is_be = df->is_be };
 		if (lt_iio_format_check(&d->ts_fmt, err, errlen) < 0)
 			d->ts = NULL;
 		else
@@ -718,16 +718,16 @@ static int iio_start_buffer(struct lt_device *dev, struct iio_dev *d, char *err,
 	r = iio_device_set_kernel_buffers_count(d->dev, (unsigned)(d->scans / d->refill));
 	if (r < 0) {
 		snprintf(err, errlen, "buffer: %llu kernel blocks: %s",
-		         (unsigned long long)(d->scans / d->refill), strerror(-r));
+			 (unsigned long long)(d->scans / d->refill), strerror(-r));
 		return r;
 	}
 	d->buf = iio_device_create_buffer(d->dev, (size_t)d->refill, false);
 	if (!d->buf) {
 		r = -errno;
 		snprintf(err, errlen, "%s: cannot start its buffer: %s%s",
-		         iio_device_get_id(d->dev), strerror(-r),
-		         r == -EINVAL || r == -EBUSY ? " (does it need a trigger? see trigger =)"
-		                                     : "");
+			 iio_device_get_id(d->dev), strerror(-r),
+			 r == -EINVAL || r == -EBUSY ? " (does it need a trigger? see trigger =)"
+						     : "");
 		return r;
 	}
 	r = iio_buffer_set_blocking_mode(d->buf, false);
@@ -780,7 +780,7 @@ static int iio_open(struct lt_device *dev, char *err, size_t errlen)
 	d->dev = iio_find(d->ctx, d->device, false, list, sizeof(list));
 	if (!d->dev) {
 		snprintf(err, errlen, "device: no IIO device \"%s\" (%s%s)", d->device,
-		         *list ? "devices: " : "no IIO devices at all", list);
+			 *list ? "devices: " : "no IIO devices at all", list);
 		lt_device_set_condition(dev, d->seen ? "device gone" : "no device");
 		r = -ENODEV;
 		goto fail;
@@ -836,7 +836,7 @@ static int iio_read(struct lt_device *dev, struct lt_metric *m, double *value)
 			return -ENODEV;
 		if (!im->failed)
 			lt_metric_log(m, LOG_WARNING, "cannot read %s: %s", im->channel,
-			              strerror(-r));
+				      strerror(-r));
 		im->failed = true;
 		return r;
 	}
@@ -914,8 +914,8 @@ static int iio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 
 			if (r != -ENODEV)
 				lt_device_log(dev, LOG_WARNING,
-				              "reading its buffer: %s; opening the device again",
-				              strerror(-r));
+					      "reading its buffer: %s; opening the device again",
+					      strerror(-r));
 			return -ENODEV;
 		}
 		if (d->n_refills)
@@ -955,18 +955,18 @@ static void iio_device_free(struct lt_device *dev)
 }
 
 const struct lt_device_driver lt_device_iio = {
-    .name = "iio",
-    .device_init = iio_device_init,
-    .device_option = iio_device_option,
-    .device_check = iio_device_check,
-    .metric_init = iio_metric_init,
-    .metric_option = iio_metric_option,
-    .metric_check = iio_metric_check,
-    .open = iio_open,
-    .read = iio_read,
-    .poll = iio_poll,
-    .dispatch = iio_dispatch,
-    .close = iio_close,
-    .metric_free = iio_metric_free,
-    .device_free = iio_device_free,
+	.name = "iio",
+	.device_init = iio_device_init,
+	.device_option = iio_device_option,
+	.device_check = iio_device_check,
+	.metric_init = iio_metric_init,
+	.metric_option = iio_metric_option,
+	.metric_check = iio_metric_check,
+	.open = iio_open,
+	.read = iio_read,
+	.poll = iio_poll,
+	.dispatch = iio_dispatch,
+	.close = iio_close,
+	.metric_free = iio_metric_free,
+	.device_free = iio_device_free,
 };

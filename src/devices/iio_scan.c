@@ -19,7 +19,7 @@ int lt_iio_format_check(const struct lt_iio_format *f, char *err, size_t errlen)
 	}
 	if (f->bits == 0 || f->bits > sb || f->shift >= sb || f->bits + f->shift > sb) {
 		snprintf(err, errlen, "%u bits shifted by %u do not fit in %u storage bits",
-		         f->bits, f->shift, sb);
+			 f->bits, f->shift, sb);
 		return -EINVAL;
 	}
 	if (f->repeat == 0) {
@@ -47,7 +47,7 @@ static long fmt_number(const char **s)
 
 int lt_iio_format_parse(const char *s, struct lt_iio_format *out, char *err, size_t errlen)
 {
-	struct lt_iio_format f = {.repeat = 1};
+	struct lt_iio_format f = { .repeat = 1 };
 	const char *p = s;
 	long bits, sb, rep = 1, shift;
 	int r;
@@ -139,25 +139,26 @@ static const struct iio_type_units {
 	const char *type;
 	struct iio_unit units[IIO_UNITS_MAX];
 } iio_types[] = {
-    {"voltage", {{"mV", 1, 0}, {"V", 1e-3, 0}, {"uV", 1e3, 0}}},
-    {"altvoltage", {{"mV", 1, 0}, {"V", 1e-3, 0}}},
-    {"current", {{"mA", 1, 0}, {"A", 1e-3, 0}, {"uA", 1e3, 0}}},
-    {"power", {{"mW", 1, 0}, {"W", 1e-3, 0}}},
-    {"temp", {{"m°C", 1, 0}, {"°C", 1e-3, 0}, {"degC", 1e-3, 0}, {"K", 1e-3, 273.15}}},
-    {"accel", {{"m/s^2", 1, 0}, {"g", 1 / 9.80665, 0}}},
-    {"gravity", {{"m/s^2", 1, 0}, {"g", 1 / 9.80665, 0}}},
-    {"anglvel", {{"rad/s", 1, 0}, {"deg/s", 180 / M_PI, 0}}},
-    {"angl", {{"rad", 1, 0}, {"deg", 180 / M_PI, 0}}},
-    {"magn", {{"G", 1, 0}, {"T", 1e-4, 0}, {"uT", 100, 0}}},
-    {"pressure", {{"kPa", 1, 0}, {"Pa", 1e3, 0}, {"hPa", 10, 0}}},
-    {"humidityrelative", {{"m%", 1, 0}, {"%", 1e-3, 0}}},
-    {"illuminance", {{"lx", 1, 0}}},
-    {"capacitance", {{"nF", 1, 0}, {"pF", 1e3, 0}, {"uF", 1e-3, 0}}},
-    {"distance", {{"m", 1, 0}, {"cm", 100, 0}, {"mm", 1e3, 0}}},
-    {"velocity", {{"m/s", 1, 0}, {"km/h", 3.6, 0}}},
-    {"positionrelative", {{"m%", 1, 0}, {"%", 1e-3, 0}}},
-    {"steps", {{"steps", 1, 0}}},
-    {"timestamp", {{"ns", 1, 0}, {"us", 1e-3, 0}, {"ms", 1e-6, 0}, {"s", 1e-9, 0}}},
+	{ "voltage", { { "mV", 1, 0 }, { "V", 1e-3, 0 }, { "uV", 1e3, 0 } } },
+	{ "altvoltage", { { "mV", 1, 0 }, { "V", 1e-3, 0 } } },
+	{ "current", { { "mA", 1, 0 }, { "A", 1e-3, 0 }, { "uA", 1e3, 0 } } },
+	{ "power", { { "mW", 1, 0 }, { "W", 1e-3, 0 } } },
+	{ "temp",
+	  { { "m°C", 1, 0 }, { "°C", 1e-3, 0 }, { "degC", 1e-3, 0 }, { "K", 1e-3, 273.15 } } },
+	{ "accel", { { "m/s^2", 1, 0 }, { "g", 1 / 9.80665, 0 } } },
+	{ "gravity", { { "m/s^2", 1, 0 }, { "g", 1 / 9.80665, 0 } } },
+	{ "anglvel", { { "rad/s", 1, 0 }, { "deg/s", 180 / M_PI, 0 } } },
+	{ "angl", { { "rad", 1, 0 }, { "deg", 180 / M_PI, 0 } } },
+	{ "magn", { { "G", 1, 0 }, { "T", 1e-4, 0 }, { "uT", 100, 0 } } },
+	{ "pressure", { { "kPa", 1, 0 }, { "Pa", 1e3, 0 }, { "hPa", 10, 0 } } },
+	{ "humidityrelative", { { "m%", 1, 0 }, { "%", 1e-3, 0 } } },
+	{ "illuminance", { { "lx", 1, 0 } } },
+	{ "capacitance", { { "nF", 1, 0 }, { "pF", 1e3, 0 }, { "uF", 1e-3, 0 } } },
+	{ "distance", { { "m", 1, 0 }, { "cm", 100, 0 }, { "mm", 1e3, 0 } } },
+	{ "velocity", { { "m/s", 1, 0 }, { "km/h", 3.6, 0 } } },
+	{ "positionrelative", { { "m%", 1, 0 }, { "%", 1e-3, 0 } } },
+	{ "steps", { { "steps", 1, 0 } } },
+	{ "timestamp", { { "ns", 1, 0 }, { "us", 1e-3, 0 }, { "ms", 1e-6, 0 }, { "s", 1e-9, 0 } } },
 };
 
 static const struct iio_type_units *iio_type_find(const char *type)
@@ -176,7 +177,7 @@ const char *lt_iio_abi_unit(const char *type)
 }
 
 int lt_iio_unit_conv(const char *type, const char *unit, double *mul, double *add, char *err,
-                     size_t errlen)
+		     size_t errlen)
 {
 	const struct iio_type_units *t = iio_type_find(type);
 	char list[128] = "";
@@ -189,9 +190,9 @@ int lt_iio_unit_conv(const char *type, const char *unit, double *mul, double *ad
 	}
 	if (!t) {
 		snprintf(err, errlen,
-		         "unit: liotad does not know the unit of IIO channel type %s; leave unit "
-		         "empty to publish its value as the kernel gives it",
-		         type);
+			 "unit: liotad does not know the unit of IIO channel type %s; leave unit "
+			 "empty to publish its value as the kernel gives it",
+			 type);
 		return -ENOENT;
 	}
 	for (size_t i = 0; i < IIO_UNITS_MAX && t->units[i].name; i++) {
@@ -201,12 +202,12 @@ int lt_iio_unit_conv(const char *type, const char *unit, double *mul, double *ad
 			return 0;
 		}
 		n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
-		                      i ? ", " : "", t->units[i].name);
+				      i ? ", " : "", t->units[i].name);
 		if (n >= sizeof(list))
 			n = sizeof(list) - 1;
 	}
 	snprintf(err, errlen, "unit: IIO %s channels are in %s; '%s' is not one of %s", type,
-	         t->units[0].name, unit, list);
+		 t->units[0].name, unit, list);
 	return -EINVAL;
 }
 

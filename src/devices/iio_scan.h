@@ -59,7 +59,7 @@ const char *lt_iio_abi_unit(const char *type);
  * type converts to; both with a reason in @err that lists the units.
  */
 int lt_iio_unit_conv(const char *type, const char *unit, double *mul, double *add, char *err,
-                     size_t errlen);
+		     size_t errlen);
 
 /*
  * The channel type of a channel id ("temp" of "temp0", "accel" of

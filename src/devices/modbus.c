@@ -46,7 +46,7 @@
 #include "devices/modbus_decode.h"
 #include "devices/modbus_plan.h"
 
-#define NSEC_PER_SEC 1000000000ull
+#define NSEC_PER_SEC  1000000000ull
 #define NSEC_PER_MSEC 1000000ull
 #define NSEC_PER_USEC 1000ull
 
@@ -72,11 +72,16 @@ static const struct {
 	const char *name;
 	enum mb_transport only; /* MB_NO_TRANSPORT: either */
 } mb_keys[K_NKEYS] = {
-	[K_HOST] = { "host", MB_TCP },         [K_PORT] = { "port", MB_TCP },
-	[K_DEVICE] = { "device", MB_RTU },     [K_BAUD] = { "baud", MB_RTU },
-	[K_PARITY] = { "parity", MB_RTU },     [K_DATA_BITS] = { "data_bits", MB_RTU },
-	[K_STOP_BITS] = { "stop_bits", MB_RTU }, [K_RS485] = { "rs485", MB_RTU },
-	[K_RTS] = { "rts", MB_RTU },           [K_RTS_DELAY] = { "rts_delay", MB_RTU },
+	[K_HOST] = { "host", MB_TCP },
+	[K_PORT] = { "port", MB_TCP },
+	[K_DEVICE] = { "device", MB_RTU },
+	[K_BAUD] = { "baud", MB_RTU },
+	[K_PARITY] = { "parity", MB_RTU },
+	[K_DATA_BITS] = { "data_bits", MB_RTU },
+	[K_STOP_BITS] = { "stop_bits", MB_RTU },
+	[K_RS485] = { "rs485", MB_RTU },
+	[K_RTS] = { "rts", MB_RTU },
+	[K_RTS_DELAY] = { "rts_delay", MB_RTU },
 	[K_UNIT] = { "unit", MB_NO_TRANSPORT },
 };
 
@@ -151,14 +156,14 @@ struct mb_dev {
 	_Atomic uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
 	/* sampler thread, while open */
 	struct lt_device *dev;
-	struct mb_conn tcp; /* TCP: the device's own connection */
+	struct mb_conn tcp;  /* TCP: the device's own connection */
 	struct mb_port *rtu; /* RTU: the shared port */
 	struct mb_bstate *blocks;
 	unsigned nblocks;
-	uint64_t now_ns;       /* CLOCK_MONOTONIC start of the current pass */
+	uint64_t now_ns; /* CLOCK_MONOTONIC start of the current pass */
 	enum mb_health health;
-	uint64_t backoff_ns;   /* current back-off, 0 when healthy */
-	uint64_t retry_at_ns;  /* no I/O before this pass time while in back-off */
+	uint64_t backoff_ns;  /* current back-off, 0 when healthy */
+	uint64_t retry_at_ns; /* no I/O before this pass time while in back-off */
 	uint64_t failing_since_ns;
 };
 
@@ -166,7 +171,7 @@ struct mb_metric {
 	struct mb_value v; /* first: the unit tests read it through lt_metric_priv() */
 	bool table_set, type_set, address_set, order_set, checked;
 	unsigned block;
-	int logged; /* split blocks: error code last logged for this metric */
+	int logged;       /* split blocks: error code last logged for this metric */
 	uint16_t regs[4]; /* split blocks: this pass's own registers (or bit) */
 };
 
@@ -329,9 +334,9 @@ static int parse_duration_into(uint64_t *dst, const char *value, uint64_t min, u
 /* The baud rates termios has a constant for: libmodbus would quietly use 9600 for others. */
 static bool baud_supported(uint64_t b)
 {
-	static const unsigned rates[] = { 110,    300,     600,     1200,    2400,    4800,
-					  9600,   19200,   38400,   57600,   115200,  230400,
-					  460800, 500000,  576000,  921600,  1000000, 1152000,
+	static const unsigned rates[] = { 110,     300,     600,     1200,    2400,    4800,
+					  9600,    19200,   38400,   57600,   115200,  230400,
+					  460800,  500000,  576000,  921600,  1000000, 1152000,
 					  1500000, 2000000, 2500000, 3000000, 3500000, 4000000 };
 
 	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
@@ -340,8 +345,7 @@ static bool baud_supported(uint64_t b)
 	return false;
 }
 
-static int set_string(char **dst, const char *value, const char *example, char *err,
-		      size_t errlen)
+static int set_string(char **dst, const char *value, const char *example, char *err, size_t errlen)
 {
 	char *s;
 
@@ -479,8 +483,8 @@ static int mb_device_key(struct mb_dev *d, const char *key, const char *value, c
 	return -ENOENT;
 }
 
-static int mb_device_option(struct lt_device *dev, const char *key, const char *value,
-			    char *err, size_t errlen)
+static int mb_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
+			    size_t errlen)
 {
 	struct mb_dev *d = lt_device_priv(dev);
 	int r = mb_device_key(d, key, value, err, errlen);
@@ -739,8 +743,8 @@ static int mb_metric_check(struct lt_metric *m, char *err, size_t errlen)
 /* ---- connections -------------------------------------------------------------- */
 
 /* Connect @c; an RTU port also gets its line's RS-485 and RTS settings. */
-static int conn_connect(struct mb_conn *c, const struct mb_line *line, const char *what,
-			char *err, size_t errlen)
+static int conn_connect(struct mb_conn *c, const struct mb_line *line, const char *what, char *err,
+			size_t errlen)
 {
 	if (modbus_connect(c->ctx) < 0) {
 		snprintf(err, errlen, "cannot %s: %s", what, modbus_strerror(errno));
@@ -1028,8 +1032,7 @@ static void mb_not_answering(struct lt_device *dev, struct mb_dev *d, enum mb_re
 	if (d->health == MB_HEALTHY)
 		d->failing_since_ns = mono_ns();
 	if (d->health != h) {
-		lt_device_log(dev, LOG_WARNING,
-			      "%s: %s; retrying in %g s, backing off up to %g s",
+		lt_device_log(dev, LOG_WARNING, "%s: %s; retrying in %g s, backing off up to %g s",
 			      h == MB_NOT_ANSWERING ? "not answering" : "no connection", what,
 			      (double)next / 1e9, (double)d->backoff_max_ns / 1e9);
 		d->health = h;
@@ -1044,8 +1047,8 @@ static bool mb_backing_off(const struct mb_dev *d)
 }
 
 /* "a, b, c" : the metrics a block serves (for messages). */
-static void block_metrics(struct lt_device *dev, const struct mb_dev *d, unsigned block,
-			  char *buf, size_t len)
+static void block_metrics(struct lt_device *dev, const struct mb_dev *d, unsigned block, char *buf,
+			  size_t len)
 {
 	size_t n = 0;
 
@@ -1125,8 +1128,8 @@ static void mb_tick(struct lt_device *dev, uint64_t now_ns)
 }
 
 /* "holding 100-109 (temp, flow)" */
-static void block_describe(struct lt_device *dev, const struct mb_dev *d, unsigned i,
-			   char *buf, size_t len)
+static void block_describe(struct lt_device *dev, const struct mb_dev *d, unsigned i, char *buf,
+			   size_t len)
 {
 	const struct mb_block *b = &d->blocks[i].b;
 	char names[256];
@@ -1204,8 +1207,8 @@ static int mb_fetch_metric(struct lt_device *dev, struct mb_dev *d, struct lt_me
 
 	if (mb_backing_off(d) || lt_device_stopping(dev))
 		return -ENODATA;
-	res = mb_request(d, mm->v.table, mm->v.address, (uint16_t)mb_value_width(&mm->v),
-			 mm->regs, &code, why, sizeof(why));
+	res = mb_request(d, mm->v.table, mm->v.address, (uint16_t)mb_value_width(&mm->v), mm->regs,
+			 &code, why, sizeof(why));
 	if (res != MB_OK && lt_device_stopping(dev))
 		return -ENODATA;
 	span_describe(&mm->v, subject, sizeof(subject));

@@ -15,9 +15,9 @@ static const char *const table_names[MB_NTABLES] = {
 };
 
 static const char *const type_names[MB_NTYPES] = {
-	[MB_BOOL] = "bool",       [MB_INT16] = "int16",     [MB_UINT16] = "uint16",
-	[MB_INT32] = "int32",     [MB_UINT32] = "uint32",   [MB_INT64] = "int64",
-	[MB_UINT64] = "uint64",   [MB_FLOAT32] = "float32", [MB_FLOAT64] = "float64",
+	[MB_BOOL] = "bool",     [MB_INT16] = "int16",     [MB_UINT16] = "uint16",
+	[MB_INT32] = "int32",   [MB_UINT32] = "uint32",   [MB_INT64] = "int64",
+	[MB_UINT64] = "uint64", [MB_FLOAT32] = "float32", [MB_FLOAT64] = "float64",
 };
 
 static const char *const order_names[MB_NORDERS] = {

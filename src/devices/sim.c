@@ -68,9 +68,9 @@ struct sim_metric {
 	/* state, touched only by read() in the sampler thread */
 	bool started;
 	uint64_t phase_mod; /* sine: phase % period, reduced once */
-	uint64_t n;   /* counter: reads so far, so value = start + n * step */
-	double walk;  /* random_walk: current value */
-	uint64_t rng; /* random_walk: splitmix64 state */
+	uint64_t n;         /* counter: reads so far, so value = start + n * step */
+	double walk;        /* random_walk: current value */
+	uint64_t rng;       /* random_walk: splitmix64 state */
 };
 
 #define NSEC_PER_SEC 1000000000ull
@@ -114,8 +114,8 @@ static uint64_t sim_default_seed(const struct lt_device *dev, const struct lt_me
 	return h;
 }
 
-static int sim_device_option(struct lt_device *dev, const char *key, const char *value,
-			     char *err, size_t errlen)
+static int sim_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
+			     size_t errlen)
 {
 	return -ENOENT;
 }
@@ -140,8 +140,8 @@ static int sim_metric_init(struct lt_metric *m)
 	return 0;
 }
 
-static int sim_metric_option(struct lt_metric *m, const char *key, const char *value,
-			     char *err, size_t errlen)
+static int sim_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
+			     size_t errlen)
 {
 	struct sim_metric *s = lt_metric_priv(m);
 	double d = 0;
@@ -265,7 +265,7 @@ static int sim_read(struct lt_device *dev, struct lt_metric *m, double *value)
 		if (!s->started) {
 			s->started = true;
 			s->rng = (s->set & (1u << OPT_SEED)) ? s->opt[OPT_SEED].u
-							      : sim_default_seed(dev, m);
+							     : sim_default_seed(dev, m);
 			s->walk = fmin(fmax(s->opt[OPT_START].d, s->opt[OPT_MIN].d),
 				       s->opt[OPT_MAX].d);
 		} else {

@@ -21,7 +21,7 @@ void lt_endpoints_free(struct lt_endpoint *v, unsigned n)
 
 /* One item of the list, [@p, @end) without blanks around it, into @e (NULL: check only). */
 static int parse_one(const char *p, const char *end, const char *defport, struct lt_endpoint *e,
-                     unsigned idx, char *err, size_t errlen)
+		     unsigned idx, char *err, size_t errlen)
 {
 	const char *host = p, *hend = end, *port = NULL, *c;
 	size_t colons = 0;
@@ -31,7 +31,7 @@ static int parse_one(const char *p, const char *end, const char *defport, struct
 	for (c = p; c < end; c++) {
 		if (*c == ' ' || *c == '\t')
 			return lt_errf(err, errlen, -EINVAL, "endpoint %u (\"%.*s\") has a blank",
-			               idx + 1, (int)(end - p), p);
+				       idx + 1, (int)(end - p), p);
 		colons += *c == ':';
 	}
 	if (*p == '[') {
@@ -39,8 +39,8 @@ static int parse_one(const char *p, const char *end, const char *defport, struct
 
 		if (!rb || rb == p + 1 || (rb + 1 < end && (rb[1] != ':' || rb + 2 == end)))
 			return lt_errf(err, errlen, -EINVAL,
-			               "endpoint %u (\"%.*s\") is not [ADDRESS] or [ADDRESS]:PORT",
-			               idx + 1, (int)(end - p), p);
+				       "endpoint %u (\"%.*s\") is not [ADDRESS] or [ADDRESS]:PORT",
+				       idx + 1, (int)(end - p), p);
 		host = p + 1;
 		hend = rb;
 		port = rb + 1 < end ? rb + 2 : NULL;
@@ -49,23 +49,23 @@ static int parse_one(const char *p, const char *end, const char *defport, struct
 		port = hend + 1;
 		if (hend == p || port == end)
 			return lt_errf(err, errlen, -EINVAL,
-			               "endpoint %u (\"%.*s\") is not HOST:PORT", idx + 1,
-			               (int)(end - p), p);
+				       "endpoint %u (\"%.*s\") is not HOST:PORT", idx + 1,
+				       (int)(end - p), p);
 	}
 	if (!port && !defport)
-		return lt_errf(err, errlen, -EINVAL, "endpoint %u (\"%.*s\") has no port",
-		               idx + 1, (int)(end - p), p);
+		return lt_errf(err, errlen, -EINVAL, "endpoint %u (\"%.*s\") has no port", idx + 1,
+			       (int)(end - p), p);
 	if (!e)
 		return 0;
 	e->host = xasprintf("%.*s", (int)(hend - host), host);
 	e->port = port ? xasprintf("%.*s", (int)(end - port), port) : xstrdup(defport);
 	snprintf(e->name, sizeof(e->name), strchr(e->host, ':') ? "[%s]:%s" : "%s:%s", e->host,
-	         e->port);
+		 e->port);
 	return 0;
 }
 
 int lt_endpoints_parse(const char *list, const char *defport, struct lt_endpoint **out, char *err,
-                       size_t errlen)
+		       size_t errlen)
 {
 	struct lt_endpoint *v = NULL;
 	unsigned n = 0;
@@ -83,7 +83,7 @@ int lt_endpoints_parse(const char *list, const char *defport, struct lt_endpoint
 			end--;
 		if (n == LT_ENDPOINTS_MAX) {
 			r = lt_errf(err, errlen, -EINVAL, "more than %d endpoints",
-			            LT_ENDPOINTS_MAX);
+				    LT_ENDPOINTS_MAX);
 			goto fail;
 		}
 		r = parse_one(p, end, defport, v ? &v[n] : NULL, n, err, errlen);

@@ -27,7 +27,7 @@ struct lt_endpoint {
  * or a negative errno with the reason in @err. With @out NULL, only checks.
  */
 int lt_endpoints_parse(const char *list, const char *defport, struct lt_endpoint **out, char *err,
-                       size_t errlen);
+		       size_t errlen);
 void lt_endpoints_free(struct lt_endpoint *v, unsigned n);
 
 #endif

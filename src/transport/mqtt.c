@@ -79,8 +79,8 @@ struct mq_msg {
 	unsigned char qos, retain, handed;
 	unsigned char spooled; /* read from the spool: confirmed there when delivered */
 	uint64_t sseq;         /* its rank in the reading, for in-order confirmation */
-	char *topic;      /* in data[] */
-	char data[];      /* topic, NUL, payload */
+	char *topic;           /* in data[] */
+	char data[];           /* topic, NUL, payload */
 };
 
 TAILQ_HEAD(mq_list, mq_msg);
@@ -124,10 +124,10 @@ struct lt_mqtt {
 
 	/* The durable spool (mqtt.h). */
 	struct spool *spool;
-	int64_t spool_retry; /* open again at (EBUSY), 0: not needed */
-	int spool_failing;   /* appends fail: logged once */
-	int flushing;        /* stopping: nothing more is read from the spool */
-	struct spool_reporter report; /* evictions counted and logged */
+	int64_t spool_retry;           /* open again at (EBUSY), 0: not needed */
+	int spool_failing;             /* appends fail: logged once */
+	int flushing;                  /* stopping: nothing more is read from the spool */
+	struct spool_reporter report;  /* evictions counted and logged */
 	int64_t replay_wait;           /* a read failed: not again before */
 	uint64_t sp_read, sp_next;     /* ranks: next read, next to confirm */
 	unsigned char acked[ACK_RING]; /* 1 delivered, 2 dropped, by rank */
@@ -137,11 +137,11 @@ struct lt_mqtt {
 	struct mosquitto *mosq; /* of the current attempt or connection */
 	enum lt_dcc_state state;
 	int started;
-	int tcp_up;       /* the socket of the attempt became writable */
-	int hold;         /* CONNECT held after the handshake: 1 holding, 2 released */
-	int tls_done;     /* the TLS handshake of the attempt completed */
+	int tcp_up;   /* the socket of the attempt became writable */
+	int hold;     /* CONNECT held after the handshake: 1 holding, 2 released */
+	int tls_done; /* the TLS handshake of the attempt completed */
 	int64_t hold_until;
-	int64_t timer_ns; /* end of back-off, connect deadline, or next keepalive check */
+	int64_t timer_ns;  /* end of back-off, connect deadline, or next keepalive check */
 	unsigned attempts; /* failed attempts since the last connection, for the log */
 	unsigned level;    /* back-off exponent: reset by a connection that lasted */
 	int64_t up_since;  /* when the current connection was accepted */
@@ -167,8 +167,8 @@ struct lt_mqtt {
 	int lost;
 	char reason[256];
 	char lib_error[256]; /* libmosquitto's last error message */
-	uint32_t warned[4]; /* hashes of the reasons warned of since the last connection */
-	int closing; /* lt_mqtt_free() runs: callbacks do nothing */
+	uint32_t warned[4];  /* hashes of the reasons warned of since the last connection */
+	int closing;         /* lt_mqtt_free() runs: callbacks do nothing */
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -224,7 +224,7 @@ static int set_str(char **dst, const char *key, const char *value, char *err, si
 }
 
 int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
-                   size_t errlen)
+		   size_t errlen)
 {
 	uint64_t v;
 	int r;
@@ -243,7 +243,7 @@ int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, c
 		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
 		    strlen(value) > 65535)
 			return lt_errf(err, errlen, -EINVAL,
-			            "client_id is not valid UTF-8 of at most 65535 bytes");
+				       "client_id is not valid UTF-8 of at most 65535 bytes");
 		return set_str(&c->client_id, key, value, err, errlen);
 	}
 	if (!strcmp(key, "username"))
@@ -350,7 +350,7 @@ static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err,
 
 		if (!rb || (rb + 1 < end && rb[1] != ':'))
 			return lt_errf(err, errlen, -EINVAL, "'%.*s' is not [ADDRESS]:PORT",
-			               (int)len, s);
+				       (int)len, s);
 		host = s + 1;
 		hend = rb;
 		colon = rb + 1 < end ? rb + 1 : NULL;
@@ -377,13 +377,13 @@ static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err,
 
 		if (!plen || plen >= sizeof(port))
 			return lt_errf(err, errlen, -EINVAL,
-			               "a missing or overlong port after '%.*s:'", (int)(colon - s),
-			               s);
+				       "a missing or overlong port after '%.*s:'", (int)(colon - s),
+				       s);
 		memcpy(port, colon + 1, plen);
 		port[plen] = 0;
 		if (lt_parse_uint(port, 1, 65535, &v, err, errlen) < 0)
 			return lt_errf(err, errlen, -EINVAL, "port '%s' of %s is not 1..65535",
-			               port, ep->host);
+				       port, ep->host);
 		ep->port = (unsigned)v;
 	}
 	return 0;
@@ -413,7 +413,7 @@ int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t
 static void ep_name(char *buf, size_t len, const struct lt_mqtt_ep *ep, unsigned defport)
 {
 	snprintf(buf, len, strchr(ep->host, ':') ? "[%s]:%u" : "%s:%u", ep->host,
-	         ep->port ? ep->port : defport);
+		 ep->port ? ep->port : defport);
 }
 
 int lt_mqtt_set_endpoints(const struct lt_mqtt_conf *c, struct lt_dcc *dcc)
@@ -477,7 +477,8 @@ static void unhand_all(struct lt_mqtt *m)
 {
 	struct mq_msg *msg;
 
-	TAILQ_FOREACH(msg, &m->q, link) {
+	TAILQ_FOREACH(msg, &m->q, link)
+	{
 		msg->handed = 0;
 		msg->mid = 0;
 	}
@@ -522,8 +523,8 @@ static int spool_try_open(struct lt_mqtt *m, char *err, size_t errlen)
 	spool_get_stats(m->spool, &ss);
 	if (ss.recovered) {
 		lt_dcc_log(m->dcc, LOG_INFO,
-		           "spool %s: %llu samples in %llu messages from before, sent first", path,
-		           (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
+			   "spool %s: %llu samples in %llu messages from before, sent first", path,
+			   (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
 		atomic_store_explicit(&m->stats->recovered, ss.recovered, memory_order_relaxed);
 	}
 	spool_count(m);
@@ -551,7 +552,7 @@ static void spool_retry(struct lt_mqtt *m, int64_t now)
  * payload; the sample count is the record's.
  */
 static int spool_keep(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
-                      int qos, int retain, unsigned samples)
+		      int qos, int retain, unsigned samples)
 {
 	size_t tlen = strlen(topic), need = 1 + tlen + 1 + len;
 	int r;
@@ -571,8 +572,8 @@ static int spool_keep(struct lt_mqtt *m, const char *topic, const void *payload,
 	r = spool_append(m->spool, m->enc, need, samples, lt_real_ns());
 	if (r < 0 && !m->spool_failing)
 		lt_dcc_log(m->dcc, LOG_ERR,
-		           "cannot write to the spool: %s; keeping what fits in the memory queue",
-		           strerror(-r));
+			   "cannot write to the spool: %s; keeping what fits in the memory queue",
+			   strerror(-r));
 	else if (r == 0 && m->spool_failing)
 		lt_dcc_log(m->dcc, LOG_NOTICE, "the spool takes messages again");
 	m->spool_failing = r < 0;
@@ -618,8 +619,8 @@ static void requeue(struct lt_mqtt *m, int to_spool)
 		if (msg->spooled) {
 			msg_remove(m, msg);
 		} else if (to_spool && msg->samples && !m->spool_failing &&
-		           spool_keep(m, msg->topic, msg->topic + strlen(msg->topic) + 1, msg->len,
-		                      msg->qos, msg->retain, msg->samples) == 0) {
+			   spool_keep(m, msg->topic, msg->topic + strlen(msg->topic) + 1, msg->len,
+				      msg->qos, msg->retain, msg->samples) == 0) {
 			msg_remove(m, msg);
 		}
 	}
@@ -652,7 +653,7 @@ static void replay(struct lt_mqtt *m, int64_t now)
 		if (r < 0) {
 			if (r != -ENOENT && r != -EAGAIN)
 				lt_dcc_log(m->dcc, LOG_ERR, "cannot read the spool: %s",
-				           strerror(-r));
+					   strerror(-r));
 			if (r != -ENOENT)
 				m->replay_wait = now + (int64_t)LT_NSEC_PER_SEC;
 			break;
@@ -660,24 +661,24 @@ static void replay(struct lt_mqtt *m, int64_t now)
 		d = data;
 		tlen = len > 1 ? strnlen((const char *)d + 1, len - 1) : len;
 		msg = len > 1 && 1 + tlen < len && (d[0] & 3) < 3 ? malloc(sizeof(*msg) + len - 1)
-		                                                  : NULL;
+								  : NULL;
 		if (!msg) {
 			/* Not a message of ours (or no memory): it cannot go, confirmed as dropped.
 			 */
 			lt_dcc_log(m->dcc, LOG_WARNING,
-			           "spooled message unusable: %u samples dropped", n);
+				   "spooled message unusable: %u samples dropped", n);
 			spool_done(m, m->sp_read++, 2);
 			continue;
 		}
 		*msg = (struct mq_msg){
-		    .len = len - 2 - tlen,
-		    .cost = len - 2,
-		    .samples = n,
-		    .qos = d[0] & 3,
-		    .retain = (d[0] & 4) != 0,
-		    .spooled = 1,
-		    .sseq = m->sp_read++,
-		    .topic = msg->data,
+			.len = len - 2 - tlen,
+			.cost = len - 2,
+			.samples = n,
+			.qos = d[0] & 3,
+			.retain = (d[0] & 4) != 0,
+			.spooled = 1,
+			.sseq = m->sp_read++,
+			.topic = msg->data,
 		};
 		memcpy(msg->data, d + 1, len - 1);
 		TAILQ_INSERT_TAIL(&m->q, msg, link);
@@ -723,7 +724,7 @@ static void resubscribe(struct lt_mqtt *m)
 
 		if (rc != MOSQ_ERR_SUCCESS) {
 			mark_lost(m, "cannot subscribe to %s: %s", m->subs[i].topic,
-			          mosquitto_strerror(rc));
+				  mosquitto_strerror(rc));
 			return;
 		}
 	}
@@ -785,7 +786,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 		count(&m->stats->reconnects, 1);
 	if (m->attempts > 1)
 		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s after %u failed attempts", m->peer,
-		           m->attempts - 1);
+			   m->attempts - 1);
 	else
 		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s", m->peer);
 	m->connected_once = 1;
@@ -820,9 +821,9 @@ static void cb_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	 */
 	if (rc == MQTT_RC_SESSION_TAKEN_OVER)
 		mark_lost(m,
-		          "session taken over: another client connected with the same client id "
-		          "\"%s\"",
-		          client_id(m));
+			  "session taken over: another client connected with the same client id "
+			  "\"%s\"",
+			  client_id(m));
 	else if (rc >= 128)
 		mark_lost(m, "the broker disconnected: %s", mosquitto_reason_string(rc));
 	else if (rc == MOSQ_ERR_ERRNO)
@@ -843,7 +844,8 @@ static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
 	if (m->closing || mosq != m->mosq)
 		return;
 	/* The handed messages are the first ones, in order: a short search. */
-	TAILQ_FOREACH(msg, &m->q, link) {
+	TAILQ_FOREACH(msg, &m->q, link)
+	{
 		if (!msg->handed)
 			break;
 		if (msg->mid != mid)
@@ -873,8 +875,7 @@ static void cb_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	}
 	/* Over this round's budget: keep a copy for the next rounds, if it fits. */
 	tlen = strlen(mm->topic);
-	in = len + tlen <= INBOX_MAX - m->inbox_bytes ? malloc(sizeof(*in) + tlen + 1 + len)
-	                                              : NULL;
+	in = len + tlen <= INBOX_MAX - m->inbox_bytes ? malloc(sizeof(*in) + tlen + 1 + len) : NULL;
 	if (!in) {
 		m->in_dropped++;
 		count(&m->stats->errors, 1);
@@ -904,9 +905,9 @@ static void deliver_inbox(struct lt_mqtt *m, int64_t now)
 	}
 	if (m->in_dropped && now - m->in_warned_at >= (int64_t)(10 * LT_NSEC_PER_SEC)) {
 		lt_dcc_log(m->dcc, LOG_WARNING,
-		           "%llu incoming messages dropped: they came faster than they could be "
-		           "handled (more than %u KiB waiting)",
-		           (unsigned long long)m->in_dropped, INBOX_MAX / 1024);
+			   "%llu incoming messages dropped: they came faster than they could be "
+			   "handled (more than %u KiB waiting)",
+			   (unsigned long long)m->in_dropped, INBOX_MAX / 1024);
 		m->in_dropped = 0;
 		m->in_warned_at = now;
 	}
@@ -980,7 +981,7 @@ static void set_ep(struct lt_mqtt *m, unsigned i)
 	m->ssl_ctx = m->ep_ssl[i];
 	m->port = m->eps[i].port ? m->eps[i].port : lt_mqtt_port(&m->conf);
 	snprintf(m->peer, sizeof(m->peer), strchr(m->eps[i].host, ':') ? "[%s]:%u" : "%s:%u",
-	         m->eps[i].host, m->port);
+		 m->eps[i].host, m->port);
 }
 
 static void probe_stop(struct lt_mqtt *m)
@@ -1006,9 +1007,9 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 		m->level = 0;
 	else if (was_up && !strcmp(reason, CLOSED_BY_BROKER)) {
 		snprintf(why, sizeof(why),
-		         "closed by the broker %.1f s after it accepted the connection "
-		         "(has another client connected with the same client id \"%s\"?)",
-		         (double)(now - m->up_since) / 1e9, client_id(m));
+			 "closed by the broker %.1f s after it accepted the connection "
+			 "(has another client connected with the same client id \"%s\"?)",
+			 (double)(now - m->up_since) / 1e9, client_id(m));
 		reason = why;
 	}
 	delay = backoff_delay(m, m->level);
@@ -1025,8 +1026,7 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 	h |= 1;
 	if (was_up)
 		memset(m->warned, 0, sizeof(m->warned));
-	if (m->warned[0] != h && m->warned[1] != h &&
-	    m->warned[2] != h && m->warned[3] != h) {
+	if (m->warned[0] != h && m->warned[1] != h && m->warned[2] != h && m->warned[3] != h) {
 		memmove(m->warned + 1, m->warned, sizeof(m->warned) - sizeof(m->warned[0]));
 		m->warned[0] = h;
 		prio = LOG_WARNING;
@@ -1036,14 +1036,14 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 		unsigned next = (m->ep + 1) % m->neps;
 
 		lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, trying %s:%u in %llu ms",
-		           m->peer, was_up ? "lost" : "failed", reason, m->eps[next].host,
-		           m->eps[next].port ? m->eps[next].port : lt_mqtt_port(&m->conf),
-		           (unsigned long long)((delay + MSEC - 1) / MSEC));
+			   m->peer, was_up ? "lost" : "failed", reason, m->eps[next].host,
+			   m->eps[next].port ? m->eps[next].port : lt_mqtt_port(&m->conf),
+			   (unsigned long long)((delay + MSEC - 1) / MSEC));
 		set_ep(m, next);
 	} else {
 		lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", m->peer,
-		           was_up ? "lost" : "failed", reason,
-		           (unsigned long long)((delay + MSEC - 1) / MSEC));
+			   was_up ? "lost" : "failed", reason,
+			   (unsigned long long)((delay + MSEC - 1) / MSEC));
 	}
 	if (m->h.on_disconnect)
 		m->h.on_disconnect(m->ctx, reason);
@@ -1071,17 +1071,17 @@ static void settle(struct lt_mqtt *m, int64_t now)
 	if (m->ssl_ctx && lt_tls_failure(m->ssl_ctx, tls, sizeof(tls)) &&
 	    strncmp(m->reason, "Connection Refused", 18)) {
 		backoff(m, now, tls);
-	} else if (m->ssl_ctx && m->conf.tls.cert && m->state == LT_DCC_CONNECTING &&
-	           m->tls_done && strncmp(m->reason, "Connection Refused", 18)) {
+	} else if (m->ssl_ctx && m->conf.tls.cert && m->state == LT_DCC_CONNECTING && m->tls_done &&
+		   strncmp(m->reason, "Connection Refused", 18)) {
 		/*
 		 * A server that refuses a client certificate after a TLS 1.3
 		 * handshake may reset the connection before its alert could
 		 * be read (when the CONNECT crossed it): say what is likely.
 		 */
 		snprintf(tls, sizeof(tls),
-		         "%.180s (before the broker's CONNACK: does it accept the client "
-		         "certificate?)",
-		         m->reason);
+			 "%.180s (before the broker's CONNACK: does it accept the client "
+			 "certificate?)",
+			 m->reason);
 		backoff(m, now, tls);
 	} else {
 		backoff(m, now, m->reason);
@@ -1107,13 +1107,13 @@ static int connect_properties(struct lt_mqtt *m)
 	int rc;
 
 	rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
-	                                  m->conf.max_incoming);
+					  m->conf.max_incoming);
 	if (rc == MOSQ_ERR_SUCCESS && !m->conf.clean_session)
 		rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-		                                  UINT32_MAX);
+						  UINT32_MAX);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_connect_bind_v5(m->mosq, NULL, (int)m->port,
-		                               (int)m->conf.keepalive_s, NULL, props);
+					       (int)m->conf.keepalive_s, NULL, props);
 	mosquitto_property_free_all(&props);
 	if (rc == MOSQ_ERR_SUCCESS)
 		return MOSQ_ERR_INVAL; /* connected? Not this libmosquitto: refuse to go on */
@@ -1149,13 +1149,13 @@ static void attempt(struct lt_mqtt *m, int64_t now)
 	 */
 	mosquitto_threaded_set(mosq, true);
 	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION,
-	                     m->conf.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+			     m->conf.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
 	mosquitto_max_inflight_messages_set(mosq, WINDOW);
 	if (m->conf.protocol == 5) {
 		rc = connect_properties(m);
 		if (rc != MOSQ_ERR_SUCCESS)
 			mark_lost(m, "cannot set the CONNECT properties: %s",
-			          mosquitto_strerror(rc));
+				  mosquitto_strerror(rc));
 	}
 	if (m->conf.username &&
 	    mosquitto_username_pw_set(mosq, m->conf.username, m->conf.password) != MOSQ_ERR_SUCCESS)
@@ -1181,7 +1181,7 @@ static void attempt(struct lt_mqtt *m, int64_t now)
 	m->timer_ns = now + (int64_t)m->conf.connect_timeout_ns;
 	errno = 0;
 	rc = mosquitto_connect_async(mosq, m->eps[m->ep].host, (int)m->port,
-	                             (int)m->conf.keepalive_s);
+				     (int)m->conf.keepalive_s);
 	if (rc == MOSQ_ERR_ERRNO)
 		mark_lost(m, "%s", strerror(errno));
 	else if (rc == MOSQ_ERR_EAI)
@@ -1207,8 +1207,8 @@ static void pump(struct lt_mqtt *m)
 		msg->handed = 1;
 		m->handed++;
 		rc = mosquitto_publish(m->mosq, &msg->mid, msg->topic, (int)msg->len,
-		                       msg->topic + strlen(msg->topic) + 1, msg->qos,
-		                       msg->retain != 0);
+				       msg->topic + strlen(msg->topic) + 1, msg->qos,
+				       msg->retain != 0);
 		if (rc == MOSQ_ERR_SUCCESS)
 			continue;
 		/* Not taken (msg was not freed): it goes out on a later pass. */
@@ -1221,8 +1221,9 @@ static void pump(struct lt_mqtt *m)
 		if (rc == MOSQ_ERR_OVERSIZE_PACKET) {
 			/* Larger than the broker's Maximum Packet Size: it would never go. */
 			lt_dcc_log(m->dcc, LOG_WARNING,
-			           "a message of %zu bytes to %s (%u samples) dropped: larger than "
-			           "the broker accepts", msg->len, msg->topic, msg->samples);
+				   "a message of %zu bytes to %s (%u samples) dropped: larger than "
+				   "the broker accepts",
+				   msg->len, msg->topic, msg->samples);
 			if (msg->spooled)
 				spool_done(m, msg->sseq, 2);
 			else
@@ -1256,8 +1257,8 @@ static char *default_id(struct lt_dcc *dcc, const char *id)
 }
 
 struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
-                            const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
-                            struct lt_dcc_stats *stats, char *err, size_t errlen)
+			    const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
+			    struct lt_dcc_stats *stats, char *err, size_t errlen)
 {
 	struct lt_mqtt *m;
 	int r;
@@ -1320,9 +1321,9 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 			return NULL;
 		} else if (r < 0) {
 			lt_dcc_log(dcc, LOG_NOTICE,
-			           "no durable spool (spool = auto): %s; undelivered messages are "
-			           "kept in memory only",
-			           why);
+				   "no durable spool (spool = auto): %s; undelivered messages are "
+				   "kept in memory only",
+				   why);
 		}
 	}
 	m->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid();
@@ -1398,7 +1399,7 @@ int lt_mqtt_subscribe(struct lt_mqtt *m, const char *topic, int qos)
 }
 
 int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
-                      int qos, int retain, unsigned samples)
+		      int qos, int retain, unsigned samples)
 {
 	size_t tlen = strlen(topic), cost;
 	struct mq_msg *msg;
@@ -1443,8 +1444,8 @@ int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload,
 	return 0;
 }
 
-int lt_mqtt_publish(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
-                    int qos, int retain)
+int lt_mqtt_publish(struct lt_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+		    int retain)
 {
 	return lt_mqtt_publish_n(m, topic, payload, len, qos, retain, 1);
 }
@@ -1489,7 +1490,7 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 		if (m->spool && !m->flushing && m->queued < m->conf.queue_bytes / 2 &&
 		    spool_unread(m->spool))
 			*deadline_ns =
-			    m->replay_wait < *deadline_ns ? m->replay_wait : *deadline_ns;
+				m->replay_wait < *deadline_ns ? m->replay_wait : *deadline_ns;
 		break;
 	case LT_DCC_BACKOFF:
 		break;
@@ -1566,19 +1567,19 @@ static void loop_rc(struct lt_mqtt *m, int rc)
 /* A TCP connection to the preferred broker: 1 it answers, 0 not yet known, -1 it does not. */
 static int probe_step(struct lt_mqtt *m, int64_t now)
 {
-	struct pollfd p = {.fd = m->probe_fd, .events = POLLOUT};
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct pollfd p = { .fd = m->probe_fd, .events = POLLOUT };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char port[16];
 	int r;
 
 	if (m->probe_fd >= 0) {
 		if (poll(&p, 1, 0) > 0)
 			return !so_error(m->probe_fd) && !(p.revents & (POLLERR | POLLHUP)) ? 1
-			                                                                    : -1;
+											    : -1;
 		return now >= m->probe_end ? -1 : 0;
 	}
 	snprintf(port, sizeof(port), "%u",
-	         m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
+		 m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
 	/* A name is resolved here as libmosquitto does at each attempt (see mqtt.h). */
 	if (getaddrinfo(m->eps[0].host, port, &hints, &ai) || !ai)
 		return -1;
@@ -1620,7 +1621,7 @@ static void probe_preferred(struct lt_mqtt *m, int64_t now)
 		return;
 	}
 	lt_dcc_log(m->dcc, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,
-	           m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
+		   m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
 	if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
 		mosquitto_loop_write(m->mosq, 1);
 	destroy_client(m);
@@ -1669,13 +1670,13 @@ static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns
 			 * handshake is over: read on before the hang-up counts.
 			 */
 			for (int i = 0; i < 3 && !m->lost && (revents & (POLLERR | POLLHUP)) &&
-			                mosquitto_socket(m->mosq) >= 0;
+					mosquitto_socket(m->mosq) >= 0;
 			     i++)
 				loop_rc(m, mosquitto_loop_read(m->mosq, 1));
 			if (!m->lost && (revents & (POLLERR | POLLHUP))) {
 				int e = so_error(mosquitto_socket(m->mosq));
-				const char *why = m->tcp_up ? "closed by the broker"
-				                            : "connection refused";
+				const char *why =
+					m->tcp_up ? "closed by the broker" : "connection refused";
 
 				/* libmosquitto would retry a handshake on a dead socket forever. */
 				mark_lost(m, "%s", e ? strerror(e) : why);
@@ -1700,7 +1701,7 @@ static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns
 	if (!m->lost) {
 		if (m->state == LT_DCC_CONNECTING && now_ns >= m->timer_ns) {
 			mark_lost(m, "no answer from the broker within %llu ms",
-			          (unsigned long long)(m->conf.connect_timeout_ns / MSEC));
+				  (unsigned long long)(m->conf.connect_timeout_ns / MSEC));
 		} else if (m->state == LT_DCC_UP && now_ns >= m->timer_ns) {
 			/* Keepalive: PINGREQ when due, and a missing PINGRESP noticed. */
 			loop_rc(m, mosquitto_loop_misc(m->mosq));
@@ -1814,7 +1815,7 @@ void lt_mqtt_free(struct lt_mqtt *m)
 	count(&m->stats->dropped, samples);
 	if (msgs)
 		lt_dcc_log(m->dcc, LOG_INFO, "%llu messages (%llu samples) not delivered to %s",
-		           (unsigned long long)msgs, (unsigned long long)samples, m->peer);
+			   (unsigned long long)msgs, (unsigned long long)samples, m->peer);
 	for (size_t i = 0; i < m->nsubs; i++)
 		free(m->subs[i].topic);
 	free(m->subs);

@@ -131,7 +131,7 @@ void lt_mqtt_conf_clear(struct lt_mqtt_conf *c);
  * then the TLS keys. 0, -ENOENT for an unknown key, -EINVAL with a reason.
  */
 int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
-                   size_t errlen);
+		   size_t errlen);
 /* Missing host, password without username, bad back-off range, TLS files (lt_tls_check()). */
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen);
 /* The port connected to: c->port, or its default. */
@@ -187,8 +187,8 @@ struct lt_mqtt;
  * NULL with a reason in @err.
  */
 struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
-                            const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
-                            struct lt_dcc_stats *stats, char *err, size_t errlen);
+			    const struct lt_mqtt_handlers *h, void *ctx, struct lt_dcc *dcc,
+			    struct lt_dcc_stats *stats, char *err, size_t errlen);
 /*
  * lt_mqtt_set_client_id - the client id to use when none is configured
  * (client_id option), from the next connection attempt on, followed by
@@ -213,11 +213,11 @@ int lt_mqtt_subscribe(struct lt_mqtt *m, const char *topic, int qos);
  * (nothing queued: the caller counts the drop), -EINVAL for an invalid
  * topic (wildcards, empty, too long) or qos.
  */
-int lt_mqtt_publish(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
-                    int qos, int retain);
+int lt_mqtt_publish(struct lt_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+		    int retain);
 /* lt_mqtt_publish() of a message that carries @samples samples (for the "sent" counter). */
 int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload, size_t len,
-                      int qos, int retain, unsigned samples);
+		      int qos, int retain, unsigned samples);
 /* Fill @pfd (fd -1 for none) and lower *@deadline_ns (CLOCK_MONOTONIC) for timers. */
 void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns);
 /* Handle @revents of the polled fd, and the timers due at @now_ns. */

@@ -114,8 +114,8 @@ struct lt_stream {
 	SSL_CTX *ctx[LT_ENDPOINTS_MAX]; /* one per endpoint (the name checked differs) */
 	SSL_CTX *ssl_ctx;               /* ctx[cur]; NULL: plain TCP */
 	SSL *ssl;
-	int tls_phase;    /* 0: none or done, 1: handshake, 2: waiting for the verdict */
-	short tls_want;   /* POLLIN or POLLOUT, what OpenSSL waits for */
+	int tls_phase;  /* 0: none or done, 1: handshake, 2: waiting for the verdict */
+	short tls_want; /* POLLIN or POLLOUT, what OpenSSL waits for */
 	int64_t hold_until;
 };
 
@@ -147,7 +147,7 @@ static void set_str(char **dst, const char *value)
 }
 
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
-                       size_t errlen)
+		       size_t errlen)
 {
 	uint64_t v;
 	int r;
@@ -161,14 +161,15 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 			c->kind = LT_STREAM_STDOUT;
 		else
 			return lt_errf(err, errlen, -EINVAL,
-			            "transport must be tcp, file or stdout, not \"%s\"", value);
+				       "transport must be tcp, file or stdout, not \"%s\"", value);
 		return 0;
 	}
 	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
 		if (!*value)
 			return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
 		/* The syntax now, each endpoint's port at the check (port may come later). */
-		if (!strcmp(key, "host") && (r = lt_endpoints_parse(value, "", NULL, err, errlen)) < 0)
+		if (!strcmp(key, "host") &&
+		    (r = lt_endpoints_parse(value, "", NULL, err, errlen)) < 0)
 			return r;
 		if (!strcmp(key, "host"))
 			set_str(&c->host, value);
@@ -413,7 +414,7 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
 	set_state(s, LT_DCC_BACKOFF);
 	count(&s->stats->errors, 1);
 	lt_dcc_log(s->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", s->peer, what,
-	           reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
+		   reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
 	s->quiet = 1;
 }
 
@@ -456,10 +457,11 @@ static void resend_window(struct lt_stream *s, uint64_t partial)
 	}
 	s->outq = 0;
 	if (s->last_resend.uncovered)
-		lt_dcc_log(s->dcc, LOG_WARNING,
-		           "%llu bytes TCP had not delivered to %s do not fit in the re-send window "
-		           "(queue full): they may be lost",
-		           (unsigned long long)s->last_resend.uncovered, s->peer);
+		lt_dcc_log(
+			s->dcc, LOG_WARNING,
+			"%llu bytes TCP had not delivered to %s do not fit in the re-send window "
+			"(queue full): they may be lost",
+			(unsigned long long)s->last_resend.uncovered, s->peer);
 	if (!s->hist || !n)
 		return;
 	tmp = malloc(n + queued);
@@ -515,9 +517,8 @@ static void fail(struct lt_stream *s, int64_t now, const char *what, const char 
 	tcp_close(s);
 	count(&s->stats->errors, 1);
 	s->cur = (s->cur + 1) % s->nep;
-	lt_dcc_log(s->dcc, s->quiet ? LOG_DEBUG : LOG_WARNING,
-	           "connection to %s %s: %s, trying %s", s->ep[from].name, what, reason,
-	           s->ep[s->cur].name);
+	lt_dcc_log(s->dcc, s->quiet ? LOG_DEBUG : LOG_WARNING, "connection to %s %s: %s, trying %s",
+		   s->ep[from].name, what, reason, s->ep[s->cur].name);
 	connect_start(s, now);
 }
 
@@ -543,17 +544,17 @@ static void connected(struct lt_stream *s)
 		count(&s->stats->reconnects, 1);
 	if (s->attempts > 1)
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s after %u failed attempts",
-		           s->peer, s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "",
-		           s->attempts);
+			   s->peer, s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "",
+			   s->attempts);
 	else
 		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
-		           s->ssl ? SSL_get_version(s->ssl) : "");
+			   s->ssl ? SSL_get_version(s->ssl) : "");
 	/* A move: to another endpoint than the last one, or first to another than the preferred. */
 	if (s->up_ep >= 0 ? (unsigned)s->up_ep != s->cur : s->cur != 0) {
 		count(&s->stats->failovers, 1);
 		lt_dcc_log(s->dcc, LOG_NOTICE, "%s to %s (%s%s)", s->cur ? "failed over" : "back",
-		           s->ep[s->cur].name, s->up_ep >= 0 ? "from " : "preferred endpoint ",
-		           s->up_ep >= 0 ? s->ep[s->up_ep].name : "unreachable");
+			   s->ep[s->cur].name, s->up_ep >= 0 ? "from " : "preferred endpoint ",
+			   s->up_ep >= 0 ? s->ep[s->up_ep].name : "unreachable");
 	}
 	s->up_ep = (int)s->cur;
 	atomic_store_explicit(&s->stats->endpoint, s->cur, memory_order_relaxed);
@@ -672,7 +673,8 @@ static void tcp_connected(struct lt_stream *s, int64_t now)
 static int tcp_socket(const struct lt_stream *s, const struct addrinfo *a)
 {
 	static const int one = 1;
-	int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+	int fd =
+		socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
 	int sndbuf = (int)(s->window / 2); /* the kernel doubles it */
 
 	if (fd < 0)
@@ -802,8 +804,8 @@ static void tls_drain(struct lt_stream *s)
 			connection_lost(s, (int64_t)lt_mono_ns(), why);
 		else
 			connection_lost(s, (int64_t)lt_mono_ns(),
-			                e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
-			                                                : "TLS write failed");
+					e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+									: "TLS write failed");
 		ERR_clear_error();
 		return;
 	}
@@ -996,7 +998,7 @@ static void switch_back(struct lt_stream *s, int64_t now)
 	}
 	tcp_close(s);
 	lt_dcc_log(s->dcc, LOG_INFO, "preferred endpoint %s accepts connections again",
-	           s->ep[0].name);
+		   s->ep[0].name);
 	s->cur = 0;
 	s->fd = fd;
 	snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
@@ -1069,7 +1071,7 @@ static void file_drain(struct lt_stream *s)
 			count(&s->stats->errors, 1);
 			if (!s->quiet)
 				lt_dcc_log(s->dcc, LOG_WARNING, "cannot write to %s: %s", s->peer,
-				           strerror(e));
+					   strerror(e));
 			s->quiet = 1;
 			s->timer_ns = now + (int64_t)delay;
 			set_state(s, LT_DCC_BACKOFF);
@@ -1091,7 +1093,7 @@ static void drain(struct lt_stream *s)
 /* ---- the interface ------------------------------------------------------- */
 
 int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
-               struct lt_stream **out)
+	       struct lt_stream **out)
 {
 	struct lt_stream *s;
 	int r;
@@ -1139,7 +1141,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 		snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
 	else
 		snprintf(s->peer, sizeof(s->peer), "%s",
-		         c->kind == LT_STREAM_FILE ? c->path : "standard output");
+			 c->kind == LT_STREAM_FILE ? c->path : "standard output");
 	set_state(s, LT_DCC_IDLE);
 	update_queued(s);
 	*out = s;
@@ -1167,7 +1169,7 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 		s->fd = open(s->conf.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (s->fd < 0)
 			return lt_errf(err, errlen, -errno, "cannot open %s: %s", s->conf.path,
-			            strerror(errno));
+				       strerror(errno));
 		break;
 	case LT_STREAM_STDOUT:
 		s->fd = STDOUT_FILENO;

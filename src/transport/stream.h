@@ -68,7 +68,7 @@ void stream_conf_clear(struct lt_stream_conf *c);
  * the key is none of them.
  */
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
-                       size_t errlen);
+		       size_t errlen);
 /* Report a missing host/path etc., and TLS problems (lt_tls_check()). */
 int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
 
@@ -79,7 +79,7 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
  * @dcc is used for log messages (may be NULL). Does not connect yet.
  */
 int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc_stats *stats,
-               struct lt_stream **out);
+	       struct lt_stream **out);
 /*
  * Start connecting (TCP) or open the file. Never blocks on the network.
  * With TLS, builds the TLS context first (errors name the file).

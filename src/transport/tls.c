@@ -128,7 +128,7 @@ static int set_str(char **dst, const char *key, const char *value, char *err, si
 }
 
 int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, char *err,
-                  size_t errlen)
+		  size_t errlen)
 {
 	if (!strcmp(key, "tls"))
 		return lt_parse_bool(value, &t->enabled, err, errlen);
@@ -140,7 +140,8 @@ int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, cha
 		else if (!strcmp(value, "1.3"))
 			t->min_version = TLS1_3_VERSION;
 		else
-			return lt_errf(err, errlen, -EINVAL, "min_tls must be 1.2 or 1.3, not \"%s\"", value);
+			return lt_errf(err, errlen, -EINVAL,
+				       "min_tls must be 1.2 or 1.3, not \"%s\"", value);
 		return 0;
 	}
 	if (!strcmp(key, "ca_file"))
@@ -173,8 +174,10 @@ int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)
 	SSL_CTX_free(ctx);
 	/* As ssh does: a warning, at check time only (not at every connection). */
 	if (t->key && stat(t->key, &st) == 0 && lt_secret_exposed(&st))
-		lt_log(LOG_WARNING, "key %s: a private key that others can read (mode %04o): "
-		       "chmod o-r it", t->key, (unsigned)(st.st_mode & 07777));
+		lt_log(LOG_WARNING,
+		       "key %s: a private key that others can read (mode %04o): "
+		       "chmod o-r it",
+		       t->key, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -271,11 +274,12 @@ static int load_crls(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 
 	b = BIO_new_file(path, "r");
 	if (!b)
-		return lt_errf(err, errlen, -EINVAL, "crl %s: %s", path, ossl_reason(reason, sizeof(reason)));
+		return lt_errf(err, errlen, -EINVAL, "crl %s: %s", path,
+			       ossl_reason(reason, sizeof(reason)));
 	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
 		if (!X509_STORE_add_crl(store, crl))
 			r = lt_errf(err, errlen, -EINVAL, "crl %s: %s", path,
-			         ossl_reason(reason, sizeof(reason)));
+				    ossl_reason(reason, sizeof(reason)));
 		X509_CRL_free(crl);
 		if (r)
 			break;
@@ -288,7 +292,7 @@ static int load_crls(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	 * unless no CRL was read at all (or the end was garbage). */
 	if (!n || ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
 		return lt_errf(err, errlen, -EINVAL, "crl %s: no CRL read (%s)", path,
-		            ossl_reason(reason, sizeof(reason)));
+			       ossl_reason(reason, sizeof(reason)));
 	ERR_clear_error();
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
 	return 0;
@@ -308,8 +312,9 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	SSL_CTX *ctx;
 
 	if (!t->cert != !t->key) {
-		lt_errf(err, errlen, -EINVAL, t->cert ? "cert is set but key is not: give both or neither" :
-		                            "key is set but cert is not: give both or neither");
+		lt_errf(err, errlen, -EINVAL,
+			t->cert ? "cert is set but key is not: give both or neither"
+				: "key is set but cert is not: give both or neither");
 		return NULL;
 	}
 	if ((t->ca_file && check_path("ca_file", t->ca_file, 0, err, errlen)) ||
@@ -325,7 +330,7 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!d || !ctx || diag_index < 0 || !SSL_CTX_set_ex_data(ctx, diag_index, d)) {
 		lt_errf(err, errlen, -EINVAL, "cannot create a TLS context: %s",
-		     ossl_reason(reason, sizeof(reason)));
+			ossl_reason(reason, sizeof(reason)));
 		free(d);
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -341,33 +346,35 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 	}
 	if (t->ciphers && !SSL_CTX_set_cipher_list(ctx, t->ciphers)) {
 		lt_errf(err, errlen, -EINVAL, "ciphers \"%s\": %s", t->ciphers,
-		     ossl_reason(reason, sizeof(reason)));
+			ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (t->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, t->ciphersuites)) {
 		lt_errf(err, errlen, -EINVAL, "ciphersuites \"%s\": %s", t->ciphersuites,
-		     ossl_reason(reason, sizeof(reason)));
+			ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 
 	if (t->ca_file && !SSL_CTX_load_verify_file(ctx, t->ca_file)) {
 		lt_errf(err, errlen, -EINVAL, "ca_file %s: %s", t->ca_file,
-		     ossl_reason(reason, sizeof(reason)));
+			ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (t->ca_dir && !SSL_CTX_load_verify_dir(ctx, t->ca_dir)) {
-		lt_errf(err, errlen, -EINVAL, "ca_dir %s: %s", t->ca_dir, ossl_reason(reason, sizeof(reason)));
+		lt_errf(err, errlen, -EINVAL, "ca_dir %s: %s", t->ca_dir,
+			ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 	if (!t->ca_file && !t->ca_dir && !SSL_CTX_set_default_verify_paths(ctx)) {
-		lt_errf(err, errlen, -EINVAL, "the system's CA store: %s", ossl_reason(reason, sizeof(reason)));
+		lt_errf(err, errlen, -EINVAL, "the system's CA store: %s",
+			ossl_reason(reason, sizeof(reason)));
 		goto err_free;
 	}
 
 	if (t->cert) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
 			lt_errf(err, errlen, -EINVAL, "cert %s: %s", t->cert,
-			     ossl_reason(reason, sizeof(reason)));
+				ossl_reason(reason, sizeof(reason)));
 			goto err_free;
 		}
 		d->passwd_asked = 0;
@@ -377,23 +384,23 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 			if (d->passwd_asked) {
 				ERR_clear_error();
 				lt_errf(err, errlen, -EINVAL,
-				     "key %s: encrypted private key: not supported, "
-				     "decrypt it with openssl pkey",
-				     t->key);
+					"key %s: encrypted private key: not supported, "
+					"decrypt it with openssl pkey",
+					t->key);
 			} else if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
-			           ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
-				lt_errf(err, errlen, -EINVAL, "key %s does not match cert %s: %s", t->key,
-				     t->cert, ossl_reason(reason, sizeof(reason)));
+				   ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+				lt_errf(err, errlen, -EINVAL, "key %s does not match cert %s: %s",
+					t->key, t->cert, ossl_reason(reason, sizeof(reason)));
 			} else {
 				lt_errf(err, errlen, -EINVAL, "key %s: %s", t->key,
-				     ossl_reason(reason, sizeof(reason)));
+					ossl_reason(reason, sizeof(reason)));
 			}
 			goto err_free;
 		}
 		/* Also catches a key of the right type but another pair. */
 		if (SSL_CTX_check_private_key(ctx) != 1) {
-			lt_errf(err, errlen, -EINVAL, "key %s does not match cert %s: %s", t->key, t->cert,
-			     ossl_reason(reason, sizeof(reason)));
+			lt_errf(err, errlen, -EINVAL, "key %s does not match cert %s: %s", t->key,
+				t->cert, ossl_reason(reason, sizeof(reason)));
 			goto err_free;
 		}
 	}
@@ -412,12 +419,12 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *t, const char *host, char *err
 			ok = X509_VERIFY_PARAM_set1_ip_asc(param, host);
 		} else {
 			X509_VERIFY_PARAM_set_hostflags(param,
-			                                X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+							X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 			ok = X509_VERIFY_PARAM_set1_host(param, host, 0);
 		}
 		if (!ok) {
 			lt_errf(err, errlen, -EINVAL, "host name \"%s\" for verification: %s", host,
-			     ossl_reason(reason, sizeof(reason)));
+				ossl_reason(reason, sizeof(reason)));
 			goto err_free;
 		}
 	}
@@ -437,8 +444,8 @@ int lt_tls_failure(SSL_CTX *ctx, char *buf, size_t len)
 
 	if (d && d->verify_err != X509_V_OK) {
 		snprintf(buf, len, "server certificate rejected: %s (depth %d%s%s)",
-		         X509_verify_cert_error_string(d->verify_err), d->depth,
-		         d->subject[0] ? ", " : "", d->subject);
+			 X509_verify_cert_error_string(d->verify_err), d->depth,
+			 d->subject[0] ? ", " : "", d->subject);
 	} else if (d && d->alert[0]) {
 		snprintf(buf, len, "TLS refused by the server: %s", d->alert);
 	} else if ((e = ERR_peek_error())) {

@@ -57,7 +57,7 @@ int lt_tls_conf_copy(struct lt_tls_conf *dst, const struct lt_tls_conf *src);
  * and the transport's), or -EINVAL with a reason in @err.
  */
 int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, char *err,
-                  size_t errlen);
+		  size_t errlen);
 
 /*
  * lt_tls_check - for the DCC's check callback (also --check-config): with

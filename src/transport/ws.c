@@ -127,8 +127,8 @@ int lt_ws_conf_option(struct lt_ws_conf *c, const char *key, const char *value, 
 	return lt_tls_option(&c->tls, key, value, err, errlen);
 }
 
-int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, char **path,
-		    char *err, size_t errlen)
+int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, char **path, char *err,
+		    size_t errlen)
 {
 	const char *p, *h, *he, *slash;
 	unsigned long pn;
@@ -385,7 +385,7 @@ static void went_down(struct lt_ws *w, const char *why)
 	delay = w->backoff_ns / 2 + rnd_next(w) % (w->backoff_ns / 2 + 1);
 	w->retry_at = mono_ns() + (int64_t)delay;
 	w->backoff_ns = w->backoff_ns * 2 > w->conf.backoff_max_ns ? w->conf.backoff_max_ns
-								    : w->backoff_ns * 2;
+								   : w->backoff_ns * 2;
 	set_state(w, WS_BACKOFF);
 	drop_unkept(w);
 	if (was_up && w->h.on_disconnect)
@@ -489,7 +489,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			return -1; /* lws closes the connection: CLIENT_CLOSED follows */
 		if (w->stats) {
 			atomic_fetch_add_explicit(&w->stats->bytes, m->len, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->stats->sent, m->samples, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->stats->sent, m->samples,
+						  memory_order_relaxed);
 		}
 		pop_head(w, false);
 		queued_changed(w);
@@ -508,11 +509,13 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			char subject[120] = "";
 
 			if (cert)
-				X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+				X509_NAME_oneline(X509_get_subject_name(cert), subject,
+						  sizeof(subject));
 			snprintf(w->verify_err, sizeof(w->verify_err),
 				 "server certificate rejected: %s (depth %d%s%s)",
 				 X509_verify_cert_error_string(X509_STORE_CTX_get_error(x)),
-				 X509_STORE_CTX_get_error_depth(x), subject[0] ? ", " : "", subject);
+				 X509_STORE_CTX_get_error_depth(x), subject[0] ? ", " : "",
+				 subject);
 		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -574,8 +577,7 @@ struct lt_ws *lt_ws_new(const struct lt_ws_conf *c, const struct lt_ws_handlers 
 	r = lt_ws_parse_url(c->url ? c->url : "", &w->tls, &w->host, &w->port, &w->path, err,
 			    errlen);
 	if (r < 0 || !(w->conf.url = strdup(c->url)) ||
-	    lt_tls_conf_copy(&w->conf.tls, &c->tls) < 0 ||
-	    !(w->rx = malloc(c->max_message + 1))) {
+	    lt_tls_conf_copy(&w->conf.tls, &c->tls) < 0 || !(w->rx = malloc(c->max_message + 1))) {
 		if (!r)
 			snprintf(err, errlen, "out of memory");
 		lt_ws_free(w);
@@ -618,7 +620,8 @@ int lt_ws_start(struct lt_ws *w, char *err, size_t errlen)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.provided_client_ssl_ctx = w->ssl;
 	}
-	info.connect_timeout_secs = (unsigned)((w->conf.connect_timeout_ns + 999 * MS) / (1000 * MS));
+	info.connect_timeout_secs =
+		(unsigned)((w->conf.connect_timeout_ns + 999 * MS) / (1000 * MS));
 	info.timeout_secs = info.connect_timeout_secs;
 	info.fd_limit_per_thread = 16;
 	w->ctx = lws_create_context(&info);

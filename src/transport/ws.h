@@ -99,7 +99,7 @@ int lt_ws_flush(struct lt_ws *w, int64_t deadline_ns);
 void lt_ws_free(struct lt_ws *w);
 
 /* Split a ws:// or wss:// url. 0 or -EINVAL with a reason; the strings are malloc'd. */
-int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, char **path,
-		    char *err, size_t errlen);
+int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, char **path, char *err,
+		    size_t errlen);
 
 #endif

@@ -274,7 +274,8 @@ static void accept_all(int ep, int lfd)
 
 static int setup_listener(unsigned port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -292,7 +293,8 @@ static int setup_listener(unsigned port)
 
 static void usage(FILE *f)
 {
-	fputs("usage: line_sink [--port N] [--duration S] [--out FILE] [--dump FILE] [--show-bad N] "
+	fputs("usage: line_sink [--port N] [--duration S] [--out FILE] [--dump FILE] [--show-bad "
+	      "N] "
 	      "[--stall]\n",
 	      f);
 }

@@ -39,15 +39,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define MAX_RUNS   32
-#define MAX_CFG    8
+#define MAX_RUNS        32
+#define MAX_CFG         8
 #define STALL_WINDOW_NS 250000000ull
 
 static const struct queue_impl *const impls[] = {
-	&bench_liotad_sleep, &bench_liotad_spin,
-	&bench_ck_spsc, &bench_ck_mpsc, &bench_ck_mpmc,
-	&bench_rte_spsc, &bench_rte_mpsc, &bench_rte_rts,
-	&bench_wfcq, &bench_mutex,
+	&bench_liotad_sleep, &bench_liotad_spin, &bench_ck_spsc, &bench_ck_mpsc, &bench_ck_mpmc,
+	&bench_rte_spsc,     &bench_rte_mpsc,    &bench_rte_rts, &bench_wfcq,    &bench_mutex,
 };
 #define NIMPL (sizeof(impls) / sizeof(impls[0]))
 
@@ -60,9 +58,9 @@ static struct {
 	uint64_t capacity;
 	double timeout;
 	double stall_rate;
-	double max_other;       /* fraction of the machine's CPU */
-	unsigned latency;       /* samples; 0 = skip */
-	double idle;            /* seconds; 0 = skip */
+	double max_other; /* fraction of the machine's CPU */
+	unsigned latency; /* samples; 0 = skip */
+	double idle;      /* seconds; 0 = skip */
 	char queues[256];
 } opt = {
 	.items = 10000000,
@@ -99,10 +97,11 @@ void bench_fail(struct bench_run *r, const struct lt_sample *s, const char *why)
 	if (!r->bad++) {
 		if (s)
 			snprintf(r->error, sizeof(r->error),
-			         "%s: producer %u record %llu, expected %llu after %llu received", why,
-			         s->metric_id, (unsigned long long)s->ts_ns,
-			         s->metric_id < r->nprod ? (unsigned long long)r->next[s->metric_id] : 0ull,
-			         (unsigned long long)atomic_load(&r->received));
+				 "%s: producer %u record %llu, expected %llu after %llu received",
+				 why, s->metric_id, (unsigned long long)s->ts_ns,
+				 s->metric_id < r->nprod ? (unsigned long long)r->next[s->metric_id]
+							 : 0ull,
+				 (unsigned long long)atomic_load(&r->received));
 		else
 			snprintf(r->error, sizeof(r->error), "%s", why);
 	}
@@ -123,7 +122,8 @@ static void die(const char *fmt, ...)
 
 static void sleep_ns(uint64_t ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
 
 	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
 		;
@@ -132,9 +132,9 @@ static void sleep_ns(uint64_t ns)
 /* ---- CPU accounting ----------------------------------------------------- */
 
 struct cpu_sample {
-	double busy;  /* seconds, all CPUs: user nice system irq softirq steal */
+	double busy; /* seconds, all CPUs: user nice system irq softirq steal */
 	double steal;
-	double own;   /* this process, user + system */
+	double own; /* this process, user + system */
 };
 
 static void cpu_sample(struct cpu_sample *c)
@@ -147,7 +147,7 @@ static void cpu_sample(struct cpu_sample *c)
 	if (f) {
 		/* cpu user nice system idle iowait irq softirq steal */
 		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		           &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+			   &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
 			memset(v, 0, sizeof(v));
 		fclose(f);
 	}
@@ -155,7 +155,7 @@ static void cpu_sample(struct cpu_sample *c)
 	c->steal = (double)v[7] / (double)clk_tck;
 	getrusage(RUSAGE_SELF, &ru);
 	c->own = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	         (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -189,7 +189,8 @@ static void thread_join(pthread_t t, const char *what)
 	ts.tv_sec += 10;
 	ret = pthread_timedjoin_np(t, NULL, &ts);
 	if (ret)
-		die("%s thread did not stop within 10 s after the run ended (%s)", what, strerror(ret));
+		die("%s thread did not stop within 10 s after the run ended (%s)", what,
+		    strerror(ret));
 }
 
 /* ---- core-to-core probe ------------------------------------------------- */
@@ -204,10 +205,10 @@ static void thread_join(pthread_t t, const char *what)
  * probe of the whole process ran on a slowed-down host and is flagged
  * like a disturbed one. Hence the tables are printed after all the runs.
  */
-#define C2C_TRIPS 5000
+#define C2C_TRIPS       5000
 #define C2C_CALIBRATION 10
 
-static double c2c_best = NAN;      /* the fastest probe so far, ns */
+static double c2c_best = NAN;       /* the fastest probe so far, ns */
 static double c2c_limit = INFINITY; /* set once every run is done */
 static unsigned c2c_probes;
 
@@ -298,15 +299,15 @@ enum status { ST_OK, ST_STALLED, ST_INVALID, ST_FAILED };
 
 struct result {
 	enum status status;
-	double secs;      /* timed window: start signal to the consumer's last record */
-	double rate;      /* items/s (for a stalled run: what it reached) */
-	double other;     /* CPU seconds used by others during the window */
+	double secs;  /* timed window: start signal to the consumer's last record */
+	double rate;  /* items/s (for a stalled run: what it reached) */
+	double other; /* CPU seconds used by others during the window */
 	double steal;
-	bool disturbed;   /* other processes ran */
-	double c2c;       /* the faster core-to-core probe, before or after, ns */
-	bool host_slow;   /* ... above c2c_limit (set once every run is done) */
-	uint64_t sleeps;  /* consumer */
-	uint64_t full;    /* producers' refused enqueue calls */
+	bool disturbed;  /* other processes ran */
+	double c2c;      /* the faster core-to-core probe, before or after, ns */
+	bool host_slow;  /* ... above c2c_limit (set once every run is done) */
+	uint64_t sleeps; /* consumer */
+	uint64_t full;   /* producers' refused enqueue calls */
 	char why[256];
 };
 
@@ -321,7 +322,7 @@ static int cpu_of_producer(int pinned, unsigned i)
 }
 
 static void run_once(const struct queue_impl *impl, unsigned nprod, unsigned batch, int pinned,
-                     struct result *res)
+		     struct result *res)
 {
 	struct bench_run *r;
 	struct worker w[BENCH_MAX_PROD + 1];
@@ -386,9 +387,9 @@ static void run_once(const struct queue_impl *impl, unsigned nprod, unsigned bat
 			if ((double)(n - win_n) < opt.stall_rate * (double)(now - win_t) / 1e9) {
 				stalled = true;
 				snprintf(res->why, sizeof(res->why),
-				         "stalled: %llu records in %.0f ms after %llu",
-				         (unsigned long long)(n - win_n), (now - win_t) / 1e6,
-				         (unsigned long long)win_n);
+					 "stalled: %llu records in %.0f ms after %llu",
+					 (unsigned long long)(n - win_n), (now - win_t) / 1e6,
+					 (unsigned long long)win_n);
 				break;
 			}
 			win_t = now;
@@ -414,8 +415,8 @@ static void run_once(const struct queue_impl *impl, unsigned nprod, unsigned bat
 	res->other = (c1.busy - c0.busy) - (c1.own - c0.own);
 	res->steal = c1.steal - c0.steal;
 	/* /proc/stat counts in ticks: allow one tick per CPU of rounding. */
-	res->disturbed = res->other > 1.0 / (double)clk_tck * ncpus +
-	                                  opt.max_other * res->secs * ncpus;
+	res->disturbed =
+		res->other > 1.0 / (double)clk_tck * ncpus + opt.max_other * res->secs * ncpus;
 	res->sleeps = w[nprod].sleeps;
 	for (unsigned i = 0; i < nprod; i++)
 		res->full += w[i].full;
@@ -424,29 +425,29 @@ static void run_once(const struct queue_impl *impl, unsigned nprod, unsigned bat
 	if (r->bad) {
 		res->status = ST_INVALID;
 		snprintf(res->why, sizeof(res->why), "INVALID: %llu bad records; first: %s",
-		         (unsigned long long)r->bad, r->error);
+			 (unsigned long long)r->bad, r->error);
 	} else if (stalled || atomic_load(&r->received) != r->total) {
 		res->status = ST_STALLED;
 		if (!res->why[0])
 			snprintf(res->why, sizeof(res->why), "stopped after %llu of %llu records",
-			         (unsigned long long)atomic_load(&r->received),
-			         (unsigned long long)r->total);
+				 (unsigned long long)atomic_load(&r->received),
+				 (unsigned long long)r->total);
 	} else {
 		res->status = ST_OK;
 		for (unsigned p = 0; p < nprod; p++) {
 			if (r->next[p] != r->per_prod) {
 				res->status = ST_INVALID;
 				snprintf(res->why, sizeof(res->why),
-				         "INVALID: producer %u: %llu of %llu records arrived", p,
-				         (unsigned long long)r->next[p],
-				         (unsigned long long)r->per_prod);
+					 "INVALID: producer %u: %llu of %llu records arrived", p,
+					 (unsigned long long)r->next[p],
+					 (unsigned long long)r->per_prod);
 			}
 		}
 		if (left) {
 			res->status = ST_INVALID;
 			snprintf(res->why, sizeof(res->why),
-			         "INVALID: %llu records left in the queue after all arrived",
-			         (unsigned long long)left);
+				 "INVALID: %llu records left in the queue after all arrived",
+				 (unsigned long long)left);
 		}
 	}
 	impl->teardown(r);
@@ -476,13 +477,13 @@ static double median(double *v, unsigned n)
 
 struct summary {
 	bool present;
-	double med;          /* items/s over the runs that count */
+	double med; /* items/s over the runs that count */
 	double min, max;
 	unsigned nrun, nok, nstalled, ninvalid, nfailed, ndisturbed, nhost, nused;
 	bool used_disturbed; /* too few clean runs: medians include disturbed ones */
 	double med_all;      /* items/s over every valid run */
 	double sleeps_med, full_med;
-	char why[256];       /* first problem seen */
+	char why[256]; /* first problem seen */
 };
 
 /*
@@ -598,7 +599,7 @@ static bool impl_applies(const struct queue_impl *q, unsigned nprod)
  * false (the host may have slowed one side only). NAN if none.
  */
 static double paired_ratio(int pin, unsigned pi, unsigned bi, unsigned qa, unsigned qb,
-                           bool *clean_out)
+			   bool *clean_out)
 {
 	double clean[MAX_RUNS], all[MAX_RUNS];
 	unsigned nclean = 0, nall = 0;
@@ -665,18 +666,18 @@ static void print_config_table(int pin, unsigned pi, unsigned bi)
 		}
 		if (s->nstalled)
 			snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes),
-			         "STALLED in %u/%u runs; ", s->nstalled, s->nrun);
+				 "STALLED in %u/%u runs; ", s->nstalled, s->nrun);
 		if (s->ninvalid)
 			snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes),
-			         "INVALID in %u runs (excluded); ", s->ninvalid);
+				 "INVALID in %u runs (excluded); ", s->ninvalid);
 		if (s->used_disturbed)
 			snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes),
-			         "too few clean runs: median includes disturbed ones; ");
+				 "too few clean runs: median includes disturbed ones; ");
 		if (impls[q]->liotad)
 			snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes),
-			         "consumer sleeps %.0f; ", s->sleeps_med);
+				 "consumer sleeps %.0f; ", s->sleeps_med);
 		snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes), "full %.0f",
-		         s->full_med);
+			 s->full_med);
 		printf("  %-11s %-12s %10s %9s %10s-%-10s %10s %8u/%u/%u/%u/%u %9s %s\n",
 		       impls[q]->name, impls[q]->mode, fmt_rate(a, sizeof(a), s->med),
 		       fmt_ns(b, sizeof(b), s->med), fmt_rate(c, sizeof(c), s->min),
@@ -717,12 +718,12 @@ static void run_matrix(void)
 				unsigned nprod = opt.prod[pi], batch = opt.batch[bi];
 
 				fprintf(stderr, "ring_bench: %s, %u producer(s), batch %u\n",
-				        pin ? "pinned" : "unpinned", nprod, batch);
+					pin ? "pinned" : "unpinned", nprod, batch);
 				for (unsigned run = 0; run < opt.runs; run++) {
 					for (unsigned q = 0; q < NIMPL; q++)
 						if (impl_applies(impls[q], nprod))
 							run_once(impls[q], nprod, batch, pin,
-							         &results[pin][pi][bi][q][run]);
+								 &results[pin][pi][bi][q][run]);
 				}
 			}
 		}
@@ -733,7 +734,8 @@ static void run_matrix(void)
 static void report_matrix(void)
 {
 	c2c_set_limit();
-	printf("\ncore-to-core probe: best %.0f ns in %u probes; runs whose probes before and after\n"
+	printf("\ncore-to-core probe: best %.0f ns in %u probes; runs whose probes before and "
+	       "after\n"
 	       "  both took more than %.0f ns are flagged h (slowed-down host)\n",
 	       c2c_best, c2c_probes, c2c_limit);
 	for (int pm = 0; pm < opt.npin; pm++) {
@@ -750,7 +752,7 @@ static void report_matrix(void)
 						x->host_slow = x->c2c > c2c_limit;
 					}
 					summarize(results[pin][pi][bi][q], opt.runs,
-					          &sums[pin][pi][bi][q]);
+						  &sums[pin][pi][bi][q]);
 				}
 				print_config_table(pin, pi, bi);
 			}
@@ -810,7 +812,7 @@ static void not_evaluated(const char *what, unsigned batch, const struct queue_i
 
 /* Paired ratio of queue @a to queue @b (see paired_ratio()); says when it is not clean. */
 static double ratio_of(int pin, unsigned nprod, unsigned batch, const struct queue_impl *a,
-                       const struct queue_impl *b)
+		       const struct queue_impl *b)
 {
 	int pi = find_prod(nprod), bi = find_batch(batch), qa = find_impl(a), qb = find_impl(b);
 	bool clean = true;
@@ -820,13 +822,14 @@ static double ratio_of(int pin, unsigned nprod, unsigned batch, const struct que
 		return NAN;
 	rt = paired_ratio(pin, (unsigned)pi, (unsigned)bi, (unsigned)qa, (unsigned)qb, &clean);
 	if (!clean && !isnan(rt))
-		printf("  (next: %s %s against %s %s, fewer than 2 clean rounds: ratio over all rounds)\n",
+		printf("  (next: %s %s against %s %s, fewer than 2 clean rounds: ratio over all "
+		       "rounds)\n",
 		       a->name, a->mode, b->name, b->mode);
 	return rt;
 }
 
 static const struct summary *sum_of(int pin, unsigned nprod, unsigned batch,
-                                    const struct queue_impl *q)
+				    const struct queue_impl *q)
 {
 	int pi = find_prod(nprod), bi = find_batch(batch), qi = find_impl(q);
 
@@ -845,7 +848,8 @@ static void check_targets(int pin)
 	       pin ? "PINNED" : "UNPINNED");
 	for (unsigned bi = 0; bi < opt.nbatchcfg; bi++) {
 		unsigned batch = opt.batch[bi];
-		const struct summary *l2 = sum_of(pin, 2, batch, lt), *l1 = sum_of(pin, 1, batch, lt);
+		const struct summary *l2 = sum_of(pin, 2, batch, lt),
+				     *l1 = sum_of(pin, 1, batch, lt);
 		const struct summary *l4 = sum_of(pin, 4, batch, lt);
 		const struct summary *x;
 		double rt;
@@ -860,17 +864,21 @@ static void check_targets(int pin)
 				}
 				rt = ratio_of(pin, 2, batch, lt, ckmp[i]);
 				verdict(rt >= 5,
-				        "2 producers, batch %u: liotad (%s/s) >= 5 x ck_ring %s (%s/s): ratio %.2f",
-				        batch, fmt_rate(a, sizeof(a), l2->med), ckmp[i]->mode,
-				        fmt_rate(b, sizeof(b), x->med), rt);
+					"2 producers, batch %u: liotad (%s/s) >= 5 x ck_ring %s "
+					"(%s/s): ratio %.2f",
+					batch, fmt_rate(a, sizeof(a), l2->med), ckmp[i]->mode,
+					fmt_rate(b, sizeof(b), x->med), rt);
 			}
 			if (batch > 1 && !(x = sum_of(pin, 2, batch, &bench_rte_mpsc)))
-				not_evaluated("2 producers, >= rte_ring mp burst", batch, &bench_rte_mpsc);
-			else if (batch > 1 && !isnan(rt = ratio_of(pin, 2, batch, lt, &bench_rte_mpsc)))
+				not_evaluated("2 producers, >= rte_ring mp burst", batch,
+					      &bench_rte_mpsc);
+			else if (batch > 1 &&
+				 !isnan(rt = ratio_of(pin, 2, batch, lt, &bench_rte_mpsc)))
 				verdict(rt >= 1,
-				        "2 producers, batch %u: liotad (%s/s) >= rte_ring mp burst (%s/s): ratio %.2f",
-				        batch, fmt_rate(a, sizeof(a), l2->med),
-				        fmt_rate(b, sizeof(b), x->med), rt);
+					"2 producers, batch %u: liotad (%s/s) >= rte_ring mp burst "
+					"(%s/s): ratio %.2f",
+					batch, fmt_rate(a, sizeof(a), l2->med),
+					fmt_rate(b, sizeof(b), x->med), rt);
 		}
 		if (l4 && l2) {
 			int pi = find_prod(4), qi = find_impl(lt);
@@ -887,13 +895,18 @@ static void check_targets(int pin)
 					worst = x4->rate;
 			}
 			if (!incomplete && (isinf(worst) || l2->used_disturbed))
-				printf("  [n/a   ] 4 producers on %d CPUs, batch %u: every liotad run completes, but the speed cannot be judged: too few clean runs (d, h) with %s producers\n",
+				printf("  [n/a   ] 4 producers on %d CPUs, batch %u: every liotad "
+				       "run completes, but the speed cannot be judged: too few "
+				       "clean runs (d, h) with %s producers\n",
 				       ncpus, batch, isinf(worst) ? "4" : "2");
 			else
 				verdict(!incomplete && worst >= 0.75 * l2->med,
-				        "4 producers on %d CPUs, batch %u: every liotad run completes (%u of %u did not) and the slowest clean one, %s/s, is >= 75%% of the 2-producer median %s/s (%.0f%%)",
-				        ncpus, batch, incomplete, opt.runs, fmt_rate(a, sizeof(a), worst),
-				        fmt_rate(b, sizeof(b), l2->med), 100 * worst / l2->med);
+					"4 producers on %d CPUs, batch %u: every liotad run "
+					"completes (%u of %u did not) and the slowest clean one, "
+					"%s/s, is >= 75%% of the 2-producer median %s/s (%.0f%%)",
+					ncpus, batch, incomplete, opt.runs,
+					fmt_rate(a, sizeof(a), worst),
+					fmt_rate(b, sizeof(b), l2->med), 100 * worst / l2->med);
 		}
 		if (l1) {
 			const struct queue_impl *sp[] = { &bench_ck_spsc, &bench_rte_spsc };
@@ -913,9 +926,10 @@ static void check_targets(int pin)
 				not_evaluated("1 producer, >= best SPSC", batch, &bench_ck_spsc);
 			else
 				verdict(worst_rt >= 1,
-				        "1 producer, batch %u: liotad (%s/s) >= best SPSC (%s, %s/s): ratio %.2f",
-				        batch, fmt_rate(a, sizeof(a), l1->med), bname,
-				        fmt_rate(b, sizeof(b), best->med), worst_rt);
+					"1 producer, batch %u: liotad (%s/s) >= best SPSC (%s, "
+					"%s/s): ratio %.2f",
+					batch, fmt_rate(a, sizeof(a), l1->med), bname,
+					fmt_rate(b, sizeof(b), best->med), worst_rt);
 		}
 		for (unsigned n = 1; n <= 2; n++) {
 			const struct summary *sl = sum_of(pin, n, batch, lt);
@@ -924,9 +938,11 @@ static void check_targets(int pin)
 			if (sl && sp) {
 				rt = ratio_of(pin, n, batch, lt, &bench_liotad_spin);
 				verdict(rt >= 0.9,
-				        "%u producer%s, batch %u: sleep protocol costs %.1f%% against pure spinning (%s/s vs %s/s; target < 10%%)",
-				        n, n > 1 ? "s" : "", batch, 100.0 * (1 - rt),
-				        fmt_rate(a, sizeof(a), sl->med), fmt_rate(b, sizeof(b), sp->med));
+					"%u producer%s, batch %u: sleep protocol costs %.1f%% "
+					"against pure spinning (%s/s vs %s/s; target < 10%%)",
+					n, n > 1 ? "s" : "", batch, 100.0 * (1 - rt),
+					fmt_rate(a, sizeof(a), sl->med),
+					fmt_rate(b, sizeof(b), sp->med));
 			}
 		}
 	}
@@ -940,7 +956,7 @@ struct lat_ctx {
 	uint64_t period_ns;
 	_Atomic int stop;
 	_Atomic unsigned ready;
-	uint64_t *lat;      /* consumer: ns from the producer's timestamp to having the record */
+	uint64_t *lat; /* consumer: ns from the producer's timestamp to having the record */
 	unsigned got;
 	uint64_t sleeps, polls_woken;
 	uint64_t cons_cpu_ns;
@@ -1047,13 +1063,15 @@ static bool latency_test(int pin)
 	/* Two seconds: a slow-down during them shows in either probe. */
 	host_slow = fmax(probe[0], probe[1]) > c2c_limit;
 	qsort(c.lat, c.got, sizeof(*c.lat), cmp_u64);
-	printf("\nWake-up latency, %s: commit of one record every %.1f ms to the consumer sleeping in poll() on the eventfd\n",
+	printf("\nWake-up latency, %s: commit of one record every %.1f ms to the consumer sleeping "
+	       "in poll() on the eventfd\n",
 	       pin ? "PINNED" : "UNPINNED", c.period_ns / 1e6);
 	if (!c.got) {
 		printf("  no sample arrived\n");
 		ok = false;
 	} else {
-		printf("  samples %u, consumer slept %llu times (woken by the eventfd %llu), ring wake-ups %llu\n",
+		printf("  samples %u, consumer slept %llu times (woken by the eventfd %llu), ring "
+		       "wake-ups %llu\n",
 		       c.got, (unsigned long long)c.sleeps, (unsigned long long)c.polls_woken,
 		       (unsigned long long)atomic_load(&lt_ring_hdr(c.ring)->wakeups));
 		printf("  latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
@@ -1063,14 +1081,14 @@ static bool latency_test(int pin)
 		other = (c1.busy - c0.busy) - (c1.own - c0.own);
 		secs = c.n * c.period_ns / 1e9;
 		disturbed = other > 1.0 / (double)clk_tck * ncpus + opt.max_other * secs * ncpus;
-		printf("  CPU used by other processes meanwhile: %.2f s over %.1f s%s\n", other, secs,
-		       disturbed ? " (DISTURBED: their wake-ups and ours compete)" : "");
-		printf("  core-to-core probe: %.0f ns before, %.0f ns after%s\n", probe[0], probe[1],
-		       host_slow ? " (SLOWED-DOWN HOST)" : "");
+		printf("  CPU used by other processes meanwhile: %.2f s over %.1f s%s\n", other,
+		       secs, disturbed ? " (DISTURBED: their wake-ups and ours compete)" : "");
+		printf("  core-to-core probe: %.0f ns before, %.0f ns after%s\n", probe[0],
+		       probe[1], host_slow ? " (SLOWED-DOWN HOST)" : "");
 		ok = c.got == c.n && pct(c.lat, c.got, 99) < 100000;
 		verdict(ok, "wake-up latency, %s: p99 %.1f us < 100 us (%u of %u samples)%s%s",
-		        pin ? "pinned" : "unpinned", pct(c.lat, c.got, 99) / 1e3, c.got, c.n,
-		        disturbed ? ", DISTURBED" : "", host_slow ? ", SLOWED-DOWN HOST" : "");
+			pin ? "pinned" : "unpinned", pct(c.lat, c.got, 99) / 1e3, c.got, c.n,
+			disturbed ? ", DISTURBED" : "", host_slow ? ", SLOWED-DOWN HOST" : "");
 	}
 	free(c.lat);
 	lt_ring_free(c.ring);
@@ -1124,7 +1142,7 @@ static void *idle_consumer(void *arg)
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	getrusage(RUSAGE_THREAD, &ru1);
 	c->cpu_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
-	            (uint64_t)t0.tv_nsec;
+		    (uint64_t)t0.tv_nsec;
 	c->nvcsw = ru1.ru_nvcsw - ru0.ru_nvcsw;
 	c->nivcsw = ru1.ru_nivcsw - ru0.ru_nivcsw;
 	return NULL;
@@ -1145,13 +1163,15 @@ static void idle_test(void)
 	thread_join(tc, "the idle consumer");
 	atomic_store(&c.stop, 1);
 	thread_join(tp, "the idle producer");
-	printf("\nIdle ring: consumer sleeping for %.1f s on a 2-lane ring with an attached, silent producer\n",
+	printf("\nIdle ring: consumer sleeping for %.1f s on a 2-lane ring with an attached, "
+	       "silent producer\n",
 	       opt.idle);
 	printf("  poll() calls %llu, woken by the eventfd %llu, ring wake-ups %llu, records %llu\n",
 	       (unsigned long long)c.polls, (unsigned long long)c.woken,
 	       (unsigned long long)(atomic_load(&lt_ring_hdr(c.ring)->wakeups) - w0),
 	       (unsigned long long)c.consumed);
-	printf("  consumer CPU %.1f us (%.4f%% of the window), context switches %ld voluntary, %ld involuntary\n",
+	printf("  consumer CPU %.1f us (%.4f%% of the window), context switches %ld voluntary, %ld "
+	       "involuntary\n",
 	       c.cpu_ns / 1e3, 100.0 * c.cpu_ns / c.ns, c.nvcsw, c.nivcsw);
 	ok = c.woken == 0 && atomic_load(&lt_ring_hdr(c.ring)->wakeups) == w0 &&
 	     c.cpu_ns < c.ns / 10000;
@@ -1181,20 +1201,22 @@ static unsigned parse_list(const char *s, unsigned *out, const char *what)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: ring_bench [options]\n"
-	        "  --items N        records per run, all producers together (default 10000000)\n"
-	        "  --runs N         runs per configuration (default 5)\n"
-	        "  --producers L    producer counts (default 1,2,4)\n"
-	        "  --batch L        records per enqueue/dequeue call (default 1,32)\n"
-	        "  --pin MODE       pinned, unpinned or both (default both)\n"
-	        "  --queues L       name prefixes: liotad,ck_ring,rte_ring,urcu,mutex (default all)\n"
-	        "  --capacity N     records per producer (liotad lane; shared queues get N x producers)\n"
-	        "  --timeout S      hard limit per run (default 10)\n"
-	        "  --stall-rate R   a run below R items/s over 250 ms is stalled (default 1e6)\n"
-	        "  --max-other F    flag runs where others used more than F of the CPUs (default 0.03)\n"
-	        "  --latency N      wake-up latency samples, 0 to skip (default 2000)\n"
-	        "  --idle S         idle-ring seconds, 0 to skip (default 2)\n");
+	fprintf(f, "usage: ring_bench [options]\n"
+		   "  --items N        records per run, all producers together (default 10000000)\n"
+		   "  --runs N         runs per configuration (default 5)\n"
+		   "  --producers L    producer counts (default 1,2,4)\n"
+		   "  --batch L        records per enqueue/dequeue call (default 1,32)\n"
+		   "  --pin MODE       pinned, unpinned or both (default both)\n"
+		   "  --queues L       name prefixes: liotad,ck_ring,rte_ring,urcu,mutex (default "
+		   "all)\n"
+		   "  --capacity N     records per producer (liotad lane; shared queues get N x "
+		   "producers)\n"
+		   "  --timeout S      hard limit per run (default 10)\n"
+		   "  --stall-rate R   a run below R items/s over 250 ms is stalled (default 1e6)\n"
+		   "  --max-other F    flag runs where others used more than F of the CPUs "
+		   "(default 0.03)\n"
+		   "  --latency N      wake-up latency samples, 0 to skip (default 2000)\n"
+		   "  --idle S         idle-ring seconds, 0 to skip (default 2)\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -1310,29 +1332,40 @@ static void print_machine(int argc, char **argv)
 		printf(" %s", argv[i]);
 	printf("\nmachine: %ld CPUs online, %d usable by this process, %s; Linux %s\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), ncpus, model, u.release);
-	printf("record: %zu bytes; capacity: %llu records per producer (liotad: per lane; shared queues: %llu x producers)\n",
+	printf("record: %zu bytes; capacity: %llu records per producer (liotad: per lane; shared "
+	       "queues: %llu x producers)\n",
 	       sizeof(struct lt_sample), (unsigned long long)opt.capacity,
 	       (unsigned long long)opt.capacity);
-	printf("pinned: the consumer on CPU %d, producer i on CPU list[(1 + i) %% %d] of the usable CPUs;\n"
+	printf("pinned: the consumer on CPU %d, producer i on CPU list[(1 + i) %% %d] of the "
+	       "usable CPUs;\n"
 	       "  with more threads than CPUs, pinned threads share a CPU and preempt each other\n"
-	       "  (on 2 CPUs with 4 producers: producers 0 and 2 on the second CPU, 1 and 3 with the consumer).\n"
+	       "  (on 2 CPUs with 4 producers: producers 0 and 2 on the second CPU, 1 and 3 with "
+	       "the consumer).\n"
 	       "unpinned: the kernel places and migrates every thread.\n",
 	       cpus[0], ncpus);
-	printf("a run counts when every record arrived exactly once, in order per producer; a run is\n"
-	       "  stalled below %.0f items/s over 250 ms or after %.0f s; disturbed (d) when other processes\n"
-	       "  used more than %.0f%% of the CPUs during it (/proc/stat minus our own getrusage); on a\n"
-	       "  slowed-down host (h) when a cache line's round trip between CPU %d and CPU %d, probed\n"
-	       "  before and after it, took more than twice the process's best probe both times (the\n"
+	printf("a run counts when every record arrived exactly once, in order per producer; a run "
+	       "is\n"
+	       "  stalled below %.0f items/s over 250 ms or after %.0f s; disturbed (d) when other "
+	       "processes\n"
+	       "  used more than %.0f%% of the CPUs during it (/proc/stat minus our own "
+	       "getrusage); on a\n"
+	       "  slowed-down host (h) when a cache line's round trip between CPU %d and CPU %d, "
+	       "probed\n"
+	       "  before and after it, took more than twice the process's best probe both times "
+	       "(the\n"
 	       "  faster of the two is listed after each row's runs).\n"
-	       "  Medians leave d and h runs out when at least half the runs are clean; \"all runs\" does not.\n",
-	       opt.stall_rate, opt.timeout, opt.max_other * 100, cpus[0], ncpus > 1 ? cpus[1] : cpus[0]);
+	       "  Medians leave d and h runs out when at least half the runs are clean; \"all "
+	       "runs\" does not.\n",
+	       opt.stall_rate, opt.timeout, opt.max_other * 100, cpus[0],
+	       ncpus > 1 ? cpus[1] : cpus[0]);
 	printf("queues:\n");
 	for (unsigned q = 0; q < NIMPL; q++) {
 		if (impls[q]->skipped)
 			printf("  %-11s %-12s SKIPPED: %s\n", impls[q]->name, impls[q]->mode,
 			       impls[q]->skipped);
 		else
-			printf("  %-11s %-12s %s\n", impls[q]->name, impls[q]->mode, impls[q]->about);
+			printf("  %-11s %-12s %s\n", impls[q]->name, impls[q]->mode,
+			       impls[q]->about);
 	}
 	fflush(stdout);
 }

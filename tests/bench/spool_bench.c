@@ -85,9 +85,9 @@ static size_t make_batch(char *buf, size_t len, unsigned n, uint64_t seq)
 
 	for (unsigned i = 0; i < n; i++)
 		pos += (size_t)snprintf(buf + pos, len - pos,
-		                        "liotad.gw-0001.bench.m%03u %" PRIu64 ".%02u %" PRIu64 "\n",
-		                        (unsigned)(seq % 100), seq * 7 % 100000, i % 100,
-		                        1733400000 + seq / 10000);
+					"liotad.gw-0001.bench.m%03u %" PRIu64 ".%02u %" PRIu64 "\n",
+					(unsigned)(seq % 100), seq * 7 % 100000, i % 100,
+					1733400000 + seq / 10000);
 	return pos;
 }
 
@@ -136,9 +136,9 @@ static void store_open(struct store *s, const struct opts *o)
 	sq(s->db, "PRAGMA journal_mode=WAL");
 	sq(s->db, "PRAGMA synchronous=OFF");
 	sq(s->db, "CREATE TABLE IF NOT EXISTS spool(id INTEGER PRIMARY KEY, ts INTEGER, "
-	          "count INTEGER, data BLOB)");
+		  "count INTEGER, data BLOB)");
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO spool(ts, count, data) VALUES (?, ?, ?)", -1,
-	                       &s->ins, NULL) != SQLITE_OK)
+			       &s->ins, NULL) != SQLITE_OK)
 		die("prepare", sqlite3_errmsg(s->db));
 	s->tick_tx = !strcmp(o->store, "sqlite-tick");
 }
@@ -218,9 +218,9 @@ static uint64_t store_replay(struct store *s)
 	}
 	sqlite3_stmt *sel, *del;
 	if (sqlite3_prepare_v2(s->db, "SELECT id, count, data FROM spool ORDER BY id LIMIT 256", -1,
-	                       &sel, NULL) != SQLITE_OK ||
+			       &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM spool WHERE id <= ?", -1, &del, NULL) !=
-	        SQLITE_OK)
+		    SQLITE_OK)
 		die("prepare", sqlite3_errmsg(s->db));
 	for (;;) {
 		sqlite3_int64 last = -1;
@@ -306,8 +306,8 @@ static void run(const struct opts *o, struct result *res)
 	store_close(&s);
 	if (back != samples) {
 		fprintf(stderr,
-		        "spool_bench: %s: wrote %" PRIu64 " samples, read back %" PRIu64 "\n",
-		        o->store, samples, back);
+			"spool_bench: %s: wrote %" PRIu64 " samples, read back %" PRIu64 "\n",
+			o->store, samples, back);
 		exit(1);
 	}
 	/* Time for the samples generated is part of the write path (the DCC encodes them too). */
@@ -351,8 +351,11 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {
-	    .store = "log", .dir = "spool-bench.tmp", .seconds = 5, .rate = 1000000, .batch = 100};
+	struct opts o = { .store = "log",
+			  .dir = "spool-bench.tmp",
+			  .seconds = 5,
+			  .rate = 1000000,
+			  .batch = 100 };
 	int runs = 3, c;
 
 	while ((c = getopt(argc, argv, "s:d:t:r:b:n:h")) != -1) {
@@ -376,9 +379,9 @@ int main(int argc, char **argv)
 			runs = atoi(optarg);
 			break;
 		default:
-			printf(
-			    "usage: spool_bench [-s log|sqlite|sqlite-tick] [-d DIR] [-t SECONDS] "
-			    "[-r SAMPLES/S] [-b BATCH] [-n RUNS]\n");
+			printf("usage: spool_bench [-s log|sqlite|sqlite-tick] [-d DIR] [-t "
+			       "SECONDS] "
+			       "[-r SAMPLES/S] [-b BATCH] [-n RUNS]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}

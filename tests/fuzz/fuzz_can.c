@@ -51,7 +51,7 @@ static void check_signal(const struct can_signal *s, const uint8_t *data, unsign
 	if (can_signal_check(s, err, sizeof(err)) < 0)
 		return;
 	FUZZ_CHECK(can_signal_bytes(s) >= 1 && can_signal_bytes(s) <= CAN_SIG_MAX_BYTES,
-	           "start %u length %u: %u bytes", s->start, s->length, can_signal_bytes(s));
+		   "start %u length %u: %u bytes", s->start, s->length, can_signal_bytes(s));
 	r = can_signal_raw(s, data, len, &raw);
 	if (can_signal_bytes(s) > len) {
 		FUZZ_CHECK(r == -ERANGE, "%u bytes, frame of %u: %d", can_signal_bytes(s), len, r);
@@ -59,17 +59,17 @@ static void check_signal(const struct can_signal *s, const uint8_t *data, unsign
 	}
 	FUZZ_CHECK(r == 0, "%d", r);
 	/* The reference may read a padded frame: only bits of the frame count. */
-	uint8_t padded[CAN_SIG_MAX_BYTES + 2] = {0};
+	uint8_t padded[CAN_SIG_MAX_BYTES + 2] = { 0 };
 	memcpy(padded, data, len);
 	uint64_t want = reference_raw(s, padded);
 	FUZZ_CHECK(raw == want, "start %u length %u %s%s: %#" PRIx64 ", expected %#" PRIx64,
-	           s->start, s->length, s->order == CAN_SIG_INTEL ? "intel" : "motorola",
-	           s->is_signed ? " signed" : "", raw, want);
+		   s->start, s->length, s->order == CAN_SIG_INTEL ? "intel" : "motorola",
+		   s->is_signed ? " signed" : "", raw, want);
 	if (s->length < 64) {
-		uint64_t top =
-		    s->is_signed ? (uint64_t)((int64_t)raw >> (s->length - 1)) : raw >> s->length;
+		uint64_t top = s->is_signed ? (uint64_t)((int64_t)raw >> (s->length - 1))
+					    : raw >> s->length;
 		FUZZ_CHECK(top == 0 || (s->is_signed && top == UINT64_MAX),
-		           "%#" PRIx64 " > %u bits", raw, s->length);
+			   "%#" PRIx64 " > %u bits", raw, s->length);
 	}
 }
 
@@ -100,7 +100,7 @@ static void check_filters(const struct can_id_match *m, size_t n, canid_t id)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct can_signal s = {.scale = 1};
+	struct can_signal s = { .scale = 1 };
 	struct can_id_match m[8];
 	uint32_t id;
 	size_t n, off;

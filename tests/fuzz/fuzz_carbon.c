@@ -35,11 +35,11 @@ static void check_path(const char *path, size_t nodes)
 	size_t got = 0;
 
 	for (const char *p = path; *p;) {
-		size_t n =
-		    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+		size_t n = strspn(
+			p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
 
 		FUZZ_CHECK(n > 0, "empty node or bad byte at %zu in '%s'", (size_t)(p - path),
-		           path);
+			   path);
 		got++;
 		p += n;
 		if (*p) {
@@ -74,18 +74,18 @@ static void check_line(const char *path, const struct lt_sample *s, size_t room)
 	FUZZ_CHECK(memcmp(out, path, pathlen) == 0 && out[pathlen] == ' ', "'%s'", out);
 	double v = strtod(out + pathlen + 1, &end);
 	FUZZ_CHECK(memcmp(&v, &s->value, sizeof(v)) == 0 && *end == ' ', "'%s' for %.17g", out,
-	           s->value);
+		   s->value);
 	uint64_t sec = strtoull(end + 1, &end, 10);
 	FUZZ_CHECK(sec == s->ts_ns / LT_NSEC_PER_SEC && *end == '\n', "'%s' for %" PRIu64, out,
-	           s->ts_ns);
+		   s->ts_ns);
 out:
 	free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct lt_sample s = {0};
-	const char *part[4] = {NULL, NULL, NULL, NULL};
+	struct lt_sample s = { 0 };
+	const char *part[4] = { NULL, NULL, NULL, NULL };
 	size_t room, nodes = 0;
 	char *text, *path;
 
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t need = strlen(part[1]) ? strlen(part[1]) : 1;
 	FUZZ_CHECK((r == 0) == (room % sizeof(small) + need + 1 <= sizeof(small)), "r %d", r);
 	FUZZ_CHECK(r < 0 ? pos == room % sizeof(small) : pos == room % sizeof(small) + need,
-	           "pos %zu", pos);
+		   "pos %zu", pos);
 	free(path);
 	free(text);
 	return 0;

@@ -91,7 +91,7 @@ static void check_errors(const char *errors, size_t main_lines, size_t dropin_li
 		else if (!strncmp(l, dropin_path, strlen(dropin_path)))
 			plen = strlen(dropin_path), lines = dropin_lines;
 		FUZZ_CHECK(plen && l[plen] == ':', "'%.*s' names no file of ours", (int)(end - l),
-		           l);
+			   l);
 		/* "FILE:LINE: reason", or "FILE: reason" about the file as a whole. */
 		const char *p = l + plen + 1;
 		if (*p != ' ') {
@@ -99,12 +99,12 @@ static void check_errors(const char *errors, size_t main_lines, size_t dropin_li
 			unsigned long line = strtoul(p, &e, 10);
 
 			FUZZ_CHECK(isdigit((unsigned char)*p) && line >= 1 && line <= lines &&
-			               *e == ':',
-			           "'%.*s': not a line of %zu", (int)(end - l), l, lines);
+					   *e == ':',
+				   "'%.*s': not a line of %zu", (int)(end - l), l, lines);
 			p = e + 1;
 		}
 		FUZZ_CHECK(p[0] == ' ' && p + 1 < end && p[1] != ' ', "'%.*s': no reason",
-		           (int)(end - l), l);
+			   (int)(end - l), l);
 		l = nl ? nl + 1 : end;
 	}
 	FUZZ_CHECK(n >= 1 && n <= 100, "%u error lines", n);
@@ -116,11 +116,11 @@ static void check_model(const struct lt_model *m)
 
 	FUZZ_CHECK(strlen(m->edge.id) == 36, "edge id '%s'", m->edge.id);
 	FUZZ_CHECK(m->daemon.lane_capacity &&
-	               !(m->daemon.lane_capacity & (m->daemon.lane_capacity - 1)),
-	           "lane_capacity %u", m->daemon.lane_capacity);
+			   !(m->daemon.lane_capacity & (m->daemon.lane_capacity - 1)),
+		   "lane_capacity %u", m->daemon.lane_capacity);
 	for (unsigned i = 0; i < m->ndccs; i++)
 		FUZZ_CHECK(m->dccs[i]->index == i && m->dccs[i]->drv && *m->dccs[i]->name, "dcc %u",
-		           i);
+			   i);
 	for (unsigned d = 0; d < m->ndevices; d++) {
 		const struct lt_device *dev = m->devices[d];
 
@@ -131,27 +131,27 @@ static void check_model(const struct lt_model *m)
 
 			FUZZ_CHECK(mt->device == dev && mt->dev_index == k, "%s", mt->fullname);
 			FUZZ_CHECK(mt->id < m->nmetrics && m->metrics[mt->id] == mt, "%s",
-			           mt->fullname);
+				   mt->fullname);
 			FUZZ_CHECK(!strncmp(mt->fullname, dev->name, dl) &&
-			               mt->fullname[dl] == '.' &&
-			               !strcmp(mt->fullname + dl + 1, mt->name),
-			           "'%s' of '%s'", mt->fullname, dev->name);
+					   mt->fullname[dl] == '.' &&
+					   !strcmp(mt->fullname + dl + 1, mt->name),
+				   "'%s' of '%s'", mt->fullname, dev->name);
 			FUZZ_CHECK(mt->aggregation >= 1 &&
-			               (mt->event_driven || mt->interval_ns > 0),
-			           "%s: aggregation %u interval %llu", mt->fullname,
-			           mt->aggregation, (unsigned long long)mt->interval_ns);
+					   (mt->event_driven || mt->interval_ns > 0),
+				   "%s: aggregation %u interval %llu", mt->fullname,
+				   mt->aggregation, (unsigned long long)mt->interval_ns);
 			for (unsigned t = 0; t < mt->ntargets; t++) {
 				const struct lt_dcc *dcc = mt->targets[t].dcc;
 
 				FUZZ_CHECK(dcc && dcc->index < m->ndccs &&
-				               m->dccs[dcc->index] == dcc,
-				           "%s target %u", mt->fullname, t);
+						   m->dccs[dcc->index] == dcc,
+					   "%s target %u", mt->fullname, t);
 			}
 		}
 		total += dev->nmetrics;
 	}
 	FUZZ_CHECK(total == m->nmetrics, "%u metrics in devices, %u in the model", total,
-	           m->nmetrics);
+		   m->nmetrics);
 }
 
 static bool same_model(const struct lt_model *a, const struct lt_model *b)
@@ -185,17 +185,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (config_load(main_path, id_path, &m, &errors) < 0) {
 		check_errors(errors, count_lines(data, main_size),
-		             ff ? count_lines(ff + 1, size - main_size - 1) : 0);
+			     ff ? count_lines(ff + 1, size - main_size - 1) : 0);
 		free(errors);
 		return 0;
 	}
 	FUZZ_CHECK(!errors, "accepted with errors '%s'", errors);
 	FUZZ_CHECK(!has_control(data, main_size) &&
-	               (!ff || !has_control(ff + 1, size - main_size - 1)),
-	           "a NUL or control character accepted");
+			   (!ff || !has_control(ff + 1, size - main_size - 1)),
+		   "a NUL or control character accepted");
 	check_model(m);
 	FUZZ_CHECK(config_load(main_path, id_path, &again, NULL) == 0 && same_model(m, again),
-	           "loaded twice, two models");
+		   "loaded twice, two models");
 	model_free(again);
 	model_free(m);
 	return 0;

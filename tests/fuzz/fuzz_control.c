@@ -19,7 +19,8 @@
 static int reference(const char *buf, size_t len, bool eof, enum control_cmd *cmd)
 {
 	static const char *const names[] = {
-	    [CONTROL_STATUS] = "status", [CONTROL_METRICS] = "metrics", [CONTROL_RING] = "ring"};
+		[CONTROL_STATUS] = "status", [CONTROL_METRICS] = "metrics", [CONTROL_RING] = "ring"
+	};
 	size_t n;
 
 	for (n = 0; n < len && n < CONTROL_REQUEST_MAX && buf[n] != '\n'; n++)
@@ -63,9 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = parse(data, size, eof, &cmd);
 	want = reference((const char *)data, size, eof, &want_cmd);
 	FUZZ_CHECK(r == want && (r != 1 || cmd == want_cmd),
-	           "%zu bytes, eof %d: %d (cmd %d), "
-	           "expected %d (cmd %d)",
-	           size, eof, r, cmd, want, want_cmd);
+		   "%zu bytes, eof %d: %d (cmd %d), "
+		   "expected %d (cmd %d)",
+		   size, eof, r, cmd, want, want_cmd);
 
 	/* As the daemon reads: byte by byte until an answer, then that answer. */
 	for (size_t n = 0; n <= size; n++) {
@@ -74,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rn == 0)
 			continue;
 		FUZZ_CHECK(rn == r && (rn != 1 || c == cmd), "after %zu of %zu bytes: %d, then %d",
-		           n, size, rn, r);
+			   n, size, rn, r);
 		break;
 	}
 	return 0;

@@ -22,9 +22,9 @@ static void check_id(const char *what, const char *s, size_t size)
 
 	FUZZ_CHECK(n < size, "%s not terminated", what);
 	FUZZ_CHECK(strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
-	                   n &&
-	               strcmp(s, "null") != 0,
-	           "%s '%s'", what, s);
+				   n &&
+			   strcmp(s, "null") != 0,
+		   "%s '%s'", what, s);
 }
 
 static void check_printable(const char *what, const char *s, size_t size)
@@ -57,7 +57,7 @@ static char *rewrite(const struct iotcc_resp *r)
 		json_object_set_new(body, "name", json_string(r->name));
 
 	root = json_pack("{s:I, s:i, s:s, s:o}", "transactionID", (json_int_t)r->tid, "version",
-	                 IOTCC_VERSION, "type", type, "body", body);
+			 IOTCC_VERSION, "type", type, "body", body);
 	FUZZ_CHECK(root, "no memory");
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
@@ -72,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret = iotcc_parse((const char *)data, size, &r, err, sizeof(err));
 
 	FUZZ_CHECK(ret == 0 || ret == -EBADMSG || ret == -EPROTO || ret == -ENOMSG ||
-	               (ret == -EMSGSIZE && size > IOTCC_MSG_MAX),
-	           "%d", ret);
+			   (ret == -EMSGSIZE && size > IOTCC_MSG_MAX),
+		   "%d", ret);
 	FUZZ_CHECK(ret == 0 || strnlen(err, sizeof(err)) > 0, "no reason for %d", ret);
 	if (ret < 0)
 		return 0;
@@ -88,27 +88,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_printable("name", r.name, sizeof(r.name));
 
 	FUZZ_CHECK(r.type == IOTCC_CREATE || !r.uuid[0], "uuid in a %s response",
-	           iotcc_type_name(r.type));
+		   iotcc_type_name(r.type));
 	FUZZ_CHECK(!r.ok || r.type != IOTCC_CREATE || r.uuid[0], "create ok without a uuid");
 
 	char *text = rewrite(&r);
 	FUZZ_CHECK(iotcc_parse(text, strlen(text), &again, err, sizeof(err)) == 0, "'%s': %s", text,
-	           err);
+		   err);
 	FUZZ_CHECK(again.tid == r.tid && again.type == r.type && again.ok == r.ok &&
-	               !strcmp(again.uuid, r.uuid) && !strcmp(again.id, r.id) &&
-	               !strcmp(again.result, r.result) && !strcmp(again.kind, r.kind) &&
-	               !strcmp(again.name, r.name),
-	           "'%s' does not parse as the response it came from", text);
+			   !strcmp(again.uuid, r.uuid) && !strcmp(again.id, r.id) &&
+			   !strcmp(again.result, r.result) && !strcmp(again.kind, r.kind) &&
+			   !strcmp(again.name, r.name),
+		   "'%s' does not parse as the response it came from", text);
 	free(text);
 
-	struct iotcc_ref ent = {r.kind[0] ? r.kind : "k", r.id[0] ? r.id : "i",
-	                        r.name[0] ? r.name : "n"};
+	struct iotcc_ref ent = { r.kind[0] ? r.kind : "k", r.id[0] ? r.id : "i",
+				 r.name[0] ? r.name : "n" };
 	FUZZ_CHECK(iotcc_resp_matches(&r, r.type, &ent, err, sizeof(err)), "own entity: %s", err);
 	FUZZ_CHECK(!iotcc_resp_matches(&r, (r.type + 1) % IOTCC_NTYPES, &ent, err, sizeof(err)),
-	           "matches a request of another type");
+		   "matches a request of another type");
 	ent.id = "another-id";
 	FUZZ_CHECK(!r.id[0] || strcmp(r.id, ent.id) == 0 ||
-	               !iotcc_resp_matches(&r, r.type, &ent, err, sizeof(err)),
-	           "body.id %s matches another entity", r.id);
+			   !iotcc_resp_matches(&r, r.type, &ent, err, sizeof(err)),
+		   "body.id %s matches another entity", r.id);
 	return 0;
 }

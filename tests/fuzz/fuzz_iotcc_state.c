@@ -26,15 +26,16 @@ static void remove_dir(void)
 static void check_saved(const struct iotcc_saved *s)
 {
 	char err[256];
-	const char *ids[2] = {s->id, s->uuid};
+	const char *ids[2] = { s->id, s->uuid };
 
 	FUZZ_CHECK(!iotcc_check_text("kind", s->kind, IOTCC_NAME_MAX, err, sizeof(err)), "%s", err);
 	FUZZ_CHECK(!iotcc_check_text("name", s->name, IOTCC_NAME_MAX, err, sizeof(err)), "%s", err);
 	for (int i = 0; i < 2; i++)
 		FUZZ_CHECK(*ids[i] && strlen(ids[i]) <= IOTCC_ID_MAX &&
-		               strspn(ids[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		                              "0123456789-") == strlen(ids[i]),
-		           "id '%s'", ids[i]);
+				   strspn(ids[i],
+					  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789-") == strlen(ids[i]),
+			   "id '%s'", ids[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -76,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(m == n, "%zu entries saved, %zu loaded", n, m);
 	for (size_t i = 0; i < n; i++) /* strings: bytes after their NUL may differ */
 		FUZZ_CHECK(!strcmp(v[i].kind, w[i].kind) && !strcmp(v[i].name, w[i].name) &&
-		               !strcmp(v[i].id, w[i].id) && !strcmp(v[i].uuid, w[i].uuid),
-		           "entry %zu changed", i);
+				   !strcmp(v[i].id, w[i].id) && !strcmp(v[i].uuid, w[i].uuid),
+			   "entry %zu changed", i);
 	unlink(saved);
 	free(v);
 	free(w);

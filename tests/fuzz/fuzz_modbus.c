@@ -74,15 +74,15 @@ static double reference_value(const struct mb_value *v, uint64_t raw)
 static void check_decode(const uint8_t *data)
 {
 	struct mb_value v = {
-	    .table = (enum mb_table)(data[0] % MB_NTABLES),
-	    .type = (enum mb_type)(data[1] % MB_NTYPES),
-	    .order = (enum mb_order)(data[2] % MB_NORDERS),
-	    .has_bits = data[3] & 1,
-	    .bit_lo = data[4] % 16,
-	    .bit_hi = data[5] % 16,
-	    .address = (uint16_t)(data[6] << 8 | data[7]),
-	    .scale = 1,
-	    .offset = 0,
+		.table = (enum mb_table)(data[0] % MB_NTABLES),
+		.type = (enum mb_type)(data[1] % MB_NTYPES),
+		.order = (enum mb_order)(data[2] % MB_NORDERS),
+		.has_bits = data[3] & 1,
+		.bit_lo = data[4] % 16,
+		.bit_hi = data[5] % 16,
+		.address = (uint16_t)(data[6] << 8 | data[7]),
+		.scale = 1,
+		.offset = 0,
 	};
 	const uint8_t *wire = data + 8;
 	uint16_t regs[4];
@@ -93,7 +93,7 @@ static void check_decode(const uint8_t *data)
 	if (mb_value_check(&v, err, sizeof(err)) < 0)
 		return;
 	FUZZ_CHECK(v.address + mb_value_width(&v) - 1 <= 65535, "address %u width %u", v.address,
-	           mb_value_width(&v));
+		   mb_value_width(&v));
 	if (mb_table_is_bits(v.table)) {
 		FUZZ_CHECK(mb_decode_bit(&v, wire[0] & 1) == (wire[0] & 1), "bit");
 		return;
@@ -105,15 +105,15 @@ static void check_decode(const uint8_t *data)
 	/* The same scaling (1, 0): it turns -0 into 0, as the driver's does. */
 	double want = reference_value(&v, reference_raw(wire, n, v.order)) * v.scale + v.offset;
 	FUZZ_CHECK(memcmp(&got, &want, sizeof(got)) == 0 || (isnan(got) && isnan(want)),
-	           "%s %s %s bits %d %u-%u: %.17g, expected %.17g", mb_table_name(v.table),
-	           mb_type_name(v.type), mb_order_name(v.order), v.has_bits, v.bit_lo, v.bit_hi,
-	           got, want);
+		   "%s %s %s bits %d %u-%u: %.17g, expected %.17g", mb_table_name(v.table),
+		   mb_type_name(v.type), mb_order_name(v.order), v.has_bits, v.bit_lo, v.bit_hi,
+		   got, want);
 	if (v.has_bits) {
 		double lim = (double)(1u << (v.bit_hi - v.bit_lo + 1));
 
 		FUZZ_CHECK(v.type == MB_INT16 ? got >= -lim / 2 && got < lim / 2
-		                              : got >= 0 && got < lim,
-		           "field %g of %u bits", got, v.bit_hi - v.bit_lo + 1);
+					      : got >= 0 && got < lim,
+			   "field %g of %u bits", got, v.bit_hi - v.bit_lo + 1);
 	}
 }
 
@@ -135,8 +135,8 @@ static void check_options(const char *s)
 		FUZZ_CHECK(lo <= hi && hi <= 15, "'%s' -> %u-%u", s, lo, hi);
 		snprintf(back, sizeof(back), "%u-%u", lo, hi);
 		FUZZ_CHECK(mb_parse_bits(back, &lo2, &hi2, err, sizeof(err)) == 0 && lo2 == lo &&
-		               hi2 == hi,
-		           "'%s' -> '%s'", s, back);
+				   hi2 == hi,
+			   "'%s' -> '%s'", s, back);
 	}
 }
 

@@ -60,11 +60,11 @@ static void check_topic(const char *tmpl, const char *const names[4])
 		if (*p == '%')
 			per_metric |= *++p == 'm';
 	FUZZ_CHECK(!mqtt_topic_per_metric(tmpl) == !per_metric, "'%s': per metric %d", tmpl,
-	           per_metric);
+		   per_metric);
 	char *got = mqtt_topic_expand(tmpl, names[0], names[1], names[2], names[3]);
 	char *want = reference_expand(tmpl, names);
 	FUZZ_CHECK(got && strcmp(got, want) == 0, "'%s' gave '%s', expected '%s'", tmpl,
-	           got ? got : "(null)", want);
+		   got ? got : "(null)", want);
 	FUZZ_CHECK(!strpbrk(got, "+#"), "wildcard in '%s'", got);
 	free(got);
 	free(want);
@@ -84,11 +84,11 @@ static void check_str(json_t *o, const char *key, const char *want)
 	const char *got = json_string_value(json_object_get(o, key));
 
 	FUZZ_CHECK(got && strcmp(got, want) == 0, "%s: '%s', expected '%s'", key,
-	           got ? got : "(none)", want);
+		   got ? got : "(none)", want);
 }
 
 static void check_json(int metadata, const char *const n[4], const char *unit,
-                       const struct lt_sample *s)
+		       const struct lt_sample *s)
 {
 	char sample[MQTT_SAMPLE_ROOM];
 	int sn = mqtt_json_sample(sample, sizeof(sample), s);
@@ -127,7 +127,7 @@ static void check_json(int metadata, const char *const n[4], const char *unit,
 	uint64_t ms = s->ts_ns / 1000000u;
 	if (ms < (UINT64_C(1) << 53))
 		FUZZ_CHECK(ts == (double)ms, "timestamp %.17g for %llu ms", ts,
-		           (unsigned long long)ms);
+			   (unsigned long long)ms);
 out:
 	json_decref(j);
 	free(msg);
@@ -148,7 +148,7 @@ static void check_escape(const char *s, size_t small)
 		size_t kept = need < small ? need : small - 1;
 
 		FUZZ_CHECK(strlen(cut) == kept && memcmp(cut, whole, kept) == 0, "cut at %zu",
-		           small);
+			   small);
 	}
 	free(whole);
 	free(cut);
@@ -156,8 +156,8 @@ static void check_escape(const char *s, size_t small)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct lt_sample s = {0};
-	const char *part[6] = {"", "", "", "", "", ""};
+	struct lt_sample s = { 0 };
+	const char *part[6] = { "", "", "", "", "", "" };
 	char *text;
 
 	if (size < 17)
@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		part[i] = text + off;
 		off += strlen(part[i]) + 1;
 	}
-	const char *names[4] = {part[1], part[2], part[3], part[4]};
+	const char *names[4] = { part[1], part[2], part[3], part[4] };
 	check_topic(part[0], names);
 	check_json(data[0] & 1, names, part[5], &s);
 	check_escape(part[3], data[0] >> 1);

@@ -37,17 +37,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK((unsigned char)*p >= 0x20, "host '%s'", h);
 		FUZZ_CHECK(ep[i].port <= 65535, "port %u", ep[i].port);
 		len += (size_t)sprintf(again + len, "%s%s%s%s", i ? "," : "", bracket ? "[" : "", h,
-		                       bracket ? "]" : "");
+				       bracket ? "]" : "");
 		if (ep[i].port)
 			len += (size_t)sprintf(again + len, ":%u", ep[i].port);
 	}
 	n2 = lt_mqtt_endpoints(again, ep2, err, sizeof(err));
 	FUZZ_CHECK(n2 == n, "'%s' gives %d brokers, '%s' %d (%s)", s, n, again, n2,
-	           n2 < 0 ? err : "");
+		   n2 < 0 ? err : "");
 	for (int i = 0; i < n; i++)
 		FUZZ_CHECK(!strcmp(ep[i].host, ep2[i].host) && ep[i].port == ep2[i].port,
-		           "broker %d: '%s' %u, again '%s' %u", i, ep[i].host, ep[i].port,
-		           ep2[i].host, ep2[i].port);
+			   "broker %d: '%s' %u, again '%s' %u", i, ep[i].host, ep[i].port,
+			   ep2[i].host, ep2[i].port);
 	free(again);
 out:
 	free(s);

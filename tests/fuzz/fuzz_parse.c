@@ -26,7 +26,7 @@ static void parse_double(const char *s)
 	FUZZ_CHECK(isfinite(v), "'%s' gave %g", s, v);
 	FUZZ_CHECK(lt_fmt_double(buf, sizeof(buf), v) > 0, "'%s': %g not formatted", s, v);
 	FUZZ_CHECK(lt_parse_double(buf, &back, err, sizeof(err)) == 0, "'%s' -> '%s': %s", s, buf,
-	           err);
+		   err);
 	FUZZ_CHECK(memcmp(&v, &back, sizeof(v)) == 0, "'%s' -> '%s' -> %.17g", s, buf, back);
 }
 
@@ -38,10 +38,10 @@ static void parse_uint(const char *s, uint64_t min, uint64_t max)
 	if (lt_parse_uint(s, min, max, &v, err, sizeof(err)) < 0)
 		return;
 	FUZZ_CHECK(v >= min && v <= max, "'%s' gave %" PRIu64 " outside %" PRIu64 "..%" PRIu64, s,
-	           v, min, max);
+		   v, min, max);
 	snprintf(buf, sizeof(buf), "%" PRIu64, v);
 	FUZZ_CHECK(lt_parse_uint(buf, min, max, &back, err, sizeof(err)) == 0 && back == v,
-	           "'%s' -> '%s' does not read back", s, buf);
+		   "'%s' -> '%s' does not read back", s, buf);
 }
 
 static void parse_duration(const char *s)
@@ -53,12 +53,12 @@ static void parse_duration(const char *s)
 		return;
 	snprintf(buf, sizeof(buf), "%" PRIu64 "ns", v);
 	FUZZ_CHECK(lt_parse_duration(buf, &back, err, sizeof(err)) == 0 && back == v,
-	           "'%s' -> '%s' does not read back", s, buf);
+		   "'%s' -> '%s' does not read back", s, buf);
 }
 
 static void parse_bool(const char *s)
 {
-	static const char *const words[] = {"yes", "true", "on", "1", "no", "false", "off", "0"};
+	static const char *const words[] = { "yes", "true", "on", "1", "no", "false", "off", "0" };
 	char err[256];
 	int v = -1, known = 0;
 

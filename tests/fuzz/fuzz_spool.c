@@ -63,16 +63,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t hdr[SPOOL_HDR_LEN];
 
 		FUZZ_CHECK(r == 0 || r == -EBADMSG ||
-		               (r >= SPOOL_HDR_LEN && (size_t)r <= size - off),
-		           "parse gave %zd for %zu bytes", r, size - off);
+				   (r >= SPOOL_HDR_LEN && (size_t)r <= size - off),
+			   "parse gave %zd for %zu bytes", r, size - off);
 		if (r <= 0)
 			break;
 		FUZZ_CHECK((size_t)r == SPOOL_HDR_LEN + rec.len, "size %zd, payload %u", r,
-		           rec.len);
+			   rec.len);
 		FUZZ_CHECK(rec.payload == data + off + SPOOL_HDR_LEN, "payload outside the record");
 		spool_rec_header(hdr, rec.payload, rec.len, rec.count, rec.ts_ns);
 		FUZZ_CHECK(!memcmp(hdr, data + off, SPOOL_HDR_LEN),
-		           "accepted a header it would not write");
+			   "accepted a header it would not write");
 		recs[n++] = rec;
 		off += (size_t)r;
 	}
@@ -101,14 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spool_conf_defaults(&c);
 	c.size_max = 1ull << 40;
 	FUZZ_CHECK(spool_open(path, &c, &sp, note, sizeof(note), err, sizeof(err)) == 0, "open: %s",
-	           err);
+		   err);
 	spool_get_stats(sp, &st);
 	FUZZ_CHECK(st.batches == n, "%llu batches kept, %zu parsed", (unsigned long long)st.batches,
-	           n);
+		   n);
 	FUZZ_CHECK(st.bytes + st.set_aside_bytes == size, "kept %llu + set aside %llu != %zu",
-	           (unsigned long long)st.bytes, (unsigned long long)st.set_aside_bytes, size);
+		   (unsigned long long)st.bytes, (unsigned long long)st.set_aside_bytes, size);
 	FUZZ_CHECK((off < size) == (note[0] != '\0'), "note '%s' with %zu of %zu bytes good", note,
-	           off, size);
+		   off, size);
 	for (size_t i = 0; i < n; i++) {
 		const void *p;
 		size_t len;
@@ -116,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_CHECK(spool_peek(sp, 0, &p, &len, &count) == 0, "batch %zu missing", i);
 		FUZZ_CHECK(len == recs[i].len && count == recs[i].count &&
-		               !memcmp(p, recs[i].payload, len),
-		           "batch %zu differs", i);
+				   !memcmp(p, recs[i].payload, len),
+			   "batch %zu differs", i);
 		spool_pop(sp);
 	}
 	const void *p;

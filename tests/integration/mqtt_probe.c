@@ -38,7 +38,7 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 {
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "echo:%.*s", (int)(len < 400 ? len : 400),
-	                 (const char *)payload);
+			 (const char *)payload);
 
 	if (lt_mqtt_publish(client, out_topic, buf, (size_t)n, 1, 0) < 0)
 		fprintf(stderr, "mqtt_probe: cannot queue the echo\n");
@@ -57,14 +57,14 @@ static void set(struct lt_mqtt_conf *c, const char *key, const char *value)
 int main(int argc, char **argv)
 {
 	static const struct lt_mqtt_handlers h = { .on_connect = on_connect,
-	                                           .on_message = on_message };
+						   .on_message = on_message };
 	struct lt_mqtt_conf c;
 	char err[256] = "";
 	int64_t end;
 
 	if (argc != 7) {
 		fprintf(stderr,
-		        "usage: mqtt_probe HOST PORT CLIENT_ID IN_TOPIC OUT_TOPIC SECONDS\n");
+			"usage: mqtt_probe HOST PORT CLIENT_ID IN_TOPIC OUT_TOPIC SECONDS\n");
 		return 2;
 	}
 	signal(SIGTERM, on_term);

@@ -36,8 +36,12 @@ static const uint8_t D[8] = { 0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0 };
 
 static struct can_signal sig(unsigned start, unsigned length, enum can_byte_order o, bool sgn)
 {
-	struct can_signal s = { .start = start, .length = length, .order = o, .is_signed = sgn,
-				.scale = 1, .offset = 0 };
+	struct can_signal s = { .start = start,
+				.length = length,
+				.order = o,
+				.is_signed = sgn,
+				.scale = 1,
+				.offset = 0 };
 	return s;
 }
 
@@ -383,9 +387,11 @@ END_TEST
 START_TEST(filters_one_per_distinct_match)
 {
 	const struct can_id_match m[] = {
-		{ 0x123, 0x7FF, false },        { 0x123, 0x7FF, false }, /* the same frame twice */
-		{ 0x123, 0x7FF, true },         { 0x12F, 0x7F0, false },
-		{ 0x120, 0x7F0, false },        /* the same filter as 0x12F/0x7F0 */
+		{ 0x123, 0x7FF, false },
+		{ 0x123, 0x7FF, false }, /* the same frame twice */
+		{ 0x123, 0x7FF, true },
+		{ 0x12F, 0x7F0, false },
+		{ 0x120, 0x7F0, false }, /* the same filter as 0x12F/0x7F0 */
 		{ 0x1ABCDEF0, CAN_EFF_MASK, true },
 	};
 	struct can_filter f[8];
@@ -570,8 +576,7 @@ START_TEST(metric_options_and_defaults)
 
 	fx_init(&f);
 	ck_assert_int_eq(fx_dev_opt(&f, "interface", "vcan0"), 0);
-	m = fx_metric(&f, "speed", 0, "frame_id", "0x123", "start_bit", "8", "length", "16",
-		      NULL);
+	m = fx_metric(&f, "speed", 0, "frame_id", "0x123", "start_bit", "8", "length", "16", NULL);
 	ck_assert_uint_eq(fx_match(m)->id, 0x123);
 	ck_assert_uint_eq(fx_match(m)->mask, CAN_SFF_MASK);
 	ck_assert(!fx_match(m)->ext);
@@ -594,8 +599,8 @@ START_TEST(metric_options_and_defaults)
 	ck_assert(!lt_metric_is_event_driven(m)); /* polled */
 
 	/* aliases; a leading 0 is decimal, not octal */
-	m = fx_metric(&f, "a", 0, "frame_id", "0123", "start_bit", "0", "length", "1",
-		      "byte_order", "big_endian", NULL);
+	m = fx_metric(&f, "a", 0, "frame_id", "0123", "start_bit", "0", "length", "1", "byte_order",
+		      "big_endian", NULL);
 	ck_assert_uint_eq(fx_match(m)->id, 123);
 	ck_assert_int_eq(fx_sig(m)->order, CAN_SIG_MOTOROLA);
 	m = fx_metric(&f, "b", 0, "frame_id", "0X7ff", "start_bit", "0", "length", "64",
@@ -630,8 +635,8 @@ START_TEST(extended_ids_and_masks)
 		      "length", "8", "mask", "0x7F0", NULL);
 	ck_assert(!fx_match(m)->ext);
 	ck_assert_uint_eq(fx_match(m)->mask, 0x7F0);
-	m = fx_metric(&f, "emask", 0, "frame_id", "0x18FEF100", "mask", "0x3FFFF00",
-		      "start_bit", "0", "length", "8", NULL);
+	m = fx_metric(&f, "emask", 0, "frame_id", "0x18FEF100", "mask", "0x3FFFF00", "start_bit",
+		      "0", "length", "8", NULL);
 	ck_assert_uint_eq(fx_match(m)->mask, 0x3FFFF00);
 
 	fx_metric_fails(&f, "frame_id 0x800 does not fit in a standard 11-bit ID (extended = no)",
@@ -821,8 +826,8 @@ START_TEST(event_metrics_emit_one_sample_per_matching_frame_and_signal)
 	uint64_t t0, t1;
 
 	rx_init(&r);
-	fx_metric(&r.f, "speed", 0, "frame_id", "0x123", "start_bit", "0", "length", "16",
-		  "scale", "0.5", NULL);
+	fx_metric(&r.f, "speed", 0, "frame_id", "0x123", "start_bit", "0", "length", "16", "scale",
+		  "0.5", NULL);
 	/* Motorola from byte 2 bit 7: 0xFF38 = -200 */
 	fx_metric(&r.f, "rpm", 0, "frame_id", "0x123", "start_bit", "23", "length", "16",
 		  "byte_order", "motorola", "signed", "yes", NULL);

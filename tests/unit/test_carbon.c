@@ -174,7 +174,7 @@ struct pump {
 };
 
 static void pump(struct lt_stream *s, struct lt_dcc_stats *st, struct pump *p, int ms,
-                 size_t until_len, int until_state)
+		 size_t until_len, int until_state)
 {
 	int64_t end = now_ns() + ms * MS;
 
@@ -354,7 +354,7 @@ END_TEST
 START_TEST(line_encodes_fractions_shortest)
 {
 	ck_assert_str_eq(line("p.gw.boiler.temp", 21.5, 1700000000000000000ull),
-	                 "p.gw.boiler.temp 21.5 1700000000\n");
+			 "p.gw.boiler.temp 21.5 1700000000\n");
 	ck_assert_str_eq(line("a", 0.1, 0), "a 0.1 0\n");
 	ck_assert_str_eq(line("a", 0.1 + 0.2, 0), "a 0.30000000000000004 0\n");
 	ck_assert_str_eq(line("a", 1.0 / 3, 0), "a 0.3333333333333333 0\n");
@@ -514,7 +514,7 @@ END_TEST
 
 START_TEST(stream_tcp_delivers_lines_exactly)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	struct pump p = { .peer = -1 };
@@ -548,7 +548,7 @@ END_TEST
 
 START_TEST(stream_queue_bound_refuses_whole_writes)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	struct pump p = { .peer = -1 };
@@ -641,7 +641,7 @@ static void check_whole_lines(const char *buf, size_t len, long last, long *firs
 
 START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	struct pump p = { .peer = -1 };
@@ -666,7 +666,7 @@ START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 	while (stream_queued(s) < (1u << 20) && now_ns() < end) {
 		for (int i = 0; i < 1000; i++) {
 			int n = snprintf(rec, sizeof(rec), "seq.%ld %ld.%03ld 1700000000\n", seq,
-			                 seq % 977, seq % 1000);
+					 seq % 977, seq % 1000);
 
 			if (stream_write(s, rec, (size_t)n))
 				ck_abort_msg("stream_write refused record %ld", seq);
@@ -716,7 +716,7 @@ END_TEST
  */
 START_TEST(stream_resends_the_window_after_the_connection_ends)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	struct pump p = { .peer = -1 }, q = { .peer = -1 };
@@ -778,7 +778,7 @@ START_TEST(endpoints_parse_hosts_ports_and_ipv6)
 	struct lt_endpoint *ep;
 	char err[256];
 	int n = lt_endpoints_parse(" a.example , 10.0.0.2:2004,[::1]:5,::1", "2003", &ep, err,
-	                           sizeof(err));
+				   sizeof(err));
 
 	ck_assert_int_eq(n, 4);
 	ck_assert_str_eq(ep[0].host, "a.example");
@@ -795,16 +795,16 @@ END_TEST
 
 START_TEST(endpoints_refuse_bad_lists_naming_the_endpoint)
 {
-	static const char *const bad[] = { "a,,b", "a,", "[::1", "[]:1", "[::1]2003", "[::1]:",
-		                           "a:", ":1", "a b", "1,2,3,4,5,6,7,8,9" };
+	static const char *const bad[] = { "a,,b",   "a,", "[::1", "[]:1", "[::1]2003",
+					   "[::1]:", "a:", ":1",   "a b",  "1,2,3,4,5,6,7,8,9" };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		ck_assert_msg(lt_endpoints_parse(bad[i], "2003", NULL, err, sizeof(err)) == -EINVAL,
-		              "\"%s\" accepted", bad[i]);
+			      "\"%s\" accepted", bad[i]);
 		ck_assert_msg(!strncmp(err, "endpoint ", 9) || !strncmp(err, "more than 8", 11),
-		              "\"%s\": %s", bad[i], err);
+			      "\"%s\": %s", bad[i], err);
 	}
 	ck_assert_int_eq(lt_endpoints_parse("a", NULL, NULL, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "endpoint 1 (\"a\") has no port");
@@ -815,8 +815,8 @@ END_TEST
 
 /* Drive @s with two peers until @cond holds or @ms pass. */
 static void pump2(struct lt_stream *s, struct pump *a, struct pump *b, int ms,
-                  int (*cond)(struct lt_dcc_stats *, struct pump *, struct pump *),
-                  struct lt_dcc_stats *st)
+		  int (*cond)(struct lt_dcc_stats *, struct pump *, struct pump *),
+		  struct lt_dcc_stats *st)
 {
 	int64_t end = now_ns() + ms * MS;
 
@@ -905,7 +905,8 @@ static void check_union(const struct pump *a, const struct pump *b, long last)
 			char *end;
 			long n;
 
-			ck_assert_msg(nl && !strncmp(l, "seq.", 4), "half line at %zu of peer %d", off, k);
+			ck_assert_msg(nl && !strncmp(l, "seq.", 4), "half line at %zu of peer %d",
+				      off, k);
 			n = strtol(l + 4, &end, 10);
 			ck_assert_msg(*end == ' ' && n >= 0 && n <= last, "bad line %.30s", l);
 			ck_assert_msg(!seen[n], "line %ld twice", n);
@@ -927,7 +928,7 @@ static void check_union(const struct pump *a, const struct pump *b, long last)
  */
 START_TEST(stream_fails_over_to_the_next_endpoint_and_comes_back)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	struct pump a = { .lfd = -1, .peer = -1 }, b = { .lfd = -1, .peer = -1 };
@@ -985,7 +986,7 @@ END_TEST
  */
 START_TEST(stream_backs_off_once_per_round_of_endpoints)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	char hosts[64];
@@ -1023,7 +1024,7 @@ END_TEST
  */
 START_TEST(stream_resend_window_covers_siocoutq)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	struct pump p = { .peer = -1 };
@@ -1083,8 +1084,9 @@ START_TEST(stream_resend_window_covers_siocoutq)
 	ck_assert_int_eq(strncmp(q, "seq.", 4), 0);
 	long first = strtol(q + 4, NULL, 10);
 
-	ck_assert_msg(first <= last_read + 1, "lines %ld..%ld lost: read up to %ld, re-sent from %ld",
-	              last_read + 1, first - 1, last_read, first);
+	ck_assert_msg(first <= last_read + 1,
+		      "lines %ld..%ld lost: read up to %ld, re-sent from %ld", last_read + 1,
+		      first - 1, last_read, first);
 	free(q);
 	stream_free(s);
 	stream_conf_clear(&c);
@@ -1094,7 +1096,7 @@ END_TEST
 
 START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	const int64_t min = 20 * MS, max = 100 * MS;
@@ -1129,8 +1131,8 @@ START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 		int64_t slack = k == 0 ? now_ns() - t0 : 0; /* start() took its own time */
 
 		ck_assert_msg(delay >= min / 2 - slack && delay <= cap + slack,
-		              "attempt %d: delay %lld not in [%lld, %lld]", k, (long long)delay,
-		              (long long)(min / 2), (long long)cap);
+			      "attempt %d: delay %lld not in [%lld, %lld]", k, (long long)delay,
+			      (long long)(min / 2), (long long)cap);
 		if (k >= 4 && delay > longest_late)
 			longest_late = delay;
 		ck_assert_uint_eq(atomic_load(&st.errors), (uint64_t)k + 1);
@@ -1151,7 +1153,7 @@ END_TEST
 
 START_TEST(stream_flush_times_out_and_delivers_when_peer_is_back)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	uint16_t port = closed_port();
@@ -1188,7 +1190,7 @@ END_TEST
 
 START_TEST(stream_file_sink_appends_exact_lines)
 {
-	struct lt_dcc_stats st = {0};
+	struct lt_dcc_stats st = { 0 };
 	struct lt_stream_conf c;
 	struct lt_stream *s;
 	const char *path = tmp_path();
@@ -1248,7 +1250,7 @@ END_TEST
 /* ---- the Graphite DCC --------------------------------------------------------- */
 
 static void reg_entity(struct lt_dcc *d, enum lt_entity_kind kind, const char *name,
-                       const struct lt_reg *parent, struct lt_reg *reg)
+		       const struct lt_reg *parent, struct lt_reg *reg)
 {
 	struct lt_entity e = { .kind = kind, .name = name, .type = "x" };
 
@@ -1283,7 +1285,7 @@ END_TEST
 START_TEST(graphite_publishes_exact_lines_to_file)
 {
 	struct lt_dcc d = { .name = "g", .drv = &lt_dcc_graphite };
-	struct lt_reg edge = {0}, dev = {0}, met = {0};
+	struct lt_reg edge = { 0 }, dev = { 0 }, met = { 0 };
 	const char *path = tmp_path();
 	struct lt_sample s[3] = {
 		{ .ts_ns = 1700000000000000000ull, .value = 21.5 },
@@ -1317,8 +1319,8 @@ START_TEST(graphite_publishes_exact_lines_to_file)
 	d.drv->stop(&d);
 	got = read_file(path, &len);
 	ck_assert_str_eq(got, "prefix.gw_1.boiler.temp 21.5 1700000000\n"
-	                      "prefix.gw_1.boiler.temp -3 1700000001\n"
-	                      "prefix.gw_1.boiler.temp 21.5 1700000000\n");
+			      "prefix.gw_1.boiler.temp -3 1700000001\n"
+			      "prefix.gw_1.boiler.temp 21.5 1700000000\n");
 	free(got);
 	unreg(&d, &met);
 	unreg(&d, &dev);
@@ -1331,7 +1333,7 @@ END_TEST
 START_TEST(graphite_defaults_to_port_2003_and_needs_host)
 {
 	struct lt_dcc d = { .name = "g", .drv = &lt_dcc_graphite };
-	struct lt_reg edge = {0};
+	struct lt_reg edge = { 0 };
 	char err[128] = "";
 
 	ck_assert_int_eq(d.drv->init(&d), 0);
@@ -1351,7 +1353,7 @@ END_TEST
 START_TEST(graphite_counts_drops_when_queue_is_full)
 {
 	struct lt_dcc d = { .name = "g", .drv = &lt_dcc_graphite };
-	struct lt_reg edge = {0}, met = {0};
+	struct lt_reg edge = { 0 }, met = { 0 };
 	struct lt_sample s[10];
 	char err[128] = "", port[8];
 	int queued = 0, calls = 0;
@@ -1451,7 +1453,7 @@ static int auto_dcc(struct lt_dcc *d, const char *mode, char *err, size_t errlen
 START_TEST(graphite_spool_auto_follows_the_state_folder)
 {
 	struct lt_dcc d;
-	struct lt_reg edge = {0}, met = {0};
+	struct lt_reg edge = { 0 }, met = { 0 };
 	struct lt_sample smp = { .ts_ns = 1700000000000000000ull, .value = 1 };
 	char state[64] = "/tmp/lt-graphite-auto-XXXXXX", notdir[128], cmd[160], err[512];
 
@@ -1496,7 +1498,7 @@ END_TEST
 START_TEST(graphite_spools_while_carbon_is_away_and_recovers_at_start)
 {
 	struct lt_dcc d;
-	struct lt_reg edge = {0}, met = {0};
+	struct lt_reg edge = { 0 }, met = { 0 };
 	struct lt_sample s[10];
 	char state[64] = "/tmp/lt-graphite-spool-XXXXXX", cmd[128];
 
@@ -1509,7 +1511,8 @@ START_TEST(graphite_spools_while_carbon_is_away_and_recovers_at_start)
 		ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
 	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 500);
 	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
-	/* A publisher round's batches are staged, then appended as one record when it ends (poll). */
+	/* A publisher round's batches are staged, then appended as one record when it ends (poll).
+	 */
 	ck_assert_uint_eq(atomic_load(&d.stats.spool_batches), 0);
 	struct pollfd pfd = { .fd = -1 };
 	int64_t deadline = INT64_MAX;

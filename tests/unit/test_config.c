@@ -20,8 +20,8 @@
 
 #define MACHINE_ID "0123456789abcdef0123456789abcdef\n"
 
-static char dir[64];	  /* the test's folder */
-static char conf[128];	  /* dir/liotad.conf */
+static char dir[64];      /* the test's folder */
+static char conf[128];    /* dir/liotad.conf */
 static char machine[128]; /* dir/machine-id */
 
 /* ---- fixture and helpers --------------------------------------------------- */
@@ -543,9 +543,9 @@ END_TEST
 START_TEST(interval_limits_are_inclusive)
 {
 	struct lt_model *m =
-	    load_ok("[device \"dev\"]\ntype = sim\n"
-		    "[metric \"dev.fast\"]\ninterval = 10us\n"
-		    "[metric \"dev.slow\"]\ninterval = 24h\naggregation = 10000\n");
+		load_ok("[device \"dev\"]\ntype = sim\n"
+			"[metric \"dev.fast\"]\ninterval = 10us\n"
+			"[metric \"dev.slow\"]\ninterval = 24h\naggregation = 10000\n");
 
 	ck_assert_uint_eq(m->metrics[0]->interval_ns, 10000);
 	ck_assert_uint_eq(m->metrics[1]->interval_ns, 24 * 3600 * LT_NSEC_PER_SEC);
@@ -682,14 +682,17 @@ END_TEST
 
 START_TEST(missing_or_unknown_type_is_reported)
 {
-	assert_errors("[device \"x\"]\nunit = 1\n"
-		      "[device \"y\"]\ntype = foo\n"
-		      "[dcc \"c\"]\nhost = h\n"
-		      "[dcc \"d\"]\ntype = carbon\n",
-		      "{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, modbus, iio)\n"
-		      "{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus, iio)\n"
-		      "{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
-		      "{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc)\n");
+	assert_errors(
+		"[device \"x\"]\nunit = 1\n"
+		"[device \"y\"]\ntype = foo\n"
+		"[dcc \"c\"]\nhost = h\n"
+		"[dcc \"d\"]\ntype = carbon\n",
+		"{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, modbus, "
+		"iio)\n"
+		"{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus, "
+		"iio)\n"
+		"{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
+		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc)\n");
 }
 END_TEST
 
@@ -697,7 +700,8 @@ START_TEST(metric_of_a_device_without_driver_gets_no_second_error)
 {
 	assert_errors("[device \"x\"]\ntype = foo\n"
 		      "[metric \"x.m\"]\ninterval = 1s\nfunction = sine\n",
-		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus, iio)\n");
+		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio, "
+		      "modbus, iio)\n");
 }
 END_TEST
 
@@ -1120,7 +1124,8 @@ START_TEST(bad_properties_are_reported_at_their_line)
 
 	snprintf(text, sizeof(text),
 		 "[device \"d\"]\ntype = sim\nproperty.b@d = x\nproperty. = x\n"
-		 "property.%065d = x\nproperty.%064d = fine\nproperty.tab = a\tb\n", 0, 1);
+		 "property.%065d = x\nproperty.%064d = fine\nproperty.tab = a\tb\n",
+		 0, 1);
 	assert_errors(text,
 		      "{conf}:3: bad property name 'b@d': 1 to 64 of A-Z a-z 0-9 _ . -\n"
 		      "{conf}:4: bad property name '': 1 to 64 of A-Z a-z 0-9 _ . -\n"

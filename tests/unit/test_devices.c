@@ -78,8 +78,7 @@ static int fx_opt(struct fx *f, struct lt_metric *m, const char *key, const char
 static int fx_check(struct fx *f, struct lt_metric *m)
 {
 	f->err[0] = '\0';
-	return f->dev->drv->metric_check ? f->dev->drv->metric_check(m, f->err, sizeof(f->err))
-					 : 0;
+	return f->dev->drv->metric_check ? f->dev->drv->metric_check(m, f->err, sizeof(f->err)) : 0;
 }
 
 /* Set options (NULL-terminated key, value pairs) that must all be accepted, then check. */
@@ -401,8 +400,7 @@ START_TEST(sim_random_walk_starts_at_start_and_moves_at_most_step)
 	int moved = 0;
 
 	fx_init(&f, &lt_device_sim, "walker");
-	m = fx_metric_with(&f, "w", "function", "random_walk", "start", "100", "step", "0.5",
-			   NULL);
+	m = fx_metric_with(&f, "w", "function", "random_walk", "start", "100", "step", "0.5", NULL);
 	prev = fx_read_ok(&f, m);
 	ck_assert(prev == 100);
 	for (int i = 0; i < 10000; i++) {
@@ -423,8 +421,8 @@ START_TEST(sim_random_walk_stays_within_min_and_max)
 	double prev, v;
 
 	fx_init(&f, &lt_device_sim, "walker");
-	m = fx_metric_with(&f, "w", "function", "random_walk", "min", "-5", "max", "5", "step",
-			   "2", "seed", "7", NULL);
+	m = fx_metric_with(&f, "w", "function", "random_walk", "min", "-5", "max", "5", "step", "2",
+			   "seed", "7", NULL);
 	/* a step wider than the range: values are still clamped */
 	wide = fx_metric_with(&f, "x", "function", "random_walk", "min", "0", "max", "1", "step",
 			      "10", NULL);
@@ -490,8 +488,7 @@ START_TEST(sim_rejects_unknown_keys)
 	fx_init(&f, &lt_device_sim, "room");
 	m = fx_metric(&f, "temp");
 	ck_assert_int_eq(fx_opt(&f, m, "colour", "blue"), -ENOENT);
-	ck_assert_int_eq(lt_device_sim.device_option(f.dev, "amplitude", "1", f.err,
-						     sizeof(f.err)),
+	ck_assert_int_eq(lt_device_sim.device_option(f.dev, "amplitude", "1", f.err, sizeof(f.err)),
 			 -ENOENT);
 	fx_free(&f);
 }

@@ -53,10 +53,10 @@ static uint32_t new_id(const struct lt_model *m, const struct lt_diff *df, const
 START_TEST(same_configuration_keeps_everything)
 {
 	struct lt_model *a =
-	    load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b") MET("b", "y", "1s"));
+		load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b") MET("b", "y", "1s"));
 	/* Other order of sections and keys: the same configuration. */
 	struct lt_model *b = load("[metric \"b.y\"]\nfunction = counter\ninterval = 1s\n" DEV("b")
-	                              DEV("a") MET("a", "x", "1s") DCC_G EDGE);
+					  DEV("a") MET("a", "x", "1s") DCC_G EDGE);
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 4, &df);
@@ -83,9 +83,9 @@ END_TEST
 START_TEST(added_device_starts_removed_stops_others_kept)
 {
 	struct lt_model *a =
-	    load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b") MET("b", "y", "1s"));
+		load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b") MET("b", "y", "1s"));
 	struct lt_model *b =
-	    load(EDGE DCC_G DEV("b") MET("b", "y", "1s") DEV("c") MET("c", "z", "1s"));
+		load(EDGE DCC_G DEV("b") MET("b", "y", "1s") DEV("c") MET("c", "z", "1s"));
 	struct lt_diff df;
 	int ib = dev_index(b, "b"), ic = dev_index(b, "c");
 
@@ -116,9 +116,9 @@ END_TEST
 START_TEST(changed_metric_restarts_its_device_only)
 {
 	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s") MET("a", "w", "1s")
-	                              DEV("b") MET("b", "y", "1s"));
+					  DEV("b") MET("b", "y", "1s"));
 	struct lt_model *b = load(EDGE DCC_G DEV("a") MET("a", "x", "2s") MET("a", "w", "1s")
-	                              DEV("b") MET("b", "y", "1s"));
+					  DEV("b") MET("b", "y", "1s"));
 	struct lt_diff df;
 	int ia = dev_index(b, "a");
 	uint32_t idx, idw;
@@ -147,11 +147,11 @@ END_TEST
 START_TEST(changed_property_restarts_its_device_only)
 {
 	struct lt_model *a = load(EDGE DCC_G DEV("a") "property.serial = 1\n" MET("a", "x", "1s")
-	                              DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
+					  DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
 	struct lt_model *b = load(EDGE DCC_G DEV("a") "property.serial = 3\n" MET("a", "x", "1s")
-	                              DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
+					  DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
 	struct lt_model *c = load(EDGE DCC_G DEV("a") MET("a", "x", "1s")
-	                              DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
+					  DEV("b") "property.serial = 2\n" MET("b", "y", "1s"));
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 2, &df);
@@ -210,12 +210,12 @@ END_TEST
 START_TEST(changed_dcc_restarts_it_devices_kept)
 {
 	struct lt_model *a =
-	    load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	             MET("a", "x", "1s"));
+		load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+			     MET("a", "x", "1s"));
 	struct lt_model *b = load(EDGE "[dcc \"g\"]\ntype = graphite\ntransport = stdout\n"
-	                               "prefix = p\n"
-	                               "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	                                   MET("a", "x", "1s"));
+				       "prefix = p\n"
+				       "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+					       MET("a", "x", "1s"));
 	struct lt_diff df;
 	const struct lt_dcc *g = model_find_dcc(b, "g"), *h = model_find_dcc(b, "h");
 
@@ -238,11 +238,11 @@ END_TEST
 START_TEST(added_and_removed_dcc_keep_devices_that_do_not_use_them)
 {
 	struct lt_model *a =
-	    load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	             MET("a", "x", "1s") "dcc = h\n");
+		load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+			     MET("a", "x", "1s") "dcc = h\n");
 	struct lt_model *b = load(EDGE "[dcc \"k\"]\ntype = graphite\ntransport = stdout\n"
-	                               "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	                                   MET("a", "x", "1s") "dcc = h\n");
+				       "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+					       MET("a", "x", "1s") "dcc = h\n");
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 1, &df);
@@ -262,11 +262,11 @@ END_TEST
 
 START_TEST(added_dcc_restarts_devices_publishing_to_every_dcc)
 {
-	struct lt_model *a =
-	    load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b") MET("b", "y", "1s") "dcc = g\n");
+	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b")
+					  MET("b", "y", "1s") "dcc = g\n");
 	struct lt_model *b =
-	    load(EDGE DCC_G "[dcc \"k\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	             MET("a", "x", "1s") DEV("b") MET("b", "y", "1s") "dcc = g\n");
+		load(EDGE DCC_G "[dcc \"k\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+			     MET("a", "x", "1s") DEV("b") MET("b", "y", "1s") "dcc = g\n");
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 2, &df);
@@ -283,11 +283,11 @@ END_TEST
 START_TEST(changed_metric_dcc_list_restarts_its_device)
 {
 	struct lt_model *a =
-	    load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	             MET("a", "x", "1s") "dcc = g\n");
+		load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+			     MET("a", "x", "1s") "dcc = g\n");
 	struct lt_model *b =
-	    load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
-	             MET("a", "x", "1s") "dcc = g, h\n");
+		load(EDGE DCC_G "[dcc \"h\"]\ntype = graphite\ntransport = stdout\n" DEV("a")
+			     MET("a", "x", "1s") "dcc = g, h\n");
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 1, &df);
@@ -304,7 +304,7 @@ START_TEST(changed_edge_or_daemon_is_whole)
 	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s"));
 	struct lt_model *b = load("[edge]\nname = gw2\n" DCC_G DEV("a") MET("a", "x", "1s"));
 	struct lt_model *c =
-	    load(EDGE "[daemon]\nlane_capacity = 8192\n" DCC_G DEV("a") MET("a", "x", "1s"));
+		load(EDGE "[daemon]\nlane_capacity = 8192\n" DCC_G DEV("a") MET("a", "x", "1s"));
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 1, &df);
@@ -323,7 +323,7 @@ START_TEST(more_new_devices_than_free_lanes_is_short)
 {
 	struct lt_model *a = load(EDGE DCC_G DEV("a") MET("a", "x", "1s"));
 	struct lt_model *b = load(EDGE DCC_G DEV("a") MET("a", "x", "1s") DEV("b")
-	                              MET("b", "y", "1s") DEV("c") MET("c", "z", "1s"));
+					  MET("b", "y", "1s") DEV("c") MET("c", "z", "1s"));
 	struct lt_diff df;
 
 	lt_diff_compute(a, b, 3, &df);

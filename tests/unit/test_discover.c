@@ -28,13 +28,13 @@ static struct lt_udev_dev iio_dev(const char *action, const char *sysname)
 	static char syspath[128];
 
 	snprintf(syspath, sizeof(syspath), "/sys/devices/iio/%s", sysname);
-	return (struct lt_udev_dev){.action = action,
-	                            .syspath = syspath,
-	                            .devpath = syspath + 4,
-	                            .subsystem = "iio",
-	                            .sysname = sysname,
-	                            .devnode = "/dev/iio:device0",
-	                            .profile = "thermo"};
+	return (struct lt_udev_dev){ .action = action,
+				     .syspath = syspath,
+				     .devpath = syspath + 4,
+				     .subsystem = "iio",
+				     .sysname = sysname,
+				     .devnode = "/dev/iio:device0",
+				     .profile = "thermo" };
 }
 
 /* ---- names ------------------------------------------------------------------ */
@@ -226,12 +226,12 @@ START_TEST(a_serial_port_is_named_by_its_node_and_warned_unstable)
 {
 	struct lt_discovery d;
 	struct lt_discover_notes nt;
-	struct lt_udev_dev u = {.action = "add",
-	                        .syspath = "/sys/devices/usb1/ttyUSB0",
-	                        .subsystem = "tty",
-	                        .sysname = "ttyUSB0",
-	                        .devnode = "/dev/ttyUSB0",
-	                        .profile = "meter"};
+	struct lt_udev_dev u = { .action = "add",
+				 .syspath = "/sys/devices/usb1/ttyUSB0",
+				 .subsystem = "tty",
+				 .sysname = "ttyUSB0",
+				 .devnode = "/dev/ttyUSB0",
+				 .profile = "meter" };
 
 	lt_discovery_init(&d);
 	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
@@ -255,21 +255,21 @@ START_TEST(a_device_without_a_node_is_not_taken_but_a_network_interface_is)
 {
 	struct lt_discovery d;
 	struct lt_discover_notes nt;
-	struct lt_udev_dev u = {.action = "add",
-	                        .syspath = "/sys/devices/platform/gpio-sim.0/gpio/gpiochip1022",
-	                        .subsystem = "gpio",
-	                        .sysname = "gpiochip1022",
-	                        .profile = "relays"};
+	struct lt_udev_dev u = { .action = "add",
+				 .syspath = "/sys/devices/platform/gpio-sim.0/gpio/gpiochip1022",
+				 .subsystem = "gpio",
+				 .sysname = "gpiochip1022",
+				 .profile = "relays" };
 
 	lt_discovery_init(&d);
 	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 0);
 	ck_assert_uint_eq(d.ninst, 0);
 	ck_assert_int_eq(nt.prio[0], LOG_DEBUG);
-	u = (struct lt_udev_dev){.action = "add",
-	                         .syspath = "/sys/devices/virtual/net/can0",
-	                         .subsystem = "net",
-	                         .sysname = "can0",
-	                         .profile = "engine"};
+	u = (struct lt_udev_dev){ .action = "add",
+				  .syspath = "/sys/devices/virtual/net/can0",
+				  .subsystem = "net",
+				  .sysname = "can0",
+				  .profile = "engine" };
 	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
 	ck_assert_str_eq(d.inst[0].hw, "can0");
 	lt_discovery_free(&d);
@@ -351,7 +351,8 @@ START_TEST(a_flapping_device_is_reported_once_per_window)
 	/* A new window: logged again. */
 	u.action = "add";
 	ck_assert_int_eq(
-	    lt_discovery_event(&d, &u, T0 + LT_DISCOVER_FLAP_WINDOW_NS + 10 * 1000 * MS, &nt), 1);
+		lt_discovery_event(&d, &u, T0 + LT_DISCOVER_FLAP_WINDOW_NS + 10 * 1000 * MS, &nt),
+		1);
 	ck_assert_uint_eq(nt.n, 1);
 	ck_assert_ptr_nonnull(strstr(nt.text[0], "appeared"));
 	lt_discovery_free(&d);
@@ -503,7 +504,7 @@ START_TEST(udev_properties_are_bounded_and_yield_to_the_profile)
 	u.vendor = "ACME";
 	ck_assert_int_eq(lt_discovery_event(&d, &u, T0, &nt), 1);
 	m = load(EDGE DCC_G STATIC "[profile \"thermo\"]\ntype = iio\nproperty.vendor = Ours\n", &d,
-	         NULL);
+		 NULL);
 	dev = model_find_device(m, "thermo-iio_device3");
 	ck_assert_ptr_nonnull(dev);
 	ck_assert_uint_eq(dev->nprops, 3);
@@ -550,11 +551,11 @@ START_TEST(a_device_of_an_unknown_profile_or_subsystem_is_left_out)
 {
 	struct lt_discovery d;
 	struct lt_discover_notes nt;
-	struct lt_udev_dev u = {.action = "add",
-	                        .syspath = "/sys/class/net/can0",
-	                        .subsystem = "net",
-	                        .sysname = "can0",
-	                        .profile = "thermo"};
+	struct lt_udev_dev u = { .action = "add",
+				 .syspath = "/sys/class/net/can0",
+				 .subsystem = "net",
+				 .sysname = "can0",
+				 .profile = "thermo" };
 	struct lt_model *m;
 
 	lt_discovery_init(&d);
@@ -612,32 +613,32 @@ START_TEST(a_profile_is_checked_without_any_device)
 {
 	/* The metric's mistake is reported at its line, though no device of it is there. */
 	assert_errors(
-	    EDGE DCC_G
-	    "[profile \"thermo\"]\ntype = iio\n"
-	    "[metric \"thermo.temp\"]\nchannel = in_temp0\nmode = sometimes\ninterval = 1s\n",
-	    "%s/liotad.conf:10: mode: unknown mode 'sometimes' (direct or buffered)\n");
+		EDGE DCC_G
+		"[profile \"thermo\"]\ntype = iio\n"
+		"[metric \"thermo.temp\"]\nchannel = in_temp0\nmode = sometimes\ninterval = 1s\n",
+		"%s/liotad.conf:10: mode: unknown mode 'sometimes' (direct or buffered)\n");
 }
 END_TEST
 
 START_TEST(profile_and_device_names_share_one_name_space)
 {
 	assert_errors(EDGE DCC_G STATIC "[profile \"host\"]\ntype = iio\n",
-	              "%s/liotad.conf:11: [profile \"host\"]: [device \"host\"] has this name "
-	              "(at %s/liotad.conf:6): devices and profiles share one name space\n");
+		      "%s/liotad.conf:11: [profile \"host\"]: [device \"host\"] has this name "
+		      "(at %s/liotad.conf:6): devices and profiles share one name space\n");
 }
 END_TEST
 
 START_TEST(a_profile_cannot_name_its_hardware_or_an_undiscoverable_type)
 {
 	assert_errors(EDGE DCC_G "[profile \"thermo\"]\ntype = iio\ndevice = iio:device0\n",
-	              "%s/liotad.conf:8: device: udev gives each device of a profile its own "
-	              "device: remove the key\n");
+		      "%s/liotad.conf:8: device: udev gives each device of a profile its own "
+		      "device: remove the key\n");
 	assert_errors(EDGE DCC_G "[profile \"thermo\"]\ntype = sim\n",
-	              "%s/liotad.conf:7: type: udev does not discover 'sim' devices (a profile "
-	              "is one of: iio, gpio, can, modbus)\n");
+		      "%s/liotad.conf:7: type: udev does not discover 'sim' devices (a profile "
+		      "is one of: iio, gpio, can, modbus)\n");
 	assert_errors(EDGE DCC_G "[profile \"thermo\"]\n",
-	              "%s/liotad.conf:6: [profile \"thermo\"]: type is required (one of: iio, "
-	              "gpio, can, modbus)\n");
+		      "%s/liotad.conf:6: [profile \"thermo\"]: type is required (one of: iio, "
+		      "gpio, can, modbus)\n");
 }
 END_TEST
 

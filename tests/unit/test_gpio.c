@@ -41,9 +41,9 @@ static void fx_init(struct fx *f, const char *chip)
 	f->dev->drv = &lt_device_gpio;
 	ck_assert_int_eq(lt_device_gpio.device_init(f->dev), 0);
 	if (chip)
-		ck_assert_int_eq(lt_device_gpio.device_option(f->dev, "chip", chip, f->err,
-							      sizeof(f->err)),
-				 0);
+		ck_assert_int_eq(
+			lt_device_gpio.device_option(f->dev, "chip", chip, f->err, sizeof(f->err)),
+			0);
 }
 
 static int fx_dev_opt(struct fx *f, const char *key, const char *value)
@@ -159,8 +159,7 @@ START_TEST(device_options_and_their_errors)
 	ck_assert_int_eq(fx_dev_opt(&f, "chip", "/dev/gpiochip1"), 0); /* the last one wins */
 	ck_assert_int_eq(fx_dev_opt(&f, "consumer", "hub"), 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "consumer", "0123456789012345678901234567890"), 0);
-	ck_assert_int_eq(fx_dev_opt(&f, "consumer", "01234567890123456789012345678901"),
-			 -EINVAL);
+	ck_assert_int_eq(fx_dev_opt(&f, "consumer", "01234567890123456789012345678901"), -EINVAL);
 	ck_assert_str_eq(f.err, "consumer: '01234567890123456789012345678901' is too long "
 				"(at most 31 characters)");
 	ck_assert_int_eq(fx_dev_opt(&f, "line", "3"), -ENOENT);
@@ -278,8 +277,8 @@ START_TEST(kernel_timestamping_takes_the_line_as_it_is)
 
 	fx_init(&f, "gpiochip0");
 	/* The module sets no bias: asking for both is a mistake said at once. */
-	a = fx_metric_with(&f, "pulled", 0, "line", "1", "kind", "edges", "timestamping",
-			   "kernel", "bias", "pull-up", NULL);
+	a = fx_metric_with(&f, "pulled", 0, "line", "1", "kind", "edges", "timestamping", "kernel",
+			   "bias", "pull-up", NULL);
 	ck_assert_int_eq(fx_check(&f, a), -EINVAL);
 	ck_assert_str_eq(f.err, "bias: timestamping = kernel cannot set a bias (the kernel module "
 				"takes the line as it is); use bias = as-is or timestamping = "
@@ -327,8 +326,7 @@ static void ring_init(struct fake_ring *r)
 }
 
 /* The kernel's side: one record at head (no check of room: the tests keep it). */
-static void ring_put(struct fake_ring *r, unsigned line, uint64_t seq, unsigned edge,
-		     uint64_t mono)
+static void ring_put(struct fake_ring *r, unsigned line, uint64_t seq, unsigned edge, uint64_t mono)
 {
 	struct liota_gpiots_record *rec = &r->rec[r->hdr.head % RING_CAP];
 
@@ -492,8 +490,7 @@ START_TEST(open_without_the_module_names_it)
 	char err[160];
 
 	/* The build machine loads no modules: a path that cannot exist stands for it. */
-	ck_assert_int_eq(lt_gpiots_open(&t, "/nonexistent/liota-gpiots", 1, 1, 0, err,
-					sizeof(err)),
+	ck_assert_int_eq(lt_gpiots_open(&t, "/nonexistent/liota-gpiots", 1, 1, 0, err, sizeof(err)),
 			 -ENOENT);
 	ck_assert_str_eq(err, "/nonexistent/liota-gpiots: No such file or directory");
 	ck_assert_int_eq(t.fd, -1);
@@ -686,8 +683,7 @@ START_TEST(debounce_drops_edges_soon_after_the_last_accepted_one)
 	ck_assert_uint_eq(e.last_ns, 110 * MS);
 	/* exactly the debounce time later is kept; a nanosecond less is not */
 	ck_assert_uint_eq(lt_gpio_edge_feed(&e, true, 115 * MS - 1) & LT_GPIO_ACCEPT, 0);
-	ck_assert_uint_eq(lt_gpio_edge_feed(&e, false, 115 * MS) & LT_GPIO_ACCEPT,
-			  LT_GPIO_ACCEPT);
+	ck_assert_uint_eq(lt_gpio_edge_feed(&e, false, 115 * MS) & LT_GPIO_ACCEPT, LT_GPIO_ACCEPT);
 }
 END_TEST
 
@@ -731,9 +727,9 @@ static void run_edges(struct lt_gpio_edges *e, const char *events, uint64_t end_
 	int n;
 
 	out[0] = '\0';
-#define REPORT(r, t)                                                                             \
-	snprintf(out + strlen(out), len - strlen(out), "%s%c%llu", *out ? " " : "", (r) ? 'r' : 'f', \
-		 (unsigned long long)((t) / MS))
+#define REPORT(r, t)                                                                               \
+	snprintf(out + strlen(out), len - strlen(out), "%s%c%llu", *out ? " " : "",                \
+		 (r) ? 'r' : 'f', (unsigned long long)((t) / MS))
 	while (sscanf(p, " %c%lu%n", &type, &ms, &n) == 2) {
 		p += n;
 		if (lt_gpio_edge_settle(e, ms * MS, &rising, &ts))

@@ -51,12 +51,12 @@ END_TEST
 
 START_TEST(format_errors_say_why)
 {
-	struct lt_iio_format f = {.bits = 99};
+	struct lt_iio_format f = { .bits = 99 };
 	char err[160];
 
 	ck_assert_int_eq(lt_iio_format_parse("xx:s12/16>>0", &f, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(
-	    err, "scan element type 'xx:s12/16>>0' is not [lb]e:[su]BITS/STORAGE[Xn]>>SHIFT");
+		err, "scan element type 'xx:s12/16>>0' is not [lb]e:[su]BITS/STORAGE[Xn]>>SHIFT");
 	ck_assert_int_eq(lt_iio_format_parse("le:s12/16", &f, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(lt_iio_format_parse("le:s12/16>>0 ", &f, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(lt_iio_format_parse("le:s12/24>>0", &f, err, sizeof(err)), -EINVAL);
@@ -84,8 +84,8 @@ static struct lt_iio_format fmt(const char *s)
 START_TEST(signed_values_are_sign_extended_from_their_top_bit)
 {
 	struct lt_iio_format f = fmt("le:s12/16>>0");
-	unsigned char minus_one[] = {0xff, 0x0f}, lowest[] = {0x00, 0x08}, highest[] = {0xff, 0x07},
-	              minus_33[] = {0xdf, 0x0f};
+	unsigned char minus_one[] = { 0xff, 0x0f }, lowest[] = { 0x00, 0x08 },
+		      highest[] = { 0xff, 0x07 }, minus_33[] = { 0xdf, 0x0f };
 
 	ck_assert_double_eq(lt_iio_value(&f, minus_one, 0), -1);
 	ck_assert_double_eq(lt_iio_value(&f, lowest, 0), -2048);
@@ -98,11 +98,11 @@ END_TEST
 START_TEST(unsigned_values_are_masked_to_their_bits)
 {
 	struct lt_iio_format f = fmt("le:u13/16>>0");
-	unsigned char junk_above[] = {0x07, 0xe0}; /* bits 13-15 are not the value's */
+	unsigned char junk_above[] = { 0x07, 0xe0 }; /* bits 13-15 are not the value's */
 
 	ck_assert_double_eq(lt_iio_value(&f, junk_above, 0), 7);
 	f = fmt("le:u12/16>>0");
-	unsigned char all[] = {0xff, 0x0f};
+	unsigned char all[] = { 0xff, 0x0f };
 	ck_assert_double_eq(lt_iio_value(&f, all, 0), 4095);
 }
 END_TEST
@@ -111,7 +111,7 @@ START_TEST(shift_comes_before_the_mask_and_the_sign)
 {
 	/* -3 in 12 bits (0xffd) stored << 4, with 4 status bits below. */
 	struct lt_iio_format f = fmt("le:s12/16>>4");
-	unsigned char v[] = {0xda, 0xff};
+	unsigned char v[] = { 0xda, 0xff };
 
 	ck_assert_double_eq(lt_iio_value(&f, v, 0), -3);
 	f = fmt("le:u12/16>>4");
@@ -122,8 +122,8 @@ END_TEST
 START_TEST(both_endiannesses_read_the_same_value)
 {
 	struct lt_iio_format le = fmt("le:s24/32>>0"), be = fmt("be:s24/32>>0");
-	unsigned char l[] = {0x56, 0x34, 0x12, 0x00}, b[] = {0x00, 0x12, 0x34, 0x56};
-	unsigned char ln[] = {0xfe, 0xff, 0xff, 0x00}, bn[] = {0x00, 0xff, 0xff, 0xfe};
+	unsigned char l[] = { 0x56, 0x34, 0x12, 0x00 }, b[] = { 0x00, 0x12, 0x34, 0x56 };
+	unsigned char ln[] = { 0xfe, 0xff, 0xff, 0x00 }, bn[] = { 0x00, 0xff, 0xff, 0xfe };
 
 	ck_assert_double_eq(lt_iio_value(&le, l, 0), 0x123456);
 	ck_assert_double_eq(lt_iio_value(&be, b, 0), 0x123456);
@@ -131,7 +131,7 @@ START_TEST(both_endiannesses_read_the_same_value)
 	ck_assert_double_eq(lt_iio_value(&be, bn, 0), -2);
 
 	struct lt_iio_format be16 = fmt("be:u16/16>>0");
-	unsigned char w[] = {0x01, 0x02};
+	unsigned char w[] = { 0x01, 0x02 };
 	ck_assert_double_eq(lt_iio_value(&be16, w, 0), 0x0102);
 }
 END_TEST
@@ -139,10 +139,10 @@ END_TEST
 START_TEST(sixty_four_bit_storage_keeps_every_bit)
 {
 	struct lt_iio_format s = fmt("le:s64/64>>0"), u = fmt("le:u64/64>>0"),
-	                     b = fmt("be:s64/64>>0");
+			     b = fmt("be:s64/64>>0");
 	/* A timestamp: 1.7e18 ns does not fit a double exactly; the u64 path does. */
 	uint64_t ts = 1700000000123456789ull;
-	unsigned char le[8], be[8], top[8] = {0, 0, 0, 0, 0, 0, 0, 0x80};
+	unsigned char le[8], be[8], top[8] = { 0, 0, 0, 0, 0, 0, 0, 0x80 };
 
 	for (int i = 0; i < 8; i++) {
 		le[i] = (unsigned char)(ts >> (8 * i));
@@ -156,7 +156,7 @@ START_TEST(sixty_four_bit_storage_keeps_every_bit)
 
 	/* 40 bits in 64, shifted: the sign comes from bit 39. */
 	struct lt_iio_format f = fmt("le:s40/64>>8");
-	unsigned char v[8] = {0xaa, 0xfb, 0xff, 0xff, 0xff, 0xff, 0, 0};
+	unsigned char v[8] = { 0xaa, 0xfb, 0xff, 0xff, 0xff, 0xff, 0, 0 };
 	ck_assert_double_eq(lt_iio_value(&f, v, 0), -5);
 }
 END_TEST
@@ -164,7 +164,7 @@ END_TEST
 START_TEST(repeated_elements_are_read_by_index)
 {
 	struct lt_iio_format f = fmt("le:s16/16X3>>0");
-	unsigned char v[] = {0x01, 0x00, 0xfe, 0xff, 0x00, 0x80};
+	unsigned char v[] = { 0x01, 0x00, 0xfe, 0xff, 0x00, 0x80 };
 
 	ck_assert_double_eq(lt_iio_value(&f, v, 0), 1);
 	ck_assert_double_eq(lt_iio_value(&f, v, 1), -2);
@@ -212,11 +212,11 @@ START_TEST(unit_errors_list_what_the_type_converts_to)
 
 	ck_assert_int_eq(lt_iio_unit_conv("temp", "F", &mul, &add, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err,
-	                 "unit: IIO temp channels are in m°C; 'F' is not one of m°C, °C, degC, K");
+			 "unit: IIO temp channels are in m°C; 'F' is not one of m°C, °C, degC, K");
 	ck_assert_int_eq(lt_iio_unit_conv("proximity", "cm", &mul, &add, err, sizeof(err)),
-	                 -ENOENT);
+			 -ENOENT);
 	ck_assert_str_eq(err, "unit: liotad does not know the unit of IIO channel type proximity; "
-	                      "leave unit empty to publish its value as the kernel gives it");
+			      "leave unit empty to publish its value as the kernel gives it");
 	ck_assert_double_eq(mul, 7);
 }
 END_TEST
@@ -262,7 +262,7 @@ static int fx_dev_opt(struct fx *f, const char *key, const char *value)
 }
 
 static struct lt_metric *fx_metric(struct fx *f, const char *name, const char *unit,
-                                   uint64_t interval_ns)
+				   uint64_t interval_ns)
 {
 	struct lt_device *dev = f->dev;
 	struct lt_metric *m = calloc(1, sizeof(*m));
@@ -359,9 +359,9 @@ START_TEST(attributes_option_and_its_errors)
 	fx_init(&f);
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "sampling_frequency"), 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes",
-	                            " sampling_frequency, in_voltage0.scale ,voltage1-voltage2.raw,"
-	                            "out_voltage0.raw"),
-	                 0);
+				    " sampling_frequency, in_voltage0.scale ,voltage1-voltage2.raw,"
+				    "out_voltage0.raw"),
+			 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", ""), -EINVAL);
 	ck_assert_str_eq(f.err, "an empty item in the list");
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "name,,scale"), -EINVAL);
@@ -369,11 +369,12 @@ START_TEST(attributes_option_and_its_errors)
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "name,"), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0.Scale"), -EINVAL);
 	ck_assert_str_eq(f.err, "'in_temp0.Scale': attribute names are a-z 0-9 _ "
-	                        "(sampling_frequency, in_voltage0.scale)");
+				"(sampling_frequency, in_voltage0.scale)");
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0."), -EINVAL);
-	ck_assert_int_eq(fx_dev_opt(&f, "attributes",
-	                            "in_temp0.a_very_long_attribute_name_of_sixty_one_characters_x"),
-	                 -EINVAL);
+	ck_assert_int_eq(
+		fx_dev_opt(&f, "attributes",
+			   "in_temp0.a_very_long_attribute_name_of_sixty_one_characters_x"),
+		-EINVAL);
 	ck_assert_str_eq(f.err, "'in_temp0.a_very_long...' is longer than 60 characters");
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0.scale.x"), -EINVAL);
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "_x.scale"), -EINVAL);
@@ -381,7 +382,8 @@ START_TEST(attributes_option_and_its_errors)
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "in_temp0.scale, temp0.scale"), -EINVAL);
 	ck_assert_str_eq(f.err, "in_temp0.scale is named twice");
 	for (int i = 0; i <= LT_DEVICE_PROPERTIES_MAX; i++)
-		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sa%d", i ? "," : "", i);
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sa%d", i ? "," : "",
+			 i);
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", many), -EINVAL);
 	ck_assert_str_eq(f.err, "more than 32 attributes");
 	*strrchr(many, ',') = '\0';
@@ -416,7 +418,7 @@ START_TEST(metric_options_and_their_errors)
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "in_temp0"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "_temp"), -EINVAL);
 	ck_assert_str_eq(f.err,
-	                 "channel: '_temp' is not an IIO channel id (in_temp0, in_accel_x, ...)");
+			 "channel: '_temp' is not an IIO channel id (in_temp0, in_accel_x, ...)");
 	ck_assert_int_eq(fx_opt(&f, m, "mode", "fast"), -EINVAL);
 	ck_assert_str_eq(f.err, "unknown mode 'fast' (direct or buffered)");
 	ck_assert_int_eq(fx_opt(&f, m, "element", "x"), -EINVAL);
@@ -437,7 +439,7 @@ START_TEST(check_refuses_a_unit_the_channel_type_has_not)
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "temp0"), 0);
 	ck_assert_int_eq(fx_check(&f, m), -EINVAL);
 	ck_assert_str_eq(f.err,
-	                 "unit: IIO temp channels are in m°C; 'lx' is not one of m°C, °C, degC, K");
+			 "unit: IIO temp channels are in m°C; 'lx' is not one of m°C, °C, degC, K");
 	ok = fx_metric(&f, "a", "g", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, ok, "channel", "in_accel_x"), 0);
 	ck_assert_int_eq(fx_check(&f, ok), 0);
@@ -466,7 +468,7 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	ck_assert_int_eq(fx_opt(&f, timed, "mode", "buffered"), 0);
 	ck_assert_int_eq(fx_check(&f, timed), -EINVAL);
 	ck_assert_str_eq(f.err, "interval: mode buffered has no interval (each scan is one sample; "
-	                        "the rate is the device's sampling_frequency)");
+				"the rate is the device's sampling_frequency)");
 
 	out = fx_metric(&f, "o", "", 0);
 	ck_assert_int_eq(fx_opt(&f, out, "channel", "out_voltage0"), 0);
@@ -500,10 +502,10 @@ START_TEST(open_without_iio_fails_and_says_so)
 	ck_assert_int_lt(r, 0);
 	/* Either the machine has no IIO at all, or not this device. */
 	ck_assert_msg(strstr(f.err, "cannot open the local IIO context") ||
-	                  strstr(f.err, "device: no IIO device \"no-such-iio-device\""),
-	              "%s", f.err);
+			      strstr(f.err, "device: no IIO device \"no-such-iio-device\""),
+		      "%s", f.err);
 	ck_assert_ptr_nonnull(atomic_load(&f.dev->condition));
-	ck_assert_int_eq(lt_device_iio.read(f.dev, m, &(double){0}), -ENODEV);
+	ck_assert_int_eq(lt_device_iio.read(f.dev, m, &(double){ 0 }), -ENODEV);
 	fx_free(&f);
 }
 END_TEST
@@ -547,13 +549,13 @@ static struct lt_model *conf_load(const char *text, char **errors)
 }
 
 static const char conf_head[] = "[dcc \"f\"]\n"
-                                "type = graphite\n"
-                                "transport = stdout\n"
-                                "[device \"adc\"]\n"
-                                "type = iio\n"
-                                "device = iio_dummy_part_no\n"
-                                "trigger = lt-trig\n"
-                                "sampling_frequency = 100\n";
+				"type = graphite\n"
+				"transport = stdout\n"
+				"[device \"adc\"]\n"
+				"type = iio\n"
+				"device = iio_dummy_part_no\n"
+				"trigger = lt-trig\n"
+				"sampling_frequency = 100\n";
 
 START_TEST(config_with_both_modes_loads)
 {
@@ -561,9 +563,9 @@ START_TEST(config_with_both_modes_loads)
 	struct lt_model *m;
 
 	snprintf(text, sizeof(text),
-	         "%s[metric \"adc.v0\"]\nchannel = in_voltage0\nunit = V\ninterval = 1s\n"
-	         "[metric \"adc.x\"]\nchannel = in_accel_x\nmode = buffered\n",
-	         conf_head);
+		 "%s[metric \"adc.v0\"]\nchannel = in_voltage0\nunit = V\ninterval = 1s\n"
+		 "[metric \"adc.x\"]\nchannel = in_accel_x\nmode = buffered\n",
+		 conf_head);
 	m = conf_load(text, &errors);
 	ck_assert_msg(m != NULL, "%s", errors ? errors : "");
 	ck_assert_uint_eq(m->nmetrics, 2);
@@ -579,22 +581,22 @@ START_TEST(config_errors_name_file_and_line)
 	struct lt_model *m;
 
 	snprintf(text, sizeof(text),
-	         "%s[metric \"adc.t\"]\nchannel = in_temp0\nunit = F\ninterval = 1s\n"
-	         "[metric \"adc.x\"]\nchannel = in_accel_x\nmode = buffered\ninterval = 1s\n"
-	         "[metric \"adc.bad\"]\nchannel = in_voltage0\nmode = often\ninterval = 1s\n"
-	         "[device \"none\"]\ntype = iio\n",
-	         conf_head);
+		 "%s[metric \"adc.t\"]\nchannel = in_temp0\nunit = F\ninterval = 1s\n"
+		 "[metric \"adc.x\"]\nchannel = in_accel_x\nmode = buffered\ninterval = 1s\n"
+		 "[metric \"adc.bad\"]\nchannel = in_voltage0\nmode = often\ninterval = 1s\n"
+		 "[device \"none\"]\ntype = iio\n",
+		 conf_head);
 	m = conf_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:9: [metric \"adc.t\"]: unit: IIO temp channels are in m°C; 'F' is not "
-	                 "one of m°C, °C, degC, K\n"
-	                 "%s:13: [metric \"adc.x\"]: interval: mode buffered has no interval (each "
-	                 "scan is one sample; the rate is the device's sampling_frequency)\n"
-	                 "%s:19: mode: unknown mode 'often' (direct or buffered)\n"
-	                 "%s:21: [device \"none\"]: device: missing (an IIO device's name, label "
-	                 "or iio:deviceN)\n",
-	                 cpath, cpath, cpath, cpath);
+			 "one of m°C, °C, degC, K\n"
+			 "%s:13: [metric \"adc.x\"]: interval: mode buffered has no interval (each "
+			 "scan is one sample; the rate is the device's sampling_frequency)\n"
+			 "%s:19: mode: unknown mode 'often' (direct or buffered)\n"
+			 "%s:21: [device \"none\"]: device: missing (an IIO device's name, label "
+			 "or iio:deviceN)\n",
+			 cpath, cpath, cpath, cpath);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);

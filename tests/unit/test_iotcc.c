@@ -45,10 +45,11 @@ START_TEST(create_request)
 {
 	char *m = iotcc_create_msg(2, &EDGE);
 
-	ck_assert_str_eq(m, "{\"transactionID\":2,\"version\":20171118,"
-			    "\"type\":\"create_or_find_resource_request\",\"body\":{"
-			    "\"kind\":\"HelixGateway\",\"id\":\"0b5e4c1a-77f4-5b2c-9a53-3f3c1e2d4a10\","
-			    "\"name\":\"gw-1\"}}");
+	ck_assert_str_eq(
+		m, "{\"transactionID\":2,\"version\":20171118,"
+		   "\"type\":\"create_or_find_resource_request\",\"body\":{"
+		   "\"kind\":\"HelixGateway\",\"id\":\"0b5e4c1a-77f4-5b2c-9a53-3f3c1e2d4a10\","
+		   "\"name\":\"gw-1\"}}");
 	free(m);
 }
 END_TEST
@@ -57,12 +58,13 @@ START_TEST(relate_request)
 {
 	char *m = iotcc_relate_msg(4, &EDGE, &DEV);
 
-	ck_assert_str_eq(m, "{\"transactionID\":4,\"version\":20171118,"
-			    "\"type\":\"create_relationship_request\",\"body\":{"
-			    "\"parent\":{\"kind\":\"HelixGateway\","
-			    "\"id\":\"0b5e4c1a-77f4-5b2c-9a53-3f3c1e2d4a10\",\"name\":\"gw-1\"},"
-			    "\"child\":{\"kind\":\"sim\",\"id\":\"5f0c2d6e-1c1a-5e8e-8f7e-2b9d1c3a4e5f\","
-			    "\"name\":\"boiler 1\"}}}");
+	ck_assert_str_eq(
+		m, "{\"transactionID\":4,\"version\":20171118,"
+		   "\"type\":\"create_relationship_request\",\"body\":{"
+		   "\"parent\":{\"kind\":\"HelixGateway\","
+		   "\"id\":\"0b5e4c1a-77f4-5b2c-9a53-3f3c1e2d4a10\",\"name\":\"gw-1\"},"
+		   "\"child\":{\"kind\":\"sim\",\"id\":\"5f0c2d6e-1c1a-5e8e-8f7e-2b9d1c3a4e5f\","
+		   "\"name\":\"boiler 1\"}}}");
 	free(m);
 }
 END_TEST
@@ -86,9 +88,10 @@ START_TEST(remove_request)
 {
 	char *m = iotcc_remove_msg(8, &DEV);
 
-	ck_assert_str_eq(m, "{\"transactionID\":8,\"version\":20171118,"
-			    "\"type\":\"remove_resource_request\",\"body\":{\"kind\":\"sim\","
-			    "\"id\":\"5f0c2d6e-1c1a-5e8e-8f7e-2b9d1c3a4e5f\",\"name\":\"boiler 1\"}}");
+	ck_assert_str_eq(m,
+			 "{\"transactionID\":8,\"version\":20171118,"
+			 "\"type\":\"remove_resource_request\",\"body\":{\"kind\":\"sim\","
+			 "\"id\":\"5f0c2d6e-1c1a-5e8e-8f7e-2b9d1c3a4e5f\",\"name\":\"boiler 1\"}}");
 	free(m);
 }
 END_TEST
@@ -107,10 +110,11 @@ START_TEST(stats_message)
 	ck_assert_uint_eq(used, 4);
 	ck_assert_uint_eq(bad, 1);
 	ck_assert_uint_eq(len, strlen(m));
-	ck_assert_str_eq(m, "{\"type\":\"add_stats\",\"version\":20171118,\"body\":{\"kind\":\"sim\","
-			    "\"id\":\"5f0c2d6e-1c1a-5e8e-8f7e-2b9d1c3a4e5f\",\"name\":\"boiler 1\","
-			    "\"metric_data\":[{\"statKey\":\"temp\",\"timestamps\":[1700000000123,"
-			    "1700000000323,1700000000423],\"data\":[21.5,-0.1,1e+21]}]}}");
+	ck_assert_str_eq(m,
+			 "{\"type\":\"add_stats\",\"version\":20171118,\"body\":{\"kind\":\"sim\","
+			 "\"id\":\"5f0c2d6e-1c1a-5e8e-8f7e-2b9d1c3a4e5f\",\"name\":\"boiler 1\","
+			 "\"metric_data\":[{\"statKey\":\"temp\",\"timestamps\":[1700000000123,"
+			 "1700000000323,1700000000423],\"data\":[21.5,-0.1,1e+21]}]}}");
 	/* It is JSON, and the values read back exactly. */
 	json_error_t jerr;
 	json_t *j = json_loads(m, 0, &jerr);
@@ -149,12 +153,14 @@ START_TEST(stats_split)
 		ck_assert_uint_gt(used, 0);
 		j = json_loads(m, 0, NULL);
 		ck_assert_ptr_nonnull(j);
-		data = json_object_get(json_array_get(
-					       json_object_get(json_object_get(j, "body"), "metric_data"), 0),
-				       "data");
-		ts = json_object_get(json_array_get(
-					     json_object_get(json_object_get(j, "body"), "metric_data"), 0),
-				     "timestamps");
+		data = json_object_get(
+			json_array_get(json_object_get(json_object_get(j, "body"), "metric_data"),
+				       0),
+			"data");
+		ts = json_object_get(
+			json_array_get(json_object_get(json_object_get(j, "body"), "metric_data"),
+				       0),
+			"timestamps");
 		ck_assert_uint_eq(json_array_size(data), used);
 		ck_assert_uint_eq(json_array_size(ts), used);
 		for (size_t i = 0; i < used; i++) {
@@ -475,7 +481,9 @@ START_TEST(units)
 	unit_is("mm", "milli", "metre");
 	unit_is("mV", "milli", "volt");
 	unit_is("degC", "", "degree Celsius");
-	unit_is("\xc2\xb0" "C", "", "degree Celsius");
+	unit_is("\xc2\xb0"
+		"C",
+		"", "degree Celsius");
 	unit_is("\xc2\xb5s", "micro", "second");
 	unit_is("us", "micro", "second");
 	unit_is("dam", "deca", "metre");
@@ -485,8 +493,8 @@ START_TEST(units)
 	unit_is("km/h", "kilo", "metre per hour");
 	unit_is("%", "", "percent");
 	unit_is("GHz", "giga", "hertz");
-	unit_is("rpm", "", "rpm");      /* unknown: kept, IoTCC accepts it */
-	unit_is("kdegC", "", "kdegC");  /* no prefix on Celsius: kept as written */
+	unit_is("rpm", "", "rpm");     /* unknown: kept, IoTCC accepts it */
+	unit_is("kdegC", "", "kdegC"); /* no prefix on Celsius: kept as written */
 	ck_assert_int_eq(iotcc_unit("m/s\xc2\xb2", p, sizeof(p), n, sizeof(n)), -EINVAL);
 	ck_assert_int_eq(iotcc_unit("W/(m*K)", p, sizeof(p), n, sizeof(n)), -EINVAL);
 }
@@ -505,7 +513,8 @@ START_TEST(local_ids)
 	ck_assert_int_eq(a[14], '5'); /* version 5 */
 	ck_assert_ptr_nonnull(strchr("89ab", a[19]));
 	/* RFC 4122 appendix B's DNS namespace and "python.org": Python's uuid5 gives this. */
-	ck_assert_int_eq(iotcc_local_id("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "python.org", a), 0);
+	ck_assert_int_eq(iotcc_local_id("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "python.org", a),
+			 0);
 	ck_assert_str_eq(a, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
 	ck_assert_int_eq(iotcc_local_id("not-a-uuid", "x", a), -EINVAL);
 	ck_assert_int_eq(iotcc_local_id("6ba7b810-9dad-11d1-80b4-00c04fd430c", "x", a), -EINVAL);
@@ -662,7 +671,8 @@ static void check_accepted(const char *buf, size_t len, const struct iotcc_resp 
 	ck_assert_msg(j && json_is_object(j), "accepted a non-object: %.*s", (int)len, buf);
 	ck_assert(json_integer_value(json_object_get(j, "version")) == IOTCC_VERSION);
 	ck_assert(json_is_integer(json_object_get(j, "transactionID")));
-	ck_assert_uint_eq(r->tid, (uint64_t)json_integer_value(json_object_get(j, "transactionID")));
+	ck_assert_uint_eq(r->tid,
+			  (uint64_t)json_integer_value(json_object_get(j, "transactionID")));
 	type = json_string_value(json_object_get(j, "type"));
 	ck_assert_ptr_nonnull(type);
 	ck_assert_int_lt(r->type, IOTCC_NTYPES);
@@ -698,9 +708,30 @@ static const char *const corpus[] = {
 };
 
 static const char *const pieces[] = {
-	"{", "}", "[", "]", "\"", ":", ",", "null", "true", "-1", "1e999999", "0.0",
-	"18446744073709551616", "\"uuid\"", "\"result\"", "\"succeeded\"", "\\u0000", "\\ud800",
-	"\xff", "\xc3\x28", " ", "\"transactionID\"", "\"body\"", "{\"uuid\":\"u\"}",
+	"{",
+	"}",
+	"[",
+	"]",
+	"\"",
+	":",
+	",",
+	"null",
+	"true",
+	"-1",
+	"1e999999",
+	"0.0",
+	"18446744073709551616",
+	"\"uuid\"",
+	"\"result\"",
+	"\"succeeded\"",
+	"\\u0000",
+	"\\ud800",
+	"\xff",
+	"\xc3\x28",
+	" ",
+	"\"transactionID\"",
+	"\"body\"",
+	"{\"uuid\":\"u\"}",
 };
 
 START_TEST(fuzz_parser)
@@ -786,7 +817,8 @@ START_TEST(fuzz_parser)
 		struct iotcc_resp r;
 		char err[64];
 
-		ck_assert_int_eq(iotcc_parse(buf, IOTCC_MSG_MAX + 1, &r, err, sizeof(err)), -EMSGSIZE);
+		ck_assert_int_eq(iotcc_parse(buf, IOTCC_MSG_MAX + 1, &r, err, sizeof(err)),
+				 -EMSGSIZE);
 	}
 	free(buf);
 }
@@ -798,23 +830,23 @@ END_TEST
  */
 START_TEST(ws_url_port_is_plain_digits_and_host_has_no_brackets)
 {
-	static const char *const bad[] = {"ws://h:+80/",     "ws://h: 80/",    "ws://h:-0/",
-	                                  "wss://h:+5536/x", "ws://[::1]:+1/", "ws://[[1]/",
-	                                  "ws://a]b/",       "ws://[1]]/"};
+	static const char *const bad[] = { "ws://h:+80/",     "ws://h: 80/",    "ws://h:-0/",
+					   "wss://h:+5536/x", "ws://[::1]:+1/", "ws://[[1]/",
+					   "ws://a]b/",       "ws://[1]]/" };
 	char *host, *path, err[256];
 	unsigned port;
 	bool tls;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		ck_assert_msg(
-		    lt_ws_parse_url(bad[i], &tls, &host, &port, &path, err, sizeof(err)) == -EINVAL,
-		    "%s accepted", bad[i]);
+		ck_assert_msg(lt_ws_parse_url(bad[i], &tls, &host, &port, &path, err,
+					      sizeof(err)) == -EINVAL,
+			      "%s accepted", bad[i]);
 		ck_assert_ptr_null(host);
 		ck_assert_ptr_null(path);
 	}
-	ck_assert_int_eq(
-	    lt_ws_parse_url("ws://[::1]:8080/liota", &tls, &host, &port, &path, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(lt_ws_parse_url("ws://[::1]:8080/liota", &tls, &host, &port, &path, err,
+					 sizeof(err)),
+			 0);
 	ck_assert_str_eq(host, "::1");
 	ck_assert_uint_eq(port, 8080);
 	ck_assert_str_eq(path, "/liota");

@@ -239,7 +239,10 @@ END_TEST
 
 /* ---- planner ------------------------------------------------------------- */
 
-#define SPAN(iv, t, a, n) { .interval_ns = (iv), .table = (t), .start = (a), .count = (n) }
+#define SPAN(iv, t, a, n)                                                                          \
+	{                                                                                          \
+		.interval_ns = (iv), .table = (t), .start = (a), .count = (n)                      \
+	}
 
 START_TEST(plan_contiguous_metrics_are_one_request)
 {
@@ -302,9 +305,9 @@ END_TEST
 START_TEST(plan_groups_by_interval_and_table)
 {
 	struct mb_span s[6] = {
-		SPAN(NSEC, MB_HOLDING, 10, 1),      SPAN(NSEC, MB_INPUT, 11, 1),
-		SPAN(2 * NSEC, MB_HOLDING, 11, 1),  SPAN(NSEC, MB_HOLDING, 12, 1),
-		SPAN(NSEC, MB_COIL, 10, 1),         SPAN(NSEC, MB_DISCRETE, 10, 1),
+		SPAN(NSEC, MB_HOLDING, 10, 1),     SPAN(NSEC, MB_INPUT, 11, 1),
+		SPAN(2 * NSEC, MB_HOLDING, 11, 1), SPAN(NSEC, MB_HOLDING, 12, 1),
+		SPAN(NSEC, MB_COIL, 10, 1),        SPAN(NSEC, MB_DISCRETE, 10, 1),
 	};
 	struct mb_block b[6];
 	unsigned of[6];
@@ -316,8 +319,7 @@ START_TEST(plan_groups_by_interval_and_table)
 	ck_assert(b[2].table == MB_HOLDING && b[2].start == 10 && b[2].count == 3);
 	ck_assert(b[3].table == MB_INPUT && b[3].start == 11);
 	ck_assert(b[4].table == MB_HOLDING && b[4].interval_ns == 2 * NSEC && b[4].count == 1);
-	ck_assert(of[0] == 2 && of[3] == 2 && of[1] == 3 && of[2] == 4 && of[4] == 0 &&
-		  of[5] == 1);
+	ck_assert(of[0] == 2 && of[3] == 2 && of[1] == 3 && of[2] == 4 && of[4] == 0 && of[5] == 1);
 }
 END_TEST
 
@@ -571,8 +573,8 @@ static struct lt_device *dev_vnew(const char *name, va_list ap)
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
 		err[0] = '\0';
-		ck_assert_msg(drv->device_option(dev, k, v, err, sizeof(err)) == 0,
-			      "%s = %s: %s", k, v, err);
+		ck_assert_msg(drv->device_option(dev, k, v, err, sizeof(err)) == 0, "%s = %s: %s",
+			      k, v, err);
 	}
 	return dev;
 }
@@ -734,8 +736,8 @@ static struct lt_device *tcp_dev(const char *name, int port)
 	char p[16];
 
 	snprintf(p, sizeof(p), "%d", port);
-	return dev_new(name, "transport", "tcp", "host", "127.0.0.1", "port", p,
-		       "response_timeout", "200ms", NULL);
+	return dev_new(name, "transport", "tcp", "host", "127.0.0.1", "port", p, "response_timeout",
+		       "200ms", NULL);
 }
 
 /* ---- option checks -------------------------------------------------------- */
@@ -793,24 +795,24 @@ START_TEST(device_settings_must_fit_the_transport)
 			 "host is required with transport = tcp");
 	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", NULL),
 			 "device is required with transport = rtu (/dev/ttyUSB0)");
-	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "tcp", "host", "h", "baud", "9600",
-				      NULL),
-			 "baud does not apply to transport = tcp");
+	ck_assert_str_eq(
+		device_error(e, sizeof(e), "transport", "tcp", "host", "h", "baud", "9600", NULL),
+		"baud does not apply to transport = tcp");
 	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
 				      "host", "h", NULL),
 			 "host does not apply to transport = rtu");
 	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
 				      "unit", "248", NULL),
 			 "unit 248: RTU slave ids are 0 to 247");
-	ck_assert_ptr_nonnull(strstr(device_error(e, sizeof(e), "transport", "tcp", "host", "h",
-						  "unit", "250", NULL),
-				     "0 to 247 and 255"));
+	ck_assert_ptr_nonnull(strstr(
+		device_error(e, sizeof(e), "transport", "tcp", "host", "h", "unit", "250", NULL),
+		"0 to 247 and 255"));
 	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
 				      "rts_delay", "1ms", NULL),
 			 "rts_delay needs rts = up or down");
-	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "tcp", "host", "h", "unit", "255",
-				      NULL),
-			 "");
+	ck_assert_str_eq(
+		device_error(e, sizeof(e), "transport", "tcp", "host", "h", "unit", "255", NULL),
+		"");
 	ck_assert_str_eq(device_error(e, sizeof(e), "transport", "rtu", "device", "/dev/null",
 				      "unit", "247", "rts", "up", "rts_delay", "1ms", NULL),
 			 "");
@@ -878,9 +880,9 @@ START_TEST(overlapping_metrics_must_read_alike)
 	metric(dev, "all", "table", "holding", "address", "20", NULL);
 	metric(dev, "c1", "table", "coil", "address", "20", NULL);
 	metric(dev, "c2", "table", "coil", "address", "20", NULL);
-	ck_assert_int_eq(metric_err(dev, err, sizeof(err), "x", "table", "holding", "address", "11",
-				    NULL),
-			 -EINVAL);
+	ck_assert_int_eq(
+		metric_err(dev, err, sizeof(err), "x", "table", "holding", "address", "11", NULL),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "address: holding 11 (uint16) overlaps metric \"d.f\""));
 	ck_assert_int_eq(metric_err(dev, err, sizeof(err), "y", "table", "holding", "address", "10",
 				    "type", "int32", NULL),
@@ -936,8 +938,8 @@ START_TEST(tcp_reads_each_block_once_per_pass)
 	struct lt_metric *m[6];
 
 	slave_init(&s);
-	s.regs[10] = 0x3FC0, s.regs[11] = 0x0000;    /* float32 1.5 */
-	s.regs[14] = 0xFFFE;                         /* int16 -2 */
+	s.regs[10] = 0x3FC0, s.regs[11] = 0x0000; /* float32 1.5 */
+	s.regs[14] = 0xFFFE;                      /* int16 -2 */
 	s.regs[15] = 0xA5C3;
 	slave_start_tcp(&s);
 	dev = tcp_dev("plc", s.port);
@@ -1125,7 +1127,7 @@ START_TEST(tcp_refused_connection_backs_off_without_io)
 	dev_open(dev);
 	drv->tick(dev, 100 * NSEC);
 	ck_assert_int_eq(rd(dev, a, &v), -EIO);
-	ck_assert_int_eq(rd(dev, b, &v), -ENODATA); /* the same pass: no second attempt */
+	ck_assert_int_eq(rd(dev, b, &v), -ENODATA);      /* the same pass: no second attempt */
 	ck_assert_uint_eq(counter(dev, "io_errors"), 2); /* the request and its retry */
 	ck_assert_uint_eq(counter(dev, "requests"), 0);  /* never connected: nothing sent */
 	ck_assert_uint_eq(counter(dev, "backoff_ms"), 1000);
@@ -1306,8 +1308,8 @@ END_TEST
 
 START_TEST(rtu_missing_port_fails_open_with_its_path)
 {
-	struct lt_device *dev = dev_new("d", "transport", "rtu", "device", "/nonexistent/ttyUSB9",
-					NULL);
+	struct lt_device *dev =
+		dev_new("d", "transport", "rtu", "device", "/nonexistent/ttyUSB9", NULL);
 	char err[512] = "";
 
 	metric(dev, "x", "table", "holding", "address", "1", NULL);

@@ -87,7 +87,7 @@ END_TEST
 
 /* head + samples + tail, as the DCC builds it. */
 static char *message(int metadata, const char *edge, const char *dev, const char *metric,
-                     const char *unit, const struct lt_sample *s, size_t n)
+		     const char *unit, const struct lt_sample *s, size_t n)
 {
 	char *head = mqtt_json_head(metadata, edge, dev, metric);
 	char *tail = mqtt_json_tail(metadata, unit);
@@ -120,9 +120,9 @@ START_TEST(mqtt_json_batch_is_liota_format)
 	char *msg = message(1, "gw 1", "boiler", "temp", "degC", s, 2);
 
 	ck_assert_str_eq(msg, "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
-	                      "\"metric_name\":\"temp\",\"metric_data\":["
-	                      "{\"value\":21.5,\"timestamp\":1700000000123},"
-	                      "{\"value\":0.1,\"timestamp\":1700000000999}],\"unit\":\"degC\"}");
+			      "\"metric_name\":\"temp\",\"metric_data\":["
+			      "{\"value\":21.5,\"timestamp\":1700000000123},"
+			      "{\"value\":0.1,\"timestamp\":1700000000999}],\"unit\":\"degC\"}");
 	free(msg);
 	msg = message(0, "gw", "d", "m", "u", s, 1);
 	ck_assert_str_eq(msg, "{\"metric_data\":[{\"value\":21.5,\"timestamp\":1700000000123}]}");
@@ -137,15 +137,19 @@ START_TEST(mqtt_json_escapes_names_and_parses_back)
 		{ .ts_ns = 2000000, .value = 1e21 },
 		{ .ts_ns = 3000000, .value = 12345.678 },
 	};
-	char *msg = message(1, "gw \"quoted\" \\ \x01", "dev", "m\tx", "\xc2\xb0" "C", s, 3);
+	char *msg = message(1, "gw \"quoted\" \\ \x01", "dev", "m\tx",
+			    "\xc2\xb0"
+			    "C",
+			    s, 3);
 	json_error_t jerr;
 	json_t *j = json_loads(msg, 0, &jerr), *data;
 
 	ck_assert_msg(j, "not JSON (%s): %s", jerr.text, msg);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "edge_system_name")),
-	                 "gw \"quoted\" \\ \x01");
+			 "gw \"quoted\" \\ \x01");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "metric_name")), "m\tx");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "unit")), "\xc2\xb0" "C");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "unit")), "\xc2\xb0"
+									"C");
 	data = json_object_get(j, "metric_data");
 	ck_assert_uint_eq(json_array_size(data), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -154,7 +158,7 @@ START_TEST(mqtt_json_escapes_names_and_parses_back)
 		/* Exact: the shortest form reads back bit for bit. */
 		ck_assert(json_number_value(json_object_get(e, "value")) == s[i].value);
 		ck_assert_int_eq(json_integer_value(json_object_get(e, "timestamp")),
-		                 (json_int_t)(s[i].ts_ns / 1000000));
+				 (json_int_t)(s[i].ts_ns / 1000000));
 	}
 	json_decref(j);
 	free(msg);
@@ -172,7 +176,7 @@ START_TEST(mqtt_json_sample_refuses_nan_and_small_buffers)
 	s.value = 1;
 	ck_assert_int_eq(mqtt_json_sample(buf, 10, &s), -ENOSPC);
 	ck_assert_int_eq(mqtt_json_sample(buf, sizeof(buf), &s),
-	                 (int)strlen("{\"value\":1,\"timestamp\":5}"));
+			 (int)strlen("{\"value\":1,\"timestamp\":5}"));
 	ck_assert_str_eq(buf, "{\"value\":1,\"timestamp\":5}");
 	/* The worst case fits the room the DCC reserves per sample. */
 	s.value = -1.2345678901234567e-308;
@@ -263,12 +267,12 @@ struct broker {
 	int lfd, cfd;
 	uint16_t port;
 	int connects, subscribes;
-	int ack;        /* send PUBACK for QoS 1 */
-	int level;      /* protocol level of the last CONNECT: 4 (3.1.1) or 5 */
+	int ack;                /* send PUBACK for QoS 1 */
+	int level;              /* protocol level of the last CONNECT: 4 (3.1.1) or 5 */
 	int64_t max_packet;     /* its Maximum Packet Size, -1: none */
 	int64_t session_expiry; /* its Session Expiry Interval, -1: none */
-	int take_over;  /* answer each CONNECT with DISCONNECT "session taken over" */
-	char client_id[128]; /* of the last CONNECT */
+	int take_over;          /* answer each CONNECT with DISCONNECT "session taken over" */
+	char client_id[128];    /* of the last CONNECT */
 	char sub_topic[128];
 	struct pub pubs[64];
 	int npubs;
@@ -342,7 +346,7 @@ static void broker_packets(struct broker *b)
 			/* Properties (MQTT 5): after name, level, flags, keepalive; short here. */
 			for (size_t i = 11; b->level == 5 && i < 11u + p[10];) {
 				uint32_t v = (uint32_t)p[i + 1] << 24 | (uint32_t)p[i + 2] << 16 |
-				             (uint32_t)p[i + 3] << 8 | p[i + 4];
+					     (uint32_t)p[i + 3] << 8 | p[i + 4];
 
 				if (p[i] == 0x27)
 					b->max_packet = v;
@@ -354,10 +358,11 @@ static void broker_packets(struct broker *b)
 			}
 			{
 				/* The payload starts with the client id. */
-				size_t at = b->level == 5 ? 11u + p[10] : 10, n = p[at] << 8 | p[at + 1];
+				size_t at = b->level == 5 ? 11u + p[10] : 10,
+				       n = p[at] << 8 | p[at + 1];
 
 				snprintf(b->client_id, sizeof(b->client_id), "%.*s", (int)n,
-				         (const char *)p + at + 2);
+					 (const char *)p + at + 2);
 			}
 			if (b->level == 5)
 				send_all(b->cfd, connack5, sizeof(connack5));
@@ -372,7 +377,7 @@ static void broker_packets(struct broker *b)
 			pb->qos = (type >> 1) & 3;
 			pb->dup = (type >> 3) & 1;
 			snprintf(pb->topic, sizeof(pb->topic), "%.*s", (int)tl,
-			         (const char *)p + 2);
+				 (const char *)p + 2);
 			if (pb->qos) {
 				pb->id = p[off] << 8 | p[off + 1];
 				off += 2;
@@ -380,7 +385,7 @@ static void broker_packets(struct broker *b)
 			if (b->level == 5)
 				off += 1 + p[off]; /* properties (short) */
 			snprintf(pb->payload, sizeof(pb->payload), "%.*s", (int)(rl - off),
-			         (const char *)p + off);
+				 (const char *)p + off);
 			if (pb->qos == 1 && b->ack) {
 				unsigned char puback[] = { 0x40, 2, p[2 + tl], p[3 + tl] };
 
@@ -394,7 +399,7 @@ static void broker_packets(struct broker *b)
 
 			b->subscribes++;
 			snprintf(b->sub_topic, sizeof(b->sub_topic), "%.*s", (int)tl,
-			         (const char *)p + off + 2);
+				 (const char *)p + off + 2);
 			if (b->level == 5)
 				send_all(b->cfd, suback5, sizeof(suback5));
 			else
@@ -438,8 +443,8 @@ static void run_brokers(struct lt_mqtt *m, struct broker **bs, int nb, int ms, i
 
 		lt_mqtt_poll(m, &p[0], &dl);
 		for (int i = 0; i < nb; i++) {
-			p[1 + 2 * i] = (struct pollfd){.fd = bs[i]->lfd, .events = POLLIN};
-			p[2 + 2 * i] = (struct pollfd){.fd = bs[i]->cfd, .events = POLLIN};
+			p[1 + 2 * i] = (struct pollfd){ .fd = bs[i]->lfd, .events = POLLIN };
+			p[2 + 2 * i] = (struct pollfd){ .fd = bs[i]->cfd, .events = POLLIN };
 		}
 		n = poll(p, (nfds_t)(1 + 2 * nb), dl > now ? (int)((dl - now) / MS) + 1 : 0);
 		ck_assert_int_ge(n, 0);
@@ -459,7 +464,7 @@ static void run_brokers(struct lt_mqtt *m, struct broker **bs, int nb, int ms, i
 			if (b->cfd >= 0 && !fresh &&
 			    (p[2 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR))) {
 				ssize_t r =
-				    recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
+					recv(b->cfd, b->buf + b->len, sizeof(b->buf) - b->len, 0);
 
 				if (r <= 0)
 					broker_drop(b);
@@ -519,7 +524,7 @@ static struct lt_dcc *client_dcc;
 
 /* A client of @b with the options @kv (key, value, ..., NULL) on top of the test's. */
 static struct lt_mqtt *client_with(struct broker *b, struct lt_dcc_stats *st, uint32_t max_in,
-                                   const char *const *kv)
+				   const char *const *kv)
 {
 	static const struct lt_mqtt_handlers h = { on_connect, on_message, on_disconnect };
 	struct lt_mqtt_conf c;
@@ -729,8 +734,8 @@ START_TEST(mqtt_session_taken_over_is_said_and_backed_off)
 	m = client_with(&b, &st, 0, kv);
 	run(m, &b, 1500, NULL);
 	ck_assert_msg(strstr(last_reason, "another client connected with the same client id "
-	                                  "\"unit-test\""),
-	              "reason: %s", last_reason);
+					  "\"unit-test\""),
+		      "reason: %s", last_reason);
 	/*
 	 * Each connection is taken away at once, yet the back-off grows: about
 	 * 11 attempts in 1.5 s (about 100 if each connection reset it).
@@ -815,7 +820,7 @@ END_TEST
 /* ---- the DCC -------------------------------------------------------------------------- */
 
 static void reg_entity(struct lt_dcc *d, enum lt_entity_kind kind, const char *name, const char *id,
-                       const char *unit, const struct lt_reg *parent, struct lt_reg *r)
+		       const char *unit, const struct lt_reg *parent, struct lt_reg *r)
 {
 	struct lt_entity e = { .kind = kind, .name = name, .id = id, .unit = unit };
 
@@ -901,16 +906,16 @@ START_TEST(mqtt_dcc_publishes_one_message_per_batch)
 	ck_assert_int_eq(b.npubs, 2);
 	ck_assert_str_eq(b.pubs[0].topic, "plant/gw 1/boiler/temp");
 	ck_assert_str_eq(b.pubs[0].payload,
-	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
-	                 "\"metric_name\":"
-	                 "\"temp\",\"metric_data\":[{\"value\":21.5,\"timestamp\":1700000000000},"
-	                 "{\"value\":-3,\"timestamp\":1700000001999}],\"unit\":\"degC\"}");
+			 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
+			 "\"metric_name\":"
+			 "\"temp\",\"metric_data\":[{\"value\":21.5,\"timestamp\":1700000000000},"
+			 "{\"value\":-3,\"timestamp\":1700000001999}],\"unit\":\"degC\"}");
 	ck_assert_int_eq(b.pubs[0].qos, 1);
 	ck_assert_str_eq(b.pubs[1].payload,
-	                 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
-	                 "\"metric_name\":"
-	                 "\"count\",\"metric_data\":[{\"value\":-3,\"timestamp\":1700000001999}],"
-	                 "\"unit\":\"\"}");
+			 "{\"edge_system_name\":\"gw 1\",\"device_name\":\"boiler\","
+			 "\"metric_name\":"
+			 "\"count\",\"metric_data\":[{\"value\":-3,\"timestamp\":1700000001999}],"
+			 "\"unit\":\"\"}");
 	ck_assert_int_eq(d.drv->flush(&d, (int64_t)lt_mono_ns() + 100 * MS), 0);
 	d.drv->stop(&d);
 	unreg(&d, &met2);
@@ -941,7 +946,7 @@ START_TEST(mqtt_dcc_auto_topic_is_edge_id)
 	ck_assert_int_eq(d.drv->option(&d, "topic", "auto", err, sizeof(err)), 0);
 	ck_assert_int_eq(d.drv->start(&d, err, sizeof(err)), 0);
 	reg_entity(&d, LT_ENTITY_EDGE, "gw", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", NULL, NULL,
-	           &edge);
+		   &edge);
 	reg_entity(&d, LT_ENTITY_DEVICE, "dev", NULL, NULL, &edge, &dev);
 	reg_entity(&d, LT_ENTITY_METRIC, "m", NULL, "", &dev, &met);
 	ck_assert_str_eq(met.id, "liota/1b4e28ba-2fa1-11d2-883f-0016d3cca427/request");
@@ -970,10 +975,10 @@ static int spooled_some(void)
 
 START_TEST(mqtt_spooled_messages_leave_the_spool_only_when_acknowledged)
 {
-	struct lt_dcc d = {.name = "sp"};
+	struct lt_dcc d = { .name = "sp" };
 	struct lt_dcc_stats *st = &d.stats;
 	char dir[] = "/tmp/lt-mqtt-spool-XXXXXX", cmd[64];
-	const char *kv[] = {"spool", "yes", NULL};
+	const char *kv[] = { "spool", "yes", NULL };
 	struct broker b;
 	struct lt_mqtt *m;
 	char err[256];
@@ -1082,9 +1087,9 @@ START_TEST(mqtt_host_lists_parse_and_refuse)
 	ck_assert_int_eq(lt_mqtt_endpoints("a.example", ep, err, sizeof(err)), 1);
 	ck_assert_str_eq(ep[0].host, "a.example");
 	ck_assert_uint_eq(ep[0].port, 0);
-	ck_assert_int_eq(
-	    lt_mqtt_endpoints(" a.example:1884 , 10.0.0.2,[::1]:1885, ::2", ep, err, sizeof(err)),
-	    4);
+	ck_assert_int_eq(lt_mqtt_endpoints(" a.example:1884 , 10.0.0.2,[::1]:1885, ::2", ep, err,
+					   sizeof(err)),
+			 4);
 	ck_assert_str_eq(ep[0].host, "a.example");
 	ck_assert_uint_eq(ep[0].port, 1884);
 	ck_assert_str_eq(ep[1].host, "10.0.0.2");
@@ -1121,8 +1126,8 @@ static int on_endpoint(void)
 
 START_TEST(mqtt_failover_moves_down_the_list_and_back_to_the_first)
 {
-	struct lt_dcc_stats st = {0};
-	struct broker a, b, *both[2] = {&a, &b};
+	struct lt_dcc_stats st = { 0 };
+	struct broker a, b, *both[2] = { &a, &b };
 	char hosts[64], err[256] = "";
 	struct lt_mqtt_conf c;
 	struct lt_mqtt *m;
@@ -1156,9 +1161,9 @@ START_TEST(mqtt_failover_moves_down_the_list_and_back_to_the_first)
 
 	/* The preferred broker is back on its port: probed and taken back. */
 	{
-		struct sockaddr_in sa = {.sin_family = AF_INET,
-		                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-		                         .sin_port = htons(aport)};
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+					  .sin_port = htons(aport) };
 		int one = 1;
 
 		a.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

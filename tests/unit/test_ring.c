@@ -154,7 +154,7 @@ static void *producer_main(void *arg)
 		pr->dropped++;
 		if (now_ms() > deadline)
 			break;
-		nanosleep(&(struct timespec){.tv_nsec = 20000}, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
 	}
 	lt_ring_commit(&p);
 out:
@@ -190,7 +190,7 @@ static void *consumer_main(void *arg)
 	uint64_t deadline = now_ms() + DEADLINE_MS;
 	unsigned nlanes = lt_ring_nlanes(ring);
 	struct lt_sample buf[256];
-	struct pollfd pfd = {.fd = lt_ring_eventfd(ring), .events = POLLIN};
+	struct pollfd pfd = { .fd = lt_ring_eventfd(ring), .events = POLLIN };
 
 	while (!c->err[0]) {
 		bool done = all_done(c);
@@ -201,10 +201,10 @@ static void *consumer_main(void *arg)
 
 			if (lane >= nlanes || !sample_ok(&buf[i], lane, c->got[lane]))
 				snprintf(c->err, sizeof(c->err),
-				         "lane %u: expected seq %llu, got seq %llu ts %llu", lane,
-				         (unsigned long long)(lane < nlanes ? c->got[lane] : 0),
-				         (unsigned long long)buf[i].seq,
-				         (unsigned long long)buf[i].ts_ns);
+					 "lane %u: expected seq %llu, got seq %llu ts %llu", lane,
+					 (unsigned long long)(lane < nlanes ? c->got[lane] : 0),
+					 (unsigned long long)buf[i].seq,
+					 (unsigned long long)buf[i].ts_ns);
 			else
 				c->got[lane]++;
 		}
@@ -243,7 +243,7 @@ static void check_stream(struct consumer *c, uint64_t per_lane)
 static void run_stream(unsigned nprods, uint64_t per_lane)
 {
 	struct producer prods[MAX_LANES];
-	struct consumer c = {.prods = prods, .nprods = nprods};
+	struct consumer c = { .prods = prods, .nprods = nprods };
 	uint64_t t0 = now_ms(), total = 0, dropped = 0;
 
 	memset(prods, 0, sizeof(prods));
@@ -251,7 +251,7 @@ static void run_stream(unsigned nprods, uint64_t per_lane)
 		prods[i].lane = i;
 		prods[i].n = per_lane;
 		ck_assert_int_eq(pthread_create(&prods[i].thread, NULL, producer_main, &prods[i]),
-		                 0);
+				 0);
 	}
 	consumer_main(&c);
 	for (unsigned i = 0; i < nprods; i++) {
@@ -261,12 +261,12 @@ static void run_stream(unsigned nprods, uint64_t per_lane)
 	}
 	check_stream(&c, per_lane);
 	fprintf(stderr,
-	        "ring: %u producer(s): %llu records in %llu ms (%.1f M/s), %llu dropped, "
-	        "%llu sleeps, %llu wakeups\n",
-	        nprods, (unsigned long long)total, (unsigned long long)(now_ms() - t0),
-	        (double)total / (double)(now_ms() - t0 + 1) / 1000.0, (unsigned long long)dropped,
-	        (unsigned long long)c.sleeps,
-	        (unsigned long long)atomic_load(&lt_ring_hdr(ring)->wakeups));
+		"ring: %u producer(s): %llu records in %llu ms (%.1f M/s), %llu dropped, "
+		"%llu sleeps, %llu wakeups\n",
+		nprods, (unsigned long long)total, (unsigned long long)(now_ms() - t0),
+		(double)total / (double)(now_ms() - t0 + 1) / 1000.0, (unsigned long long)dropped,
+		(unsigned long long)c.sleeps,
+		(unsigned long long)atomic_load(&lt_ring_hdr(ring)->wakeups));
 }
 
 START_TEST(single_producer_stream_arrives_complete_and_in_order)
@@ -401,7 +401,7 @@ static void *push_one_and_commit(void *arg)
 
 static int eventfd_readable(int timeout_ms)
 {
-	struct pollfd pfd = {.fd = lt_ring_eventfd(ring), .events = POLLIN};
+	struct pollfd pfd = { .fd = lt_ring_eventfd(ring), .events = POLLIN };
 
 	return poll(&pfd, 1, timeout_ms);
 }
@@ -472,7 +472,7 @@ START_TEST(observer_follows_lanes_read_only_and_detects_laps)
 	struct lt_sample out[512], drain[64];
 	uint64_t missed = 0, next0, pushed;
 	const struct lt_ring_hdr *hdr;
-	unsigned seen[2] = {0, 0};
+	unsigned seen[2] = { 0, 0 };
 	int fd, seals;
 	long n;
 
@@ -506,7 +506,7 @@ START_TEST(observer_follows_lanes_read_only_and_detects_laps)
 		rw = open(path, O_RDWR | O_CLOEXEC);
 		if (rw >= 0) {
 			ck_assert(mmap(NULL, o.size, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0) ==
-			          MAP_FAILED);
+				  MAP_FAILED);
 			ck_assert(write(rw, "x", 1) < 0);
 			close(rw);
 		}
@@ -558,8 +558,8 @@ END_TEST
 
 START_TEST(observer_racing_a_producer_sees_only_intact_records)
 {
-	struct producer prod = {.lane = 0, .n = OBSERVED_RECORDS};
-	struct consumer c = {.prods = &prod, .nprods = 1};
+	struct producer prod = { .lane = 0, .n = OBSERVED_RECORDS };
+	struct consumer c = { .prods = &prod, .nprods = 1 };
 	struct lt_ring_observer o;
 	struct lt_sample out[128];
 	uint64_t deadline = now_ms() + DEADLINE_MS, missed = 0, seen = 0, next = 0;
@@ -585,7 +585,7 @@ START_TEST(observer_racing_a_producer_sees_only_intact_records)
 			/* Gaps are allowed (missed), going back or a torn record is not. */
 			if (out[i].seq < next || !sample_ok(&out[i], 0, out[i].seq))
 				snprintf(err, sizeof(err), "bad record seq %llu after %llu",
-				         (unsigned long long)out[i].seq, (unsigned long long)next);
+					 (unsigned long long)out[i].seq, (unsigned long long)next);
 			next = out[i].seq + 1;
 		}
 		seen += (uint64_t)n;
@@ -596,7 +596,7 @@ START_TEST(observer_racing_a_producer_sees_only_intact_records)
 			break;
 		}
 		if (n == 0) /* an observer has nothing to wait on: it polls, like `tail -f` */
-			nanosleep(&(struct timespec){.tv_nsec = 100000}, NULL);
+			nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
 	}
 	pthread_join(prod.thread, NULL);
 	pthread_join(c.thread, NULL);
@@ -607,7 +607,7 @@ START_TEST(observer_racing_a_producer_sees_only_intact_records)
 	/* Everything accepted was either seen intact or reported missed. */
 	ck_assert_uint_eq(seen + missed, prod.accepted);
 	fprintf(stderr, "ring: observer saw %llu, missed %llu of %llu\n", (unsigned long long)seen,
-	        (unsigned long long)missed, (unsigned long long)prod.accepted);
+		(unsigned long long)missed, (unsigned long long)prod.accepted);
 }
 END_TEST
 
@@ -678,7 +678,8 @@ START_TEST(observer_survives_a_segment_changed_after_open)
 	close(fd);
 	for (unsigned l = 0; l < 2; l++)
 		head[l] = &((struct lt_lane_prod *)((char *)hdr + hdr->lane_offset +
-						    l * hdr->lane_stride))->head;
+						    l * hdr->lane_stride))
+				   ->head;
 	h0 = atomic_load(head[0]);
 	memcpy(&saved, hdr, offsetof(struct lt_ring_hdr, retired));
 
@@ -690,8 +691,8 @@ START_TEST(observer_survives_a_segment_changed_after_open)
 	hdr->size = UINT64_MAX;
 	t0 = now_ms();
 	/* Heads far ahead, at the top of the range, behind, wrapping. */
-	const uint64_t heads[] = { h0 + (UINT64_C(1) << 62), UINT64_MAX, h0 - 5, 0, UINT64_MAX - 3,
-				   3, h0 + 100, h0 + 1 };
+	const uint64_t heads[] = { h0 + (UINT64_C(1) << 62), UINT64_MAX, h0 - 5,   0,
+				   UINT64_MAX - 3,           3,          h0 + 100, h0 + 1 };
 	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
 		atomic_store(head[0], heads[i]);
 		atomic_store(head[1], ~heads[i]);
@@ -714,7 +715,7 @@ START_TEST(observer_survives_a_segment_changed_after_open)
 END_TEST
 
 static void add_test(Suite *s, const char *name, const TTest *test, void (*setup)(void),
-                     int timeout)
+		     int timeout)
 {
 	TCase *tc = tcase_create(name);
 
@@ -729,25 +730,25 @@ static Suite *ring_suite(void)
 	Suite *s = suite_create("ring");
 
 	add_test(s, "stream1", single_producer_stream_arrives_complete_and_in_order,
-	         setup_one_big_lane, 60);
+		 setup_one_big_lane, 60);
 	add_test(s, "stream4", four_producers_on_four_lanes_each_arrive_complete_and_in_order,
-	         setup_four_lanes, 60);
+		 setup_four_lanes, 60);
 	add_test(s, "overflow", full_lane_drops_and_counts_without_blocking, setup_one_small_lane,
-	         10);
+		 10);
 	add_test(s, "commit", pushed_records_are_invisible_until_commit, setup_one_small_lane, 10);
 	add_test(s, "autocommit", push_commits_by_itself_every_autocommit_records,
-	         setup_one_small_lane, 10);
+		 setup_one_small_lane, 10);
 	add_test(s, "fairness", consume_serves_lanes_round_robin, setup_two_lanes, 10);
 	add_test(s, "sleep", commit_wakes_a_sleeping_consumer_and_only_then, setup_two_lanes, 10);
 	add_test(s, "observer", observer_follows_lanes_read_only_and_detects_laps, setup_two_lanes,
-	         10);
+		 10);
 	add_test(s, "observer_race", observer_racing_a_producer_sees_only_intact_records,
-	         setup_two_lanes, 60);
+		 setup_two_lanes, 60);
 	add_test(s, "bad_sizes", bad_sizes_are_rejected_with_einval, setup_none, 10);
 	add_test(s, "bad_lane", producer_on_a_missing_lane_is_rejected, setup_two_lanes, 10);
 	add_test(s, "bad_observer", observer_refuses_what_is_not_a_ring, setup_none, 10);
 	add_test(s, "hostile_segment", observer_survives_a_segment_changed_after_open,
-	         setup_two_lanes, 10);
+		 setup_two_lanes, 10);
 	return s;
 }
 

@@ -86,7 +86,7 @@ START_TEST(tick_reads_only_due_metrics_and_returns_earliest_deadline)
 	struct lt_sample out[16];
 
 	tick_setup(&f, 10 * MS);
-	ck_assert_uint_eq(sampler_tick(&f.s, &f.p, 0), 10 * MS); /* both due at 0 */
+	ck_assert_uint_eq(sampler_tick(&f.s, &f.p, 0), 10 * MS);       /* both due at 0 */
 	ck_assert_uint_eq(sampler_tick(&f.s, &f.p, 10 * MS), 20 * MS); /* only m0 */
 	ck_assert_uint_eq(sampler_tick(&f.s, &f.p, 20 * MS), 30 * MS);
 	ck_assert_uint_eq(sampler_tick(&f.s, &f.p, 30 * MS), 40 * MS); /* both */
@@ -252,9 +252,9 @@ START_TEST(tick_records_lateness_of_each_read)
 	struct lt_lat_summary ls;
 
 	tick_setup(&f, 10 * MS);
-	sampler_tick(&f.s, &f.p, 0);          /* both on time (plus the read itself) */
-	sampler_tick(&f.s, &f.p, 13 * MS);    /* m0 3 ms late */
-	sampler_tick(&f.s, &f.p, 20 * MS);    /* m0 on time */
+	sampler_tick(&f.s, &f.p, 0);       /* both on time (plus the read itself) */
+	sampler_tick(&f.s, &f.p, 13 * MS); /* m0 3 ms late */
+	sampler_tick(&f.s, &f.p, 20 * MS); /* m0 on time */
 	lat_summary(&f.s.met[0].lat, &ls);
 	ck_assert_uint_eq(ls.count, 3);
 	ck_assert_uint_ge(ls.max, 3 * MS);
@@ -424,8 +424,6 @@ START_TEST(stop_interrupts_a_long_sleep)
 }
 END_TEST
 
-
-
 /* ---- the tick callback: once per pass, before that pass's reads ----------- */
 static unsigned tick_calls, reads_since_tick;
 static uint64_t tick_now;
@@ -449,7 +447,8 @@ static int counting_read(struct lt_device *dev, struct lt_metric *m, double *v)
 
 START_TEST(tick_callback_starts_each_pass)
 {
-	static const struct lt_device_driver drv = { .name = "t", .read = counting_read,
+	static const struct lt_device_driver drv = { .name = "t",
+						     .read = counting_read,
 						     .tick = counting_tick };
 	struct tick_fixture f;
 
@@ -466,7 +465,6 @@ START_TEST(tick_callback_starts_each_pass)
 	tick_teardown(&f);
 }
 END_TEST
-
 
 static int nodata_read(struct lt_device *dev, struct lt_metric *m, double *v)
 {
@@ -545,7 +543,11 @@ static int ev_dispatch(struct lt_device *dev, short revents, uint64_t now)
 }
 
 static const struct lt_device_driver ev_driver = {
-	.name = "ev", .open = ev_open, .close = ev_close, .poll = ev_poll, .dispatch = ev_dispatch,
+	.name = "ev",
+	.open = ev_open,
+	.close = ev_close,
+	.poll = ev_poll,
+	.dispatch = ev_dispatch,
 };
 
 static struct lt_model *ev_model(struct ev_dev *e, unsigned agg)
@@ -698,8 +700,9 @@ START_TEST(device_counters_and_condition_show_in_status)
 	ck_assert_uint_eq(atomic_load(c), 3);
 	st = control_status_json(&ctx);
 	jd = json_array_get(json_object_get(st, "devices"), 0);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(jd, "counters"),
-							    "error_frames")), 3);
+	ck_assert_int_eq(json_integer_value(
+				 json_object_get(json_object_get(jd, "counters"), "error_frames")),
+			 3);
 	ck_assert_str_eq(json_string_value(json_object_get(jd, "condition")), "bus-off");
 	json_decref(st);
 	tick_teardown(&f);

@@ -41,7 +41,7 @@ static void fx_clean(struct fixture *f)
 }
 
 static struct spool *open_ok(struct fixture *f, const struct spool_conf *c, char *note,
-                             size_t notelen)
+			     size_t notelen)
 {
 	char err[256] = "", tmp[512];
 	struct spool_conf def;
@@ -64,8 +64,8 @@ static void put(struct spool *sp, unsigned i)
 {
 	char buf[256];
 	int n = snprintf(buf, sizeof(buf), "batch %u %.*s\n", i, (int)(i % 50),
-	                 "xxxxxxxxxxxxxxxxx"
-	                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			 "xxxxxxxxxxxxxxxxx"
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 
 	ck_assert_int_eq(spool_append(sp, buf, (size_t)n, i + 1, lt_real_ns()), 0);
 }
@@ -81,7 +81,7 @@ static void take(struct spool *sp, unsigned i)
 	ck_assert_int_eq(spool_peek(sp, lt_real_ns(), &data, &len, &count), 0);
 	snprintf(want, sizeof(want), "batch %u ", i);
 	ck_assert_msg(len >= strlen(want) && !memcmp(data, want, strlen(want)), "want %s got %.*s",
-	              want, (int)len, (const char *)data);
+		      want, (int)len, (const char *)data);
 	ck_assert_uint_eq(count, i + 1);
 	spool_pop(sp);
 }
@@ -226,7 +226,7 @@ START_TEST(a_torn_tail_is_set_aside_and_the_rest_kept)
 	spool_get_stats(sp, &st);
 	ck_assert_uint_eq(st.batches, 9);
 	ck_assert_uint_eq(st.set_aside_bytes,
-	                  (uint64_t)(SPOOL_HDR_LEN + strlen("batch 9 ") + 9 + 1 - 20));
+			  (uint64_t)(SPOOL_HDR_LEN + strlen("batch 9 ") + 9 + 1 - 20));
 	ck_assert_uint_eq(count_files(f.path, ".bad"), 1);
 	for (unsigned i = 0; i < 9; i++)
 		take(sp, i);
@@ -380,7 +380,7 @@ START_TEST(a_full_disk_is_counted_and_survived)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	for (unsigned i = 10; i < 20; i++) {
 		int n = snprintf(buf, sizeof(buf), "batch %u %.*s\n", i, (int)(i % 50),
-		                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 		int r = spool_append(sp, buf, (size_t)n, i + 1, lt_real_ns());
 
 		if (r == 0) {
@@ -417,7 +417,7 @@ END_TEST
 START_TEST(records_parse_only_when_whole_and_intact)
 {
 	uint8_t buf[SPOOL_HDR_LEN + 16];
-	struct spool_rec rec = {0};
+	struct spool_rec rec = { 0 };
 
 	spool_rec_header(buf, "0123456789abcdef", 16, 7, 99);
 	memcpy(buf + SPOOL_HDR_LEN, "0123456789abcdef", 16);
@@ -500,7 +500,7 @@ static void read_is(struct spool *sp, unsigned i)
 	ck_assert_int_eq(spool_read(sp, lt_real_ns(), &data, &len, &count), 0);
 	snprintf(want, sizeof(want), "batch %u ", i);
 	ck_assert_msg(len >= strlen(want) && !memcmp(data, want, strlen(want)), "want %s got %.*s",
-	              want, (int)len, (const char *)data);
+		      want, (int)len, (const char *)data);
 	ck_assert_uint_eq(count, i + 1);
 }
 
@@ -649,19 +649,19 @@ START_TEST(spool_options_parse_and_refuse)
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool", "yes", err, sizeof(err)), 0);
 	ck_assert_int_eq(mode, SPOOL_ON);
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 0, "spool", "auto", err, sizeof(err)),
-	                 -EINVAL);
+			 -EINVAL);
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool", "maybe", err, sizeof(err)),
-	                 -EINVAL);
+			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "auto, yes or no"));
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_size", "1M", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.size_max, 1u << 20);
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_size", "1k", err, sizeof(err)),
-	                 -EINVAL);
+			 -EINVAL);
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_fsync", "250ms", err, sizeof(err)),
-	                 0);
+			 0);
 	ck_assert_uint_eq(c.fsync_ns, 250000000u);
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "spool_max_age", "1h", err, sizeof(err)),
-	                 0);
+			 0);
 	ck_assert_uint_eq(c.max_age_ns, 3600ull * 1000000000u);
 	ck_assert_int_eq(spool_conf_option(&c, &mode, 1, "host", "x", err, sizeof(err)), -ENOENT);
 }

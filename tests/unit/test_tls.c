@@ -67,8 +67,8 @@ static void add_ext(X509 *crt, X509 *issuer, int nid, const char *value)
  * valid from @from_days to @to_days around now. @san and @eku may be NULL.
  */
 static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                      long serial, int ca, long from_days, long to_days, const char *san,
-                      const char *eku)
+		      long serial, int ca, long from_days, long to_days, const char *san,
+		      const char *eku)
 {
 	X509 *crt = X509_new();
 	X509_NAME *name = X509_NAME_new();
@@ -84,9 +84,9 @@ static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *iss
 	X509_NAME_free(name);
 	X509_set_pubkey(crt, key);
 	add_ext(crt, issuer ? issuer : crt, NID_basic_constraints,
-	        ca ? "critical,CA:TRUE" : "CA:FALSE");
+		ca ? "critical,CA:TRUE" : "CA:FALSE");
 	add_ext(crt, issuer ? issuer : crt, NID_key_usage,
-	        ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+		ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
 	add_ext(crt, issuer ? issuer : crt, NID_subject_key_identifier, "hash");
 	if (issuer)
 		add_ext(crt, issuer, NID_authority_key_identifier, "keyid");
@@ -114,8 +114,8 @@ static void write_key(const char *name, EVP_PKEY *key, const char *password)
 	ck_assert_ptr_nonnull(f);
 	if (password)
 		ck_assert(PEM_write_PrivateKey(f, key, EVP_aes_256_cbc(),
-		                               (const unsigned char *)password,
-		                               (int)strlen(password), NULL, NULL));
+					       (const unsigned char *)password,
+					       (int)strlen(password), NULL, NULL));
 	else
 		ck_assert(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
 	fclose(f);
@@ -178,16 +178,16 @@ static void pki_setup(void)
 	other_key = new_key();
 	ca_crt = new_cert("test CA", ca_key, NULL, NULL, 1, 1, -1, 30, NULL, NULL);
 	srv_crt = new_cert("localhost", srv_key, ca_crt, ca_key, 2, 0, -1, 30,
-	                   "DNS:localhost,IP:127.0.0.1", "serverAuth");
+			   "DNS:localhost,IP:127.0.0.1", "serverAuth");
 	expired_crt = new_cert("localhost", srv_key, ca_crt, ca_key, 3, 0, -60, -30,
-	                       "DNS:localhost,IP:127.0.0.1", "serverAuth");
+			       "DNS:localhost,IP:127.0.0.1", "serverAuth");
 	wrong_crt = new_cert("wrong.example", srv_key, ca_crt, ca_key, 4, 0, -1, 30,
-	                     "DNS:wrong.example", "serverAuth");
+			     "DNS:wrong.example", "serverAuth");
 	cli_crt = new_cert("client", cli_key, ca_crt, ca_key, 5, 0, -1, 30, NULL, "clientAuth");
 	revoked_crt =
 		new_cert("revoked", cli_key, ca_crt, ca_key, 6, 0, -1, 30, NULL, "clientAuth");
 	srv_revoked_crt = new_cert("localhost", srv_key, ca_crt, ca_key, 7, 0, -1, 30,
-	                           "DNS:localhost,IP:127.0.0.1", "serverAuth");
+				   "DNS:localhost,IP:127.0.0.1", "serverAuth");
 	write_cert("ca.crt", ca_crt);
 	write_cert("server.crt", srv_crt);
 	write_cert("client.crt", cli_crt);
@@ -202,8 +202,9 @@ static void pki_setup(void)
 
 static void pki_teardown(void)
 {
-	const char *names[] = { "ca.crt", "server.crt", "client.crt", "revoked.crt", "client.key",
-	                        "client-enc.key", "other.key", "crl.pem", "garbage.pem" };
+	const char *names[] = { "ca.crt",      "server.crt", "client.crt",
+				"revoked.crt", "client.key", "client-enc.key",
+				"other.key",   "crl.pem",    "garbage.pem" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlink(P(names[i]));
@@ -264,7 +265,7 @@ static void expect_ctx_error(const struct lt_tls_conf *t, const char *want1, con
  * completed; the client's lt_tls_failure() text in @why otherwise.
  */
 static int handshake(const struct lt_tls_conf *t, const char *host, X509 *srv,
-                     const char *server_crl, char *why, size_t whylen)
+		     const char *server_crl, char *why, size_t whylen)
 {
 	char err[512] = "";
 	SSL_CTX *cctx = lt_tls_ctx_new(t, host, err, sizeof(err));
@@ -300,7 +301,7 @@ static int handshake(const struct lt_tls_conf *t, const char *host, X509 *srv,
 			if (r == 1)
 				cdone = 1;
 			else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ &&
-			         SSL_get_error(c, r) != SSL_ERROR_WANT_WRITE)
+				 SSL_get_error(c, r) != SSL_ERROR_WANT_WRITE)
 				failed = 1;
 		} else {
 			char b;
@@ -315,7 +316,7 @@ static int handshake(const struct lt_tls_conf *t, const char *host, X509 *srv,
 			if (r == 1)
 				sdone = 1;
 			else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ &&
-			         SSL_get_error(s, r) != SSL_ERROR_WANT_WRITE)
+				 SSL_get_error(s, r) != SSL_ERROR_WANT_WRITE)
 				sdone = -1;
 		}
 		if (sdone == -1 && cdone && i > 50)
@@ -457,7 +458,7 @@ START_TEST(tls_encrypted_key_is_refused_without_prompt)
 	ck_assert_int_eq(opt(&t, "key", P("client-enc.key"), err), 0);
 	/* stdin is a pipe with nothing in it: a prompt would fail or hang, not pass. */
 	expect_ctx_error(&t, "encrypted private key: not supported, decrypt it with openssl pkey",
-	                 P("client-enc.key"));
+			 P("client-enc.key"));
 	lt_tls_conf_clear(&t);
 }
 END_TEST
@@ -559,9 +560,9 @@ START_TEST(tls_key_others_can_read_is_warned_about)
 	ck_assert_int_eq(chmod(P("client.key"), 0644), 0);
 	out = lt_capture_stderr(check_key_conf);
 	snprintf(want, sizeof(want),
-	         "liotad: warning: key %s: a private key that others can read (mode 0644): "
-	         "chmod o-r it\n",
-	         P("client.key"));
+		 "liotad: warning: key %s: a private key that others can read (mode 0644): "
+		 "chmod o-r it\n",
+		 P("client.key"));
 	ck_assert_str_eq(out, want);
 	free(out);
 	ck_assert_int_eq(chmod(P("client.key"), 0640), 0);
@@ -640,7 +641,7 @@ START_TEST(tls_handshake_reports_revoked_server_with_crl)
 	conf_ca(&t);
 	/* Without the CRL the revoked server certificate passes... */
 	ck_assert_msg(handshake(&t, "localhost", srv_revoked_crt, NULL, why, sizeof(why)), "%s",
-	              why);
+		      why);
 	/* ...with it, it is refused, and the good one still passes (CRL_CHECK_ALL finds the
 	 * CA's own entry in the same CRL). */
 	ck_assert_int_eq(opt(&t, "crl", P("crl.pem"), err), 0);
@@ -660,7 +661,7 @@ START_TEST(tls_handshake_reports_refused_client_certificate)
 	ck_assert_int_eq(opt(&t, "cert", P("client.crt"), err), 0);
 	ck_assert_int_eq(opt(&t, "key", P("client.key"), err), 0);
 	ck_assert_msg(handshake(&t, "localhost", srv_crt, P("crl.pem"), why, sizeof(why)), "%s",
-	              why);
+		      why);
 	lt_tls_conf_clear(&t);
 
 	conf_ca(&t);

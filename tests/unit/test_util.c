@@ -199,7 +199,7 @@ END_TEST
 
 START_TEST(parse_duration_rejects_bad_numbers_and_units)
 {
-	static const char *const bad[] = { "10x",   "",	   "s",	    "-1s",  "+1s",
+	static const char *const bad[] = { "10x",   "",    "s",     "-1s",  "+1s",
 					   "1.",    "1.s", "1e3s",  "10 ",  "1sms",
 					   "1 s s", "10S", "1..5s", "ms10", "1min" };
 	char msg[128];
@@ -230,7 +230,7 @@ START_TEST(parse_bool_accepts_the_usual_words)
 		const char *s;
 		int v;
 	} good[] = { { "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 }, { "on", 1 },
-		     { "off", 0 }, { "1", 1 },	{ "0", 0 },    { "Yes", 1 },   { "FALSE", 0 } };
+		     { "off", 0 }, { "1", 1 },  { "0", 0 },    { "Yes", 1 },   { "FALSE", 0 } };
 	char err[128] = "";
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -418,7 +418,6 @@ START_TEST(messages_below_the_level_are_not_written)
 }
 END_TEST
 
-
 START_TEST(state_path_makes_the_folder_and_reports_failures)
 {
 	char tmpl[] = "/tmp/liotad-state-test-XXXXXX", dir[256], path[512], err[256] = "";
@@ -497,7 +496,8 @@ START_TEST(trusted_dir_refuses_a_folder_others_can_write)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(chmod(dir, 0777), 0);
 	ck_assert_int_eq(open_dir(dir, LT_DIR_PRIVATE, err, sizeof(err)), -EPERM);
-	snprintf(want, sizeof(want), "%s: owned by uid %u with mode 0777;", dir, (unsigned)geteuid());
+	snprintf(want, sizeof(want), "%s: owned by uid %u with mode 0777;", dir,
+		 (unsigned)geteuid());
 	ck_assert_msg(strstr(err, want) == err, "%s", err);
 	ck_assert_int_eq(lstat(dir, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0777); /* refused, left as it was */
@@ -603,7 +603,8 @@ START_TEST(trusted_dir_follows_only_a_link_nobody_else_could_plant)
 	ck_assert_int_eq(open_dir(link, LT_DIR_LINK_OK, err, sizeof(err)), -EPERM);
 	ck_assert_int_eq(chmod(real, 0750), 0);
 	if (geteuid() != 0) {
-		printf("SKIP trusted_dir_follows_only_a_link...: a link of another owner needs root\n");
+		printf("SKIP trusted_dir_follows_only_a_link...: a link of another owner needs "
+		       "root\n");
 		return;
 	}
 	ck_assert_int_eq(lchown(link2, NOBODY, NOBODY), 0);
@@ -663,7 +664,7 @@ END_TEST
 
 START_TEST(control_request_is_one_known_command_line)
 {
-	enum control_cmd cmd = (enum control_cmd)-1;
+	enum control_cmd cmd = (enum control_cmd) - 1;
 	char big[CONTROL_REQUEST_MAX + 10];
 
 #define PARSE(s, eof) control_parse_request(s, sizeof(s) - 1, eof, &cmd)
@@ -772,7 +773,6 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, control_refuses_a_client_whose_credentials_cannot_be_read);
 	return tc;
 }
-
 
 static Suite *util_suite(void)
 {

@@ -32,8 +32,8 @@ static void wait_entered(void)
 	ck_assert_msg(atomic_load(&entered), "the blocking call was never made");
 }
 
-static int blocking_publish(struct lt_dcc *dcc, const struct lt_reg *reg,
-			    const struct lt_sample *s, size_t n)
+static int blocking_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const struct lt_sample *s,
+			    size_t n)
 {
 	block_until_released();
 	return fake_publish(dcc, reg, s, n);

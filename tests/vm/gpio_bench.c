@@ -22,7 +22,8 @@
  * events carry no such thing per interrupt).
  * The time stamp error of an edge is its stamp minus the source's time of
  * that edge when none was lost, else of the latest edge raised at or
- * before it (a lossy reader's edges cannot be matched one to one). CPU: the reader's user + system time / delivered.
+ * before it (a lossy reader's edges cannot be matched one to one). CPU: the reader's user + system
+ * time / delivered.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -157,7 +157,7 @@ static void check(struct reader *r, const struct liota_gpiots_record *rec)
 	/* An edge lost to overflow breaks the alternation: only check without gaps. */
 	want = l->edges == LIOTA_GPIOTS_EDGE_RISING    ? 1
 	       : l->edges == LIOTA_GPIOTS_EDGE_FALLING ? 0
-	                                               : !l->level;
+						       : !l->level;
 	if (rec->seq == l->seq + 1 && rec->level != want)
 		error(r, "line %u seq %llu: level %u does not follow %u", rec->line, rec->seq,
 		      rec->level, l->level);
@@ -169,7 +169,7 @@ static void check(struct reader *r, const struct liota_gpiots_record *rec)
 		      rec->mono_ns);
 	/* CLOCK_REALTIME derived from the record is "now" within a minute. */
 	if (llabs((int64_t)(rec->mono_ns + (unsigned long long)rec->realtime_offset_ns) -
-	          (int64_t)now_ns(CLOCK_REALTIME)) > 60000000000LL)
+		  (int64_t)now_ns(CLOCK_REALTIME)) > 60000000000LL)
 		error(r, "line %u seq %llu: realtime offset %lld is off", rec->line, rec->seq,
 		      rec->realtime_offset_ns);
 	l->seq = rec->seq;
@@ -224,7 +224,7 @@ static bool any_attached(const struct reader *r)
 
 static int cmd_read(int argc, char **argv)
 {
-	struct liota_gpiots_setup s = {.data_pages = 1};
+	struct liota_gpiots_setup s = { .data_pages = 1 };
 	const char *stall = NULL, *ready = NULL;
 	unsigned long long want = 0, deadline, seconds = 20;
 	struct reader r;
@@ -281,7 +281,7 @@ static int cmd_read(int argc, char **argv)
 	if (r.hdr->magic != LIOTA_GPIOTS_MAGIC || r.hdr->version != LIOTA_GPIOTS_VERSION ||
 	    r.hdr->record_size != sizeof(struct liota_gpiots_record)) {
 		fprintf(stderr, "gpiots_reader: the ring's header is not version %d\n",
-		        LIOTA_GPIOTS_VERSION);
+			LIOTA_GPIOTS_VERSION);
 		return 2;
 	}
 	r.data = (struct liota_gpiots_record *)((char *)r.hdr + r.hdr->data_offset);
@@ -300,7 +300,7 @@ static int cmd_read(int argc, char **argv)
 	deadline = now_ns(CLOCK_MONOTONIC) + seconds * 1000000000u;
 	while (!want || r.records < want) {
 		unsigned long long now = now_ns(CLOCK_MONOTONIC);
-		struct pollfd p = {.fd = r.fd, .events = POLLIN | POLLPRI};
+		struct pollfd p = { .fd = r.fd, .events = POLLIN | POLLPRI };
 		int n;
 
 		if (now >= deadline) {
@@ -344,7 +344,7 @@ static int cmd_read(int argc, char **argv)
 
 static int cmd_toggle(int argc, char **argv)
 {
-	static const char *const pulls[] = {"pull-up\n", "pull-down\n"};
+	static const char *const pulls[] = { "pull-up\n", "pull-down\n" };
 	long count = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
 	int fds[16], n = argc - 2;
 
@@ -397,7 +397,7 @@ static int attach_one(int fd, const char *chip, uint32_t offset, uint32_t edges)
 
 static int setup(int fd, uint32_t pages, uint32_t mark, uint32_t timeout, uint32_t pad)
 {
-	struct liota_gpiots_setup s = {pages, mark, timeout, pad};
+	struct liota_gpiots_setup s = { pages, mark, timeout, pad };
 
 	return ioctl(fd, LIOTA_GPIOTS_SETUP, &s);
 }

@@ -50,40 +50,40 @@ static void ck_teardown(struct bench_run *r)
 	r->q = NULL;
 }
 
-#define CK_ADAPTER(mode, enqfn, deqfn)                                               \
-	static unsigned ck_enq_##mode(void *ctx, const struct lt_sample *s, unsigned n) \
-	{                                                                            \
-		struct ckq *q = ctx;                                                 \
-		unsigned i;                                                          \
-                                                                                     \
-		for (i = 0; i < n; i++)                                              \
-			if (!enqfn(&q->ring, q->buf, (struct lt_sample *)&s[i]))     \
-				break;                                               \
-		return i;                                                            \
-	}                                                                            \
-	static unsigned ck_deq_##mode(void *ctx, struct lt_sample *out, unsigned max) \
-	{                                                                            \
-		struct ckq *q = ctx;                                                 \
-		unsigned i;                                                          \
-                                                                                     \
-		for (i = 0; i < max; i++)                                            \
-			if (!deqfn(&q->ring, q->buf, &out[i]))                       \
-				break;                                               \
-		return i;                                                            \
-	}                                                                            \
-	static void *ck_producer_##mode(void *arg)                                   \
-	{                                                                            \
-		struct worker *w = arg;                                              \
-                                                                                     \
-		produce_loop(w, w->run->q, ck_enq_##mode);                           \
-		return NULL;                                                         \
-	}                                                                            \
-	static void *ck_consumer_##mode(void *arg)                                   \
-	{                                                                            \
-		struct worker *w = arg;                                              \
-                                                                                     \
-		consume_loop(w, w->run->q, ck_deq_##mode, bench_idle_spin);          \
-		return NULL;                                                         \
+#define CK_ADAPTER(mode, enqfn, deqfn)                                                             \
+	static unsigned ck_enq_##mode(void *ctx, const struct lt_sample *s, unsigned n)            \
+	{                                                                                          \
+		struct ckq *q = ctx;                                                               \
+		unsigned i;                                                                        \
+                                                                                                   \
+		for (i = 0; i < n; i++)                                                            \
+			if (!enqfn(&q->ring, q->buf, (struct lt_sample *)&s[i]))                   \
+				break;                                                             \
+		return i;                                                                          \
+	}                                                                                          \
+	static unsigned ck_deq_##mode(void *ctx, struct lt_sample *out, unsigned max)              \
+	{                                                                                          \
+		struct ckq *q = ctx;                                                               \
+		unsigned i;                                                                        \
+                                                                                                   \
+		for (i = 0; i < max; i++)                                                          \
+			if (!deqfn(&q->ring, q->buf, &out[i]))                                     \
+				break;                                                             \
+		return i;                                                                          \
+	}                                                                                          \
+	static void *ck_producer_##mode(void *arg)                                                 \
+	{                                                                                          \
+		struct worker *w = arg;                                                            \
+                                                                                                   \
+		produce_loop(w, w->run->q, ck_enq_##mode);                                         \
+		return NULL;                                                                       \
+	}                                                                                          \
+	static void *ck_consumer_##mode(void *arg)                                                 \
+	{                                                                                          \
+		struct worker *w = arg;                                                            \
+                                                                                                   \
+		consume_loop(w, w->run->q, ck_deq_##mode, bench_idle_spin);                        \
+		return NULL;                                                                       \
 	}
 
 CK_ADAPTER(spsc, ck_ring_enqueue_spsc_lts, ck_ring_dequeue_spsc_lts)
@@ -97,30 +97,29 @@ static uint64_t ck_leftover(struct bench_run *r)
 	return ck_ring_size(&q->ring);
 }
 
-#define CK_IMPL(m, lo, hi, text)                    \
-	{                                           \
-		.name = "ck_ring",                  \
-		.mode = #m,                         \
-		.about = text,                      \
-		.min_prod = lo,                     \
-		.max_prod = hi,                     \
-		.setup = ck_setup,                  \
-		.teardown = ck_teardown,            \
-		.producer = ck_producer_##m,        \
-		.consumer = ck_consumer_##m,        \
-		.leftover = ck_leftover,            \
+#define CK_IMPL(m, lo, hi, text)                                                                   \
+	{                                                                                          \
+		.name = "ck_ring", .mode = #m, .about = text, .min_prod = lo, .max_prod = hi,      \
+		.setup = ck_setup, .teardown = ck_teardown, .producer = ck_producer_##m,           \
+		.consumer = ck_consumer_##m, .leftover = ck_leftover,                              \
 	}
 
 const struct queue_impl bench_ck_spsc =
-    CK_IMPL(spsc, 1, 1, "ck_ring_enqueue_spsc/dequeue_spsc, single producer only");
+	CK_IMPL(spsc, 1, 1, "ck_ring_enqueue_spsc/dequeue_spsc, single producer only");
 const struct queue_impl bench_ck_mpsc =
-    CK_IMPL(mpsc, 2, BENCH_MAX_PROD, "ck_ring_enqueue_mpsc (CAS on p_head, then spin until earlier producers commit)");
+	CK_IMPL(mpsc, 2, BENCH_MAX_PROD,
+		"ck_ring_enqueue_mpsc (CAS on p_head, then spin until earlier producers commit)");
 const struct queue_impl bench_ck_mpmc =
-    CK_IMPL(mpmc, 2, BENCH_MAX_PROD, "ck_ring_enqueue_mpmc/dequeue_mpmc (same commit spin, CAS on dequeue)");
+	CK_IMPL(mpmc, 2, BENCH_MAX_PROD,
+		"ck_ring_enqueue_mpmc/dequeue_mpmc (same commit spin, CAS on dequeue)");
 
 #else /* !HAVE_CK */
 
-#define CK_SKIP(m) { .name = "ck_ring", .mode = m, .skipped = "libck-dev (pkg-config ck) was not found by configure" }
+#define CK_SKIP(m)                                                                                 \
+	{                                                                                          \
+		.name = "ck_ring", .mode = m,                                                      \
+		.skipped = "libck-dev (pkg-config ck) was not found by configure"                  \
+	}
 const struct queue_impl bench_ck_spsc = CK_SKIP("spsc");
 const struct queue_impl bench_ck_mpsc = CK_SKIP("mpsc");
 const struct queue_impl bench_ck_mpmc = CK_SKIP("mpmc");

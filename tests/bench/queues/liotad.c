@@ -105,7 +105,8 @@ static uint64_t liotad_leftover(struct bench_run *r)
 const struct queue_impl bench_liotad_sleep = {
 	.name = "liotad",
 	.mode = "lanes+sleep",
-	.about = "one SPSC lane per producer; consumer sleeps on the eventfd when all lanes are empty (the daemon's mode)",
+	.about = "one SPSC lane per producer; consumer sleeps on the eventfd when all lanes are "
+		 "empty (the daemon's mode)",
 	.min_prod = 1,
 	.max_prod = BENCH_MAX_PROD,
 	.liotad = true,
@@ -121,7 +122,8 @@ const struct queue_impl bench_liotad_sleep = {
 const struct queue_impl bench_liotad_spin = {
 	.name = "liotad",
 	.mode = "lanes+spin",
-	.about = "the same ring, consumer spinning (never sleeps): the reference for the sleep protocol's cost",
+	.about = "the same ring, consumer spinning (never sleeps): the reference for the sleep "
+		 "protocol's cost",
 	.min_prod = 1,
 	.max_prod = BENCH_MAX_PROD,
 	.liotad = true,

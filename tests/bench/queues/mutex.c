@@ -138,7 +138,8 @@ static uint64_t mq_leftover(struct bench_run *r)
 const struct queue_impl bench_mutex = {
 	.name = "mutex+cond",
 	.mode = "shared",
-	.about = "circular buffer under a pthread mutex, condition variables for not-empty and not-full",
+	.about = "circular buffer under a pthread mutex, condition variables for not-empty and "
+		 "not-full",
 	.min_prod = 1,
 	.max_prod = BENCH_MAX_PROD,
 	.sleeps = true,

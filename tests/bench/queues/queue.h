@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define BENCH_MAX_PROD 8
+#define BENCH_MAX_PROD  8
 #define BENCH_MAX_BATCH 64
 /* Empty polls a consumer spends spinning before it yields its CPU. */
 #define BENCH_SPINS 64
@@ -37,25 +37,25 @@ struct bench_run;
 struct queue_impl {
 	const char *name;
 	const char *mode;
-	const char *about;     /* one line for the report */
-	const char *skipped;   /* non-NULL: not built, and why */
+	const char *about;   /* one line for the report */
+	const char *skipped; /* non-NULL: not built, and why */
 	unsigned min_prod, max_prod;
-	bool liotad;           /* liotad's ring (the reference of the ratios) */
-	bool sleeps;           /* the consumer blocks when the queue is empty */
-	int (*setup)(struct bench_run *r);       /* r->q; negative errno */
+	bool liotad;                       /* liotad's ring (the reference of the ratios) */
+	bool sleeps;                       /* the consumer blocks when the queue is empty */
+	int (*setup)(struct bench_run *r); /* r->q; negative errno */
 	void (*teardown)(struct bench_run *r);
 	void *(*producer)(void *worker);
 	void *(*consumer)(void *worker);
-	void (*wake)(struct bench_run *r);       /* unblock sleepers after stop */
+	void (*wake)(struct bench_run *r); /* unblock sleepers after stop */
 	/* Main thread, after the join: records still queued (must be 0). */
 	uint64_t (*leftover)(struct bench_run *r);
 };
 
 struct worker {
 	struct bench_run *run;
-	unsigned id;        /* producer id; the consumer's is BENCH_MAX_PROD */
-	uint64_t full;      /* producer: enqueue calls refused (queue full) */
-	uint64_t sleeps;    /* consumer: times it blocked */
+	unsigned id;     /* producer id; the consumer's is BENCH_MAX_PROD */
+	uint64_t full;   /* producer: enqueue calls refused (queue full) */
+	uint64_t sleeps; /* consumer: times it blocked */
 	uint64_t thread_cpu_ns;
 };
 
@@ -63,14 +63,14 @@ struct bench_run {
 	const struct queue_impl *impl;
 	unsigned nprod;
 	unsigned batch;
-	uint64_t per_prod;      /* records each producer sends */
-	uint64_t total;         /* nprod * per_prod */
-	uint64_t capacity;      /* records per producer (lane, or share of a shared queue) */
-	void *q;                /* the adapter's queue */
+	uint64_t per_prod; /* records each producer sends */
+	uint64_t total;    /* nprod * per_prod */
+	uint64_t capacity; /* records per producer (lane, or share of a shared queue) */
+	void *q;           /* the adapter's queue */
 
 	alignas(64) _Atomic unsigned ready;
 	_Atomic int go;
-	_Atomic int stop;       /* watchdog: give up, every loop exits */
+	_Atomic int stop; /* watchdog: give up, every loop exits */
 
 	/* Written by the consumer only; the watchdog reads progress. */
 	alignas(64) _Atomic uint64_t received;
@@ -140,7 +140,8 @@ static inline bool bench_check(struct bench_run *r, const struct lt_sample *s)
 	uint64_t k = s->ts_ns;
 
 	if (__builtin_expect(p >= r->nprod || k != r->next[p] || s->value != (double)k ||
-	                     s->flags != (uint32_t)(k * 2654435761u), 0)) {
+				     s->flags != (uint32_t)(k * 2654435761u),
+			     0)) {
 		bench_fail(r, s, "out of order, lost, duplicated or torn");
 		return false;
 	}
@@ -155,8 +156,8 @@ static inline bool bench_check(struct bench_run *r, const struct lt_sample *s)
  */
 typedef unsigned (*bench_enq_fn)(void *ctx, const struct lt_sample *s, unsigned n);
 
-static inline __attribute__((always_inline)) void
-produce_loop(struct worker *w, void *ctx, bench_enq_fn enq)
+static inline __attribute__((always_inline)) void produce_loop(struct worker *w, void *ctx,
+							       bench_enq_fn enq)
 {
 	struct bench_run *r = w->run;
 	struct lt_sample items[BENCH_MAX_BATCH];
@@ -201,8 +202,8 @@ out:
 typedef unsigned (*bench_deq_fn)(void *ctx, struct lt_sample *out, unsigned max);
 typedef void (*bench_idle_fn)(void *ctx, struct worker *w, unsigned *spins);
 
-static inline __attribute__((always_inline)) void
-consume_loop(struct worker *w, void *ctx, bench_deq_fn deq, bench_idle_fn idle)
+static inline __attribute__((always_inline)) void consume_loop(struct worker *w, void *ctx,
+							       bench_deq_fn deq, bench_idle_fn idle)
 {
 	struct bench_run *r = w->run;
 	struct lt_sample out[BENCH_MAX_BATCH];

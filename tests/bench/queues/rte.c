@@ -100,30 +100,30 @@ static uint64_t rte_leftover(struct bench_run *r)
 	return rte_ring_count(r->q);
 }
 
-#define RTE_IMPL(m, setupfn, lo, hi, text)  \
-	{                                   \
-		.name = "rte_ring",         \
-		.mode = m,                  \
-		.about = text,              \
-		.min_prod = lo,             \
-		.max_prod = hi,             \
-		.setup = setupfn,           \
-		.teardown = rte_teardown,   \
-		.producer = rte_producer,   \
-		.consumer = rte_consumer,   \
-		.leftover = rte_leftover,   \
+#define RTE_IMPL(m, setupfn, lo, hi, text)                                                         \
+	{                                                                                          \
+		.name = "rte_ring", .mode = m, .about = text, .min_prod = lo, .max_prod = hi,      \
+		.setup = setupfn, .teardown = rte_teardown, .producer = rte_producer,              \
+		.consumer = rte_consumer, .leftover = rte_leftover,                                \
 	}
 
-const struct queue_impl bench_rte_spsc =
-    RTE_IMPL("sp/sc", rte_setup_spsc, 1, 1, "RING_F_SP_ENQ | RING_F_SC_DEQ, single producer only");
-const struct queue_impl bench_rte_mpsc =
-    RTE_IMPL("mp/sc", rte_setup_mpsc, 2, BENCH_MAX_PROD, "classic multi-producer: CAS on prod.head, then spin until earlier producers move prod.tail");
+const struct queue_impl bench_rte_spsc = RTE_IMPL(
+	"sp/sc", rte_setup_spsc, 1, 1, "RING_F_SP_ENQ | RING_F_SC_DEQ, single producer only");
+const struct queue_impl bench_rte_mpsc = RTE_IMPL("mp/sc", rte_setup_mpsc, 2, BENCH_MAX_PROD,
+						  "classic multi-producer: CAS on prod.head, then "
+						  "spin until earlier producers move prod.tail");
 const struct queue_impl bench_rte_rts =
-    RTE_IMPL("mp-rts/sc", rte_setup_rts, 2, BENCH_MAX_PROD, "RING_F_MP_RTS_ENQ: relaxed tail sync, the last producer out moves the tail (DPDK's answer to preemption)");
+	RTE_IMPL("mp-rts/sc", rte_setup_rts, 2, BENCH_MAX_PROD,
+		 "RING_F_MP_RTS_ENQ: relaxed tail sync, the last producer out moves the tail "
+		 "(DPDK's answer to preemption)");
 
 #else /* !HAVE_DPDK */
 
-#define RTE_SKIP(m) { .name = "rte_ring", .mode = m, .skipped = "dpdk-dev (pkg-config libdpdk) was not found by configure" }
+#define RTE_SKIP(m)                                                                                \
+	{                                                                                          \
+		.name = "rte_ring", .mode = m,                                                     \
+		.skipped = "dpdk-dev (pkg-config libdpdk) was not found by configure"              \
+	}
 const struct queue_impl bench_rte_spsc = RTE_SKIP("sp/sc");
 const struct queue_impl bench_rte_mpsc = RTE_SKIP("mp/sc");
 const struct queue_impl bench_rte_rts = RTE_SKIP("mp-rts/sc");

@@ -8,15 +8,13 @@
  * sees a "full" queue. The consumer hands nodes back 32 at a time (and
  * whenever the queue is empty), so the counter's cache line does not
  * bounce once per record between the consumer and a waiting producer:
- * the rings hand slots back once per dequeue call, no more. Batch 32: the producer links 32 nodes in a private
- * queue and splices them in with one exchange; the consumer splices out
- * everything queued and takes it 32 at a time. Batch 1: cds_wfcq_enqueue
- * and one dequeue per call. One consumer, so no dequeue lock. The consumer
- * uses the non-blocking dequeue and splice: the blocking ones, after 10
- * polls of a node whose producer has exchanged the tail but not linked the
- * node yet, sleep 10 ms in poll(), which stalled runs here; non-blocking,
- * the consumer backs off like every other consumer of this benchmark.
- * The library's functions are called (no _LGPL_SOURCE inlining).
+ * the rings hand slots back once per dequeue call, no more. Batch 32: the producer links 32 nodes
+ * in a private queue and splices them in with one exchange; the consumer splices out everything
+ * queued and takes it 32 at a time. Batch 1: cds_wfcq_enqueue and one dequeue per call. One
+ * consumer, so no dequeue lock. The consumer uses the non-blocking dequeue and splice: the blocking
+ * ones, after 10 polls of a node whose producer has exchanged the tail but not linked the node yet,
+ * sleep 10 ms in poll(), which stalled runs here; non-blocking, the consumer backs off like every
+ * other consumer of this benchmark. The library's functions are called (no _LGPL_SOURCE inlining).
  */
 #include "queue.h"
 
@@ -54,8 +52,8 @@ struct wq {
 struct wprod {
 	struct wq *q;
 	struct wpool *pool;
-	uint64_t k;         /* records handed to the queue */
-	uint64_t cached;    /* consumed, as last seen */
+	uint64_t k;      /* records handed to the queue */
+	uint64_t cached; /* consumed, as last seen */
 	struct __cds_wfcq_head head;
 	struct cds_wfcq_tail tail;
 };
@@ -184,7 +182,7 @@ static unsigned wfcq_deq(void *ctx, struct lt_sample *out, unsigned max)
 	if (cds_wfcq_empty(&q->priv_head, &q->priv_tail) &&
 	    (cds_wfcq_empty(&q->head, &q->tail) ||
 	     __cds_wfcq_splice_nonblocking(&q->priv_head, &q->priv_tail, &q->head, &q->tail) ==
-	         CDS_WFCQ_RET_WOULDBLOCK)) {
+		     CDS_WFCQ_RET_WOULDBLOCK)) {
 		wfcq_handback_all(q);
 		return 0;
 	}
@@ -221,7 +219,8 @@ static uint64_t wfcq_leftover(struct bench_run *r)
 const struct queue_impl bench_wfcq = {
 	.name = "urcu wfcq",
 	.mode = "mpsc",
-	.about = "liburcu wfcqueue (wait-free enqueue by exchange); nodes from per-producer pools of the same capacity",
+	.about = "liburcu wfcqueue (wait-free enqueue by exchange); nodes from per-producer pools "
+		 "of the same capacity",
 	.min_prod = 1,
 	.max_prod = BENCH_MAX_PROD,
 	.setup = wfcq_setup,

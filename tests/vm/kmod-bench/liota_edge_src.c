@@ -51,8 +51,7 @@ static int src_match(struct gpio_chip *gc, void *data)
 	return 1;
 }
 
-static ssize_t src_fire(struct file *file, const char __user *ubuf, size_t len,
-			loff_t *ppos)
+static ssize_t src_fire(struct file *file, const char __user *ubuf, size_t len, loff_t *ppos)
 {
 	struct src_lookup lk = { .gpio = -ENODEV };
 	char buf[96], label[33];
@@ -66,8 +65,8 @@ static ssize_t src_fire(struct file *file, const char __user *ubuf, size_t len,
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%32s %u %u %llu", label, &offset, &n, &period) != 4 ||
-	    !n || n > SRC_MAX || period > NSEC_PER_SEC)
+	if (sscanf(buf, "%32s %u %u %llu", label, &offset, &n, &period) != 4 || !n || n > SRC_MAX ||
+	    period > NSEC_PER_SEC)
 		return -EINVAL;
 	lk.label = label;
 	lk.offset = offset;
