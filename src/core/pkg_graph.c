@@ -50,7 +50,7 @@ static int visit(struct walk *w, const char *name, const char *dependent)
 {
 	const struct pkg_node *node;
 	char why[256];
-	int r;
+	int r, rc = -ENOENT;
 
 	if (placed(w, name))
 		return 0;
@@ -62,13 +62,13 @@ static int visit(struct walk *w, const char *name, const char *dependent)
 			       "dependencies of %s nest deeper than %d packages", w->path[0],
 			       PKG_GRAPH_MAX);
 	why[0] = '\0';
-	node = w->lookup(w->ctx, name, why, sizeof(why));
+	node = w->lookup(w->ctx, name, &rc, why, sizeof(why));
 	if (!node) {
+		rc = rc < 0 ? rc : -ENOENT;
 		if (dependent)
-			return lt_errf(w->err, w->errlen, -ENOENT, "package %s needs %s: %s",
-				       dependent, name, why[0] ? why : "not found");
-		return lt_errf(w->err, w->errlen, -ENOENT, "package %s: %s", name,
-			       why[0] ? why : "not found");
+			return lt_errf(w->err, w->errlen, rc, "package %s needs %s: %s", dependent,
+				       name, why[0] ? why : "not found");
+		return lt_errf(w->err, w->errlen, rc, "%s", why[0] ? why : "not found");
 	}
 	w->path[w->depth++] = node->name;
 	for (const char *const *d = node->depends; d && *d; d++) {
@@ -85,8 +85,8 @@ static int visit(struct walk *w, const char *name, const char *dependent)
 	return 0;
 }
 
-int pkg_load_order(const char *want, pkg_lookup_fn lookup, void *ctx, const char **order,
-		   size_t max, char *err, size_t errlen)
+int pkg_graph_load_order(const char *want, pkg_lookup_fn lookup, void *ctx, const char **order,
+			 size_t max, char *err, size_t errlen)
 {
 	struct walk w = {
 		.lookup = lookup,
@@ -130,7 +130,8 @@ static void visit_dependents(const struct pkg_node *loaded, size_t n, const char
 	order[(*k)++] = find(loaded, n, name)->name;
 }
 
-int pkg_unload_order(const struct pkg_node *loaded, size_t n, const char *name, const char **order)
+int pkg_graph_unload_order(const struct pkg_node *loaded, size_t n, const char *name,
+			   const char **order)
 {
 	size_t k = 0;
 
