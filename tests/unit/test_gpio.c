@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confdir.h"
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
@@ -860,43 +861,6 @@ END_TEST
 
 /* ---- through the configuration loader: FILE:LINE and the daemon's own checks ---- */
 
-static char cdir[64], cpath[128], mid[128];
-
-static void conf_setup(void)
-{
-	FILE *f;
-
-	strcpy(cdir, "/tmp/liotad-test-gpio-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(cdir));
-	snprintf(cpath, sizeof(cpath), "%s/liotad.conf", cdir);
-	snprintf(mid, sizeof(mid), "%s/machine-id", cdir);
-	f = fopen(mid, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("0123456789abcdef0123456789abcdef\n", f);
-	fclose(f);
-}
-
-static void conf_teardown(void)
-{
-	unlink(cpath);
-	unlink(mid);
-	rmdir(cdir);
-}
-
-/* Load @text; returns the model (NULL on failure, with the errors in *errors). */
-static struct lt_model *conf_load(const char *text, char **errors)
-{
-	struct lt_model *m = NULL;
-	FILE *f = fopen(cpath, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	*errors = NULL;
-	config_load(cpath, mid, &m, errors);
-	return m;
-}
-
 static const char conf_head[] = "[dcc \"f\"]\n"
 				"type = graphite\n"
 				"transport = stdout\n"
@@ -918,7 +882,7 @@ START_TEST(config_with_every_kind_loads)
 		 "[metric \"door.count\"]\nline = 4\nkind = count\ninterval = 1s\nedge = both\n"
 		 "[metric \"door.rate\"]\nline = 4\nkind = frequency\ninterval = 1s\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_msg(m != NULL, "%s", errors ? errors : "");
 	ck_assert_uint_eq(m->ndevices, 1);
 	ck_assert_uint_eq(m->nmetrics, 4);
@@ -940,7 +904,7 @@ START_TEST(config_errors_name_file_and_line)
 		 "[metric \"door.count\"]\nline = door\nkind = count\n"
 		 "[metric \"door.bad\"]\nline = door\nkind = pulses\ninterval = 1s\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:8: [metric \"door.edges\"]: interval: kind edges has no interval "
@@ -948,7 +912,7 @@ START_TEST(config_errors_name_file_and_line)
 			 "interval\n"
 			 "%s:12: [metric \"door.count\"]: interval is required\n"
 			 "%s:17: kind: unknown kind 'pulses' (value, edges, count or frequency)\n",
-			 cpath, cpath, cpath);
+			 confdir_conf, confdir_conf, confdir_conf);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);
@@ -965,13 +929,13 @@ START_TEST(config_kernel_timestamping_errors_name_file_and_line)
 		 "bias = pull-down\n"
 		 "[metric \"door.fast\"]\nline = 4\nkind = edges\ntimestamping = kernel\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:8: [metric \"door.edges\"]: bias: timestamping = kernel cannot set "
 			 "a bias (the kernel module takes the line as it is); use bias = as-is "
 			 "or timestamping = gpiolib\n",
-			 cpath);
+			 confdir_conf);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);
@@ -1023,7 +987,7 @@ static Suite *gpio_suite(void)
 	tcase_add_test(win, count_is_per_window_and_frequency_per_second);
 	tcase_add_test(win, empty_window_has_no_rate);
 
-	tcase_add_checked_fixture(conf, conf_setup, conf_teardown);
+	tcase_add_checked_fixture(conf, confdir_setup, confdir_teardown);
 	tcase_add_test(conf, config_with_every_kind_loads);
 	tcase_add_test(conf, config_errors_name_file_and_line);
 	tcase_add_test(conf, config_kernel_timestamping_errors_name_file_and_line);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confdir.h"
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
@@ -512,42 +513,6 @@ END_TEST
 
 /* ---- through the configuration loader ---- */
 
-static char cdir[64], cpath[128], mid[128];
-
-static void conf_setup(void)
-{
-	FILE *f;
-
-	strcpy(cdir, "/tmp/liotad-test-iio-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(cdir));
-	snprintf(cpath, sizeof(cpath), "%s/liotad.conf", cdir);
-	snprintf(mid, sizeof(mid), "%s/machine-id", cdir);
-	f = fopen(mid, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("0123456789abcdef0123456789abcdef\n", f);
-	fclose(f);
-}
-
-static void conf_teardown(void)
-{
-	unlink(cpath);
-	unlink(mid);
-	rmdir(cdir);
-}
-
-static struct lt_model *conf_load(const char *text, char **errors)
-{
-	struct lt_model *m = NULL;
-	FILE *f = fopen(cpath, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	*errors = NULL;
-	config_load(cpath, mid, &m, errors);
-	return m;
-}
-
 static const char conf_head[] = "[dcc \"f\"]\n"
 				"type = graphite\n"
 				"transport = stdout\n"
@@ -566,7 +531,7 @@ START_TEST(config_with_both_modes_loads)
 		 "%s[metric \"adc.v0\"]\nchannel = in_voltage0\nunit = V\ninterval = 1s\n"
 		 "[metric \"adc.x\"]\nchannel = in_accel_x\nmode = buffered\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_msg(m != NULL, "%s", errors ? errors : "");
 	ck_assert_uint_eq(m->nmetrics, 2);
 	ck_assert(!m->metrics[0]->event_driven);
@@ -586,7 +551,7 @@ START_TEST(config_errors_name_file_and_line)
 		 "[metric \"adc.bad\"]\nchannel = in_voltage0\nmode = often\ninterval = 1s\n"
 		 "[device \"none\"]\ntype = iio\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:9: [metric \"adc.t\"]: unit: IIO temp channels are in m°C; 'F' is not "
@@ -596,7 +561,7 @@ START_TEST(config_errors_name_file_and_line)
 			 "%s:19: mode: unknown mode 'often' (direct or buffered)\n"
 			 "%s:21: [device \"none\"]: device: missing (an IIO device's name, label "
 			 "or iio:deviceN)\n",
-			 cpath, cpath, cpath, cpath);
+			 confdir_conf, confdir_conf, confdir_conf, confdir_conf);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);
@@ -634,7 +599,7 @@ static Suite *iio_suite(void)
 	tcase_add_test(opts, buffered_is_event_driven_and_takes_no_interval);
 	tcase_add_test(opts, open_without_iio_fails_and_says_so);
 
-	tcase_add_checked_fixture(conf, conf_setup, conf_teardown);
+	tcase_add_checked_fixture(conf, confdir_setup, confdir_teardown);
 	tcase_add_test(conf, config_with_both_modes_loads);
 	tcase_add_test(conf, config_errors_name_file_and_line);
 
