@@ -41,6 +41,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "transport/backoff.h"
 #include "transport/mqtt.h"
 #include "util.h"
 
@@ -141,12 +142,10 @@ struct lt_mqtt {
 	int hold;     /* CONNECT held after the handshake: 1 holding, 2 released */
 	int tls_done; /* the TLS handshake of the attempt completed */
 	int64_t hold_until;
-	int64_t timer_ns;  /* end of back-off, connect deadline, or next keepalive check */
-	unsigned attempts; /* failed attempts since the last connection, for the log */
-	unsigned level;    /* back-off exponent: reset by a connection that lasted */
-	int64_t up_since;  /* when the current connection was accepted */
+	int64_t timer_ns;     /* end of back-off, connect deadline, or next keepalive check */
+	struct lt_backoff bo; /* delays and the outage's log (backoff.h) */
+	int64_t up_since;     /* when the current connection was accepted */
 	int connected_once;
-	uint64_t rng;
 
 	struct mq_list q;    /* every message not delivered, oldest first */
 	struct mq_msg *next; /* first message not handed, NULL: all are */
@@ -167,7 +166,6 @@ struct lt_mqtt {
 	int lost;
 	char reason[256];
 	char lib_error[256]; /* libmosquitto's last error message */
-	uint32_t warned[4];  /* hashes of the reasons warned of since the last connection */
 	int closing;         /* lt_mqtt_free() runs: callbacks do nothing */
 };
 
@@ -449,15 +447,6 @@ static void update_queued(struct lt_mqtt *m)
 	atomic_store_explicit(&m->stats->pending, m->pending, memory_order_relaxed);
 }
 
-/* xorshift64*: the jitter only needs to spread clients apart. */
-static uint64_t rnd(struct lt_mqtt *m)
-{
-	m->rng ^= m->rng >> 12;
-	m->rng ^= m->rng << 25;
-	m->rng ^= m->rng >> 27;
-	return m->rng * 0x2545F4914F6CDD1Dull;
-}
-
 static void msg_remove(struct lt_mqtt *m, struct mq_msg *msg)
 {
 	if (m->next == msg)
@@ -489,7 +478,6 @@ static void unhand_all(struct lt_mqtt *m)
 /* ---- the durable spool ------------------------------------------------------ */
 
 static void pump(struct lt_mqtt *m);
-static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level);
 
 /* The spool's counters into the client's (spool_report()). */
 static void spool_count(struct lt_mqtt *m)
@@ -774,6 +762,8 @@ static const char *refusal(const struct lt_mqtt *m, int rc)
 static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct lt_mqtt *m = obj;
+	char outage[80];
+	int prio;
 
 	if (m->closing || mosq != m->mosq)
 		return;
@@ -784,22 +774,17 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->up_since = (int64_t)lt_mono_ns();
 	if (m->connected_once)
 		count(&m->stats->reconnects, 1);
-	if (m->attempts > 1)
-		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s after %u failed attempts", m->peer,
-			   m->attempts - 1);
-	else
-		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s", m->peer);
+	prio = lt_backoff_up(&m->bo, m->up_since, outage, sizeof(outage));
+	lt_dcc_log(m->dcc, prio, "connected to %s%s", m->peer, outage);
 	m->connected_once = 1;
-	m->attempts = 0;
 	if (m->up_ep >= 0 && (unsigned)m->up_ep != m->ep)
 		count(&m->stats->failovers, 1);
 	m->up_ep = (int)m->ep;
 	atomic_store_explicit(&m->stats->endpoint, m->ep, memory_order_relaxed);
 	if (m->ep) /* not the preferred broker: probe it on the back-off's schedule */
-		m->probe_ns = m->up_since + (int64_t)backoff_delay(m, m->probe_level);
+		m->probe_ns = m->up_since + (int64_t)lt_backoff_delay(&m->bo, m->probe_level);
 	else
 		m->probe_level = 0;
-	memset(m->warned, 0, sizeof(m->warned));
 	set_state(m, LT_DCC_UP);
 	m->timer_ns = (int64_t)lt_mono_ns();
 	resubscribe(m);
@@ -948,32 +933,6 @@ static void destroy_client(struct lt_mqtt *m)
 	m->mosq = NULL;
 }
 
-/*
- * The attempt failed or the connection was lost: log (at warning level
- * the loss of the connection and each distinct reason of an outage, the
- * repeats at debug level), close, and
- * schedule the next attempt after a delay drawn uniformly in
- * [0, min(max, min * 2^level)] ("full jitter", so that gateways cut off
- * together do not come back together), but at least min / 2. The level
- * grows with each failure, and starts again only after a connection that
- * lasted reconnect_max: a broker that closes every connection soon after
- * accepting it (another client with the same client id takes the session
- * back) gets ever fewer attempts, not a storm.
- */
-/*
- * The delay after @level failures: uniform in [0, min(max, min * 2^level)],
- * at least min / 2. Also the schedule of the probes of the preferred broker.
- */
-static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level)
-{
-	uint64_t lo = m->conf.backoff_min_ns, hi = m->conf.backoff_max_ns, cap = hi, delay;
-
-	if (level < 63 && lo <= (hi >> level))
-		cap = lo << level;
-	delay = rnd(m) % (cap + 1);
-	return delay < lo / 2 ? lo / 2 : delay;
-}
-
 /* Connect to broker @i of the list from the next attempt on. */
 static void set_ep(struct lt_mqtt *m, unsigned i)
 {
@@ -991,46 +950,37 @@ static void probe_stop(struct lt_mqtt *m)
 	m->probe_fd = -1;
 }
 
+/*
+ * The attempt failed or the connection was lost: log (at warning level
+ * the first failure of an outage and each new reason, backoff.h), close,
+ * and schedule the next attempt, at the next broker of the list, after the
+ * back-off delay.
+ */
 static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 {
-	uint64_t hi = m->conf.backoff_max_ns, delay;
 	int was_up = m->state == LT_DCC_UP;
-	uint32_t h = 2166136261u;
-	int prio = LOG_DEBUG;
+	uint64_t delay;
+	int prio;
 	char why[400];
 
 	destroy_client(m);
 	unhand_all(m);
 	requeue(m, 1);
 	probe_stop(m);
-	if (was_up && now - m->up_since >= (int64_t)hi)
-		m->level = 0;
-	else if (was_up && !strcmp(reason, CLOSED_BY_BROKER)) {
+	if (was_up && now - m->up_since < (int64_t)m->conf.backoff_max_ns &&
+	    !strcmp(reason, CLOSED_BY_BROKER)) {
 		snprintf(why, sizeof(why),
 			 "closed by the broker %.1f s after it accepted the connection "
 			 "(has another client connected with the same client id \"%s\"?)",
 			 (double)(now - m->up_since) / 1e9, client_id(m));
 		reason = why;
 	}
-	delay = backoff_delay(m, m->level);
-	m->attempts++;
-	if (m->level < 64)
-		m->level++;
+	prio = lt_backoff_failed(&m->bo, now, reason);
+	delay = lt_backoff_next(&m->bo);
 	m->timer_ns = now + (int64_t)delay;
 	m->tcp_up = 0;
 	set_state(m, LT_DCC_BACKOFF);
 	count(&m->stats->errors, 1);
-	/* FNV-1a: enough to tell the few reasons of one outage apart. */
-	for (const char *p = reason; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h |= 1;
-	if (was_up)
-		memset(m->warned, 0, sizeof(m->warned));
-	if (m->warned[0] != h && m->warned[1] != h && m->warned[2] != h && m->warned[3] != h) {
-		memmove(m->warned + 1, m->warned, sizeof(m->warned) - sizeof(m->warned[0]));
-		m->warned[0] = h;
-		prio = LOG_WARNING;
-	}
 	if (m->neps > 1) {
 		/* The next broker of the list is tried next. */
 		unsigned next = (m->ep + 1) % m->neps;
@@ -1326,9 +1276,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 				   why);
 		}
 	}
-	m->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid();
-	if (!m->rng)
-		m->rng = 1;
+	lt_backoff_init(&m->bo, c->backoff_min_ns, c->backoff_max_ns);
 	set_state(m, LT_DCC_IDLE);
 	update_queued(m);
 	return m;
@@ -1617,7 +1565,7 @@ static void probe_preferred(struct lt_mqtt *m, int64_t now)
 	if (r < 0) {
 		if (m->probe_level < 64)
 			m->probe_level++;
-		m->probe_ns = now + (int64_t)backoff_delay(m, m->probe_level);
+		m->probe_ns = now + (int64_t)lt_backoff_delay(&m->bo, m->probe_level);
 		return;
 	}
 	lt_dcc_log(m->dcc, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,

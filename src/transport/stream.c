@@ -40,6 +40,7 @@
 
 #include <openssl/err.h>
 
+#include "transport/backoff.h"
 #include "transport/endpoint.h"
 #include "transport/stream.h"
 #include "util.h"
@@ -97,10 +98,8 @@ struct lt_stream {
 	struct addrinfo *ai;     /* resolved addresses of the current attempt */
 	struct addrinfo *ai_cur; /* the one being connected to */
 	int64_t timer_ns;        /* end of back-off, or connect deadline */
-	unsigned attempts;       /* consecutive failed rounds, for the back-off */
+	struct lt_backoff bo;    /* delays and the outage's log (backoff.h) */
 	int connected_once;
-	int quiet; /* a failure was logged at warning level: the next ones at debug */
-	uint64_t rng;
 
 	/* Probe of the preferred endpoint while connected to another (see probe_step()). */
 	int probe_fd;
@@ -258,15 +257,6 @@ static void count(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-/* xorshift64*: the jitter only needs to spread clients apart. */
-static uint64_t rnd(struct lt_stream *s)
-{
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return s->rng * 0x2545F4914F6CDD1Dull;
-}
-
 /* The bytes [from, to) of the ring as at most two pieces. */
 static int ring_iov(const struct lt_stream *s, uint64_t from, uint64_t to, struct iovec iov[2])
 {
@@ -383,31 +373,16 @@ static void tcp_close(struct lt_stream *s)
 }
 
 /*
- * The delay after @attempts failures, drawn uniformly in
- * [0, min(max, min * 2^attempts)] ("full jitter", so that gateways cut off
- * together do not come back together), but at least min / 2. The one
- * back-off: reconnecting and probing the preferred endpoint both use it.
+ * Close and schedule the next attempt, at the preferred endpoint, after the
+ * back-off delay (backoff.h: reconnecting and probing the preferred
+ * endpoint both use it).
  */
-static uint64_t backoff_delay(struct lt_stream *s, unsigned attempts)
-{
-	uint64_t lo = s->conf.backoff_min_ns, hi = s->conf.backoff_max_ns;
-	uint64_t cap = hi, delay;
-
-	if (attempts < 63 && lo <= (hi >> attempts))
-		cap = lo << attempts;
-	delay = rnd(s) % (cap + 1);
-	return delay < lo / 2 ? lo / 2 : delay;
-}
-
-/* Close and schedule the next attempt, at the preferred endpoint, after the back-off delay. */
 static void backoff(struct lt_stream *s, int64_t now, const char *what, const char *reason)
 {
-	uint64_t delay;
-	int prio = s->quiet ? LOG_DEBUG : LOG_WARNING;
+	int prio = lt_backoff_failed(&s->bo, now, reason);
+	uint64_t delay = lt_backoff_next(&s->bo);
 
 	tcp_close(s);
-	delay = backoff_delay(s, s->attempts);
-	s->attempts++;
 	s->tried = 0;
 	s->cur = 0;
 	s->timer_ns = now + (int64_t)delay;
@@ -415,7 +390,6 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
 	count(&s->stats->errors, 1);
 	lt_dcc_log(s->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", s->peer, what,
 		   reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
-	s->quiet = 1;
 }
 
 /*
@@ -517,8 +491,9 @@ static void fail(struct lt_stream *s, int64_t now, const char *what, const char 
 	tcp_close(s);
 	count(&s->stats->errors, 1);
 	s->cur = (s->cur + 1) % s->nep;
-	lt_dcc_log(s->dcc, s->quiet ? LOG_DEBUG : LOG_WARNING, "connection to %s %s: %s, trying %s",
-		   s->ep[from].name, what, reason, s->ep[s->cur].name);
+	lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, reason),
+		   "connection to %s %s: %s, trying %s", s->ep[from].name, what, reason,
+		   s->ep[s->cur].name);
 	connect_start(s, now);
 }
 
@@ -529,7 +504,6 @@ static void connection_lost(struct lt_stream *s, int64_t now, const char *reason
 
 	s->head = s->rec;
 	resend_window(s, partial);
-	s->quiet = 0;
 	fail(s, now, "lost", reason);
 }
 
@@ -537,18 +511,17 @@ static void drain(struct lt_stream *s);
 
 static void connected(struct lt_stream *s)
 {
+	int64_t now = (int64_t)lt_mono_ns();
+	char outage[80];
+	int prio = lt_backoff_up(&s->bo, now, outage, sizeof(outage));
+
 	if (s->ai)
 		freeaddrinfo(s->ai);
 	s->ai = s->ai_cur = NULL;
 	if (s->connected_once)
 		count(&s->stats->reconnects, 1);
-	if (s->attempts > 1)
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s after %u failed attempts",
-			   s->peer, s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "",
-			   s->attempts);
-	else
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
-			   s->ssl ? SSL_get_version(s->ssl) : "");
+	lt_dcc_log(s->dcc, prio, "connected to %s%s%s%s", s->peer, s->ssl ? " with " : "",
+		   s->ssl ? SSL_get_version(s->ssl) : "", outage);
 	/* A move: to another endpoint than the last one, or first to another than the preferred. */
 	if (s->up_ep >= 0 ? (unsigned)s->up_ep != s->cur : s->cur != 0) {
 		count(&s->stats->failovers, 1);
@@ -559,13 +532,11 @@ static void connected(struct lt_stream *s)
 	s->up_ep = (int)s->cur;
 	atomic_store_explicit(&s->stats->endpoint, s->cur, memory_order_relaxed);
 	s->connected_once = 1;
-	s->attempts = 0;
 	s->tried = 0;
-	s->quiet = 0;
 	s->outq = 0;
 	/* Away from the preferred endpoint: probe it on the back-off schedule. */
 	s->probe_attempts = 0;
-	s->probe_at = (int64_t)lt_mono_ns() + (int64_t)backoff_delay(s, 0);
+	s->probe_at = now + (int64_t)lt_backoff_delay(&s->bo, 0);
 	set_state(s, LT_DCC_UP);
 	drain(s);
 }
@@ -908,7 +879,7 @@ static void probe_next(struct lt_stream *s, int64_t now, int from_next);
 static void probe_failed(struct lt_stream *s, int64_t now)
 {
 	probe_cancel(s);
-	s->probe_at = now + (int64_t)backoff_delay(s, ++s->probe_attempts);
+	s->probe_at = now + (int64_t)lt_backoff_delay(&s->bo, ++s->probe_attempts);
 }
 
 static void probe_next(struct lt_stream *s, int64_t now, int from_next)
@@ -1066,18 +1037,22 @@ static void file_drain(struct lt_stream *s)
 			/* Keep the data (nothing is rewound: the file already has
 			 * the bytes written) and retry after a back-off delay. */
 			int64_t now = (int64_t)lt_mono_ns();
-			uint64_t delay = s->conf.backoff_min_ns;
 
 			count(&s->stats->errors, 1);
-			if (!s->quiet)
-				lt_dcc_log(s->dcc, LOG_WARNING, "cannot write to %s: %s", s->peer,
-					   strerror(e));
-			s->quiet = 1;
-			s->timer_ns = now + (int64_t)delay;
+			lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, strerror(e)),
+				   "cannot write to %s: %s", s->peer, strerror(e));
+			s->timer_ns = now + (int64_t)s->conf.backoff_min_ns;
 			set_state(s, LT_DCC_BACKOFF);
 			return;
 		}
-		s->quiet = 0;
+		if (s->bo.down_since) {
+			char outage[80];
+
+			lt_dcc_log(s->dcc,
+				   lt_backoff_up(&s->bo, (int64_t)lt_mono_ns(), outage,
+						 sizeof(outage)),
+				   "writing to %s%s", s->peer, outage);
+		}
 		advance(s, (size_t)n);
 	}
 }
@@ -1134,9 +1109,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	}
 	s->dcc = dcc;
 	s->stats = stats ? stats : &s->own_stats;
-	s->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)s << 16) ^ (uint64_t)getpid();
-	if (!s->rng)
-		s->rng = 1;
+	lt_backoff_init(&s->bo, c->backoff_min_ns, c->backoff_max_ns);
 	if (c->kind == LT_STREAM_TCP)
 		snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
 	else
