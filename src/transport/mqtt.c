@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "transport/backoff.h"
+#include "transport/endpoint.h"
 #include "transport/mqtt.h"
 #include "util.h"
 
@@ -327,85 +328,21 @@ unsigned lt_mqtt_port(const struct lt_mqtt_conf *c)
 	return c->tls.enabled ? 8883 : 1883;
 }
 
-/* "HOST" or "HOST:PORT" or "[V6]:PORT", trimmed, into @ep. */
-static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err, size_t errlen)
-{
-	const char *end, *host, *hend, *colon = NULL;
-	char port[16];
-	uint64_t v;
-
-	while (len && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	end = s + len;
-	host = s;
-	hend = end;
-	if (!len)
-		return lt_errf(err, errlen, -EINVAL, "an empty broker in the list");
-	if (*s == '[') {
-		const char *rb = memchr(s, ']', len);
-
-		if (!rb || (rb + 1 < end && rb[1] != ':'))
-			return lt_errf(err, errlen, -EINVAL, "'%.*s' is not [ADDRESS]:PORT",
-				       (int)len, s);
-		host = s + 1;
-		hend = rb;
-		colon = rb + 1 < end ? rb + 1 : NULL;
-	} else {
-		const char *c = memchr(s, ':', len);
-
-		/* One colon: HOST:PORT; more: an IPv6 address without a port. */
-		if (c && !memchr(c + 1, ':', (size_t)(end - c - 1))) {
-			colon = c;
-			hend = c;
-		}
-	}
-	/* No blank, bracket or control character: a name or an address. */
-	for (const char *p = host; p < hend; p++)
-		if (*p == ' ' || *p == '[' || *p == ']' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			hend = host; /* refused below */
-	if (hend == host || (size_t)(hend - host) >= sizeof(ep->host))
-		return lt_errf(err, errlen, -EINVAL, "'%.*s' is not a host name", (int)len, s);
-	memcpy(ep->host, host, (size_t)(hend - host));
-	ep->host[hend - host] = 0;
-	ep->port = 0;
-	if (colon) {
-		size_t plen = (size_t)(end - colon - 1);
-
-		if (!plen || plen >= sizeof(port))
-			return lt_errf(err, errlen, -EINVAL,
-				       "a missing or overlong port after '%.*s:'", (int)(colon - s),
-				       s);
-		memcpy(port, colon + 1, plen);
-		port[plen] = 0;
-		if (lt_parse_uint(port, 1, 65535, &v, err, errlen) < 0)
-			return lt_errf(err, errlen, -EINVAL, "port '%s' of %s is not 1..65535",
-				       port, ep->host);
-		ep->port = (unsigned)v;
-	}
-	return 0;
-}
-
+/* The one host-list parser (endpoint.h), with numeric ports, into the brokers' form. */
 int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t errlen)
 {
-	int n = 0;
+	struct lt_endpoint *v;
+	int n = lt_endpoints_split(host, NULL, LT_MQTT_EP_MAX,
+				   LT_ENDPOINT_NUMERIC_PORT | LT_ENDPOINT_PORT_OPTIONAL, &v, err,
+				   errlen);
 
-	for (const char *p = host;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		int r;
-
-		if (n == LT_MQTT_EP_MAX)
-			return lt_errf(err, errlen, -EINVAL, "at most %d brokers", LT_MQTT_EP_MAX);
-		r = parse_ep(p, len, &ep[n], err, errlen);
-		if (r < 0)
-			return r;
-		n++;
-		if (!comma)
-			return n;
-		p = comma + 1;
+	for (int i = 0; i < n; i++) {
+		snprintf(ep[i].host, sizeof(ep[i].host), "%s", v[i].host);
+		ep[i].port = v[i].port ? (unsigned)strtoul(v[i].port, NULL, 10) : 0;
 	}
+	if (n > 0)
+		lt_endpoints_free(v, (unsigned)n);
+	return n;
 }
 
 static void ep_name(char *buf, size_t len, const struct lt_mqtt_ep *ep, unsigned defport)
