@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The one host-list parser (lt_endpoints_split in src/transport/endpoint.c)
- * under the rules of each caller: a stream's (LT_ENDPOINTS_MAX, any port
- * text, the port key as default) and MQTT's (LT_MQTT_EP_MAX, ports 1..65535
- * or none; lt_mqtt_endpoints). The first byte picks the rules. An accepted
- * list must give 1 to max endpoints, each a host of 1..255 bytes without
- * ',', blanks, brackets or control characters, a port as the rules say
- * (a service name of [A-Za-z0-9._-] or the default for a stream), and
- * a name "HOST:PORT" ("[V6]:PORT"); the list written again from those parts
- * must parse to the very same parts, and lt_mqtt_endpoints() must agree.
+ * under the rules of each caller, picked by the first byte (odd: MQTT): a
+ * stream's (LT_ENDPOINTS_MAX, a port number or service name, the port key
+ * as default) and MQTT's (LT_MQTT_EP_MAX, ports 1..65535 or none;
+ * lt_mqtt_endpoints). An accepted list must give 1 to max endpoints, each a
+ * host of 1..255 bytes without ',', blanks, brackets or control characters,
+ * a port as the rules say (a stream's of [A-Za-z0-9._-]), and a name
+ * "HOST:PORT" ("[V6]:PORT"); the list written again from those parts must
+ * parse to the very same parts, and lt_mqtt_endpoints() must agree.
  */
 #include <ctype.h>
 #include <stdio.h>
