@@ -44,6 +44,7 @@
 #include "transport/backoff.h"
 #include "transport/endpoint.h"
 #include "transport/mqtt.h"
+#include "transport/probe.h"
 #include "util.h"
 
 #define MSEC   1000000ull
@@ -69,8 +70,6 @@
 #define REPLAY_ROUND (128u << 10)
 /* How often a spool that another instance still holds (a reload) is tried again. */
 #define SPOOL_RETRY_NS (100 * MSEC)
-/* A probe of the preferred broker is looked at this often until it answers. */
-#define PROBE_STEP_NS (20 * MSEC)
 
 struct mq_msg {
 	TAILQ_ENTRY(mq_msg) link;
@@ -118,11 +117,8 @@ struct lt_mqtt {
 	struct lt_mqtt_ep eps[LT_MQTT_EP_MAX];
 	SSL_CTX *ep_ssl[LT_MQTT_EP_MAX];
 	unsigned neps, ep;
-	int up_ep;         /* endpoint of the last accepted connection, -1: none yet */
-	int probe_fd;      /* TCP probe of the preferred broker, -1: none */
-	int64_t probe_ns;  /* next probe step or start */
-	int64_t probe_end; /* the running probe gives up */
-	unsigned probe_level;
+	int up_ep;             /* endpoint of the last accepted connection, -1: none yet */
+	struct lt_probe probe; /* TCP probe of the preferred broker (probe.h) */
 
 	/* The durable spool (mqtt.h). */
 	struct spool *spool;
@@ -719,9 +715,9 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->up_ep = (int)m->ep;
 	atomic_store_explicit(&m->stats->endpoint, m->ep, memory_order_relaxed);
 	if (m->ep) /* not the preferred broker: probe it on the back-off's schedule */
-		m->probe_ns = m->up_since + (int64_t)lt_backoff_delay(&m->bo, m->probe_level);
+		lt_probe_schedule(&m->probe, &m->bo, m->up_since, 0);
 	else
-		m->probe_level = 0;
+		m->probe.level = 0;
 	set_state(m, LT_DCC_UP);
 	m->timer_ns = (int64_t)lt_mono_ns();
 	resubscribe(m);
@@ -880,13 +876,6 @@ static void set_ep(struct lt_mqtt *m, unsigned i)
 		 m->eps[i].host, m->port);
 }
 
-static void probe_stop(struct lt_mqtt *m)
-{
-	if (m->probe_fd >= 0)
-		close(m->probe_fd);
-	m->probe_fd = -1;
-}
-
 /*
  * The attempt failed or the connection was lost: log (at warning level
  * the first failure of an outage and each new reason, backoff.h), close,
@@ -903,7 +892,7 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 	destroy_client(m);
 	unhand_all(m);
 	requeue(m, 1);
-	probe_stop(m);
+	lt_probe_cancel(&m->probe);
 	if (was_up && now - m->up_since < (int64_t)m->conf.backoff_max_ns &&
 	    !strcmp(reason, CLOSED_BY_BROKER)) {
 		snprintf(why, sizeof(why),
@@ -1160,7 +1149,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		goto nomem;
-	m->probe_fd = -1;
+	lt_probe_init(&m->probe, NULL, NULL);
 	TAILQ_INIT(&m->q);
 	STAILQ_INIT(&m->inbox);
 	m->stats = stats ? stats : &m->own_stats;
@@ -1369,8 +1358,8 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 	case LT_DCC_UP:
 		pfd->fd = mosquitto_socket(m->mosq);
 		pfd->events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
-		if (m->ep && m->probe_ns < *deadline_ns)
-			*deadline_ns = m->probe_ns;
+		if (m->ep && m->probe.at < *deadline_ns)
+			*deadline_ns = m->probe.at;
 		/* Room in the memory queue for spooled messages: replay now. */
 		if (m->spool && !m->flushing && m->queued < m->conf.queue_bytes / 2 &&
 		    spool_unread(m->spool))
@@ -1449,62 +1438,24 @@ static void loop_rc(struct lt_mqtt *m, int rc)
 		mark_lost(m, "%s", mosquitto_strerror(rc));
 }
 
-/* A TCP connection to the preferred broker: 1 it answers, 0 not yet known, -1 it does not. */
-static int probe_step(struct lt_mqtt *m, int64_t now)
-{
-	struct pollfd p = { .fd = m->probe_fd, .events = POLLOUT };
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	char port[16];
-	int r;
-
-	if (m->probe_fd >= 0) {
-		if (poll(&p, 1, 0) > 0)
-			return !so_error(m->probe_fd) && !(p.revents & (POLLERR | POLLHUP)) ? 1
-											    : -1;
-		return now >= m->probe_end ? -1 : 0;
-	}
-	snprintf(port, sizeof(port), "%u",
-		 m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
-	/* A name is resolved here as libmosquitto does at each attempt (see mqtt.h). */
-	if (getaddrinfo(m->eps[0].host, port, &hints, &ai) || !ai)
-		return -1;
-	m->probe_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	r = m->probe_fd < 0 ? -1 : connect(m->probe_fd, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	if (m->probe_fd < 0)
-		return -1;
-	if (r == 0)
-		return 1;
-	if (errno != EINPROGRESS)
-		return -1;
-	m->probe_end = now + (int64_t)m->conf.connect_timeout_ns;
-	return 0;
-}
-
 /*
  * Connected to another broker than the first: probe the first on the
- * back-off's schedule (a TCP connection); when it answers, leave the
- * current broker politely and connect to the first. If that fails, the
+ * back-off's schedule (a TCP connection, probe.h); when it answers, leave
+ * the current broker politely and connect to the first. If that fails, the
  * usual failover moves on down the list.
  */
 static void probe_preferred(struct lt_mqtt *m, int64_t now)
 {
-	int r;
+	char port[16];
 
-	if (m->state != LT_DCC_UP || m->lost || !m->ep || now < m->probe_ns)
+	if (m->state != LT_DCC_UP || m->lost || !m->ep)
 		return;
-	r = probe_step(m, now);
-	if (r == 0) {
-		m->probe_ns = now + (int64_t)PROBE_STEP_NS;
+	snprintf(port, sizeof(port), "%u",
+		 m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
+	if (!lt_probe_step(&m->probe, m->eps[0].host, port, &m->bo, m->conf.connect_timeout_ns,
+			   now))
 		return;
-	}
-	probe_stop(m);
-	if (r < 0) {
-		if (m->probe_level < 64)
-			m->probe_level++;
-		m->probe_ns = now + (int64_t)lt_backoff_delay(&m->bo, m->probe_level);
-		return;
-	}
+	lt_probe_cancel(&m->probe);
 	lt_dcc_log(m->dcc, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,
 		   m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
 	if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
@@ -1680,7 +1631,7 @@ void lt_mqtt_free(struct lt_mqtt *m)
 			mosquitto_loop_write(m->mosq, 1);
 	}
 	destroy_client(m);
-	probe_stop(m);
+	lt_probe_cancel(&m->probe);
 	inbox_clear(m);
 	/* The data messages still in memory are kept for the next start. */
 	requeue(m, 1);

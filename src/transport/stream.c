@@ -42,6 +42,7 @@
 
 #include "transport/backoff.h"
 #include "transport/endpoint.h"
+#include "transport/probe.h"
 #include "transport/stream.h"
 #include "util.h"
 
@@ -55,8 +56,6 @@
 #define SEND_MIN (64u << 10)
 /* How long a TLS 1.3 client with a certificate waits for the server's verdict, see tls_hold(). */
 #define TLS_HOLD_NS (200 * MSEC)
-/* How often a probe of the preferred endpoint looks whether its connect() completed. */
-#define PROBE_TICK_NS (50 * MSEC)
 /*
  * The history holds this much more than the largest window, 2 x
  * queue_size / 4: the kernel may queue one segment (64 KiB with GSO) past
@@ -101,13 +100,8 @@ struct lt_stream {
 	struct lt_backoff bo;    /* delays and the outage's log (backoff.h) */
 	int connected_once;
 
-	/* Probe of the preferred endpoint while connected to another (see probe_step()). */
-	int probe_fd;
-	struct addrinfo *probe_ai, *probe_cur;
-	int64_t probe_at;       /* next step of the probe */
-	int64_t probe_deadline; /* the connect() in progress gives up then */
-	unsigned probe_attempts;
-	int probe_ok; /* connected: switch to it at the next record boundary */
+	/* Probe of the preferred endpoint while connected to another (probe.h). */
+	struct lt_probe probe; /* ok: switch to it at the next record boundary */
 
 	/* TLS */
 	SSL_CTX *ctx[LT_ENDPOINTS_MAX]; /* one per endpoint (the name checked differs) */
@@ -346,20 +340,9 @@ static void advance(struct lt_stream *s, size_t n)
 
 /* ---- TCP ---------------------------------------------------------------- */
 
-static void probe_cancel(struct lt_stream *s)
-{
-	if (s->probe_fd >= 0)
-		close(s->probe_fd);
-	s->probe_fd = -1;
-	if (s->probe_ai)
-		freeaddrinfo(s->probe_ai);
-	s->probe_ai = s->probe_cur = NULL;
-	s->probe_ok = 0;
-}
-
 static void tcp_close(struct lt_stream *s)
 {
-	probe_cancel(s);
+	lt_probe_cancel(&s->probe);
 	if (s->ssl)
 		SSL_free(s->ssl);
 	s->ssl = NULL;
@@ -535,8 +518,7 @@ static void connected(struct lt_stream *s)
 	s->tried = 0;
 	s->outq = 0;
 	/* Away from the preferred endpoint: probe it on the back-off schedule. */
-	s->probe_attempts = 0;
-	s->probe_at = now + (int64_t)lt_backoff_delay(&s->bo, 0);
+	lt_probe_schedule(&s->probe, &s->bo, now, 1);
 	set_state(s, LT_DCC_UP);
 	drain(s);
 }
@@ -727,7 +709,7 @@ static void sample_outq(struct lt_stream *s)
 
 /*
  * Where sending stops: the tail, or, when a switch to the preferred
- * endpoint waits (probe_ok), the end of the record being sent, so the
+ * endpoint waits (probe.ok), the end of the record being sent, so the
  * old connection ends on a line boundary.
  */
 static uint64_t send_end(const struct lt_stream *s)
@@ -736,8 +718,8 @@ static uint64_t send_end(const struct lt_stream *s)
 	uint64_t off = s->head;
 	int niov;
 
-	if (!s->probe_ok || s->head == s->rec)
-		return s->probe_ok ? s->head : s->tail;
+	if (!s->probe.ok || s->head == s->rec)
+		return s->probe.ok ? s->head : s->tail;
 	niov = ring_iov(s, s->head, s->tail, iov);
 	for (int i = 0; i < niov; i++) {
 		const char *nl = memchr(iov[i].iov_base, '\n', iov[i].iov_len);
@@ -873,82 +855,19 @@ static int so_error(int fd)
 	return e;
 }
 
-/* The probe's connect() to the address probe_cur failed: the next address, or wait. */
-static void probe_next(struct lt_stream *s, int64_t now, int from_next);
-
-static void probe_failed(struct lt_stream *s, int64_t now)
+/* The probe's socket: that of a connection (keepalive, SO_SNDBUF), it may become one. */
+static int probe_socket(void *ctx, const struct addrinfo *a)
 {
-	probe_cancel(s);
-	s->probe_at = now + (int64_t)lt_backoff_delay(&s->bo, ++s->probe_attempts);
+	return tcp_socket(ctx, a);
 }
 
-static void probe_next(struct lt_stream *s, int64_t now, int from_next)
-{
-	if (s->probe_fd >= 0)
-		close(s->probe_fd);
-	s->probe_fd = -1;
-	if (from_next)
-		s->probe_cur = s->probe_cur->ai_next;
-	for (; s->probe_cur; s->probe_cur = s->probe_cur->ai_next) {
-		int fd = tcp_socket(s, s->probe_cur);
-
-		if (fd < 0)
-			continue;
-		s->probe_fd = fd;
-		if (connect(fd, s->probe_cur->ai_addr, s->probe_cur->ai_addrlen) == 0) {
-			s->probe_ok = 1;
-			return;
-		}
-		if (errno == EINPROGRESS) {
-			s->probe_deadline = now + (int64_t)s->conf.connect_timeout_ns;
-			s->probe_at = now + (int64_t)PROBE_TICK_NS;
-			return;
-		}
-		close(fd);
-		s->probe_fd = -1;
-	}
-	probe_failed(s, now);
-}
-
-/*
- * Connected to another endpoint than the preferred one: try to connect to
- * the preferred one beside it, at the times of the back-off schedule. The
- * transport has one descriptor to poll, so a connect() in progress is
- * looked at every PROBE_TICK_NS (a zero-timeout poll()) until it
- * completes or connect_timeout passes.
- */
+/* Connected to another endpoint than the preferred one: probe that one (probe.h). */
 static void probe_step(struct lt_stream *s, int64_t now)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_ADDRCONFIG,
-	};
-
-	if (s->state != LT_DCC_UP || !s->cur || s->probe_ok || now < s->probe_at)
+	if (s->state != LT_DCC_UP || !s->cur)
 		return;
-	if (s->probe_fd < 0) {
-		if (getaddrinfo(s->ep[0].host, s->ep[0].port, &hints, &s->probe_ai)) {
-			s->probe_ai = NULL;
-			probe_failed(s, now);
-			return;
-		}
-		s->probe_cur = s->probe_ai;
-		probe_next(s, now, 0);
-		return;
-	}
-	struct pollfd pfd = { .fd = s->probe_fd, .events = POLLOUT };
-
-	if (poll(&pfd, 1, 0) > 0) {
-		if (so_error(s->probe_fd) || (pfd.revents & (POLLERR | POLLHUP)))
-			probe_next(s, now, 1);
-		else
-			s->probe_ok = 1;
-	} else if (now >= s->probe_deadline) {
-		probe_next(s, now, 1);
-	} else {
-		s->probe_at = now + (int64_t)PROBE_TICK_NS;
-	}
+	lt_probe_step(&s->probe, s->ep[0].host, s->ep[0].port, &s->bo, s->conf.connect_timeout_ns,
+		      now);
 }
 
 /*
@@ -959,9 +878,8 @@ static void probe_step(struct lt_stream *s, int64_t now)
  */
 static void switch_back(struct lt_stream *s, int64_t now)
 {
-	int fd = s->probe_fd;
+	int fd = lt_probe_take(&s->probe);
 
-	s->probe_fd = -1;
 	if (s->ssl && !s->tls_phase) {
 		ERR_clear_error();
 		SSL_shutdown(s->ssl);
@@ -1007,7 +925,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 		}
 	}
 	probe_step(s, now);
-	if (s->state == LT_DCC_UP && s->probe_ok && s->head == s->rec)
+	if (s->state == LT_DCC_UP && s->probe.ok && s->head == s->rec)
 		switch_back(s, now);
 	if (s->state == LT_DCC_CONNECTING && s->tls_phase == 2 && now >= s->hold_until)
 		tls_hold(s, now, 1);
@@ -1080,7 +998,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	if (!s)
 		return -ENOMEM;
 	s->fd = -1;
-	s->probe_fd = -1;
+	lt_probe_init(&s->probe, probe_socket, s);
 	s->up_ep = -1;
 	s->conf = *c;
 	s->conf.host = s->conf.port = s->conf.path = NULL;
@@ -1205,8 +1123,8 @@ void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns)
 		pfd->fd = s->fd;
 		/* POLLIN even when idle, to notice the peer closing. */
 		pfd->events = POLLIN | (s->head < send_end(s) ? POLLOUT : 0);
-		if (s->cur && (s->probe_ok ? s->head == s->rec : s->probe_at < *deadline_ns))
-			*deadline_ns = s->probe_ok ? 0 : s->probe_at;
+		if (s->cur && (s->probe.ok ? s->head == s->rec : s->probe.at < *deadline_ns))
+			*deadline_ns = s->probe.ok ? 0 : s->probe.at;
 		return;
 	case LT_DCC_BACKOFF:
 		break;
