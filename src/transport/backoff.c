@@ -57,10 +57,17 @@ uint64_t lt_backoff_next(struct lt_backoff *b)
 	return delay;
 }
 
-int lt_backoff_failed(struct lt_backoff *b, int64_t now, const char *reason)
+/* FNV-1a over @s into @h: enough to tell the few reasons of one outage apart. */
+static uint32_t fnv1a(uint32_t h, const char *s)
 {
-	/* FNV-1a: enough to tell the few reasons of one outage apart. */
-	uint32_t h = 2166136261u;
+	for (const char *p = s ? s : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+int lt_backoff_failed(struct lt_backoff *b, int64_t now, const char *peer, const char *reason)
+{
+	uint32_t h = fnv1a(fnv1a(2166136261u, peer) * 16777619u, reason) | 1;
 
 	if (b->up_since) {
 		if (now - b->up_since >= (int64_t)b->max_ns)
@@ -73,9 +80,6 @@ int lt_backoff_failed(struct lt_backoff *b, int64_t now, const char *reason)
 		memset(b->reasons, 0, sizeof(b->reasons));
 	}
 	b->failures++;
-	for (const char *p = reason ? reason : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h |= 1;
 	for (unsigned i = 0; i < LT_BACKOFF_REASONS; i++)
 		if (b->reasons[i] == h)
 			return LOG_DEBUG;

@@ -18,7 +18,7 @@
  *
  * An outage runs from the first failure after a connection (or from the
  * first attempt) to the next connection. Its first failure and each new
- * reason in it are for the warning level, repeats for debug; the recovery
+ * reason (of each peer of a list) in it are for the warning level, repeats for debug; the recovery
  * is for notice with the outage's length.
  */
 #ifndef LT_BACKOFF_H
@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Distinct reasons of one outage remembered: more repeat at warning level. */
-#define LT_BACKOFF_REASONS 8
+/* Distinct (peer, reason) pairs of one outage remembered: more repeat at warning level. */
+#define LT_BACKOFF_REASONS 16
 
 struct lt_backoff {
 	uint64_t min_ns, max_ns;
@@ -36,7 +36,7 @@ struct lt_backoff {
 	unsigned failures;  /* failed attempts in the current outage */
 	int64_t down_since; /* start of the current outage, 0: none */
 	int64_t up_since;   /* start of the current connection, 0: not connected */
-	uint32_t reasons[LT_BACKOFF_REASONS]; /* hashes of the reasons logged, 0: free */
+	uint32_t reasons[LT_BACKOFF_REASONS]; /* hashes of (peer, reason) logged, 0: free */
 };
 
 /* A back-off between @min_ns and @max_ns (min <= max, checked by the caller). */
@@ -46,12 +46,13 @@ void lt_backoff_init(struct lt_backoff *b, uint64_t min_ns, uint64_t max_ns);
 uint64_t lt_backoff_delay(const struct lt_backoff *b, unsigned level);
 
 /*
- * An attempt failed or the connection was lost at @now for @reason: the
- * outage starts if none runs. Returns the syslog priority to log it at:
- * LOG_WARNING for the first failure of an outage or a reason not seen in
- * it, LOG_DEBUG for a repeat.
+ * An attempt to @peer (an endpoint of a list; may be NULL) failed or the
+ * connection was lost at @now for @reason: the outage starts if none runs.
+ * Returns the syslog priority to log it at: LOG_WARNING for the first
+ * failure of an outage or a (peer, reason) not seen in it, LOG_DEBUG for a
+ * repeat.
  */
-int lt_backoff_failed(struct lt_backoff *b, int64_t now, const char *reason);
+int lt_backoff_failed(struct lt_backoff *b, int64_t now, const char *peer, const char *reason);
 
 /* The delay before the next attempt (a draw at the current level), and level + 1. */
 uint64_t lt_backoff_next(struct lt_backoff *b);

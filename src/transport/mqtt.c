@@ -901,7 +901,7 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 			 (double)(now - m->up_since) / 1e9, client_id(m));
 		reason = why;
 	}
-	prio = lt_backoff_failed(&m->bo, now, reason);
+	prio = lt_backoff_failed(&m->bo, now, m->peer, reason);
 	delay = lt_backoff_next(&m->bo);
 	m->timer_ns = now + (int64_t)delay;
 	m->tcp_up = 0;

@@ -362,7 +362,7 @@ static void tcp_close(struct lt_stream *s)
  */
 static void backoff(struct lt_stream *s, int64_t now, const char *what, const char *reason)
 {
-	int prio = lt_backoff_failed(&s->bo, now, reason);
+	int prio = lt_backoff_failed(&s->bo, now, s->peer, reason);
 	uint64_t delay = lt_backoff_next(&s->bo);
 
 	tcp_close(s);
@@ -474,7 +474,7 @@ static void fail(struct lt_stream *s, int64_t now, const char *what, const char 
 	tcp_close(s);
 	count(&s->stats->errors, 1);
 	s->cur = (s->cur + 1) % s->nep;
-	lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, reason),
+	lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, s->ep[from].name, reason),
 		   "connection to %s %s: %s, trying %s", s->ep[from].name, what, reason,
 		   s->ep[s->cur].name);
 	connect_start(s, now);
@@ -957,7 +957,7 @@ static void file_drain(struct lt_stream *s)
 			int64_t now = (int64_t)lt_mono_ns();
 
 			count(&s->stats->errors, 1);
-			lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, strerror(e)),
+			lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, NULL, strerror(e)),
 				   "cannot write to %s: %s", s->peer, strerror(e));
 			s->timer_ns = now + (int64_t)s->conf.backoff_min_ns;
 			set_state(s, LT_DCC_BACKOFF);

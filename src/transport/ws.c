@@ -362,7 +362,7 @@ static void went_down(struct lt_ws *w, const char *why)
 	}
 	if (w->stats)
 		atomic_fetch_add_explicit(&w->stats->errors, 1, memory_order_relaxed);
-	prio = lt_backoff_failed(&w->bo, now, reason);
+	prio = lt_backoff_failed(&w->bo, now, NULL, reason);
 	delay = lt_backoff_next(&w->bo);
 	lt_dcc_log(w->dcc, prio,
 		   was_up ? "connection to %s lost: %s, retrying in %llu ms"

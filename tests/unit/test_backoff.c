@@ -118,19 +118,19 @@ START_TEST(the_level_resets_after_a_connection_that_lasted)
 
 	lt_backoff_init(&b, 100 * MSEC, 1000 * MSEC);
 	for (int i = 0; i < 5; i++) {
-		lt_backoff_failed(&b, t, "refused");
+		lt_backoff_failed(&b, t, NULL, "refused");
 		lt_backoff_next(&b);
 	}
 	ck_assert_uint_eq(b.level, 5);
 	/* Up for less than max, then lost: the level goes on (a flapping peer). */
 	lt_backoff_up(&b, t += 100 * MSEC, suffix, sizeof(suffix));
-	lt_backoff_failed(&b, t += 999 * MSEC, "closed");
+	lt_backoff_failed(&b, t += 999 * MSEC, NULL, "closed");
 	ck_assert_uint_eq(b.level, 5);
 	lt_backoff_next(&b);
 	ck_assert_uint_eq(b.level, 6);
 	/* Up for max: the next outage starts from min again. */
 	lt_backoff_up(&b, t += 100 * MSEC, suffix, sizeof(suffix));
-	lt_backoff_failed(&b, t += 1000 * MSEC, "closed");
+	lt_backoff_failed(&b, t += 1000 * MSEC, NULL, "closed");
 	ck_assert_uint_eq(b.level, 0);
 	for (int i = 0; i < 100; i++)
 		ck_assert_uint_le(lt_backoff_delay(&b, b.level), 100 * MSEC);
@@ -145,23 +145,28 @@ START_TEST(one_warning_per_outage_and_reason)
 	int64_t t = 5000 * (int64_t)MSEC;
 
 	lt_backoff_init(&b, 100 * MSEC, 1000 * MSEC);
-	ck_assert_int_eq(lt_backoff_failed(&b, t, "Connection refused"), LOG_WARNING);
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 1, "Connection refused"), LOG_DEBUG);
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 2, "Connection refused"), LOG_DEBUG);
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 3, "certificate expired"), LOG_WARNING);
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 4, "Connection refused"), LOG_DEBUG);
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 5, "certificate expired"), LOG_DEBUG);
+	ck_assert_int_eq(lt_backoff_failed(&b, t, NULL, "Connection refused"), LOG_WARNING);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 1, NULL, "Connection refused"), LOG_DEBUG);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 2, NULL, "Connection refused"), LOG_DEBUG);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 3, NULL, "certificate expired"), LOG_WARNING);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 4, NULL, "Connection refused"), LOG_DEBUG);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 5, NULL, "certificate expired"), LOG_DEBUG);
+	/* Each endpoint of a list is news once per reason. */
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 6, "b:2003", "Connection refused"), LOG_WARNING);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 7, "b:2003", "Connection refused"), LOG_DEBUG);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 8, "a:2003", "Connection refused"), LOG_WARNING);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 9, "a:2003", "Connection refused"), LOG_DEBUG);
 	/* The recovery: notice, with the outage's length and failures. */
 	ck_assert_int_eq(lt_backoff_up(&b, t + 2500 * (int64_t)MSEC, suffix, sizeof(suffix)),
 			 LOG_NOTICE);
-	ck_assert_str_eq(suffix, " after an outage of 2.5 s (6 failures)");
+	ck_assert_str_eq(suffix, " after an outage of 2.5 s (10 failures)");
 	/* A connection without an outage before it is not news. */
 	lt_backoff_init(&b, 100 * MSEC, 1000 * MSEC);
 	ck_assert_int_eq(lt_backoff_up(&b, t, suffix, sizeof(suffix)), LOG_INFO);
 	ck_assert_str_eq(suffix, "");
 	/* A new outage warns again of a reason the last one had. */
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 10, "Connection refused"), LOG_WARNING);
-	ck_assert_int_eq(lt_backoff_failed(&b, t + 11, "Connection refused"), LOG_DEBUG);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 10, NULL, "Connection refused"), LOG_WARNING);
+	ck_assert_int_eq(lt_backoff_failed(&b, t + 11, NULL, "Connection refused"), LOG_DEBUG);
 	ck_assert_int_eq(lt_backoff_up(&b, t + 100 * (int64_t)MSEC, suffix, sizeof(suffix)),
 			 LOG_NOTICE);
 	ck_assert_str_eq(suffix, " after an outage of 0.1 s (2 failures)");
