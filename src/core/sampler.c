@@ -12,12 +12,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
 #include <time.h>
-#include <unistd.h>
 
-/* SIGUSR1 interrupts a driver call blocked in a system call when the sampler must stop. */
+/* SIGUSR1 interrupts clock_nanosleep when the sampler must stop. */
 #define SAMPLER_SIGNAL SIGUSR1
 /* How often a device that cannot be opened (or went away) is tried again. */
 static uint64_t open_retry_ns = 5 * LT_NSEC_PER_SEC;
@@ -34,7 +32,7 @@ static uint64_t spin_ns;
 static __thread struct lt_device *thread_dev;
 
 /*
- * The stop signal interrupts a driver's blocking call (EINTR). A read blocked on a socket
+ * The stop signal interrupts sleeps (EINTR). A read blocked on a socket
  * whose library retries on EINTR (libmodbus does) would go on waiting: if
  * the driver named that socket, shut it down here, in the thread that
  * owns it, so it cannot be closed and its number reused meanwhile.
@@ -57,7 +55,7 @@ void sampler_signals_init(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_wake; /* no SA_RESTART: a blocking read must return EINTR */
+	sa.sa_handler = on_wake; /* no SA_RESTART: the sleep must return EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SAMPLER_SIGNAL, &sa, NULL);
 }
@@ -241,78 +239,7 @@ int sampler_dispatch(struct sampler *s, struct lt_ring_producer *p, short revent
 
 static bool stopping(struct sampler *s)
 {
-	/* Sequentially consistent: ordered after the timer's arming (sampler_wait()). */
-	return atomic_load(&s->stop);
-}
-
-/*
- * Arm the sampler's timer to fire at @at (CLOCK_MONOTONIC; UINT64_MAX:
- * never), then every @period ns (0: once). Arming again also clears an
- * expiry that was not read.
- */
-static void arm(struct sampler *s, uint64_t at, uint64_t period)
-{
-	struct itimerspec it = { .it_interval = lt_ns_ts(period) };
-
-	if (at != UINT64_MAX)
-		it.it_value = lt_ns_ts(at ? at : 1); /* 0 would disarm it */
-	timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &it, NULL);
-}
-
-/*
- * Wait for the armed timer, together with @pfd when it names a descriptor.
- * A stop arms the same timer to fire at once (sampler_request_stop()):
- * whichever of the two threads arms it last, the wait ends or the check
- * here (after the sampler armed it) sees the stop, so no wake-up is lost
- * and none has to be repeated. Returns the count of ready descriptors
- * (@pfd's or the timer), 0 when stopped, -1 when a signal interrupted the
- * wait.
- */
-static int wait_armed(struct sampler *s, struct pollfd *pfd)
-{
-	struct pollfd p[2];
-	uint64_t ticks;
-	int n;
-
-	if (stopping(s))
-		return 0;
-	if (!pfd || pfd->fd < 0)
-		return read(s->tfd, &ticks, sizeof(ticks)) < 0 ? -1 : 1;
-	p[0] = *pfd;
-	p[1] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
-	n = ppoll(p, 2, NULL, NULL);
-	pfd->revents = n > 0 ? p[0].revents : 0;
-	return n;
-}
-
-/* Wait until @wake (UINT64_MAX: until stopped) or @pfd is ready, as wait_armed(). */
-static int sampler_wait(struct sampler *s, uint64_t wake, struct pollfd *pfd)
-{
-	arm(s, wake, 0);
-	return wait_armed(s, pfd);
-}
-
-/*
- * The interval of a device whose polled metrics all share one (and that
- * has no poll callback and no spin), else 0. Its timer then repeats on the
- * metrics' own grid, so that a tick costs one read() of the timer, as
- * clock_nanosleep() did, not a re-arming and a wait.
- */
-static uint64_t steady_period(const struct lt_device *dev)
-{
-	uint64_t period = 0;
-
-	if (dev->drv->poll || spin_ns)
-		return 0;
-	for (unsigned i = 0; i < dev->nmetrics; i++) {
-		uint64_t iv = dev->metrics[i]->interval_ns;
-
-		if (iv && period && iv != period)
-			return 0;
-		if (iv)
-			period = iv;
-	}
-	return period;
+	return atomic_load_explicit(&s->stop, memory_order_acquire);
 }
 
 /*
@@ -346,7 +273,7 @@ static bool open_device(struct sampler *s, bool reopening)
 			snprintf(last, sizeof(last), "%s", err);
 		}
 		tries++;
-		sampler_wait(s, lt_mono_ns() + open_retry_ns, NULL);
+		sched_sleep_until(lt_mono_ns() + open_retry_ns);
 	}
 	return false;
 }
@@ -360,7 +287,7 @@ static bool open_device(struct sampler *s, bool reopening)
 static int run_device(struct sampler *s, struct lt_ring_producer *p)
 {
 	struct lt_device *dev = s->dev;
-	uint64_t t0 = lt_mono_ns(), deadline = UINT64_MAX, period = steady_period(dev);
+	uint64_t t0 = lt_mono_ns(), deadline = UINT64_MAX;
 
 	s->lost = false;
 	for (unsigned i = 0; i < dev->nmetrics; i++) {
@@ -369,15 +296,13 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 		if (dev->metrics[i]->interval_ns)
 			deadline = t0;
 	}
-	/* Deadlines t0 + k x period: the grid of sampler_tick() (sched_next()). */
-	if (period)
-		arm(s, t0, period);
 	while (!stopping(s)) {
 		uint64_t wake = deadline - (deadline > spin_ns ? spin_ns : 0);
 
 		if (dev->drv->poll) {
 			struct pollfd pfd = { .fd = -1 };
 			int64_t timer = INT64_MAX;
+			struct timespec ts, *tsp = NULL;
 			uint64_t now;
 			int n;
 
@@ -386,12 +311,18 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 				wake = (uint64_t)timer;
 			if (pfd.fd < 0 && wake == UINT64_MAX)
 				return 1;
-			n = sampler_wait(s, wake, &pfd);
-			if (n <= 0)
+			if (wake != UINT64_MAX) {
+				now = lt_mono_ns();
+				ts = lt_ns_ts(wake > now ? wake - now : 0);
+				tsp = &ts;
+			}
+			n = ppoll(&pfd, 1, tsp, NULL); /* the stop signal ends it (EINTR) */
+			if (n < 0)
 				continue;
 			now = lt_mono_ns();
-			if (pfd.revents || (timer != INT64_MAX && now >= (uint64_t)timer)) {
-				n = sampler_dispatch(s, p, pfd.revents, now);
+			if ((n > 0 && pfd.revents) ||
+			    (timer != INT64_MAX && now >= (uint64_t)timer)) {
+				n = sampler_dispatch(s, p, n > 0 ? pfd.revents : 0, now);
 				if (n == -ENODEV)
 					return -ENODEV;
 			}
@@ -400,7 +331,7 @@ static int run_device(struct sampler *s, struct lt_ring_producer *p)
 		} else {
 			if (deadline == UINT64_MAX)
 				return 1;
-			if ((period ? wait_armed(s, NULL) : sampler_wait(s, wake, NULL)) <= 0)
+			if (sched_sleep_until(wake) == -EINTR)
 				continue;
 		}
 		if (spin_ns)
@@ -446,7 +377,7 @@ static void *sampler_main(void *arg)
 		if (r == 1) {
 			/* Nothing to poll or watch: park until stopped. */
 			while (!stopping(s))
-				sampler_wait(s, UINT64_MAX, NULL);
+				pause();
 		}
 		if (dev->drv->close) {
 			call_begin(s, SAMPLER_CALL_CLOSE, lt_mono_ns());
@@ -458,7 +389,7 @@ static void *sampler_main(void *arg)
 		atomic_store(&dev->state, LT_DEVICE_FAILED);
 		lt_device_log(dev, LOG_ERR, "device gone; reopening every %g s",
 			      (double)open_retry_ns / 1e9);
-		sampler_wait(s, lt_mono_ns() + open_retry_ns, NULL);
+		sched_sleep_until(lt_mono_ns() + open_retry_ns);
 	}
 	atomic_store(&dev->state, LT_DEVICE_STOPPED);
 	return NULL;
@@ -490,10 +421,6 @@ int sampler_start(struct sampler *s)
 	pthread_attr_t attr;
 	int r;
 
-	/* The sampler's one wait: deadlines, retries and the stop's kick (sampler_wait()). */
-	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (s->tfd < 0)
-		return -errno;
 	s->met = xcalloc(n ? n : 1, sizeof(*s->met));
 	atomic_store(&s->stop, false);
 	atomic_store(&s->dev->stopping, false);
@@ -512,32 +439,19 @@ int sampler_start(struct sampler *s)
 	if (r) {
 		free(s->met);
 		s->met = NULL;
-		close(s->tfd);
-		s->tfd = -1;
 		return -r;
 	}
 	s->started = true;
 	return 0;
 }
 
-/* A driver call may be blocked in a system call: the signal ends it (EINTR, on_wake()). */
-static void interrupt_call(struct sampler *s)
-{
-	if (lt_beat_busy_for(&s->beat, lt_mono_ns(), NULL))
-		pthread_kill(s->thread, SAMPLER_SIGNAL);
-}
-
 void sampler_request_stop(struct sampler *s)
 {
-	struct itimerspec now = { { 0, 0 }, { 0, 1 } };
-
 	if (!s->started)
 		return;
-	atomic_store(&s->stop, true);
+	atomic_store_explicit(&s->stop, true, memory_order_release);
 	atomic_store_explicit(&s->dev->stopping, true, memory_order_release);
-	/* After the flag: a sampler arming its timer later sees the flag (sampler_wait()). */
-	timerfd_settime(s->tfd, 0, &now, NULL);
-	interrupt_call(s);
+	pthread_kill(s->thread, SAMPLER_SIGNAL);
 }
 
 void sampler_stop(struct sampler *s)
@@ -546,14 +460,13 @@ void sampler_stop(struct sampler *s)
 		return;
 	sampler_request_stop(s);
 	/*
-	 * The timer ends any wait at once. A driver call that the signal
-	 * reached just before it blocked would miss it: repeat the signal
-	 * while the thread is in a call, until it has gone (bounded by the
-	 * join).
+	 * The signal may land just before the thread enters its sleep and be
+	 * missed; repeat it until the thread has gone (bounded by the join).
 	 */
 	for (int i = 0; i < 500; i++) {
 		struct timespec ts;
 
+		pthread_kill(s->thread, SAMPLER_SIGNAL);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 10 * 1000 * 1000;
 		if (ts.tv_nsec >= 1000000000) {
@@ -564,7 +477,6 @@ void sampler_stop(struct sampler *s)
 			s->started = false;
 			break;
 		}
-		interrupt_call(s);
 	}
 	if (s->started) {
 		/* A driver read stuck for 5 s: wait for it rather than free under it. */
@@ -572,8 +484,6 @@ void sampler_stop(struct sampler *s)
 		pthread_join(s->thread, NULL);
 		s->started = false;
 	}
-	close(s->tfd);
-	s->tfd = -1;
 	free(s->met);
 	s->met = NULL;
 }

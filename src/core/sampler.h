@@ -40,7 +40,6 @@ struct sampler {
 	pthread_t thread;
 	bool started;
 	_Atomic bool stop;
-	int tfd;                    /* timerfd (CLOCK_MONOTONIC) of every wait, while started */
 	struct sampler_metric *met; /* dev->nmetrics of them, while started */
 	bool lost;                  /* a read said -ENODEV: close and reopen */
 	struct lt_beat beat;        /* the driver call in progress (enum sampler_call) */
@@ -54,7 +53,7 @@ struct sampler_emit {
 	bool batch_due;
 };
 
-/* Install the signal handler used to interrupt a sampler's blocked driver call. */
+/* Install the no-op signal handler used to interrupt sleeping samplers. */
 void sampler_signals_init(void);
 /*
  * Run the sampler threads started from now on under SCHED_FIFO at @prio
