@@ -917,7 +917,8 @@ START_TEST(stop_interrupts_a_read_blocked_in_a_system_call)
 	struct lt_model *m = fixture_model(1, 1, 1, 10 * MS, 1);
 	struct lt_ring *ring;
 	struct sampler s = { 0 };
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	bool in_read = false;
 	uint64_t t0;
 
 	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
@@ -927,7 +928,16 @@ START_TEST(stop_interrupts_a_read_blocked_in_a_system_call)
 	s.dev = m->devices[0];
 	s.ring = ring;
 	ck_assert_int_eq(sampler_start(&s), 0);
-	nanosleep(&ts, NULL); /* in read(): no timer or stop descriptor can end it */
+	/* Wait (5 s at most) until it is in read(), which no timer or descriptor can end. */
+	for (int i = 0; i < 500 && !in_read; i++) {
+		unsigned call = SAMPLER_CALL_NONE;
+
+		in_read =
+			lt_beat_busy_for(&s.beat, lt_mono_ns(), &call) && call == SAMPLER_CALL_READ;
+		if (!in_read)
+			nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(in_read, "the sampler never entered its read");
 	t0 = lt_mono_ns();
 	sampler_stop(&s);
 	ck_assert_uint_lt(lt_mono_ns() - t0, 1000 * MS);
