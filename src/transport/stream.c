@@ -102,6 +102,7 @@ struct lt_stream {
 
 	/* Probe of the preferred endpoint while connected to another (probe.h). */
 	struct lt_probe probe; /* ok: switch to it at the next record boundary */
+	int switched;          /* on the probe's connection, not up yet */
 
 	/* TLS */
 	SSL_CTX *ctx[LT_ENDPOINTS_MAX]; /* one per endpoint (the name checked differs) */
@@ -517,8 +518,20 @@ static void connected(struct lt_stream *s)
 	s->connected_once = 1;
 	s->tried = 0;
 	s->outq = 0;
-	/* Away from the preferred endpoint: probe it on the back-off schedule. */
-	lt_probe_schedule(&s->probe, &s->bo, now, 1);
+	/*
+	 * Away from the preferred endpoint: probe it on the back-off schedule.
+	 * Here again after a switch back that did not come up (TCP accepted,
+	 * the handshake refused: a bad certificate), the probe counts as
+	 * failed: the next waits a level longer, so that such an endpoint is
+	 * tried less and less often instead of at the shortest delay each time.
+	 */
+	if (s->switched && s->cur) {
+		s->probe.level += s->probe.level < 63;
+		lt_probe_schedule(&s->probe, &s->bo, now, 0);
+	} else {
+		lt_probe_schedule(&s->probe, &s->bo, now, 1);
+	}
+	s->switched = 0;
 	set_state(s, LT_DCC_UP);
 	drain(s);
 }
@@ -890,6 +903,7 @@ static void switch_back(struct lt_stream *s, int64_t now)
 		   s->ep[0].name);
 	s->cur = 0;
 	s->fd = fd;
+	s->switched = 1;
 	snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
 	s->ssl_ctx = s->ctx[0];
 	tcp_connected(s, now);
