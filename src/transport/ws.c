@@ -242,14 +242,14 @@ static void set_state(struct lt_ws *w, enum ws_state s)
 
 	w->state = s;
 	if (w->stats)
-		atomic_store_explicit(&w->stats->state, map[s], memory_order_relaxed);
+		lt_count_set(&w->stats->state, map[s]);
 }
 
 static void queued_changed(struct lt_ws *w)
 {
 	if (w->stats) {
-		atomic_store_explicit(&w->stats->queued, w->queued, memory_order_relaxed);
-		atomic_store_explicit(&w->stats->pending, w->pending, memory_order_relaxed);
+		lt_count_set(&w->stats->queued, w->queued);
+		lt_count_set(&w->stats->pending, w->pending);
 	}
 }
 
@@ -259,7 +259,7 @@ static void msg_gone(struct lt_ws *w, struct ws_msg *m, bool dropped)
 	w->queued -= m->len;
 	w->pending -= m->samples;
 	if (dropped && w->stats)
-		atomic_fetch_add_explicit(&w->stats->dropped, m->samples, memory_order_relaxed);
+		lt_count(&w->stats->dropped, m->samples);
 	free(m);
 }
 
@@ -370,7 +370,7 @@ static void went_down(struct lt_ws *w, const char *why)
 			snprintf(reason, sizeof(reason), "%s", tlswhy);
 	}
 	if (w->stats)
-		atomic_fetch_add_explicit(&w->stats->errors, 1, memory_order_relaxed);
+		lt_count(&w->stats->errors, 1);
 	if (was_up) {
 		lt_dcc_log(w->dcc, LOG_WARNING, "connection to %s lost: %s", w->conf.url, reason);
 		w->backoff_ns = w->conf.backoff_min_ns;
@@ -451,7 +451,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (w->closing)
 			return -1;
 		if (w->ever_up && w->stats)
-			atomic_fetch_add_explicit(&w->stats->reconnects, 1, memory_order_relaxed);
+			lt_count(&w->stats->reconnects, 1);
 		lt_dcc_log(w->dcc, w->ever_up ? LOG_NOTICE : LOG_INFO, "connected to %s",
 			   w->conf.url);
 		w->ever_up = true;
@@ -488,9 +488,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (n < (int)m->len)
 			return -1; /* lws closes the connection: CLIENT_CLOSED follows */
 		if (w->stats) {
-			atomic_fetch_add_explicit(&w->stats->bytes, m->len, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->stats->sent, m->samples,
-						  memory_order_relaxed);
+			lt_count(&w->stats->bytes, m->len);
+			lt_count(&w->stats->sent, m->samples);
 		}
 		pop_head(w, false);
 		queued_changed(w);
