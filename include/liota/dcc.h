@@ -83,7 +83,7 @@ void *lt_dcc_priv(const struct lt_dcc *dcc);
 
 /**
  * lt_dcc_set_priv() - set the driver-private data of the DCC, which the
- * driver frees in its free callback. From init (or option, check).
+ * driver frees in its free callback; usually from init.
  */
 void lt_dcc_set_priv(struct lt_dcc *dcc, void *priv);
 

@@ -38,7 +38,7 @@ void *lt_device_priv(const struct lt_device *dev);
 
 /**
  * lt_device_set_priv() - set the driver-private data of a device, which
- * the driver frees in device_free. Configuration callbacks, or open.
+ * the driver frees in device_free; usually from device_init.
  */
 void lt_device_set_priv(struct lt_device *dev, void *priv);
 
@@ -73,7 +73,7 @@ void *lt_metric_priv(const struct lt_metric *m);
 
 /**
  * lt_metric_set_priv() - set the driver-private data of a metric, which
- * the driver frees in metric_free. Configuration callbacks, or open.
+ * the driver frees in metric_free; usually from metric_init.
  */
 void lt_metric_set_priv(struct lt_metric *m, void *priv);
 
