@@ -6,11 +6,12 @@
  * Thread and callback context: the configuration callbacks of struct
  * lt_device_driver (device_init, device_option, device_check, metric_init,
  * metric_option, metric_check) run in the thread that loads the
- * configuration (the main thread, at start and at each reload); open, read,
- * tick, poll, dispatch and close run in the device's own sampler thread;
- * metric_free and device_free run in the main thread when the model that
- * holds the device is freed, never while its sampler runs. The accessors below may be called from
- * any of these callbacks unless they say otherwise. Errors follow liota/error.h.
+ * configuration (at start and at each reload); open, read, tick, poll,
+ * dispatch and close run in the device's own sampler thread; metric_free
+ * and device_free run when the configuration that holds the device is
+ * freed, never while its sampler runs. The accessors below may be called
+ * from any of these callbacks unless they say otherwise. Errors follow
+ * liota/error.h.
  */
 #ifndef LIOTA_DEVICE_H
 #define LIOTA_DEVICE_H
