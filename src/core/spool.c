@@ -909,17 +909,17 @@ void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dc
 	uint64_t n, now;
 
 	spool_get_stats(sp, &ss);
-	atomic_store_explicit(&st->spooled, ss.samples + staged, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
+	lt_count_set(&st->spooled, ss.samples + staged);
+	lt_count_set(&st->spool_batches, ss.batches);
+	lt_count_set(&st->spool_bytes, ss.bytes);
+	lt_count_set(&st->spool_oldest_ns, ss.oldest_ns);
+	lt_count_set(&st->spool_write_errors, ss.write_errors);
 	if (ss.evicted_samples == r->evicted_seen)
 		return;
 	n = ss.evicted_samples - r->evicted_seen;
 	now = lt_mono_ns();
-	atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->spool_evicted, n, memory_order_relaxed);
+	lt_count(&st->dropped, n);
+	lt_count(&st->spool_evicted, n);
 	r->evicted_seen = ss.evicted_samples;
 	if (!r->evict_logged || now - r->evict_logged >= EVICT_BURST_NS)
 		lt_dcc_log(dcc, LOG_WARNING,

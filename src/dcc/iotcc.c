@@ -163,11 +163,9 @@ static void sync_stats(struct iotcc *c)
 	struct lt_dcc_stats *st = lt_dcc_stats(c->dcc), *t = &c->tstats;
 
 	/* What the transport itself dropped (a message the broker would refuse). */
-	c->dropped += atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed);
+	c->dropped += lt_count_xchg(&t->dropped, 0);
 
-#define COPY(f, extra)                                                                             \
-	atomic_store_explicit(&st->f, atomic_load_explicit(&t->f, memory_order_relaxed) + (extra), \
-			      memory_order_relaxed)
+#define COPY(f, extra) lt_count_set(&st->f, lt_count_get(&t->f) + (extra))
 	COPY(sent, 0);
 	COPY(bytes, 0);
 	COPY(reconnects, 0);
@@ -185,8 +183,7 @@ static void sync_stats(struct iotcc *c)
 	COPY(endpoint, 0);
 	COPY(failovers, 0);
 #undef COPY
-	atomic_store_explicit(&st->state, atomic_load_explicit(&t->state, memory_order_relaxed),
-			      memory_order_relaxed);
+	lt_count_set(&st->state, lt_count_get(&t->state));
 }
 
 static void count_dropped(struct iotcc *c, uint64_t n)
@@ -1074,7 +1071,7 @@ static int iotcc_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const str
 	struct iotcc_ref parent;
 	size_t at = 0, taken = 0;
 
-	atomic_fetch_add_explicit(&st->samples_in, n, memory_order_relaxed);
+	lt_count(&st->samples_in, n);
 	if (!m) {
 		count_dropped(c, n);
 		return 0;

@@ -388,7 +388,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 	size_t need, pos, ok = 0, bad = 0;
 	int r;
 
-	atomic_fetch_add_explicit(&st->samples_in, n, memory_order_relaxed);
+	lt_count(&st->samples_in, n);
 	if (!n)
 		return 0;
 	need = qr->head_len + n * MQTT_SAMPLE_ROOM + qr->tail_len + 1;
@@ -396,7 +396,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 		char *p = realloc(q->scratch, need);
 
 		if (!p) {
-			atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
+			lt_count(&st->dropped, n);
 			return 0;
 		}
 		q->scratch = p;
@@ -419,7 +419,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 		ok++;
 	}
 	if (bad) {
-		atomic_fetch_add_explicit(&st->dropped, bad, memory_order_relaxed);
+		lt_count(&st->dropped, bad);
 		lt_dcc_log(dcc, LOG_DEBUG, "dropped %zu non-finite samples of %s", bad, reg->id);
 	}
 	if (!ok)
@@ -431,7 +431,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 					  (unsigned)ok)
 		      : -ENOBUFS;
 	if (r < 0) {
-		atomic_fetch_add_explicit(&st->dropped, ok, memory_order_relaxed);
+		lt_count(&st->dropped, ok);
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		if (r == -ENOBUFS) {
 			lt_dcc_log(dcc, q->full_drops ? LOG_DEBUG : LOG_WARNING,

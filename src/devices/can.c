@@ -81,7 +81,7 @@ struct can_dev {
 	bool error_frames;
 	uint32_t bitrate; /* 0: leave the interface's as it is */
 	/* counters, declared in device_init */
-	_Atomic uint64_t *n_frames, *n_error_frames, *n_bus_off, *n_decode_errors, *n_rx_dropped;
+	uint64_t *n_frames, *n_error_frames, *n_bus_off, *n_decode_errors, *n_rx_dropped;
 	/* sampler thread, while open */
 	int sock;          /* -1 while closed */
 	bool fd_frames;    /* CAN FD frames enabled on the socket */
@@ -736,7 +736,7 @@ static void can_error_frame(struct lt_device *dev, struct can_dev *c, const stru
 	canid_t cls = f->can_id & CAN_ERR_MASK;
 	int st = -1;
 
-	atomic_fetch_add_explicit(c->n_error_frames, 1, memory_order_relaxed);
+	lt_count(c->n_error_frames, 1);
 	if (cls & CAN_ERR_RESTARTED)
 		st = CAN_STATE_ERROR_ACTIVE;
 	if ((cls & CAN_ERR_CRTL) && len > 1) {
@@ -748,7 +748,7 @@ static void can_error_frame(struct lt_device *dev, struct can_dev *c, const stru
 			st = CAN_STATE_ERROR_ACTIVE;
 	}
 	if (cls & CAN_ERR_BUSOFF) {
-		atomic_fetch_add_explicit(c->n_bus_off, 1, memory_order_relaxed);
+		lt_count(c->n_bus_off, 1);
 		st = CAN_STATE_BUS_OFF;
 	}
 	if (st < 0)
@@ -772,7 +772,7 @@ static void can_data_frame(struct lt_device *dev, struct can_dev *c, const struc
 			continue;
 		matched = true;
 		if (can_signal_decode(&cm->conf.sig, f->data, len, &v) < 0) {
-			atomic_fetch_add_explicit(c->n_decode_errors, 1, memory_order_relaxed);
+			lt_count(c->n_decode_errors, 1);
 			if (!cm->failing)
 				lt_metric_log(m, LOG_WARNING,
 					      "frame 0x%X carries %u data bytes, the signal "
@@ -795,7 +795,7 @@ static void can_data_frame(struct lt_device *dev, struct can_dev *c, const struc
 		}
 	}
 	if (matched)
-		atomic_fetch_add_explicit(c->n_frames, 1, memory_order_relaxed);
+		lt_count(c->n_frames, 1);
 }
 
 static void can_rx_one(struct lt_device *dev, struct can_dev *c, unsigned i, uint64_t now_real)
@@ -818,8 +818,7 @@ static void can_rx_one(struct lt_device *dev, struct can_dev *c, unsigned i, uin
 
 			memcpy(&drops, CMSG_DATA(cm), sizeof(drops));
 			/* The socket's total so far: add what is new (modulo 2^32). */
-			atomic_fetch_add_explicit(c->n_rx_dropped, (uint32_t)(drops - c->drops),
-						  memory_order_relaxed);
+			lt_count(c->n_rx_dropped, (uint32_t)(drops - c->drops));
 			c->drops = drops;
 		}
 	}

@@ -164,7 +164,7 @@ struct gpio_dev {
 	char *chip;
 	char *consumer;
 	/* declared by the first event metric; only the sampler thread updates them */
-	_Atomic uint64_t *n_edges, *n_debounced, *n_merged, *n_lost;
+	uint64_t *n_edges, *n_debounced, *n_merged, *n_lost;
 	/* sampler thread, while open */
 	struct gpiod_chip *gc;
 	struct gpio_line *lines;
@@ -187,10 +187,10 @@ static uint64_t gpio_mono_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-static void gpio_bump(_Atomic uint64_t *c)
+static void gpio_bump(uint64_t *c)
 {
 	if (c)
-		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+		lt_count(c, 1);
 }
 
 /* ---- edge bookkeeping and windows (no chip needed: unit-tested) ----------- */
@@ -1095,7 +1095,7 @@ static void gpio_settle(struct lt_device *dev, struct gpio_dev *g, struct gpio_l
 		return;
 	/* Dropped, then reported after all: an edge, no longer a debounced one. */
 	if (g->n_debounced)
-		atomic_fetch_sub_explicit(g->n_debounced, 1, memory_order_relaxed);
+		lt_count_sub(g->n_debounced, 1);
 	gpio_report(dev, g, ln, rising, ts, mono_to_real);
 }
 
@@ -1177,8 +1177,7 @@ static int gpio_kts_drain(struct lt_device *dev, struct gpio_dev *g)
 	lost = lt_gpiots_lost(&g->kts);
 	if (lost > g->kts_lost) {
 		if (g->n_lost)
-			atomic_fetch_add_explicit(g->n_lost, lost - g->kts_lost,
-						  memory_order_relaxed);
+			lt_count(g->n_lost, lost - g->kts_lost);
 		if (!g->kts_losing)
 			lt_device_log(dev, LOG_WARNING,
 				      "edges lost: the kernel module's ring was full (%llu lost "

@@ -100,7 +100,7 @@ struct iio_dev {
 	uint64_t scans;     /* buffer length in scans */
 	uint64_t watermark; /* scans per wake-up; 0 = from the rate */
 	/* declared by the first buffered metric */
-	_Atomic uint64_t *n_scans, *n_refills;
+	uint64_t *n_scans, *n_refills;
 	/* sampler thread, while open */
 	struct iio_context *ctx;
 	struct iio_device *dev;
@@ -879,7 +879,7 @@ static void iio_emit_scans(struct lt_device *dev, struct iio_dev *d, size_t byte
 		}
 	}
 	if (d->n_scans)
-		atomic_fetch_add_explicit(d->n_scans, nscans, memory_order_relaxed);
+		lt_count(d->n_scans, nscans);
 }
 
 static void iio_poll(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline_ns)
@@ -919,7 +919,7 @@ static int iio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 			return -ENODEV;
 		}
 		if (d->n_refills)
-			atomic_fetch_add_explicit(d->n_refills, 1, memory_order_relaxed);
+			lt_count(d->n_refills, 1);
 		iio_emit_scans(dev, d, (size_t)got);
 		if ((size_t)got < full)
 			return 0; /* drained */

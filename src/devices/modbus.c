@@ -153,7 +153,7 @@ struct mb_dev {
 	unsigned conf_gen;
 	const char *name;
 	/* counters, declared in device_init */
-	_Atomic uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
+	uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
 	/* sampler thread, while open */
 	struct lt_device *dev;
 	struct mb_conn tcp;  /* TCP: the device's own connection */
@@ -923,7 +923,7 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 			snprintf(what, sizeof(what), "connect to %s port %s", d->host, d->port);
 		if (conn_connect(c, d->rtu ? &d->rtu->line : NULL, what, why, whylen) < 0) {
 			*code = errno;
-			atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
+			lt_count(d->n_io_errors, 1);
 			res = MB_CONNECT;
 			goto out;
 		}
@@ -934,7 +934,7 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 		modbus_flush(c->ctx);
 		c->dirty = false;
 	}
-	atomic_fetch_add_explicit(d->n_requests, 1, memory_order_relaxed);
+	lt_count(d->n_requests, 1);
 	switch (table) {
 	case MB_COIL:
 		rc = modbus_read_bits(c->ctx, start, count, buf);
@@ -953,20 +953,20 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 		goto out;
 	*code = rc < 0 ? errno : EMBMDATA;
 	if (is_exception(*code)) {
-		atomic_fetch_add_explicit(d->n_exceptions, 1, memory_order_relaxed);
+		lt_count(d->n_exceptions, 1);
 		res = MB_EXCEPTION;
 		goto out;
 	}
 	c->dirty = true;
 	if (*code == ETIMEDOUT) {
-		atomic_fetch_add_explicit(d->n_timeouts, 1, memory_order_relaxed);
+		lt_count(d->n_timeouts, 1);
 		res = MB_TIMEOUT;
 	} else if (is_protocol_error(*code)) {
-		atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
+		lt_count(d->n_io_errors, 1);
 		res = MB_PROTOCOL;
 	} else {
 		/* The socket or the serial port itself failed: open it again next time. */
-		atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
+		lt_count(d->n_io_errors, 1);
 		if (d->rtu)
 			conn_close(c);
 		else
@@ -1002,7 +1002,7 @@ static enum mb_result mb_request(struct mb_dev *d, enum mb_table table, uint16_t
 static void mb_set_backoff(struct mb_dev *d, uint64_t ns)
 {
 	d->backoff_ns = ns;
-	atomic_store_explicit(d->g_backoff_ms, ns / NSEC_PER_MSEC, memory_order_relaxed);
+	lt_count_set(d->g_backoff_ms, ns / NSEC_PER_MSEC);
 }
 
 /* The slave answered (data or an exception): leave back-off. */

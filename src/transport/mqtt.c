@@ -366,18 +366,18 @@ int lt_mqtt_set_endpoints(const struct lt_mqtt_conf *c, struct lt_dcc *dcc)
 static void set_state(struct lt_mqtt *m, enum lt_dcc_state st)
 {
 	m->state = st;
-	atomic_store_explicit(&m->stats->state, (int)st, memory_order_relaxed);
+	lt_count_set(&m->stats->state, (int)st);
 }
 
-static void count(_Atomic uint64_t *c, uint64_t n)
+static void count(uint64_t *c, uint64_t n)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	lt_count(c, n);
 }
 
 static void update_queued(struct lt_mqtt *m)
 {
-	atomic_store_explicit(&m->stats->queued, m->queued, memory_order_relaxed);
-	atomic_store_explicit(&m->stats->pending, m->pending, memory_order_relaxed);
+	lt_count_set(&m->stats->queued, m->queued);
+	lt_count_set(&m->stats->pending, m->pending);
 }
 
 static void msg_remove(struct lt_mqtt *m, struct mq_msg *msg)
@@ -446,7 +446,7 @@ static int spool_try_open(struct lt_mqtt *m, char *err, size_t errlen)
 		lt_dcc_log(m->dcc, LOG_INFO,
 			   "spool %s: %llu samples in %llu messages from before, sent first", path,
 			   (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
-		atomic_store_explicit(&m->stats->recovered, ss.recovered, memory_order_relaxed);
+		lt_count_set(&m->stats->recovered, ss.recovered);
 	}
 	spool_count(m);
 	return 0;
@@ -713,7 +713,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (m->up_ep >= 0 && (unsigned)m->up_ep != m->ep)
 		count(&m->stats->failovers, 1);
 	m->up_ep = (int)m->ep;
-	atomic_store_explicit(&m->stats->endpoint, m->ep, memory_order_relaxed);
+	lt_count_set(&m->stats->endpoint, m->ep);
 	if (m->ep) /* not the preferred broker: probe it on the back-off's schedule */
 		lt_probe_schedule(&m->probe, &m->bo, m->up_since, 0);
 	else

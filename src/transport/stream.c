@@ -237,19 +237,19 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen)
 static void set_state(struct lt_stream *s, enum lt_dcc_state st)
 {
 	s->state = st;
-	atomic_store_explicit(&s->stats->state, (int)st, memory_order_relaxed);
+	lt_count_set(&s->stats->state, (int)st);
 }
 
 /* Queued bytes, and the samples (lines) that are neither sent nor dropped. */
 static void update_queued(struct lt_stream *s)
 {
-	atomic_store_explicit(&s->stats->queued, s->tail - s->rec, memory_order_relaxed);
-	atomic_store_explicit(&s->stats->pending, s->lines, memory_order_relaxed);
+	lt_count_set(&s->stats->queued, s->tail - s->rec);
+	lt_count_set(&s->stats->pending, s->lines);
 }
 
-static void count(_Atomic uint64_t *c, uint64_t n)
+static void count(uint64_t *c, uint64_t n)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	lt_count(c, n);
 }
 
 /* The bytes [from, to) of the ring as at most two pieces. */
@@ -451,7 +451,7 @@ static void resend_window(struct lt_stream *s, uint64_t partial)
 	s->hist_len = 0;
 	s->last_resend.bytes = pos - skip - queued;
 	s->last_resend.lines = lines;
-	atomic_fetch_sub_explicit(&s->stats->sent, lines, memory_order_relaxed);
+	lt_count_sub(&s->stats->sent, lines);
 	count(&s->stats->resent, lines);
 	update_queued(s);
 }
@@ -514,7 +514,7 @@ static void connected(struct lt_stream *s)
 			   s->up_ep >= 0 ? s->ep[s->up_ep].name : "unreachable");
 	}
 	s->up_ep = (int)s->cur;
-	atomic_store_explicit(&s->stats->endpoint, s->cur, memory_order_relaxed);
+	lt_count_set(&s->stats->endpoint, s->cur);
 	s->connected_once = 1;
 	s->tried = 0;
 	s->outq = 0;

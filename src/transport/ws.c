@@ -241,14 +241,14 @@ static void set_state(struct lt_ws *w, enum ws_state s)
 
 	w->state = s;
 	if (w->stats)
-		atomic_store_explicit(&w->stats->state, map[s], memory_order_relaxed);
+		lt_count_set(&w->stats->state, map[s]);
 }
 
 static void queued_changed(struct lt_ws *w)
 {
 	if (w->stats) {
-		atomic_store_explicit(&w->stats->queued, w->queued, memory_order_relaxed);
-		atomic_store_explicit(&w->stats->pending, w->pending, memory_order_relaxed);
+		lt_count_set(&w->stats->queued, w->queued);
+		lt_count_set(&w->stats->pending, w->pending);
 	}
 }
 
@@ -258,7 +258,7 @@ static void msg_gone(struct lt_ws *w, struct ws_msg *m, bool dropped)
 	w->queued -= m->len;
 	w->pending -= m->samples;
 	if (dropped && w->stats)
-		atomic_fetch_add_explicit(&w->stats->dropped, m->samples, memory_order_relaxed);
+		lt_count(&w->stats->dropped, m->samples);
 	free(m);
 }
 
@@ -361,7 +361,7 @@ static void went_down(struct lt_ws *w, const char *why)
 			snprintf(reason, sizeof(reason), "%s", tlswhy);
 	}
 	if (w->stats)
-		atomic_fetch_add_explicit(&w->stats->errors, 1, memory_order_relaxed);
+		lt_count(&w->stats->errors, 1);
 	prio = lt_backoff_failed(&w->bo, now, NULL, reason);
 	delay = lt_backoff_next(&w->bo);
 	lt_dcc_log(w->dcc, prio,
@@ -435,7 +435,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (w->closing)
 			return -1;
 		if (w->ever_up && w->stats)
-			atomic_fetch_add_explicit(&w->stats->reconnects, 1, memory_order_relaxed);
+			lt_count(&w->stats->reconnects, 1);
 		n = lt_backoff_up(&w->bo, mono_ns(), outage, sizeof(outage));
 		lt_dcc_log(w->dcc, n, "connected to %s%s", w->conf.url, outage);
 		w->ever_up = true;
@@ -470,9 +470,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (n < (int)m->len)
 			return -1; /* lws closes the connection: CLIENT_CLOSED follows */
 		if (w->stats) {
-			atomic_fetch_add_explicit(&w->stats->bytes, m->len, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->stats->sent, m->samples,
-						  memory_order_relaxed);
+			lt_count(&w->stats->bytes, m->len);
+			lt_count(&w->stats->sent, m->samples);
 		}
 		pop_head(w, false);
 		queued_changed(w);

@@ -200,7 +200,8 @@ static void run(struct lt_stream *s, struct lt_dcc_stats *st, int ms, int state_
 		struct pollfd pfd = { .fd = -1 };
 		int64_t deadline = end, now = (int64_t)lt_mono_ns();
 
-		if (now >= end || (state_until >= 0 && atomic_load(&st->state) == state_until))
+		if (now >= end ||
+		    (state_until >= 0 && lt_count_get(&st->state) == (uint64_t)state_until))
 			return;
 		stream_poll(s, &pfd, &deadline);
 		int wait = deadline <= now ? 0 : (int)((deadline - now) / (int64_t)MSEC) + 1;
@@ -247,7 +248,7 @@ static void stream_outage(void)
 	run(s, &log_stats, 400, -1);
 	lfd = tcp_listener(&log_port);
 	run(s, &log_stats, 3000, LT_DCC_UP);
-	ck_assert_int_eq(atomic_load(&log_stats.state), LT_DCC_UP);
+	ck_assert_int_eq(lt_count_get(&log_stats.state), LT_DCC_UP);
 	stream_free(s);
 	close(lfd);
 	stream_conf_clear(&c);
@@ -262,7 +263,7 @@ START_TEST(the_stream_warns_once_per_outage)
 	snprintf(up, sizeof(up), "notice: dcc ?: connected to 127.0.0.1:%u after an outage of ",
 		 log_port);
 	/* 400 ms at 5..20 ms per attempt: many failures, one line. */
-	ck_assert_uint_ge(atomic_load(&log_stats.errors), 10);
+	ck_assert_uint_ge(lt_count_get(&log_stats.errors), 10);
 	ck_assert_msg(count_lines(out, failed) == 1, "log:\n%s", out);
 	ck_assert_msg(strstr(out, "warning: dcc ?: ") && count_lines(out, up) == 1, "log:\n%s",
 		      out);

@@ -675,7 +675,7 @@ START_TEST(device_counters_and_condition_show_in_status)
 	struct daemon d = { 0 };
 	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
 	struct lt_device *dev;
-	_Atomic uint64_t *c;
+	uint64_t *c;
 	json_t *st, *jd;
 
 	tick_setup(&f, 10 * MS);
@@ -693,11 +693,11 @@ START_TEST(device_counters_and_condition_show_in_status)
 		ck_assert_ptr_nonnull(lt_device_counter(dev, i ? "other" : "error_frames"));
 	ck_assert_ptr_null(lt_device_counter(dev, "one_too_many"));
 	c = &dev->counters[0];
-	atomic_fetch_add(c, 3);
+	lt_count(c, 3);
 	lt_device_set_condition(dev, "bus-off");
 	ck_assert_str_eq(atomic_load(&dev->condition), "bus-off");
 	ck_assert_str_eq(dev->counter_names[0], "error_frames");
-	ck_assert_uint_eq(atomic_load(c), 3);
+	ck_assert_uint_eq(lt_count_get(c), 3);
 	st = control_status_json(&ctx);
 	jd = json_array_get(json_object_get(st, "devices"), 0);
 	ck_assert_int_eq(json_integer_value(
