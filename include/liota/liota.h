@@ -34,6 +34,8 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 
+#include "options.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
