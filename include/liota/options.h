@@ -228,6 +228,15 @@ int lt_opts_check(const struct lt_opt *table, const void *base, char *err, size_
  */
 int lt_opts_given(const struct lt_opt *table, const void *base, const char *key);
 
+/**
+ * lt_opts_strdup - the string setter of LT_OPT_STRING, for LT_OPT_FUNC
+ * setters that validate a string first: copy @value into *@dst, freeing
+ * the old copy. The one out-of-memory policy of option parsing: the key
+ * is refused with -ENOMEM and "out of memory" in @err, *@dst unchanged
+ * (the configuration then fails to load; the daemon never aborts on it).
+ */
+int lt_opts_strdup(char **dst, const char *value, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -120,14 +120,19 @@ static int set_string(const struct lt_opt *o, void *field, const char *value, ch
 		      size_t errlen)
 {
 	size_t max = o->max.u ? o->max.u : LT_OPT_STRING_MAX;
-	char **dst = field, *s;
 
 	if ((o->flags & LT_OPT_NONEMPTY) && !*value)
 		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", o->key);
 	if (strlen(value) > max)
 		return lt_errf(err, errlen, -EINVAL, "%s is longer than %zu bytes", o->key, max);
-	/* The one out-of-memory policy: refuse the key, keep the old value; the load fails. */
-	s = strdup(value);
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+int lt_opts_strdup(char **dst, const char *value, char *err, size_t errlen)
+{
+	/* Refuse the key, keep the old value: the load fails with a reason, no abort. */
+	char *s = strdup(value);
+
 	if (!s)
 		return lt_errf(err, errlen, -ENOMEM, "out of memory");
 	free(*dst);
