@@ -83,6 +83,13 @@ enum lt_opt_type {
 #define LT_OPT_REQUIRED 0x1u
 /** LT_OPT_STRING: an empty value is refused ("KEY must not be empty"). */
 #define LT_OPT_NONEMPTY 0x2u
+/**
+ * LT_OPT_ENUM: refuse an unknown name as "unknown KEY 'x' (A, B or C)", the
+ * KEY's underscores read as spaces ("unknown byte order 'x' (...)"), the
+ * form of the device drivers' messages; without it: "KEY must be A, B or
+ * C, not \"x\"", the form of the transports' messages.
+ */
+#define LT_OPT_UNKNOWN_FORM 0x4u
 
 /** struct lt_opt_name - one name of an LT_OPT_ENUM and the value it stores. */
 struct lt_opt_name {
@@ -161,11 +168,16 @@ struct lt_opt {
 		.key = (k), .type = LT_OPT_ENUM, .flags = (fl), LT_OPT_FIELD_(T, f),               \
 		.names = (nm), .help = (h)                                                         \
 	}
-/** @fn gets a pointer to field @f of the base (the base itself: any field at offset 0). */
+/** @fn gets a pointer to field @f of the base. */
 #define LT_OPT_FUNC(k, T, f, fl, fn, h)                                                            \
 	{                                                                                          \
 		.key = (k), .type = LT_OPT_FUNC, .flags = (fl), LT_OPT_FIELD_(T, f), .set = (fn),  \
 		.help = (h)                                                                        \
+	}
+/** @fn gets the base itself: for a key that sets several fields. */
+#define LT_OPT_FUNC_BASE(k, fl, fn, h)                                                             \
+	{                                                                                          \
+		.key = (k), .type = LT_OPT_FUNC, .flags = (fl), .set = (fn), .help = (h)           \
 	}
 /** The keys of table @tbl, for the struct that is field @f of T. */
 #define LT_OPT_TABLE(T, f, tbl)                                                                    \

@@ -113,6 +113,15 @@ static int set_enum(const struct lt_opt *o, void *field, const char *value, char
 					: i + 1 == n ? " or "
 						     : ", ",
 					o->names[i].name);
+	if (o->flags & LT_OPT_UNKNOWN_FORM) {
+		char noun[64];
+		size_t i;
+
+		for (i = 0; o->key[i] && i < sizeof(noun) - 1; i++)
+			noun[i] = o->key[i] == '_' ? ' ' : o->key[i];
+		noun[i] = '\0';
+		return lt_errf(err, errlen, -EINVAL, "unknown %s '%s' (%s)", noun, value, list);
+	}
 	return lt_errf(err, errlen, -EINVAL, "%s must be %s, not \"%s\"", o->key, list, value);
 }
 

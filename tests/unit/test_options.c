@@ -48,6 +48,7 @@ struct conf {
 	uint64_t wait_ns;
 	uint64_t timeout_ns;
 	int colour;
+	int byte_order;
 	int odd;
 	struct inner in;
 	uint32_t seen;
@@ -89,6 +90,8 @@ static const struct lt_opt opts[] = {
 	LT_OPT_DURATION("timeout", struct conf, timeout_ns, 0, 5000 * NS_MS, 65535000 * NS_MS,
 			"timeout"),
 	LT_OPT_ENUM("colour", struct conf, colour, 0, colours, "colour"),
+	LT_OPT_ENUM("byte_order", struct conf, byte_order, LT_OPT_UNKNOWN_FORM, colours,
+		    "other form"),
 	LT_OPT_FUNC("odd", struct conf, odd, 0, set_odd, "odd"),
 	LT_OPT_TABLE(struct conf, in, inner_opts),
 	LT_OPT_END_SEEN(struct conf, seen),
@@ -262,6 +265,9 @@ START_TEST(enums)
 	refused("colour", "Red", "colour must be red, green or blue, not \"Red\"");
 	refused("colour", "", "colour must be red, green or blue, not \"\"");
 	ck_assert_int_eq(c.colour, RED);
+	refused("byte_order", "x", "unknown byte order 'x' (red, green or blue)");
+	ck_assert_int_eq(set("byte_order", "blue"), 0);
+	ck_assert_int_eq(c.byte_order, BLUE);
 }
 END_TEST
 
