@@ -215,7 +215,7 @@ struct lt_opt {
  * number", "x is out of range (MIN..MAX)" (numbers), "KEY must be at
  * least 10ms" or "KEY must be 5s to 65535s" (durations),
  * "KEY must be A, B or C, not \"x\"", "KEY must not be empty",
- * "KEY is longer than N bytes"; -ENOMEM with "out of memory" when a string
+ * "KEY: 'x' is too long (at most N characters)"; -ENOMEM with "out of memory" when a string
  * cannot be copied (nothing changed). @err may be NULL when @errlen is 0.
  */
 int lt_opts_set(const struct lt_opt *table, void *base, const char *key, const char *value,

@@ -133,7 +133,8 @@ static int set_string(const struct lt_opt *o, void *field, const char *value, ch
 	if ((o->flags & LT_OPT_NONEMPTY) && !*value)
 		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", o->key);
 	if (strlen(value) > max)
-		return lt_errf(err, errlen, -EINVAL, "%s is longer than %zu bytes", o->key, max);
+		return lt_errf(err, errlen, -EINVAL,
+			       "%s: '%s' is too long (at most %zu characters)", o->key, value, max);
 	return lt_opts_strdup(field, value, err, errlen);
 }
 
