@@ -9,6 +9,9 @@
 #include <liota/liota.h>
 #include <liota/options.h>
 
+#include "transport/mqtt.h"
+#include "transport/stream.h"
+#include "transport/ws.h"
 #include "unit.h"
 
 /* strdup() that fails on demand: the out-of-memory path of string keys. */
@@ -350,6 +353,52 @@ START_TEST(required_needs_seen_mask)
 }
 END_TEST
 
+/*
+ * The transport keys are one fragment: the stream, WebSocket and MQTT
+ * transports take the same range for each (they had 1ms, 1ms and 10ms).
+ */
+START_TEST(transports_share_one_minimum)
+{
+	static const char *const keys[] = { "reconnect_min", "reconnect_max", "connect_timeout" };
+	struct lt_stream_conf sc;
+	struct lt_ws_conf wc;
+	struct lt_mqtt_conf mc;
+	int r[3];
+
+	stream_conf_defaults(&sc);
+	lt_ws_conf_init(&wc);
+	lt_mqtt_conf_init(&mc);
+	for (size_t i = 0; i < 3; i++) {
+		r[0] = stream_conf_option(&sc, keys[i], "9ms", err, sizeof(err));
+		r[1] = lt_ws_conf_option(&wc, keys[i], "9ms", err, sizeof(err));
+		r[2] = lt_mqtt_option(&mc, keys[i], "9ms", err, sizeof(err));
+		for (size_t t = 0; t < 3; t++)
+			ck_assert_int_eq(r[t], -EINVAL);
+		ck_assert_int_eq(strncmp(err, keys[i], strlen(keys[i])), 0);
+		ck_assert_str_eq(err + strlen(keys[i]), " must be at least 10ms");
+		ck_assert_int_eq(stream_conf_option(&sc, keys[i], "10ms", err, sizeof(err)), 0);
+		ck_assert_int_eq(lt_ws_conf_option(&wc, keys[i], "10ms", err, sizeof(err)), 0);
+		ck_assert_int_eq(lt_mqtt_option(&mc, keys[i], "10ms", err, sizeof(err)), 0);
+	}
+	ck_assert_uint_eq(sc.backoff_min_ns, 10000000);
+	ck_assert_uint_eq(wc.connect_timeout_ns, 10000000);
+	ck_assert_uint_eq(mc.backoff_max_ns, 10000000);
+	ck_assert_int_eq(stream_conf_option(&sc, "queue_size", "4095", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_ws_conf_option(&wc, "queue_size", "4095", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_option(&mc, "queue_size", "4095", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lt_mqtt_option(&mc, "queue_size", "1G", err, sizeof(err)), 0);
+	ck_assert_uint_eq(mc.queue_bytes, 1u << 30);
+	/* the nested TLS table, from each */
+	ck_assert_int_eq(lt_ws_conf_option(&wc, "min_tls", "1.1", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "min_tls must be 1.2 or 1.3, not \"1.1\"");
+	ck_assert_int_eq(stream_conf_option(&sc, "ca_file", "/ca.pem", err, sizeof(err)), 0);
+	ck_assert_str_eq(sc.tls.ca_file, "/ca.pem");
+	stream_conf_clear(&sc);
+	lt_ws_conf_clear(&wc);
+	lt_mqtt_conf_clear(&mc);
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
 	Suite *s = suite_create("options");
@@ -370,6 +419,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, required_keys);
 	tcase_add_test(tc, duplicates_replace);
 	tcase_add_test(tc, required_needs_seen_mask);
+	tcase_add_test(tc, transports_share_one_minimum);
 	suite_add_tcase(s, tc);
 	return s;
 }
