@@ -101,8 +101,9 @@ struct lt_opt_name {
  * struct lt_opt - one key of a table. Fill it with the LT_OPT_*() macros
  * below, which compute @offset and @size from the struct and field names.
  * @key:    the key as written in the configuration; NULL for LT_OPT_TABLE.
- * @type:   enum lt_opt_type.
- * @flags:  LT_OPT_REQUIRED, LT_OPT_NONEMPTY.
+ * @type:   enum lt_opt_type (an int: the struct's layout does not depend
+ *          on the enum's size).
+ * @flags:  LT_OPT_REQUIRED, LT_OPT_NONEMPTY, LT_OPT_UNKNOWN_FORM.
  * @offset: of the field (or, for LT_OPT_FUNC and LT_OPT_TABLE, of what is
  *          handed on) in the base; for LT_OPT_END_SEEN, of the "seen" mask.
  * @size:   sizeof the field (integer fields: 1, 2, 4 or 8).
@@ -111,8 +112,8 @@ struct lt_opt_name {
  * @names:  LT_OPT_ENUM: the names, ended by { NULL, 0 }.
  * @set:    LT_OPT_FUNC: the setter.
  * @table:  LT_OPT_TABLE: the table applied at @offset.
- * @help:   one line for `liotad --help-options` style listings and for
- *          readers of the table; not used in messages.
+ * @help:   one line saying what the key is, for readers of the table and
+ *          for tools that list keys; not used in messages.
  */
 struct lt_opt {
 	const char *key;
