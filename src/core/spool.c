@@ -623,14 +623,58 @@ static void advance(struct spool *sp, uint32_t reclen, uint32_t count)
 	}
 }
 
+/* Open segment @seq for reading, unless *@fd is open already. */
+static int open_seg(struct spool *sp, uint64_t seq, int *fd)
+{
+	char name[32];
+
+	if (*fd >= 0)
+		return 0;
+	seg_name(name, seq);
+	*fd = openat(sp->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
+/*
+ * The record at @off of @s (through *@fd, opened if need be) into sp->rbuf,
+ * checked. Returns its length, -errno when the file cannot be read, or
+ * -EBADMSG when the record is torn or damaged (the segment changed since
+ * recovery or append vouched for it).
+ */
+static ssize_t read_rec(struct spool *sp, const struct seg *s, int *fd, uint64_t off,
+			struct spool_rec *rec)
+{
+	uint8_t h[SPOOL_HDR_LEN];
+	uint32_t plen;
+	ssize_t n;
+	int r = open_seg(sp, s->seq, fd);
+
+	if (r < 0)
+		return r;
+	n = pread(*fd, h, sizeof(h), (off_t)off);
+	if (n < 0)
+		return -errno;
+	plen = n == (ssize_t)sizeof(h) ? get32(h + 4) : 0;
+	if (n != (ssize_t)sizeof(h) || plen > SPOOL_PAYLOAD_MAX ||
+	    off + SPOOL_HDR_LEN + plen > s->size)
+		return -EBADMSG;
+	if (sp->rbuf_len < SPOOL_HDR_LEN + plen) {
+		sp->rbuf_len = SPOOL_HDR_LEN + plen;
+		sp->rbuf = xrealloc(sp->rbuf, sp->rbuf_len);
+	}
+	n = pread(*fd, sp->rbuf, SPOOL_HDR_LEN + plen, (off_t)off);
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)(SPOOL_HDR_LEN + plen) || spool_rec_parse(sp->rbuf, (size_t)n, rec) <= 0)
+		return -EBADMSG;
+	return n;
+}
+
 int spool_peek(struct spool *sp, uint64_t now_ns, const void **data, size_t *len, uint32_t *count)
 {
 	for (;;) {
-		uint8_t h[SPOOL_HDR_LEN];
 		struct spool_rec rec;
 		struct seg *s;
-		char name[32];
-		uint32_t plen;
 		ssize_t n;
 
 		if (!sp->nsegs)
@@ -642,25 +686,16 @@ int spool_peek(struct spool *sp, uint64_t now_ns, const void **data, size_t *len
 			update_stats(sp);
 			continue;
 		}
-		if (sp->rfd < 0) {
-			seg_name(name, s->seq);
-			sp->rfd = openat(sp->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (sp->rfd < 0)
-				return -errno;
+		n = read_rec(sp, s, &sp->rfd, sp->roff, &rec);
+		if (n == -EBADMSG) {
+			/* Damaged since it was opened: what is left of the segment cannot be
+			 * trusted. */
+			evict_oldest(sp);
+			update_stats(sp);
+			continue;
 		}
-		n = pread(sp->rfd, h, sizeof(h), (off_t)sp->roff);
-		plen = n == (ssize_t)sizeof(h) ? get32(h + 4) : 0;
-		if (n != (ssize_t)sizeof(h) || plen > SPOOL_PAYLOAD_MAX ||
-		    sp->roff + SPOOL_HDR_LEN + plen > s->size)
-			goto bad;
-		if (sp->rbuf_len < SPOOL_HDR_LEN + plen) {
-			sp->rbuf_len = SPOOL_HDR_LEN + plen;
-			sp->rbuf = xrealloc(sp->rbuf, sp->rbuf_len);
-		}
-		n = pread(sp->rfd, sp->rbuf, SPOOL_HDR_LEN + plen, (off_t)sp->roff);
-		if (n != (ssize_t)(SPOOL_HDR_LEN + plen) ||
-		    spool_rec_parse(sp->rbuf, (size_t)n, &rec) <= 0)
-			goto bad;
+		if (n < 0)
+			return (int)n;
 		if (sp->conf.max_age_ns && rec.ts_ns + sp->conf.max_age_ns < now_ns) {
 			sp->st.evicted_batches++;
 			sp->st.evicted_samples += rec.count;
@@ -674,12 +709,6 @@ int spool_peek(struct spool *sp, uint64_t now_ns, const void **data, size_t *len
 		*len = rec.len;
 		*count = rec.count;
 		return 0;
-	bad:
-		/* Damaged since it was opened: what is left of the segment cannot be trusted. */
-		if (n < 0)
-			return -errno;
-		evict_oldest(sp);
-		update_stats(sp);
 	}
 }
 
@@ -753,11 +782,8 @@ int spool_read(struct spool *sp, uint64_t now_ns, const void **data, size_t *len
 		return 0;
 	}
 	for (;;) {
-		uint8_t h[SPOOL_HDR_LEN];
 		struct spool_rec rec;
 		struct seg *s;
-		char name[32];
-		uint32_t plen;
 		ssize_t n;
 
 		if (sp->aseg >= sp->nsegs)
@@ -773,30 +799,12 @@ int spool_read(struct spool *sp, uint64_t now_ns, const void **data, size_t *len
 			sp->aoff = 0;
 			continue;
 		}
-		if (sp->afd < 0) {
-			seg_name(name, s->seq);
-			sp->afd = openat(sp->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (sp->afd < 0)
-				return -errno;
-		}
-		n = pread(sp->afd, h, sizeof(h), (off_t)sp->aoff);
-		if (n < 0)
-			return -errno;
-		plen = n == (ssize_t)sizeof(h) ? get32(h + 4) : 0;
-		if (n != (ssize_t)sizeof(h) || plen > SPOOL_PAYLOAD_MAX ||
-		    sp->aoff + SPOOL_HDR_LEN + plen > s->size)
-			return -EAGAIN;
-		if (sp->rbuf_len < SPOOL_HDR_LEN + plen) {
-			sp->rbuf_len = SPOOL_HDR_LEN + plen;
-			sp->rbuf = xrealloc(sp->rbuf, sp->rbuf_len);
-		}
-		n = pread(sp->afd, sp->rbuf, SPOOL_HDR_LEN + plen, (off_t)sp->aoff);
-		if (n < 0)
-			return -errno;
+		n = read_rec(sp, s, &sp->afd, sp->aoff, &rec);
 		/* Damaged since it was written: spool_peek() sets it aside once it is first. */
-		if (n != (ssize_t)(SPOOL_HDR_LEN + plen) ||
-		    spool_rec_parse(sp->rbuf, (size_t)n, &rec) <= 0)
+		if (n == -EBADMSG)
 			return -EAGAIN;
+		if (n < 0)
+			return (int)n;
 		sp->aoff += (uint64_t)n;
 		sp->inflight++;
 		*data = rec.payload;
@@ -817,14 +825,9 @@ uint32_t spool_confirm(struct spool *sp)
 	}
 	if (!sp->inflight || !sp->nsegs)
 		return 0;
-	if (sp->rfd < 0) {
-		char name[32];
-
-		seg_name(name, sp->segs[0].seq);
-		sp->rfd = openat(sp->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	}
 	/* It was read whole before (spool_read()): its header is sound. */
-	if (sp->rfd < 0 || pread(sp->rfd, h, sizeof(h), (off_t)sp->roff) != (ssize_t)sizeof(h)) {
+	if (open_seg(sp, sp->segs[0].seq, &sp->rfd) < 0 ||
+	    pread(sp->rfd, h, sizeof(h), (off_t)sp->roff) != (ssize_t)sizeof(h)) {
 		/* Gone under us: what is left of the segment cannot be confirmed, only evicted. */
 		evict_oldest(sp);
 		update_stats(sp);

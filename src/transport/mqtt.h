@@ -140,8 +140,9 @@ int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen);
 unsigned lt_mqtt_port(const struct lt_mqtt_conf *c);
 /*
  * lt_mqtt_endpoints - split @host ("HOST[:PORT], ..."; an IPv6 address
- * with a port in brackets, [::1]:1883) into @ep (at most LT_MQTT_EP_MAX).
- * Returns how many, or -EINVAL with the reason in @err.
+ * with a port in brackets, [::1]:1883) into @ep (at most LT_MQTT_EP_MAX),
+ * by the one host-list parser, lt_endpoints_split() (endpoint.h), with
+ * numeric ports. Returns how many, or -EINVAL with the reason in @err.
  */
 int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t errlen);
 /* Name the brokers of @c to @dcc (lt_dcc_set_endpoints()): call at check time. */

@@ -796,7 +796,8 @@ END_TEST
 START_TEST(endpoints_refuse_bad_lists_naming_the_endpoint)
 {
 	static const char *const bad[] = { "a,,b",   "a,", "[::1", "[]:1", "[::1]2003",
-					   "[::1]:", "a:", ":1",   "a b",  "1,2,3,4,5,6,7,8,9" };
+					   "[::1]:", "a:", ":1",   "a b",  "1,2,3,4,5,6,7,8,9",
+					   "[h]:]:" };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -810,6 +811,40 @@ START_TEST(endpoints_refuse_bad_lists_naming_the_endpoint)
 	ck_assert_str_eq(err, "endpoint 1 (\"a\") has no port");
 	ck_assert_int_eq(lt_endpoints_parse("a:1, b", NULL, NULL, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "endpoint 2 (\"b\") has no port");
+	/* The one parser's host rule holds for streams too (fuzz_endpoints found it for MQTT). */
+	ck_assert_int_eq(
+		lt_endpoints_parse("a.e::1]b.example:1884", "2003", NULL, err, sizeof(err)),
+		-EINVAL);
+	ck_assert_str_eq(err, "endpoint 1 (\"a.e::1]b.example:1884\") is not a host name");
+	ck_assert_int_eq(lt_endpoints_parse("a\x01b", "2003", NULL, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+/* MQTT's rules of the same parser: numeric ports in plain digits, none needed, 16 at most. */
+START_TEST(endpoints_numeric_ports_and_optional_port)
+{
+	const unsigned f = LT_ENDPOINT_NUMERIC_PORT | LT_ENDPOINT_PORT_OPTIONAL;
+	static const char *const bad[] = { "a:0", "a:65536", "a:1k", "a:+5", "a:0x50", "[::1]:-1" };
+	struct lt_endpoint *ep;
+	char err[256];
+	int n = lt_endpoints_split("a.example, [::1]:1885,b:65535", NULL, 16, f, &ep, err,
+				   sizeof(err));
+
+	ck_assert_int_eq(n, 3);
+	ck_assert_ptr_null(ep[0].port);
+	ck_assert_str_eq(ep[0].name, "a.example");
+	ck_assert_str_eq(ep[1].port, "1885");
+	ck_assert_str_eq(ep[1].name, "[::1]:1885");
+	ck_assert_str_eq(ep[2].port, "65535");
+	lt_endpoints_free(ep, (unsigned)n);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(lt_endpoints_split(bad[i], NULL, 16, f, NULL, err, sizeof(err)) ==
+				      -EINVAL,
+			      "\"%s\" accepted", bad[i]);
+		ck_assert_msg(strstr(err, "is not 1..65535"), "\"%s\": %s", bad[i], err);
+	}
+	/* Without the flag a port is any service name (getaddrinfo() reads it). */
+	ck_assert_int_eq(lt_endpoints_parse("a:carbon", NULL, NULL, err, sizeof(err)), 1);
 }
 END_TEST
 
@@ -1589,6 +1624,7 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, stream_file_start_fails_with_reason);
 	tcase_add_test(tc, endpoints_parse_hosts_ports_and_ipv6);
 	tcase_add_test(tc, endpoints_refuse_bad_lists_naming_the_endpoint);
+	tcase_add_test(tc, endpoints_numeric_ports_and_optional_port);
 	tcase_add_test(tc, stream_fails_over_to_the_next_endpoint_and_comes_back);
 	tcase_add_test(tc, stream_backs_off_once_per_round_of_endpoints);
 	tcase_add_test(tc, stream_resend_window_covers_siocoutq);
