@@ -42,6 +42,7 @@
 #include <liota/entity.h>
 #include <liota/error.h>
 #include <liota/log.h>
+#include <liota/options.h>
 #include <liota/parse.h>
 #include <liota/sample.h>
 #include <liota/state.h>

@@ -116,21 +116,29 @@ static int graphite_init(struct lt_dcc *dcc)
 	return 0;
 }
 
+/* prefix: an empty one means none. */
+static int set_prefix(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	char **prefix = field;
+
+	if (*value)
+		return lt_opts_strdup(prefix, value, err, errlen);
+	free(*prefix);
+	*prefix = NULL;
+	return 0;
+}
+
+static const struct lt_opt graphite_opts[] = {
+	LT_OPT_FUNC("prefix", struct graphite, prefix, 0, set_prefix, "put before every path"),
+	SPOOL_OPTS(struct graphite, spool_on, spool_conf),
+	LT_OPT_TABLE(struct graphite, conf, stream_conf_opts),
+	LT_OPT_END(),
+};
+
 static int graphite_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
 			   size_t errlen)
 {
-	struct graphite *g = lt_dcc_priv(dcc);
-	int r;
-
-	if (!strcmp(key, "prefix")) {
-		free(g->prefix);
-		g->prefix = *value ? xstrdup(value) : NULL;
-		return 0;
-	}
-	r = spool_conf_option(&g->spool_conf, &g->spool_on, 1, key, value, err, errlen);
-	if (r != -ENOENT)
-		return r;
-	return stream_conf_option(&g->conf, key, value, err, errlen);
+	return lt_opts_set(graphite_opts, lt_dcc_priv(dcc), key, value, err, errlen);
 }
 
 static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)

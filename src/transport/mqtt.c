@@ -43,6 +43,7 @@
 
 #include "transport/backoff.h"
 #include "transport/endpoint.h"
+#include "transport/link_opts.h"
 #include "transport/mqtt.h"
 #include "transport/probe.h"
 #include "util.h"
@@ -204,106 +205,75 @@ void lt_mqtt_conf_clear(struct lt_mqtt_conf *c)
 	lt_tls_conf_clear(&c->tls);
 }
 
-static int set_str(char **dst, const char *key, const char *value, char *err, size_t errlen)
+/* host: the broker list's syntax now (lt_mqtt_endpoints()). */
+static int set_host(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	char *s;
+	struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
+	int r;
 
 	if (!*value)
 		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
-	s = strdup(value);
-	if (!s)
-		return lt_errf(err, errlen, -ENOMEM, "out of memory");
-	free(*dst);
-	*dst = s;
+	r = lt_mqtt_endpoints(value, ep, err, errlen);
+	return r < 0 ? r : lt_opts_strdup(field, value, err, errlen);
+}
+
+/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
+static int set_client_id(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!*value)
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
+	if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
+	    strlen(value) > 65535)
+		return lt_errf(err, errlen, -EINVAL,
+			       "client_id is not valid UTF-8 of at most 65535 bytes");
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+/* keepalive: libmosquitto refuses less than 5 s; MQTT's field is 16 bits of seconds. */
+static int set_keepalive(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t v;
+	int r = lt_parse_duration(value, &v, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (v < 5 * LT_NSEC_PER_SEC || v > 65535 * LT_NSEC_PER_SEC)
+		return lt_errf(err, errlen, -EINVAL, "%s must be 5s to 65535s", key);
+	*(unsigned *)field = (unsigned)(v / LT_NSEC_PER_SEC);
 	return 0;
 }
+
+static const struct lt_opt_name mqtt_protocols[] = {
+	{ "5", 5 },
+	{ "3.1.1", 4 },
+	{ NULL, 0 },
+};
+
+const struct lt_opt lt_mqtt_opts[] = {
+	LT_OPT_FUNC("host", struct lt_mqtt_conf, host, 0, set_host, "brokers, in order"),
+	SPOOL_OPTS(struct lt_mqtt_conf, spool, spool_conf),
+	LT_OPT_FUNC("client_id", struct lt_mqtt_conf, client_id, 0, set_client_id,
+		    "MQTT client id"),
+	LT_OPT_STRING("username", struct lt_mqtt_conf, username, LT_OPT_NONEMPTY, 0, "user name"),
+	LT_OPT_STRING("password", struct lt_mqtt_conf, password, LT_OPT_NONEMPTY, 0, "password"),
+	LT_OPT_UINT("port", struct lt_mqtt_conf, port, 0, 1, 65535,
+		    "port of the brokers that name none"),
+	LT_OPT_UINT("qos", struct lt_mqtt_conf, qos, 0, 0, 2, "MQTT QoS of the messages"),
+	LT_OPT_BOOL("clean_session", struct lt_mqtt_conf, clean_session, 0,
+		    "no session kept by the broker"),
+	LT_OPT_ENUM("protocol", struct lt_mqtt_conf, protocol, 0, mqtt_protocols,
+		    "MQTT version: 5 or 3.1.1"),
+	LT_OPT_FUNC("keepalive", struct lt_mqtt_conf, keepalive_s, 0, set_keepalive,
+		    "MQTT keep-alive, 5s to 65535s"),
+	LT_LINK_OPTS(struct lt_mqtt_conf),
+	LT_OPT_TABLE(struct lt_mqtt_conf, tls, lt_tls_opts),
+	LT_OPT_END(),
+};
 
 int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
 		   size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "host")) {
-		struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
-
-		r = lt_mqtt_endpoints(value, ep, err, errlen);
-		return r < 0 ? r : set_str(&c->host, key, value, err, errlen);
-	}
-	r = spool_conf_option(&c->spool_conf, &c->spool, 1, key, value, err, errlen);
-	if (r != -ENOENT)
-		return r;
-	if (!strcmp(key, "client_id")) {
-		/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
-		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
-		    strlen(value) > 65535)
-			return lt_errf(err, errlen, -EINVAL,
-				       "client_id is not valid UTF-8 of at most 65535 bytes");
-		return set_str(&c->client_id, key, value, err, errlen);
-	}
-	if (!strcmp(key, "username"))
-		return set_str(&c->username, key, value, err, errlen);
-	if (!strcmp(key, "password"))
-		return set_str(&c->password, key, value, err, errlen);
-	if (!strcmp(key, "port")) {
-		r = lt_parse_uint(value, 1, 65535, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->port = (unsigned)v;
-		return 0;
-	}
-	if (!strcmp(key, "qos")) {
-		r = lt_parse_uint(value, 0, 2, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->qos = (int)v;
-		return 0;
-	}
-	if (!strcmp(key, "clean_session"))
-		return lt_parse_bool(value, &c->clean_session, err, errlen);
-	if (!strcmp(key, "protocol")) {
-		if (!strcmp(value, "5"))
-			c->protocol = 5;
-		else if (!strcmp(value, "3.1.1"))
-			c->protocol = 4;
-		else
-			return lt_errf(err, errlen, -EINVAL, "protocol must be 5 or 3.1.1");
-		return 0;
-	}
-	if (!strcmp(key, "queue_size")) {
-		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->queue_bytes = (size_t)v;
-		return 0;
-	}
-	if (!strcmp(key, "keepalive")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		/* libmosquitto refuses less than 5 s; MQTT's field is 16 bits. */
-		if (v < 5 * LT_NSEC_PER_SEC || v > 65535 * LT_NSEC_PER_SEC)
-			return lt_errf(err, errlen, -EINVAL, "keepalive must be 5s to 65535s");
-		c->keepalive_s = (unsigned)(v / LT_NSEC_PER_SEC);
-		return 0;
-	}
-	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
-	    !strcmp(key, "connect_timeout")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		/* A zero delay would make a refusing broker spin the publisher. */
-		if (v < 10 * MSEC)
-			return lt_errf(err, errlen, -EINVAL, "%s must be at least 10ms", key);
-		if (!strcmp(key, "reconnect_min"))
-			c->backoff_min_ns = v;
-		else if (!strcmp(key, "reconnect_max"))
-			c->backoff_max_ns = v;
-		else
-			c->connect_timeout_ns = v;
-		return 0;
-	}
-	return lt_tls_option(&c->tls, key, value, err, errlen);
+	return lt_opts_set(lt_mqtt_opts, c, key, value, err, errlen);
 }
 
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen)

@@ -132,6 +132,8 @@ void lt_mqtt_conf_clear(struct lt_mqtt_conf *c);
  */
 int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
 		   size_t errlen);
+/* Those keys as a table, for a DCC's: LT_OPT_TABLE(T, conf, lt_mqtt_opts). */
+extern const struct lt_opt lt_mqtt_opts[];
 /* Missing host, password without username, bad back-off range, TLS files (lt_tls_check()). */
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen);
 /* The port connected to: c->port, or its default. */

@@ -42,6 +42,7 @@
 
 #include "transport/backoff.h"
 #include "transport/endpoint.h"
+#include "transport/link_opts.h"
 #include "transport/probe.h"
 #include "transport/stream.h"
 #include "util.h"
@@ -134,69 +135,41 @@ void stream_conf_clear(struct lt_stream_conf *c)
 	lt_tls_conf_clear(&c->tls);
 }
 
-static void set_str(char **dst, const char *value)
+/* host: "HOST[:PORT], ..." checked now, each endpoint's port at the check (port may come later). */
+static int set_host(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	free(*dst);
-	*dst = xstrdup(value);
+	int r;
+
+	if (!*value)
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
+	r = lt_endpoints_parse(value, "", NULL, err, errlen);
+	return r < 0 ? r : lt_opts_strdup(field, value, err, errlen);
 }
+
+static const struct lt_opt_name stream_kinds[] = {
+	{ "tcp", LT_STREAM_TCP },
+	{ "file", LT_STREAM_FILE },
+	{ "stdout", LT_STREAM_STDOUT },
+	{ NULL, 0 },
+};
+
+const struct lt_opt stream_conf_opts[] = {
+	LT_OPT_ENUM("transport", struct lt_stream_conf, kind, 0, stream_kinds,
+		    "tcp, file or stdout"),
+	LT_OPT_FUNC("host", struct lt_stream_conf, host, 0, set_host, "TCP peers, in order"),
+	LT_OPT_STRING("port", struct lt_stream_conf, port, LT_OPT_NONEMPTY, 0,
+		      "port of the hosts that name none"),
+	LT_OPT_STRING("path", struct lt_stream_conf, path, LT_OPT_NONEMPTY, 0,
+		      "file appended to (transport = file)"),
+	LT_LINK_OPTS(struct lt_stream_conf),
+	LT_OPT_TABLE(struct lt_stream_conf, tls, lt_tls_opts),
+	LT_OPT_END(),
+};
 
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
 		       size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "transport")) {
-		if (!strcmp(value, "tcp"))
-			c->kind = LT_STREAM_TCP;
-		else if (!strcmp(value, "file"))
-			c->kind = LT_STREAM_FILE;
-		else if (!strcmp(value, "stdout"))
-			c->kind = LT_STREAM_STDOUT;
-		else
-			return lt_errf(err, errlen, -EINVAL,
-				       "transport must be tcp, file or stdout, not \"%s\"", value);
-		return 0;
-	}
-	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
-		if (!*value)
-			return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
-		/* The syntax now, each endpoint's port at the check (port may come later). */
-		if (!strcmp(key, "host") &&
-		    (r = lt_endpoints_parse(value, "", NULL, err, errlen)) < 0)
-			return r;
-		if (!strcmp(key, "host"))
-			set_str(&c->host, value);
-		else if (!strcmp(key, "port"))
-			set_str(&c->port, value);
-		else
-			set_str(&c->path, value);
-		return 0;
-	}
-	if (!strcmp(key, "queue_size")) {
-		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->queue_bytes = (size_t)v;
-		return 0;
-	}
-	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
-	    !strcmp(key, "connect_timeout")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		/* A zero delay would make a refusing peer spin the publisher. */
-		if (v < MSEC)
-			return lt_errf(err, errlen, -EINVAL, "%s must be at least 1ms", key);
-		if (!strcmp(key, "reconnect_min"))
-			c->backoff_min_ns = v;
-		else if (!strcmp(key, "reconnect_max"))
-			c->backoff_max_ns = v;
-		else
-			c->connect_timeout_ns = v;
-		return 0;
-	}
-	return lt_tls_option(&c->tls, key, value, err, errlen);
+	return lt_opts_set(stream_conf_opts, c, key, value, err, errlen);
 }
 
 /* The checks of stream_conf_check(), without loading the TLS files when !@tls_files. */

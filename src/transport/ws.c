@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "transport/backoff.h"
+#include "transport/link_opts.h"
 #include "transport/ws.h"
 #include "util.h"
 
@@ -89,41 +90,17 @@ void lt_ws_conf_clear(struct lt_ws_conf *c)
 	lt_tls_conf_clear(&c->tls);
 }
 
+const struct lt_opt lt_ws_opts[] = {
+	LT_OPT_STRING("url", struct lt_ws_conf, url, 0, 0, "ws://HOST[:PORT]/PATH or wss://..."),
+	LT_LINK_OPTS(struct lt_ws_conf),
+	LT_OPT_TABLE(struct lt_ws_conf, tls, lt_tls_opts),
+	LT_OPT_END(),
+};
+
 int lt_ws_conf_option(struct lt_ws_conf *c, const char *key, const char *value, char *err,
 		      size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "url")) {
-		free(c->url);
-		c->url = xstrdup(value);
-		return 0;
-	}
-	if (!strcmp(key, "queue_size")) {
-		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
-		if (!r)
-			c->queue_bytes = (size_t)v;
-		return r;
-	}
-	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
-	    !strcmp(key, "connect_timeout")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r)
-			return r;
-		if (v < MS) {
-			snprintf(err, errlen, "%s must be at least 1ms", key);
-			return -EINVAL;
-		}
-		if (key[0] == 'c')
-			c->connect_timeout_ns = v;
-		else if (!strcmp(key, "reconnect_min"))
-			c->backoff_min_ns = v;
-		else
-			c->backoff_max_ns = v;
-		return 0;
-	}
-	return lt_tls_option(&c->tls, key, value, err, errlen);
+	return lt_opts_set(lt_ws_opts, c, key, value, err, errlen);
 }
 
 int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, char **path, char *err,
