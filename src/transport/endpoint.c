@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "transport/endpoint.h"
 #include "util.h"
@@ -135,4 +136,16 @@ int lt_endpoints_parse(const char *list, const char *defport, struct lt_endpoint
 		       size_t errlen)
 {
 	return lt_endpoints_split(list, defport, LT_ENDPOINTS_MAX, 0, out, err, errlen);
+}
+
+int lt_so_error(int fd)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		return errno;
+	return e;
 }

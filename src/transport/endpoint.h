@@ -45,4 +45,11 @@ int lt_endpoints_parse(const char *list, const char *defport, struct lt_endpoint
 		       size_t errlen);
 void lt_endpoints_free(struct lt_endpoint *v, unsigned n);
 
+/*
+ * lt_so_error - the pending error of socket @fd (SO_ERROR: how a
+ * non-blocking connect() ended), errno when it cannot be read, 0 for
+ * none or for @fd < 0.
+ */
+int lt_so_error(int fd);
+
 #endif

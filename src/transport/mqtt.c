@@ -1345,16 +1345,6 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 		*deadline_ns = m->timer_ns;
 }
 
-static int so_error(int fd)
-{
-	int e = 0;
-	socklen_t len = sizeof(e);
-
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return 0;
-	return e;
-}
-
 /*
  * With TLS 1.3 the server checks the client certificate after the client
  * has finished its handshake: a refusal (revoked, unknown CA) comes as an
@@ -1480,7 +1470,7 @@ static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns
 			     i++)
 				loop_rc(m, mosquitto_loop_read(m->mosq, 1));
 			if (!m->lost && (revents & (POLLERR | POLLHUP))) {
-				int e = so_error(mosquitto_socket(m->mosq));
+				int e = lt_so_error(mosquitto_socket(m->mosq));
 				const char *why =
 					m->tcp_up ? "closed by the broker" : "connection refused";
 

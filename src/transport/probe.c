@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/endpoint.h"
 #include "transport/probe.h"
 
 void lt_probe_init(struct lt_probe *p, int (*open)(void *ctx, const struct addrinfo *ai), void *ctx)
@@ -29,16 +30,6 @@ void lt_probe_schedule(struct lt_probe *p, const struct lt_backoff *b, int64_t n
 	if (reset)
 		p->level = 0;
 	p->at = now + (int64_t)lt_backoff_delay(b, p->level);
-}
-
-static int so_error(int fd)
-{
-	int e = 0;
-	socklen_t len = sizeof(e);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return errno;
-	return e;
 }
 
 /* The probe failed: wait one delay more than the last time. */
@@ -108,7 +99,7 @@ int lt_probe_step(struct lt_probe *p, const char *host, const char *port,
 		return p->ok;
 	}
 	if (poll(&pfd, 1, 0) > 0) {
-		if (so_error(p->fd) || (pfd.revents & (POLLERR | POLLHUP)))
+		if (lt_so_error(p->fd) || (pfd.revents & (POLLERR | POLLHUP)))
 			next_address(p, b, timeout_ns, now, 1);
 		else
 			p->ok = 1;

@@ -831,16 +831,6 @@ static void tcp_read(struct lt_stream *s, int64_t now)
 	}
 }
 
-static int so_error(int fd)
-{
-	int e = 0;
-	socklen_t len = sizeof(e);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return errno;
-	return e;
-}
-
 /* The probe's socket: that of a connection (keepalive, SO_SNDBUF), it may become one. */
 static int probe_socket(void *ctx, const struct addrinfo *a)
 {
@@ -891,7 +881,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 			tls_hold(s, now, 0);
 	} else if (s->fd >= 0 && revents) {
 		if (s->state == LT_DCC_CONNECTING) {
-			int e = so_error(s->fd);
+			int e = lt_so_error(s->fd);
 
 			if (!e && (revents & (POLLERR | POLLHUP)))
 				e = ECONNREFUSED;
@@ -903,7 +893,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 			if (revents & (POLLIN | POLLHUP | POLLERR))
 				tcp_read(s, now);
 			if (s->state == LT_DCC_UP && (revents & (POLLHUP | POLLERR))) {
-				int e = so_error(s->fd);
+				int e = lt_so_error(s->fd);
 
 				connection_lost(s, now, e ? strerror(e) : "hung up");
 			}
