@@ -30,7 +30,9 @@
 
 #include <stddef.h>
 
-#include <liota/liota.h>
+#include <liota/abi.h>
+#include <liota/dcc.h>
+#include <liota/device.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -109,16 +109,16 @@ static void dccs_stop(struct daemon *d, struct lt_model *om, const struct lt_dif
 			lt_dcc_log(dcc, LOG_WARNING,
 				   "%llu samples (%llu bytes) still queued after the flush "
 				   "timeout: dropped",
-				   (unsigned long long)atomic_load(&s->pending),
-				   (unsigned long long)atomic_load(&s->queued));
+				   (unsigned long long)lt_count_get(&s->pending),
+				   (unsigned long long)lt_count_get(&s->queued));
 		if (dcc->drv->stop)
 			dcc->drv->stop(dcc);
-		g->handed += atomic_load(&s->samples_in);
-		g->published += atomic_load(&s->sent);
-		g->dropped += atomic_load(&s->dropped);
-		g->pending += atomic_load(&s->pending);
-		g->recovered += atomic_load(&s->recovered);
-		g->spooled += atomic_load(&s->spooled);
+		g->handed += lt_count_get(&s->samples_in);
+		g->published += lt_count_get(&s->sent);
+		g->dropped += lt_count_get(&s->dropped);
+		g->pending += lt_count_get(&s->pending);
+		g->recovered += lt_count_get(&s->recovered);
+		g->spooled += lt_count_get(&s->spooled);
 	}
 	/* Their samplers have stopped: these counters are final. */
 	for (unsigned i = 0; i < om->ndevices; i++) {

@@ -735,7 +735,7 @@ static void names_append(char *buf, size_t len, const char *name)
 	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
 }
 
-static int log_level_parse_conf(const char *s, int *out, char *err, size_t errlen)
+static int log_level_set(void *field, const char *key, const char *s, char *err, size_t errlen)
 {
 	int prio = log_level_parse(s);
 
@@ -744,11 +744,11 @@ static int log_level_parse_conf(const char *s, int *out, char *err, size_t errle
 			 "'%s' is not a log level (use err, warning, notice, info or debug)", s);
 		return -EINVAL;
 	}
-	*out = prio;
+	*(int *)field = prio;
 	return 0;
 }
 
-static int lane_capacity_parse(const char *s, uint32_t *out, char *err, size_t errlen)
+static int lane_capacity_set(void *field, const char *key, const char *s, char *err, size_t errlen)
 {
 	uint64_t v;
 	int r;
@@ -760,9 +760,32 @@ static int lane_capacity_parse(const char *s, uint32_t *out, char *err, size_t e
 		snprintf(err, errlen, "%s is not a power of two", s);
 		return -EINVAL;
 	}
-	*out = (uint32_t)v;
+	*(uint32_t *)field = (uint32_t)v;
 	return 0;
 }
+
+static int dir_set(void *field, const char *key, const char *s, char *err, size_t errlen)
+{
+	if (!*s) {
+		snprintf(err, errlen, "the path is empty");
+		return -EINVAL;
+	}
+	return lt_opts_strdup(field, s, err, errlen);
+}
+
+static const struct lt_opt daemon_opts[] = {
+	LT_OPT_FUNC("log_level", struct lt_daemon_conf, log_level, 0, log_level_set,
+		    "err, warning, notice, info or debug"),
+	LT_OPT_FUNC("lane_capacity", struct lt_daemon_conf, lane_capacity, 0, lane_capacity_set,
+		    "records per ring lane, a power of two"),
+	LT_OPT_DURATION("flush_timeout", struct lt_daemon_conf, flush_timeout_ns, 0, 0, UINT64_MAX,
+			"time shutdown may spend delivering queued data"),
+	LT_OPT_FUNC("runtime_dir", struct lt_daemon_conf, runtime_dir, 0, dir_set,
+		    "control socket folder"),
+	LT_OPT_FUNC("state_dir", struct lt_daemon_conf, state_dir, 0, dir_set,
+		    "what must survive a restart"),
+	LT_OPT_END(),
+};
 
 static void daemon_build(struct loader *ld)
 {
@@ -776,31 +799,13 @@ static void daemon_build(struct loader *ld)
 	s = section_find(ld, SECT_DAEMON, NULL);
 	for (unsigned i = 0; s && i < s->nkv; i++) {
 		const struct raw_kv *kv = &s->kv[i];
-		int r = 0;
+		int r;
 
 		err[0] = '\0';
-		if (strcmp(kv->key, "log_level") == 0) {
-			r = log_level_parse_conf(kv->value, &d->log_level, err, sizeof(err));
-		} else if (strcmp(kv->key, "lane_capacity") == 0) {
-			r = lane_capacity_parse(kv->value, &d->lane_capacity, err, sizeof(err));
-		} else if (strcmp(kv->key, "flush_timeout") == 0) {
-			r = lt_parse_duration(kv->value, &d->flush_timeout_ns, err, sizeof(err));
-		} else if (strcmp(kv->key, "runtime_dir") == 0 ||
-			   strcmp(kv->key, "state_dir") == 0) {
-			char **dst = kv->key[0] == 'r' ? &d->runtime_dir : &d->state_dir;
-
-			if (!*kv->value) {
-				snprintf(err, sizeof(err), "the path is empty");
-				r = -EINVAL;
-			} else {
-				free(*dst);
-				*dst = xstrdup(kv->value);
-			}
-		} else {
+		r = lt_opts_set(daemon_opts, d, kv->key, kv->value, err, sizeof(err));
+		if (r == -ENOENT)
 			report_unknown_key(ld, s, kv);
-			continue;
-		}
-		if (r < 0)
+		else if (r < 0)
 			report(ld, &kv->origin, "%s: %s", kv->key, err);
 	}
 }

@@ -63,15 +63,15 @@ static const char *device_state_name(int st)
 /* The durable spool of a DCC that has one; null otherwise. */
 static json_t *spool_json(const struct lt_dcc_stats *s)
 {
-	uint64_t oldest = atomic_load(&s->spool_oldest_ns), now = lt_real_ns();
-	uint64_t recovered = atomic_load(&s->recovered), bytes = atomic_load(&s->spool_bytes);
-	uint64_t spooled = atomic_load(&s->spooled), evicted = atomic_load(&s->spool_evicted);
-	uint64_t werr = atomic_load(&s->spool_write_errors);
+	uint64_t oldest = lt_count_get(&s->spool_oldest_ns), now = lt_real_ns();
+	uint64_t recovered = lt_count_get(&s->recovered), bytes = lt_count_get(&s->spool_bytes);
+	uint64_t spooled = lt_count_get(&s->spooled), evicted = lt_count_get(&s->spool_evicted);
+	uint64_t werr = lt_count_get(&s->spool_write_errors);
 
 	if (!recovered && !bytes && !spooled && !evicted && !werr)
 		return json_null();
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "samples", (json_int_t)spooled,
-			 "batches", (json_int_t)atomic_load(&s->spool_batches), "bytes",
+			 "batches", (json_int_t)lt_count_get(&s->spool_batches), "bytes",
 			 (json_int_t)bytes, "recovered", (json_int_t)recovered, "evicted",
 			 (json_int_t)evicted, "write_errors", (json_int_t)werr, "oldest_age_s",
 			 oldest ? json_real(now > oldest ? (double)(now - oldest) / 1e9 : 0)
@@ -81,7 +81,7 @@ static json_t *spool_json(const struct lt_dcc_stats *s)
 /* The endpoint in use, when the DCC named its endpoints; null otherwise. */
 static json_t *endpoint_json(const struct lt_dcc *d)
 {
-	uint32_t i = atomic_load(&d->stats.endpoint);
+	uint32_t i = lt_count_get(&d->stats.endpoint);
 
 	return i < d->nendpoints ? json_string(d->endpoints[i]) : json_null();
 }
@@ -89,20 +89,21 @@ static json_t *endpoint_json(const struct lt_dcc *d)
 static json_t *dcc_json(const struct lt_dcc *d)
 {
 	const struct lt_dcc_stats *s = &d->stats;
-	int st = atomic_load(&s->state);
+	int st = lt_count_get(&s->state);
 
 	return json_pack(
 		"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
 		"name", d->name, "type", d->drv->name, "state",
 		st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
-		(json_int_t)atomic_load(&s->samples_in), "sent", (json_int_t)atomic_load(&s->sent),
-		"dropped", (json_int_t)atomic_load(&s->dropped), "pending",
-		(json_int_t)atomic_load(&s->pending), "bytes", (json_int_t)atomic_load(&s->bytes),
-		"reconnects", (json_int_t)atomic_load(&s->reconnects), "errors",
-		(json_int_t)atomic_load(&s->errors), "queued_bytes",
-		(json_int_t)atomic_load(&s->queued), "resent", (json_int_t)atomic_load(&s->resent),
-		"spool", spool_json(s), "endpoint", endpoint_json(d), "failovers",
-		(json_int_t)atomic_load(&s->failovers));
+		(json_int_t)lt_count_get(&s->samples_in), "sent",
+		(json_int_t)lt_count_get(&s->sent), "dropped",
+		(json_int_t)lt_count_get(&s->dropped), "pending",
+		(json_int_t)lt_count_get(&s->pending), "bytes", (json_int_t)lt_count_get(&s->bytes),
+		"reconnects", (json_int_t)lt_count_get(&s->reconnects), "errors",
+		(json_int_t)lt_count_get(&s->errors), "queued_bytes",
+		(json_int_t)lt_count_get(&s->queued), "resent",
+		(json_int_t)lt_count_get(&s->resent), "spool", spool_json(s), "endpoint",
+		endpoint_json(d), "failovers", (json_int_t)lt_count_get(&s->failovers));
 }
 
 json_t *control_status_json(const struct control_ctx *ctx)
@@ -139,9 +140,9 @@ json_t *control_status_json(const struct control_ctx *ctx)
 			cond = stuck;
 
 		for (unsigned c = 0; c < dev->ncounters; c++)
-			json_object_set_new(ctrs, dev->counter_names[c],
-					    json_integer((json_int_t)atomic_load_explicit(
-						    &dev->counters[c], memory_order_relaxed)));
+			json_object_set_new(
+				ctrs, dev->counter_names[c],
+				json_integer((json_int_t)lt_count_get(&dev->counters[c])));
 		/* As registered: fixed while the device runs, so read without a lock. */
 		json_t *props = json_object();
 

@@ -219,12 +219,12 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t)
 	for (unsigned i = 0; i < m->ndccs; i++) {
 		const struct lt_dcc_stats *s = &m->dccs[i]->stats;
 
-		handed += atomic_load_explicit(&s->samples_in, memory_order_relaxed);
-		t->published += atomic_load_explicit(&s->sent, memory_order_relaxed);
-		t->dropped += atomic_load_explicit(&s->dropped, memory_order_relaxed);
-		t->pending += atomic_load_explicit(&s->pending, memory_order_relaxed);
-		t->recovered += atomic_load_explicit(&s->recovered, memory_order_relaxed);
-		t->spooled += atomic_load_explicit(&s->spooled, memory_order_relaxed);
+		handed += lt_count_get(&s->samples_in);
+		t->published += lt_count_get(&s->sent);
+		t->dropped += lt_count_get(&s->dropped);
+		t->pending += lt_count_get(&s->pending);
+		t->recovered += lt_count_get(&s->recovered);
+		t->spooled += lt_count_get(&s->spooled);
 	}
 	/* Metrics last: a sample handed to a DCC above was taken before. */
 	for (unsigned i = 0; i < m->nmetrics; i++) {

@@ -75,7 +75,7 @@ struct lt_device {
 	const char *_Atomic condition; /* lt_device_set_condition(), a literal or NULL */
 	/* driver-declared counters (lt_device_counter), fixed once running */
 	const char *counter_names[LT_DEVICE_COUNTERS_MAX];
-	_Atomic uint64_t counters[LT_DEVICE_COUNTERS_MAX];
+	uint64_t counters[LT_DEVICE_COUNTERS_MAX] __attribute__((aligned(8))); /* liota/counter.h */
 	unsigned ncounters;
 	/* the sampler while it dispatches (lt_emit's target); sampler thread only */
 	struct sampler_emit *emit;

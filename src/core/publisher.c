@@ -79,9 +79,8 @@ static void fan_out(struct lt_metric *m, const struct lt_sample *s, size_t n)
 
 		if (!tg->reg.id) {
 			/* Registration failed at start: count, do not pretend. */
-			atomic_fetch_add_explicit(&tg->dcc->stats.samples_in, n,
-						  memory_order_relaxed);
-			atomic_fetch_add_explicit(&tg->dcc->stats.dropped, n, memory_order_relaxed);
+			lt_count(&tg->dcc->stats.samples_in, n);
+			lt_count(&tg->dcc->stats.dropped, n);
 			continue;
 		}
 		tg->dcc->drv->publish(tg->dcc, &tg->reg, s, n);
@@ -327,8 +326,8 @@ void publisher_stop(struct publisher *p, uint64_t flush_timeout_ns)
 			lt_dcc_log(d, LOG_WARNING,
 				   "%llu samples (%llu bytes) still queued after the flush "
 				   "timeout: dropped",
-				   (unsigned long long)atomic_load(&d->stats.pending),
-				   (unsigned long long)atomic_load(&d->stats.queued));
+				   (unsigned long long)lt_count_get(&d->stats.pending),
+				   (unsigned long long)lt_count_get(&d->stats.queued));
 	}
 }
 

@@ -131,12 +131,12 @@ uint64_t lt_mono_to_real(uint64_t mono_ns)
 	return mono_ns + (lt_real_ns() - lt_mono_ns());
 }
 
-_Atomic uint64_t *lt_device_counter(struct lt_device *dev, const char *name)
+uint64_t *lt_device_counter(struct lt_device *dev, const char *name)
 {
 	if (dev->ncounters >= LT_DEVICE_COUNTERS_MAX)
 		return NULL;
 	dev->counter_names[dev->ncounters] = name;
-	atomic_store_explicit(&dev->counters[dev->ncounters], 0, memory_order_relaxed);
+	lt_count_set(&dev->counters[dev->ncounters], 0);
 	return &dev->counters[dev->ncounters++];
 }
 

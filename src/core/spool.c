@@ -864,39 +864,42 @@ int spool_unread(const struct spool *sp)
 	return 0;
 }
 
+static int spool_mode_parse(int *mode, int mode_auto, const char *key, const char *value, char *err,
+			    size_t errlen)
+{
+	int r;
+
+	if (mode_auto && !strcmp(value, "auto")) {
+		*mode = SPOOL_AUTO;
+		return 0;
+	}
+	r = lt_parse_bool(value, mode, err, errlen);
+	if (r < 0 && mode_auto)
+		snprintf(err, errlen, "%s must be auto, yes or no, not \"%s\"", key, value);
+	return r;
+}
+
+int spool_mode_set(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	return spool_mode_parse(field, 1, key, value, err, errlen);
+}
+
+const struct lt_opt spool_conf_opts[] = {
+	LT_OPT_UINT("spool_size", struct spool_conf, size_max, 0, 64u << 10, 1ull << 40,
+		    "bytes on disk"),
+	LT_OPT_DURATION("spool_max_age", struct spool_conf, max_age_ns, 0, 0, UINT64_MAX,
+			"oldest batch kept, 0: no limit"),
+	LT_OPT_DURATION("spool_fsync", struct spool_conf, fsync_ns, 0, 0, UINT64_MAX,
+			"fdatasync period, 0: every append"),
+	LT_OPT_END(),
+};
+
 int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
 		      const char *value, char *err, size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "spool")) {
-		if (mode_auto && !strcmp(value, "auto")) {
-			*mode = SPOOL_AUTO;
-			return 0;
-		}
-		r = lt_parse_bool(value, mode, err, errlen);
-		if (r < 0 && mode_auto)
-			snprintf(err, errlen, "spool must be auto, yes or no, not \"%s\"", value);
-		return r;
-	}
-	if (!strcmp(key, "spool_size")) {
-		r = lt_parse_uint(value, 64u << 10, 1ull << 40, &v, err, errlen);
-		if (r == 0)
-			c->size_max = v;
-		return r;
-	}
-	if (!strcmp(key, "spool_max_age") || !strcmp(key, "spool_fsync")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		if (!strcmp(key, "spool_fsync"))
-			c->fsync_ns = v;
-		else
-			c->max_age_ns = v;
-		return 0;
-	}
-	return -ENOENT;
+	if (!strcmp(key, "spool"))
+		return spool_mode_parse(mode, mode_auto, key, value, err, errlen);
+	return lt_opts_set(spool_conf_opts, c, key, value, err, errlen);
 }
 
 /* Evictions closer than this to the previous one are one burst: logged once. */
@@ -909,17 +912,17 @@ void spool_report(const struct spool *sp, struct spool_reporter *r, struct lt_dc
 	uint64_t n, now;
 
 	spool_get_stats(sp, &ss);
-	atomic_store_explicit(&st->spooled, ss.samples + staged, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_batches, ss.batches, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_bytes, ss.bytes, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_oldest_ns, ss.oldest_ns, memory_order_relaxed);
-	atomic_store_explicit(&st->spool_write_errors, ss.write_errors, memory_order_relaxed);
+	lt_count_set(&st->spooled, ss.samples + staged);
+	lt_count_set(&st->spool_batches, ss.batches);
+	lt_count_set(&st->spool_bytes, ss.bytes);
+	lt_count_set(&st->spool_oldest_ns, ss.oldest_ns);
+	lt_count_set(&st->spool_write_errors, ss.write_errors);
 	if (ss.evicted_samples == r->evicted_seen)
 		return;
 	n = ss.evicted_samples - r->evicted_seen;
 	now = lt_mono_ns();
-	atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->spool_evicted, n, memory_order_relaxed);
+	lt_count(&st->dropped, n);
+	lt_count(&st->spool_evicted, n);
 	r->evicted_seen = ss.evicted_samples;
 	if (!r->evict_logged || now - r->evict_logged >= EVICT_BURST_NS)
 		lt_dcc_log(dcc, LOG_WARNING,

@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <liota/options.h>
+
 struct spool_conf {
 	uint64_t size_max;    /* bytes on disk, default 64 MiB */
 	uint64_t max_age_ns;  /* 0: no limit (the default) */
@@ -168,6 +170,14 @@ enum spool_mode { SPOOL_OFF = 0, SPOOL_ON = 1, SPOOL_AUTO = 2 };
  */
 int spool_conf_option(struct spool_conf *c, int *mode, int mode_auto, const char *key,
 		      const char *value, char *err, size_t errlen);
+/* The keys spool_size, spool_max_age and spool_fsync of struct spool_conf. */
+extern const struct lt_opt spool_conf_opts[];
+/* LT_OPT_FUNC setter of "spool" (auto, yes or no) into an int field. */
+int spool_mode_set(void *field, const char *key, const char *value, char *err, size_t errlen);
+/* The spool keys of a DCC: its int @mode field and its struct spool_conf @conf of T. */
+#define SPOOL_OPTS(T, mode, conf)                                                                  \
+	LT_OPT_FUNC("spool", T, mode, 0, spool_mode_set, "auto, yes or no"),                       \
+		LT_OPT_TABLE(T, conf, spool_conf_opts)
 
 /* What spool_report() remembers between calls; zeroed at the start. */
 struct spool_reporter {

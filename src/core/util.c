@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Small helpers shared by the daemon: clocks, allocation, the edge id. */
+/* Small helpers shared by the daemon: clocks, allocation, the edge id (util.h). */
 #include "util.h"
 
 #include <ctype.h>
@@ -35,35 +35,35 @@ static void *oom(void)
 	abort();
 }
 
-void *xmalloc(size_t n)
+void *lt_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	return p ? p : oom();
 }
 
-void *xcalloc(size_t n, size_t size)
+void *lt_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	return p ? p : oom();
 }
 
-void *xrealloc(void *p, size_t n)
+void *lt_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 
 	return q ? q : oom();
 }
 
-char *xstrdup(const char *s)
+char *lt_xstrdup(const char *s)
 {
 	char *p = strdup(s);
 
 	return p ? p : oom();
 }
 
-char *xasprintf(const char *fmt, ...)
+char *lt_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;

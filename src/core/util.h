@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Small helpers shared by the daemon: time, strings, the edge id. */
+/*
+ * Small helpers shared by the daemon: time, strings, the edge id. Those a
+ * driver needs too (clocks, lt_errf(), allocation) are the SDK's:
+ * liota/time.h, liota/error.h and liota/alloc.h.
+ */
 #ifndef LT_UTIL_H
 #define LT_UTIL_H
 
+#include <liota/alloc.h>
+#include <liota/error.h>
+#include <liota/time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <time.h>
 
-#define LT_NSEC_PER_SEC 1000000000ull
-#define ARRAY_SIZE(a)   (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static inline uint64_t lt_ts_ns(const struct timespec *ts)
 {
@@ -22,10 +28,6 @@ static inline struct timespec lt_ns_ts(uint64_t ns)
 			       .tv_nsec = (long)(ns % LT_NSEC_PER_SEC) };
 	return ts;
 }
-
-/* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
-uint64_t lt_mono_ns(void);
-uint64_t lt_real_ns(void);
 
 /*
  * Progress mark of a worker thread, read by the main thread for the systemd
@@ -64,19 +66,12 @@ static inline uint64_t lt_beat_busy_for(const struct lt_beat *b, uint64_t now_ns
 	return word && now_ns > since ? now_ns - since : 0;
 }
 
-/* malloc-or-abort helpers: the daemon cannot do anything useful without memory. */
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/*
- * Write a one-line reason into @err (when @err and @errlen) and return @rc:
- * `return lt_errf(err, errlen, -EINVAL, "...", ...);` in functions that
- * report failures through err/errlen.
- */
-int lt_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* The tree's short names of the SDK's malloc-or-abort helpers (liota/alloc.h). */
+#define xmalloc   lt_xmalloc
+#define xcalloc   lt_xcalloc
+#define xrealloc  lt_xrealloc
+#define xstrdup   lt_xstrdup
+#define xasprintf lt_xasprintf
 
 /*
  * The edge system's stable id: a UUID string (36 chars + NUL) derived from

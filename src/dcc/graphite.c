@@ -116,21 +116,29 @@ static int graphite_init(struct lt_dcc *dcc)
 	return 0;
 }
 
+/* prefix: an empty one means none. */
+static int set_prefix(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	char **prefix = field;
+
+	if (*value)
+		return lt_opts_strdup(prefix, value, err, errlen);
+	free(*prefix);
+	*prefix = NULL;
+	return 0;
+}
+
+static const struct lt_opt graphite_opts[] = {
+	LT_OPT_FUNC("prefix", struct graphite, prefix, 0, set_prefix, "put before every path"),
+	SPOOL_OPTS(struct graphite, spool_on, spool_conf),
+	LT_OPT_TABLE(struct graphite, conf, stream_conf_opts),
+	LT_OPT_END(),
+};
+
 static int graphite_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
 			   size_t errlen)
 {
-	struct graphite *g = lt_dcc_priv(dcc);
-	int r;
-
-	if (!strcmp(key, "prefix")) {
-		free(g->prefix);
-		g->prefix = *value ? xstrdup(value) : NULL;
-		return 0;
-	}
-	r = spool_conf_option(&g->spool_conf, &g->spool_on, 1, key, value, err, errlen);
-	if (r != -ENOENT)
-		return r;
-	return stream_conf_option(&g->conf, key, value, err, errlen);
+	return lt_opts_set(graphite_opts, lt_dcc_priv(dcc), key, value, err, errlen);
 }
 
 static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
@@ -196,8 +204,7 @@ static int spool_try_open(struct lt_dcc *dcc, struct graphite *g, char *err, siz
 			   "spool %s: %llu samples in %llu batches from before, "
 			   "replayed first",
 			   path, (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
-		atomic_store_explicit(&lt_dcc_stats(dcc)->recovered, ss.recovered,
-				      memory_order_relaxed);
+		lt_count_set(&lt_dcc_stats(dcc)->recovered, ss.recovered);
 	}
 	spool_count(dcc, g);
 	return 0;
@@ -224,7 +231,7 @@ static void spool_retry(struct lt_dcc *dcc, struct graphite *g, int64_t now)
 
 static int carbon_up(struct lt_dcc *dcc)
 {
-	return atomic_load_explicit(&lt_dcc_stats(dcc)->state, memory_order_relaxed) == LT_DCC_UP;
+	return lt_count_get(&lt_dcc_stats(dcc)->state) == LT_DCC_UP;
 }
 
 /* Half the memory queue: past it, batches go to the spool and replay waits. */
@@ -283,7 +290,7 @@ static void stage_flush(struct lt_dcc *dcc, struct graphite *g)
 	g->stage_lines = 0;
 	if (spool_keep(dcc, g, g->stage, g->stage_len, lines) < 0 &&
 	    (!g->stream || stream_write_lines(g->stream, g->stage, g->stage_len, lines) < 0))
-		atomic_fetch_add_explicit(&lt_dcc_stats(dcc)->dropped, lines, memory_order_relaxed);
+		lt_count(&lt_dcc_stats(dcc)->dropped, lines);
 	g->stage_len = 0;
 	spool_count(dcc, g);
 }
@@ -396,7 +403,7 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 				   "spooled batch of %zu bytes is larger than queue_size: %u "
 				   "samples dropped",
 				   len, count);
-			atomic_fetch_add_explicit(&st->dropped, count, memory_order_relaxed);
+			lt_count(&st->dropped, count);
 		} else if (stream_write_lines(g->stream, data, len, count) < 0) {
 			g->replay_need = len;
 			break;
@@ -497,14 +504,14 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 	size_t pathlen = gr ? gr->pathlen : strlen(reg->id);
 	size_t need = n * (pathlen + LINE_EXTRA), pos = 0, lines = 0, bad = 0;
 
-	atomic_fetch_add_explicit(&st->samples_in, n, memory_order_relaxed);
+	lt_count(&st->samples_in, n);
 	if (!n)
 		return 0;
 	if (need > g->scratch_len) {
 		char *p = realloc(g->scratch, need);
 
 		if (!p) {
-			atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
+			lt_count(&st->dropped, n);
 			return 0;
 		}
 		g->scratch = p;
@@ -525,7 +532,7 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 		lines++;
 	}
 	if (bad) {
-		atomic_fetch_add_explicit(&st->dropped, bad, memory_order_relaxed);
+		lt_count(&st->dropped, bad);
 		lt_dcc_log(dcc, LOG_DEBUG, "dropped %zu non-finite samples of %s", bad, reg->id);
 	}
 	if (!lines)
@@ -537,7 +544,7 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 		return (int)lines;
 	if (!g->stream || stream_write_lines(g->stream, g->scratch, pos, lines) < 0) {
 		/* Warn when the queue fills up, not for every batch it refuses. */
-		atomic_fetch_add_explicit(&st->dropped, lines, memory_order_relaxed);
+		lt_count(&st->dropped, lines);
 		lt_dcc_log(dcc, g->full_drops ? LOG_DEBUG : LOG_WARNING,
 			   "queue full (%zu bytes): dropped %zu samples of %s", g->conf.queue_bytes,
 			   lines, reg->id);

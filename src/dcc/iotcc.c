@@ -163,11 +163,9 @@ static void sync_stats(struct iotcc *c)
 	struct lt_dcc_stats *st = lt_dcc_stats(c->dcc), *t = &c->tstats;
 
 	/* What the transport itself dropped (a message the broker would refuse). */
-	c->dropped += atomic_exchange_explicit(&t->dropped, 0, memory_order_relaxed);
+	c->dropped += lt_count_xchg(&t->dropped, 0);
 
-#define COPY(f, extra)                                                                             \
-	atomic_store_explicit(&st->f, atomic_load_explicit(&t->f, memory_order_relaxed) + (extra), \
-			      memory_order_relaxed)
+#define COPY(f, extra) lt_count_set(&st->f, lt_count_get(&t->f) + (extra))
 	COPY(sent, 0);
 	COPY(bytes, 0);
 	COPY(reconnects, 0);
@@ -185,8 +183,7 @@ static void sync_stats(struct iotcc *c)
 	COPY(endpoint, 0);
 	COPY(failovers, 0);
 #undef COPY
-	atomic_store_explicit(&st->state, atomic_load_explicit(&t->state, memory_order_relaxed),
-			      memory_order_relaxed);
+	lt_count_set(&st->state, lt_count_get(&t->state));
 }
 
 static void count_dropped(struct iotcc *c, uint64_t n)
@@ -342,55 +339,51 @@ static int iotcc_init(struct lt_dcc *dcc)
 	return 0;
 }
 
+static int set_topic(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!*value || strpbrk(value, "+#"))
+		return lt_errf(err, errlen, -EINVAL, "%s must be a topic without wildcards", key);
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+static const struct lt_opt_name iotcc_transports[] = {
+	{ "mqtt", 0 },
+	{ "websocket", 1 },
+	{ NULL, 0 },
+};
+
+static const struct lt_opt iotcc_opts[] = {
+	LT_OPT_ENUM("transport", struct iotcc, ws_transport, 0, iotcc_transports,
+		    "mqtt or websocket"),
+	LT_OPT_FUNC("request_topic", struct iotcc, request_topic, 0, set_topic,
+		    "topic of the requests"),
+	LT_OPT_FUNC("response_topic", struct iotcc, response_topic, 0, set_topic,
+		    "topic of the responses"),
+	LT_OPT_DURATION("response_timeout", struct iotcc, response_timeout_ns, 0, 10 * MS,
+			UINT64_MAX, "wait for a registration's answer"),
+	LT_OPT_UINT("pending_samples", struct iotcc, pending_max, 0, 0, 100000000,
+		    "samples held while registrations are pending"),
+	LT_OPT_END(),
+};
+
 static int iotcc_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
 			size_t errlen)
 {
 	struct iotcc *c = lt_dcc_priv(dcc);
-	int rm, rw;
+	int r, rm, rw;
 
-	if (!strcmp(key, "transport")) {
-		if (!strcmp(value, "mqtt")) {
-			c->ws_transport = false;
-		} else if (!strcmp(value, "websocket")) {
-			c->ws_transport = true;
-		} else {
-			snprintf(err, errlen, "transport must be mqtt or websocket, not '%s'",
-				 value);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "request_topic") || !strcmp(key, "response_topic")) {
-		char **t = key[2] == 'q' ? &c->request_topic : &c->response_topic;
-
-		if (!*value || strpbrk(value, "+#")) {
-			snprintf(err, errlen, "%s must be a topic without wildcards", key);
-			return -EINVAL;
-		}
-		free(*t);
-		*t = xstrdup(value);
-		return 0;
-	}
-	if (!strcmp(key, "response_timeout")) {
-		uint64_t v;
-		int r = lt_parse_duration(value, &v, err, errlen);
-
-		if (!r && v < 10 * MS) {
-			snprintf(err, errlen, "response_timeout must be at least 10ms");
-			r = -EINVAL;
-		}
-		if (!r)
-			c->response_timeout_ns = v;
+	r = lt_opts_set(iotcc_opts, c, key, value, err, errlen);
+	if (r != -ENOENT)
 		return r;
-	}
-	if (!strcmp(key, "pending_samples"))
-		return lt_parse_uint(value, 0, 100000000, &c->pending_max, err, errlen);
-	/* Keys of either transport: the chosen one is known only at check time. */
-	rm = lt_mqtt_option(&c->mconf, key, value, err, errlen);
-	if (rm == -EINVAL)
+	/*
+	 * Keys of either transport: the chosen one is known only at check
+	 * time, so a key both take (queue_size, tls...) goes to both tables.
+	 */
+	rm = lt_opts_set(lt_mqtt_opts, &c->mconf, key, value, err, errlen);
+	if (rm < 0 && rm != -ENOENT)
 		return rm;
-	rw = lt_ws_conf_option(&c->wconf, key, value, err, errlen);
-	if (rw == -EINVAL)
+	rw = lt_opts_set(lt_ws_opts, &c->wconf, key, value, err, errlen);
+	if (rw < 0 && rw != -ENOENT)
 		return rw;
 	return rm == 0 || rw == 0 ? 0 : -ENOENT;
 }
@@ -1074,7 +1067,7 @@ static int iotcc_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const str
 	struct iotcc_ref parent;
 	size_t at = 0, taken = 0;
 
-	atomic_fetch_add_explicit(&st->samples_in, n, memory_order_relaxed);
+	lt_count(&st->samples_in, n);
 	if (!m) {
 		count_dropped(c, n);
 		return 0;

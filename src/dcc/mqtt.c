@@ -273,30 +273,34 @@ static int mqtt_init(struct lt_dcc *dcc)
 	return 0;
 }
 
+/* topic: a template (mqtt_topic_check()), or auto for the default one. */
+static int set_topic(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	char **topic = field;
+	int r;
+
+	if (!strcmp(value, "auto")) {
+		free(*topic);
+		*topic = NULL;
+		return 0;
+	}
+	r = mqtt_topic_check(value, err, errlen);
+	return r < 0 ? r : lt_opts_strdup(topic, value, err, errlen);
+}
+
+static const struct lt_opt mqtt_dcc_opts[] = {
+	LT_OPT_FUNC("topic", struct mqtt_dcc, topic, 0, set_topic, "topic template, or auto"),
+	LT_OPT_BOOL("retain", struct mqtt_dcc, retain, 0, "retained messages"),
+	LT_OPT_BOOL("enclose_metadata", struct mqtt_dcc, metadata, 0,
+		    "name, unit and edge in each message"),
+	LT_OPT_TABLE(struct mqtt_dcc, conf, lt_mqtt_opts),
+	LT_OPT_END(),
+};
+
 static int mqtt_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
 		       size_t errlen)
 {
-	struct mqtt_dcc *q = lt_dcc_priv(dcc);
-	int r;
-
-	if (!strcmp(key, "topic")) {
-		if (!strcmp(value, "auto")) {
-			free(q->topic);
-			q->topic = NULL;
-			return 0;
-		}
-		r = mqtt_topic_check(value, err, errlen);
-		if (r < 0)
-			return r;
-		free(q->topic);
-		q->topic = xstrdup(value);
-		return 0;
-	}
-	if (!strcmp(key, "retain"))
-		return lt_parse_bool(value, &q->retain, err, errlen);
-	if (!strcmp(key, "enclose_metadata"))
-		return lt_parse_bool(value, &q->metadata, err, errlen);
-	return lt_mqtt_option(&q->conf, key, value, err, errlen);
+	return lt_opts_set(mqtt_dcc_opts, lt_dcc_priv(dcc), key, value, err, errlen);
 }
 
 static int mqtt_check(struct lt_dcc *dcc, char *err, size_t errlen)
@@ -388,7 +392,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 	size_t need, pos, ok = 0, bad = 0;
 	int r;
 
-	atomic_fetch_add_explicit(&st->samples_in, n, memory_order_relaxed);
+	lt_count(&st->samples_in, n);
 	if (!n)
 		return 0;
 	need = qr->head_len + n * MQTT_SAMPLE_ROOM + qr->tail_len + 1;
@@ -396,7 +400,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 		char *p = realloc(q->scratch, need);
 
 		if (!p) {
-			atomic_fetch_add_explicit(&st->dropped, n, memory_order_relaxed);
+			lt_count(&st->dropped, n);
 			return 0;
 		}
 		q->scratch = p;
@@ -419,7 +423,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 		ok++;
 	}
 	if (bad) {
-		atomic_fetch_add_explicit(&st->dropped, bad, memory_order_relaxed);
+		lt_count(&st->dropped, bad);
 		lt_dcc_log(dcc, LOG_DEBUG, "dropped %zu non-finite samples of %s", bad, reg->id);
 	}
 	if (!ok)
@@ -431,7 +435,7 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 					  (unsigned)ok)
 		      : -ENOBUFS;
 	if (r < 0) {
-		atomic_fetch_add_explicit(&st->dropped, ok, memory_order_relaxed);
+		lt_count(&st->dropped, ok);
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		if (r == -ENOBUFS) {
 			lt_dcc_log(dcc, q->full_drops ? LOG_DEBUG : LOG_WARNING,

@@ -32,6 +32,7 @@
 #include <net/if_arp.h>
 
 #include <errno.h>
+#include <float.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ struct can_dev {
 	bool error_frames;
 	uint32_t bitrate; /* 0: leave the interface's as it is */
 	/* counters, declared in device_init */
-	_Atomic uint64_t *n_frames, *n_error_frames, *n_bus_off, *n_decode_errors, *n_rx_dropped;
+	uint64_t *n_frames, *n_error_frames, *n_bus_off, *n_decode_errors, *n_rx_dropped;
 	/* sampler thread, while open */
 	int sock;          /* -1 while closed */
 	bool fd_frames;    /* CAN FD frames enabled on the socket */
@@ -99,7 +100,7 @@ struct can_dev {
 struct can_metric {
 	struct can_metric_conf conf; /* first: the tests read it through lt_metric_priv() */
 	int ext;                     /* extended: -1 auto (from the ID), 0 no, 1 yes */
-	bool id_set, mask_set, start_set, length_set;
+	unsigned seen;               /* the keys given (can_metric_opts) */
 	/* sampler thread */
 	double latest; /* polled metrics: the latest value decoded */
 	bool fresh;    /* latest was decoded since the previous read */
@@ -170,7 +171,7 @@ static int can_parse_id(const char *s, uint32_t max, uint32_t *out, char *err, s
 }
 
 /* A bitrate in bit/s: digits, optionally followed by k (x1000) or M (x1000000). */
-static int can_parse_bitrate(const char *s, uint32_t *out, char *err, size_t errlen)
+static int can_parse_bitrate(void *out, const char *key, const char *s, char *err, size_t errlen)
 {
 	size_t n = strspn(s, "0123456789");
 	unsigned long long v, mult = 1;
@@ -187,45 +188,51 @@ static int can_parse_bitrate(const char *s, uint32_t *out, char *err, size_t err
 			 s);
 		return -EINVAL;
 	}
-	*out = (uint32_t)v;
+	*(uint32_t *)out = (uint32_t)v;
 	return 0;
 }
+
+static int set_ifname(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!*value || strlen(value) >= IFNAMSIZ || strpbrk(value, "/ \t:")) {
+		snprintf(err, errlen, "'%s' is not an interface name (can0, vcan0)", value);
+		return -EINVAL;
+	}
+	snprintf(field, IFNAMSIZ, "%s", value);
+	return 0;
+}
+
+/* fd: auto, or a boolean. */
+static int set_fd(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	int b;
+
+	if (strcmp(value, "auto") == 0) {
+		*(enum can_fd_mode *)field = CAN_FD_AUTO;
+		return 0;
+	}
+	if (lt_parse_bool(value, &b, err, errlen) < 0) {
+		snprintf(err, errlen, "'%s' is not auto, yes or no", value);
+		return -EINVAL;
+	}
+	*(enum can_fd_mode *)field = b ? CAN_FD_YES : CAN_FD_NO;
+	return 0;
+}
+
+static const struct lt_opt can_dev_opts[] = {
+	LT_OPT_FUNC("interface", struct can_dev, ifname, 0, set_ifname,
+		    "CAN interface (can0, vcan0)"),
+	LT_OPT_FUNC("fd", struct can_dev, fd_mode, 0, set_fd, "CAN FD frames: auto, yes or no"),
+	LT_OPT_BOOL("error_frames", struct can_dev, error_frames, 0, "receive error frames"),
+	LT_OPT_FUNC("bitrate", struct can_dev, bitrate, 0, can_parse_bitrate,
+		    "bit/s set on the controller, 10k to 1M"),
+	LT_OPT_END(),
+};
 
 static int can_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
 			     size_t errlen)
 {
-	struct can_dev *c = lt_device_priv(dev);
-	int b, r;
-
-	if (strcmp(key, "interface") == 0) {
-		if (!*value || strlen(value) >= IFNAMSIZ || strpbrk(value, "/ \t:")) {
-			snprintf(err, errlen, "'%s' is not an interface name (can0, vcan0)", value);
-			return -EINVAL;
-		}
-		snprintf(c->ifname, sizeof(c->ifname), "%s", value);
-		return 0;
-	}
-	if (strcmp(key, "fd") == 0) {
-		if (strcmp(value, "auto") == 0) {
-			c->fd_mode = CAN_FD_AUTO;
-			return 0;
-		}
-		if (lt_parse_bool(value, &b, err, errlen) < 0) {
-			snprintf(err, errlen, "'%s' is not auto, yes or no", value);
-			return -EINVAL;
-		}
-		c->fd_mode = b ? CAN_FD_YES : CAN_FD_NO;
-		return 0;
-	}
-	if (strcmp(key, "error_frames") == 0) {
-		r = lt_parse_bool(value, &b, err, errlen);
-		if (r == 0)
-			c->error_frames = b;
-		return r;
-	}
-	if (strcmp(key, "bitrate") == 0)
-		return can_parse_bitrate(value, &c->bitrate, err, errlen);
-	return -ENOENT;
+	return lt_opts_set(can_dev_opts, lt_device_priv(dev), key, value, err, errlen);
 }
 
 static int can_metric_init(struct lt_metric *m)
@@ -242,86 +249,57 @@ static int can_metric_init(struct lt_metric *m)
 	return 0;
 }
 
-static int can_set_uint(unsigned *dst, bool *set, const char *value, uint64_t min, uint64_t max,
-			char *err, size_t errlen)
+static int set_id(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	uint64_t v;
-	int r = lt_parse_uint(value, min, max, &v, err, errlen);
+	return can_parse_id(value, CAN_EFF_MASK, field, err, errlen);
+}
 
-	if (r == 0) {
-		*dst = (unsigned)v;
-		*set = true;
+/* extended: auto (-1: from the ID) or a boolean. */
+static int set_extended(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	int b, r;
+
+	if (strcmp(value, "auto") == 0) {
+		*(int *)field = -1;
+		return 0;
 	}
-	return r;
-}
-
-static int can_set_double(double *dst, const char *value, char *err, size_t errlen)
-{
-	double d;
-	int r = lt_parse_double(value, &d, err, errlen);
-
+	r = lt_parse_bool(value, &b, err, errlen);
 	if (r == 0)
-		*dst = d;
+		*(int *)field = b;
 	return r;
 }
+
+static const struct lt_opt_name can_orders[] = {
+	{ "intel", CAN_SIG_INTEL },
+	{ "motorola", CAN_SIG_MOTOROLA },
+	{ "little_endian", CAN_SIG_INTEL },
+	{ "big_endian", CAN_SIG_MOTOROLA },
+	{ NULL, 0 },
+};
+
+#define CM struct can_metric
+
+static const struct lt_opt can_metric_opts[] = {
+	LT_OPT_FUNC("frame_id", CM, conf.match.id, LT_OPT_REQUIRED, set_id, "CAN ID matched"),
+	LT_OPT_FUNC("mask", CM, conf.match.mask, 0, set_id, "bits of the ID compared"),
+	LT_OPT_FUNC("extended", CM, ext, 0, set_extended, "29-bit ID: auto, yes or no"),
+	LT_OPT_UINT("start_bit", CM, conf.sig.start, LT_OPT_REQUIRED, 0, CAN_SIG_MAX_BYTES * 8 - 1,
+		    "first bit of the signal"),
+	LT_OPT_UINT("length", CM, conf.sig.length, LT_OPT_REQUIRED, 1, 64, "bits of the signal"),
+	LT_OPT_ENUM("byte_order", CM, conf.sig.order, LT_OPT_UNKNOWN_FORM, can_orders,
+		    "intel (little endian) or motorola (big endian)"),
+	LT_OPT_BOOL("signed", CM, conf.sig.is_signed, 0, "two's complement"),
+	LT_OPT_DOUBLE("scale", CM, conf.sig.scale, 0, -DBL_MAX, DBL_MAX,
+		      "value = raw * scale + offset"),
+	LT_OPT_DOUBLE("offset", CM, conf.sig.offset, 0, -DBL_MAX, DBL_MAX,
+		      "value = raw * scale + offset"),
+	LT_OPT_END_SEEN(CM, seen),
+};
 
 static int can_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
 			     size_t errlen)
 {
-	struct can_metric *cm = lt_metric_priv(m);
-	int b, r;
-
-	if (strcmp(key, "frame_id") == 0) {
-		r = can_parse_id(value, CAN_EFF_MASK, &cm->conf.match.id, err, errlen);
-		cm->id_set |= r == 0;
-		return r;
-	}
-	if (strcmp(key, "mask") == 0) {
-		r = can_parse_id(value, CAN_EFF_MASK, &cm->conf.match.mask, err, errlen);
-		cm->mask_set |= r == 0;
-		return r;
-	}
-	if (strcmp(key, "extended") == 0) {
-		if (strcmp(value, "auto") == 0) {
-			cm->ext = -1;
-			return 0;
-		}
-		r = lt_parse_bool(value, &b, err, errlen);
-		if (r == 0)
-			cm->ext = b;
-		return r;
-	}
-	if (strcmp(key, "start_bit") == 0)
-		return can_set_uint(&cm->conf.sig.start, &cm->start_set, value, 0,
-				    CAN_SIG_MAX_BYTES * 8 - 1, err, errlen);
-	if (strcmp(key, "length") == 0)
-		return can_set_uint(&cm->conf.sig.length, &cm->length_set, value, 1, 64, err,
-				    errlen);
-	if (strcmp(key, "byte_order") == 0) {
-		if (strcmp(value, "intel") == 0 || strcmp(value, "little_endian") == 0) {
-			cm->conf.sig.order = CAN_SIG_INTEL;
-		} else if (strcmp(value, "motorola") == 0 || strcmp(value, "big_endian") == 0) {
-			cm->conf.sig.order = CAN_SIG_MOTOROLA;
-		} else {
-			snprintf(err, errlen,
-				 "unknown byte order '%s' (intel, motorola, little_endian or "
-				 "big_endian)",
-				 value);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (strcmp(key, "signed") == 0) {
-		r = lt_parse_bool(value, &b, err, errlen);
-		if (r == 0)
-			cm->conf.sig.is_signed = b;
-		return r;
-	}
-	if (strcmp(key, "scale") == 0)
-		return can_set_double(&cm->conf.sig.scale, value, err, errlen);
-	if (strcmp(key, "offset") == 0)
-		return can_set_double(&cm->conf.sig.offset, value, err, errlen);
-	return -ENOENT;
+	return lt_opts_set(can_metric_opts, lt_metric_priv(m), key, value, err, errlen);
 }
 
 static int can_device_check(struct lt_device *dev, char *err, size_t errlen)
@@ -343,13 +321,9 @@ static int can_metric_check(struct lt_metric *m, char *err, size_t errlen)
 	uint32_t id_bits;
 	int r;
 
-	if (!cm->id_set || !cm->start_set || !cm->length_set) {
-		snprintf(err, errlen, "%s is required",
-			 !cm->id_set      ? "frame_id"
-			 : !cm->start_set ? "start_bit"
-					  : "length");
-		return -EINVAL;
-	}
+	r = lt_opts_check(can_metric_opts, cm, err, errlen);
+	if (r < 0)
+		return r;
 	cm->conf.match.ext = cm->ext < 0 ? cm->conf.match.id > CAN_SFF_MASK : cm->ext;
 	id_bits = cm->conf.match.ext ? CAN_EFF_MASK : CAN_SFF_MASK;
 	if (cm->conf.match.id & ~id_bits) {
@@ -359,7 +333,7 @@ static int can_metric_check(struct lt_metric *m, char *err, size_t errlen)
 			 cm->conf.match.id);
 		return -EINVAL;
 	}
-	if (!cm->mask_set)
+	if (lt_opts_given(can_metric_opts, cm, "mask") != 1)
 		cm->conf.match.mask = id_bits;
 	else if (cm->conf.match.mask & ~id_bits) {
 		snprintf(err, errlen, "mask 0x%X has bits outside the %s ID (0x%X)",
@@ -736,7 +710,7 @@ static void can_error_frame(struct lt_device *dev, struct can_dev *c, const stru
 	canid_t cls = f->can_id & CAN_ERR_MASK;
 	int st = -1;
 
-	atomic_fetch_add_explicit(c->n_error_frames, 1, memory_order_relaxed);
+	lt_count(c->n_error_frames, 1);
 	if (cls & CAN_ERR_RESTARTED)
 		st = CAN_STATE_ERROR_ACTIVE;
 	if ((cls & CAN_ERR_CRTL) && len > 1) {
@@ -748,7 +722,7 @@ static void can_error_frame(struct lt_device *dev, struct can_dev *c, const stru
 			st = CAN_STATE_ERROR_ACTIVE;
 	}
 	if (cls & CAN_ERR_BUSOFF) {
-		atomic_fetch_add_explicit(c->n_bus_off, 1, memory_order_relaxed);
+		lt_count(c->n_bus_off, 1);
 		st = CAN_STATE_BUS_OFF;
 	}
 	if (st < 0)
@@ -772,7 +746,7 @@ static void can_data_frame(struct lt_device *dev, struct can_dev *c, const struc
 			continue;
 		matched = true;
 		if (can_signal_decode(&cm->conf.sig, f->data, len, &v) < 0) {
-			atomic_fetch_add_explicit(c->n_decode_errors, 1, memory_order_relaxed);
+			lt_count(c->n_decode_errors, 1);
 			if (!cm->failing)
 				lt_metric_log(m, LOG_WARNING,
 					      "frame 0x%X carries %u data bytes, the signal "
@@ -795,7 +769,7 @@ static void can_data_frame(struct lt_device *dev, struct can_dev *c, const struc
 		}
 	}
 	if (matched)
-		atomic_fetch_add_explicit(c->n_frames, 1, memory_order_relaxed);
+		lt_count(c->n_frames, 1);
 }
 
 static void can_rx_one(struct lt_device *dev, struct can_dev *c, unsigned i, uint64_t now_real)
@@ -818,8 +792,7 @@ static void can_rx_one(struct lt_device *dev, struct can_dev *c, unsigned i, uin
 
 			memcpy(&drops, CMSG_DATA(cm), sizeof(drops));
 			/* The socket's total so far: add what is new (modulo 2^32). */
-			atomic_fetch_add_explicit(c->n_rx_dropped, (uint32_t)(drops - c->drops),
-						  memory_order_relaxed);
+			lt_count(c->n_rx_dropped, (uint32_t)(drops - c->drops));
 			c->drops = drops;
 		}
 	}

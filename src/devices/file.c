@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,9 +40,10 @@ struct file_metric {
 	char *path;
 	double scale;
 	double offset;
-	int fd;      /* -1 while closed */
-	bool failed; /* the last open or read failed (and was logged) */
-	bool stream; /* a FIFO, character device or socket: no offsets */
+	unsigned seen; /* the keys given (file_opts) */
+	int fd;        /* -1 while closed */
+	bool failed;   /* the last open or read failed (and was logged) */
+	bool stream;   /* a FIFO, character device or socket: no offsets */
 	/* a stream's line so far; FILE_MAX_LEN + 1 bytes mean "too long" */
 	char part[FILE_MAX_LEN + 1];
 	size_t part_len;
@@ -66,54 +68,25 @@ static int file_metric_init(struct lt_metric *m)
 	return 0;
 }
 
-/* Set *@dst only when @value parses: a rejected value keeps the default. */
-static int file_set_double(double *dst, const char *value, char *err, size_t errlen)
-{
-	double d;
-	int r = lt_parse_double(value, &d, err, errlen);
-
-	if (r == 0)
-		*dst = d;
-	return r;
-}
+static const struct lt_opt file_opts[] = {
+	LT_OPT_STRING("path", struct file_metric, path, LT_OPT_REQUIRED | LT_OPT_NONEMPTY, 0,
+		      "file, FIFO or device read for each sample"),
+	LT_OPT_DOUBLE("scale", struct file_metric, scale, 0, -DBL_MAX, DBL_MAX,
+		      "value = content * scale + offset"),
+	LT_OPT_DOUBLE("offset", struct file_metric, offset, 0, -DBL_MAX, DBL_MAX,
+		      "value = content * scale + offset"),
+	LT_OPT_END_SEEN(struct file_metric, seen),
+};
 
 static int file_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
 			      size_t errlen)
 {
-	struct file_metric *f = lt_metric_priv(m);
-
-	if (strcmp(key, "path") == 0) {
-		char *p;
-
-		if (!*value) {
-			snprintf(err, errlen, "path must not be empty");
-			return -EINVAL;
-		}
-		p = strdup(value);
-		if (!p) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-		free(f->path);
-		f->path = p;
-		return 0;
-	}
-	if (strcmp(key, "scale") == 0)
-		return file_set_double(&f->scale, value, err, errlen);
-	if (strcmp(key, "offset") == 0)
-		return file_set_double(&f->offset, value, err, errlen);
-	return -ENOENT;
+	return lt_opts_set(file_opts, lt_metric_priv(m), key, value, err, errlen);
 }
 
 static int file_metric_check(struct lt_metric *m, char *err, size_t errlen)
 {
-	struct file_metric *f = lt_metric_priv(m);
-
-	if (!f->path) {
-		snprintf(err, errlen, "path is required");
-		return -EINVAL;
-	}
-	return 0;
+	return lt_opts_check(file_opts, lt_metric_priv(m), err, errlen);
 }
 
 static void file_close_fd(struct file_metric *f)

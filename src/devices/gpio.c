@@ -86,11 +86,12 @@
 
 enum gpio_kind { GPIO_VALUE, GPIO_EDGES, GPIO_COUNT, GPIO_FREQUENCY };
 
-static const char *const gpio_kind_names[] = {
-	[GPIO_VALUE] = "value",
-	[GPIO_EDGES] = "edges",
-	[GPIO_COUNT] = "count",
-	[GPIO_FREQUENCY] = "frequency",
+static const struct lt_opt_name gpio_kinds[] = {
+	{ "value", GPIO_VALUE },
+	{ "edges", GPIO_EDGES },
+	{ "count", GPIO_COUNT },
+	{ "frequency", GPIO_FREQUENCY },
+	{ NULL, 0 },
 };
 
 #define EDGE_RISING  1u
@@ -101,16 +102,18 @@ _Static_assert(EDGE_RISING == LIOTA_GPIOTS_EDGE_RISING && EDGE_FALLING == LIOTA_
 
 enum gpio_ts { TS_AUTO, TS_KERNEL, TS_GPIOLIB };
 
-static const char *const gpio_ts_names[] = {
-	[TS_AUTO] = "auto",
-	[TS_KERNEL] = "kernel",
-	[TS_GPIOLIB] = "gpiolib",
+static const struct lt_opt_name gpio_timestampings[] = {
+	{ "auto", TS_AUTO },
+	{ "kernel", TS_KERNEL },
+	{ "gpiolib", TS_GPIOLIB },
+	{ NULL, 0 },
 };
 
-static const char *const gpio_edge_names[] = {
-	[EDGE_RISING] = "rising",
-	[EDGE_FALLING] = "falling",
-	[EDGE_BOTH] = "both",
+static const struct lt_opt_name gpio_edges[] = {
+	{ "rising", EDGE_RISING },
+	{ "falling", EDGE_FALLING },
+	{ "both", EDGE_BOTH },
+	{ NULL, 0 },
 };
 
 enum gpio_bias { BIAS_AS_IS, BIAS_DISABLE, BIAS_PULL_UP, BIAS_PULL_DOWN };
@@ -120,6 +123,14 @@ static const char *const gpio_bias_names[] = {
 	[BIAS_DISABLE] = "disable",
 	[BIAS_PULL_UP] = "pull-up",
 	[BIAS_PULL_DOWN] = "pull-down",
+};
+
+static const struct lt_opt_name gpio_biases[] = {
+	{ "as-is", BIAS_AS_IS },
+	{ "disable", BIAS_DISABLE },
+	{ "pull-up", BIAS_PULL_UP },
+	{ "pull-down", BIAS_PULL_DOWN },
+	{ NULL, 0 },
 };
 
 static const int gpio_bias_flags[] = {
@@ -148,7 +159,7 @@ struct gpio_metric {
 	char *line; /* as configured: an offset or a line name */
 	enum gpio_kind kind;
 	unsigned edge; /* EDGE_*; 0 until metric_check gives the kind's default */
-	bool edge_set, debounce_set, ts_set;
+	unsigned seen; /* the keys given (gpio_metric_opts) */
 	enum gpio_ts ts;
 	bool checked; /* metric_check passed: later metrics of its line compare with it */
 	bool active_low;
@@ -164,7 +175,7 @@ struct gpio_dev {
 	char *chip;
 	char *consumer;
 	/* declared by the first event metric; only the sampler thread updates them */
-	_Atomic uint64_t *n_edges, *n_debounced, *n_merged, *n_lost;
+	uint64_t *n_edges, *n_debounced, *n_merged, *n_lost;
 	/* sampler thread, while open */
 	struct gpiod_chip *gc;
 	struct gpio_line *lines;
@@ -187,10 +198,10 @@ static uint64_t gpio_mono_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-static void gpio_bump(_Atomic uint64_t *c)
+static void gpio_bump(uint64_t *c)
 {
 	if (c)
-		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+		lt_count(c, 1);
 }
 
 /* ---- edge bookkeeping and windows (no chip needed: unit-tested) ----------- */
@@ -255,41 +266,6 @@ int lt_gpio_window_take(struct lt_gpio_window *w, uint64_t now_ns, bool per_seco
 
 /* ---- options ---------------------------------------------------------------- */
 
-/* Index of @value in @names (NULL holes skipped), or -1. */
-static int gpio_lookup(const char *const *names, size_t n, const char *value)
-{
-	for (size_t i = 0; i < n; i++)
-		if (names[i] && strcmp(names[i], value) == 0)
-			return (int)i;
-	return -1;
-}
-
-#define LOOKUP(names, value) gpio_lookup(names, sizeof(names) / sizeof(names[0]), value)
-
-static int gpio_set_string(char **dst, const char *key, const char *value, size_t max, char *err,
-			   size_t errlen)
-{
-	char *s;
-
-	if (!*value) {
-		snprintf(err, errlen, "%s must not be empty", key);
-		return -EINVAL;
-	}
-	if (max && strlen(value) > max) {
-		snprintf(err, errlen, "%s: '%s' is too long (at most %zu characters)", key, value,
-			 max);
-		return -EINVAL;
-	}
-	s = strdup(value);
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 static int gpio_device_init(struct lt_device *dev)
 {
 	struct gpio_dev *g = calloc(1, sizeof(*g));
@@ -307,16 +283,18 @@ static int gpio_device_init(struct lt_device *dev)
 	return 0;
 }
 
+static const struct lt_opt gpio_dev_opts[] = {
+	LT_OPT_STRING("chip", struct gpio_dev, chip, LT_OPT_NONEMPTY, 0,
+		      "path, name, label or number of the chip"),
+	LT_OPT_STRING("consumer", struct gpio_dev, consumer, LT_OPT_NONEMPTY, GPIO_NAME_MAX,
+		      "consumer name the kernel shows for the lines"),
+	LT_OPT_END(),
+};
+
 static int gpio_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
 			      size_t errlen)
 {
-	struct gpio_dev *g = lt_device_priv(dev);
-
-	if (strcmp(key, "chip") == 0)
-		return gpio_set_string(&g->chip, key, value, 0, err, errlen);
-	if (strcmp(key, "consumer") == 0)
-		return gpio_set_string(&g->consumer, key, value, GPIO_NAME_MAX, err, errlen);
-	return -ENOENT;
+	return lt_opts_set(gpio_dev_opts, lt_device_priv(dev), key, value, err, errlen);
 }
 
 static int gpio_metric_init(struct lt_metric *m)
@@ -342,78 +320,54 @@ static bool gpio_is_offset(const char *s)
 	return true;
 }
 
+/* line: an offset (0..65535) or a line name of at most GPIO_NAME_MAX characters. */
+static int set_line(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t u;
+	int r;
+
+	if (!*value) {
+		snprintf(err, errlen, "%s must not be empty", key);
+		return -EINVAL;
+	}
+	if (gpio_is_offset(value)) {
+		r = lt_parse_uint(value, 0, 65535, &u, err, errlen);
+		if (r < 0)
+			return r;
+	} else if (strlen(value) > GPIO_NAME_MAX) {
+		snprintf(err, errlen, "%s: '%s' is too long (at most %d characters)", key, value,
+			 GPIO_NAME_MAX);
+		return -EINVAL;
+	}
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+static const struct lt_opt gpio_metric_opts[] = {
+	LT_OPT_FUNC("line", struct gpio_metric, line, 0, set_line, "offset or line name"),
+	LT_OPT_ENUM("kind", struct gpio_metric, kind, LT_OPT_UNKNOWN_FORM, gpio_kinds,
+		    "what is sampled"),
+	LT_OPT_ENUM("edge", struct gpio_metric, edge, LT_OPT_UNKNOWN_FORM, gpio_edges,
+		    "edges counted"),
+	LT_OPT_ENUM("bias", struct gpio_metric, bias, LT_OPT_UNKNOWN_FORM, gpio_biases,
+		    "pull-up, pull-down..."),
+	LT_OPT_BOOL("active_low", struct gpio_metric, active_low, 0, "invert the level"),
+	LT_OPT_ENUM("timestamping", struct gpio_metric, ts, LT_OPT_UNKNOWN_FORM, gpio_timestampings,
+		    "who stamps the edges"),
+	LT_OPT_DURATION("debounce", struct gpio_metric, debounce_ns, 0, 0, UINT64_MAX,
+			"edges closer than this are one"),
+	LT_OPT_END_SEEN(struct gpio_metric, seen),
+};
+
 static int gpio_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
 			      size_t errlen)
 {
-	struct gpio_metric *gm = lt_metric_priv(m);
-	uint64_t u;
-	int i, r;
+	return lt_opts_set(gpio_metric_opts, lt_metric_priv(m), key, value, err, errlen);
+}
 
-	if (strcmp(key, "line") == 0) {
-		if (gpio_is_offset(value)) {
-			r = lt_parse_uint(value, 0, 65535, &u, err, errlen);
-			if (r < 0)
-				return r;
-			return gpio_set_string(&gm->line, key, value, 0, err, errlen);
-		}
-		return gpio_set_string(&gm->line, key, value, GPIO_NAME_MAX, err, errlen);
-	}
-	if (strcmp(key, "kind") == 0) {
-		i = LOOKUP(gpio_kind_names, value);
-		if (i < 0) {
-			snprintf(err, errlen,
-				 "unknown kind '%s' (value, edges, count or frequency)", value);
-			return -EINVAL;
-		}
-		gm->kind = (enum gpio_kind)i;
-		return 0;
-	}
-	if (strcmp(key, "edge") == 0) {
-		i = LOOKUP(gpio_edge_names, value);
-		if (i < 0) {
-			snprintf(err, errlen, "unknown edge '%s' (rising, falling or both)", value);
-			return -EINVAL;
-		}
-		gm->edge = (unsigned)i;
-		gm->edge_set = true;
-		return 0;
-	}
-	if (strcmp(key, "bias") == 0) {
-		i = LOOKUP(gpio_bias_names, value);
-		if (i < 0) {
-			snprintf(err, errlen,
-				 "unknown bias '%s' (as-is, disable, pull-up or pull-down)", value);
-			return -EINVAL;
-		}
-		gm->bias = (enum gpio_bias)i;
-		return 0;
-	}
-	if (strcmp(key, "active_low") == 0) {
-		r = lt_parse_bool(value, &i, err, errlen);
-		if (r == 0)
-			gm->active_low = i;
-		return r;
-	}
-	if (strcmp(key, "timestamping") == 0) {
-		i = LOOKUP(gpio_ts_names, value);
-		if (i < 0) {
-			snprintf(err, errlen, "unknown timestamping '%s' (auto, kernel or gpiolib)",
-				 value);
-			return -EINVAL;
-		}
-		gm->ts = (enum gpio_ts)i;
-		gm->ts_set = true;
-		return 0;
-	}
-	if (strcmp(key, "debounce") == 0) {
-		r = lt_parse_duration(value, &u, err, errlen);
-		if (r < 0)
-			return r;
-		gm->debounce_ns = u;
-		gm->debounce_set = true;
-		return 0;
-	}
-	return -ENOENT;
+/* Whether @key was given in @gm's section. */
+static bool gpio_given(const struct gpio_metric *gm, const char *key)
+{
+	return lt_opts_given(gpio_metric_opts, gm, key) == 1;
 }
 
 /* The first line setting two metrics of one line disagree on, or NULL. */
@@ -474,12 +428,18 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 		snprintf(err, errlen, "line is required (an offset or a line name)");
 		return -EINVAL;
 	}
-	if (gm->kind == GPIO_VALUE && (gm->edge_set || gm->debounce_set || gm->ts_set)) {
-		snprintf(err, errlen, "%s applies to kinds edges, count and frequency, not value",
-			 gm->edge_set       ? "edge"
-			 : gm->debounce_set ? "debounce"
-					    : "timestamping");
-		return -EINVAL;
+	if (gm->kind == GPIO_VALUE) {
+		static const char *const event_keys[] = { "edge", "debounce", "timestamping" };
+
+		for (size_t i = 0; i < 3; i++) {
+			if (gpio_given(gm, event_keys[i])) {
+				snprintf(
+					err, errlen,
+					"%s applies to kinds edges, count and frequency, not value",
+					event_keys[i]);
+				return -EINVAL;
+			}
+		}
 	}
 	if (gm->ts == TS_KERNEL && gm->bias != BIAS_AS_IS) {
 		snprintf(err, errlen,
@@ -493,7 +453,7 @@ static int gpio_metric_check(struct lt_metric *m, char *err, size_t errlen)
 			 "use kind count or frequency for edges per interval");
 		return -EINVAL;
 	}
-	if (!gm->edge_set)
+	if (!gpio_given(gm, "edge"))
 		gm->edge = gm->kind == GPIO_EDGES ? EDGE_BOTH : EDGE_RISING;
 
 	/* Early word on metrics naming a line alike; aliases (name and offset) are found at open.
@@ -1095,7 +1055,7 @@ static void gpio_settle(struct lt_device *dev, struct gpio_dev *g, struct gpio_l
 		return;
 	/* Dropped, then reported after all: an edge, no longer a debounced one. */
 	if (g->n_debounced)
-		atomic_fetch_sub_explicit(g->n_debounced, 1, memory_order_relaxed);
+		lt_count_sub(g->n_debounced, 1);
 	gpio_report(dev, g, ln, rising, ts, mono_to_real);
 }
 
@@ -1177,8 +1137,7 @@ static int gpio_kts_drain(struct lt_device *dev, struct gpio_dev *g)
 	lost = lt_gpiots_lost(&g->kts);
 	if (lost > g->kts_lost) {
 		if (g->n_lost)
-			atomic_fetch_add_explicit(g->n_lost, lost - g->kts_lost,
-						  memory_order_relaxed);
+			lt_count(g->n_lost, lost - g->kts_lost);
 		if (!g->kts_losing)
 			lt_device_log(dev, LOG_WARNING,
 				      "edges lost: the kernel module's ring was full (%llu lost "

@@ -62,11 +62,6 @@
 
 enum iio_mode { IIO_DIRECT, IIO_BUFFERED };
 
-static const char *const iio_mode_names[] = {
-	[IIO_DIRECT] = "direct",
-	[IIO_BUFFERED] = "buffered",
-};
-
 struct iio_metric {
 	char *channel; /* the channel id, without "in_" / "out_" */
 	bool output;
@@ -100,7 +95,7 @@ struct iio_dev {
 	uint64_t scans;     /* buffer length in scans */
 	uint64_t watermark; /* scans per wake-up; 0 = from the rate */
 	/* declared by the first buffered metric */
-	_Atomic uint64_t *n_scans, *n_refills;
+	uint64_t *n_scans, *n_refills;
 	/* sampler thread, while open */
 	struct iio_context *ctx;
 	struct iio_device *dev;
@@ -114,24 +109,6 @@ struct iio_dev {
 };
 
 /* ---- options --------------------------------------------------------------- */
-
-static int iio_set_string(char **dst, const char *key, const char *value, char *err, size_t errlen)
-{
-	char *s;
-
-	if (!*value) {
-		snprintf(err, errlen, "%s must not be empty", key);
-		return -EINVAL;
-	}
-	s = strdup(value);
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	free(*dst);
-	*dst = s;
-	return 0;
-}
 
 static void iio_attrs_free(struct iio_dev *d)
 {
@@ -194,8 +171,10 @@ static int iio_attr_parse(struct iio_attr *a, const char *item, size_t len, char
 }
 
 /* "attributes = A, B, ...": replaces what an earlier file gave. */
-static int iio_attrs_option(struct iio_dev *d, const char *value, char *err, size_t errlen)
+static int iio_attrs_option(void *base, const char *key, const char *value, char *err,
+			    size_t errlen)
 {
+	struct iio_dev *d = base;
 	struct iio_attr *v = xcalloc(LT_DEVICE_PROPERTIES_MAX, sizeof(*v));
 	unsigned n = 0;
 	int r = 0;
@@ -249,46 +228,35 @@ static int iio_device_init(struct lt_device *dev)
 	return 0;
 }
 
+static int set_freq(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	double f;
+	int r = lt_parse_double(value, &f, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (!(f > 0))
+		return lt_errf(err, errlen, -EINVAL, "%s must be above 0 (Hz)", key);
+	*(double *)field = f;
+	return 0;
+}
+
+static const struct lt_opt iio_dev_opts[] = {
+	LT_OPT_STRING("device", struct iio_dev, device, LT_OPT_NONEMPTY, 0,
+		      "IIO device: name, label or iio:deviceN"),
+	LT_OPT_STRING("trigger", struct iio_dev, trigger, LT_OPT_NONEMPTY, 0,
+		      "trigger of buffered capture"),
+	LT_OPT_FUNC_BASE("attributes", 0, iio_attrs_option, "attributes read as properties"),
+	LT_OPT_FUNC("sampling_frequency", struct iio_dev, freq, 0, set_freq, "Hz, above 0"),
+	LT_OPT_UINT("buffer", struct iio_dev, scans, 0, 2, 1u << 20, "buffer length in scans"),
+	LT_OPT_UINT("watermark", struct iio_dev, watermark, 0, 1, 1u << 19, "scans per wake-up"),
+	LT_OPT_END(),
+};
+
 static int iio_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
 			     size_t errlen)
 {
-	struct iio_dev *d = lt_device_priv(dev);
-	double f;
-	uint64_t u;
-	int r;
-
-	if (strcmp(key, "device") == 0)
-		return iio_set_string(&d->device, key, value, err, errlen);
-	if (strcmp(key, "trigger") == 0)
-		return iio_set_string(&d->trigger, key, value, err, errlen);
-	if (strcmp(key, "attributes") == 0)
-		return iio_attrs_option(d, value, err, errlen);
-	if (strcmp(key, "sampling_frequency") == 0) {
-		r = lt_parse_double(value, &f, err, errlen);
-		if (r < 0)
-			return r;
-		if (!(f > 0)) {
-			snprintf(err, errlen, "sampling_frequency must be above 0 (Hz)");
-			return -EINVAL;
-		}
-		d->freq = f;
-		return 0;
-	}
-	if (strcmp(key, "buffer") == 0) {
-		r = lt_parse_uint(value, 2, 1u << 20, &u, err, errlen);
-		if (r < 0)
-			return r;
-		d->scans = u;
-		return 0;
-	}
-	if (strcmp(key, "watermark") == 0) {
-		r = lt_parse_uint(value, 1, 1u << 19, &u, err, errlen);
-		if (r < 0)
-			return r;
-		d->watermark = u;
-		return 0;
-	}
-	return -ENOENT;
+	return lt_opts_set(iio_dev_opts, lt_device_priv(dev), key, value, err, errlen);
 }
 
 static struct iio_device *iio_find(struct iio_context *ctx, const char *want, bool trigger,
@@ -413,49 +381,48 @@ static int iio_metric_init(struct lt_metric *m)
 	return 0;
 }
 
+/* channel: "in_temp0", "out_voltage0" or "temp0"; the type is checked now. */
+static int set_channel(void *base, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct iio_metric *im = base;
+	bool output = strncmp(value, "out_", 4) == 0;
+	const char *id = value + (output ? 4 : strncmp(value, "in_", 3) == 0 ? 3 : 0);
+	char type[IIO_TYPE_MAX];
+	int r;
+
+	if (lt_iio_channel_type(id, type, sizeof(type)) < 0)
+		return lt_errf(err, errlen, -EINVAL,
+			       "channel: '%s' is not an IIO channel id (in_temp0, in_accel_x, ...)",
+			       value);
+	if (!*id)
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
+	r = lt_opts_strdup(&im->channel, id, err, errlen);
+	if (r < 0)
+		return r;
+	im->output = output;
+	memcpy(im->type, type, sizeof(type));
+	return 0;
+}
+
+static const struct lt_opt_name iio_modes[] = {
+	{ "direct", IIO_DIRECT },
+	{ "buffered", IIO_BUFFERED },
+	{ NULL, 0 },
+};
+
+static const struct lt_opt iio_metric_opts[] = {
+	LT_OPT_FUNC_BASE("channel", 0, set_channel, "IIO channel id (in_temp0)"),
+	LT_OPT_ENUM("mode", struct iio_metric, mode, LT_OPT_UNKNOWN_FORM, iio_modes,
+		    "direct (sysfs) or buffered"),
+	LT_OPT_UINT("element", struct iio_metric, element, 0, 0, 1023,
+		    "which value of a repeated scan element"),
+	LT_OPT_END(),
+};
+
 static int iio_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
 			     size_t errlen)
 {
-	struct iio_metric *im = lt_metric_priv(m);
-	char type[IIO_TYPE_MAX];
-	uint64_t u;
-	int r;
-
-	if (strcmp(key, "channel") == 0) {
-		bool output = strncmp(value, "out_", 4) == 0;
-		const char *id = value + (output ? 4 : strncmp(value, "in_", 3) == 0 ? 3 : 0);
-
-		if (lt_iio_channel_type(id, type, sizeof(type)) < 0) {
-			snprintf(err, errlen,
-				 "channel: '%s' is not an IIO channel id (in_temp0, in_accel_x, "
-				 "...)",
-				 value);
-			return -EINVAL;
-		}
-		r = iio_set_string(&im->channel, key, id, err, errlen);
-		if (r < 0)
-			return r;
-		im->output = output;
-		memcpy(im->type, type, sizeof(type));
-		return 0;
-	}
-	if (strcmp(key, "mode") == 0) {
-		for (size_t i = 0; i < sizeof(iio_mode_names) / sizeof(iio_mode_names[0]); i++) {
-			if (strcmp(value, iio_mode_names[i]) == 0) {
-				im->mode = (enum iio_mode)i;
-				return 0;
-			}
-		}
-		snprintf(err, errlen, "unknown mode '%s' (direct or buffered)", value);
-		return -EINVAL;
-	}
-	if (strcmp(key, "element") == 0) {
-		r = lt_parse_uint(value, 0, 1023, &u, err, errlen);
-		if (r == 0)
-			im->element = (unsigned)u;
-		return r;
-	}
-	return -ENOENT;
+	return lt_opts_set(iio_metric_opts, lt_metric_priv(m), key, value, err, errlen);
 }
 
 static int iio_metric_check(struct lt_metric *m, char *err, size_t errlen)
@@ -879,7 +846,7 @@ static void iio_emit_scans(struct lt_device *dev, struct iio_dev *d, size_t byte
 		}
 	}
 	if (d->n_scans)
-		atomic_fetch_add_explicit(d->n_scans, nscans, memory_order_relaxed);
+		lt_count(d->n_scans, nscans);
 }
 
 static void iio_poll(struct lt_device *dev, struct pollfd *pfd, int64_t *deadline_ns)
@@ -919,7 +886,7 @@ static int iio_dispatch(struct lt_device *dev, short revents, uint64_t now_ns)
 			return -ENODEV;
 		}
 		if (d->n_refills)
-			atomic_fetch_add_explicit(d->n_refills, 1, memory_order_relaxed);
+			lt_count(d->n_refills, 1);
 		iio_emit_scans(dev, d, (size_t)got);
 		if ((size_t)got < full)
 			return 0; /* drained */

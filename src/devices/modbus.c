@@ -29,6 +29,7 @@
  * the configuration is loaded and again when a device joins the port.
  */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -147,13 +148,13 @@ struct mb_dev {
 	int unit;
 	uint64_t response_timeout_ns, byte_timeout_ns, backoff_max_ns;
 	unsigned retries, max_gap, max_bit_gap;
-	unsigned keys; /* bit (1 << enum mb_key): the key was given */
+	uint32_t seen; /* the keys given (mb_dev_opts) */
 	/* configuration checks (configuration thread) */
 	struct mb_dev *conf_next;
 	unsigned conf_gen;
 	const char *name;
 	/* counters, declared in device_init */
-	_Atomic uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
+	uint64_t *n_requests, *n_timeouts, *n_exceptions, *n_io_errors, *g_backoff_ms;
 	/* sampler thread, while open */
 	struct lt_device *dev;
 	struct mb_conn tcp;  /* TCP: the device's own connection */
@@ -169,7 +170,8 @@ struct mb_dev {
 
 struct mb_metric {
 	struct mb_value v; /* first: the unit tests read it through lt_metric_priv() */
-	bool table_set, type_set, address_set, order_set, checked;
+	bool checked;
+	unsigned seen; /* the keys given (mb_metric_opts) */
 	unsigned block;
 	int logged;       /* split blocks: error code last logged for this metric */
 	uint16_t regs[4]; /* split blocks: this pass's own registers (or bit) */
@@ -293,27 +295,6 @@ static int mb_device_init(struct lt_device *dev)
 	return 0;
 }
 
-static int parse_uint_into(int *dst, const char *value, uint64_t min, uint64_t max, char *err,
-			   size_t errlen)
-{
-	uint64_t v;
-	int r = lt_parse_uint(value, min, max, &v, err, errlen);
-
-	if (r == 0)
-		*dst = (int)v;
-	return r;
-}
-
-static int parse_unsigned_into(unsigned *dst, const char *value, uint64_t min, uint64_t max,
-			       char *err, size_t errlen)
-{
-	int v = 0, r = parse_uint_into(&v, value, min, max, err, errlen);
-
-	if (r == 0)
-		*dst = (unsigned)v;
-	return r;
-}
-
 /* A duration in [min, max] nanoseconds; @what names the bounds in the message. */
 static int parse_duration_into(uint64_t *dst, const char *value, uint64_t min, uint64_t max,
 			       const char *what, char *err, size_t errlen)
@@ -345,156 +326,151 @@ static bool baud_supported(uint64_t b)
 	return false;
 }
 
-static int set_string(char **dst, const char *value, const char *example, char *err, size_t errlen)
+/* host and device: not empty, said with an example. */
+static int set_host(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	char *s;
-
 	if (!*value) {
-		snprintf(err, errlen, "must not be empty (%s)", example);
+		snprintf(err, errlen, "must not be empty (a host name or an address)");
 		return -EINVAL;
 	}
-	s = strdup(value);
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+static int set_path(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!*value) {
+		snprintf(err, errlen, "must not be empty (/dev/ttyUSB0)");
+		return -EINVAL;
 	}
-	free(*dst);
-	*dst = s;
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+/* port: a number, kept as the text libmodbus wants. */
+static int set_port(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t v;
+	int r = lt_parse_uint(value, 1, 65535, &v, err, errlen);
+
+	if (r == 0)
+		snprintf(field, sizeof(((struct mb_dev *)0)->port), "%u", (unsigned)v);
+	return r;
+}
+
+static int set_baud(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t v;
+	int r = lt_parse_uint(value, 1, 4000000, &v, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (!baud_supported(v)) {
+		snprintf(err, errlen,
+			 "%s is not a standard rate (1200, 2400, 4800, 9600, 19200, 38400, "
+			 "57600, 115200 ... 4000000)",
+			 value);
+		return -EINVAL;
+	}
+	*(int *)field = (int)v;
 	return 0;
 }
 
-static int mb_device_key(struct mb_dev *d, const char *key, const char *value, char *err,
-			 size_t errlen)
+/* rts_delay: libmodbus takes microseconds. */
+static int set_rts_delay(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
 	uint64_t v;
-	int b, r;
+	int r = parse_duration_into(&v, value, 0, NSEC_PER_SEC, "0 to 1s", err, errlen);
 
-	if (strcmp(key, "transport") == 0) {
-		if (strcmp(value, "tcp") == 0)
-			d->transport = MB_TCP;
-		else if (strcmp(value, "rtu") == 0)
-			d->transport = MB_RTU;
-		else {
-			snprintf(err, errlen, "unknown transport '%s' (tcp or rtu)", value);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (strcmp(key, "host") == 0)
-		return set_string(&d->host, value, "a host name or an address", err, errlen);
-	if (strcmp(key, "port") == 0) {
-		r = lt_parse_uint(value, 1, 65535, &v, err, errlen);
-		if (r == 0)
-			snprintf(d->port, sizeof(d->port), "%u", (unsigned)v);
-		return r;
-	}
-	if (strcmp(key, "device") == 0)
-		return set_string(&d->path, value, "/dev/ttyUSB0", err, errlen);
-	if (strcmp(key, "baud") == 0) {
-		r = lt_parse_uint(value, 1, 4000000, &v, err, errlen);
-		if (r == 0 && !baud_supported(v)) {
-			snprintf(err, errlen,
-				 "%s is not a standard rate (1200, 2400, 4800, 9600, 19200, 38400, "
-				 "57600, 115200 ... 4000000)",
-				 value);
-			return -EINVAL;
-		}
-		if (r == 0)
-			d->line.baud = (int)v;
-		return r;
-	}
-	if (strcmp(key, "parity") == 0) {
-		if (strcmp(value, "none") == 0)
-			d->line.parity = 'N';
-		else if (strcmp(value, "even") == 0)
-			d->line.parity = 'E';
-		else if (strcmp(value, "odd") == 0)
-			d->line.parity = 'O';
-		else {
-			snprintf(err, errlen, "unknown parity '%s' (none, even or odd)", value);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (strcmp(key, "data_bits") == 0) {
-		if (strcmp(value, "7") && strcmp(value, "8")) {
-			snprintf(err, errlen, "'%s': data_bits is 7 or 8", value);
-			return -EINVAL;
-		}
-		d->line.data_bits = value[0] - '0';
-		return 0;
-	}
-	if (strcmp(key, "stop_bits") == 0) {
-		if (strcmp(value, "1") && strcmp(value, "2")) {
-			snprintf(err, errlen, "'%s': stop_bits is 1 or 2", value);
-			return -EINVAL;
-		}
-		d->line.stop_bits = value[0] - '0';
-		return 0;
-	}
-	if (strcmp(key, "rs485") == 0) {
-		r = lt_parse_bool(value, &b, err, errlen);
-		if (r == 0)
-			d->line.rs485 = b;
-		return r;
-	}
-	if (strcmp(key, "rts") == 0) {
-		if (strcmp(value, "none") == 0)
-			d->line.rts = MODBUS_RTU_RTS_NONE;
-		else if (strcmp(value, "up") == 0)
-			d->line.rts = MODBUS_RTU_RTS_UP;
-		else if (strcmp(value, "down") == 0)
-			d->line.rts = MODBUS_RTU_RTS_DOWN;
-		else {
-			snprintf(err, errlen, "unknown rts mode '%s' (none, up or down)", value);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (strcmp(key, "rts_delay") == 0) {
-		r = parse_duration_into(&v, value, 0, NSEC_PER_SEC, "0 to 1s", err, errlen);
-		if (r == 0)
-			d->line.rts_delay_us = (int)(v / NSEC_PER_USEC);
-		return r;
-	}
-	if (strcmp(key, "unit") == 0)
-		return parse_uint_into(&d->unit, value, 0, 255, err, errlen);
-	if (strcmp(key, "response_timeout") == 0)
-		return parse_duration_into(&d->response_timeout_ns, value, NSEC_PER_MSEC,
-					   60 * NSEC_PER_SEC, "1ms to 60s", err, errlen);
-	if (strcmp(key, "byte_timeout") == 0) {
-		r = parse_duration_into(&d->byte_timeout_ns, value, 0, 60 * NSEC_PER_SEC,
-					"0 to 60s; 0 disables it", err, errlen);
-		if (r == 0 && d->byte_timeout_ns && d->byte_timeout_ns < NSEC_PER_USEC)
-			d->byte_timeout_ns = NSEC_PER_USEC; /* libmodbus counts microseconds */
-		return r;
-	}
-	if (strcmp(key, "retries") == 0)
-		return parse_unsigned_into(&d->retries, value, 0, 10, err, errlen);
-	if (strcmp(key, "max_gap") == 0)
-		return parse_unsigned_into(&d->max_gap, value, 0, MB_MAX_READ_REGS - 2, err,
-					   errlen);
-	if (strcmp(key, "max_bit_gap") == 0)
-		return parse_unsigned_into(&d->max_bit_gap, value, 0, MB_MAX_READ_BITS - 2, err,
-					   errlen);
-	if (strcmp(key, "backoff_max") == 0)
-		return parse_duration_into(&d->backoff_max_ns, value, NSEC_PER_SEC,
-					   24 * 3600 * NSEC_PER_SEC, "1s to 24h", err, errlen);
-	return -ENOENT;
+	if (r == 0)
+		*(int *)field = (int)(v / NSEC_PER_USEC);
+	return r;
 }
+
+static int set_byte_timeout(void *field, const char *key, const char *value, char *err,
+			    size_t errlen)
+{
+	uint64_t *ns = field;
+	int r = parse_duration_into(ns, value, 0, 60 * NSEC_PER_SEC, "0 to 60s; 0 disables it", err,
+				    errlen);
+
+	if (r == 0 && *ns && *ns < NSEC_PER_USEC)
+		*ns = NSEC_PER_USEC; /* libmodbus counts microseconds */
+	return r;
+}
+
+static int set_response_timeout(void *field, const char *key, const char *value, char *err,
+				size_t errlen)
+{
+	return parse_duration_into(field, value, NSEC_PER_MSEC, 60 * NSEC_PER_SEC, "1ms to 60s",
+				   err, errlen);
+}
+
+static int set_backoff_max(void *field, const char *key, const char *value, char *err,
+			   size_t errlen)
+{
+	return parse_duration_into(field, value, NSEC_PER_SEC, 24 * 3600 * NSEC_PER_SEC,
+				   "1s to 24h", err, errlen);
+}
+
+static const struct lt_opt_name mb_transports[] = {
+	{ "tcp", MB_TCP },
+	{ "rtu", MB_RTU },
+	{ NULL, 0 },
+};
+
+static const struct lt_opt_name mb_parities[] = {
+	{ "none", 'N' },
+	{ "even", 'E' },
+	{ "odd", 'O' },
+	{ NULL, 0 },
+};
+
+static const struct lt_opt_name mb_rts_modes[] = {
+	{ "none", MODBUS_RTU_RTS_NONE },
+	{ "up", MODBUS_RTU_RTS_UP },
+	{ "down", MODBUS_RTU_RTS_DOWN },
+	{ NULL, 0 },
+};
+
+#define MD struct mb_dev
+
+static const struct lt_opt mb_dev_opts[] = {
+	LT_OPT_ENUM("transport", MD, transport, LT_OPT_UNKNOWN_FORM, mb_transports, "tcp or rtu"),
+	LT_OPT_FUNC("host", MD, host, 0, set_host, "TCP: host name or address"),
+	LT_OPT_FUNC("port", MD, port, 0, set_port, "TCP: port (502)"),
+	LT_OPT_FUNC("device", MD, path, 0, set_path, "RTU: serial port"),
+	LT_OPT_FUNC("baud", MD, line.baud, 0, set_baud, "RTU: a standard rate"),
+	LT_OPT_ENUM("parity", MD, line.parity, LT_OPT_UNKNOWN_FORM, mb_parities,
+		    "RTU: none, even or odd"),
+	LT_OPT_UINT("data_bits", MD, line.data_bits, 0, 7, 8, "RTU: 7 or 8"),
+	LT_OPT_UINT("stop_bits", MD, line.stop_bits, 0, 1, 2, "RTU: 1 or 2"),
+	LT_OPT_BOOL("rs485", MD, line.rs485, 0, "RTU: RS-485 mode"),
+	LT_OPT_ENUM("rts", MD, line.rts, LT_OPT_UNKNOWN_FORM, mb_rts_modes,
+		    "RTU: RTS driven around sending"),
+	LT_OPT_FUNC("rts_delay", MD, line.rts_delay_us, 0, set_rts_delay, "RTU: 0 to 1s"),
+	LT_OPT_UINT("unit", MD, unit, 0, 0, 255, "slave (unit) id"),
+	LT_OPT_FUNC("response_timeout", MD, response_timeout_ns, 0, set_response_timeout,
+		    "1ms to 60s"),
+	LT_OPT_FUNC("byte_timeout", MD, byte_timeout_ns, 0, set_byte_timeout,
+		    "0 to 60s; 0 disables it"),
+	LT_OPT_UINT("retries", MD, retries, 0, 0, 10, "attempts after a timeout"),
+	LT_OPT_UINT("max_gap", MD, max_gap, 0, 0, MB_MAX_READ_REGS - 2,
+		    "registers read across to merge two blocks"),
+	LT_OPT_UINT("max_bit_gap", MD, max_bit_gap, 0, 0, MB_MAX_READ_BITS - 2,
+		    "bits read across to merge two blocks"),
+	LT_OPT_FUNC("backoff_max", MD, backoff_max_ns, 0, set_backoff_max,
+		    "longest wait of a failing device, 1s to 24h"),
+	LT_OPT_END_SEEN(MD, seen),
+};
 
 static int mb_device_option(struct lt_device *dev, const char *key, const char *value, char *err,
 			    size_t errlen)
 {
-	struct mb_dev *d = lt_device_priv(dev);
-	int r = mb_device_key(d, key, value, err, errlen);
+	return lt_opts_set(mb_dev_opts, lt_device_priv(dev), key, value, err, errlen);
+}
 
-	if (r == 0) {
-		for (unsigned k = 0; k < K_NKEYS; k++)
-			if (strcmp(key, mb_keys[k].name) == 0)
-				d->keys |= 1u << k;
-	}
-	return r;
+static bool mb_given(const struct mb_dev *d, const char *key)
+{
+	return lt_opts_given(mb_dev_opts, d, key) == 1;
 }
 
 /* The device's own settings, whole: 0 or -EINVAL with a reason naming the key. */
@@ -507,7 +483,7 @@ static int mb_device_check(const struct mb_dev *d, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	for (unsigned k = 0; k < K_NKEYS; k++) {
-		if ((d->keys & (1u << k)) && mb_keys[k].only != MB_NO_TRANSPORT &&
+		if (mb_given(d, mb_keys[k].name) && mb_keys[k].only != MB_NO_TRANSPORT &&
 		    mb_keys[k].only != d->transport) {
 			snprintf(err, errlen, "%s does not apply to transport = %s",
 				 mb_keys[k].name, tname);
@@ -532,7 +508,7 @@ static int mb_device_check(const struct mb_dev *d, char *err, size_t errlen)
 			 d->unit);
 		return -EINVAL;
 	}
-	if (d->line.rts == MODBUS_RTU_RTS_NONE && (d->keys & (1u << K_RTS_DELAY))) {
+	if (d->line.rts == MODBUS_RTU_RTS_NONE && mb_given(d, "rts_delay")) {
 		snprintf(err, errlen, "rts_delay needs rts = up or down");
 		return -EINVAL;
 	}
@@ -600,56 +576,52 @@ static int mb_metric_init(struct lt_metric *m)
 	return 0;
 }
 
-static int set_double(double *dst, const char *value, char *err, size_t errlen)
+static int set_table(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	double v;
-	int r = lt_parse_double(value, &v, err, errlen);
+	return mb_parse_table(value, field, err, errlen);
+}
 
-	if (r == 0)
-		*dst = v;
+static int set_type(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	return mb_parse_type(value, field, err, errlen);
+}
+
+static int set_order(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	return mb_parse_order(value, field, err, errlen);
+}
+
+static int set_bits(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct mb_value *v = field;
+	int r = mb_parse_bits(value, &v->bit_lo, &v->bit_hi, err, errlen);
+
+	v->has_bits |= r == 0;
 	return r;
 }
+
+#define MM struct mb_metric
+
+static const struct lt_opt mb_metric_opts[] = {
+	LT_OPT_FUNC("table", MM, v.table, 0, set_table, "coil, discrete, input or holding"),
+	LT_OPT_UINT("address", MM, v.address, 0, 0, 65535, "protocol address"),
+	LT_OPT_FUNC("type", MM, v.type, 0, set_type, "how the registers are read"),
+	LT_OPT_FUNC("order", MM, v.order, 0, set_order, "word and byte order"),
+	LT_OPT_FUNC("bits", MM, v, 0, set_bits, "bit field of a register"),
+	LT_OPT_DOUBLE("scale", MM, v.scale, 0, -DBL_MAX, DBL_MAX, "value = raw * scale + offset"),
+	LT_OPT_DOUBLE("offset", MM, v.offset, 0, -DBL_MAX, DBL_MAX, "value = raw * scale + offset"),
+	LT_OPT_END_SEEN(MM, seen),
+};
 
 static int mb_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
 			    size_t errlen)
 {
-	struct mb_metric *mm = lt_metric_priv(m);
-	uint64_t v;
-	int r;
+	return lt_opts_set(mb_metric_opts, lt_metric_priv(m), key, value, err, errlen);
+}
 
-	if (strcmp(key, "table") == 0) {
-		r = mb_parse_table(value, &mm->v.table, err, errlen);
-		mm->table_set |= r == 0;
-		return r;
-	}
-	if (strcmp(key, "address") == 0) {
-		r = lt_parse_uint(value, 0, 65535, &v, err, errlen);
-		if (r == 0) {
-			mm->v.address = (uint16_t)v;
-			mm->address_set = true;
-		}
-		return r;
-	}
-	if (strcmp(key, "type") == 0) {
-		r = mb_parse_type(value, &mm->v.type, err, errlen);
-		mm->type_set |= r == 0;
-		return r;
-	}
-	if (strcmp(key, "order") == 0) {
-		r = mb_parse_order(value, &mm->v.order, err, errlen);
-		mm->order_set |= r == 0;
-		return r;
-	}
-	if (strcmp(key, "bits") == 0) {
-		r = mb_parse_bits(value, &mm->v.bit_lo, &mm->v.bit_hi, err, errlen);
-		mm->v.has_bits |= r == 0;
-		return r;
-	}
-	if (strcmp(key, "scale") == 0)
-		return set_double(&mm->v.scale, value, err, errlen);
-	if (strcmp(key, "offset") == 0)
-		return set_double(&mm->v.offset, value, err, errlen);
-	return -ENOENT;
+static bool mb_metric_given(const struct mb_metric *mm, const char *key)
+{
+	return lt_opts_given(mb_metric_opts, mm, key) == 1;
 }
 
 /* "holding 100-101 (uint32)", "coil 7" */
@@ -718,17 +690,17 @@ static int mb_metric_check(struct lt_metric *m, char *err, size_t errlen)
 		snprintf(err, errlen, "interval is required (Modbus metrics are polled)");
 		return -EINVAL;
 	}
-	if (!mm->table_set) {
+	if (!mb_metric_given(mm, "table")) {
 		snprintf(err, errlen, "table is required (coil, discrete, input or holding)");
 		return -EINVAL;
 	}
-	if (!mm->address_set) {
+	if (!mb_metric_given(mm, "address")) {
 		snprintf(err, errlen, "address is required (0 to 65535, the protocol address)");
 		return -EINVAL;
 	}
-	if (!mm->type_set)
+	if (!mb_metric_given(mm, "type"))
 		mm->v.type = mb_table_is_bits(mm->v.table) ? MB_BOOL : MB_UINT16;
-	if (mm->order_set && mb_table_is_bits(mm->v.table)) {
+	if (mb_metric_given(mm, "order") && mb_table_is_bits(mm->v.table)) {
 		snprintf(err, errlen, "order: table %s is single bits, they have no byte order",
 			 mb_table_name(mm->v.table));
 		return -EINVAL;
@@ -923,7 +895,7 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 			snprintf(what, sizeof(what), "connect to %s port %s", d->host, d->port);
 		if (conn_connect(c, d->rtu ? &d->rtu->line : NULL, what, why, whylen) < 0) {
 			*code = errno;
-			atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
+			lt_count(d->n_io_errors, 1);
 			res = MB_CONNECT;
 			goto out;
 		}
@@ -934,7 +906,7 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 		modbus_flush(c->ctx);
 		c->dirty = false;
 	}
-	atomic_fetch_add_explicit(d->n_requests, 1, memory_order_relaxed);
+	lt_count(d->n_requests, 1);
 	switch (table) {
 	case MB_COIL:
 		rc = modbus_read_bits(c->ctx, start, count, buf);
@@ -953,20 +925,20 @@ static enum mb_result mb_transact(struct mb_dev *d, enum mb_table table, uint16_
 		goto out;
 	*code = rc < 0 ? errno : EMBMDATA;
 	if (is_exception(*code)) {
-		atomic_fetch_add_explicit(d->n_exceptions, 1, memory_order_relaxed);
+		lt_count(d->n_exceptions, 1);
 		res = MB_EXCEPTION;
 		goto out;
 	}
 	c->dirty = true;
 	if (*code == ETIMEDOUT) {
-		atomic_fetch_add_explicit(d->n_timeouts, 1, memory_order_relaxed);
+		lt_count(d->n_timeouts, 1);
 		res = MB_TIMEOUT;
 	} else if (is_protocol_error(*code)) {
-		atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
+		lt_count(d->n_io_errors, 1);
 		res = MB_PROTOCOL;
 	} else {
 		/* The socket or the serial port itself failed: open it again next time. */
-		atomic_fetch_add_explicit(d->n_io_errors, 1, memory_order_relaxed);
+		lt_count(d->n_io_errors, 1);
 		if (d->rtu)
 			conn_close(c);
 		else
@@ -1002,7 +974,7 @@ static enum mb_result mb_request(struct mb_dev *d, enum mb_table table, uint16_t
 static void mb_set_backoff(struct mb_dev *d, uint64_t ns)
 {
 	d->backoff_ns = ns;
-	atomic_store_explicit(d->g_backoff_ms, ns / NSEC_PER_MSEC, memory_order_relaxed);
+	lt_count_set(d->g_backoff_ms, ns / NSEC_PER_MSEC);
 }
 
 /* The slave answered (data or an exception): leave back-off. */

@@ -4,6 +4,7 @@
  * function (sine, counter, random_walk, constant); read() never fails.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,8 +25,6 @@ static const char *const sim_fn_names[] = {
 
 #define FN(f) (1u << (f))
 
-enum sim_kind { KIND_DOUBLE, KIND_DURATION, KIND_UINT };
-
 enum {
 	OPT_AMPLITUDE,
 	OPT_OFFSET,
@@ -40,22 +39,18 @@ enum {
 	NOPTS
 };
 
-/* Every option, and the functions it applies to. */
-static const struct sim_opt {
-	const char *key;
-	enum sim_kind kind;
-	unsigned fns;
-} sim_opts[NOPTS] = {
-	[OPT_AMPLITUDE] = { "amplitude", KIND_DOUBLE, FN(SIM_SINE) },
-	[OPT_OFFSET] = { "offset", KIND_DOUBLE, FN(SIM_SINE) },
-	[OPT_PERIOD] = { "period", KIND_DURATION, FN(SIM_SINE) },
-	[OPT_PHASE] = { "phase", KIND_DURATION, FN(SIM_SINE) },
-	[OPT_START] = { "start", KIND_DOUBLE, FN(SIM_COUNTER) | FN(SIM_RANDOM_WALK) },
-	[OPT_STEP] = { "step", KIND_DOUBLE, FN(SIM_COUNTER) | FN(SIM_RANDOM_WALK) },
-	[OPT_MIN] = { "min", KIND_DOUBLE, FN(SIM_RANDOM_WALK) },
-	[OPT_MAX] = { "max", KIND_DOUBLE, FN(SIM_RANDOM_WALK) },
-	[OPT_SEED] = { "seed", KIND_UINT, FN(SIM_RANDOM_WALK) },
-	[OPT_VALUE] = { "value", KIND_DOUBLE, FN(SIM_CONSTANT) },
+/* The functions each option applies to (sim_opts[i] is option i). */
+static const unsigned sim_fns[NOPTS] = {
+	[OPT_AMPLITUDE] = FN(SIM_SINE),
+	[OPT_OFFSET] = FN(SIM_SINE),
+	[OPT_PERIOD] = FN(SIM_SINE),
+	[OPT_PHASE] = FN(SIM_SINE),
+	[OPT_START] = FN(SIM_COUNTER) | FN(SIM_RANDOM_WALK),
+	[OPT_STEP] = FN(SIM_COUNTER) | FN(SIM_RANDOM_WALK),
+	[OPT_MIN] = FN(SIM_RANDOM_WALK),
+	[OPT_MAX] = FN(SIM_RANDOM_WALK),
+	[OPT_SEED] = FN(SIM_RANDOM_WALK),
+	[OPT_VALUE] = FN(SIM_CONSTANT),
 };
 
 struct sim_metric {
@@ -140,57 +135,55 @@ static int sim_metric_init(struct lt_metric *m)
 	return 0;
 }
 
+static int set_period(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t u;
+	int r = lt_parse_duration(value, &u, err, errlen);
+
+	if (r == 0 && u == 0) {
+		snprintf(err, errlen, "%s must be longer than 0", key);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		*(uint64_t *)field = u;
+	return r;
+}
+
+static const struct lt_opt_name sim_fn_opt_names[] = {
+	{ "sine", SIM_SINE },
+	{ "counter", SIM_COUNTER },
+	{ "random_walk", SIM_RANDOM_WALK },
+	{ "constant", SIM_CONSTANT },
+	{ NULL, 0 },
+};
+
+#define SM struct sim_metric
+#define SIM_DOUBLE(k, i)                                                                           \
+	[i] = LT_OPT_DOUBLE(k, SM, opt[i].d, 0, -DBL_MAX, DBL_MAX, "see README: sim functions")
+
+/* Options 0 to NOPTS - 1 in OPT_ order (their bits in set), then function. */
+static const struct lt_opt sim_opts[] = {
+	SIM_DOUBLE("amplitude", OPT_AMPLITUDE),
+	SIM_DOUBLE("offset", OPT_OFFSET),
+	[OPT_PERIOD] =
+		LT_OPT_FUNC("period", SM, opt[OPT_PERIOD].u, 0, set_period, "sine period, above 0"),
+	[OPT_PHASE] =
+		LT_OPT_DURATION("phase", SM, opt[OPT_PHASE].u, 0, 0, UINT64_MAX, "sine phase"),
+	SIM_DOUBLE("start", OPT_START),
+	SIM_DOUBLE("step", OPT_STEP),
+	SIM_DOUBLE("min", OPT_MIN),
+	SIM_DOUBLE("max", OPT_MAX),
+	[OPT_SEED] = LT_OPT_UINT("seed", SM, opt[OPT_SEED].u, 0, 0, UINT64_MAX, "random_walk seed"),
+	SIM_DOUBLE("value", OPT_VALUE),
+	[NOPTS] = LT_OPT_ENUM("function", SM, fn, LT_OPT_UNKNOWN_FORM, sim_fn_opt_names,
+			      "sine, counter, random_walk or constant"),
+	LT_OPT_END_SEEN(SM, set),
+};
+
 static int sim_metric_option(struct lt_metric *m, const char *key, const char *value, char *err,
 			     size_t errlen)
 {
-	struct sim_metric *s = lt_metric_priv(m);
-	double d = 0;
-	uint64_t u = 0;
-	size_t i;
-	int r;
-
-	if (strcmp(key, "function") == 0) {
-		for (i = 0; i < sizeof(sim_fn_names) / sizeof(sim_fn_names[0]); i++) {
-			if (strcmp(value, sim_fn_names[i]) == 0) {
-				s->fn = (enum sim_fn)i;
-				return 0;
-			}
-		}
-		snprintf(err, errlen,
-			 "unknown function '%s' (sine, counter, random_walk or constant)", value);
-		return -EINVAL;
-	}
-
-	for (i = 0; i < NOPTS; i++)
-		if (strcmp(key, sim_opts[i].key) == 0)
-			break;
-	if (i == NOPTS)
-		return -ENOENT;
-
-	/* parse into a temporary: a rejected value must not replace the default */
-	switch (sim_opts[i].kind) {
-	case KIND_DOUBLE:
-		r = lt_parse_double(value, &d, err, errlen);
-		break;
-	case KIND_DURATION:
-		r = lt_parse_duration(value, &u, err, errlen);
-		if (r == 0 && i == OPT_PERIOD && u == 0) {
-			snprintf(err, errlen, "period must be longer than 0");
-			r = -EINVAL;
-		}
-		break;
-	default:
-		r = lt_parse_uint(value, 0, UINT64_MAX, &u, err, errlen);
-		break;
-	}
-	if (r < 0)
-		return r;
-	if (sim_opts[i].kind == KIND_DOUBLE)
-		s->opt[i].d = d;
-	else
-		s->opt[i].u = u;
-	s->set |= 1u << i;
-	return 0;
+	return lt_opts_set(sim_opts, lt_metric_priv(m), key, value, err, errlen);
 }
 
 static int sim_metric_check(struct lt_metric *m, char *err, size_t errlen)
@@ -199,7 +192,7 @@ static int sim_metric_check(struct lt_metric *m, char *err, size_t errlen)
 
 	/* Checked here, not in option(): "function" may come after the others. */
 	for (size_t i = 0; i < NOPTS; i++) {
-		if ((s->set & (1u << i)) && !(sim_opts[i].fns & FN(s->fn))) {
+		if ((s->set & (1u << i)) && !(sim_fns[i] & FN(s->fn))) {
 			snprintf(err, errlen, "%s does not apply to function %s", sim_opts[i].key,
 				 sim_fn_names[s->fn]);
 			return -EINVAL;

@@ -41,7 +41,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "transport/backoff.h"
+#include "transport/endpoint.h"
+#include "transport/link_opts.h"
 #include "transport/mqtt.h"
+#include "transport/probe.h"
 #include "util.h"
 
 #define MSEC   1000000ull
@@ -67,8 +71,6 @@
 #define REPLAY_ROUND (128u << 10)
 /* How often a spool that another instance still holds (a reload) is tried again. */
 #define SPOOL_RETRY_NS (100 * MSEC)
-/* A probe of the preferred broker is looked at this often until it answers. */
-#define PROBE_STEP_NS (20 * MSEC)
 
 struct mq_msg {
 	TAILQ_ENTRY(mq_msg) link;
@@ -116,11 +118,8 @@ struct lt_mqtt {
 	struct lt_mqtt_ep eps[LT_MQTT_EP_MAX];
 	SSL_CTX *ep_ssl[LT_MQTT_EP_MAX];
 	unsigned neps, ep;
-	int up_ep;         /* endpoint of the last accepted connection, -1: none yet */
-	int probe_fd;      /* TCP probe of the preferred broker, -1: none */
-	int64_t probe_ns;  /* next probe step or start */
-	int64_t probe_end; /* the running probe gives up */
-	unsigned probe_level;
+	int up_ep;             /* endpoint of the last accepted connection, -1: none yet */
+	struct lt_probe probe; /* TCP probe of the preferred broker (probe.h) */
 
 	/* The durable spool (mqtt.h). */
 	struct spool *spool;
@@ -141,12 +140,10 @@ struct lt_mqtt {
 	int hold;     /* CONNECT held after the handshake: 1 holding, 2 released */
 	int tls_done; /* the TLS handshake of the attempt completed */
 	int64_t hold_until;
-	int64_t timer_ns;  /* end of back-off, connect deadline, or next keepalive check */
-	unsigned attempts; /* failed attempts since the last connection, for the log */
-	unsigned level;    /* back-off exponent: reset by a connection that lasted */
-	int64_t up_since;  /* when the current connection was accepted */
+	int64_t timer_ns;     /* end of back-off, connect deadline, or next keepalive check */
+	struct lt_backoff bo; /* delays and the outage's log (backoff.h) */
+	int64_t up_since;     /* when the current connection was accepted */
 	int connected_once;
-	uint64_t rng;
 
 	struct mq_list q;    /* every message not delivered, oldest first */
 	struct mq_msg *next; /* first message not handed, NULL: all are */
@@ -167,7 +164,6 @@ struct lt_mqtt {
 	int lost;
 	char reason[256];
 	char lib_error[256]; /* libmosquitto's last error message */
-	uint32_t warned[4];  /* hashes of the reasons warned of since the last connection */
 	int closing;         /* lt_mqtt_free() runs: callbacks do nothing */
 };
 
@@ -209,106 +205,75 @@ void lt_mqtt_conf_clear(struct lt_mqtt_conf *c)
 	lt_tls_conf_clear(&c->tls);
 }
 
-static int set_str(char **dst, const char *key, const char *value, char *err, size_t errlen)
+/* host: the broker list's syntax now (lt_mqtt_endpoints()). */
+static int set_host(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	char *s;
+	struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
+	int r;
 
 	if (!*value)
 		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
-	s = strdup(value);
-	if (!s)
-		return lt_errf(err, errlen, -ENOMEM, "out of memory");
-	free(*dst);
-	*dst = s;
+	r = lt_mqtt_endpoints(value, ep, err, errlen);
+	return r < 0 ? r : lt_opts_strdup(field, value, err, errlen);
+}
+
+/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
+static int set_client_id(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!*value)
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
+	if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
+	    strlen(value) > 65535)
+		return lt_errf(err, errlen, -EINVAL,
+			       "client_id is not valid UTF-8 of at most 65535 bytes");
+	return lt_opts_strdup(field, value, err, errlen);
+}
+
+/* keepalive: libmosquitto refuses less than 5 s; MQTT's field is 16 bits of seconds. */
+static int set_keepalive(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	uint64_t v;
+	int r = lt_parse_duration(value, &v, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (v < 5 * LT_NSEC_PER_SEC || v > 65535 * LT_NSEC_PER_SEC)
+		return lt_errf(err, errlen, -EINVAL, "%s must be 5s to 65535s", key);
+	*(unsigned *)field = (unsigned)(v / LT_NSEC_PER_SEC);
 	return 0;
 }
+
+static const struct lt_opt_name mqtt_protocols[] = {
+	{ "5", 5 },
+	{ "3.1.1", 4 },
+	{ NULL, 0 },
+};
+
+const struct lt_opt lt_mqtt_opts[] = {
+	LT_OPT_FUNC("host", struct lt_mqtt_conf, host, 0, set_host, "brokers, in order"),
+	SPOOL_OPTS(struct lt_mqtt_conf, spool, spool_conf),
+	LT_OPT_FUNC("client_id", struct lt_mqtt_conf, client_id, 0, set_client_id,
+		    "MQTT client id"),
+	LT_OPT_STRING("username", struct lt_mqtt_conf, username, LT_OPT_NONEMPTY, 0, "user name"),
+	LT_OPT_STRING("password", struct lt_mqtt_conf, password, LT_OPT_NONEMPTY, 0, "password"),
+	LT_OPT_UINT("port", struct lt_mqtt_conf, port, 0, 1, 65535,
+		    "port of the brokers that name none"),
+	LT_OPT_UINT("qos", struct lt_mqtt_conf, qos, 0, 0, 2, "MQTT QoS of the messages"),
+	LT_OPT_BOOL("clean_session", struct lt_mqtt_conf, clean_session, 0,
+		    "no session kept by the broker"),
+	LT_OPT_ENUM("protocol", struct lt_mqtt_conf, protocol, 0, mqtt_protocols,
+		    "MQTT version: 5 or 3.1.1"),
+	LT_OPT_FUNC("keepalive", struct lt_mqtt_conf, keepalive_s, 0, set_keepalive,
+		    "MQTT keep-alive, 5s to 65535s"),
+	LT_LINK_OPTS(struct lt_mqtt_conf),
+	LT_OPT_TABLE(struct lt_mqtt_conf, tls, lt_tls_opts),
+	LT_OPT_END(),
+};
 
 int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
 		   size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "host")) {
-		struct lt_mqtt_ep ep[LT_MQTT_EP_MAX];
-
-		r = lt_mqtt_endpoints(value, ep, err, errlen);
-		return r < 0 ? r : set_str(&c->host, key, value, err, errlen);
-	}
-	r = spool_conf_option(&c->spool_conf, &c->spool, 1, key, value, err, errlen);
-	if (r != -ENOENT)
-		return r;
-	if (!strcmp(key, "client_id")) {
-		/* MQTT strings are UTF-8; brokers refuse ids with control characters. */
-		if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS ||
-		    strlen(value) > 65535)
-			return lt_errf(err, errlen, -EINVAL,
-				       "client_id is not valid UTF-8 of at most 65535 bytes");
-		return set_str(&c->client_id, key, value, err, errlen);
-	}
-	if (!strcmp(key, "username"))
-		return set_str(&c->username, key, value, err, errlen);
-	if (!strcmp(key, "password"))
-		return set_str(&c->password, key, value, err, errlen);
-	if (!strcmp(key, "port")) {
-		r = lt_parse_uint(value, 1, 65535, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->port = (unsigned)v;
-		return 0;
-	}
-	if (!strcmp(key, "qos")) {
-		r = lt_parse_uint(value, 0, 2, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->qos = (int)v;
-		return 0;
-	}
-	if (!strcmp(key, "clean_session"))
-		return lt_parse_bool(value, &c->clean_session, err, errlen);
-	if (!strcmp(key, "protocol")) {
-		if (!strcmp(value, "5"))
-			c->protocol = 5;
-		else if (!strcmp(value, "3.1.1"))
-			c->protocol = 4;
-		else
-			return lt_errf(err, errlen, -EINVAL, "protocol must be 5 or 3.1.1");
-		return 0;
-	}
-	if (!strcmp(key, "queue_size")) {
-		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->queue_bytes = (size_t)v;
-		return 0;
-	}
-	if (!strcmp(key, "keepalive")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		/* libmosquitto refuses less than 5 s; MQTT's field is 16 bits. */
-		if (v < 5 * LT_NSEC_PER_SEC || v > 65535 * LT_NSEC_PER_SEC)
-			return lt_errf(err, errlen, -EINVAL, "keepalive must be 5s to 65535s");
-		c->keepalive_s = (unsigned)(v / LT_NSEC_PER_SEC);
-		return 0;
-	}
-	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
-	    !strcmp(key, "connect_timeout")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		/* A zero delay would make a refusing broker spin the publisher. */
-		if (v < 10 * MSEC)
-			return lt_errf(err, errlen, -EINVAL, "%s must be at least 10ms", key);
-		if (!strcmp(key, "reconnect_min"))
-			c->backoff_min_ns = v;
-		else if (!strcmp(key, "reconnect_max"))
-			c->backoff_max_ns = v;
-		else
-			c->connect_timeout_ns = v;
-		return 0;
-	}
-	return lt_tls_option(&c->tls, key, value, err, errlen);
+	return lt_opts_set(lt_mqtt_opts, c, key, value, err, errlen);
 }
 
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen)
@@ -329,85 +294,21 @@ unsigned lt_mqtt_port(const struct lt_mqtt_conf *c)
 	return c->tls.enabled ? 8883 : 1883;
 }
 
-/* "HOST" or "HOST:PORT" or "[V6]:PORT", trimmed, into @ep. */
-static int parse_ep(const char *s, size_t len, struct lt_mqtt_ep *ep, char *err, size_t errlen)
-{
-	const char *end, *host, *hend, *colon = NULL;
-	char port[16];
-	uint64_t v;
-
-	while (len && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	end = s + len;
-	host = s;
-	hend = end;
-	if (!len)
-		return lt_errf(err, errlen, -EINVAL, "an empty broker in the list");
-	if (*s == '[') {
-		const char *rb = memchr(s, ']', len);
-
-		if (!rb || (rb + 1 < end && rb[1] != ':'))
-			return lt_errf(err, errlen, -EINVAL, "'%.*s' is not [ADDRESS]:PORT",
-				       (int)len, s);
-		host = s + 1;
-		hend = rb;
-		colon = rb + 1 < end ? rb + 1 : NULL;
-	} else {
-		const char *c = memchr(s, ':', len);
-
-		/* One colon: HOST:PORT; more: an IPv6 address without a port. */
-		if (c && !memchr(c + 1, ':', (size_t)(end - c - 1))) {
-			colon = c;
-			hend = c;
-		}
-	}
-	/* No blank, bracket or control character: a name or an address. */
-	for (const char *p = host; p < hend; p++)
-		if (*p == ' ' || *p == '[' || *p == ']' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			hend = host; /* refused below */
-	if (hend == host || (size_t)(hend - host) >= sizeof(ep->host))
-		return lt_errf(err, errlen, -EINVAL, "'%.*s' is not a host name", (int)len, s);
-	memcpy(ep->host, host, (size_t)(hend - host));
-	ep->host[hend - host] = 0;
-	ep->port = 0;
-	if (colon) {
-		size_t plen = (size_t)(end - colon - 1);
-
-		if (!plen || plen >= sizeof(port))
-			return lt_errf(err, errlen, -EINVAL,
-				       "a missing or overlong port after '%.*s:'", (int)(colon - s),
-				       s);
-		memcpy(port, colon + 1, plen);
-		port[plen] = 0;
-		if (lt_parse_uint(port, 1, 65535, &v, err, errlen) < 0)
-			return lt_errf(err, errlen, -EINVAL, "port '%s' of %s is not 1..65535",
-				       port, ep->host);
-		ep->port = (unsigned)v;
-	}
-	return 0;
-}
-
+/* The one host-list parser (endpoint.h), with numeric ports, into the brokers' form. */
 int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t errlen)
 {
-	int n = 0;
+	struct lt_endpoint *v;
+	int n = lt_endpoints_split(host, NULL, LT_MQTT_EP_MAX,
+				   LT_ENDPOINT_NUMERIC_PORT | LT_ENDPOINT_PORT_OPTIONAL, &v, err,
+				   errlen);
 
-	for (const char *p = host;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		int r;
-
-		if (n == LT_MQTT_EP_MAX)
-			return lt_errf(err, errlen, -EINVAL, "at most %d brokers", LT_MQTT_EP_MAX);
-		r = parse_ep(p, len, &ep[n], err, errlen);
-		if (r < 0)
-			return r;
-		n++;
-		if (!comma)
-			return n;
-		p = comma + 1;
+	for (int i = 0; i < n; i++) {
+		snprintf(ep[i].host, sizeof(ep[i].host), "%s", v[i].host);
+		ep[i].port = v[i].port ? (unsigned)strtoul(v[i].port, NULL, 10) : 0;
 	}
+	if (n > 0)
+		lt_endpoints_free(v, (unsigned)n);
+	return n;
 }
 
 static void ep_name(char *buf, size_t len, const struct lt_mqtt_ep *ep, unsigned defport)
@@ -435,27 +336,18 @@ int lt_mqtt_set_endpoints(const struct lt_mqtt_conf *c, struct lt_dcc *dcc)
 static void set_state(struct lt_mqtt *m, enum lt_dcc_state st)
 {
 	m->state = st;
-	atomic_store_explicit(&m->stats->state, (int)st, memory_order_relaxed);
+	lt_count_set(&m->stats->state, (int)st);
 }
 
-static void count(_Atomic uint64_t *c, uint64_t n)
+static void count(uint64_t *c, uint64_t n)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	lt_count(c, n);
 }
 
 static void update_queued(struct lt_mqtt *m)
 {
-	atomic_store_explicit(&m->stats->queued, m->queued, memory_order_relaxed);
-	atomic_store_explicit(&m->stats->pending, m->pending, memory_order_relaxed);
-}
-
-/* xorshift64*: the jitter only needs to spread clients apart. */
-static uint64_t rnd(struct lt_mqtt *m)
-{
-	m->rng ^= m->rng >> 12;
-	m->rng ^= m->rng << 25;
-	m->rng ^= m->rng >> 27;
-	return m->rng * 0x2545F4914F6CDD1Dull;
+	lt_count_set(&m->stats->queued, m->queued);
+	lt_count_set(&m->stats->pending, m->pending);
 }
 
 static void msg_remove(struct lt_mqtt *m, struct mq_msg *msg)
@@ -489,7 +381,6 @@ static void unhand_all(struct lt_mqtt *m)
 /* ---- the durable spool ------------------------------------------------------ */
 
 static void pump(struct lt_mqtt *m);
-static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level);
 
 /* The spool's counters into the client's (spool_report()). */
 static void spool_count(struct lt_mqtt *m)
@@ -525,7 +416,7 @@ static int spool_try_open(struct lt_mqtt *m, char *err, size_t errlen)
 		lt_dcc_log(m->dcc, LOG_INFO,
 			   "spool %s: %llu samples in %llu messages from before, sent first", path,
 			   (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
-		atomic_store_explicit(&m->stats->recovered, ss.recovered, memory_order_relaxed);
+		lt_count_set(&m->stats->recovered, ss.recovered);
 	}
 	spool_count(m);
 	return 0;
@@ -774,6 +665,8 @@ static const char *refusal(const struct lt_mqtt *m, int rc)
 static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct lt_mqtt *m = obj;
+	char outage[80];
+	int prio;
 
 	if (m->closing || mosq != m->mosq)
 		return;
@@ -784,22 +677,17 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->up_since = (int64_t)lt_mono_ns();
 	if (m->connected_once)
 		count(&m->stats->reconnects, 1);
-	if (m->attempts > 1)
-		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s after %u failed attempts", m->peer,
-			   m->attempts - 1);
-	else
-		lt_dcc_log(m->dcc, LOG_INFO, "connected to %s", m->peer);
+	prio = lt_backoff_up(&m->bo, m->up_since, outage, sizeof(outage));
+	lt_dcc_log(m->dcc, prio, "connected to %s%s", m->peer, outage);
 	m->connected_once = 1;
-	m->attempts = 0;
 	if (m->up_ep >= 0 && (unsigned)m->up_ep != m->ep)
 		count(&m->stats->failovers, 1);
 	m->up_ep = (int)m->ep;
-	atomic_store_explicit(&m->stats->endpoint, m->ep, memory_order_relaxed);
+	lt_count_set(&m->stats->endpoint, m->ep);
 	if (m->ep) /* not the preferred broker: probe it on the back-off's schedule */
-		m->probe_ns = m->up_since + (int64_t)backoff_delay(m, m->probe_level);
+		lt_probe_schedule(&m->probe, &m->bo, m->up_since, 0);
 	else
-		m->probe_level = 0;
-	memset(m->warned, 0, sizeof(m->warned));
+		m->probe.level = 0;
 	set_state(m, LT_DCC_UP);
 	m->timer_ns = (int64_t)lt_mono_ns();
 	resubscribe(m);
@@ -948,32 +836,6 @@ static void destroy_client(struct lt_mqtt *m)
 	m->mosq = NULL;
 }
 
-/*
- * The attempt failed or the connection was lost: log (at warning level
- * the loss of the connection and each distinct reason of an outage, the
- * repeats at debug level), close, and
- * schedule the next attempt after a delay drawn uniformly in
- * [0, min(max, min * 2^level)] ("full jitter", so that gateways cut off
- * together do not come back together), but at least min / 2. The level
- * grows with each failure, and starts again only after a connection that
- * lasted reconnect_max: a broker that closes every connection soon after
- * accepting it (another client with the same client id takes the session
- * back) gets ever fewer attempts, not a storm.
- */
-/*
- * The delay after @level failures: uniform in [0, min(max, min * 2^level)],
- * at least min / 2. Also the schedule of the probes of the preferred broker.
- */
-static uint64_t backoff_delay(struct lt_mqtt *m, unsigned level)
-{
-	uint64_t lo = m->conf.backoff_min_ns, hi = m->conf.backoff_max_ns, cap = hi, delay;
-
-	if (level < 63 && lo <= (hi >> level))
-		cap = lo << level;
-	delay = rnd(m) % (cap + 1);
-	return delay < lo / 2 ? lo / 2 : delay;
-}
-
 /* Connect to broker @i of the list from the next attempt on. */
 static void set_ep(struct lt_mqtt *m, unsigned i)
 {
@@ -984,53 +846,37 @@ static void set_ep(struct lt_mqtt *m, unsigned i)
 		 m->eps[i].host, m->port);
 }
 
-static void probe_stop(struct lt_mqtt *m)
-{
-	if (m->probe_fd >= 0)
-		close(m->probe_fd);
-	m->probe_fd = -1;
-}
-
+/*
+ * The attempt failed or the connection was lost: log (at warning level
+ * the first failure of an outage and each new reason, backoff.h), close,
+ * and schedule the next attempt, at the next broker of the list, after the
+ * back-off delay.
+ */
 static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 {
-	uint64_t hi = m->conf.backoff_max_ns, delay;
 	int was_up = m->state == LT_DCC_UP;
-	uint32_t h = 2166136261u;
-	int prio = LOG_DEBUG;
+	uint64_t delay;
+	int prio;
 	char why[400];
 
 	destroy_client(m);
 	unhand_all(m);
 	requeue(m, 1);
-	probe_stop(m);
-	if (was_up && now - m->up_since >= (int64_t)hi)
-		m->level = 0;
-	else if (was_up && !strcmp(reason, CLOSED_BY_BROKER)) {
+	lt_probe_cancel(&m->probe);
+	if (was_up && now - m->up_since < (int64_t)m->conf.backoff_max_ns &&
+	    !strcmp(reason, CLOSED_BY_BROKER)) {
 		snprintf(why, sizeof(why),
 			 "closed by the broker %.1f s after it accepted the connection "
 			 "(has another client connected with the same client id \"%s\"?)",
 			 (double)(now - m->up_since) / 1e9, client_id(m));
 		reason = why;
 	}
-	delay = backoff_delay(m, m->level);
-	m->attempts++;
-	if (m->level < 64)
-		m->level++;
+	prio = lt_backoff_failed(&m->bo, now, m->peer, reason);
+	delay = lt_backoff_next(&m->bo);
 	m->timer_ns = now + (int64_t)delay;
 	m->tcp_up = 0;
 	set_state(m, LT_DCC_BACKOFF);
 	count(&m->stats->errors, 1);
-	/* FNV-1a: enough to tell the few reasons of one outage apart. */
-	for (const char *p = reason; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h |= 1;
-	if (was_up)
-		memset(m->warned, 0, sizeof(m->warned));
-	if (m->warned[0] != h && m->warned[1] != h && m->warned[2] != h && m->warned[3] != h) {
-		memmove(m->warned + 1, m->warned, sizeof(m->warned) - sizeof(m->warned[0]));
-		m->warned[0] = h;
-		prio = LOG_WARNING;
-	}
 	if (m->neps > 1) {
 		/* The next broker of the list is tried next. */
 		unsigned next = (m->ep + 1) % m->neps;
@@ -1273,7 +1119,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		goto nomem;
-	m->probe_fd = -1;
+	lt_probe_init(&m->probe, NULL, NULL);
 	TAILQ_INIT(&m->q);
 	STAILQ_INIT(&m->inbox);
 	m->stats = stats ? stats : &m->own_stats;
@@ -1326,9 +1172,7 @@ struct lt_mqtt *lt_mqtt_new(const struct lt_mqtt_conf *c, const char *client_id,
 				   why);
 		}
 	}
-	m->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid();
-	if (!m->rng)
-		m->rng = 1;
+	lt_backoff_init(&m->bo, c->backoff_min_ns, c->backoff_max_ns);
 	set_state(m, LT_DCC_IDLE);
 	update_queued(m);
 	return m;
@@ -1484,8 +1328,8 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 	case LT_DCC_UP:
 		pfd->fd = mosquitto_socket(m->mosq);
 		pfd->events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
-		if (m->ep && m->probe_ns < *deadline_ns)
-			*deadline_ns = m->probe_ns;
+		if (m->ep && m->probe.at < *deadline_ns)
+			*deadline_ns = m->probe.at;
 		/* Room in the memory queue for spooled messages: replay now. */
 		if (m->spool && !m->flushing && m->queued < m->conf.queue_bytes / 2 &&
 		    spool_unread(m->spool))
@@ -1499,16 +1343,6 @@ void lt_mqtt_poll(struct lt_mqtt *m, struct pollfd *pfd, int64_t *deadline_ns)
 	}
 	if (m->timer_ns < *deadline_ns)
 		*deadline_ns = m->timer_ns;
-}
-
-static int so_error(int fd)
-{
-	int e = 0;
-	socklen_t len = sizeof(e);
-
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return 0;
-	return e;
 }
 
 /*
@@ -1564,62 +1398,24 @@ static void loop_rc(struct lt_mqtt *m, int rc)
 		mark_lost(m, "%s", mosquitto_strerror(rc));
 }
 
-/* A TCP connection to the preferred broker: 1 it answers, 0 not yet known, -1 it does not. */
-static int probe_step(struct lt_mqtt *m, int64_t now)
-{
-	struct pollfd p = { .fd = m->probe_fd, .events = POLLOUT };
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	char port[16];
-	int r;
-
-	if (m->probe_fd >= 0) {
-		if (poll(&p, 1, 0) > 0)
-			return !so_error(m->probe_fd) && !(p.revents & (POLLERR | POLLHUP)) ? 1
-											    : -1;
-		return now >= m->probe_end ? -1 : 0;
-	}
-	snprintf(port, sizeof(port), "%u",
-		 m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
-	/* A name is resolved here as libmosquitto does at each attempt (see mqtt.h). */
-	if (getaddrinfo(m->eps[0].host, port, &hints, &ai) || !ai)
-		return -1;
-	m->probe_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	r = m->probe_fd < 0 ? -1 : connect(m->probe_fd, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	if (m->probe_fd < 0)
-		return -1;
-	if (r == 0)
-		return 1;
-	if (errno != EINPROGRESS)
-		return -1;
-	m->probe_end = now + (int64_t)m->conf.connect_timeout_ns;
-	return 0;
-}
-
 /*
  * Connected to another broker than the first: probe the first on the
- * back-off's schedule (a TCP connection); when it answers, leave the
- * current broker politely and connect to the first. If that fails, the
+ * back-off's schedule (a TCP connection, probe.h); when it answers, leave
+ * the current broker politely and connect to the first. If that fails, the
  * usual failover moves on down the list.
  */
 static void probe_preferred(struct lt_mqtt *m, int64_t now)
 {
-	int r;
+	char port[16];
 
-	if (m->state != LT_DCC_UP || m->lost || !m->ep || now < m->probe_ns)
+	if (m->state != LT_DCC_UP || m->lost || !m->ep)
 		return;
-	r = probe_step(m, now);
-	if (r == 0) {
-		m->probe_ns = now + (int64_t)PROBE_STEP_NS;
+	snprintf(port, sizeof(port), "%u",
+		 m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf));
+	if (!lt_probe_step(&m->probe, m->eps[0].host, port, &m->bo, m->conf.connect_timeout_ns,
+			   now))
 		return;
-	}
-	probe_stop(m);
-	if (r < 0) {
-		if (m->probe_level < 64)
-			m->probe_level++;
-		m->probe_ns = now + (int64_t)backoff_delay(m, m->probe_level);
-		return;
-	}
+	lt_probe_cancel(&m->probe);
 	lt_dcc_log(m->dcc, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,
 		   m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
 	if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
@@ -1674,7 +1470,7 @@ static void lt_mqtt_dispatch_io(struct lt_mqtt *m, short revents, int64_t now_ns
 			     i++)
 				loop_rc(m, mosquitto_loop_read(m->mosq, 1));
 			if (!m->lost && (revents & (POLLERR | POLLHUP))) {
-				int e = so_error(mosquitto_socket(m->mosq));
+				int e = lt_so_error(mosquitto_socket(m->mosq));
 				const char *why =
 					m->tcp_up ? "closed by the broker" : "connection refused";
 
@@ -1795,7 +1591,7 @@ void lt_mqtt_free(struct lt_mqtt *m)
 			mosquitto_loop_write(m->mosq, 1);
 	}
 	destroy_client(m);
-	probe_stop(m);
+	lt_probe_cancel(&m->probe);
 	inbox_clear(m);
 	/* The data messages still in memory are kept for the next start. */
 	requeue(m, 1);

@@ -132,14 +132,17 @@ void lt_mqtt_conf_clear(struct lt_mqtt_conf *c);
  */
 int lt_mqtt_option(struct lt_mqtt_conf *c, const char *key, const char *value, char *err,
 		   size_t errlen);
+/* Those keys as a table, for a DCC's: LT_OPT_TABLE(T, conf, lt_mqtt_opts). */
+extern const struct lt_opt lt_mqtt_opts[];
 /* Missing host, password without username, bad back-off range, TLS files (lt_tls_check()). */
 int lt_mqtt_check(const struct lt_mqtt_conf *c, char *err, size_t errlen);
 /* The port connected to: c->port, or its default. */
 unsigned lt_mqtt_port(const struct lt_mqtt_conf *c);
 /*
  * lt_mqtt_endpoints - split @host ("HOST[:PORT], ..."; an IPv6 address
- * with a port in brackets, [::1]:1883) into @ep (at most LT_MQTT_EP_MAX).
- * Returns how many, or -EINVAL with the reason in @err.
+ * with a port in brackets, [::1]:1883) into @ep (at most LT_MQTT_EP_MAX),
+ * by the one host-list parser, lt_endpoints_split() (endpoint.h), with
+ * numeric ports. Returns how many, or -EINVAL with the reason in @err.
  */
 int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t errlen);
 /* Name the brokers of @c to @dcc (lt_dcc_set_endpoints()): call at check time. */

@@ -40,7 +40,10 @@
 
 #include <openssl/err.h>
 
+#include "transport/backoff.h"
 #include "transport/endpoint.h"
+#include "transport/link_opts.h"
+#include "transport/probe.h"
 #include "transport/stream.h"
 #include "util.h"
 
@@ -54,8 +57,6 @@
 #define SEND_MIN (64u << 10)
 /* How long a TLS 1.3 client with a certificate waits for the server's verdict, see tls_hold(). */
 #define TLS_HOLD_NS (200 * MSEC)
-/* How often a probe of the preferred endpoint looks whether its connect() completed. */
-#define PROBE_TICK_NS (50 * MSEC)
 /*
  * The history holds this much more than the largest window, 2 x
  * queue_size / 4: the kernel may queue one segment (64 KiB with GSO) past
@@ -97,18 +98,12 @@ struct lt_stream {
 	struct addrinfo *ai;     /* resolved addresses of the current attempt */
 	struct addrinfo *ai_cur; /* the one being connected to */
 	int64_t timer_ns;        /* end of back-off, or connect deadline */
-	unsigned attempts;       /* consecutive failed rounds, for the back-off */
+	struct lt_backoff bo;    /* delays and the outage's log (backoff.h) */
 	int connected_once;
-	int quiet; /* a failure was logged at warning level: the next ones at debug */
-	uint64_t rng;
 
-	/* Probe of the preferred endpoint while connected to another (see probe_step()). */
-	int probe_fd;
-	struct addrinfo *probe_ai, *probe_cur;
-	int64_t probe_at;       /* next step of the probe */
-	int64_t probe_deadline; /* the connect() in progress gives up then */
-	unsigned probe_attempts;
-	int probe_ok; /* connected: switch to it at the next record boundary */
+	/* Probe of the preferred endpoint while connected to another (probe.h). */
+	struct lt_probe probe; /* ok: switch to it at the next record boundary */
+	int switched;          /* on the probe's connection, not up yet */
 
 	/* TLS */
 	SSL_CTX *ctx[LT_ENDPOINTS_MAX]; /* one per endpoint (the name checked differs) */
@@ -140,69 +135,41 @@ void stream_conf_clear(struct lt_stream_conf *c)
 	lt_tls_conf_clear(&c->tls);
 }
 
-static void set_str(char **dst, const char *value)
+/* host: "HOST[:PORT], ..." checked now, each endpoint's port at the check (port may come later). */
+static int set_host(void *field, const char *key, const char *value, char *err, size_t errlen)
 {
-	free(*dst);
-	*dst = xstrdup(value);
+	int r;
+
+	if (!*value)
+		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
+	r = lt_endpoints_parse(value, "", NULL, err, errlen);
+	return r < 0 ? r : lt_opts_strdup(field, value, err, errlen);
 }
+
+static const struct lt_opt_name stream_kinds[] = {
+	{ "tcp", LT_STREAM_TCP },
+	{ "file", LT_STREAM_FILE },
+	{ "stdout", LT_STREAM_STDOUT },
+	{ NULL, 0 },
+};
+
+const struct lt_opt stream_conf_opts[] = {
+	LT_OPT_ENUM("transport", struct lt_stream_conf, kind, 0, stream_kinds,
+		    "tcp, file or stdout"),
+	LT_OPT_FUNC("host", struct lt_stream_conf, host, 0, set_host, "TCP peers, in order"),
+	LT_OPT_STRING("port", struct lt_stream_conf, port, LT_OPT_NONEMPTY, 0,
+		      "port of the hosts that name none"),
+	LT_OPT_STRING("path", struct lt_stream_conf, path, LT_OPT_NONEMPTY, 0,
+		      "file appended to (transport = file)"),
+	LT_LINK_OPTS(struct lt_stream_conf),
+	LT_OPT_TABLE(struct lt_stream_conf, tls, lt_tls_opts),
+	LT_OPT_END(),
+};
 
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
 		       size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "transport")) {
-		if (!strcmp(value, "tcp"))
-			c->kind = LT_STREAM_TCP;
-		else if (!strcmp(value, "file"))
-			c->kind = LT_STREAM_FILE;
-		else if (!strcmp(value, "stdout"))
-			c->kind = LT_STREAM_STDOUT;
-		else
-			return lt_errf(err, errlen, -EINVAL,
-				       "transport must be tcp, file or stdout, not \"%s\"", value);
-		return 0;
-	}
-	if (!strcmp(key, "host") || !strcmp(key, "port") || !strcmp(key, "path")) {
-		if (!*value)
-			return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
-		/* The syntax now, each endpoint's port at the check (port may come later). */
-		if (!strcmp(key, "host") &&
-		    (r = lt_endpoints_parse(value, "", NULL, err, errlen)) < 0)
-			return r;
-		if (!strcmp(key, "host"))
-			set_str(&c->host, value);
-		else if (!strcmp(key, "port"))
-			set_str(&c->port, value);
-		else
-			set_str(&c->path, value);
-		return 0;
-	}
-	if (!strcmp(key, "queue_size")) {
-		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
-		if (r < 0)
-			return r;
-		c->queue_bytes = (size_t)v;
-		return 0;
-	}
-	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
-	    !strcmp(key, "connect_timeout")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r < 0)
-			return r;
-		/* A zero delay would make a refusing peer spin the publisher. */
-		if (v < MSEC)
-			return lt_errf(err, errlen, -EINVAL, "%s must be at least 1ms", key);
-		if (!strcmp(key, "reconnect_min"))
-			c->backoff_min_ns = v;
-		else if (!strcmp(key, "reconnect_max"))
-			c->backoff_max_ns = v;
-		else
-			c->connect_timeout_ns = v;
-		return 0;
-	}
-	return lt_tls_option(&c->tls, key, value, err, errlen);
+	return lt_opts_set(stream_conf_opts, c, key, value, err, errlen);
 }
 
 /* The checks of stream_conf_check(), without loading the TLS files when !@tls_files. */
@@ -243,28 +210,19 @@ int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen)
 static void set_state(struct lt_stream *s, enum lt_dcc_state st)
 {
 	s->state = st;
-	atomic_store_explicit(&s->stats->state, (int)st, memory_order_relaxed);
+	lt_count_set(&s->stats->state, (int)st);
 }
 
 /* Queued bytes, and the samples (lines) that are neither sent nor dropped. */
 static void update_queued(struct lt_stream *s)
 {
-	atomic_store_explicit(&s->stats->queued, s->tail - s->rec, memory_order_relaxed);
-	atomic_store_explicit(&s->stats->pending, s->lines, memory_order_relaxed);
+	lt_count_set(&s->stats->queued, s->tail - s->rec);
+	lt_count_set(&s->stats->pending, s->lines);
 }
 
-static void count(_Atomic uint64_t *c, uint64_t n)
+static void count(uint64_t *c, uint64_t n)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
-
-/* xorshift64*: the jitter only needs to spread clients apart. */
-static uint64_t rnd(struct lt_stream *s)
-{
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return s->rng * 0x2545F4914F6CDD1Dull;
+	lt_count(c, n);
 }
 
 /* The bytes [from, to) of the ring as at most two pieces. */
@@ -356,20 +314,9 @@ static void advance(struct lt_stream *s, size_t n)
 
 /* ---- TCP ---------------------------------------------------------------- */
 
-static void probe_cancel(struct lt_stream *s)
-{
-	if (s->probe_fd >= 0)
-		close(s->probe_fd);
-	s->probe_fd = -1;
-	if (s->probe_ai)
-		freeaddrinfo(s->probe_ai);
-	s->probe_ai = s->probe_cur = NULL;
-	s->probe_ok = 0;
-}
-
 static void tcp_close(struct lt_stream *s)
 {
-	probe_cancel(s);
+	lt_probe_cancel(&s->probe);
 	if (s->ssl)
 		SSL_free(s->ssl);
 	s->ssl = NULL;
@@ -383,31 +330,16 @@ static void tcp_close(struct lt_stream *s)
 }
 
 /*
- * The delay after @attempts failures, drawn uniformly in
- * [0, min(max, min * 2^attempts)] ("full jitter", so that gateways cut off
- * together do not come back together), but at least min / 2. The one
- * back-off: reconnecting and probing the preferred endpoint both use it.
+ * Close and schedule the next attempt, at the preferred endpoint, after the
+ * back-off delay (backoff.h: reconnecting and probing the preferred
+ * endpoint both use it).
  */
-static uint64_t backoff_delay(struct lt_stream *s, unsigned attempts)
-{
-	uint64_t lo = s->conf.backoff_min_ns, hi = s->conf.backoff_max_ns;
-	uint64_t cap = hi, delay;
-
-	if (attempts < 63 && lo <= (hi >> attempts))
-		cap = lo << attempts;
-	delay = rnd(s) % (cap + 1);
-	return delay < lo / 2 ? lo / 2 : delay;
-}
-
-/* Close and schedule the next attempt, at the preferred endpoint, after the back-off delay. */
 static void backoff(struct lt_stream *s, int64_t now, const char *what, const char *reason)
 {
-	uint64_t delay;
-	int prio = s->quiet ? LOG_DEBUG : LOG_WARNING;
+	int prio = lt_backoff_failed(&s->bo, now, s->peer, reason);
+	uint64_t delay = lt_backoff_next(&s->bo);
 
 	tcp_close(s);
-	delay = backoff_delay(s, s->attempts);
-	s->attempts++;
 	s->tried = 0;
 	s->cur = 0;
 	s->timer_ns = now + (int64_t)delay;
@@ -415,7 +347,6 @@ static void backoff(struct lt_stream *s, int64_t now, const char *what, const ch
 	count(&s->stats->errors, 1);
 	lt_dcc_log(s->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", s->peer, what,
 		   reason, (unsigned long long)((delay + MSEC - 1) / MSEC));
-	s->quiet = 1;
 }
 
 /*
@@ -493,7 +424,7 @@ static void resend_window(struct lt_stream *s, uint64_t partial)
 	s->hist_len = 0;
 	s->last_resend.bytes = pos - skip - queued;
 	s->last_resend.lines = lines;
-	atomic_fetch_sub_explicit(&s->stats->sent, lines, memory_order_relaxed);
+	lt_count_sub(&s->stats->sent, lines);
 	count(&s->stats->resent, lines);
 	update_queued(s);
 }
@@ -517,8 +448,9 @@ static void fail(struct lt_stream *s, int64_t now, const char *what, const char 
 	tcp_close(s);
 	count(&s->stats->errors, 1);
 	s->cur = (s->cur + 1) % s->nep;
-	lt_dcc_log(s->dcc, s->quiet ? LOG_DEBUG : LOG_WARNING, "connection to %s %s: %s, trying %s",
-		   s->ep[from].name, what, reason, s->ep[s->cur].name);
+	lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, s->ep[from].name, reason),
+		   "connection to %s %s: %s, trying %s", s->ep[from].name, what, reason,
+		   s->ep[s->cur].name);
 	connect_start(s, now);
 }
 
@@ -529,7 +461,6 @@ static void connection_lost(struct lt_stream *s, int64_t now, const char *reason
 
 	s->head = s->rec;
 	resend_window(s, partial);
-	s->quiet = 0;
 	fail(s, now, "lost", reason);
 }
 
@@ -537,18 +468,17 @@ static void drain(struct lt_stream *s);
 
 static void connected(struct lt_stream *s)
 {
+	int64_t now = (int64_t)lt_mono_ns();
+	char outage[80];
+	int prio = lt_backoff_up(&s->bo, now, outage, sizeof(outage));
+
 	if (s->ai)
 		freeaddrinfo(s->ai);
 	s->ai = s->ai_cur = NULL;
 	if (s->connected_once)
 		count(&s->stats->reconnects, 1);
-	if (s->attempts > 1)
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s after %u failed attempts",
-			   s->peer, s->ssl ? " with " : "", s->ssl ? SSL_get_version(s->ssl) : "",
-			   s->attempts);
-	else
-		lt_dcc_log(s->dcc, LOG_INFO, "connected to %s%s%s", s->peer, s->ssl ? " with " : "",
-			   s->ssl ? SSL_get_version(s->ssl) : "");
+	lt_dcc_log(s->dcc, prio, "connected to %s%s%s%s", s->peer, s->ssl ? " with " : "",
+		   s->ssl ? SSL_get_version(s->ssl) : "", outage);
 	/* A move: to another endpoint than the last one, or first to another than the preferred. */
 	if (s->up_ep >= 0 ? (unsigned)s->up_ep != s->cur : s->cur != 0) {
 		count(&s->stats->failovers, 1);
@@ -557,15 +487,24 @@ static void connected(struct lt_stream *s)
 			   s->up_ep >= 0 ? s->ep[s->up_ep].name : "unreachable");
 	}
 	s->up_ep = (int)s->cur;
-	atomic_store_explicit(&s->stats->endpoint, s->cur, memory_order_relaxed);
+	lt_count_set(&s->stats->endpoint, s->cur);
 	s->connected_once = 1;
-	s->attempts = 0;
 	s->tried = 0;
-	s->quiet = 0;
 	s->outq = 0;
-	/* Away from the preferred endpoint: probe it on the back-off schedule. */
-	s->probe_attempts = 0;
-	s->probe_at = (int64_t)lt_mono_ns() + (int64_t)backoff_delay(s, 0);
+	/*
+	 * Away from the preferred endpoint: probe it on the back-off schedule.
+	 * Here again after a switch back that did not come up (TCP accepted,
+	 * the handshake refused: a bad certificate), the probe counts as
+	 * failed: the next waits a level longer, so that such an endpoint is
+	 * tried less and less often instead of at the shortest delay each time.
+	 */
+	if (s->switched && s->cur) {
+		s->probe.level += s->probe.level < 63;
+		lt_probe_schedule(&s->probe, &s->bo, now, 0);
+	} else {
+		lt_probe_schedule(&s->probe, &s->bo, now, 1);
+	}
+	s->switched = 0;
 	set_state(s, LT_DCC_UP);
 	drain(s);
 }
@@ -756,7 +695,7 @@ static void sample_outq(struct lt_stream *s)
 
 /*
  * Where sending stops: the tail, or, when a switch to the preferred
- * endpoint waits (probe_ok), the end of the record being sent, so the
+ * endpoint waits (probe.ok), the end of the record being sent, so the
  * old connection ends on a line boundary.
  */
 static uint64_t send_end(const struct lt_stream *s)
@@ -765,8 +704,8 @@ static uint64_t send_end(const struct lt_stream *s)
 	uint64_t off = s->head;
 	int niov;
 
-	if (!s->probe_ok || s->head == s->rec)
-		return s->probe_ok ? s->head : s->tail;
+	if (!s->probe.ok || s->head == s->rec)
+		return s->probe.ok ? s->head : s->tail;
 	niov = ring_iov(s, s->head, s->tail, iov);
 	for (int i = 0; i < niov; i++) {
 		const char *nl = memchr(iov[i].iov_base, '\n', iov[i].iov_len);
@@ -892,92 +831,19 @@ static void tcp_read(struct lt_stream *s, int64_t now)
 	}
 }
 
-static int so_error(int fd)
+/* The probe's socket: that of a connection (keepalive, SO_SNDBUF), it may become one. */
+static int probe_socket(void *ctx, const struct addrinfo *a)
 {
-	int e = 0;
-	socklen_t len = sizeof(e);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return errno;
-	return e;
+	return tcp_socket(ctx, a);
 }
 
-/* The probe's connect() to the address probe_cur failed: the next address, or wait. */
-static void probe_next(struct lt_stream *s, int64_t now, int from_next);
-
-static void probe_failed(struct lt_stream *s, int64_t now)
-{
-	probe_cancel(s);
-	s->probe_at = now + (int64_t)backoff_delay(s, ++s->probe_attempts);
-}
-
-static void probe_next(struct lt_stream *s, int64_t now, int from_next)
-{
-	if (s->probe_fd >= 0)
-		close(s->probe_fd);
-	s->probe_fd = -1;
-	if (from_next)
-		s->probe_cur = s->probe_cur->ai_next;
-	for (; s->probe_cur; s->probe_cur = s->probe_cur->ai_next) {
-		int fd = tcp_socket(s, s->probe_cur);
-
-		if (fd < 0)
-			continue;
-		s->probe_fd = fd;
-		if (connect(fd, s->probe_cur->ai_addr, s->probe_cur->ai_addrlen) == 0) {
-			s->probe_ok = 1;
-			return;
-		}
-		if (errno == EINPROGRESS) {
-			s->probe_deadline = now + (int64_t)s->conf.connect_timeout_ns;
-			s->probe_at = now + (int64_t)PROBE_TICK_NS;
-			return;
-		}
-		close(fd);
-		s->probe_fd = -1;
-	}
-	probe_failed(s, now);
-}
-
-/*
- * Connected to another endpoint than the preferred one: try to connect to
- * the preferred one beside it, at the times of the back-off schedule. The
- * transport has one descriptor to poll, so a connect() in progress is
- * looked at every PROBE_TICK_NS (a zero-timeout poll()) until it
- * completes or connect_timeout passes.
- */
+/* Connected to another endpoint than the preferred one: probe that one (probe.h). */
 static void probe_step(struct lt_stream *s, int64_t now)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_ADDRCONFIG,
-	};
-
-	if (s->state != LT_DCC_UP || !s->cur || s->probe_ok || now < s->probe_at)
+	if (s->state != LT_DCC_UP || !s->cur)
 		return;
-	if (s->probe_fd < 0) {
-		if (getaddrinfo(s->ep[0].host, s->ep[0].port, &hints, &s->probe_ai)) {
-			s->probe_ai = NULL;
-			probe_failed(s, now);
-			return;
-		}
-		s->probe_cur = s->probe_ai;
-		probe_next(s, now, 0);
-		return;
-	}
-	struct pollfd pfd = { .fd = s->probe_fd, .events = POLLOUT };
-
-	if (poll(&pfd, 1, 0) > 0) {
-		if (so_error(s->probe_fd) || (pfd.revents & (POLLERR | POLLHUP)))
-			probe_next(s, now, 1);
-		else
-			s->probe_ok = 1;
-	} else if (now >= s->probe_deadline) {
-		probe_next(s, now, 1);
-	} else {
-		s->probe_at = now + (int64_t)PROBE_TICK_NS;
-	}
+	lt_probe_step(&s->probe, s->ep[0].host, s->ep[0].port, &s->bo, s->conf.connect_timeout_ns,
+		      now);
 }
 
 /*
@@ -988,9 +854,8 @@ static void probe_step(struct lt_stream *s, int64_t now)
  */
 static void switch_back(struct lt_stream *s, int64_t now)
 {
-	int fd = s->probe_fd;
+	int fd = lt_probe_take(&s->probe);
 
-	s->probe_fd = -1;
 	if (s->ssl && !s->tls_phase) {
 		ERR_clear_error();
 		SSL_shutdown(s->ssl);
@@ -1001,6 +866,7 @@ static void switch_back(struct lt_stream *s, int64_t now)
 		   s->ep[0].name);
 	s->cur = 0;
 	s->fd = fd;
+	s->switched = 1;
 	snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
 	s->ssl_ctx = s->ctx[0];
 	tcp_connected(s, now);
@@ -1015,7 +881,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 			tls_hold(s, now, 0);
 	} else if (s->fd >= 0 && revents) {
 		if (s->state == LT_DCC_CONNECTING) {
-			int e = so_error(s->fd);
+			int e = lt_so_error(s->fd);
 
 			if (!e && (revents & (POLLERR | POLLHUP)))
 				e = ECONNREFUSED;
@@ -1027,7 +893,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 			if (revents & (POLLIN | POLLHUP | POLLERR))
 				tcp_read(s, now);
 			if (s->state == LT_DCC_UP && (revents & (POLLHUP | POLLERR))) {
-				int e = so_error(s->fd);
+				int e = lt_so_error(s->fd);
 
 				connection_lost(s, now, e ? strerror(e) : "hung up");
 			}
@@ -1036,7 +902,7 @@ static void tcp_dispatch(struct lt_stream *s, short revents, int64_t now)
 		}
 	}
 	probe_step(s, now);
-	if (s->state == LT_DCC_UP && s->probe_ok && s->head == s->rec)
+	if (s->state == LT_DCC_UP && s->probe.ok && s->head == s->rec)
 		switch_back(s, now);
 	if (s->state == LT_DCC_CONNECTING && s->tls_phase == 2 && now >= s->hold_until)
 		tls_hold(s, now, 1);
@@ -1066,18 +932,22 @@ static void file_drain(struct lt_stream *s)
 			/* Keep the data (nothing is rewound: the file already has
 			 * the bytes written) and retry after a back-off delay. */
 			int64_t now = (int64_t)lt_mono_ns();
-			uint64_t delay = s->conf.backoff_min_ns;
 
 			count(&s->stats->errors, 1);
-			if (!s->quiet)
-				lt_dcc_log(s->dcc, LOG_WARNING, "cannot write to %s: %s", s->peer,
-					   strerror(e));
-			s->quiet = 1;
-			s->timer_ns = now + (int64_t)delay;
+			lt_dcc_log(s->dcc, lt_backoff_failed(&s->bo, now, NULL, strerror(e)),
+				   "cannot write to %s: %s", s->peer, strerror(e));
+			s->timer_ns = now + (int64_t)s->conf.backoff_min_ns;
 			set_state(s, LT_DCC_BACKOFF);
 			return;
 		}
-		s->quiet = 0;
+		if (s->bo.down_since) {
+			char outage[80];
+
+			lt_dcc_log(s->dcc,
+				   lt_backoff_up(&s->bo, (int64_t)lt_mono_ns(), outage,
+						 sizeof(outage)),
+				   "writing to %s%s", s->peer, outage);
+		}
 		advance(s, (size_t)n);
 	}
 }
@@ -1105,7 +975,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	if (!s)
 		return -ENOMEM;
 	s->fd = -1;
-	s->probe_fd = -1;
+	lt_probe_init(&s->probe, probe_socket, s);
 	s->up_ep = -1;
 	s->conf = *c;
 	s->conf.host = s->conf.port = s->conf.path = NULL;
@@ -1134,9 +1004,7 @@ int stream_new(const struct lt_stream_conf *c, struct lt_dcc *dcc, struct lt_dcc
 	}
 	s->dcc = dcc;
 	s->stats = stats ? stats : &s->own_stats;
-	s->rng = lt_mono_ns() ^ ((uint64_t)(uintptr_t)s << 16) ^ (uint64_t)getpid();
-	if (!s->rng)
-		s->rng = 1;
+	lt_backoff_init(&s->bo, c->backoff_min_ns, c->backoff_max_ns);
 	if (c->kind == LT_STREAM_TCP)
 		snprintf(s->peer, sizeof(s->peer), "%s", s->ep[0].name);
 	else
@@ -1232,8 +1100,8 @@ void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns)
 		pfd->fd = s->fd;
 		/* POLLIN even when idle, to notice the peer closing. */
 		pfd->events = POLLIN | (s->head < send_end(s) ? POLLOUT : 0);
-		if (s->cur && (s->probe_ok ? s->head == s->rec : s->probe_at < *deadline_ns))
-			*deadline_ns = s->probe_ok ? 0 : s->probe_at;
+		if (s->cur && (s->probe.ok ? s->head == s->rec : s->probe.at < *deadline_ns))
+			*deadline_ns = s->probe.ok ? 0 : s->probe.at;
 		return;
 	case LT_DCC_BACKOFF:
 		break;

@@ -69,6 +69,8 @@ void stream_conf_clear(struct lt_stream_conf *c);
  */
 int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *value, char *err,
 		       size_t errlen);
+/* Those keys as a table, for a DCC's: LT_OPT_TABLE(T, conf, stream_conf_opts). */
+extern const struct lt_opt stream_conf_opts[];
 /* Report a missing host/path etc., and TLS problems (lt_tls_check()). */
 int stream_conf_check(const struct lt_stream_conf *c, char *err, size_t errlen);
 

@@ -113,52 +113,36 @@ int lt_tls_conf_copy(struct lt_tls_conf *dst, const struct lt_tls_conf *src)
 	return 0;
 }
 
-static int set_str(char **dst, const char *key, const char *value, char *err, size_t errlen)
-{
-	char *s;
+static const struct lt_opt_name tls_versions[] = {
+	{ "1.2", TLS1_2_VERSION },
+	{ "1.3", TLS1_3_VERSION },
+	{ NULL, 0 },
+};
 
-	if (!*value)
-		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
-	s = strdup(value);
-	if (!s)
-		return lt_errf(err, errlen, -EINVAL, "out of memory");
-	free(*dst);
-	*dst = s;
-	return 0;
-}
+#define TLS_PATH(k, f, h) LT_OPT_STRING(k, struct lt_tls_conf, f, LT_OPT_NONEMPTY, 0, h)
+
+const struct lt_opt lt_tls_opts[] = {
+	LT_OPT_BOOL("tls", struct lt_tls_conf, enabled, 0, "use TLS"),
+	LT_OPT_BOOL("verify_hostname", struct lt_tls_conf, verify_hostname, 0,
+		    "check the peer's name in its certificate"),
+	LT_OPT_ENUM("min_tls", struct lt_tls_conf, min_version, 0, tls_versions,
+		    "oldest TLS version accepted"),
+	TLS_PATH("ca_file", ca_file, "CA certificates (PEM)"),
+	TLS_PATH("ca_dir", ca_dir, "folder of hashed CA certificates"),
+	TLS_PATH("cert", cert, "client certificate (PEM)"),
+	TLS_PATH("key", key, "client key (PEM)"),
+	TLS_PATH("crl", crl, "certificate revocation list (PEM)"),
+	LT_OPT_STRING("ciphers", struct lt_tls_conf, ciphers, LT_OPT_NONEMPTY, 0,
+		      "TLS 1.2 cipher list"),
+	LT_OPT_STRING("ciphersuites", struct lt_tls_conf, ciphersuites, LT_OPT_NONEMPTY, 0,
+		      "TLS 1.3 cipher suites"),
+	LT_OPT_END(),
+};
 
 int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, char *err,
 		  size_t errlen)
 {
-	if (!strcmp(key, "tls"))
-		return lt_parse_bool(value, &t->enabled, err, errlen);
-	if (!strcmp(key, "verify_hostname"))
-		return lt_parse_bool(value, &t->verify_hostname, err, errlen);
-	if (!strcmp(key, "min_tls")) {
-		if (!strcmp(value, "1.2"))
-			t->min_version = TLS1_2_VERSION;
-		else if (!strcmp(value, "1.3"))
-			t->min_version = TLS1_3_VERSION;
-		else
-			return lt_errf(err, errlen, -EINVAL,
-				       "min_tls must be 1.2 or 1.3, not \"%s\"", value);
-		return 0;
-	}
-	if (!strcmp(key, "ca_file"))
-		return set_str(&t->ca_file, key, value, err, errlen);
-	if (!strcmp(key, "ca_dir"))
-		return set_str(&t->ca_dir, key, value, err, errlen);
-	if (!strcmp(key, "cert"))
-		return set_str(&t->cert, key, value, err, errlen);
-	if (!strcmp(key, "key"))
-		return set_str(&t->key, key, value, err, errlen);
-	if (!strcmp(key, "crl"))
-		return set_str(&t->crl, key, value, err, errlen);
-	if (!strcmp(key, "ciphers"))
-		return set_str(&t->ciphers, key, value, err, errlen);
-	if (!strcmp(key, "ciphersuites"))
-		return set_str(&t->ciphersuites, key, value, err, errlen);
-	return -ENOENT;
+	return lt_opts_set(lt_tls_opts, t, key, value, err, errlen);
 }
 
 int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)

@@ -4,7 +4,7 @@
  * TLSConf): the options of a DCC section, and an OpenSSL 3 client context
  * built from them.
  *
- * Options (each DCC chains lt_tls_option() after its own keys):
+ * Options (the table lt_tls_opts, which each transport's table nests):
  *   tls             yes/no (default no)
  *   ca_file         PEM file of trusted CAs      \ neither: the system's
  *   ca_dir          c_rehash'ed folder of CAs    / default store
@@ -31,6 +31,8 @@
 #include <openssl/ssl.h>
 #include <stddef.h>
 
+#include <liota/options.h>
+
 struct lt_tls_conf {
 	int enabled;         /* tls = yes */
 	char *ca_file;       /* NULL: none */
@@ -51,10 +53,12 @@ void lt_tls_conf_clear(struct lt_tls_conf *t);
 /* Deep copy of @src into @dst (uninitialised); -ENOMEM, @dst then cleared. */
 int lt_tls_conf_copy(struct lt_tls_conf *dst, const struct lt_tls_conf *src);
 
+/* The keys above, for struct lt_tls_conf: LT_OPT_TABLE(T, tls, lt_tls_opts). */
+extern const struct lt_opt lt_tls_opts[];
+
 /*
- * lt_tls_option - take one "key = value" of the list above. Returns 0,
- * -ENOENT when @key is not a TLS key (so a DCC can chain it after its own
- * and the transport's), or -EINVAL with a reason in @err.
+ * lt_tls_option - lt_opts_set() with lt_tls_opts: 0, -ENOENT when @key is
+ * not a TLS key, -EINVAL or -ENOMEM with a reason in @err.
  */
 int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, char *err,
 		  size_t errlen);

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <uv.h>
 
+#include "transport/backoff.h"
+#include "transport/link_opts.h"
 #include "transport/ws.h"
 #include "util.h"
 
@@ -56,9 +58,7 @@ struct lt_ws {
 	enum ws_state state;
 	bool ever_up, closing, writing;
 	int64_t retry_at;
-	uint64_t backoff_ns;
-	uint64_t rnd;
-	char last_err[200];
+	struct lt_backoff bo; /* delays and the outage's log (backoff.h) */
 	char verify_err[200]; /* why the server certificate was refused, "" if it was not */
 
 	struct ws_msg *head, **tail;
@@ -90,41 +90,17 @@ void lt_ws_conf_clear(struct lt_ws_conf *c)
 	lt_tls_conf_clear(&c->tls);
 }
 
+const struct lt_opt lt_ws_opts[] = {
+	LT_OPT_STRING("url", struct lt_ws_conf, url, 0, 0, "ws://HOST[:PORT]/PATH or wss://..."),
+	LT_LINK_OPTS(struct lt_ws_conf),
+	LT_OPT_TABLE(struct lt_ws_conf, tls, lt_tls_opts),
+	LT_OPT_END(),
+};
+
 int lt_ws_conf_option(struct lt_ws_conf *c, const char *key, const char *value, char *err,
 		      size_t errlen)
 {
-	uint64_t v;
-	int r;
-
-	if (!strcmp(key, "url")) {
-		free(c->url);
-		c->url = xstrdup(value);
-		return 0;
-	}
-	if (!strcmp(key, "queue_size")) {
-		r = lt_parse_uint(value, 4096, 1ull << 30, &v, err, errlen);
-		if (!r)
-			c->queue_bytes = (size_t)v;
-		return r;
-	}
-	if (!strcmp(key, "reconnect_min") || !strcmp(key, "reconnect_max") ||
-	    !strcmp(key, "connect_timeout")) {
-		r = lt_parse_duration(value, &v, err, errlen);
-		if (r)
-			return r;
-		if (v < MS) {
-			snprintf(err, errlen, "%s must be at least 1ms", key);
-			return -EINVAL;
-		}
-		if (key[0] == 'c')
-			c->connect_timeout_ns = v;
-		else if (!strcmp(key, "reconnect_min"))
-			c->backoff_min_ns = v;
-		else
-			c->backoff_max_ns = v;
-		return 0;
-	}
-	return lt_tls_option(&c->tls, key, value, err, errlen);
+	return lt_opts_set(lt_ws_opts, c, key, value, err, errlen);
 }
 
 int lt_ws_parse_url(const char *url, bool *tls, char **host, unsigned *port, char **path, char *err,
@@ -242,14 +218,14 @@ static void set_state(struct lt_ws *w, enum ws_state s)
 
 	w->state = s;
 	if (w->stats)
-		atomic_store_explicit(&w->stats->state, map[s], memory_order_relaxed);
+		lt_count_set(&w->stats->state, map[s]);
 }
 
 static void queued_changed(struct lt_ws *w)
 {
 	if (w->stats) {
-		atomic_store_explicit(&w->stats->queued, w->queued, memory_order_relaxed);
-		atomic_store_explicit(&w->stats->pending, w->pending, memory_order_relaxed);
+		lt_count_set(&w->stats->queued, w->queued);
+		lt_count_set(&w->stats->pending, w->pending);
 	}
 }
 
@@ -259,7 +235,7 @@ static void msg_gone(struct lt_ws *w, struct ws_msg *m, bool dropped)
 	w->queued -= m->len;
 	w->pending -= m->samples;
 	if (dropped && w->stats)
-		atomic_fetch_add_explicit(&w->stats->dropped, m->samples, memory_order_relaxed);
+		lt_count(&w->stats->dropped, m->samples);
 	free(m);
 }
 
@@ -332,27 +308,19 @@ size_t lt_ws_queued(const struct lt_ws *w)
 
 /* ---- connection ----------------------------------------------------------------------- */
 
-static uint64_t rnd_next(struct lt_ws *w)
-{
-	uint64_t x = w->rnd;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return w->rnd = x;
-}
-
 static int64_t mono_ns(void)
 {
 	return (int64_t)lt_mono_ns();
 }
 
-/* The connection failed or ended: log (once per distinct reason), back off. */
+/* The connection failed or ended: log (once per outage and reason, backoff.h), back off. */
 static void went_down(struct lt_ws *w, const char *why)
 {
 	bool was_up = w->state == WS_UP;
-	char reason[sizeof(w->last_err)];
+	char reason[200];
+	int64_t now = mono_ns();
 	uint64_t delay;
+	int prio;
 
 	w->wsi = NULL;
 	w->writing = false;
@@ -370,22 +338,14 @@ static void went_down(struct lt_ws *w, const char *why)
 			snprintf(reason, sizeof(reason), "%s", tlswhy);
 	}
 	if (w->stats)
-		atomic_fetch_add_explicit(&w->stats->errors, 1, memory_order_relaxed);
-	if (was_up) {
-		lt_dcc_log(w->dcc, LOG_WARNING, "connection to %s lost: %s", w->conf.url, reason);
-		w->backoff_ns = w->conf.backoff_min_ns;
-		w->last_err[0] = '\0';
-	} else if (strcmp(reason, w->last_err)) {
-		lt_dcc_log(w->dcc, LOG_WARNING, "cannot connect to %s: %s", w->conf.url, reason);
-		snprintf(w->last_err, sizeof(w->last_err), "%s", reason);
-	} else {
-		lt_dcc_log(w->dcc, LOG_DEBUG, "cannot connect to %s: %s", w->conf.url, reason);
-	}
-	/* Exponential back-off with jitter: a delay in [cur/2, cur]. */
-	delay = w->backoff_ns / 2 + rnd_next(w) % (w->backoff_ns / 2 + 1);
-	w->retry_at = mono_ns() + (int64_t)delay;
-	w->backoff_ns = w->backoff_ns * 2 > w->conf.backoff_max_ns ? w->conf.backoff_max_ns
-								   : w->backoff_ns * 2;
+		lt_count(&w->stats->errors, 1);
+	prio = lt_backoff_failed(&w->bo, now, NULL, reason);
+	delay = lt_backoff_next(&w->bo);
+	lt_dcc_log(w->dcc, prio,
+		   was_up ? "connection to %s lost: %s, retrying in %llu ms"
+			  : "cannot connect to %s: %s, retrying in %llu ms",
+		   w->conf.url, reason, (unsigned long long)((delay + MS - 1) / MS));
+	w->retry_at = now + (int64_t)delay;
 	set_state(w, WS_BACKOFF);
 	drop_unkept(w);
 	if (was_up && w->h.on_disconnect)
@@ -442,6 +402,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
 	struct lt_ws *w = lws_context_user(lws_get_context(wsi));
 	struct ws_msg *m;
+	char outage[80];
 	int n;
 
 	if (!w)
@@ -451,12 +412,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (w->closing)
 			return -1;
 		if (w->ever_up && w->stats)
-			atomic_fetch_add_explicit(&w->stats->reconnects, 1, memory_order_relaxed);
-		lt_dcc_log(w->dcc, w->ever_up ? LOG_NOTICE : LOG_INFO, "connected to %s",
-			   w->conf.url);
+			lt_count(&w->stats->reconnects, 1);
+		n = lt_backoff_up(&w->bo, mono_ns(), outage, sizeof(outage));
+		lt_dcc_log(w->dcc, n, "connected to %s%s", w->conf.url, outage);
 		w->ever_up = true;
-		w->last_err[0] = '\0';
-		w->backoff_ns = w->conf.backoff_min_ns;
 		w->rx_len = w->rx_total = 0;
 		w->rx_over = false;
 		set_state(w, WS_UP);
@@ -488,9 +447,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (n < (int)m->len)
 			return -1; /* lws closes the connection: CLIENT_CLOSED follows */
 		if (w->stats) {
-			atomic_fetch_add_explicit(&w->stats->bytes, m->len, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->stats->sent, m->samples,
-						  memory_order_relaxed);
+			lt_count(&w->stats->bytes, m->len);
+			lt_count(&w->stats->sent, m->samples);
 		}
 		pop_head(w, false);
 		queued_changed(w);
@@ -572,8 +530,7 @@ struct lt_ws *lt_ws_new(const struct lt_ws_conf *c, const struct lt_ws_handlers 
 	w->hctx = ctx;
 	w->dcc = dcc;
 	w->stats = stats;
-	w->rnd = lt_mono_ns() | 1;
-	w->backoff_ns = c->backoff_min_ns;
+	lt_backoff_init(&w->bo, c->backoff_min_ns, c->backoff_max_ns);
 	r = lt_ws_parse_url(c->url ? c->url : "", &w->tls, &w->host, &w->port, &w->path, err,
 			    errlen);
 	if (r < 0 || !(w->conf.url = strdup(c->url)) ||

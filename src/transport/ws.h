@@ -53,6 +53,8 @@ void lt_ws_conf_clear(struct lt_ws_conf *c);
  */
 int lt_ws_conf_option(struct lt_ws_conf *c, const char *key, const char *value, char *err,
 		      size_t errlen);
+/* Those keys as a table: LT_OPT_TABLE(T, conf, lt_ws_opts). */
+extern const struct lt_opt lt_ws_opts[];
 /* A url is given and well formed; wss:// and tls agree; the TLS files (lt_tls_check()). */
 int lt_ws_conf_check(const struct lt_ws_conf *c, char *err, size_t errlen);
 

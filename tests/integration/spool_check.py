@@ -13,11 +13,12 @@ given more than once (fault test 7: two carbon-caches behind one DCC's
 endpoints): a sample must then be in one of the trees.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
+
+import whisper  # python3-whisper: read in-process; whisper-fetch per file took
+                # minutes a pass on a loaded machine (a process per file and try)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--whisper", action="append", required=True)
@@ -43,20 +44,22 @@ paths = sorted({p for p, _ in want})
 print("copies: %d samples of %d metrics" % (len(want), len(paths)))
 
 
+span = {}  # path -> (first second, last second) of its samples
+for p, sec in want:
+    lo, hi = span.get(p, (sec, sec))
+    span[p] = (min(lo, sec), max(hi, sec))
+
+
 def fetch(path):
     got = {}
+    lo, hi = span[path]
     for tree in a.whisper:
         f = os.path.join(tree, *path.split(".")) + ".wsp"
         if not os.path.exists(f):
             continue
-        lo = min(s for p, s in want if p == path)
-        hi = max(s for p, s in want if p == path)
-        out = subprocess.run(["/usr/bin/whisper-fetch", "--json", "--from=%d" % (lo - 1),
-                              "--until=%d" % (hi + 1), f], capture_output=True, text=True,
-                             timeout=20)
-        d = json.loads(out.stdout)
-        for i, v in enumerate(d["values"]):
-            t = d["start"] + i * d["step"]
+        (start, _, step), values = whisper.fetch(f, lo - 1, hi + 1)
+        for i, v in enumerate(values):
+            t = start + i * step
             # A value this tree holds that is the one sent wins over another tree's.
             if v is not None and (got.get(t) != want.get((path, t))):
                 got[t] = v

@@ -3,7 +3,8 @@
  * A folder of one's own for unit tests that load configuration text:
  * confdir_setup() makes it (a Check fixture), confdir_put() writes
  * liotad.conf and a machine-id there, confdir_conf / confdir_mid are their
- * paths, confdir_teardown() removes them.
+ * paths, confdir_load() loads it through the daemon's configuration
+ * loader, confdir_teardown() removes them.
  */
 #ifndef LT_CONFDIR_H
 #define LT_CONFDIR_H
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "core/config.h"
 
 static char confdir[64], confdir_conf[96], confdir_mid[96];
 
@@ -44,6 +47,17 @@ static inline void confdir_put(const char *text)
 {
 	confdir_write(confdir_mid, "0123456789abcdef0123456789abcdef\n");
 	confdir_write(confdir_conf, text);
+}
+
+/* Load liotad.conf holding @text: the model, or NULL with the errors in *@errors. */
+static inline struct lt_model *confdir_load(const char *text, char **errors)
+{
+	struct lt_model *m = NULL;
+
+	confdir_put(text);
+	*errors = NULL;
+	config_load(confdir_conf, confdir_mid, &m, errors);
+	return m;
 }
 
 #endif

@@ -70,8 +70,8 @@ static int fake_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 	memcpy(b->s, s, (n < 16 ? n : 16) * sizeof(*s));
 	f->samples += n;
 	pthread_mutex_unlock(&f->lock);
-	atomic_fetch_add(&dcc->stats.samples_in, n);
-	atomic_fetch_add(&dcc->stats.sent, n);
+	lt_count(&dcc->stats.samples_in, n);
+	lt_count(&dcc->stats.sent, n);
 	return (int)n;
 }
 

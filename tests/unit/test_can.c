@@ -20,6 +20,7 @@
 #include <linux/can.h>
 #include <linux/can/error.h>
 
+#include "drvfix.h"
 #include "unit.h"
 #include "devices/can_signal.h"
 #include "devices/devices.h"
@@ -418,58 +419,19 @@ END_TEST
 
 /* ---- the driver: options ------------------------------------------------ */
 
-struct fx {
-	struct lt_device *dev;
-	char err[256];
-};
-
 static void fx_init(struct fx *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->dev = xcalloc(1, sizeof(*f->dev));
-	f->dev->name = xstrdup("bus");
-	f->dev->drv = &lt_device_can;
-	ck_assert_int_eq(lt_device_can.device_init(f->dev), 0);
-}
-
-static int fx_dev_opt(struct fx *f, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return lt_device_can.device_option(f->dev, key, value, f->err, sizeof(f->err));
+	fx_setup(f, &lt_device_can, "bus");
 }
 
 /* A metric with @interval_ns (0: event-driven) and its options (key, value, ..., NULL). */
 static struct lt_metric *fx_metric_v(struct fx *f, const char *name, uint64_t interval_ns,
 				     va_list ap)
 {
-	struct lt_device *dev = f->dev;
-	struct lt_metric *m = xcalloc(1, sizeof(*m));
-	const char *k, *v;
+	struct lt_metric *m = fx_new_metric(f, name, "", interval_ns);
 
-	m->name = xstrdup(name);
-	m->fullname = xasprintf("bus.%s", name);
-	m->unit = xstrdup("");
-	m->device = dev;
-	m->interval_ns = interval_ns;
-	m->aggregation = 1;
-	m->id = dev->nmetrics;
-	m->dev_index = dev->nmetrics;
-	dev->metrics = xrealloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
-	dev->metrics[dev->nmetrics++] = m;
-	ck_assert_int_eq(lt_device_can.metric_init(m), 0);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		v = va_arg(ap, const char *);
-		f->err[0] = '\0';
-		ck_assert_msg(lt_device_can.metric_option(m, k, v, f->err, sizeof(f->err)) == 0,
-			      "%s = %s: %s", k, v, f->err);
-	}
+	fx_opts_va(f, m, ap);
 	return m;
-}
-
-static int fx_check(struct fx *f, struct lt_metric *m)
-{
-	f->err[0] = '\0';
-	return lt_device_can.metric_check(m, f->err, sizeof(f->err));
 }
 
 /* A metric whose options and check must all pass. */
@@ -496,31 +458,6 @@ static void fx_metric_fails(struct fx *f, const char *want, ...)
 	va_end(ap);
 	ck_assert_int_eq(fx_check(f, m), -EINVAL);
 	ck_assert_str_eq(f->err, want);
-}
-
-static int fx_opt(struct fx *f, struct lt_metric *m, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return lt_device_can.metric_option(m, key, value, f->err, sizeof(f->err));
-}
-
-static void fx_free(struct fx *f)
-{
-	struct lt_device *dev = f->dev;
-
-	for (unsigned i = 0; i < dev->nmetrics; i++) {
-		struct lt_metric *m = dev->metrics[i];
-
-		lt_device_can.metric_free(m);
-		free(m->name);
-		free(m->fullname);
-		free(m->unit);
-		free(m);
-	}
-	lt_device_can.device_free(dev);
-	free(dev->metrics);
-	free(dev->name);
-	free(dev);
 }
 
 /* The driver's metric data begins with its struct can_metric_conf. */
@@ -565,7 +502,7 @@ START_TEST(device_options)
 	ck_assert_str_eq(f.err, "'1.5M' is not a bitrate from 1000 to 1000000 (or 10k to 1M)");
 	ck_assert_int_eq(fx_dev_opt(&f, "receive_own", "yes"), -ENOENT);
 	ck_assert_int_eq(fx_dev_opt(&f, "frame_id", "0x123"), -ENOENT);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -608,7 +545,7 @@ START_TEST(metric_options_and_defaults)
 	ck_assert_uint_eq(fx_match(m)->id, 0x7FF);
 	ck_assert(!fx_match(m)->ext);
 	ck_assert_int_eq(fx_sig(m)->order, CAN_SIG_INTEL);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -644,7 +581,7 @@ START_TEST(extended_ids_and_masks)
 			NULL);
 	fx_metric_fails(&f, "mask 0x800 has bits outside the 11-bit ID (0x7FF)", "frame_id",
 			"0x123", "mask", "0x800", "start_bit", "0", "length", "8", NULL);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -681,7 +618,7 @@ START_TEST(metric_option_errors)
 	ck_assert_double_eq(fx_sig(m)->scale, 1);
 	ck_assert_int_eq(fx_opt(&f, m, "bogus", "1"), -ENOENT);
 	ck_assert_int_eq(fx_opt(&f, m, "interface", "vcan0"), -ENOENT); /* a device key */
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -708,7 +645,7 @@ START_TEST(metric_check_errors)
 			"(the device has fd = no)",
 			"frame_id", "1", "start_bit", "64", "length", "8", NULL);
 	fx_metric(&f, "classic", 0, "frame_id", "1", "start_bit", "63", "length", "1", NULL);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -721,7 +658,7 @@ START_TEST(open_reports_a_missing_interface)
 	f.err[0] = '\0';
 	ck_assert_int_eq(lt_device_can.open(f.dev, f.err, sizeof(f.err)), -ENODEV);
 	ck_assert_str_eq(f.err, "no CAN interface ltnocan0");
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -799,7 +736,7 @@ static const char *rx_condition(struct rx *r)
 
 static void rx_free(struct rx *r)
 {
-	fx_free(&r->f); /* closes sp[0] */
+	fx_release(&r->f); /* closes sp[0] */
 	close(r->sp[1]);
 	free(r->s.met);
 	lt_ring_free(r->ring);
@@ -814,7 +751,7 @@ START_TEST(counters_are_declared_at_init)
 	ck_assert_uint_eq(f.dev->ncounters, 5);
 	for (unsigned i = 0; i < 5; i++)
 		ck_assert_str_eq(f.dev->counter_names[i], want[i]);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 

@@ -185,7 +185,7 @@ static void pump(struct lt_stream *s, struct lt_dcc_stats *st, struct pump *p, i
 
 		if (until_len && p && p->len >= until_len)
 			return;
-		if (until_state >= 0 && atomic_load(&st->state) == until_state)
+		if (until_state >= 0 && (int)lt_count_get(&st->state) == until_state)
 			return;
 		if (now >= end)
 			return;
@@ -528,19 +528,19 @@ START_TEST(stream_tcp_delivers_lines_exactly)
 	ck_assert_int_eq(stream_write(s, a, strlen(a)), 0); /* queued before connecting */
 	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
 	pump(s, &st, &p, 2000, 0, LT_DCC_UP);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_UP);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_UP);
 	ck_assert_int_eq(stream_write(s, b, strlen(b)), 0);
 	snprintf(want, sizeof(want), "%s%s", a, b);
 	pump(s, &st, &p, 2000, strlen(want), -1);
 	ck_assert_uint_eq(p.len, strlen(want));
 	ck_assert_mem_eq(p.got, want, p.len);
-	ck_assert_uint_eq(atomic_load(&st.sent), 3);
-	ck_assert_uint_eq(atomic_load(&st.bytes), strlen(want));
-	ck_assert_uint_eq(atomic_load(&st.queued), 0);
-	ck_assert_uint_eq(atomic_load(&st.reconnects), 0);
+	ck_assert_uint_eq(lt_count_get(&st.sent), 3);
+	ck_assert_uint_eq(lt_count_get(&st.bytes), strlen(want));
+	ck_assert_uint_eq(lt_count_get(&st.queued), 0);
+	ck_assert_uint_eq(lt_count_get(&st.reconnects), 0);
 	ck_assert_int_eq(stream_flush(s, now_ns() + 1000 * MS), 0);
 	stream_free(s);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_IDLE);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_IDLE);
 	stream_conf_clear(&c);
 	pump_free(&p);
 }
@@ -575,10 +575,10 @@ START_TEST(stream_queue_bound_refuses_whole_writes)
 			refused++;
 		}
 		ck_assert_uint_eq(stream_queued(s), total);
-		ck_assert_uint_eq(atomic_load(&st.queued), total);
+		ck_assert_uint_eq(lt_count_get(&st.queued), total);
 	}
 	ck_assert_int_gt(refused, 0);
-	ck_assert_uint_eq(atomic_load(&st.pending), (uint64_t)accepted);
+	ck_assert_uint_eq(lt_count_get(&st.pending), (uint64_t)accepted);
 	ck_assert_uint_le(total, 4096);
 	ck_assert_uint_gt(total, 4096 - 30);
 	/* the exact remaining room still fits, one byte more does not */
@@ -596,15 +596,15 @@ START_TEST(stream_queue_bound_refuses_whole_writes)
 	pump(s, &st, &p, 3000, total, -1);
 	ck_assert_uint_eq(p.len, total);
 	ck_assert_mem_eq(p.got, all, total);
-	ck_assert_uint_eq(atomic_load(&st.sent), (uint64_t)accepted + 1);
-	ck_assert_uint_eq(atomic_load(&st.pending), 0);
-	ck_assert_uint_eq(atomic_load(&st.reconnects), 0); /* first connection */
+	ck_assert_uint_eq(lt_count_get(&st.sent), (uint64_t)accepted + 1);
+	ck_assert_uint_eq(lt_count_get(&st.pending), 0);
+	ck_assert_uint_eq(lt_count_get(&st.reconnects), 0); /* first connection */
 	/* Lines still queued when the stream goes are counted as dropped. */
 	ck_assert_int_eq(stream_write(s, "a 1 1\nb 2 2\n", 12), 0);
-	ck_assert_uint_eq(atomic_load(&st.pending), 2);
+	ck_assert_uint_eq(lt_count_get(&st.pending), 2);
 	stream_free(s);
-	ck_assert_uint_eq(atomic_load(&st.dropped), 2);
-	ck_assert_uint_eq(atomic_load(&st.pending), 0);
+	ck_assert_uint_eq(lt_count_get(&st.dropped), 2);
+	ck_assert_uint_eq(lt_count_get(&st.pending), 0);
 	stream_conf_clear(&c);
 	pump_free(&p);
 	free(all);
@@ -658,7 +658,7 @@ START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
 	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
 	pump(s, &st, &p, 2000, 0, LT_DCC_UP);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_UP);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_UP);
 	if (p.peer < 0) /* pump() may have accepted it already */
 		p.peer = accept4(p.lfd, NULL, NULL, SOCK_CLOEXEC);
 	ck_assert_int_ge(p.peer, 0);
@@ -674,15 +674,15 @@ START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 		}
 	}
 	ck_assert_uint_ge(stream_queued(s), 1u << 20);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_UP);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_UP);
 
 	/* The peer goes away without reading (RST), and its listener too. */
 	close(p.peer);
 	close(p.lfd);
 	p.peer = p.lfd = -1;
 	pump(s, &st, NULL, 2000, 0, LT_DCC_BACKOFF);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
-	ck_assert_uint_ge(atomic_load(&st.errors), 1);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_BACKOFF);
+	ck_assert_uint_ge(lt_count_get(&st.errors), 1);
 
 	/* More records while disconnected, then a new listener on the same port. */
 	for (int i = 0; i < 100; i++) {
@@ -691,16 +691,16 @@ START_TEST(stream_reconnects_after_peer_close_and_resends_cut_record)
 		ck_assert_int_eq(stream_write(s, rec, (size_t)n), 0);
 	}
 	size_t pending = stream_queued(s);
-	uint64_t sent_before = atomic_load(&st.sent);
+	uint64_t sent_before = lt_count_get(&st.sent);
 
 	p.lfd = listener(&port, 0);
 	pump(s, &st, &p, 10000, pending, -1);
 	ck_assert_uint_eq(p.len, pending);
 	check_whole_lines(p.got, p.len, seq - 1, &first);
 	/* nothing counted twice: the lines sent before plus those after */
-	ck_assert_uint_eq(sent_before + (uint64_t)(seq - first), atomic_load(&st.sent));
+	ck_assert_uint_eq(sent_before + (uint64_t)(seq - first), lt_count_get(&st.sent));
 	ck_assert_uint_eq((uint64_t)first, sent_before);
-	ck_assert_uint_eq(atomic_load(&st.reconnects), 1);
+	ck_assert_uint_eq(lt_count_get(&st.reconnects), 1);
 	ck_assert_uint_eq(stream_queued(s), 0);
 	stream_free(s);
 	stream_conf_clear(&c);
@@ -741,19 +741,19 @@ START_TEST(stream_resends_the_window_after_the_connection_ends)
 		pump(s, &st, &p, 2000, total, -1);
 	}
 	ck_assert_uint_eq(p.len, total);
-	ck_assert_uint_eq(atomic_load(&st.sent), 300);
+	ck_assert_uint_eq(lt_count_get(&st.sent), 300);
 
 	/* The peer leaves after reading everything, and its listener too. */
 	close(p.peer);
 	close(p.lfd);
 	p.peer = p.lfd = -1;
 	pump(s, &st, NULL, 2000, 0, LT_DCC_BACKOFF);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
-	uint64_t resent = atomic_load(&st.resent);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_BACKOFF);
+	uint64_t resent = lt_count_get(&st.resent);
 	ck_assert_uint_gt(resent, 0);
 	ck_assert_uint_le(stream_queued(s), 8192 / 4);
-	ck_assert_uint_eq(atomic_load(&st.sent) + atomic_load(&st.pending), 300);
-	ck_assert_uint_eq(atomic_load(&st.pending), resent);
+	ck_assert_uint_eq(lt_count_get(&st.sent) + lt_count_get(&st.pending), 300);
+	ck_assert_uint_eq(lt_count_get(&st.pending), resent);
 
 	/* The next peer gets the window again: the last lines, whole and in order. */
 	q.lfd = listener(&port, 0);
@@ -762,8 +762,8 @@ START_TEST(stream_resends_the_window_after_the_connection_ends)
 	ck_assert_uint_eq(q.len, window);
 	check_whole_lines(q.got, q.len, seq - 1, &first);
 	ck_assert_uint_eq((uint64_t)(seq - first), resent);
-	ck_assert_uint_eq(atomic_load(&st.sent), 300);
-	ck_assert_uint_eq(atomic_load(&st.pending), 0);
+	ck_assert_uint_eq(lt_count_get(&st.sent), 300);
+	ck_assert_uint_eq(lt_count_get(&st.pending), 0);
 	stream_free(s);
 	stream_conf_clear(&c);
 	pump_free(&p);
@@ -796,7 +796,8 @@ END_TEST
 START_TEST(endpoints_refuse_bad_lists_naming_the_endpoint)
 {
 	static const char *const bad[] = { "a,,b",   "a,", "[::1", "[]:1", "[::1]2003",
-					   "[::1]:", "a:", ":1",   "a b",  "1,2,3,4,5,6,7,8,9" };
+					   "[::1]:", "a:", ":1",   "a b",  "1,2,3,4,5,6,7,8,9",
+					   "[h]:]:" };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -810,6 +811,40 @@ START_TEST(endpoints_refuse_bad_lists_naming_the_endpoint)
 	ck_assert_str_eq(err, "endpoint 1 (\"a\") has no port");
 	ck_assert_int_eq(lt_endpoints_parse("a:1, b", NULL, NULL, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "endpoint 2 (\"b\") has no port");
+	/* The one parser's host rule holds for streams too (fuzz_endpoints found it for MQTT). */
+	ck_assert_int_eq(
+		lt_endpoints_parse("a.e::1]b.example:1884", "2003", NULL, err, sizeof(err)),
+		-EINVAL);
+	ck_assert_str_eq(err, "endpoint 1 (\"a.e::1]b.example:1884\") is not a host name");
+	ck_assert_int_eq(lt_endpoints_parse("a\x01b", "2003", NULL, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+/* MQTT's rules of the same parser: numeric ports in plain digits, none needed, 16 at most. */
+START_TEST(endpoints_numeric_ports_and_optional_port)
+{
+	const unsigned f = LT_ENDPOINT_NUMERIC_PORT | LT_ENDPOINT_PORT_OPTIONAL;
+	static const char *const bad[] = { "a:0", "a:65536", "a:1k", "a:+5", "a:0x50", "[::1]:-1" };
+	struct lt_endpoint *ep;
+	char err[256];
+	int n = lt_endpoints_split("a.example, [::1]:1885,b:65535", NULL, 16, f, &ep, err,
+				   sizeof(err));
+
+	ck_assert_int_eq(n, 3);
+	ck_assert_ptr_null(ep[0].port);
+	ck_assert_str_eq(ep[0].name, "a.example");
+	ck_assert_str_eq(ep[1].port, "1885");
+	ck_assert_str_eq(ep[1].name, "[::1]:1885");
+	ck_assert_str_eq(ep[2].port, "65535");
+	lt_endpoints_free(ep, (unsigned)n);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(lt_endpoints_split(bad[i], NULL, 16, f, NULL, err, sizeof(err)) ==
+				      -EINVAL,
+			      "\"%s\" accepted", bad[i]);
+		ck_assert_msg(strstr(err, "is not 1..65535"), "\"%s\": %s", bad[i], err);
+	}
+	/* Without the flag a port is any service name (getaddrinfo() reads it). */
+	ck_assert_int_eq(lt_endpoints_parse("a:carbon", NULL, NULL, err, sizeof(err)), 1);
 }
 END_TEST
 
@@ -861,15 +896,15 @@ static void pump2(struct lt_stream *s, struct pump *a, struct pump *b, int ms,
 static int on_second(struct lt_dcc_stats *st, struct pump *a, struct pump *b)
 {
 	(void)a;
-	return atomic_load(&st->state) == LT_DCC_UP && atomic_load(&st->endpoint) == 1 &&
+	return lt_count_get(&st->state) == LT_DCC_UP && lt_count_get(&st->endpoint) == 1 &&
 	       b->peer >= 0;
 }
 
 static int back_on_first(struct lt_dcc_stats *st, struct pump *a, struct pump *b)
 {
 	(void)b;
-	return atomic_load(&st->state) == LT_DCC_UP && atomic_load(&st->endpoint) == 0 &&
-	       a->peer >= 0 && atomic_load(&st->pending) == 0;
+	return lt_count_get(&st->state) == LT_DCC_UP && lt_count_get(&st->endpoint) == 0 &&
+	       a->peer >= 0 && lt_count_get(&st->pending) == 0;
 }
 
 static int never(struct lt_dcc_stats *st, struct pump *a, struct pump *b)
@@ -947,9 +982,9 @@ START_TEST(stream_fails_over_to_the_next_endpoint_and_comes_back)
 	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
 	pump2(s, &a, &b, 3000, on_second, &st);
 	ck_assert_msg(on_second(&st, &a, &b), "not on the second endpoint");
-	ck_assert_uint_eq(atomic_load(&st.failovers), 1);
+	ck_assert_uint_eq(lt_count_get(&st.failovers), 1);
 	/* the refusal was not followed by a back-off delay: one error, no reconnect */
-	ck_assert_uint_eq(atomic_load(&st.errors), 1);
+	ck_assert_uint_eq(lt_count_get(&st.errors), 1);
 	for (int i = 0; i < 10; i++) {
 		seq = write_seq(s, seq, 100);
 		pump2(s, &a, &b, 30, on_second, &st);
@@ -963,9 +998,9 @@ START_TEST(stream_fails_over_to_the_next_endpoint_and_comes_back)
 	ck_assert_msg(back_on_first(&st, &a, &b), "not back on the preferred endpoint");
 	seq = write_seq(s, seq, 100);
 	ck_assert_int_eq(stream_flush(s, now_ns() + 2000 * MS), 0);
-	ck_assert_uint_eq(atomic_load(&st.failovers), 2);
-	ck_assert_uint_eq(atomic_load(&st.resent), 0);
-	ck_assert_uint_eq(atomic_load(&st.sent), (uint64_t)seq);
+	ck_assert_uint_eq(lt_count_get(&st.failovers), 2);
+	ck_assert_uint_eq(lt_count_get(&st.resent), 0);
+	ck_assert_uint_eq(lt_count_get(&st.sent), (uint64_t)seq);
 	/* Read what both peers got; the second one sees the end of its connection. */
 	pump2(s, &a, &b, 300, never, &st);
 	ck_assert_int_lt(b.peer, 0);
@@ -999,17 +1034,17 @@ START_TEST(stream_backs_off_once_per_round_of_endpoints)
 	ck_assert_int_eq(stream_conf_option(&c, "reconnect_max", "2s", NULL, 0), 0);
 	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
 	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
-	for (int i = 0; i < 100 && atomic_load(&st.state) == LT_DCC_CONNECTING; i++) {
+	for (int i = 0; i < 100 && lt_count_get(&st.state) == LT_DCC_CONNECTING; i++) {
 		int64_t dl = INT64_MAX;
 
 		stream_poll(s, &pfd, &dl);
 		ck_assert_int_ge(poll(&pfd, 1, 100), 0);
 		stream_dispatch(s, pfd.revents, now_ns());
 	}
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
-	ck_assert_uint_eq(atomic_load(&st.errors), 2);
-	ck_assert_uint_eq(atomic_load(&st.endpoint), 0);
-	ck_assert_uint_eq(atomic_load(&st.failovers), 0);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_BACKOFF);
+	ck_assert_uint_eq(lt_count_get(&st.errors), 2);
+	ck_assert_uint_eq(lt_count_get(&st.endpoint), 0);
+	ck_assert_uint_eq(lt_count_get(&st.failovers), 0);
 	stream_free(s);
 	stream_conf_clear(&c);
 }
@@ -1052,7 +1087,7 @@ START_TEST(stream_resend_window_covers_siocoutq)
 		seq = write_seq(s, seq, 2000);
 		pump(s, &st, NULL, 10, 0, -1);
 	}
-	ck_assert_uint_gt(atomic_load(&st.queued), 0);
+	ck_assert_uint_gt(lt_count_get(&st.queued), 0);
 	/* what the peer read: its last whole line */
 	for (size_t i = p.len; i > 0; i--) {
 		if (p.got[i - 1] == '\n' && i >= 2) {
@@ -1071,12 +1106,12 @@ START_TEST(stream_resend_window_covers_siocoutq)
 	close(p.lfd);
 	p.peer = p.lfd = -1;
 	pump(s, &st, NULL, 2000, 0, LT_DCC_BACKOFF);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_BACKOFF);
 	stream_last_resend(s, &rs);
 	ck_assert_uint_gt(rs.unacked, 0);
 	ck_assert_uint_eq(rs.uncovered, 0);
 	ck_assert_uint_ge(rs.bytes + 64, rs.unacked); /* + the cut record, re-sent from rec */
-	ck_assert_uint_eq(rs.lines, atomic_load(&st.resent));
+	ck_assert_uint_eq(rs.lines, lt_count_get(&st.resent));
 	qlen = stream_queued(s);
 	q = malloc(qlen);
 	ck_assert_ptr_nonnull(q);
@@ -1114,14 +1149,14 @@ START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 		int64_t dl = INT64_MAX;
 
 		/* a connect in progress: wait for its refusal */
-		for (int i = 0; i < 100 && atomic_load(&st.state) == LT_DCC_CONNECTING; i++) {
+		for (int i = 0; i < 100 && lt_count_get(&st.state) == LT_DCC_CONNECTING; i++) {
 			dl = INT64_MAX;
 			stream_poll(s, &pfd, &dl);
 			ck_assert_int_ge(poll(&pfd, 1, 100), 0);
 			at = now_ns();
 			stream_dispatch(s, pfd.revents, at);
 		}
-		ck_assert_int_eq(atomic_load(&st.state), LT_DCC_BACKOFF);
+		ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_BACKOFF);
 		dl = INT64_MAX;
 		stream_poll(s, &pfd, &dl);
 		ck_assert_int_eq(pfd.fd, -1);
@@ -1135,14 +1170,14 @@ START_TEST(stream_refused_connection_backs_off_with_growing_delays)
 			      (long long)(min / 2), (long long)cap);
 		if (k >= 4 && delay > longest_late)
 			longest_late = delay;
-		ck_assert_uint_eq(atomic_load(&st.errors), (uint64_t)k + 1);
+		ck_assert_uint_eq(lt_count_get(&st.errors), (uint64_t)k + 1);
 		/* skip the wait: pretend the timer fired */
 		at = dl;
 		stream_dispatch(s, 0, at);
 	}
 	/* with the cap at max, 8 draws all below min are (1/5)^8 unlikely */
 	ck_assert_int_gt(longest_late, min);
-	ck_assert_uint_eq(atomic_load(&st.reconnects), 0);
+	ck_assert_uint_eq(lt_count_get(&st.reconnects), 0);
 	ck_assert_int_eq(stream_flush(s, now_ns() + 50 * MS), 0); /* nothing queued */
 	ck_assert_int_eq(stream_write(s, "a 1 1\n", 6), 0);
 	ck_assert_int_eq(stream_flush(s, now_ns() + 50 * MS), -ETIMEDOUT);
@@ -1207,12 +1242,12 @@ START_TEST(stream_file_sink_appends_exact_lines)
 	ck_assert_int_eq(stream_conf_option(&c, "path", path, NULL, 0), 0);
 	ck_assert_int_eq(stream_new(&c, NULL, &st, &s), 0);
 	ck_assert_int_eq(stream_start(s, NULL, 0), 0);
-	ck_assert_int_eq(atomic_load(&st.state), LT_DCC_UP);
+	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_UP);
 	ck_assert_int_eq(stream_write(s, a, strlen(a)), 0);
 	ck_assert_int_eq(stream_write(s, b, strlen(b)), 0);
 	ck_assert_uint_eq(stream_queued(s), 0);
 	ck_assert_int_eq(stream_flush(s, now_ns() + 100 * MS), 0);
-	ck_assert_uint_eq(atomic_load(&st.sent), 3);
+	ck_assert_uint_eq(lt_count_get(&st.sent), 3);
 	stream_free(s);
 	got = read_file(path, &len);
 	ck_assert_str_eq(got, "old\na 1 1\nb 2.5 2\nc 3 3\n");
@@ -1313,9 +1348,9 @@ START_TEST(graphite_publishes_exact_lines_to_file)
 	ck_assert_int_eq(d.drv->publish(&d, &met, s, 3), 2);
 	ck_assert_int_eq(d.drv->publish(&d, &met, s, 1), 1);
 	ck_assert_int_eq(d.drv->flush(&d, now_ns() + 100 * MS), 0);
-	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 4);
-	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 1);
-	ck_assert_uint_eq(atomic_load(&d.stats.sent), 3);
+	ck_assert_uint_eq(lt_count_get(&d.stats.samples_in), 4);
+	ck_assert_uint_eq(lt_count_get(&d.stats.dropped), 1);
+	ck_assert_uint_eq(lt_count_get(&d.stats.sent), 3);
 	d.drv->stop(&d);
 	got = read_file(path, &len);
 	ck_assert_str_eq(got, "prefix.gw_1.boiler.temp 21.5 1700000000\n"
@@ -1374,9 +1409,9 @@ START_TEST(graphite_counts_drops_when_queue_is_full)
 		queued += d.drv->publish(&d, &met, s, 10);
 	/* "gw.m N 1700000000\n" is 18 bytes: 22 whole batches of 10 fit in 4 KiB */
 	ck_assert_int_eq(queued, 220);
-	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 500 - 220);
-	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 500);
-	ck_assert_uint_eq(atomic_load(&d.stats.queued), 220 * 18);
+	ck_assert_uint_eq(lt_count_get(&d.stats.dropped), 500 - 220);
+	ck_assert_uint_eq(lt_count_get(&d.stats.samples_in), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.queued), 220 * 18);
 	ck_assert_int_eq(d.drv->flush(&d, now_ns() + 20 * MS), -ETIMEDOUT);
 	d.drv->stop(&d);
 	unreg(&d, &met);
@@ -1463,7 +1498,7 @@ START_TEST(graphite_spool_auto_follows_the_state_folder)
 	reg_entity(&d, LT_ENTITY_EDGE, "gw", NULL, &edge);
 	reg_entity(&d, LT_ENTITY_METRIC, "m", &edge, &met);
 	ck_assert_int_eq(d.drv->publish(&d, &met, &smp, 1), 1);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 1);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 1);
 	d.drv->stop(&d);
 	spool_dcc_free(&d, &edge, &met);
 
@@ -1475,8 +1510,8 @@ START_TEST(graphite_spool_auto_follows_the_state_folder)
 	reg_entity(&d, LT_ENTITY_EDGE, "gw", NULL, &edge);
 	reg_entity(&d, LT_ENTITY_METRIC, "m", &edge, &met);
 	ck_assert_int_eq(d.drv->publish(&d, &met, &smp, 1), 1);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 0);
-	ck_assert_uint_eq(atomic_load(&d.stats.pending), 1);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 0);
+	ck_assert_uint_eq(lt_count_get(&d.stats.pending), 1);
 	d.drv->stop(&d);
 	spool_dcc_free(&d, &edge, &met);
 	ck_assert_int_lt(auto_dcc(&d, "yes", err, sizeof(err)), 0);
@@ -1509,30 +1544,30 @@ START_TEST(graphite_spools_while_carbon_is_away_and_recovers_at_start)
 	spool_dcc(&d, &edge, &met);
 	for (int i = 0; i < 50; i++)
 		ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
-	ck_assert_uint_eq(atomic_load(&d.stats.samples_in), 500);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.samples_in), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 500);
 	/* A publisher round's batches are staged, then appended as one record when it ends (poll).
 	 */
-	ck_assert_uint_eq(atomic_load(&d.stats.spool_batches), 0);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spool_batches), 0);
 	struct pollfd pfd = { .fd = -1 };
 	int64_t deadline = INT64_MAX;
 	d.drv->poll(&d, &pfd, &deadline);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
-	ck_assert_uint_eq(atomic_load(&d.stats.spool_batches), 1);
-	ck_assert_uint_gt(atomic_load(&d.stats.spool_bytes), 500 * 18);
-	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 0);
-	ck_assert_uint_eq(atomic_load(&d.stats.pending), 0);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spool_batches), 1);
+	ck_assert_uint_gt(lt_count_get(&d.stats.spool_bytes), 500 * 18);
+	ck_assert_uint_eq(lt_count_get(&d.stats.dropped), 0);
+	ck_assert_uint_eq(lt_count_get(&d.stats.pending), 0);
 	ck_assert_int_eq(d.drv->flush(&d, now_ns() + 20 * MS), 0);
 	d.drv->stop(&d);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
-	ck_assert_uint_eq(atomic_load(&d.stats.dropped), 0);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.dropped), 0);
 	spool_dcc_free(&d, &edge, &met);
 
 	spool_dcc(&d, &edge, &met);
-	ck_assert_uint_eq(atomic_load(&d.stats.recovered), 500);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.recovered), 500);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 500);
 	ck_assert_int_eq(d.drv->publish(&d, &met, s, 10), 10);
-	ck_assert_uint_eq(atomic_load(&d.stats.spooled), 510);
+	ck_assert_uint_eq(lt_count_get(&d.stats.spooled), 510);
 	d.drv->stop(&d);
 	spool_dcc_free(&d, &edge, &met);
 	sdk_set_state_dir(NULL);
@@ -1589,6 +1624,7 @@ static Suite *carbon_suite(void)
 	tcase_add_test(tc, stream_file_start_fails_with_reason);
 	tcase_add_test(tc, endpoints_parse_hosts_ports_and_ipv6);
 	tcase_add_test(tc, endpoints_refuse_bad_lists_naming_the_endpoint);
+	tcase_add_test(tc, endpoints_numeric_ports_and_optional_port);
 	tcase_add_test(tc, stream_fails_over_to_the_next_endpoint_and_comes_back);
 	tcase_add_test(tc, stream_backs_off_once_per_round_of_endpoints);
 	tcase_add_test(tc, stream_resend_window_covers_siocoutq);

@@ -19,80 +19,34 @@
 #include "core/config.h"
 #include "devices/devices.h"
 #include "model.h"
+#include "drvfix.h"
 
 #define NSEC 1000000000ull
 
-/* ---- fixture: one device of a driver, its metrics, and a scratch folder ---- */
-
-struct fx {
-	struct lt_device *dev;
-	char err[256];
-	char dir[256];
-	int opened;
-};
+/* ---- fixture (drvfix.h): one device of a driver, its metrics, and a scratch folder ---- */
 
 static void fx_init(struct fx *f, const struct lt_device_driver *drv, const char *devname)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	memset(f, 0, sizeof(*f));
-	f->dev = calloc(1, sizeof(*f->dev));
-	ck_assert_ptr_nonnull(f->dev);
-	f->dev->name = strdup(devname);
-	f->dev->drv = drv;
-	if (drv->device_init)
-		ck_assert_int_eq(drv->device_init(f->dev), 0);
+	fx_setup(f, drv, devname);
 	snprintf(f->dir, sizeof(f->dir), "%s/lt-devices-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
 }
 
 static struct lt_metric *fx_metric(struct fx *f, const char *name)
 {
-	struct lt_device *dev = f->dev;
-	struct lt_metric *m = calloc(1, sizeof(*m));
-	char full[160];
-
-	ck_assert_ptr_nonnull(m);
-	snprintf(full, sizeof(full), "%s.%s", dev->name, name);
-	m->name = strdup(name);
-	m->fullname = strdup(full);
-	m->unit = strdup("");
-	m->device = dev;
-	m->interval_ns = NSEC;
-	m->aggregation = 1;
-	m->id = dev->nmetrics;
-	dev->metrics = realloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
-	ck_assert_ptr_nonnull(dev->metrics);
-	dev->metrics[dev->nmetrics++] = m;
-	if (dev->drv->metric_init)
-		ck_assert_int_eq(dev->drv->metric_init(m), 0);
-	return m;
-}
-
-static int fx_opt(struct fx *f, struct lt_metric *m, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return f->dev->drv->metric_option(m, key, value, f->err, sizeof(f->err));
-}
-
-static int fx_check(struct fx *f, struct lt_metric *m)
-{
-	f->err[0] = '\0';
-	return f->dev->drv->metric_check ? f->dev->drv->metric_check(m, f->err, sizeof(f->err)) : 0;
+	return fx_new_metric(f, name, "", NSEC);
 }
 
 /* Set options (NULL-terminated key, value pairs) that must all be accepted, then check. */
 static struct lt_metric *fx_metric_with(struct fx *f, const char *name, ...)
 {
 	struct lt_metric *m = fx_metric(f, name);
-	const char *k, *v;
 	va_list ap;
 
 	va_start(ap, name);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		v = va_arg(ap, const char *);
-		ck_assert_msg(fx_opt(f, m, k, v) == 0, "%s = %s: %s", k, v, f->err);
-	}
+	fx_opts_va(f, m, ap);
 	va_end(ap);
 	ck_assert_msg(fx_check(f, m) == 0, "check: %s", f->err);
 	return m;
@@ -144,27 +98,9 @@ static void fx_write(struct fx *f, const char *name, const char *content)
 
 static void fx_free(struct fx *f)
 {
-	struct lt_device *dev = f->dev;
 	DIR *d;
 
-	if (f->opened && dev->drv->close)
-		dev->drv->close(dev);
-	for (unsigned i = 0; i < dev->nmetrics; i++) {
-		struct lt_metric *m = dev->metrics[i];
-
-		if (dev->drv->metric_free)
-			dev->drv->metric_free(m);
-		free(m->name);
-		free(m->fullname);
-		free(m->unit);
-		free(m);
-	}
-	if (dev->drv->device_free)
-		dev->drv->device_free(dev);
-	free(dev->metrics);
-	free(dev->name);
-	free(dev);
-
+	fx_release(f);
 	d = opendir(f->dir);
 	if (d) {
 		struct dirent *e;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confdir.h"
+#include "drvfix.h"
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
@@ -27,79 +29,27 @@
 
 /* ---- fixture: one gpio device and its metrics, as the loader builds them ---- */
 
-struct fx {
-	struct lt_device *dev;
-	char err[256];
-};
-
 static void fx_init(struct fx *f, const char *chip)
 {
-	memset(f, 0, sizeof(*f));
-	f->dev = calloc(1, sizeof(*f->dev));
-	ck_assert_ptr_nonnull(f->dev);
-	f->dev->name = strdup("door");
-	f->dev->drv = &lt_device_gpio;
-	ck_assert_int_eq(lt_device_gpio.device_init(f->dev), 0);
+	fx_setup(f, &lt_device_gpio, "door");
 	if (chip)
-		ck_assert_int_eq(
-			lt_device_gpio.device_option(f->dev, "chip", chip, f->err, sizeof(f->err)),
-			0);
-}
-
-static int fx_dev_opt(struct fx *f, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return lt_device_gpio.device_option(f->dev, key, value, f->err, sizeof(f->err));
+		ck_assert_int_eq(fx_dev_opt(f, "chip", chip), 0);
 }
 
 /* A metric as the loader makes it: @interval_ns 0 when the section has none. */
 static struct lt_metric *fx_metric(struct fx *f, const char *name, uint64_t interval_ns)
 {
-	struct lt_device *dev = f->dev;
-	struct lt_metric *m = calloc(1, sizeof(*m));
-	char full[160];
-
-	ck_assert_ptr_nonnull(m);
-	snprintf(full, sizeof(full), "%s.%s", dev->name, name);
-	m->name = strdup(name);
-	m->fullname = strdup(full);
-	m->unit = strdup("");
-	m->device = dev;
-	m->interval_ns = interval_ns;
-	m->aggregation = 1;
-	m->id = dev->nmetrics;
-	m->dev_index = dev->nmetrics;
-	dev->metrics = realloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
-	ck_assert_ptr_nonnull(dev->metrics);
-	dev->metrics[dev->nmetrics++] = m;
-	ck_assert_int_eq(lt_device_gpio.metric_init(m), 0);
-	return m;
+	return fx_new_metric(f, name, "", interval_ns);
 }
 
-static int fx_opt(struct fx *f, struct lt_metric *m, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return lt_device_gpio.metric_option(m, key, value, f->err, sizeof(f->err));
-}
-
-static int fx_check(struct fx *f, struct lt_metric *m)
-{
-	f->err[0] = '\0';
-	return lt_device_gpio.metric_check(m, f->err, sizeof(f->err));
-}
-
-/* A metric whose options (NULL-terminated key, value pairs) must all be taken; then checked. */
+/* A metric whose options (NULL-terminated key, value pairs) must all be taken. */
 static struct lt_metric *fx_metric_with(struct fx *f, const char *name, uint64_t interval_ns, ...)
 {
 	struct lt_metric *m = fx_metric(f, name, interval_ns);
-	const char *k, *v;
 	va_list ap;
 
 	va_start(ap, interval_ns);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		v = va_arg(ap, const char *);
-		ck_assert_msg(fx_opt(f, m, k, v) == 0, "%s = %s: %s", k, v, f->err);
-	}
+	fx_opts_va(f, m, ap);
 	va_end(ap);
 	return m;
 }
@@ -108,25 +58,6 @@ static int fx_open(struct fx *f)
 {
 	f->err[0] = '\0';
 	return lt_device_gpio.open(f->dev, f->err, sizeof(f->err));
-}
-
-static void fx_free(struct fx *f)
-{
-	struct lt_device *dev = f->dev;
-
-	for (unsigned i = 0; i < dev->nmetrics; i++) {
-		struct lt_metric *m = dev->metrics[i];
-
-		lt_device_gpio.metric_free(m);
-		free(m->name);
-		free(m->fullname);
-		free(m->unit);
-		free(m);
-	}
-	lt_device_gpio.device_free(dev);
-	free(dev->metrics);
-	free(dev->name);
-	free(dev);
 }
 
 /* Index of the device counter called @name, or -1. */
@@ -163,7 +94,7 @@ START_TEST(device_options_and_their_errors)
 	ck_assert_str_eq(f.err, "consumer: '01234567890123456789012345678901' is too long "
 				"(at most 31 characters)");
 	ck_assert_int_eq(fx_dev_opt(&f, "line", "3"), -ENOENT);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -195,7 +126,7 @@ START_TEST(metric_options_are_parsed)
 	ck_assert_int_eq(fx_opt(&f, m, "timestamping", "auto"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "function", "sine"), -ENOENT);
 	ck_assert_int_eq(fx_opt(&f, m, "chip", "gpiochip0"), -ENOENT);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -229,7 +160,7 @@ START_TEST(metric_option_errors_say_why)
 	/* Nothing was taken: still a value metric without a line. */
 	ck_assert_int_eq(fx_check(&f, m), -EINVAL);
 	ck_assert_str_eq(f.err, "line is required (an offset or a line name)");
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -245,7 +176,7 @@ START_TEST(check_requires_chip_and_line)
 				"number, e.g. gpiochip0)");
 	ck_assert_int_eq(fx_dev_opt(&f, "chip", "gpiochip0"), 0);
 	ck_assert_int_eq(fx_check(&f, m), 0);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -266,7 +197,7 @@ START_TEST(check_rejects_options_that_do_not_apply_to_value)
 	ck_assert_int_eq(fx_check(&f, b), -EINVAL);
 	ck_assert_str_eq(f.err,
 			 "timestamping applies to kinds edges, count and frequency, not value");
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -300,7 +231,7 @@ START_TEST(kernel_timestamping_takes_the_line_as_it_is)
 			   "gpiolib", NULL);
 	ck_assert_int_eq(fx_check(&f, e), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(f.err, "also read by door.auto with another timestamping"));
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -518,7 +449,7 @@ START_TEST(edges_are_event_driven_and_take_no_interval)
 	ck_assert_int_eq(fx_check(&f, freq), 0);
 	ck_assert(!lt_metric_is_event_driven(count));
 	ck_assert(!lt_metric_is_event_driven(freq));
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -540,7 +471,7 @@ START_TEST(counters_are_declared_once_by_event_metrics)
 	ck_assert_int_ge(counter_index(f.dev, "edges"), 0);
 	ck_assert_int_ge(counter_index(f.dev, "debounced"), 0);
 	ck_assert_int_ge(counter_index(f.dev, "merged"), 0);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -571,7 +502,7 @@ START_TEST(metrics_of_one_line_must_agree_on_its_settings)
 	/* another line: free to differ */
 	g = fx_metric_with(&f, "other", NSEC, "line", "window", "active_low", "yes", NULL);
 	ck_assert_int_eq(fx_check(&f, g), 0);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -598,7 +529,7 @@ START_TEST(open_names_a_missing_chip)
 	ck_assert_int_eq(fx_dev_opt(&f, "chip", "4242"), 0);
 	ck_assert_int_eq(fx_open(&f), -ENODEV);
 	ck_assert_msg(strncmp(f.err, "chip: no GPIO chip \"4242\" (", 27) == 0, "%s", f.err);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -612,7 +543,7 @@ START_TEST(open_refuses_what_is_not_a_gpio_chip)
 	ck_assert_int_eq(fx_check(&f, m), 0);
 	ck_assert_int_eq(fx_open(&f), -ENODEV);
 	ck_assert_str_eq(f.err, "chip: \"/dev/null\" is not a GPIO chip");
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -627,7 +558,7 @@ START_TEST(read_of_a_closed_device_is_device_gone)
 	ck_assert_int_eq(fx_check(&f, m), 0);
 	ck_assert_int_eq(lt_device_gpio.read(f.dev, m, &v), -ENODEV);
 	ck_assert(v == 7);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -860,43 +791,6 @@ END_TEST
 
 /* ---- through the configuration loader: FILE:LINE and the daemon's own checks ---- */
 
-static char cdir[64], cpath[128], mid[128];
-
-static void conf_setup(void)
-{
-	FILE *f;
-
-	strcpy(cdir, "/tmp/liotad-test-gpio-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(cdir));
-	snprintf(cpath, sizeof(cpath), "%s/liotad.conf", cdir);
-	snprintf(mid, sizeof(mid), "%s/machine-id", cdir);
-	f = fopen(mid, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("0123456789abcdef0123456789abcdef\n", f);
-	fclose(f);
-}
-
-static void conf_teardown(void)
-{
-	unlink(cpath);
-	unlink(mid);
-	rmdir(cdir);
-}
-
-/* Load @text; returns the model (NULL on failure, with the errors in *errors). */
-static struct lt_model *conf_load(const char *text, char **errors)
-{
-	struct lt_model *m = NULL;
-	FILE *f = fopen(cpath, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	*errors = NULL;
-	config_load(cpath, mid, &m, errors);
-	return m;
-}
-
 static const char conf_head[] = "[dcc \"f\"]\n"
 				"type = graphite\n"
 				"transport = stdout\n"
@@ -918,7 +812,7 @@ START_TEST(config_with_every_kind_loads)
 		 "[metric \"door.count\"]\nline = 4\nkind = count\ninterval = 1s\nedge = both\n"
 		 "[metric \"door.rate\"]\nline = 4\nkind = frequency\ninterval = 1s\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_msg(m != NULL, "%s", errors ? errors : "");
 	ck_assert_uint_eq(m->ndevices, 1);
 	ck_assert_uint_eq(m->nmetrics, 4);
@@ -940,7 +834,7 @@ START_TEST(config_errors_name_file_and_line)
 		 "[metric \"door.count\"]\nline = door\nkind = count\n"
 		 "[metric \"door.bad\"]\nline = door\nkind = pulses\ninterval = 1s\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:8: [metric \"door.edges\"]: interval: kind edges has no interval "
@@ -948,7 +842,7 @@ START_TEST(config_errors_name_file_and_line)
 			 "interval\n"
 			 "%s:12: [metric \"door.count\"]: interval is required\n"
 			 "%s:17: kind: unknown kind 'pulses' (value, edges, count or frequency)\n",
-			 cpath, cpath, cpath);
+			 confdir_conf, confdir_conf, confdir_conf);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);
@@ -965,13 +859,13 @@ START_TEST(config_kernel_timestamping_errors_name_file_and_line)
 		 "bias = pull-down\n"
 		 "[metric \"door.fast\"]\nline = 4\nkind = edges\ntimestamping = kernel\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:8: [metric \"door.edges\"]: bias: timestamping = kernel cannot set "
 			 "a bias (the kernel module takes the line as it is); use bias = as-is "
 			 "or timestamping = gpiolib\n",
-			 cpath);
+			 confdir_conf);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);
@@ -1023,7 +917,7 @@ static Suite *gpio_suite(void)
 	tcase_add_test(win, count_is_per_window_and_frequency_per_second);
 	tcase_add_test(win, empty_window_has_no_rate);
 
-	tcase_add_checked_fixture(conf, conf_setup, conf_teardown);
+	tcase_add_checked_fixture(conf, confdir_setup, confdir_teardown);
 	tcase_add_test(conf, config_with_every_kind_loads);
 	tcase_add_test(conf, config_errors_name_file_and_line);
 	tcase_add_test(conf, config_kernel_timestamping_errors_name_file_and_line);

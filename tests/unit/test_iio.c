@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confdir.h"
+#include "drvfix.h"
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
@@ -240,80 +242,9 @@ END_TEST
 
 /* ---- the driver's callbacks ---- */
 
-struct fx {
-	struct lt_device *dev;
-	char err[256];
-};
-
 static void fx_init(struct fx *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->dev = calloc(1, sizeof(*f->dev));
-	ck_assert_ptr_nonnull(f->dev);
-	f->dev->name = strdup("adc");
-	f->dev->drv = &lt_device_iio;
-	ck_assert_int_eq(lt_device_iio.device_init(f->dev), 0);
-}
-
-static int fx_dev_opt(struct fx *f, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return lt_device_iio.device_option(f->dev, key, value, f->err, sizeof(f->err));
-}
-
-static struct lt_metric *fx_metric(struct fx *f, const char *name, const char *unit,
-				   uint64_t interval_ns)
-{
-	struct lt_device *dev = f->dev;
-	struct lt_metric *m = calloc(1, sizeof(*m));
-	char full[160];
-
-	ck_assert_ptr_nonnull(m);
-	snprintf(full, sizeof(full), "%s.%s", dev->name, name);
-	m->name = strdup(name);
-	m->fullname = strdup(full);
-	m->unit = strdup(unit);
-	m->device = dev;
-	m->interval_ns = interval_ns;
-	m->aggregation = 1;
-	m->id = dev->nmetrics;
-	m->dev_index = dev->nmetrics;
-	dev->metrics = realloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
-	ck_assert_ptr_nonnull(dev->metrics);
-	dev->metrics[dev->nmetrics++] = m;
-	ck_assert_int_eq(lt_device_iio.metric_init(m), 0);
-	return m;
-}
-
-static int fx_opt(struct fx *f, struct lt_metric *m, const char *key, const char *value)
-{
-	f->err[0] = '\0';
-	return lt_device_iio.metric_option(m, key, value, f->err, sizeof(f->err));
-}
-
-static int fx_check(struct fx *f, struct lt_metric *m)
-{
-	f->err[0] = '\0';
-	return lt_device_iio.metric_check(m, f->err, sizeof(f->err));
-}
-
-static void fx_free(struct fx *f)
-{
-	struct lt_device *dev = f->dev;
-
-	for (unsigned i = 0; i < dev->nmetrics; i++) {
-		struct lt_metric *m = dev->metrics[i];
-
-		lt_device_iio.metric_free(m);
-		free(m->name);
-		free(m->fullname);
-		free(m->unit);
-		free(m);
-	}
-	lt_device_iio.device_free(dev);
-	free(dev->metrics);
-	free(dev->name);
-	free(dev);
+	fx_setup(f, &lt_device_iio, "adc");
 }
 
 START_TEST(registered_as_iio)
@@ -347,7 +278,7 @@ START_TEST(device_options_and_their_errors)
 	ck_assert_int_eq(fx_dev_opt(&f, "watermark", "512"), 0);
 	ck_assert_int_eq(lt_device_iio.device_check(f.dev, f.err, sizeof(f.err)), 0);
 	ck_assert_int_eq(fx_dev_opt(&f, "chip", "x"), -ENOENT);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -388,7 +319,7 @@ START_TEST(attributes_option_and_its_errors)
 	ck_assert_str_eq(f.err, "more than 32 attributes");
 	*strrchr(many, ',') = '\0';
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", many), 0);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -402,7 +333,7 @@ START_TEST(attributes_of_an_absent_device_are_no_error)
 	ck_assert_int_eq(fx_dev_opt(&f, "attributes", "sampling_frequency, in_temp0.scale"), 0);
 	ck_assert_int_eq(lt_device_iio.device_check(f.dev, f.err, sizeof(f.err)), 0);
 	ck_assert_uint_eq(f.dev->nprops, 0);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -412,7 +343,7 @@ START_TEST(metric_options_and_their_errors)
 	struct lt_metric *m;
 
 	fx_init(&f);
-	m = fx_metric(&f, "t", "", 1000000000ull);
+	m = fx_new_metric(&f, "t", "", 1000000000ull);
 	ck_assert_int_eq(fx_check(&f, m), -EINVAL);
 	ck_assert_str_eq(f.err, "channel: missing (an IIO channel id such as in_temp0)");
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "in_temp0"), 0);
@@ -425,7 +356,7 @@ START_TEST(metric_options_and_their_errors)
 	ck_assert_int_eq(fx_opt(&f, m, "line", "x"), -ENOENT);
 	ck_assert_int_eq(fx_check(&f, m), 0);
 	ck_assert(!lt_metric_is_event_driven(m));
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -435,15 +366,15 @@ START_TEST(check_refuses_a_unit_the_channel_type_has_not)
 	struct lt_metric *m, *ok;
 
 	fx_init(&f);
-	m = fx_metric(&f, "t", "lx", 1000000000ull);
+	m = fx_new_metric(&f, "t", "lx", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "temp0"), 0);
 	ck_assert_int_eq(fx_check(&f, m), -EINVAL);
 	ck_assert_str_eq(f.err,
 			 "unit: IIO temp channels are in m°C; 'lx' is not one of m°C, °C, degC, K");
-	ok = fx_metric(&f, "a", "g", 1000000000ull);
+	ok = fx_new_metric(&f, "a", "g", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, ok, "channel", "in_accel_x"), 0);
 	ck_assert_int_eq(fx_check(&f, ok), 0);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -453,7 +384,7 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	struct lt_metric *m, *timed, *out, *el;
 
 	fx_init(&f);
-	m = fx_metric(&f, "x", "", 0);
+	m = fx_new_metric(&f, "x", "", 0);
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "accel_x"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "mode", "buffered"), 0);
 	ck_assert_int_eq(fx_opt(&f, m, "element", "0"), 0);
@@ -463,26 +394,26 @@ START_TEST(buffered_is_event_driven_and_takes_no_interval)
 	ck_assert_str_eq(f.dev->counter_names[0], "scans");
 	ck_assert_str_eq(f.dev->counter_names[1], "refills");
 
-	timed = fx_metric(&f, "y", "", 1000000000ull);
+	timed = fx_new_metric(&f, "y", "", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, timed, "channel", "accel_y"), 0);
 	ck_assert_int_eq(fx_opt(&f, timed, "mode", "buffered"), 0);
 	ck_assert_int_eq(fx_check(&f, timed), -EINVAL);
 	ck_assert_str_eq(f.err, "interval: mode buffered has no interval (each scan is one sample; "
 				"the rate is the device's sampling_frequency)");
 
-	out = fx_metric(&f, "o", "", 0);
+	out = fx_new_metric(&f, "o", "", 0);
 	ck_assert_int_eq(fx_opt(&f, out, "channel", "out_voltage0"), 0);
 	ck_assert_int_eq(fx_opt(&f, out, "mode", "buffered"), 0);
 	ck_assert_int_eq(fx_check(&f, out), -EINVAL);
 	ck_assert_str_eq(f.err, "mode buffered: only input channels are captured");
 
-	el = fx_metric(&f, "e", "", 1000000000ull);
+	el = fx_new_metric(&f, "e", "", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, el, "channel", "voltage0"), 0);
 	ck_assert_int_eq(fx_opt(&f, el, "element", "1"), 0);
 	ck_assert_int_eq(fx_check(&f, el), -EINVAL);
 	ck_assert_str_eq(f.err, "element applies to mode buffered only");
 	ck_assert_uint_eq(f.dev->ncounters, 2);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
@@ -494,7 +425,7 @@ START_TEST(open_without_iio_fails_and_says_so)
 
 	fx_init(&f);
 	ck_assert_int_eq(fx_dev_opt(&f, "device", "no-such-iio-device"), 0);
-	m = fx_metric(&f, "t", "", 1000000000ull);
+	m = fx_new_metric(&f, "t", "", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, m, "channel", "in_temp0"), 0);
 	ck_assert_int_eq(fx_check(&f, m), 0);
 	f.err[0] = '\0';
@@ -506,47 +437,11 @@ START_TEST(open_without_iio_fails_and_says_so)
 		      "%s", f.err);
 	ck_assert_ptr_nonnull(atomic_load(&f.dev->condition));
 	ck_assert_int_eq(lt_device_iio.read(f.dev, m, &(double){ 0 }), -ENODEV);
-	fx_free(&f);
+	fx_release(&f);
 }
 END_TEST
 
 /* ---- through the configuration loader ---- */
-
-static char cdir[64], cpath[128], mid[128];
-
-static void conf_setup(void)
-{
-	FILE *f;
-
-	strcpy(cdir, "/tmp/liotad-test-iio-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(cdir));
-	snprintf(cpath, sizeof(cpath), "%s/liotad.conf", cdir);
-	snprintf(mid, sizeof(mid), "%s/machine-id", cdir);
-	f = fopen(mid, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("0123456789abcdef0123456789abcdef\n", f);
-	fclose(f);
-}
-
-static void conf_teardown(void)
-{
-	unlink(cpath);
-	unlink(mid);
-	rmdir(cdir);
-}
-
-static struct lt_model *conf_load(const char *text, char **errors)
-{
-	struct lt_model *m = NULL;
-	FILE *f = fopen(cpath, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	*errors = NULL;
-	config_load(cpath, mid, &m, errors);
-	return m;
-}
 
 static const char conf_head[] = "[dcc \"f\"]\n"
 				"type = graphite\n"
@@ -566,7 +461,7 @@ START_TEST(config_with_both_modes_loads)
 		 "%s[metric \"adc.v0\"]\nchannel = in_voltage0\nunit = V\ninterval = 1s\n"
 		 "[metric \"adc.x\"]\nchannel = in_accel_x\nmode = buffered\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_msg(m != NULL, "%s", errors ? errors : "");
 	ck_assert_uint_eq(m->nmetrics, 2);
 	ck_assert(!m->metrics[0]->event_driven);
@@ -586,7 +481,7 @@ START_TEST(config_errors_name_file_and_line)
 		 "[metric \"adc.bad\"]\nchannel = in_voltage0\nmode = often\ninterval = 1s\n"
 		 "[device \"none\"]\ntype = iio\n",
 		 conf_head);
-	m = conf_load(text, &errors);
+	m = confdir_load(text, &errors);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(errors);
 	want = xasprintf("%s:9: [metric \"adc.t\"]: unit: IIO temp channels are in m°C; 'F' is not "
@@ -596,7 +491,7 @@ START_TEST(config_errors_name_file_and_line)
 			 "%s:19: mode: unknown mode 'often' (direct or buffered)\n"
 			 "%s:21: [device \"none\"]: device: missing (an IIO device's name, label "
 			 "or iio:deviceN)\n",
-			 cpath, cpath, cpath, cpath);
+			 confdir_conf, confdir_conf, confdir_conf, confdir_conf);
 	ck_assert_str_eq(errors, want);
 	free(want);
 	free(errors);
@@ -634,7 +529,7 @@ static Suite *iio_suite(void)
 	tcase_add_test(opts, buffered_is_event_driven_and_takes_no_interval);
 	tcase_add_test(opts, open_without_iio_fails_and_says_so);
 
-	tcase_add_checked_fixture(conf, conf_setup, conf_teardown);
+	tcase_add_checked_fixture(conf, confdir_setup, confdir_teardown);
 	tcase_add_test(conf, config_with_both_modes_loads);
 	tcase_add_test(conf, config_errors_name_file_and_line);
 

@@ -106,7 +106,7 @@ START_TEST(unregistered_target_and_unknown_metric_are_counted_not_lost_silently)
 	ck_assert_int_eq(publisher_init(&p, m, ring), 0);
 	publisher_feed(&p, s, 2);
 	ck_assert_uint_eq(f->nbatches, 0);
-	ck_assert_uint_eq(atomic_load(&m->dccs[0]->stats.dropped), 1);
+	ck_assert_uint_eq(lt_count_get(&m->dccs[0]->stats.dropped), 1);
 	ck_assert_uint_eq(atomic_load(&p.invalid), 1);
 	publisher_destroy(&p);
 	lt_ring_free(ring);
@@ -262,20 +262,20 @@ static int holding_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const s
 {
 	(void)reg;
 	(void)s;
-	atomic_fetch_add(&dcc->stats.samples_in, n);
-	atomic_fetch_add(&dcc->stats.pending, n);
+	lt_count(&dcc->stats.samples_in, n);
+	lt_count(&dcc->stats.pending, n);
 	return (int)n;
 }
 
 static int holding_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 {
 	(void)deadline_ns;
-	return atomic_load(&dcc->stats.pending) ? -ETIMEDOUT : 0;
+	return lt_count_get(&dcc->stats.pending) ? -ETIMEDOUT : 0;
 }
 
 static void holding_stop(struct lt_dcc *dcc)
 {
-	atomic_fetch_add(&dcc->stats.dropped, atomic_exchange(&dcc->stats.pending, 0));
+	lt_count(&dcc->stats.dropped, lt_count_xchg(&dcc->stats.pending, 0));
 }
 
 static const struct lt_dcc_driver holding_dcc_driver = { .name = "holding",
@@ -301,12 +301,12 @@ START_TEST(totals_count_each_delivery_once)
 	atomic_store(&m->metrics[1]->samples, 5);
 	atomic_store(&m->metrics[1]->errors, 3);
 	/* DCC 0 was handed 11 (8 + 3 are still upstream), DCC 1 was handed 12. */
-	atomic_store(&m->dccs[0]->stats.samples_in, 11);
-	atomic_store(&m->dccs[0]->stats.sent, 6);
-	atomic_store(&m->dccs[0]->stats.dropped, 1);
-	atomic_store(&m->dccs[0]->stats.pending, 4);
-	atomic_store(&m->dccs[1]->stats.samples_in, 12);
-	atomic_store(&m->dccs[1]->stats.sent, 12);
+	lt_count_set(&m->dccs[0]->stats.samples_in, 11);
+	lt_count_set(&m->dccs[0]->stats.sent, 6);
+	lt_count_set(&m->dccs[0]->stats.dropped, 1);
+	lt_count_set(&m->dccs[0]->stats.pending, 4);
+	lt_count_set(&m->dccs[1]->stats.samples_in, 12);
+	lt_count_set(&m->dccs[1]->stats.sent, 12);
 	daemon_totals(&d, &t);
 	ck_assert_uint_eq(t.taken, 15);
 	ck_assert_uint_eq(t.errors, 3);
@@ -342,11 +342,11 @@ START_TEST(stop_counts_what_a_dcc_still_holds_as_dropped)
 	/* Until some samples have gone both ways (bounded: 5 s). */
 	for (int i = 0; i < 500; i++) {
 		daemon_totals(d, &live);
-		if (atomic_load(&m->dccs[1]->stats.pending) >= 20)
+		if (lt_count_get(&m->dccs[1]->stats.pending) >= 20)
 			break;
 		usleep(10 * 1000);
 	}
-	ck_assert_uint_ge(atomic_load(&m->dccs[1]->stats.pending), 20);
+	ck_assert_uint_ge(lt_count_get(&m->dccs[1]->stats.pending), 20);
 	daemon_stop(d, &acc);
 	ck_assert_uint_gt(acc.taken, 0);
 	ck_assert_uint_eq(acc.deliveries, 2 * acc.taken);
@@ -356,7 +356,7 @@ START_TEST(stop_counts_what_a_dcc_still_holds_as_dropped)
 	ck_assert_uint_eq(acc.dropped, acc.taken);
 	/* The counters start again: a reload adds the next run to acc. */
 	ck_assert_uint_eq(atomic_load(&m->metrics[0]->samples), 0);
-	ck_assert_uint_eq(atomic_load(&m->dccs[1]->stats.dropped), 0);
+	ck_assert_uint_eq(lt_count_get(&m->dccs[1]->stats.dropped), 0);
 	ck_assert_int_eq(daemon_start(m, 2, &d, err, sizeof(err)), 0);
 	daemon_stop(d, &acc);
 	ck_assert_uint_eq(acc.published + acc.dropped, acc.deliveries);

@@ -675,7 +675,7 @@ START_TEST(device_counters_and_condition_show_in_status)
 	struct daemon d = { 0 };
 	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
 	struct lt_device *dev;
-	_Atomic uint64_t *c;
+	uint64_t *c;
 	json_t *st, *jd;
 
 	tick_setup(&f, 10 * MS);
@@ -693,11 +693,11 @@ START_TEST(device_counters_and_condition_show_in_status)
 		ck_assert_ptr_nonnull(lt_device_counter(dev, i ? "other" : "error_frames"));
 	ck_assert_ptr_null(lt_device_counter(dev, "one_too_many"));
 	c = &dev->counters[0];
-	atomic_fetch_add(c, 3);
+	lt_count(c, 3);
 	lt_device_set_condition(dev, "bus-off");
 	ck_assert_str_eq(atomic_load(&dev->condition), "bus-off");
 	ck_assert_str_eq(dev->counter_names[0], "error_frames");
-	ck_assert_uint_eq(atomic_load(c), 3);
+	ck_assert_uint_eq(lt_count_get(c), 3);
 	st = control_status_json(&ctx);
 	jd = json_array_get(json_object_get(st, "devices"), 0);
 	ck_assert_int_eq(json_integer_value(
@@ -891,6 +891,112 @@ START_TEST(stop_shuts_down_the_socket_a_read_waits_on)
 }
 END_TEST
 
+/* ---- a stop is prompt whatever the sampler is waiting in ------------------ */
+
+/* A read blocked in read(2) on a pipe that nobody writes: only the stop's signal ends it. */
+static int pipe_fds[2] = { -1, -1 };
+
+static int pipe_read(struct lt_device *dev, struct lt_metric *m, double *v)
+{
+	char c;
+	ssize_t n;
+
+	(void)dev;
+	(void)m;
+	n = read(pipe_fds[0], &c, 1);
+	if (n < 0)
+		return -errno;
+	*v = c;
+	return n ? 0 : -ENODATA;
+}
+
+static const struct lt_device_driver pipe_driver = { .name = "pipe", .read = pipe_read };
+
+START_TEST(stop_interrupts_a_read_blocked_in_a_system_call)
+{
+	struct lt_model *m = fixture_model(1, 1, 1, 10 * MS, 1);
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	bool in_read = false;
+	uint64_t t0;
+
+	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	m->devices[0]->drv = &pipe_driver;
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	/* Wait (5 s at most) until it is in read(), which no timer or descriptor can end. */
+	for (int i = 0; i < 500 && !in_read; i++) {
+		unsigned call = SAMPLER_CALL_NONE;
+
+		in_read =
+			lt_beat_busy_for(&s.beat, lt_mono_ns(), &call) && call == SAMPLER_CALL_READ;
+		if (!in_read)
+			nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(in_read, "the sampler never entered its read");
+	t0 = lt_mono_ns();
+	sampler_stop(&s);
+	ck_assert_uint_lt(lt_mono_ns() - t0, 1000 * MS);
+	/* The interrupted read (EINTR) is the only one, and nothing was sampled. */
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->errors), 1);
+	ck_assert_uint_eq(atomic_load(&m->metrics[0]->samples), 0);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+	lt_ring_free(ring);
+	fixture_free(m);
+}
+END_TEST
+
+/*
+ * A stop that comes at any point of the thread's start (before its first
+ * wait, while it arms its timer, in the wait) ends it: none is lost. An
+ * hourly metric, so the thread would otherwise wait for an hour; a device
+ * with nothing to poll (event-driven metrics, no descriptor), which parks.
+ */
+static void stop_at_every_point(uint64_t interval)
+{
+	struct lt_model *m = fixture_model(1, 1, 1, interval, 1);
+	struct lt_ring *ring;
+	uint64_t worst = 0;
+
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	for (unsigned i = 0; i < 100; i++) {
+		struct sampler s = { .dev = m->devices[0], .ring = ring };
+		struct timespec ts = { 0, (long)(i % 10) * 100 * 1000 }; /* 0 to 0.9 ms */
+		uint64_t t0;
+
+		ck_assert_int_eq(sampler_start(&s), 0);
+		nanosleep(&ts, NULL);
+		t0 = lt_mono_ns();
+		sampler_stop(&s);
+		if (lt_mono_ns() - t0 > worst)
+			worst = lt_mono_ns() - t0;
+		while (lt_ring_consume(ring, &(struct lt_sample){ 0 }, 1))
+			;
+	}
+	/* A lost wake-up would wait an hour, or forever when parked. */
+	ck_assert_uint_lt(worst, 1000 * MS);
+	lt_ring_free(ring);
+	fixture_free(m);
+}
+
+START_TEST(stop_at_any_point_of_the_start_is_never_lost)
+{
+	stop_at_every_point(3600 * 1000 * MS);
+}
+END_TEST
+
+START_TEST(stop_ends_a_parked_sampler)
+{
+	stop_at_every_point(0);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("schedule");
@@ -920,6 +1026,9 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, device_stuck_in_a_read_shows_it_in_status);
 	tcase_add_test(tc, device_stuck_in_its_first_open_is_opening_not_stopped);
 	tcase_add_test(tc, stop_shuts_down_the_socket_a_read_waits_on);
+	tcase_add_test(tc, stop_interrupts_a_read_blocked_in_a_system_call);
+	tcase_add_test(tc, stop_at_any_point_of_the_start_is_never_lost);
+	tcase_add_test(tc, stop_ends_a_parked_sampler);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
