@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include <liota/log.h>
 #include "core/pkg.h"
 #include "core/pkg_graph.h"
 #include "core/trust.h"
@@ -57,11 +58,11 @@ int pkg_valid_name(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (!n || n > LT_PACKAGE_NAME_MAX ||
-	    !(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])))
+	/* ASCII ranges, not islower(): a locale must not widen what a name may be. */
+	if (!n || n > LT_PACKAGE_NAME_MAX || name[0] == '-' || name[0] == '_')
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
+		if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= '0' && name[i] <= '9') &&
 		    name[i] != '-' && name[i] != '_')
 			return 0;
 	return 1;
@@ -412,8 +413,8 @@ int pkg_load_type(const char *type, int dcc, char *err, size_t errlen)
 		cut[-1] = '\0';
 	}
 	if (dcc ? pkg_dcc_driver(type) == NULL : pkg_device_driver(type) == NULL)
-		return lt_errf(err, errlen, -ENOENT, "package %s provides no %s driver \"%s\"",
-			       name, dcc ? "DCC" : "device", type);
+		return lt_errf(err, errlen, -ESRCH, "package %s provides no %s driver \"%s\"", name,
+			       dcc ? "DCC" : "device", type);
 	return 0;
 }
 

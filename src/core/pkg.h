@@ -83,7 +83,9 @@ const struct lt_dcc_driver *pkg_dcc_driver(const char *type);
  * that the one named by @type up to its last '-' or '_' (and so on): a
  * package's driver names are its own name or start with "NAME-"/"NAME_".
  * Returns 0 when a package now provides it, -ENOENT when no package file
- * matches, or pkg_load()'s error, with the reason in @err.
+ * matches (or there is no package folder), -ESRCH when the package
+ * loaded provides no such driver, or pkg_load()'s error, with the reason
+ * in @err.
  */
 int pkg_load_type(const char *type, int dcc, char *err, size_t errlen);
 

@@ -388,9 +388,9 @@ START_TEST(test_load_by_type)
 	ck_assert_msg(pkg_load_type("good-two", 0, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_ptr_nonnull(pkg_device_driver("good-two"));
 	ck_assert_int_eq(pkg_load_type("good", 0, err, sizeof(err)), 0);
-	ck_assert_int_eq(pkg_load_type("good-three", 0, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(pkg_load_type("good-three", 0, err, sizeof(err)), -ESRCH);
 	ck_assert_str_eq(err, "package good provides no device driver \"good-three\"");
-	ck_assert_int_eq(pkg_load_type("good", 1, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(pkg_load_type("good", 1, err, sizeof(err)), -ESRCH);
 	ck_assert_int_eq(pkg_load_type("nothing_here", 1, err, sizeof(err)), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "nothing.so"));
 }
