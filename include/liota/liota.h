@@ -43,6 +43,7 @@
 #include <liota/error.h>
 #include <liota/log.h>
 #include <liota/options.h>
+#include <liota/package.h>
 #include <liota/parse.h>
 #include <liota/sample.h>
 #include <liota/state.h>

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "discover.h"
 #include "log.h"
+#include "pkg.h"
 #include "trust.h"
 #include "util.h"
 
@@ -784,8 +785,40 @@ static const struct lt_opt daemon_opts[] = {
 		    "control socket folder"),
 	LT_OPT_FUNC("state_dir", struct lt_daemon_conf, state_dir, 0, dir_set,
 		    "what must survive a restart"),
+	LT_OPT_FUNC("package_dir", struct lt_daemon_conf, package_dir, 0, dir_set,
+		    "the only folder packages load from"),
+	LT_OPT_FUNC("packages", struct lt_daemon_conf, packages, 0, dir_set,
+		    "packages loaded at start: NAME or NAME@SHA256, comma-separated"),
 	LT_OPT_END(),
 };
+
+/*
+ * [daemon] packages = NAME[@SHA256], ...: each loaded now, with what it
+ * depends on; a pin refuses a file with other contents. Packages stay
+ * loaded when a reload fails later (they are unloaded by liotactl only).
+ */
+static void packages_load(struct loader *ld, const struct raw_kv *kv)
+{
+	char *list = xstrdup(kv->value), *save = NULL, err[512];
+
+	for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *pin;
+		int r;
+
+		item += strspn(item, " \t");
+		item[strcspn(item, " \t")] = '\0';
+		if (!*item)
+			continue;
+		pin = strchr(item, '@');
+		if (pin)
+			*pin++ = '\0';
+		err[0] = '\0';
+		r = pkg_load(item, pin, err, sizeof(err));
+		if (r < 0)
+			report(ld, &kv->origin, "packages: %s", err);
+	}
+	free(list);
+}
 
 static void daemon_build(struct loader *ld)
 {
@@ -808,6 +841,31 @@ static void daemon_build(struct loader *ld)
 		else if (r < 0)
 			report(ld, &kv->origin, "%s: %s", kv->key, err);
 	}
+	if (pkg_set_dir(d->package_dir ? d->package_dir : LT_PACKAGE_DIR) < 0)
+		report(ld, &s->origin, "package_dir: out of memory");
+	if (s && d->packages)
+		packages_load(ld, kv_find(s, "packages"));
+}
+
+/*
+ * The driver of `type = @type` from a package, loading the package named
+ * by the type when none provides it yet. NULL when there is no such
+ * package file (the caller says "unknown type"); NULL with a report when
+ * the file is there and refused.
+ */
+static const void *package_driver(struct loader *ld, const struct raw_kv *type, int dcc)
+{
+	char err[512] = "";
+	int r = pkg_load_type(type->value, dcc, err, sizeof(err));
+
+	if (r == -ENOENT)
+		return NULL;
+	if (r < 0) {
+		report(ld, &type->origin, "type: %s", err);
+		return (const void *)-1;
+	}
+	return dcc ? (const void *)pkg_dcc_driver(type->value)
+		   : (const void *)pkg_device_driver(type->value);
 }
 
 static bool edge_name_valid(const char *s)
@@ -892,9 +950,11 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 		return;
 	}
 	drv = lt_dcc_driver_find(type->value);
+	if (!drv && (drv = package_driver(ld, type, 1)) == (const void *)-1)
+		return;
 	if (!drv) {
-		report(ld, &type->origin, "type: unknown DCC type '%s' (one of: %s)", type->value,
-		       types);
+		report(ld, &type->origin, "type: unknown DCC type '%s' (one of: %s, or a package)",
+		       type->value, types);
 		return;
 	}
 	if (drv->init && (r = drv->init(dcc)) < 0) {
@@ -976,9 +1036,12 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 		return;
 	}
 	drv = lt_device_driver_find(type->value);
+	if (!drv && (drv = package_driver(ld, type, 0)) == (const void *)-1)
+		return;
 	if (!drv) {
-		report(ld, &type->origin, "type: unknown device type '%s' (one of: %s)",
-		       type->value, types);
+		report(ld, &type->origin,
+		       "type: unknown device type '%s' (one of: %s, or a package)", type->value,
+		       types);
 		return;
 	}
 	if (drv->device_init && (r = drv->device_init(dev)) < 0) {

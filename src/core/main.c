@@ -10,6 +10,7 @@
 #include "discover.h"
 #include "log.h"
 #include "notify.h"
+#include "pkg.h"
 #include "rundir.h"
 #include "sampler.h"
 #include "trust.h"
@@ -439,6 +440,7 @@ int main(int argc, char **argv)
 			printf(", %u profile%s", model->nprofiles, plural(model->nprofiles));
 		putchar('\n');
 		model_free(model);
+		pkg_unload_all();
 		config_free(conf);
 		free(disc);
 		free(found);
@@ -556,6 +558,7 @@ out_sock:
 	unlink(sock);
 out_model:
 	model_free(model);
+	pkg_unload_all(); /* after the model: its drivers' free callbacks live in them */
 	config_free(conf);
 	lt_udev_close(udev);
 	lt_discovery_free(disc);

@@ -121,5 +121,7 @@ void model_free(struct lt_model *m)
 	free(m->core_conf);
 	free(m->daemon.runtime_dir);
 	free(m->daemon.state_dir);
+	free(m->daemon.package_dir);
+	free(m->daemon.packages);
 	free(m);
 }

@@ -118,7 +118,9 @@ struct lt_daemon_conf {
 	uint32_t lane_capacity;    /* records per ring lane, power of two */
 	uint64_t flush_timeout_ns; /* how long shutdown may spend delivering queued data */
 	char *runtime_dir;         /* control socket folder; NULL = default */
-	char *state_dir; /* what must survive a restart (DCC registrations); NULL = default */
+	char *state_dir;   /* what must survive a restart (DCC registrations); NULL = default */
+	char *package_dir; /* where packages load from; NULL = LT_PACKAGE_DIR */
+	char *packages;    /* "NAME[@SHA256], ..." loaded at start; NULL = none */
 };
 
 struct lt_model {

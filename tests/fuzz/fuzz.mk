@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The fuzz targets, built with clang's libFuzzer: a sub-make that Makefile.am's
 # fuzz block calls (make -f fuzz.mk TARGETS...) with top_srcdir, FUZZ_CC,
-# WARN_CFLAGS, DEP_CFLAGS, DEP_LIBS, sysconfdir and LIB_SOURCES (the
+# WARN_CFLAGS, DEP_CFLAGS, DEP_LIBS, sysconfdir, packagedir and LIB_SOURCES (the
 # library's source list, LIOTAD_SOURCES). The library is compiled again
 # here because libFuzzer needs clang's coverage instrumentation in the code
 # under test, and automake cannot give a target another compiler; a plain
@@ -13,7 +13,7 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 # The same as Makefile.am's AM_CPPFLAGS.
 FUZZ_CPPFLAGS = -include ./ltconfig.h -I. -I$(top_srcdir)/include -I$(top_srcdir)/include/uapi \
 	-I$(top_srcdir)/src/core \
-	-I$(top_srcdir)/src -DSYSCONFDIR='"$(sysconfdir)"'
+	-I$(top_srcdir)/src -DSYSCONFDIR='"$(sysconfdir)"' -DLT_PACKAGE_DIR='"$(packagedir)"'
 # gcc's build holds the library to -Werror; clang's extra warnings on it
 # (-Wformat-nonliteral in va_list helpers) are shown, not fatal. The targets'
 # own files get WARN_CFLAGS as they are.

@@ -690,9 +690,10 @@ START_TEST(missing_or_unknown_type_is_reported)
 		"{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, modbus, "
 		"iio)\n"
 		"{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus, "
-		"iio)\n"
+		"iio, or a package)\n"
 		"{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
-		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc)\n");
+		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc, or a "
+		"package)\n");
 }
 END_TEST
 
@@ -701,7 +702,7 @@ START_TEST(metric_of_a_device_without_driver_gets_no_second_error)
 	assert_errors("[device \"x\"]\ntype = foo\n"
 		      "[metric \"x.m\"]\ninterval = 1s\nfunction = sine\n",
 		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio, "
-		      "modbus, iio)\n");
+		      "modbus, iio, or a package)\n");
 }
 END_TEST
 
