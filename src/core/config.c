@@ -787,8 +787,8 @@ static const struct lt_opt daemon_opts[] = {
 		    "what must survive a restart"),
 	LT_OPT_FUNC("package_dir", struct lt_daemon_conf, package_dir, 0, dir_set,
 		    "the only folder packages load from"),
-	LT_OPT_FUNC("packages", struct lt_daemon_conf, packages, 0, dir_set,
-		    "packages loaded at start: NAME or NAME@SHA256, comma-separated"),
+	LT_OPT_STRING("packages", struct lt_daemon_conf, packages, LT_OPT_NONEMPTY, 0,
+		      "packages loaded at start: NAME or NAME@SHA256, comma-separated"),
 	LT_OPT_END(),
 };
 

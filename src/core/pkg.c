@@ -262,6 +262,7 @@ struct opening {
 	int dfd;
 	const char *want;
 	const uint8_t *pin;
+	struct pkg_node loaded[PKG_MAX];              /* loaded before: no dependencies to walk */
 	struct lt_package_ctx *opened[PKG_GRAPH_MAX]; /* opened by this load */
 	struct pkg_node nodes[PKG_GRAPH_MAX];
 	size_t n;
@@ -276,13 +277,10 @@ static const struct pkg_node *lookup(void *ctx, const char *name, int *rc, char 
 {
 	struct opening *o = ctx;
 	struct lt_package_ctx *c;
-	static struct pkg_node node; /* of a loaded package: used before the next lookup */
 
-	if ((c = find_loaded(name))) {
-		node = loaded_node(c);
-		node.depends = NULL; /* loaded already, with its dependencies */
-		return &node;
-	}
+	for (size_t i = 0; i < nloaded; i++)
+		if (!strcmp(o->loaded[i].name, name))
+			return &o->loaded[i];
 	for (size_t i = 0; i < o->n; i++)
 		if (!strcmp(o->nodes[i].name, name))
 			return &o->nodes[i];
@@ -349,6 +347,8 @@ int pkg_load(const char *name, const char *sha256, char *err, size_t errlen)
 	r = open_dir(&o.dfd, err, errlen);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < nloaded; i++)
+		o.loaded[i] = (struct pkg_node){ loaded[i]->desc->name, NULL };
 	n = pkg_graph_load_order(name, lookup, &o, order, ARRAY_SIZE(order), err, errlen);
 	close(o.dfd);
 	if (n >= 0 && nloaded + o.n > PKG_MAX)
@@ -396,21 +396,16 @@ int pkg_load_type(const char *type, int dcc, char *err, size_t errlen)
 	if (!pkg_valid_name(type))
 		return lt_errf(err, errlen, -ENOENT, "no driver \"%s\"", type);
 	snprintf(name, sizeof(name), "%s", type);
-	for (;;) {
-		char *cut;
+	/* "a-b_c" tries a-b_c, then a-b, then a: cut at the last separator each time. */
+	while ((r = pkg_load(name, NULL, err, errlen)) < 0) {
+		char *cut = strrchr(name, '-'), *under = strrchr(name, '_');
 
-		r = pkg_load(name, NULL, err, errlen);
-		if (r >= 0)
-			break;
-		if (r != -ENOENT || !(cut = strpbrk(name, "-_")))
+		if (!cut || (under && under > cut))
+			cut = under;
+
+		if (r != -ENOENT || !cut)
 			return r;
-		/* The last separator: "a-b_c" tries a-b_c, a-b, a. */
-		cut = name + strlen(name);
-		while (cut > name && cut[-1] != '-' && cut[-1] != '_')
-			cut--;
-		if (cut == name)
-			return r;
-		cut[-1] = '\0';
+		*cut = '\0';
 	}
 	if (dcc ? pkg_dcc_driver(type) == NULL : pkg_device_driver(type) == NULL)
 		return lt_errf(err, errlen, -ESRCH, "package %s provides no %s driver \"%s\"", name,
