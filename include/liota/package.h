@@ -100,6 +100,52 @@ int lt_package_add_device_driver(struct lt_package_ctx *ctx, const struct lt_dev
 int lt_package_add_dcc_driver(struct lt_package_ctx *ctx, const struct lt_dcc_driver *drv,
 			      char *err, size_t errlen);
 
+/**
+ * DOC: package APIs
+ *
+ * A package may also serve other packages, as liotad's transports do (the
+ * transport-stream package serves struct lt_stream_api, include/liota/stream.h):
+ * its @init hands the core one API, a struct of function pointers, with
+ * lt_package_provide(); a package that lists it in @depends gets it in its
+ * own @init with lt_package_api(). Packages never link against each
+ * other's symbols: each resolves only the SDK, so any load order works and
+ * an unload cannot leave a dangling reference (dependents go first). A
+ * package needed only by some configurations is loaded when one asks for
+ * it, with lt_package_use().
+ */
+
+/**
+ * lt_package_provide - from @init: @api (a struct of function pointers,
+ * valid until the package is unloaded: a static const struct) is what
+ * lt_package_api(ctx, this package's name) returns to the packages that
+ * depend on it. One per package. Returns 0, or -EEXIST (one was given
+ * already) or -EINVAL (@api NULL) with the reason in @err.
+ */
+int lt_package_provide(struct lt_package_ctx *ctx, const void *api, char *err, size_t errlen);
+
+/**
+ * lt_package_api - the API that package @name provides, for @ctx's
+ * package, which must list @name in its descriptor's @depends (or have
+ * loaded it with lt_package_use()): so it is loaded before @ctx's package
+ * and unloaded after it. NULL when @name is no dependency of @ctx's
+ * package or provides no API. @ctx stays valid while its package is
+ * loaded, so a package may keep it from @init.
+ */
+const void *lt_package_api(struct lt_package_ctx *ctx, const char *name);
+
+/**
+ * lt_package_use - load package @name (with its dependencies) for @ctx's
+ * package, which depends on it from then on until it is unloaded itself,
+ * as if its @depends listed it; then as lt_package_api(). For what only
+ * some configurations need (transport-stream uses transport-tls only for
+ * `tls = yes`), so that the others never map its libraries. Main thread,
+ * after @init (from a driver's init or option callbacks); what @init
+ * needs belongs in @depends. Returns 0 with its API (or NULL: it provides
+ * none) in *@api, or a negative errno with the reason in @err.
+ */
+int lt_package_use(struct lt_package_ctx *ctx, const char *name, const void **api, char *err,
+		   size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -797,6 +797,19 @@ static const struct lt_opt daemon_opts[] = {
  * depends on; a pin refuses a file with other contents. Packages stay
  * loaded when a reload fails later (they are unloaded by liotactl only).
  */
+/*
+ * The package folder when [daemon] package_dir is not given: the one
+ * liotad was built for, or $LIOTAD_PACKAGE_DIR, which the test suite sets
+ * to the build tree's (whoever sets a daemon's environment could preload
+ * code into it anyway; a set-uid liotad ignores it).
+ */
+static const char *default_package_dir(void)
+{
+	const char *env = secure_getenv("LIOTAD_PACKAGE_DIR");
+
+	return env && *env ? env : LT_PACKAGE_DIR;
+}
+
 static void packages_load(struct loader *ld, const struct raw_kv *kv)
 {
 	char *list = xstrdup(kv->value), *save = NULL, err[512];
@@ -841,7 +854,7 @@ static void daemon_build(struct loader *ld)
 		else if (r < 0)
 			report(ld, &kv->origin, "%s: %s", kv->key, err);
 	}
-	if (pkg_set_dir(d->package_dir ? d->package_dir : LT_PACKAGE_DIR) < 0)
+	if (pkg_set_dir(d->package_dir ? d->package_dir : default_package_dir()) < 0)
 		report(ld, &s->origin, "package_dir: out of memory");
 	if (s && d->packages)
 		packages_load(ld, kv_find(s, "packages"));
@@ -853,13 +866,16 @@ static void daemon_build(struct loader *ld)
  * package file (the caller says "unknown type"); NULL with a report when
  * the file is there and refused.
  */
-static const void *package_driver(struct loader *ld, const struct raw_kv *type, int dcc)
+static const void *package_driver(struct loader *ld, const struct raw_kv *type, int dcc, char *why,
+				  size_t whylen)
 {
 	char err[512] = "";
 	int r = pkg_load_type(type->value, dcc, err, sizeof(err));
 
-	if (r == -ENOENT)
+	if (r == -ENOENT) {
+		snprintf(why, whylen, "%s", err);
 		return NULL;
+	}
 	if (r < 0) {
 		report(ld, &type->origin, "type: %s", err);
 		return (const void *)-1;
@@ -930,7 +946,7 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 	const struct lt_dcc_driver *drv;
 	const struct raw_kv *type;
 	struct lt_dcc *dcc;
-	char err[512], types[256] = "";
+	char err[512], types[1024] = "", why[512] = "";
 	bool ok = true;
 	int r;
 
@@ -944,17 +960,19 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 
 	for (size_t i = 0; lt_dcc_drivers[i]; i++)
 		names_append(types, sizeof(types), lt_dcc_drivers[i]->name);
+	pkg_type_names(1, types, sizeof(types));
 	type = kv_find(s, "type");
 	if (!type) {
 		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
 		return;
 	}
 	drv = lt_dcc_driver_find(type->value);
-	if (!drv && (drv = package_driver(ld, type, 1)) == (const void *)-1)
+	if (!drv && (drv = package_driver(ld, type, 1, why, sizeof(why))) == (const void *)-1)
 		return;
 	if (!drv) {
-		report(ld, &type->origin, "type: unknown DCC type '%s' (one of: %s, or a package)",
-		       type->value, types);
+		report(ld, &type->origin,
+		       "type: unknown DCC type '%s' (one of: %s; no package provides it: %s)",
+		       type->value, types, why);
 		return;
 	}
 	if (drv->init && (r = drv->init(dcc)) < 0) {
@@ -1013,7 +1031,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	const struct lt_device_driver *drv;
 	const struct raw_kv *type;
 	struct lt_device *dev;
-	char err[512], types[256] = "";
+	char err[512], types[1024] = "", why[512] = "";
 	bool ok = true;
 	int r;
 
@@ -1030,18 +1048,19 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 
 	for (size_t i = 0; lt_device_drivers[i]; i++)
 		names_append(types, sizeof(types), lt_device_drivers[i]->name);
+	pkg_type_names(0, types, sizeof(types));
 	type = kv_find(s, "type");
 	if (!type) {
 		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
 		return;
 	}
 	drv = lt_device_driver_find(type->value);
-	if (!drv && (drv = package_driver(ld, type, 0)) == (const void *)-1)
+	if (!drv && (drv = package_driver(ld, type, 0, why, sizeof(why))) == (const void *)-1)
 		return;
 	if (!drv) {
 		report(ld, &type->origin,
-		       "type: unknown device type '%s' (one of: %s, or a package)", type->value,
-		       types);
+		       "type: unknown device type '%s' (one of: %s; no package provides it: %s)",
+		       type->value, types, why);
 		return;
 	}
 	if (drv->device_init && (r = drv->device_init(dev)) < 0) {

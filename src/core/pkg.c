@@ -11,6 +11,7 @@
  * one that references anything else fails at dlopen, not at first call.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +31,16 @@
 
 struct lt_package_ctx {
 	const struct lt_package *desc;
-	void *handle;
+	void *handle; /* NULL: a static package (pkg_add_static()) */
 	uint8_t sha256[32];
 	const struct lt_device_driver *dev[PKG_DRIVERS_MAX];
 	const struct lt_dcc_driver *dcc[PKG_DRIVERS_MAX];
 	unsigned ndev, ndcc;
-	int fd;   /* the file it was loaded from, open while it is loaded */
+	const void *api; /* lt_package_provide() */
+	/* Its dependencies: the descriptor's, then lt_package_use()'s (names it owns). */
+	const char *deps[PKG_DEPS_MAX + 1];
+	unsigned ndeps, nused;
+	int fd;   /* the file it was loaded from, open while it is loaded; -1: static */
 	int live; /* init ran and succeeded: exit is due */
 };
 
@@ -66,6 +71,25 @@ int pkg_valid_name(const char *name)
 		    name[i] != '-' && name[i] != '_')
 			return 0;
 	return 1;
+}
+
+static int has_dep(const struct lt_package_ctx *c, const char *name)
+{
+	for (unsigned i = 0; i < c->ndeps; i++)
+		if (!strcmp(c->deps[i], name))
+			return 1;
+	return 0;
+}
+
+/* c->deps from the descriptor; -E2BIG beyond PKG_DEPS_MAX. */
+static int init_deps(struct lt_package_ctx *c)
+{
+	for (const char *const *d = c->desc->depends; d && *d; d++) {
+		if (c->ndeps == PKG_DEPS_MAX)
+			return -E2BIG;
+		c->deps[c->ndeps++] = *d;
+	}
+	return 0;
 }
 
 static struct lt_package_ctx *find_loaded(const char *name)
@@ -183,11 +207,17 @@ static const char *bad_descriptor(const struct lt_package *d, const char *name, 
 		return "its descriptor names another package";
 	if (!d->version || !d->init)
 		return d->version ? "its descriptor has no init" : "its descriptor has no version";
-	for (const char *const *dep = d->depends; dep && *dep; dep++)
+	size_t n = 0;
+
+	for (const char *const *dep = d->depends; dep && *dep; dep++, n++)
 		if (!pkg_valid_name(*dep)) {
 			snprintf(why, whylen, "depends on \"%.64s\", not a package name", *dep);
 			return why;
 		}
+	if (n > PKG_DEPS_MAX) {
+		snprintf(why, whylen, "depends on more than %d packages", PKG_DEPS_MAX);
+		return why;
+	}
 	return NULL;
 }
 
@@ -244,6 +274,8 @@ static struct lt_package_ctx *open_pkg(int dfd, const char *name, const uint8_t 
 		r = -ENOEXEC, bad = "no " LT_PACKAGE_SYMBOL " descriptor (LT_PACKAGE())";
 	} else if ((bad = bad_descriptor(c->desc, name, why, sizeof(why)))) {
 		r = -ENOEXEC;
+	} else {
+		init_deps(c); /* bad_descriptor() bounded them */
 	}
 	if (r < 0) {
 		*rc = lt_errf(err, errlen, r, "%s/%s: %s", pkg_dir, file, bad);
@@ -270,7 +302,7 @@ struct opening {
 
 static struct pkg_node loaded_node(const struct lt_package_ctx *c)
 {
-	return (struct pkg_node){ c->desc->name, c->desc->depends };
+	return (struct pkg_node){ c->desc->name, c->deps };
 }
 
 static const struct pkg_node *lookup(void *ctx, const char *name, int *rc, char *err, size_t errlen)
@@ -304,8 +336,12 @@ static void forget(struct lt_package_ctx *c)
 {
 	if (c->live && c->desc->exit)
 		c->desc->exit(c);
-	dlclose(c->handle);
-	close(c->fd);
+	for (unsigned i = c->ndeps - c->nused; i < c->ndeps; i++)
+		free((char *)c->deps[i]);
+	if (c->handle)
+		dlclose(c->handle);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c);
 }
 
@@ -439,11 +475,9 @@ int pkg_unload(const char *name, char *err, size_t errlen)
 	if (i == nloaded)
 		return lt_errf(err, errlen, -ENOENT, "package %s is not loaded", name);
 	for (size_t k = 0; k < nloaded; k++)
-		for (const char *const *d = loaded[k]->desc->depends; d && *d; d++)
-			if (!strcmp(*d, name))
-				return lt_errf(err, errlen, -EBUSY,
-					       "package %s needs %s: unload it first",
-					       loaded[k]->desc->name, name);
+		if (has_dep(loaded[k], name))
+			return lt_errf(err, errlen, -EBUSY, "package %s needs %s: unload it first",
+				       loaded[k]->desc->name, name);
 	struct lt_package_ctx *c = loaded[i];
 	char pname[LT_PACKAGE_NAME_MAX + 1];
 
@@ -455,10 +489,31 @@ int pkg_unload(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+static int needed(const struct lt_package_ctx *c)
+{
+	for (size_t k = 0; k < nloaded; k++)
+		if (has_dep(loaded[k], c->desc->name))
+			return 1;
+	return 0;
+}
+
 void pkg_unload_all(void)
 {
-	while (nloaded)
-		forget(loaded[--nloaded]); /* load order is dependency order: reverse it */
+	while (nloaded) {
+		/*
+		 * The last loaded that nothing needs: load order is dependency
+		 * order, except for what lt_package_use() loaded later.
+		 */
+		size_t i = nloaded - 1;
+		struct lt_package_ctx *c;
+
+		while (i > 0 && needed(loaded[i]))
+			i--;
+		c = loaded[i];
+		memmove(&loaded[i], &loaded[i + 1], (nloaded - i - 1) * sizeof(*loaded));
+		nloaded--;
+		forget(c);
+	}
 }
 
 /* ---- the registry ---------------------------------------------------------------------------- */
@@ -559,14 +614,173 @@ size_t pkg_list(struct pkg_info *out)
 		out[i] = (struct pkg_info){
 			.name = c->desc->name,
 			.version = c->desc->version,
-			.depends = c->desc->depends,
+			.depends = c->deps,
 			.ndevice_drivers = c->ndev,
 			.ndcc_drivers = c->ndcc,
 		};
 		memcpy(out[i].sha256, c->sha256, 32);
 		for (size_t k = 0; k < nloaded; k++)
-			for (const char *const *d = loaded[k]->desc->depends; d && *d; d++)
-				out[i].users += !strcmp(*d, c->desc->name);
+			out[i].users += (unsigned)has_dep(loaded[k], c->desc->name);
 	}
 	return nloaded;
+}
+
+/* ---- static packages and package APIs ---------------------------------------------------- */
+
+int pkg_add_static(const struct lt_package *desc, char *err, size_t errlen)
+{
+	struct lt_package_ctx *c;
+	const char *bad;
+	char why[160];
+	int r;
+
+	if (!desc->name || !pkg_valid_name(desc->name))
+		return lt_errf(err, errlen, -EINVAL, "static package: no valid name");
+	if ((bad = bad_descriptor(desc, desc->name, why, sizeof(why))))
+		return lt_errf(err, errlen, -EINVAL, "static package %s: %s", desc->name, bad);
+	if (find_loaded(desc->name))
+		return lt_errf(err, errlen, -EEXIST, "package %s is loaded already", desc->name);
+	if (nloaded == PKG_MAX)
+		return lt_errf(err, errlen, -E2BIG, "more than %d packages", PKG_MAX);
+	for (const char *const *d = desc->depends; d && *d; d++)
+		if (!find_loaded(*d))
+			return lt_errf(err, errlen, -ENOENT,
+				       "static package %s needs %s added first", desc->name, *d);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return lt_errf(err, errlen, -ENOMEM, "out of memory");
+	c->desc = desc;
+	c->fd = -1;
+	init_deps(c);
+	err[0] = '\0';
+	r = desc->init(c, err, errlen);
+	if (r) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "%s",
+			 err[0] ? err : strerror(r < 0 ? -r : EINVAL));
+		free(c);
+		return lt_errf(err, errlen, r < 0 ? r : -EINVAL, "package %s: init: %s", desc->name,
+			       reason);
+	}
+	c->live = 1;
+	loaded[nloaded++] = c;
+	return 0;
+}
+
+int lt_package_provide(struct lt_package_ctx *ctx, const void *api, char *err, size_t errlen)
+{
+	if (!api)
+		return lt_errf(err, errlen, -EINVAL, "package %s: no API given", ctx->desc->name);
+	if (ctx->api)
+		return lt_errf(err, errlen, -EEXIST, "package %s provides an API already",
+			       ctx->desc->name);
+	ctx->api = api;
+	return 0;
+}
+
+const void *lt_package_api(struct lt_package_ctx *ctx, const char *name)
+{
+	const struct lt_package_ctx *dep;
+
+	if (!ctx || !name || !has_dep(ctx, name) || !(dep = find_loaded(name)))
+		return NULL;
+	return dep->api;
+}
+
+int lt_package_use(struct lt_package_ctx *ctx, const char *name, const void **api, char *err,
+		   size_t errlen)
+{
+	char *copy;
+	int r;
+
+	*api = NULL;
+	if (has_dep(ctx, name)) {
+		*api = lt_package_api(ctx, name);
+		return 0;
+	}
+	if (!ctx->live)
+		return lt_errf(err, errlen, -EBUSY,
+			       "package %s: use of %s from init (list it in depends)",
+			       ctx->desc->name, name);
+	if (!strcmp(name, ctx->desc->name))
+		return lt_errf(err, errlen, -ELOOP, "package %s cannot use itself", name);
+	if (ctx->ndeps == PKG_DEPS_MAX)
+		return lt_errf(err, errlen, -E2BIG, "package %s: more than %d dependencies",
+			       ctx->desc->name, PKG_DEPS_MAX);
+	r = pkg_load(name, NULL, err, errlen);
+	if (r < 0)
+		return r;
+	/* A package @name already depends on, directly or not, would make a cycle. */
+	{
+		const char *order[PKG_MAX];
+		int n = pkg_unload_order(ctx->desc->name, order);
+
+		for (int i = 0; i < n; i++)
+			if (!strcmp(order[i], name))
+				return lt_errf(err, errlen, -ELOOP,
+					       "package %s depends on %s: it cannot use it", name,
+					       ctx->desc->name);
+	}
+	if (!(copy = strdup(name)))
+		return lt_errf(err, errlen, -ENOMEM, "out of memory");
+	ctx->deps[ctx->ndeps++] = copy;
+	ctx->nused++;
+	*api = lt_package_api(ctx, name);
+	return 0;
+}
+
+static void name_add(char *buf, size_t len, const char *name, size_t namelen)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s%.*s", n ? ", " : "", (int)namelen, name);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void pkg_type_names(int dcc, char *buf, size_t len)
+{
+	char *files[PKG_MAX];
+	size_t nfiles = 0;
+	struct dirent *e;
+	DIR *dir;
+	int dfd;
+
+	for (size_t i = 0; i < nloaded; i++) {
+		const struct lt_package_ctx *c = loaded[i];
+
+		for (unsigned k = 0; k < (dcc ? c->ndcc : c->ndev); k++) {
+			const char *n = dcc ? c->dcc[k]->name : c->dev[k]->name;
+
+			name_add(buf, len, n, strlen(n));
+		}
+	}
+	/* Packages of the folder not loaded yet: their NAME is a type they may provide. */
+	if (open_dir(&dfd, NULL, 0) < 0)
+		return;
+	if (!(dir = fdopendir(dfd))) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(dir)) && nfiles < PKG_MAX) {
+		size_t n = strlen(e->d_name);
+		char name[LT_PACKAGE_NAME_MAX + 1];
+
+		if (n < 4 || n - 3 > LT_PACKAGE_NAME_MAX || strcmp(e->d_name + n - 3, ".so"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 3), e->d_name);
+		if (pkg_valid_name(name) && !find_loaded(name) && (files[nfiles] = strdup(name)))
+			nfiles++;
+	}
+	closedir(dir);
+	qsort(files, nfiles, sizeof(*files), cmp_names);
+	for (size_t i = 0; i < nfiles; i++) {
+		name_add(buf, len, files[i], strlen(files[i]));
+		free(files[i]);
+	}
 }

@@ -14,9 +14,10 @@
 
 #include <liota/package.h>
 
-/* Packages loaded at once, and drivers one package may register. */
+/* Packages loaded at once, drivers one package may register, and its dependencies. */
 #define PKG_MAX         64
 #define PKG_DRIVERS_MAX 16
+#define PKG_DEPS_MAX    16
 
 /* A loaded package, as `liotactl list` shows it. */
 struct pkg_info {
@@ -88,6 +89,24 @@ const struct lt_dcc_driver *pkg_dcc_driver(const char *type);
  * in @err.
  */
 int pkg_load_type(const char *type, int dcc, char *err, size_t errlen);
+
+/*
+ * pkg_add_static - a package linked into the program rather than loaded
+ * from a file (the unit tests link the in-tree drivers, see
+ * src/core/intree.h): its descriptor is checked and its init run as
+ * pkg_load() does; its dependencies must be added or loaded first. From
+ * then on it is a loaded package like the others (no file, no SHA-256).
+ * Returns 0 or a negative errno with the reason in @err.
+ */
+int pkg_add_static(const struct lt_package *desc, char *err, size_t errlen);
+
+/*
+ * pkg_type_names - what `type =` may name, for messages: the device
+ * drivers (DCC drivers with @dcc) of the loaded packages, then the
+ * packages in the folder not loaded yet (sorted), appended ", "-separated
+ * to @buf (a string of @len bytes).
+ */
+void pkg_type_names(int dcc, char *buf, size_t len);
 
 /* The loaded packages, in load order: fills @out (room for PKG_MAX), returns the count. */
 size_t pkg_list(struct pkg_info *out);

@@ -6,8 +6,7 @@
 #include "devices/devices.h"
 
 const struct lt_device_driver *const lt_device_drivers[] = {
-	&lt_device_sim,    &lt_device_file, &lt_device_can, &lt_device_gpio,
-	&lt_device_modbus, &lt_device_iio,  NULL,
+	&lt_device_file, &lt_device_can, &lt_device_gpio, &lt_device_modbus, &lt_device_iio, NULL,
 };
 
 const struct lt_device_driver *lt_device_driver_find(const char *name)

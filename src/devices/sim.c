@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/intree.h"
 #include "devices/devices.h"
 
 enum sim_fn { SIM_SINE, SIM_COUNTER, SIM_RANDOM_WALK, SIM_CONSTANT };
@@ -288,3 +289,10 @@ const struct lt_device_driver lt_device_sim = {
 	.read = sim_read,
 	.metric_free = sim_metric_free,
 };
+
+static int sim_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_add_device_driver(ctx, &lt_device_sim, err, errlen);
+}
+
+LT_INTREE_PACKAGE(sim, .name = "sim", .version = PACKAGE_VERSION, .init = sim_package_init);

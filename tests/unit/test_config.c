@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "util.h"
+#include "intree.h"
 #include "unit.h"
 
 #define MACHINE_ID "0123456789abcdef0123456789abcdef\n"
@@ -116,17 +117,25 @@ static struct lt_model *load_ok(const char *text)
 	return m;
 }
 
-/* @tmpl with {dir} replaced by the test's folder and {conf} by its liotad.conf. */
+/*
+ * @tmpl with {dir} replaced by the test's folder, {conf} by its
+ * liotad.conf and {pkgs} by the package folder (the build tree's).
+ */
 static char *expand(const char *tmpl)
 {
-	size_t len = 1;
+	const char *pkgs =
+		getenv("LIOTAD_PACKAGE_DIR") ? getenv("LIOTAD_PACKAGE_DIR") : LT_PACKAGE_DIR;
+	size_t len = 1, most = strlen(conf) > strlen(pkgs) ? strlen(conf) : strlen(pkgs);
 	char *out, *p;
 
 	for (const char *s = tmpl; *s; s++)
-		len += *s == '{' ? strlen(conf) : 1;
+		len += *s == '{' ? most : 1;
 	p = out = xmalloc(len);
 	while (*tmpl) {
-		if (strncmp(tmpl, "{dir}", 5) == 0) {
+		if (strncmp(tmpl, "{pkgs}", 6) == 0) {
+			p = stpcpy(p, pkgs);
+			tmpl += 6;
+		} else if (strncmp(tmpl, "{dir}", 5) == 0) {
 			p = stpcpy(p, dir);
 			tmpl += 5;
 		} else if (strncmp(tmpl, "{conf}", 6) == 0) {
@@ -687,13 +696,13 @@ START_TEST(missing_or_unknown_type_is_reported)
 		"[device \"y\"]\ntype = foo\n"
 		"[dcc \"c\"]\nhost = h\n"
 		"[dcc \"d\"]\ntype = carbon\n",
-		"{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, modbus, "
-		"iio)\n"
-		"{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, modbus, "
-		"iio, or a package)\n"
+		"{conf}:1: [device \"x\"]: type is required (one of: file, can, gpio, modbus, iio, "
+		"sim)\n"
+		"{conf}:4: type: unknown device type 'foo' (one of: file, can, gpio, modbus, iio, "
+		"sim; no package provides it: {pkgs}/foo.so: No such file or directory)\n"
 		"{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
-		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc, or a "
-		"package)\n");
+		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc; no "
+		"package provides it: {pkgs}/carbon.so: No such file or directory)\n");
 }
 END_TEST
 
@@ -701,8 +710,9 @@ START_TEST(metric_of_a_device_without_driver_gets_no_second_error)
 {
 	assert_errors("[device \"x\"]\ntype = foo\n"
 		      "[metric \"x.m\"]\ninterval = 1s\nfunction = sine\n",
-		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio, "
-		      "modbus, iio, or a package)\n");
+		      "{conf}:2: type: unknown device type 'foo' (one of: file, can, gpio, modbus, "
+		      "iio, sim; no package provides it: {pkgs}/foo.so: No such file or "
+		      "directory)\n");
 }
 END_TEST
 
@@ -1139,10 +1149,11 @@ END_TEST
 /* Even without a driver: the properties are the core's. */
 START_TEST(bad_property_of_a_device_without_type_is_reported)
 {
-	assert_errors("[device \"d\"]\nproperty.a b = x\n",
-		      "{conf}:1: [device \"d\"]: type is required (one of: sim, file, can, gpio, "
-		      "modbus, iio)\n"
-		      "{conf}:2: bad property name 'a b': 1 to 64 of A-Z a-z 0-9 _ . -\n");
+	assert_errors(
+		"[device \"d\"]\nproperty.a b = x\n",
+		"{conf}:1: [device \"d\"]: type is required (one of: file, can, gpio, modbus, "
+		"iio, sim)\n"
+		"{conf}:2: bad property name 'a b': 1 to 64 of A-Z a-z 0-9 _ . -\n");
 }
 END_TEST
 
@@ -1259,4 +1270,4 @@ static Suite *config_suite(void)
 	return s;
 }
 
-LT_UNIT_MAIN(config_suite)
+LT_UNIT_MAIN_INTREE(config_suite)

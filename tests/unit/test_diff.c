@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/diff.h"
 #include "util.h"
+#include "intree.h"
 #include "unit.h"
 #include "confdir.h"
 
@@ -361,4 +362,4 @@ static Suite *diff_suite(void)
 	return s;
 }
 
-LT_UNIT_MAIN(diff_suite)
+LT_UNIT_MAIN_INTREE(diff_suite)

@@ -16,6 +16,7 @@
 #include "core/diff.h"
 #include "core/discover.h"
 #include "util.h"
+#include "intree.h"
 #include "unit.h"
 #include "confdir.h"
 
@@ -752,4 +753,4 @@ static Suite *discover_suite(void)
 	return s;
 }
 
-LT_UNIT_MAIN(discover_suite)
+LT_UNIT_MAIN_INTREE(discover_suite)

@@ -17,6 +17,7 @@
 
 #include "confdir.h"
 #include "drvfix.h"
+#include "intree.h"
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
@@ -931,4 +932,4 @@ static Suite *gpio_suite(void)
 	return s;
 }
 
-LT_UNIT_MAIN(gpio_suite)
+LT_UNIT_MAIN_INTREE(gpio_suite)

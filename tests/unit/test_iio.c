@@ -16,6 +16,7 @@
 
 #include "confdir.h"
 #include "drvfix.h"
+#include "intree.h"
 #include "unit.h"
 #include "core/config.h"
 #include "devices/devices.h"
@@ -540,4 +541,4 @@ static Suite *iio_suite(void)
 	return s;
 }
 
-LT_UNIT_MAIN(iio_suite)
+LT_UNIT_MAIN_INTREE(iio_suite)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "intree.h"
 #include "unit.h"
 #include "dcc/iotcc_proto.h"
 #include "transport/ws.h"
@@ -886,4 +887,4 @@ static Suite *iotcc_suite(void)
 	return s;
 }
 
-LT_UNIT_MAIN(iotcc_suite)
+LT_UNIT_MAIN_INTREE(iotcc_suite)

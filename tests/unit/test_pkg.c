@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/model.h"
 #include "core/pkg.h"
 #include "core/pkg_graph.h"
 #include "core/util.h"
@@ -271,6 +272,53 @@ START_TEST(test_dependencies_loaded_first_unloaded_last)
 }
 END_TEST
 
+/* Package APIs: given in init to a dependent, or used later, which makes a dependency. */
+START_TEST(test_package_apis)
+{
+	const struct lt_device_driver *drv;
+	struct pkg_info info[PKG_MAX];
+	const char *order[PKG_MAX];
+	struct lt_device dev = { .name = "d" };
+	char err[512] = "";
+	double v = 0;
+	int n;
+
+	ck_assert_msg(pkg_load("consumer", NULL, err, sizeof(err)) == 2, "%s", err);
+	ck_assert_ptr_nonnull(drv = pkg_device_driver("consumer"));
+	ck_assert_int_eq(drv->read(&dev, NULL, &v), 0);
+	ck_assert_double_eq(v, 42);
+	ck_assert_int_eq(pkg_unload("provider", err, sizeof(err)), -EBUSY);
+	n = pkg_unload_order("provider", order);
+	ck_assert_str_eq(join(order, n), "consumer provider");
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(pkg_unload(order[i], err, sizeof(err)), 0);
+	ck_assert_str_eq(exited(), "provider");
+
+	/* user loads alone; its device's init brings provider in, and it depends on it then. */
+	ck_assert_msg(pkg_load("user", NULL, err, sizeof(err)) == 1, "%s", err);
+	ck_assert_uint_eq(pkg_list(info), 1);
+	ck_assert_ptr_nonnull(drv = pkg_device_driver("user"));
+	ck_assert_int_eq(drv->read(&dev, NULL, &v), 0);
+	ck_assert_double_eq(v, -1);
+	ck_assert_int_eq(drv->device_init(&dev), 0);
+	ck_assert_int_eq(drv->device_init(&dev), 0); /* once is enough: no second dependency */
+	ck_assert_int_eq(drv->read(&dev, NULL, &v), 0);
+	ck_assert_double_eq(v, 42);
+	ck_assert_uint_eq(pkg_list(info), 2);
+	ck_assert_str_eq(info[0].name, "user");
+	ck_assert_str_eq(info[1].name, "provider");
+	ck_assert_str_eq(info[0].depends[0], "provider");
+	ck_assert_ptr_null(info[0].depends[1]);
+	ck_assert_uint_eq(info[1].users, 1);
+	ck_assert_int_eq(pkg_unload("provider", err, sizeof(err)), -EBUSY);
+	ck_assert_str_eq(err, "package user needs provider: unload it first");
+	n = pkg_unload_order("provider", order);
+	ck_assert_str_eq(join(order, n), "user provider");
+	pkg_unload_all(); /* user first although provider was loaded after it */
+	ck_assert_str_eq(exited(), "user provider");
+}
+END_TEST
+
 START_TEST(test_failed_init_undoes_the_load)
 {
 	struct pkg_info info[PKG_MAX];
@@ -413,6 +461,7 @@ static Suite *pkg_suite(void)
 	tcase_add_checked_fixture(tc, loader_setup, loader_teardown);
 	tcase_add_test(tc, test_load_registers_drivers);
 	tcase_add_test(tc, test_dependencies_loaded_first_unloaded_last);
+	tcase_add_test(tc, test_package_apis);
 	tcase_add_test(tc, test_failed_init_undoes_the_load);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_sha256_pin);

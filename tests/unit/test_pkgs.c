@@ -169,6 +169,87 @@ static int init(struct lt_package_ctx *ctx, char *err, size_t errlen)
 /* Built as wrongname.so, says it is "good": refused, it would shadow good.so. */
 LT_PACKAGE(.name = "good", .version = "1", .init = init);
 
+#elif defined(PKG_provider)
+/* An API for other packages (as transport-stream serves DCCs): answer() returns 42. */
+struct answer_api {
+	int (*answer)(void);
+};
+static int answer(void)
+{
+	return 42;
+}
+static const struct answer_api api = { answer };
+static int init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_provide(ctx, &api, err, errlen);
+}
+static void fini(struct lt_package_ctx *ctx)
+{
+	mark_exit(ctx, "provider");
+}
+LT_PACKAGE(.name = "provider", .version = "1", .init = init, .exit = fini);
+
+#elif defined(PKG_consumer) || defined(PKG_user)
+struct answer_api {
+	int (*answer)(void);
+};
+static const struct answer_api *api;
+static struct lt_package_ctx *self;
+static int read_answer(struct lt_device *dev, struct lt_metric *m, double *value)
+{
+	(void)dev;
+	(void)m;
+	*value = api ? api->answer() : -1;
+	return 0;
+}
+#if defined(PKG_consumer)
+/* Gets the API in its init: provider is in its depends. */
+static const struct lt_device_driver drv = { .name = "consumer", .read = read_answer };
+static int init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	api = lt_package_api(ctx, "provider");
+	if (!api)
+		return snprintf(err, errlen, "no provider API"), -ENOENT;
+	if (lt_package_api(ctx, "good"))
+		return snprintf(err, errlen, "the API of a package it does not depend on"), -EINVAL;
+	return lt_package_add_device_driver(ctx, &drv, err, errlen);
+}
+LT_PACKAGE(.name = "consumer", .version = "1", .depends = (const char *const[]){ "provider", NULL },
+	   .init = init);
+#else
+/* Uses the provider only when a device asks for it (device_init), as transport-tls is. */
+static int dev_init(struct lt_device *dev)
+{
+	const void *got;
+	char err[256];
+	int r = lt_package_use(self, "provider", &got, err, sizeof(err));
+
+	(void)dev;
+	if (r < 0)
+		return r;
+	api = got;
+	return 0;
+}
+static const struct lt_device_driver drv = { .name = "user",
+					     .device_init = dev_init,
+					     .read = read_answer };
+static int init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	const void *got;
+
+	self = ctx;
+	/* Too early: what init needs belongs in depends. */
+	if (lt_package_use(ctx, "provider", &got, err, errlen) != -EBUSY)
+		return snprintf(err, errlen, "lt_package_use() from init was not refused"), -EINVAL;
+	return lt_package_add_device_driver(ctx, &drv, err, errlen);
+}
+static void fini(struct lt_package_ctx *ctx)
+{
+	mark_exit(ctx, "user");
+}
+LT_PACKAGE(.name = "user", .version = "1", .init = init, .exit = fini);
+#endif
+
 #else
 #error "build with -DPKG_<variant>"
 #endif

@@ -40,4 +40,16 @@ static inline char *lt_capture_stderr(void (*fn)(void))
 		return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                       \
 	}
 
+/* LT_UNIT_MAIN() for a test whose configurations name in-tree types (tests/unit/intree.h). */
+#define LT_UNIT_MAIN_INTREE(suite_fn)                                                              \
+	int main(void)                                                                             \
+	{                                                                                          \
+		unit_intree();                                                                     \
+		SRunner *sr = srunner_create(suite_fn());                                          \
+		srunner_run_all(sr, CK_NORMAL);                                                    \
+		int failed = srunner_ntests_failed(sr);                                            \
+		srunner_free(sr);                                                                  \
+		return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                       \
+	}
+
 #endif
