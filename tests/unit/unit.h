@@ -29,15 +29,23 @@ static inline char *lt_capture_stderr(void (*fn)(void))
 	return buf;
 }
 
+/* Run the suite returned by @suite_fn: EXIT_FAILURE on any failure. */
+static inline int lt_unit_run(Suite *(*suite_fn)(void))
+{
+	SRunner *sr = srunner_create(suite_fn());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* Define main() running the suite returned by @suite_fn; exit 1 on any failure. */
 #define LT_UNIT_MAIN(suite_fn)                                                                     \
 	int main(void)                                                                             \
 	{                                                                                          \
-		SRunner *sr = srunner_create(suite_fn());                                          \
-		srunner_run_all(sr, CK_NORMAL);                                                    \
-		int failed = srunner_ntests_failed(sr);                                            \
-		srunner_free(sr);                                                                  \
-		return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                       \
+		return lt_unit_run(suite_fn);                                                      \
 	}
 
 /* LT_UNIT_MAIN() for a test whose configurations name in-tree types (tests/unit/intree.h). */
@@ -45,11 +53,7 @@ static inline char *lt_capture_stderr(void (*fn)(void))
 	int main(void)                                                                             \
 	{                                                                                          \
 		unit_intree();                                                                     \
-		SRunner *sr = srunner_create(suite_fn());                                          \
-		srunner_run_all(sr, CK_NORMAL);                                                    \
-		int failed = srunner_ntests_failed(sr);                                            \
-		srunner_free(sr);                                                                  \
-		return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                       \
+		return lt_unit_run(suite_fn);                                                      \
 	}
 
 #endif
