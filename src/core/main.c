@@ -152,10 +152,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /*
  * Build a model from the files as read, and report: every problem goes to
  * stderr (the log once running) as FILE:LINE: reason. The devices
- * discovered by udev (@disc) are made from their profiles.
+ * discovered by udev (@disc) are made from their profiles. Reloading, the
+ * first problem is also copied into @first (for liotactl's answer).
  */
 static struct lt_model *build(const struct lt_conf *conf, bool reloading,
-			      const struct lt_discovery *disc)
+			      const struct lt_discovery *disc, char *first, size_t firstlen)
 {
 	struct lt_model *m = NULL;
 	char *errors = NULL;
@@ -164,6 +165,7 @@ static struct lt_model *build(const struct lt_conf *conf, bool reloading,
 		if (reloading) {
 			char *save, *line = strtok_r(errors, "\n", &save);
 
+			snprintf(first, firstlen, "%s", line ? line : "");
 			for (; line; line = strtok_r(NULL, "\n", &save))
 				lt_log(LOG_ERR, "reload: %s", line);
 		} else if (errors) {
@@ -243,10 +245,10 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 		config_read(path, &nc);
 	}
 	/* A udev event builds from the files as last read, whatever they hold now. */
-	nm = build(hup ? nc : *conf, true, disc);
+	nm = build(hup ? nc : *conf, true, disc, err, sizeof(err));
 	if (!nm) {
 		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one", what);
-		snprintf(why, whylen, "the configuration is invalid (the log says where)");
+		snprintf(why, whylen, "%s", err);
 		config_free(nc);
 		if (hup)
 			sd_notify(0, "READY=1");
@@ -455,7 +457,7 @@ int main(int argc, char **argv)
 	if (!o.check)
 		udev = discovery_start(disc);
 	config_read(path, &conf);
-	model = build(conf, false, disc);
+	model = build(conf, false, disc, NULL, 0);
 	if (!model) {
 		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
 		config_free(conf);
