@@ -160,9 +160,9 @@ static int load(const struct pkgctl *p, const struct control_req *req, char *msg
 
 static int reload(const struct pkgctl *p, const char *name, char *msg, size_t msglen)
 {
-	char why[32 + LT_PACKAGE_NAME_MAX], before[64], after[64], deps[512];
+	char why[32 + LT_PACKAGE_NAME_MAX], before[64], after[64], deps[512], failed[640] = "";
 	struct names set;
-	int r, loaded = 0;
+	int r, r2, loaded = 0;
 
 	if (unload_set(name, &set) < 0)
 		return lt_errf(msg, msglen, -ENOENT, "package %s is not loaded", name);
@@ -171,19 +171,23 @@ static int reload(const struct pkgctl *p, const char *name, char *msg, size_t ms
 	if (r < 0)
 		return r;
 	/* The package first, then what depends on it: the reverse of the unload order. */
-	for (int i = set.n - 1; i >= 0; i--) {
+	for (int i = set.n - 1; i >= 0 && !failed[0]; i--) {
 		char err[512];
 
 		r = load_one(set.name[i], "", err, sizeof(err));
 		if (r < 0)
-			return lt_errf(msg, msglen, r,
-				       "package %s unloaded, but not loaded again: %s", set.name[i],
-				       err);
-		loaded += r;
+			snprintf(failed, sizeof(failed),
+				 "package %s unloaded, not loaded again (nor its dependents): %s",
+				 set.name[i], err);
+		else
+			loaded += r;
 	}
+	/* What did load runs again, even when a dependent did not. */
 	snprintf(why, sizeof(why), "reload %s", name);
-	if ((r = apply_loaded(p, why, name, loaded, msg, msglen)) < 0)
-		return r;
+	if (loaded && (r2 = apply_loaded(p, why, name, loaded, msg, msglen)) < 0)
+		return r2;
+	if (failed[0])
+		return lt_errf(msg, msglen, r, "%s", failed);
 	version_of(name, after, sizeof(after));
 	dependents(&set, deps, sizeof(deps));
 	snprintf(msg, msglen, "package %s%s reloaded: version %s, was %s", name, deps, after,
