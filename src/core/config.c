@@ -29,6 +29,7 @@
 #include "discover.h"
 #include "log.h"
 #include "pkg.h"
+#include "pkg_hold.h"
 #include "trust.h"
 #include "util.h"
 
@@ -795,7 +796,8 @@ static const struct lt_opt daemon_opts[] = {
 /*
  * [daemon] packages = NAME[@SHA256], ...: each loaded now, with what it
  * depends on; a pin refuses a file with other contents. Packages stay
- * loaded when a reload fails later (they are unloaded by liotactl only).
+ * loaded when a reload fails later (they are unloaded by liotactl only);
+ * one that liotactl unloaded is skipped until liotactl loads it.
  */
 /*
  * The package folder when [daemon] package_dir is not given: the one
@@ -825,6 +827,11 @@ static void packages_load(struct loader *ld, const struct raw_kv *kv)
 		pin = strchr(item, '@');
 		if (pin)
 			*pin++ = '\0';
+		if (pkg_held(item)) {
+			lt_log(LOG_NOTICE, "%s:%d: packages: %s not loaded: unloaded by liotactl",
+			       kv->origin.file, kv->origin.line, item);
+			continue;
+		}
 		err[0] = '\0';
 		r = pkg_load(item, pin, err, sizeof(err));
 		if (r < 0)
@@ -882,6 +889,44 @@ static const void *package_driver(struct loader *ld, const struct raw_kv *type, 
 	}
 	return dcc ? (const void *)pkg_dcc_driver(type->value)
 		   : (const void *)pkg_device_driver(type->value);
+}
+
+/*
+ * The package that liotactl unloaded and that served the type of DCC or
+ * device section @s, or NULL: such a section is left out while it is held.
+ */
+static const char *section_held(const struct raw_section *s)
+{
+	const struct raw_kv *type = s ? kv_find(s, "type") : NULL;
+
+	if (!type || (s->kind == SECT_DCC ? lt_dcc_driver_find(type->value) != NULL
+					  : lt_device_driver_find(type->value) != NULL))
+		return NULL;
+	return pkg_held_type(type->value);
+}
+
+/* Is the device of metric section @s left out (section_held())? */
+static bool metric_held(const struct loader *ld, const struct raw_section *s)
+{
+	const char *dot = strchr(s->name, '.');
+	char *devname = xasprintf("%.*s", (int)(dot - s->name), s->name);
+	bool held = section_held(section_find(ld, SECT_DEVICE, devname)) != NULL;
+
+	free(devname);
+	return held;
+}
+
+/* A DCC, device or profile section left out (section_held()): say so, return true. */
+static bool held_notice(const struct raw_section *s)
+{
+	const char *pkg = section_held(s);
+
+	if (pkg)
+		lt_log(LOG_NOTICE,
+		       "%s:%d: %s: left out: package %s is unloaded (liotactl load %s brings "
+		       "it back)",
+		       s->origin.file, s->origin.line, s->title, pkg, pkg);
+	return pkg != NULL;
 }
 
 static bool edge_name_valid(const char *s)
@@ -1100,6 +1145,8 @@ static bool target_add_name(struct loader *ld, const struct raw_kv *kv, struct l
 {
 	struct lt_dcc *dcc = model_find_dcc(ld->model, name);
 
+	if (!dcc && section_held(section_find(ld, SECT_DCC, name)))
+		return true; /* left out while its package is unloaded, as said */
 	if (!dcc) {
 		report(ld, &kv->origin, "dcc: no DCC named \"%s\"", name);
 		return false;
@@ -1440,6 +1487,8 @@ static bool profile_check(struct loader *ld, const struct raw_section *p)
 	const char *hwkey, *example;
 	unsigned before = ld->nerrs;
 
+	if (held_notice(p))
+		return false;
 	if (clash) {
 		report(ld, &p->origin,
 		       "%s: %s has this name (at %s:%d): devices and profiles "
@@ -1547,6 +1596,8 @@ static void model_build(struct loader *ld)
 				continue;
 			if (s->kind == SECT_METRIC && metric_profile(ld, s))
 				continue; /* made for each device of the profile */
+			if (s->kind == SECT_METRIC ? metric_held(ld, s) : held_notice(s))
+				continue;
 			if (s->kind == SECT_DCC)
 				dcc_build(ld, s);
 			else if (s->kind == SECT_DEVICE)
@@ -1557,7 +1608,8 @@ static void model_build(struct loader *ld)
 	}
 	/* After the metrics named in full, so that a template cannot take their names. */
 	for (unsigned i = 0; i < ld->nsects; i++)
-		if (is_template(ld->sects[i]) && !metric_profile(ld, ld->sects[i]))
+		if (is_template(ld->sects[i]) && !metric_profile(ld, ld->sects[i]) &&
+		    !metric_held(ld, ld->sects[i]))
 			metric_expand(ld, ld->sects[i]);
 	/* Last, so that a profile's check can drop what it built. */
 	valid = xcalloc(ld->nsects + 1, sizeof(*valid));

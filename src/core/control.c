@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "control.h"
 #include "log.h"
+#include "pkg.h"
 #include "util.h"
 
 #include <errno.h>
@@ -198,6 +199,53 @@ static json_t *metrics_json(const struct control_ctx *ctx)
 	return json_pack("{s:I, s:o}", "generation", (json_int_t)ctx->generation, "metrics", arr);
 }
 
+/* The loaded packages, with the running devices and DCCs whose drivers they provide. */
+static json_t *packages_json(const struct control_ctx *ctx)
+{
+	const struct lt_model *m = ctx->daemon->model;
+	struct pkg_info info[PKG_MAX];
+	size_t n = pkg_list(info);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const char *drv[PKG_DRIVERS_MAX];
+		json_t *deps = json_array(), *devdrv = json_array(), *dccdrv = json_array();
+		json_t *devs = json_array(), *dccs = json_array();
+		char hex[65];
+		int nd;
+
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", info[i].sha256[k]);
+		for (const char *const *d = info[i].depends; d && *d; d++)
+			json_array_append_new(deps, json_string(*d));
+		nd = pkg_drivers(info[i].name, 0, drv);
+		for (int k = 0; k < nd; k++)
+			json_array_append_new(devdrv, json_string(drv[k]));
+		nd = pkg_drivers(info[i].name, 1, drv);
+		for (int k = 0; k < nd; k++)
+			json_array_append_new(dccdrv, json_string(drv[k]));
+		for (unsigned k = 0; k < m->ndevices; k++) {
+			const char *p = pkg_provider(m->devices[k]->drv);
+
+			if (p && !strcmp(p, info[i].name))
+				json_array_append_new(devs, json_string(m->devices[k]->name));
+		}
+		for (unsigned k = 0; k < m->ndccs; k++) {
+			const char *p = pkg_provider(m->dccs[k]->drv);
+
+			if (p && !strcmp(p, info[i].name))
+				json_array_append_new(dccs, json_string(m->dccs[k]->name));
+		}
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:o}",
+						"name", info[i].name, "version", info[i].version,
+						"sha256", hex, "depends", deps, "device_drivers",
+						devdrv, "dcc_drivers", dccdrv, "users",
+						(int)info[i].users, "devices", devs, "dccs", dccs));
+	}
+	return json_pack("{s:o}", "packages", arr);
+}
+
 /* ---- serving clients from the main loop -------------------------------- */
 
 struct client {
@@ -213,20 +261,54 @@ struct client {
 
 struct control {
 	int lfd;
+	bool changed; /* a package command ran: ctx is stale until the next round */
 	struct client cl[CONTROL_CLIENTS_MAX];
 };
 
-int control_parse_request(const char *buf, size_t len, bool eof, enum control_cmd *cmd)
+/* The argument of a package command: NAME, or for load NAME@SHA256. */
+static int parse_package_arg(const char *a, size_t n, struct control_req *req)
+{
+	const char *at = memchr(a, '@', n);
+	size_t nlen = at ? (size_t)(at - a) : n;
+
+	if (!n)
+		return req->why = "a package name is needed", -EINVAL;
+	if (nlen > LT_PACKAGE_NAME_MAX)
+		return req->why = "not a package name", -EINVAL;
+	memcpy(req->name, a, nlen);
+	req->name[nlen] = '\0';
+	if (!pkg_valid_name(req->name))
+		return req->why = "not a package name", -EINVAL;
+	req->sha256[0] = '\0';
+	if (!at)
+		return 1;
+	if (req->cmd != CONTROL_LOAD)
+		return req->why = "only load takes NAME@SHA256", -EINVAL;
+	if (n - nlen - 1 != 64)
+		return req->why = "the SHA-256 must be 64 hex digits", -EINVAL;
+	for (size_t i = 0; i < 64; i++) {
+		char c = at[1 + i];
+
+		if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F'))
+			return req->why = "the SHA-256 must be 64 hex digits", -EINVAL;
+		req->sha256[i] = c;
+	}
+	req->sha256[64] = '\0';
+	return 1;
+}
+
+int control_parse_request(const char *buf, size_t len, bool eof, struct control_req *req)
 {
 	static const struct {
 		const char *name;
 		enum control_cmd cmd;
-	} cmds[] = { { "status", CONTROL_STATUS },
-		     { "metrics", CONTROL_METRICS },
-		     { "ring", CONTROL_RING } };
+	} cmds[] = { { "status", CONTROL_STATUS }, { "metrics", CONTROL_METRICS },
+		     { "ring", CONTROL_RING },     { "list", CONTROL_LIST },
+		     { "load", CONTROL_LOAD },     { "unload", CONTROL_UNLOAD },
+		     { "reload", CONTROL_RELOAD } };
 	size_t scan = len < CONTROL_REQUEST_MAX ? len : CONTROL_REQUEST_MAX;
-	const char *nl = memchr(buf, '\n', scan);
-	size_t n;
+	const char *nl = memchr(buf, '\n', scan), *sp;
+	size_t n, w;
 
 	if (nl)
 		n = (size_t)(nl - buf);
@@ -239,13 +321,18 @@ int control_parse_request(const char *buf, size_t len, bool eof, enum control_cm
 	if (n && buf[n - 1] == '\r')
 		n--;
 	if (memchr(buf, '\0', n))
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strlen(cmds[i].name) == n && !memcmp(buf, cmds[i].name, n)) {
-			*cmd = cmds[i].cmd;
-			return 1;
-		}
-	return -EINVAL;
+		return req->why = "a NUL byte in the command", -EINVAL;
+	sp = memchr(buf, ' ', n);
+	w = sp ? (size_t)(sp - buf) : n;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strlen(cmds[i].name) != w || memcmp(buf, cmds[i].name, w))
+			continue;
+		req->cmd = cmds[i].cmd;
+		if (req->cmd < CONTROL_LOAD)
+			return sp ? (req->why = "this command takes no argument", -EINVAL) : 1;
+		return parse_package_arg(sp ? sp + 1 : buf + n, sp ? n - w - 1 : 0, req);
+	}
+	return req->why = "unknown command", -EINVAL;
 }
 
 int control_open(const char *path, struct control **out, char *err, size_t errlen)
@@ -364,9 +451,41 @@ static bool client_accept(struct control *c, struct client *cl)
 	return true;
 }
 
+/* A request line's printable ASCII, for an error reply (which must stay valid UTF-8 JSON). */
+static void shown_line(const struct client *cl, char *shown, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cl->got && n + 1 < len && cl->req[i] != '\n' && cl->req[i] != '\r';
+	     i++)
+		shown[n++] = cl->req[i] >= ' ' && cl->req[i] < 0x7f ? cl->req[i] : '?';
+	shown[n] = '\0';
+}
+
+/* load, unload, reload: the main thread's handler does it. */
+static json_t *package_answer(struct control *c, const struct client *cl,
+			      const struct control_req *req, const struct control_ctx *ctx)
+{
+	char msg[1024] = "";
+	int r;
+
+	if (!ctx->package)
+		return json_pack("{s:s}", "error", "packages cannot be changed here");
+	lt_log(LOG_INFO, "control: %s %s%s%s (pid %d)",
+	       req->cmd == CONTROL_LOAD     ? "load"
+	       : req->cmd == CONTROL_UNLOAD ? "unload"
+					    : "reload",
+	       req->name, req->sha256[0] ? "@" : "", req->sha256, (int)cl->pid);
+	c->changed = true;
+	r = ctx->package(ctx->package_arg, req, msg, sizeof(msg));
+	if (r < 0 && !msg[0])
+		snprintf(msg, sizeof(msg), "%s", strerror(-r));
+	return json_pack("{s:s}", r < 0 ? "error" : "ok", msg);
+}
+
 /* The request's answer as text in cl->out (and the fd to pass); false: out of memory. */
-static bool client_answer(struct client *cl, int parsed, enum control_cmd cmd,
-			  const struct control_ctx *ctx)
+static bool client_answer(struct control *c, struct client *cl, int parsed,
+			  const struct control_req *req, const struct control_ctx *ctx)
 {
 	json_t *doc = NULL;
 
@@ -374,17 +493,17 @@ static bool client_answer(struct client *cl, int parsed, enum control_cmd cmd,
 		doc = json_pack("{s:s}", "error", "request too long: one command line expected");
 	} else if (parsed < 0) {
 		char shown[CONTROL_REQUEST_MAX];
-		size_t n = 0;
 
-		/* Echo printable ASCII only: the reply must stay valid UTF-8 JSON. */
-		for (size_t i = 0; i < cl->got && cl->req[i] != '\n' && cl->req[i] != '\r'; i++)
-			shown[n++] = cl->req[i] >= ' ' && cl->req[i] < 0x7f ? cl->req[i] : '?';
-		shown[n < sizeof(shown) ? n : sizeof(shown) - 1] = '\0';
-		doc = json_pack("{s:s+}", "error", "unknown command: ", shown);
-	} else if (cmd == CONTROL_STATUS) {
+		shown_line(cl, shown, sizeof(shown));
+		doc = json_pack("{s:s++}", "error", req->why, ": ", shown);
+	} else if (req->cmd == CONTROL_STATUS) {
 		doc = control_status_json(ctx);
-	} else if (cmd == CONTROL_METRICS) {
+	} else if (req->cmd == CONTROL_METRICS) {
 		doc = metrics_json(ctx);
+	} else if (req->cmd == CONTROL_LIST) {
+		doc = packages_json(ctx);
+	} else if (req->cmd >= CONTROL_LOAD) {
+		doc = package_answer(c, cl, req, ctx);
 	} else {
 		int fd = lt_ring_dup_ro_fd(ctx->daemon->ring);
 
@@ -402,9 +521,9 @@ static bool client_answer(struct client *cl, int parsed, enum control_cmd cmd,
 }
 
 /* Read what the client sent; answer once its line is complete. false: drop it. */
-static bool client_read(struct client *cl, const struct control_ctx *ctx)
+static bool client_read(struct control *c, struct client *cl, const struct control_ctx *ctx)
 {
-	enum control_cmd cmd = CONTROL_STATUS;
+	struct control_req req = { .why = "" };
 	bool eof = false;
 	int r;
 
@@ -425,12 +544,12 @@ static bool client_read(struct client *cl, const struct control_ctx *ctx)
 		if (cl->got == sizeof(cl->req) || memchr(cl->req + cl->got - n, '\n', (size_t)n))
 			break;
 	}
-	r = control_parse_request(cl->req, cl->got, eof, &cmd);
+	r = control_parse_request(cl->req, cl->got, eof, &req);
 	if (r == 0)
 		return true;
 	if (eof && !cl->got)
 		return false; /* connected and left without a word */
-	return client_answer(cl, r, cmd, ctx);
+	return client_answer(c, cl, r, &req, ctx);
 }
 
 /* Send as much of the reply as the socket takes (the fd with its first byte). */
@@ -473,7 +592,9 @@ void control_dispatch(struct control *c, const struct pollfd *pf, const struct c
 {
 	uint64_t now;
 
-	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+	c->changed = false;
+	/* After a package command, the others wait for the next round (poll says again). */
+	for (unsigned i = 0; i < CONTROL_CLIENTS_MAX && !c->changed; i++) {
 		struct client *cl = &c->cl[i];
 		short re = pf[1 + i].revents;
 		bool keep = true;
@@ -481,7 +602,7 @@ void control_dispatch(struct control *c, const struct pollfd *pf, const struct c
 		if (cl->fd < 0 || pf[1 + i].fd != cl->fd || !re)
 			continue;
 		if (!cl->out && (re & (POLLIN | POLLHUP | POLLERR)))
-			keep = client_read(cl, ctx);
+			keep = client_read(c, cl, ctx);
 		else if (cl->out && (re & (POLLHUP | POLLERR)))
 			keep = false;
 		/* Most replies fit the socket buffer at once: no extra poll round. */

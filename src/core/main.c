@@ -11,6 +11,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pkg.h"
+#include "pkgctl.h"
 #include "rundir.h"
 #include "sampler.h"
 #include "trust.h"
@@ -151,10 +152,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /*
  * Build a model from the files as read, and report: every problem goes to
  * stderr (the log once running) as FILE:LINE: reason. The devices
- * discovered by udev (@disc) are made from their profiles.
+ * discovered by udev (@disc) are made from their profiles. Reloading, the
+ * first problem is also copied into @first (for liotactl's answer).
  */
 static struct lt_model *build(const struct lt_conf *conf, bool reloading,
-			      const struct lt_discovery *disc)
+			      const struct lt_discovery *disc, char *first, size_t firstlen)
 {
 	struct lt_model *m = NULL;
 	char *errors = NULL;
@@ -163,6 +165,7 @@ static struct lt_model *build(const struct lt_conf *conf, bool reloading,
 		if (reloading) {
 			char *save, *line = strtok_r(errors, "\n", &save);
 
+			snprintf(first, firstlen, "%s", line ? line : "");
 			for (; line; line = strtok_r(NULL, "\n", &save))
 				lt_log(LOG_ERR, "reload: %s", line);
 		} else if (errors) {
@@ -216,19 +219,19 @@ static void conf_take(struct lt_conf **conf, struct lt_conf *nc)
 }
 
 /*
- * SIGHUP (@hup), or a burst of udev events: the configuration with the
- * devices discovered now is applied to the running daemon as a difference
- * (daemon_apply()): only what changed starts, restarts or stops. An
- * invalid one, or one with a DCC that cannot start, is reported and
- * changes nothing. Only a change of [daemon] or [edge], or more new
- * devices than the ring has spare lanes, restarts everything; if the new
- * configuration then cannot start, the old one is started again.
+ * SIGHUP (@hup), a burst of udev events, or a liotactl package command
+ * (package_apply()): the configuration with the devices discovered now is
+ * applied to the running daemon as a difference (daemon_apply()): only what changed starts,
+ * restarts or stops. An invalid one, or one with a DCC that cannot start, is reported and changes
+ * nothing. Only a change of [daemon] or [edge], or more new devices than the ring has spare lanes,
+ * restarts everything; if the new configuration then cannot start, the old one is started again.
+ * @what names the change in the log ("reload", "udev", "unload square"...); when it is not taken,
+ * @why says why.
  */
 static bool reload(const char *path, struct lt_conf **conf, const struct lt_discovery *disc,
-		   bool hup, struct lt_model **model, struct daemon **d, struct lt_totals *past,
-		   uint64_t *generation)
+		   bool hup, const char *what, struct lt_model **model, struct daemon **d,
+		   struct lt_totals *past, uint64_t *generation, char *why, size_t whylen)
 {
-	const char *what = hup ? "reload" : "udev";
 	struct lt_conf *nc = NULL;
 	struct lt_model *nm;
 	struct daemon *nd;
@@ -242,9 +245,10 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 		config_read(path, &nc);
 	}
 	/* A udev event builds from the files as last read, whatever they hold now. */
-	nm = build(hup ? nc : *conf, true, disc);
+	nm = build(hup ? nc : *conf, true, disc, err, sizeof(err));
 	if (!nm) {
 		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one", what);
+		snprintf(why, whylen, "%s", err);
 		config_free(nc);
 		if (hup)
 			sd_notify(0, "READY=1");
@@ -262,13 +266,15 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 			started_msg(nm, path);
 		} else {
 			/* Not for a burst of a flapping device's changes: it was said once. */
-			lt_log(disc->loud ? LOG_INFO : LOG_DEBUG, "udev: applied in %.1f ms: %s",
+			lt_log(disc->loud || strcmp(what, "udev") ? LOG_INFO : LOG_DEBUG,
+			       "%s: applied in %.1f ms: %s", what,
 			       (double)(lt_mono_ns() - t0) / 1e6, err);
 		}
 		return true;
 	}
 	if (r != -EAGAIN) {
 		lt_log(LOG_ERR, "%s: %s; keeping the running configuration", what, err);
+		snprintf(why, whylen, "%s", err);
 		config_free(nc);
 		model_free(nm);
 		sd_notify(0, "READY=1");
@@ -286,12 +292,43 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 		return true;
 	}
 	lt_log(LOG_ERR, "%s: %s; restarting the previous configuration", what, err);
+	snprintf(why, whylen, "%s", err);
 	config_free(nc);
 	model_free(nm);
 	if (daemon_start(*model, ++*generation, d, err, sizeof(err)) < 0)
 		lt_log(LOG_ERR, "cannot restart the previous configuration: %s", err);
 	sd_notify(0, "READY=1");
 	return false;
+}
+
+/* What liotactl load, unload and reload change: the running configuration, as a reload does. */
+struct running {
+	const char *path;
+	struct lt_conf **conf;
+	struct lt_discovery *disc;
+	struct lt_model **model;
+	struct daemon **d;
+	struct lt_totals *past;
+	uint64_t *generation;
+};
+
+/* The configuration as last read, with the held packages' sections left out, applied live. */
+static int package_apply(void *arg, const char *why, char *err, size_t errlen)
+{
+	struct running *rs = arg;
+
+	if (!reload(rs->path, rs->conf, rs->disc, false, why, rs->model, rs->d, rs->past,
+		    rs->generation, err, errlen))
+		return -ECANCELED;
+	lt_discovery_applied(rs->disc, lt_mono_ns());
+	return 0;
+}
+
+static int package_cmd(void *arg, const struct control_req *req, char *msg, size_t msglen)
+{
+	const struct pkgctl p = { package_apply, arg };
+
+	return pkgctl_run(&p, req, msg, msglen);
 }
 
 /* One device udev reported, or found at start: log what it means for the present set. */
@@ -420,7 +457,7 @@ int main(int argc, char **argv)
 	if (!o.check)
 		udev = discovery_start(disc);
 	config_read(path, &conf);
-	model = build(conf, false, disc);
+	model = build(conf, false, disc, NULL, 0);
 	if (!model) {
 		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
 		config_free(conf);
@@ -494,6 +531,8 @@ int main(int argc, char **argv)
 
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
+	struct running rs = { path, &conf, disc, &model, &d, &past, &generation };
+
 	for (bool run = true; run;) {
 		/* The control socket is served here without blocking (control.h). */
 		struct pollfd pf[2 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN },
@@ -514,13 +553,20 @@ int main(int argc, char **argv)
 						   .past = &past,
 						   .generation = generation,
 						   .start_real_ns = start_real,
-						   .reloads = reloads };
+						   .reloads = reloads,
+						   .package = package_cmd,
+						   .package_arg = &rs };
 			control_dispatch(ctl, pf + 2, &ctx);
+			if (!d) { /* a package command restarted everything, and that failed */
+				status = 3;
+				break;
+			}
 		}
 		if (pf[1].revents)
 			discovery_read(&udev, disc, pf[1].revents);
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
-			reload(path, &conf, disc, false, &model, &d, &past, &generation);
+			reload(path, &conf, disc, false, "udev", &model, &d, &past, &generation,
+			       err, sizeof(err));
 			lt_discovery_applied(disc, lt_mono_ns());
 			if (!d) {
 				status = 3;
@@ -535,8 +581,8 @@ int main(int argc, char **argv)
 				/* Counts configurations taken, not attempts. */
 				/* What is plugged is read again too (the files are). */
 				discovery_resync(udev, disc);
-				if (reload(path, &conf, disc, true, &model, &d, &past,
-					   &generation)) {
+				if (reload(path, &conf, disc, true, "reload", &model, &d, &past,
+					   &generation, err, sizeof(err))) {
 					reloads++;
 					lt_discovery_applied(disc, lt_mono_ns());
 				}

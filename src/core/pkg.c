@@ -26,6 +26,7 @@
 #include <liota/log.h>
 #include "core/pkg.h"
 #include "core/pkg_graph.h"
+#include "core/pkg_hold.h"
 #include "core/trust.h"
 #include "core/util.h"
 
@@ -318,6 +319,11 @@ static const struct pkg_node *lookup(void *ctx, const char *name, int *rc, char 
 			return &o->nodes[i];
 	if (!pkg_valid_name(name)) {
 		*rc = lt_errf(err, errlen, -EINVAL, "not a package name");
+		return NULL;
+	}
+	if (pkg_held(name)) {
+		*rc = lt_errf(err, errlen, -EPERM,
+			      "package %s was unloaded by liotactl (liotactl load %s)", name, name);
 		return NULL;
 	}
 	if (o->n == PKG_GRAPH_MAX) {
@@ -783,4 +789,30 @@ void pkg_type_names(int dcc, char *buf, size_t len)
 		name_add(buf, len, files[i], strlen(files[i]));
 		free(files[i]);
 	}
+}
+
+int pkg_drivers(const char *name, int dcc, const char **out)
+{
+	const struct lt_package_ctx *c = find_loaded(name);
+	unsigned n;
+
+	if (!c)
+		return -ENOENT;
+	n = dcc ? c->ndcc : c->ndev;
+	for (unsigned k = 0; k < n; k++)
+		out[k] = dcc ? c->dcc[k]->name : c->dev[k]->name;
+	return (int)n;
+}
+
+const char *pkg_provider(const void *drv)
+{
+	for (size_t i = 0; i < nloaded; i++) {
+		for (unsigned k = 0; k < loaded[i]->ndev; k++)
+			if ((const void *)loaded[i]->dev[k] == drv)
+				return loaded[i]->desc->name;
+		for (unsigned k = 0; k < loaded[i]->ndcc; k++)
+			if ((const void *)loaded[i]->dcc[k] == drv)
+				return loaded[i]->desc->name;
+	}
+	return NULL;
 }

@@ -111,4 +111,14 @@ void pkg_type_names(int dcc, char *buf, size_t len);
 /* The loaded packages, in load order: fills @out (room for PKG_MAX), returns the count. */
 size_t pkg_list(struct pkg_info *out);
 
+/*
+ * pkg_drivers - the names of the device (@dcc 0) or DCC drivers that
+ * loaded package @name provides, into @out (room for PKG_DRIVERS_MAX),
+ * valid while it stays loaded. Returns their count or -ENOENT.
+ */
+int pkg_drivers(const char *name, int dcc, const char **out);
+
+/* pkg_provider - the name of the loaded package that provides driver @drv, or NULL. */
+const char *pkg_provider(const void *drv);
+
 #endif

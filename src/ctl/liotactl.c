@@ -3,6 +3,9 @@
  * liotactl: talk to a running liotad over its control socket.
  *   status  devices, metrics, ring lanes and DCCs (or the raw JSON)
  *   tail    live samples, read from the daemon's ring mapped read-only
+ *   list    the loaded packages (or the raw JSON)
+ *   load, unload, reload
+ *           change the loaded packages of the running daemon
  */
 #include "ring.h"
 #include "rundir.h"
@@ -52,6 +55,20 @@ static const char usage[] =
 	"      -n, --count=N       stop after N samples\n"
 	"      -t, --timeout=SEC   stop after SEC seconds (may be fractional)\n"
 	"      --raw               print 'TIMESTAMP_NS NAME VALUE' with exact values\n"
+	"  list [--json]           the loaded packages: name, version, SHA-256, the\n"
+	"                          packages they depend on, the drivers they provide,\n"
+	"                          and what uses them (packages, devices, DCCs)\n"
+	"  load NAME[@SHA256]      load package NAME (NAME.so of [daemon] package_dir)\n"
+	"                          and what it depends on; with SHA256 (64 hex\n"
+	"                          digits) only a file of that SHA-256. The\n"
+	"                          configuration is then applied again: the devices\n"
+	"                          and DCCs of its drivers start\n"
+	"  unload NAME             stop the devices and DCCs of the drivers of NAME\n"
+	"                          and of the packages that depend on it (the rest\n"
+	"                          runs on), then unload them. They stay unloaded\n"
+	"                          across reloads (SIGHUP) until 'liotactl load'\n"
+	"  reload NAME             unload NAME, then load it again from its file as\n"
+	"                          it is now (a new build), with its dependents\n"
 	"\n"
 	"Options:\n"
 	"  -r, --runtime-dir=DIR   folder of the daemon's socket (default: as liotad's)\n"
@@ -63,8 +80,12 @@ static const char usage[] =
 	"of root's that nobody else can write, as /run/liotad of the service); the\n"
 	"daemon answers only its own user and root.\n"
 	"\n"
-	"Exit status: 0 on success, 1 when the daemon cannot be reached, refuses,\n"
-	"or is not trusted; 2 for a usage error.\n";
+	"load, unload and reload need the daemon's own user or root, as every\n"
+	"command does.\n"
+	"\n"
+	"Exit status: 0 on success, 1 when the daemon cannot be reached, refuses\n"
+	"(a package command that fails: the reason is printed), or is not\n"
+	"trusted; 2 for a usage error.\n";
 
 static char sock_path[PATH_MAX];
 static volatile sig_atomic_t interrupted;
@@ -415,6 +436,81 @@ static int cmd_status(bool as_json)
 	return 0;
 }
 
+/* A JSON array of strings as "a,b", or "-" when empty. */
+static void joined(json_t *arr, char *out, size_t len)
+{
+	size_t i, off = 0;
+	json_t *v;
+
+	snprintf(out, len, "-");
+	json_array_foreach(arr, i, v)
+	{
+		if (off < len)
+			off += (size_t)snprintf(out + off, len - off, "%s%s", i ? "," : "",
+						json_string_value(v) ? json_string_value(v) : "");
+	}
+}
+
+static int cmd_list(bool as_json)
+{
+	json_t *doc = request("list", NULL), *v;
+	size_t i;
+
+	if (!doc)
+		return 1;
+	if (as_json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+		return 0;
+	}
+	printf("%-16s %-10s %-64s %-16s %-24s %s\n", "PACKAGE", "VERSION", "SHA256", "DEPENDS",
+	       "DRIVERS", "USED BY");
+	json_array_foreach(json_object_get(doc, "packages"), i, v)
+	{
+		char deps[256], dev[256], dcc[256], drivers[560], devs[256], dccs[256];
+		char used[640];
+
+		joined(json_object_get(v, "depends"), deps, sizeof(deps));
+		joined(json_object_get(v, "device_drivers"), dev, sizeof(dev));
+		joined(json_object_get(v, "dcc_drivers"), dcc, sizeof(dcc));
+		joined(json_object_get(v, "devices"), devs, sizeof(devs));
+		joined(json_object_get(v, "dccs"), dccs, sizeof(dccs));
+		snprintf(drivers, sizeof(drivers), "device:%s dcc:%s", dev, dcc);
+		snprintf(used, sizeof(used), "%lld packages, devices:%s dccs:%s", num(v, "users"),
+			 devs, dccs);
+		printf("%-16s %-10s %-64s %-16s %-24s %s\n", str(v, "name"), str(v, "version"),
+		       str(v, "sha256"), deps, drivers, used);
+	}
+	json_decref(doc);
+	return 0;
+}
+
+/* load, unload, reload: one line saying what the daemon did. */
+static int cmd_package(const char *cmd, char **args, int nargs)
+{
+	char line[256];
+	json_t *doc;
+
+	if (nargs != 1) {
+		fprintf(stderr, "liotactl: %s takes one package name%s\nTry 'liotactl --help'.\n",
+			cmd, strcmp(cmd, "load") ? "" : "[@SHA256]");
+		return 2;
+	}
+	/* The daemon checks the name; a line break must not make it two commands. */
+	if (strpbrk(args[0], "\r\n") ||
+	    (size_t)snprintf(line, sizeof(line), "%s %s", cmd, args[0]) >= sizeof(line)) {
+		fprintf(stderr, "liotactl: %s: '%s' is not a package name\n", cmd, args[0]);
+		return 2;
+	}
+	doc = request(line, NULL);
+	if (!doc)
+		return 1;
+	printf("%s\n", str(doc, "ok"));
+	json_decref(doc);
+	return 0;
+}
+
 struct tail_state {
 	char **names; /* by metric id */
 	char **units;
@@ -680,6 +776,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "tail"))
 		return cmd_tail(count, timeout, raw, argv + optind, argc - optind);
+	if (!strcmp(cmd, "list")) {
+		if (optind < argc) {
+			fprintf(stderr, "liotactl: list takes no argument\n");
+			return 2;
+		}
+		return cmd_list(as_json);
+	}
+	if (!strcmp(cmd, "load") || !strcmp(cmd, "unload") || !strcmp(cmd, "reload"))
+		return cmd_package(cmd, argv + optind, argc - optind);
 	fprintf(stderr, "liotactl: unknown command '%s'\nTry 'liotactl --help'.\n", cmd);
 	return 2;
 }

@@ -9,6 +9,7 @@
 #include "core/model.h"
 #include "core/pkg.h"
 #include "core/pkg_graph.h"
+#include "core/pkg_hold.h"
 #include "core/util.h"
 #include "unit.h"
 
@@ -444,6 +445,47 @@ START_TEST(test_load_by_type)
 }
 END_TEST
 
+/* liotactl unload holds packages: none loads again, not even as a dependency, until released. */
+START_TEST(test_held_packages_do_not_load)
+{
+	const char *names[PKG_DRIVERS_MAX], *types[] = { "good", "good-two" }, *dcc[] = { "needy" };
+	char err[512] = "";
+
+	ck_assert_msg(pkg_load("needy", NULL, err, sizeof(err)) == 2, "%s", err);
+	ck_assert_int_eq(pkg_drivers("good", 0, names), 2);
+	ck_assert_str_eq(names[1], "good-two");
+	ck_assert_int_eq(pkg_drivers("good", 1, names), 0);
+	ck_assert_int_eq(pkg_drivers("needy", 1, names), 1);
+	ck_assert_int_eq(pkg_drivers("nothing", 0, names), -ENOENT);
+	ck_assert_str_eq(pkg_provider(pkg_device_driver("good-two")), "good");
+	ck_assert_str_eq(pkg_provider(pkg_dcc_driver("needy")), "needy");
+	ck_assert_ptr_null(pkg_provider(names));
+
+	ck_assert_int_eq(pkg_hold("needy", dcc, 1), 0);
+	ck_assert_int_eq(pkg_hold("good", types, 2), 0);
+	ck_assert_int_eq(pkg_unload("needy", err, sizeof(err)), 0);
+	ck_assert_int_eq(pkg_unload("good", err, sizeof(err)), 0);
+	ck_assert(pkg_held("good") && pkg_held("needy") && !pkg_held("goo"));
+	ck_assert_str_eq(pkg_held_type("good-two"), "good");
+	ck_assert_str_eq(pkg_held_type("needy"), "needy");
+	ck_assert_ptr_null(pkg_held_type("good-three"));
+
+	ck_assert_int_eq(pkg_load("good", NULL, err, sizeof(err)), -EPERM);
+	ck_assert_str_eq(err, "package good was unloaded by liotactl (liotactl load good)");
+	/* By type, falling back from good-three to the package good: refused, not loaded. */
+	ck_assert_int_eq(pkg_load_type("good-three", 0, err, sizeof(err)), -EPERM);
+	ck_assert_ptr_null(pkg_device_driver("good"));
+	/* A held dependency is not loaded behind liotactl's back either. */
+	pkg_release("needy");
+	ck_assert_int_eq(pkg_load("needy", NULL, err, sizeof(err)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "package good was unloaded by liotactl"));
+	pkg_release("good");
+	pkg_release("good"); /* not held: nothing */
+	ck_assert_msg(pkg_load("needy", NULL, err, sizeof(err)) == 2, "%s", err);
+	ck_assert_str_eq(exited(), "needy good");
+}
+END_TEST
+
 static Suite *pkg_suite(void)
 {
 	Suite *s = suite_create("pkg");
@@ -467,6 +509,7 @@ static Suite *pkg_suite(void)
 	tcase_add_test(tc, test_sha256_pin);
 	tcase_add_test(tc, test_untrusted_files);
 	tcase_add_test(tc, test_load_by_type);
+	tcase_add_test(tc, test_held_packages_do_not_load);
 	suite_add_tcase(s, tc);
 	return s;
 }

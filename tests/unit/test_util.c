@@ -664,34 +664,94 @@ END_TEST
 
 START_TEST(control_request_is_one_known_command_line)
 {
-	enum control_cmd cmd = (enum control_cmd) - 1;
+	struct control_req req = { .cmd = (enum control_cmd) - 1 };
 	char big[CONTROL_REQUEST_MAX + 10];
 
-#define PARSE(s, eof) control_parse_request(s, sizeof(s) - 1, eof, &cmd)
+#define PARSE(s, eof) control_parse_request(s, sizeof(s) - 1, eof, &req)
 	ck_assert_int_eq(PARSE("status\n", false), 1);
-	ck_assert_int_eq(cmd, CONTROL_STATUS);
+	ck_assert_int_eq(req.cmd, CONTROL_STATUS);
 	ck_assert_int_eq(PARSE("metrics\r\n", false), 1);
-	ck_assert_int_eq(cmd, CONTROL_METRICS);
+	ck_assert_int_eq(req.cmd, CONTROL_METRICS);
 	ck_assert_int_eq(PARSE("ring\nextra bytes ignored", false), 1);
-	ck_assert_int_eq(cmd, CONTROL_RING);
+	ck_assert_int_eq(req.cmd, CONTROL_RING);
+	ck_assert_int_eq(PARSE("list\n", false), 1);
+	ck_assert_int_eq(req.cmd, CONTROL_LIST);
 	/* A client that closes its side without a newline (printf status | socat). */
 	ck_assert_int_eq(PARSE("status", true), 1);
-	ck_assert_int_eq(cmd, CONTROL_STATUS);
+	ck_assert_int_eq(req.cmd, CONTROL_STATUS);
 	/* Not complete yet. */
 	ck_assert_int_eq(PARSE("stat", false), 0);
-	ck_assert_int_eq(control_parse_request("", 0, false, &cmd), 0);
+	ck_assert_int_eq(control_parse_request("", 0, false, &req), 0);
 	/* Refused. */
 	ck_assert_int_eq(PARSE("statusx\n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "unknown command");
 	ck_assert_int_eq(PARSE("Status\n", false), -EINVAL);
 	ck_assert_int_eq(PARSE(" status\n", false), -EINVAL);
 	ck_assert_int_eq(PARSE("stat\0us\n", false), -EINVAL);
 	ck_assert_int_eq(PARSE("\n", false), -EINVAL);
-	ck_assert_int_eq(control_parse_request("", 0, true, &cmd), -EINVAL);
+	ck_assert_int_eq(control_parse_request("", 0, true, &req), -EINVAL);
+	ck_assert_int_eq(PARSE("status now\n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "this command takes no argument");
+	ck_assert_int_eq(PARSE("list \n", false), -EINVAL);
 	memset(big, 'a', sizeof(big));
-	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX - 1, false, &cmd), 0);
-	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX, false, &cmd), -EMSGSIZE);
+	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX - 1, false, &req), 0);
+	ck_assert_int_eq(control_parse_request(big, CONTROL_REQUEST_MAX, false, &req), -EMSGSIZE);
 	big[CONTROL_REQUEST_MAX + 2] = '\n';
-	ck_assert_int_eq(control_parse_request(big, sizeof(big), false, &cmd), -EMSGSIZE);
+	ck_assert_int_eq(control_parse_request(big, sizeof(big), false, &req), -EMSGSIZE);
+#undef PARSE
+}
+END_TEST
+
+START_TEST(control_request_package_commands_take_a_name)
+{
+	static const char sha[] =
+		"f9060af72c4a3ba2b586baabab1689cfbc0cf7c6b8511b58aaecf5aa2e1a3aff";
+	struct control_req req = { .cmd = (enum control_cmd) - 1 };
+	char line[CONTROL_REQUEST_MAX + 10];
+	size_t n;
+
+#define PARSE(s, eof) control_parse_request(s, sizeof(s) - 1, eof, &req)
+	ck_assert_int_eq(PARSE("load square\n", false), 1);
+	ck_assert_int_eq(req.cmd, CONTROL_LOAD);
+	ck_assert_str_eq(req.name, "square");
+	ck_assert_str_eq(req.sha256, "");
+	ck_assert_int_eq(PARSE("unload my-pkg_2\r\n", false), 1);
+	ck_assert_int_eq(req.cmd, CONTROL_UNLOAD);
+	ck_assert_str_eq(req.name, "my-pkg_2");
+	ck_assert_int_eq(PARSE("reload square", true), 1);
+	ck_assert_int_eq(req.cmd, CONTROL_RELOAD);
+	ck_assert_str_eq(req.name, "square");
+	/* The longest request: reload is refused a pin, load takes it, a 63-character name. */
+	n = (size_t)snprintf(line, sizeof(line), "load %063d@%s\r\n", 0, sha);
+	ck_assert_uint_lt(n, CONTROL_REQUEST_MAX + 1);
+	ck_assert_int_eq(control_parse_request(line, n, false, &req), 1);
+	ck_assert_str_eq(req.sha256, sha);
+	ck_assert_uint_eq(strlen(req.name), LT_PACKAGE_NAME_MAX);
+	/* Missing, extra or malformed arguments. */
+	ck_assert_int_eq(PARSE("load\n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "a package name is needed");
+	ck_assert_int_eq(PARSE("unload \n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "a package name is needed");
+	ck_assert_int_eq(PARSE("unload  square\n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "not a package name");
+	ck_assert_int_eq(PARSE("unload square extra\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("load Square\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("load ../square\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("load -square\n", false), -EINVAL);
+	ck_assert_int_eq(PARSE("load sq\0are\n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "a NUL byte in the command");
+	n = (size_t)snprintf(line, sizeof(line), "load %064d\n", 0);
+	ck_assert_int_eq(control_parse_request(line, n, false, &req), -EINVAL);
+	ck_assert_str_eq(req.why, "not a package name");
+	ck_assert_int_eq(PARSE("load square@1234\n", false), -EINVAL);
+	ck_assert_str_eq(req.why, "the SHA-256 must be 64 hex digits");
+	n = (size_t)snprintf(line, sizeof(line), "load square@%.63sg\n", sha);
+	ck_assert_int_eq(control_parse_request(line, n, false, &req), -EINVAL);
+	ck_assert_str_eq(req.why, "the SHA-256 must be 64 hex digits");
+	n = (size_t)snprintf(line, sizeof(line), "unload square@%s\n", sha);
+	ck_assert_int_eq(control_parse_request(line, n, false, &req), -EINVAL);
+	ck_assert_str_eq(req.why, "only load takes NAME@SHA256");
+	ck_assert_int_eq(PARSE("load squ", false), 0);
 #undef PARSE
 }
 END_TEST
@@ -770,6 +830,7 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, state_path_refuses_a_state_folder_others_can_write);
 	tcase_add_test(tc, file_replace_writes_atomically_and_never_follows_a_link);
 	tcase_add_test(tc, control_request_is_one_known_command_line);
+	tcase_add_test(tc, control_request_package_commands_take_a_name);
 	tcase_add_test(tc, control_refuses_a_client_whose_credentials_cannot_be_read);
 	return tc;
 }
