@@ -268,6 +268,19 @@ while True:
 EOF
 }
 
+# lt_package_dir DIR: make DIR (0755) a package folder holding the build
+# tree's packages (pkg/*.so: the in-tree drivers, DCCs and transports), for
+# a test that adds packages of its own with [daemon] package_dir = DIR.
+lt_package_dir()
+{
+	local so
+	mkdir -p -m 0755 "$1" || lt_fail "cannot make the package folder $1"
+	for so in "$top_builddir"/pkg/*.so; do
+		[ -f "$so" ] || continue
+		install -m 0644 "$so" "$1/" || lt_fail "cannot copy $so into $1"
+	done
+}
+
 # ---- liotad and liotactl ---------------------------------------------------------
 # lt_ctl RUNDIR ARGS...: liotactl against the daemon of RUNDIR, bounded.
 lt_ctl()
