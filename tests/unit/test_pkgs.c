@@ -194,7 +194,6 @@ struct answer_api {
 	int (*answer)(void);
 };
 static const struct answer_api *api;
-static struct lt_package_ctx *self;
 static int read_answer(struct lt_device *dev, struct lt_metric *m, double *value)
 {
 	(void)dev;
@@ -217,6 +216,7 @@ static int init(struct lt_package_ctx *ctx, char *err, size_t errlen)
 LT_PACKAGE(.name = "consumer", .version = "1", .depends = (const char *const[]){ "provider", NULL },
 	   .init = init);
 #else
+static struct lt_package_ctx *self;
 /* Uses the provider only when a device asks for it (device_init), as transport-tls is. */
 static int dev_init(struct lt_device *dev)
 {
