@@ -736,6 +736,16 @@ static void names_append(char *buf, size_t len, const char *name)
 	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
 }
 
+/* "one of: A, B" for a message, from names_append()'s list, or why there is none. */
+static const char *one_of(char *buf, size_t len, const char *names)
+{
+	if (names[0])
+		snprintf(buf, len, "one of: %s", names);
+	else
+		snprintf(buf, len, "no driver is loaded and the package folder has none");
+	return buf;
+}
+
 static int log_level_set(void *field, const char *key, const char *s, char *err, size_t errlen)
 {
 	int prio = log_level_parse(s);
@@ -1031,7 +1041,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	const struct lt_device_driver *drv;
 	const struct raw_kv *type;
 	struct lt_device *dev;
-	char err[512], types[1024] = "", why[512] = "";
+	char err[512], types[1024] = "", why[512] = "", hint[1040];
 	bool ok = true;
 	int r;
 
@@ -1049,7 +1059,8 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	pkg_type_names(0, types, sizeof(types));
 	type = kv_find(s, "type");
 	if (!type) {
-		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
+		report(ld, &s->origin, "%s: type is required (%s)", s->title,
+		       one_of(hint, sizeof(hint), types));
 		return;
 	}
 	/* Every device driver is a package's (src/core/intree.h for those of src/devices/). */
@@ -1057,8 +1068,8 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 		return;
 	if (!drv) {
 		report(ld, &type->origin,
-		       "type: unknown device type '%s' (one of: %s; no package provides it: %s)",
-		       type->value, types, why);
+		       "type: unknown device type '%s' (%s; no package provides it: %s)",
+		       type->value, one_of(hint, sizeof(hint), types), why);
 		return;
 	}
 	if (drv->device_init && (r = drv->device_init(dev)) < 0) {
