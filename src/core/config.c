@@ -737,6 +737,16 @@ static void names_append(char *buf, size_t len, const char *name)
 	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
 }
 
+/* "one of: A, B" for a message, from names_append()'s list, or why there is none. */
+static const char *one_of(char *buf, size_t len, const char *names)
+{
+	if (names[0])
+		snprintf(buf, len, "one of: %s", names);
+	else
+		snprintf(buf, len, "no driver is loaded and the package folder has none");
+	return buf;
+}
+
 static int log_level_set(void *field, const char *key, const char *s, char *err, size_t errlen)
 {
 	int prio = log_level_parse(s);
@@ -1076,7 +1086,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	const struct lt_device_driver *drv;
 	const struct raw_kv *type;
 	struct lt_device *dev;
-	char err[512], types[1024] = "", why[512] = "";
+	char err[512], types[1024] = "", why[512] = "", hint[1040];
 	bool ok = true;
 	int r;
 
@@ -1091,21 +1101,20 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	m->devices[m->ndevices++] = dev;
 	device_properties(ld, s, dev);
 
-	for (size_t i = 0; lt_device_drivers[i]; i++)
-		names_append(types, sizeof(types), lt_device_drivers[i]->name);
 	pkg_type_names(0, types, sizeof(types));
 	type = kv_find(s, "type");
 	if (!type) {
-		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
+		report(ld, &s->origin, "%s: type is required (%s)", s->title,
+		       one_of(hint, sizeof(hint), types));
 		return;
 	}
-	drv = lt_device_driver_find(type->value);
-	if (!drv && (drv = package_driver(ld, type, 0, why, sizeof(why))) == (const void *)-1)
+	/* Every device driver is a package's (src/core/intree.h for those of src/devices/). */
+	if ((drv = package_driver(ld, type, 0, why, sizeof(why))) == (const void *)-1)
 		return;
 	if (!drv) {
 		report(ld, &type->origin,
-		       "type: unknown device type '%s' (one of: %s; no package provides it: %s)",
-		       type->value, types, why);
+		       "type: unknown device type '%s' (%s; no package provides it: %s)",
+		       type->value, one_of(hint, sizeof(hint), types), why);
 		return;
 	}
 	if (drv->device_init && (r = drv->device_init(dev)) < 0) {

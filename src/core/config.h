@@ -24,12 +24,11 @@
 #include "model.h"
 
 /*
- * Registries of built-in drivers (src/devices/devices.c, src/dcc/dccs.c):
- * NULL-terminated tables, and lookups by "type =" name (NULL if unknown).
+ * The registry of built-in DCC drivers (src/dcc/dccs.c): a NULL-terminated
+ * table, and a lookup by "type =" name (NULL if unknown). Device drivers
+ * are all packages' (pkg_device_driver()).
  */
-extern const struct lt_device_driver *const lt_device_drivers[];
 extern const struct lt_dcc_driver *const lt_dcc_drivers[];
-const struct lt_device_driver *lt_device_driver_find(const char *name);
 const struct lt_dcc_driver *lt_dcc_driver_find(const char *name);
 
 /*

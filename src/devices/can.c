@@ -54,6 +54,7 @@
 
 #include <liota/liota.h>
 #include "devices/can_signal.h"
+#include "core/intree.h"
 #include "devices/devices.h"
 
 #define NSEC_PER_MSEC 1000000ull
@@ -908,3 +909,10 @@ const struct lt_device_driver lt_device_can = {
 	.metric_free = can_metric_free,
 	.device_free = can_device_free,
 };
+
+static int can_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_add_device_driver(ctx, &lt_device_can, err, errlen);
+}
+
+LT_INTREE_PACKAGE(can, .name = "can", .version = PACKAGE_VERSION, .init = can_package_init);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Built-in device drivers. The registry (lt_device_drivers[],
- * lt_device_driver_find()) is declared in src/core/config.h.
+ * The in-tree device drivers, each the one driver of its package
+ * (src/core/intree.h): pkg/NAME.so for liotad, libintree.a for the unit
+ * tests, which also call them directly through these structs and the
+ * hooks below.
  */
 #ifndef LT_DEVICES_H
 #define LT_DEVICES_H

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <liota/liota.h>
+#include "core/intree.h"
 #include "devices/devices.h"
 
 /* Longest content accepted: plenty for any number, bounded for anything else. */
@@ -304,3 +305,10 @@ const struct lt_device_driver lt_device_file = {
 	.close = file_close,
 	.metric_free = file_metric_free,
 };
+
+static int file_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_add_device_driver(ctx, &lt_device_file, err, errlen);
+}
+
+LT_INTREE_PACKAGE(file, .name = "file", .version = PACKAGE_VERSION, .init = file_package_init);

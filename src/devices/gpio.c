@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include <liota/liota.h>
+#include "core/intree.h"
 #include "devices/devices.h"
 #include "devices/gpiots.h"
 
@@ -1272,3 +1273,10 @@ const struct lt_device_driver lt_device_gpio = {
 	.metric_free = gpio_metric_free,
 	.device_free = gpio_device_free,
 };
+
+static int gpio_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_add_device_driver(ctx, &lt_device_gpio, err, errlen);
+}
+
+LT_INTREE_PACKAGE(gpio, .name = "gpio", .version = PACKAGE_VERSION, .init = gpio_package_init);

@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include <liota/liota.h>
+#include "core/intree.h"
 #include "devices/devices.h"
 #include "devices/iio_scan.h"
 #include "util.h"
@@ -937,3 +938,10 @@ const struct lt_device_driver lt_device_iio = {
 	.metric_free = iio_metric_free,
 	.device_free = iio_device_free,
 };
+
+static int iio_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_add_device_driver(ctx, &lt_device_iio, err, errlen);
+}
+
+LT_INTREE_PACKAGE(iio, .name = "iio", .version = PACKAGE_VERSION, .init = iio_package_init);

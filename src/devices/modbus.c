@@ -43,6 +43,7 @@
 #include <modbus.h>
 
 #include <liota/liota.h>
+#include "core/intree.h"
 #include "devices/devices.h"
 #include "devices/modbus_decode.h"
 #include "devices/modbus_plan.h"
@@ -1372,3 +1373,11 @@ const struct lt_device_driver lt_device_modbus = {
 	.metric_free = mb_metric_free,
 	.device_free = mb_device_free,
 };
+
+static int modbus_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	return lt_package_add_device_driver(ctx, &lt_device_modbus, err, errlen);
+}
+
+LT_INTREE_PACKAGE(modbus, .name = "modbus", .version = PACKAGE_VERSION,
+		  .init = modbus_package_init);

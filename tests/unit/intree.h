@@ -15,10 +15,15 @@
 #include "core/pkg.h"
 
 extern const struct lt_package lt_package_sim;
+extern const struct lt_package lt_package_file, lt_package_can, lt_package_gpio, lt_package_iio,
+	lt_package_modbus;
 
 static inline void unit_intree(void)
 {
-	static const struct lt_package *const all[] = { &lt_package_sim };
+	static const struct lt_package *const all[] = {
+		&lt_package_sim,  &lt_package_file, &lt_package_can,
+		&lt_package_gpio, &lt_package_iio,  &lt_package_modbus,
+	};
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

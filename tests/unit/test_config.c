@@ -696,10 +696,10 @@ START_TEST(missing_or_unknown_type_is_reported)
 		"[device \"y\"]\ntype = foo\n"
 		"[dcc \"c\"]\nhost = h\n"
 		"[dcc \"d\"]\ntype = carbon\n",
-		"{conf}:1: [device \"x\"]: type is required (one of: file, can, gpio, modbus, iio, "
-		"sim)\n"
-		"{conf}:4: type: unknown device type 'foo' (one of: file, can, gpio, modbus, iio, "
-		"sim; no package provides it: {pkgs}/foo.so: No such file or directory)\n"
+		"{conf}:1: [device \"x\"]: type is required (one of: sim, file, can, gpio, iio, "
+		"modbus)\n"
+		"{conf}:4: type: unknown device type 'foo' (one of: sim, file, can, gpio, iio, "
+		"modbus; no package provides it: {pkgs}/foo.so: No such file or directory)\n"
 		"{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
 		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc; no "
 		"package provides it: {pkgs}/carbon.so: No such file or directory)\n");
@@ -710,8 +710,8 @@ START_TEST(metric_of_a_device_without_driver_gets_no_second_error)
 {
 	assert_errors("[device \"x\"]\ntype = foo\n"
 		      "[metric \"x.m\"]\ninterval = 1s\nfunction = sine\n",
-		      "{conf}:2: type: unknown device type 'foo' (one of: file, can, gpio, modbus, "
-		      "iio, sim; no package provides it: {pkgs}/foo.so: No such file or "
+		      "{conf}:2: type: unknown device type 'foo' (one of: sim, file, can, gpio, "
+		      "iio, modbus; no package provides it: {pkgs}/foo.so: No such file or "
 		      "directory)\n");
 }
 END_TEST
@@ -1149,11 +1149,10 @@ END_TEST
 /* Even without a driver: the properties are the core's. */
 START_TEST(bad_property_of_a_device_without_type_is_reported)
 {
-	assert_errors(
-		"[device \"d\"]\nproperty.a b = x\n",
-		"{conf}:1: [device \"d\"]: type is required (one of: file, can, gpio, modbus, "
-		"iio, sim)\n"
-		"{conf}:2: bad property name 'a b': 1 to 64 of A-Z a-z 0-9 _ . -\n");
+	assert_errors("[device \"d\"]\nproperty.a b = x\n",
+		      "{conf}:1: [device \"d\"]: type is required (one of: sim, file, can, gpio, "
+		      "iio, modbus)\n"
+		      "{conf}:2: bad property name 'a b': 1 to 64 of A-Z a-z 0-9 _ . -\n");
 }
 END_TEST
 

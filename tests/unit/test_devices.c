@@ -152,30 +152,38 @@ static int stderr_count(struct fx *f, int saved, const char *needle)
 
 /* ---- registry ---- */
 
-START_TEST(registry_finds_builtin_drivers_by_name)
+/* Every device driver is a package's: the in-tree ones are added statically here. */
+START_TEST(registry_finds_intree_drivers_by_name)
 {
-	ck_assert_ptr_eq(pkg_device_driver("sim"), &lt_device_sim); /* a package (static here) */
-	ck_assert_ptr_null(lt_device_driver_find("sim"));
-	ck_assert_ptr_eq(lt_device_driver_find("file"), &lt_device_file);
-	ck_assert_ptr_eq(lt_device_driver_find("can"), &lt_device_can);
-	ck_assert_ptr_eq(lt_device_driver_find("gpio"), &lt_device_gpio);
-	ck_assert_ptr_eq(lt_device_driver_find("modbus"), &lt_device_modbus);
-	ck_assert_ptr_eq(lt_device_driver_find("iio"), &lt_device_iio);
-	ck_assert_ptr_null(lt_device_driver_find("nope"));
-	ck_assert_ptr_null(lt_device_driver_find(""));
-	ck_assert_ptr_null(lt_device_driver_find(NULL));
+	ck_assert_ptr_eq(pkg_device_driver("sim"), &lt_device_sim);
+	ck_assert_ptr_eq(pkg_device_driver("file"), &lt_device_file);
+	ck_assert_ptr_eq(pkg_device_driver("can"), &lt_device_can);
+	ck_assert_ptr_eq(pkg_device_driver("gpio"), &lt_device_gpio);
+	ck_assert_ptr_eq(pkg_device_driver("modbus"), &lt_device_modbus);
+	ck_assert_ptr_eq(pkg_device_driver("iio"), &lt_device_iio);
+	ck_assert_ptr_null(pkg_device_driver("nope"));
+	ck_assert_ptr_null(pkg_device_driver(""));
 }
 END_TEST
 
-START_TEST(registry_table_is_null_terminated_and_named)
+/* Each in-tree device package provides one driver, named as the package (pkg_load_type finds it).
+ */
+START_TEST(registry_intree_packages_are_named_as_their_driver)
 {
-	unsigned n = 0;
+	static const char *const names[] = { "sim", "file", "can", "gpio", "iio", "modbus" };
+	struct pkg_info info[PKG_MAX];
+	size_t n = pkg_list(info);
 
-	for (; n < 100 && lt_device_drivers[n]; n++) {
-		ck_assert_ptr_nonnull(lt_device_drivers[n]->name);
-		ck_assert_ptr_nonnull(lt_device_drivers[n]->read);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t j = 0;
+
+		while (j < n && strcmp(info[j].name, names[i]) != 0)
+			j++;
+		ck_assert_msg(j < n, "package %s not added", names[i]);
+		ck_assert_uint_eq(info[j].ndevice_drivers, 1);
+		ck_assert_uint_eq(info[j].ndcc_drivers, 0);
+		ck_assert_ptr_nonnull(pkg_device_driver(names[i])->read);
 	}
-	ck_assert_uint_eq(n, 5);
 }
 END_TEST
 
@@ -787,8 +795,8 @@ static Suite *devices_suite(void)
 	TCase *sim = tcase_create("sim");
 	TCase *file = tcase_create("file");
 
-	tcase_add_test(reg, registry_finds_builtin_drivers_by_name);
-	tcase_add_test(reg, registry_table_is_null_terminated_and_named);
+	tcase_add_test(reg, registry_finds_intree_drivers_by_name);
+	tcase_add_test(reg, registry_intree_packages_are_named_as_their_driver);
 
 	tcase_add_test(sim, sim_sine_is_exact_at_known_phases);
 	tcase_add_test(sim, sim_sine_read_stays_within_amplitude);

@@ -74,7 +74,7 @@ static int counter_index(const struct lt_device *dev, const char *name)
 
 START_TEST(registered_as_gpio)
 {
-	ck_assert_ptr_eq(lt_device_driver_find("gpio"), &lt_device_gpio);
+	ck_assert_ptr_eq(pkg_device_driver("gpio"), &lt_device_gpio);
 	ck_assert_ptr_nonnull(lt_device_gpio.poll);
 	ck_assert_ptr_nonnull(lt_device_gpio.dispatch);
 }

@@ -250,7 +250,7 @@ static void fx_init(struct fx *f)
 
 START_TEST(registered_as_iio)
 {
-	ck_assert_ptr_eq(lt_device_driver_find("iio"), &lt_device_iio);
+	ck_assert_ptr_eq(pkg_device_driver("iio"), &lt_device_iio);
 }
 END_TEST
 

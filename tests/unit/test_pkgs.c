@@ -216,6 +216,7 @@ static int init(struct lt_package_ctx *ctx, char *err, size_t errlen)
 LT_PACKAGE(.name = "consumer", .version = "1", .depends = (const char *const[]){ "provider", NULL },
 	   .init = init);
 #else
+static struct lt_package_ctx *self;
 /* Uses the provider only when a device asks for it (device_init), as transport-tls is. */
 static struct lt_package_ctx *self;
 static int dev_init(struct lt_device *dev)
