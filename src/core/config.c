@@ -909,8 +909,7 @@ static const char *section_held(const struct raw_section *s)
 {
 	const struct raw_kv *type = s ? kv_find(s, "type") : NULL;
 
-	if (!type || (s->kind == SECT_DCC ? lt_dcc_driver_find(type->value) != NULL
-					  : lt_device_driver_find(type->value) != NULL))
+	if (!type || (s->kind == SECT_DCC && lt_dcc_driver_find(type->value) != NULL))
 		return NULL;
 	return pkg_held_type(type->value);
 }
