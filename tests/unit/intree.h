@@ -15,10 +15,18 @@
 #include "core/pkg.h"
 
 extern const struct lt_package lt_package_sim;
+extern const struct lt_package lt_package_transport_mqtt;
+extern const struct lt_package lt_package_transport_ws;
+extern const struct lt_package lt_package_mqtt;
+extern const struct lt_package lt_package_iotcc;
 
 static inline void unit_intree(void)
 {
-	static const struct lt_package *const all[] = { &lt_package_sim };
+	static const struct lt_package *const all[] = {
+		&lt_package_sim,          &lt_package_transport_mqtt, /* H3: transports before their
+									 users */
+		&lt_package_transport_ws, &lt_package_mqtt,           &lt_package_iotcc,
+	};
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
