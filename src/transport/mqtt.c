@@ -46,7 +46,7 @@
 #include "transport/link_opts.h"
 #include "transport/mqtt.h"
 #include "transport/probe.h"
-#include "transport/utf8.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MSEC   1000000ull
@@ -1033,7 +1033,7 @@ int lt_mqtt_set_client_id(struct lt_mqtt *m, const char *id)
 {
 	char *s;
 
-	if (!*id || !lt_mqtt_utf8_ok(id, strlen(id)))
+	if (!*id || !lt_utf8_ok(id, strlen(id)))
 		return -EINVAL;
 	s = default_id(m->dcc, id);
 	if (!s)
@@ -1060,7 +1060,7 @@ int lt_mqtt_subscribe(struct lt_mqtt *m, const char *topic, int qos)
 	size_t i;
 
 	if (qos < 0 || qos > 2 || mosquitto_sub_topic_check(topic) != MOSQ_ERR_SUCCESS ||
-	    !lt_mqtt_utf8_ok(topic, strlen(topic)))
+	    !lt_utf8_ok(topic, strlen(topic)))
 		return -EINVAL;
 	for (i = 0; i < m->nsubs; i++)
 		if (!strcmp(m->subs[i].topic, topic))
@@ -1096,8 +1096,7 @@ int lt_mqtt_publish_n(struct lt_mqtt *m, const char *topic, const void *payload,
 	if (qos < 0)
 		qos = m->conf.qos;
 	if (qos > 2 || !tlen || tlen > 65535 || len > PAYLOAD_MAX ||
-	    mosquitto_pub_topic_check2(topic, tlen) != MOSQ_ERR_SUCCESS ||
-	    !lt_mqtt_utf8_ok(topic, tlen))
+	    mosquitto_pub_topic_check2(topic, tlen) != MOSQ_ERR_SUCCESS || !lt_utf8_ok(topic, tlen))
 		return -EINVAL;
 	cost = tlen + len;
 	/* Data goes to the spool while it cannot go now, or after what waits there. */

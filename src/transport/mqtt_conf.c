@@ -13,7 +13,7 @@
 #include "transport/endpoint.h"
 #include "transport/link_opts.h"
 #include "transport/mqtt.h"
-#include "transport/utf8.h"
+#include "utf8.h"
 #include "util.h"
 void lt_mqtt_conf_init(struct lt_mqtt_conf *c)
 {
@@ -60,7 +60,7 @@ static int set_client_id(void *field, const char *key, const char *value, char *
 {
 	if (!*value)
 		return lt_errf(err, errlen, -EINVAL, "%s must not be empty", key);
-	if (!lt_mqtt_utf8_ok(value, strlen(value)) || strlen(value) > 65535)
+	if (!lt_utf8_ok(value, strlen(value)) || strlen(value) > 65535)
 		return lt_errf(err, errlen, -EINVAL,
 			       "client_id is not valid UTF-8 of at most 65535 bytes");
 	return lt_opts_strdup(field, value, err, errlen);

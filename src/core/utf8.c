@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* MQTT's UTF-8 (utf8.h): the rules of libmosquitto's mosquitto_validate_utf8(). */
-#include "transport/utf8.h"
+#include "utf8.h"
 
 /* The length of the sequence that @b starts, and its first bits in *@cp; 0 if none. */
 static int lead(unsigned char b, unsigned long *cp)
@@ -24,7 +24,7 @@ static int lead(unsigned char b, unsigned long *cp)
 	return 0;
 }
 
-int lt_mqtt_utf8_ok(const char *s, size_t len)
+int lt_utf8_ok(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
