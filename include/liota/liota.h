@@ -12,10 +12,12 @@
  *   liota/entity.h   what a DCC registers: edge system, devices, metrics
  *   liota/error.h    error conventions and lt_errf()
  *   liota/log.h      logging with the journal's DEVICE=, METRIC=, DCC= fields
+ *   liota/mqtt.h     the MQTT transport that package transport-mqtt serves
  *   liota/parse.h    parsing of option values (numbers, durations, booleans)
  *   liota/sample.h   struct lt_sample
  *   liota/state.h    files kept across restarts (lt_state_path())
  *   liota/time.h     clocks in nanoseconds, lt_mono_to_real()
+ *   liota/ws.h       the WebSocket transport that package transport-ws serves
  *
  * liota's six abstractions map to the SDK as follows:
  *   EdgeSystem -> the edge entity registered first with every DCC
@@ -42,11 +44,13 @@
 #include <liota/entity.h>
 #include <liota/error.h>
 #include <liota/log.h>
+#include <liota/mqtt.h>
 #include <liota/options.h>
 #include <liota/package.h>
 #include <liota/parse.h>
 #include <liota/sample.h>
 #include <liota/state.h>
 #include <liota/time.h>
+#include <liota/ws.h>
 
 #endif /* LIOTA_LIOTA_H */

@@ -2,10 +2,10 @@
 /* Plug and play, the pure part (discover.h): instances, names, bursts, flaps. */
 #include "discover.h"
 #include "model.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
-#include <mosquitto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,7 +207,7 @@ static int device_gone(struct lt_discovery *d, struct lt_instance *in, uint64_t 
  * make the configuration invalid (lt_device_add_property()), so it is cut
  * to LT_PROPERTY_VALUE_MAX bytes at a character's start, a control
  * character becomes '_', and so does every non-ASCII byte of a value that
- * is not valid UTF-8 (the check JSON and the SDK make: libmosquitto's).
+ * is not valid UTF-8 (the check JSON and the SDK make: utf8.h).
  */
 static char *prop_value(const char *v)
 {
@@ -223,7 +223,7 @@ static char *prop_value(const char *v)
 	for (char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '_';
-	if (mosquitto_validate_utf8(s, (int)n) != MOSQ_ERR_SUCCESS)
+	if (!lt_utf8_ok(s, n))
 		for (char *p = s; *p; p++)
 			if ((unsigned char)*p >= 0x80)
 				*p = '_';

@@ -3,10 +3,10 @@
 #include "model.h"
 #include "rundir.h"
 #include "trust.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
-#include <mosquitto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,7 +162,7 @@ int lt_device_add_property(struct lt_device *dev, const char *key, const char *v
 				       "property '%s': control character 0x%02x in the value", key,
 				       (unsigned)(unsigned char)value[i]);
 	/* JSON (status, IoTCC) cannot carry anything else. */
-	if (mosquitto_validate_utf8(value, (int)vlen) != MOSQ_ERR_SUCCESS)
+	if (!lt_utf8_ok(value, vlen))
 		return lt_errf(err, errlen, -EINVAL, "property '%s': the value is not valid UTF-8",
 			       key);
 	for (unsigned i = 0; i < dev->nprops; i++)

@@ -6,6 +6,7 @@
 #include <liota/liota.h>
 
 extern const struct lt_dcc_driver lt_dcc_graphite;
+/* Not in the table: their packages (mqtt, iotcc) provide them. */
 extern const struct lt_dcc_driver lt_dcc_mqtt;
 extern const struct lt_dcc_driver lt_dcc_iotcc;
 

@@ -29,6 +29,14 @@
  * requests are not data: they are answered on this connection (their
  * transactionID is of this run), and are made again at every start, so a
  * spooled one would only be a stale duplicate; they wait in memory.
+ *
+ * The package iotcc loads the transport it is configured for, at check
+ * (lt_package_use() of transport-mqtt or transport-ws), so that IoTCC over
+ * WebSocket never maps libmosquitto, nor IoTCC over MQTT libwebsockets.
+ * Both transports' keys are parsed before it knows which one it uses
+ * (transport = may come last), by their configuration code compiled in
+ * (mqtt_conf.c, ws_conf.c: no library of theirs), into the structs that
+ * the transport's open then copies.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -39,6 +47,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "core/intree.h"
 #include "dcc/dccs.h"
 #include "dcc/iotcc_proto.h"
 #include "transport/mqtt.h"
@@ -101,6 +110,10 @@ struct iotcc {
 	char *request_topic, *response_topic; /* NULL: liota/EDGE-ID/... */
 	uint64_t response_timeout_ns;
 	uint64_t pending_max;
+
+	/* the transport's package, loaded at check */
+	const struct lt_mqtt_api *mq;
+	const struct lt_ws_api *wsa;
 
 	/* run time */
 	struct lt_mqtt *mqtt;
@@ -194,24 +207,24 @@ static void count_dropped(struct iotcc *c, uint64_t n)
 
 static bool tx_up(const struct iotcc *c)
 {
-	return c->mqtt ? lt_mqtt_connected(c->mqtt) : lt_ws_connected(c->ws);
+	return c->mqtt ? c->mq->connected(c->mqtt) : c->ws && c->wsa->connected(c->ws);
 }
 
 static int tx_send(struct iotcc *c, const char *msg, size_t len, unsigned samples, bool keep)
 {
 	if (c->mqtt) {
-		if (!keep && !lt_mqtt_connected(c->mqtt))
+		if (!keep && !c->mq->connected(c->mqtt))
 			return -ENOTCONN;
-		return lt_mqtt_publish_n(c->mqtt, c->req_topic, msg, len, -1, 0, samples);
+		return c->mq->publish(c->mqtt, c->req_topic, msg, len, -1, 0, samples);
 	}
 	if (c->ws)
-		return lt_ws_send(c->ws, msg, len, samples, keep);
+		return c->wsa->send(c->ws, msg, len, samples, keep);
 	return -ENOTCONN;
 }
 
 static size_t tx_queued(const struct iotcc *c)
 {
-	return c->mqtt ? lt_mqtt_queued(c->mqtt) : lt_ws_queued(c->ws);
+	return c->mqtt ? c->mq->queued(c->mqtt) : c->ws ? c->wsa->queued(c->ws) : 0;
 }
 
 static struct iotcc_ref ref_of(const struct ent *e)
@@ -323,6 +336,9 @@ static void free_ents(struct iotcc *c)
 
 /* ---- configuration --------------------------------------------------------------------- */
 
+/* The package, from its init: its DCCs load their transport with it. */
+static struct lt_package_ctx *iotcc_pkg;
+
 static int iotcc_init(struct lt_dcc *dcc)
 {
 	struct iotcc *c = calloc(1, sizeof(*c));
@@ -388,6 +404,26 @@ static int iotcc_option(struct lt_dcc *dcc, const char *key, const char *value, 
 	return rm == 0 || rw == 0 ? 0 : -ENOENT;
 }
 
+/* Load the transport package @name (its API into c->mq or c->wsa). */
+static int use_transport(struct iotcc *c, const char *name, char *err, size_t errlen)
+{
+	const void *api = NULL;
+	int r;
+
+	if (!iotcc_pkg)
+		return lt_errf(err, errlen, -ENOENT, "the iotcc package is not loaded");
+	r = lt_package_use(iotcc_pkg, name, &api, err, errlen);
+	if (r < 0)
+		return r;
+	if (!api)
+		return lt_errf(err, errlen, -ENOENT, "%s provides no API", name);
+	if (!strcmp(name, LT_WS_PACKAGE))
+		c->wsa = api;
+	else
+		c->mq = api;
+	return 0;
+}
+
 static int iotcc_check(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct iotcc *c = lt_dcc_priv(dcc);
@@ -406,7 +442,9 @@ static int iotcc_check(struct lt_dcc *dcc, char *err, size_t errlen)
 			snprintf(err, errlen, "spool = yes needs transport = mqtt");
 			return -EINVAL;
 		}
-		return lt_ws_conf_check(&c->wconf, err, errlen);
+		if (lt_ws_conf_check(&c->wconf, err, errlen) < 0)
+			return -EINVAL;
+		return use_transport(c, LT_WS_PACKAGE, err, errlen);
 	}
 	if (c->wconf.url) {
 		snprintf(err, errlen, "url is a WebSocket option: set transport = websocket");
@@ -418,7 +456,7 @@ static int iotcc_check(struct lt_dcc *dcc, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	return 0;
+	return use_transport(c, LT_MQTT_PACKAGE, err, errlen);
 }
 
 /*
@@ -756,8 +794,10 @@ static void on_ws_message(void *ctx, const char *msg, size_t len)
 
 static void stop_transport(struct iotcc *c)
 {
-	lt_mqtt_free(c->mqtt);
-	lt_ws_free(c->ws);
+	if (c->mqtt)
+		c->mq->free(c->mqtt);
+	if (c->ws)
+		c->wsa->free(c->ws);
 	c->mqtt = NULL;
 	c->ws = NULL;
 }
@@ -818,12 +858,16 @@ static int start_transport(struct iotcc *c, const char *edge_id)
 	char err[512];
 	int r;
 
+	if (c->ws_transport ? !c->wsa : !c->mq) {
+		lt_dcc_log(c->dcc, LOG_ERR, "cannot start: the transport is not loaded (no check)");
+		return -EINVAL;
+	}
 	if (c->ws_transport) {
 		static const struct lt_ws_handlers wh = { on_connect, on_ws_message,
 							  on_disconnect };
 
-		c->ws = lt_ws_new(&c->wconf, &wh, c, c->dcc, &c->tstats, err, sizeof(err));
-		r = c->ws ? lt_ws_start(c->ws, err, sizeof(err)) : -EINVAL;
+		c->ws = c->wsa->open(&c->wconf, &wh, c, c->dcc, &c->tstats, err, sizeof(err));
+		r = c->ws ? c->wsa->start(c->ws, err, sizeof(err)) : -EINVAL;
 	} else {
 		static const struct lt_mqtt_handlers mh = { on_connect, on_mqtt_message,
 							    on_disconnect };
@@ -838,11 +882,11 @@ static int start_transport(struct iotcc *c, const char *edge_id)
 		 * dropped by the broker, never read into our memory.
 		 */
 		c->mconf.max_incoming = (uint32_t)(IOTCC_MSG_MAX + strlen(c->resp_topic) + 1024);
-		c->mqtt = lt_mqtt_new(&c->mconf, edge_id, &mh, c, c->dcc, &c->tstats, err,
+		c->mqtt = c->mq->open(&c->mconf, edge_id, &mh, c, c->dcc, &c->tstats, err,
 				      sizeof(err));
-		r = c->mqtt ? lt_mqtt_subscribe(c->mqtt, c->resp_topic, c->mconf.qos) : -EINVAL;
+		r = c->mqtt ? c->mq->subscribe(c->mqtt, c->resp_topic, c->mconf.qos) : -EINVAL;
 		if (!r)
-			r = lt_mqtt_start(c->mqtt, err, sizeof(err));
+			r = c->mq->start(c->mqtt, err, sizeof(err));
 	}
 	if (r < 0) {
 		lt_dcc_log(c->dcc, LOG_ERR, "cannot start the transport: %s", err);
@@ -1147,9 +1191,9 @@ static void iotcc_poll(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadline
 	if (!c->swept)
 		sweep(c);
 	if (c->mqtt)
-		lt_mqtt_poll(c->mqtt, pfd, deadline_ns);
+		c->mq->poll(c->mqtt, pfd, deadline_ns);
 	else if (c->ws)
-		lt_ws_poll(c->ws, pfd, deadline_ns);
+		c->wsa->poll(c->ws, pfd, deadline_ns);
 	up = tx_up(c);
 	for (size_t i = 0; i < c->table.n; i++) {
 		const struct iotcc_pending *p = &c->table.v[i];
@@ -1165,9 +1209,9 @@ static void iotcc_dispatch(struct lt_dcc *dcc, short revents, int64_t now)
 	struct iotcc *c = lt_dcc_priv(dcc);
 
 	if (c->mqtt)
-		lt_mqtt_dispatch(c->mqtt, revents, now);
+		c->mq->dispatch(c->mqtt, revents, now);
 	else if (c->ws)
-		lt_ws_dispatch(c->ws, revents, now);
+		c->wsa->dispatch(c->ws, revents, now);
 	run_requests(c, now_ns());
 	sync_stats(c);
 }
@@ -1179,7 +1223,7 @@ static void iotcc_dispatch(struct lt_dcc *dcc, short revents, int64_t now)
 static int iotcc_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 {
 	struct iotcc *c = lt_dcc_priv(dcc);
-	bool spool = c->mqtt && lt_mqtt_spooling(c->mqtt);
+	bool spool = c->mqtt && c->mq->spooling(c->mqtt);
 	int64_t end = deadline_ns;
 
 	if (!c->mqtt && !c->ws)
@@ -1207,7 +1251,7 @@ static int iotcc_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 		iotcc_dispatch(dcc, pfd.fd >= 0 ? pfd.revents : 0, now_ns());
 	}
 	if (spool) {
-		int r = lt_mqtt_flush(c->mqtt, deadline_ns);
+		int r = c->mq->flush(c->mqtt, deadline_ns);
 
 		sync_stats(c);
 		return r;
@@ -1258,3 +1302,11 @@ const struct lt_dcc_driver lt_dcc_iotcc = {
 	.stop = iotcc_stop,
 	.free = iotcc_free,
 };
+
+static int iotcc_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	iotcc_pkg = ctx;
+	return lt_package_add_dcc_driver(ctx, &lt_dcc_iotcc, err, errlen);
+}
+
+LT_INTREE_PACKAGE(iotcc, .name = "iotcc", .version = PACKAGE_VERSION, .init = iotcc_package_init);

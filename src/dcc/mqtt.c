@@ -2,7 +2,9 @@
 /*
  * The generic MQTT DCC (type = mqtt), liota's AWS IoT style: every
  * aggregated batch of a metric is one JSON message (see mqtt_fmt.h) on the
- * metric's topic, through the MQTT transport (src/transport/mqtt.c).
+ * metric's topic, through the MQTT transport: the package mqtt, which
+ * depends on transport-mqtt and uses it as any DCC package may, through
+ * struct lt_mqtt_api (liota/mqtt.h).
  *
  * [dcc "NAME"] keys: topic (auto: liota/EDGE-ID/request; a fixed topic; or
  * a template with %e %i %d %m), retain, enclose_metadata, and the
@@ -26,15 +28,20 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <liota/mqtt.h>
+
+#include "core/intree.h"
 #include "dcc/dccs.h"
 #include "dcc/mqtt_fmt.h"
-#include "transport/mqtt.h"
 #include "util.h"
 
 #define TOPIC_AUTO "liota/%i/request"
 
+/* The transport, from the package's init (it is in .depends). */
+static const struct lt_mqtt_api *mq;
+
 struct mqtt_dcc {
-	struct lt_mqtt_conf conf;
+	struct lt_mqtt_conf *conf;
 	char *topic; /* template; NULL: auto */
 	int retain;
 	int metadata;
@@ -267,7 +274,11 @@ static int mqtt_init(struct lt_dcc *dcc)
 
 	if (!q)
 		return -ENOMEM;
-	lt_mqtt_conf_init(&q->conf);
+	q->conf = mq->conf_new();
+	if (!q->conf) {
+		free(q);
+		return -ENOMEM;
+	}
 	q->metadata = 1;
 	lt_dcc_set_priv(dcc, q);
 	return 0;
@@ -293,31 +304,29 @@ static const struct lt_opt mqtt_dcc_opts[] = {
 	LT_OPT_BOOL("retain", struct mqtt_dcc, retain, 0, "retained messages"),
 	LT_OPT_BOOL("enclose_metadata", struct mqtt_dcc, metadata, 0,
 		    "name, unit and edge in each message"),
-	LT_OPT_TABLE(struct mqtt_dcc, conf, lt_mqtt_opts),
 	LT_OPT_END(),
 };
 
 static int mqtt_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
 		       size_t errlen)
 {
-	return lt_opts_set(mqtt_dcc_opts, lt_dcc_priv(dcc), key, value, err, errlen);
+	struct mqtt_dcc *q = lt_dcc_priv(dcc);
+	int r = lt_opts_set(mqtt_dcc_opts, q, key, value, err, errlen);
+
+	return r == -ENOENT ? mq->conf_option(q->conf, key, value, err, errlen) : r;
 }
 
 static int mqtt_check(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
-	int r = lt_mqtt_check(&q->conf, err, errlen);
-
-	if (r == 0 && lt_mqtt_set_endpoints(&q->conf, dcc) < 0)
-		return lt_errf(err, errlen, -ENOMEM, "out of memory");
-	return r;
+	return mq->conf_check(q->conf, dcc, err, errlen);
 }
 
 static int mqtt_start(struct lt_dcc *dcc, char *err, size_t errlen)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 
-	q->client = lt_mqtt_new(&q->conf, NULL, NULL, NULL, dcc, lt_dcc_stats(dcc), err, errlen);
+	q->client = mq->open(q->conf, NULL, NULL, NULL, dcc, lt_dcc_stats(dcc), err, errlen);
 	return q->client ? 0 : -EINVAL;
 }
 
@@ -339,10 +348,10 @@ static int mqtt_register(struct lt_dcc *dcc, const struct lt_entity *ent,
 		reg->id = xstrdup(ent->name);
 		if (!q->client)
 			return 0;
-		r = lt_mqtt_set_client_id(q->client, q->edge_id);
+		r = mq->set_client_id(q->client, q->edge_id);
 		if (r < 0)
 			return r;
-		r = lt_mqtt_start(q->client, err, sizeof(err));
+		r = mq->start(q->client, err, sizeof(err));
 		if (r < 0)
 			lt_dcc_log(dcc, LOG_ERR, "cannot connect: %s", err);
 		return r;
@@ -431,16 +440,16 @@ static int mqtt_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const stru
 	memcpy(q->scratch + pos, qr->tail, qr->tail_len);
 	pos += qr->tail_len;
 
-	r = q->client ? lt_mqtt_publish_n(q->client, reg->id, q->scratch, pos, -1, q->retain,
-					  (unsigned)ok)
-		      : -ENOBUFS;
+	r = q->client
+		    ? mq->publish(q->client, reg->id, q->scratch, pos, -1, q->retain, (unsigned)ok)
+		    : -ENOBUFS;
 	if (r < 0) {
 		lt_count(&st->dropped, ok);
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		if (r == -ENOBUFS) {
 			lt_dcc_log(dcc, q->full_drops ? LOG_DEBUG : LOG_WARNING,
 				   "queue full (%zu bytes): dropped %zu samples of %s",
-				   q->conf.queue_bytes, ok, reg->id);
+				   q->client ? mq->queued(q->client) : 0, ok, reg->id);
 			q->full_drops += ok;
 		} else {
 			lt_dcc_log(dcc, LOG_ERR, "cannot publish to %s: %s", reg->id, strerror(-r));
@@ -464,7 +473,7 @@ static void mqtt_poll(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadline_
 		pfd->events = pfd->revents = 0;
 		return;
 	}
-	lt_mqtt_poll(q->client, pfd, deadline_ns);
+	mq->poll(q->client, pfd, deadline_ns);
 }
 
 static void mqtt_dispatch(struct lt_dcc *dcc, short revents, int64_t now_ns)
@@ -472,21 +481,21 @@ static void mqtt_dispatch(struct lt_dcc *dcc, short revents, int64_t now_ns)
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 
 	if (q->client)
-		lt_mqtt_dispatch(q->client, revents, now_ns);
+		mq->dispatch(q->client, revents, now_ns);
 }
 
 static int mqtt_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 
-	return q->client ? lt_mqtt_flush(q->client, deadline_ns) : 0;
+	return q->client ? mq->flush(q->client, deadline_ns) : 0;
 }
 
 static void mqtt_stop(struct lt_dcc *dcc)
 {
 	struct mqtt_dcc *q = lt_dcc_priv(dcc);
 
-	lt_mqtt_free(q->client);
+	mq->free(q->client);
 	q->client = NULL;
 }
 
@@ -496,8 +505,8 @@ static void mqtt_free(struct lt_dcc *dcc)
 
 	if (!q)
 		return;
-	lt_mqtt_free(q->client);
-	lt_mqtt_conf_clear(&q->conf);
+	mq->free(q->client);
+	mq->conf_free(q->conf);
 	free(q->topic);
 	free(q->edge_name);
 	free(q->edge_id);
@@ -521,3 +530,16 @@ const struct lt_dcc_driver lt_dcc_mqtt = {
 	.stop = mqtt_stop,
 	.free = mqtt_free,
 };
+
+static int mqtt_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	mq = lt_package_api(ctx, LT_MQTT_PACKAGE);
+	if (!mq)
+		return lt_errf(err, errlen, -ENOENT, "%s provides no API", LT_MQTT_PACKAGE);
+	return lt_package_add_dcc_driver(ctx, &lt_dcc_mqtt, err, errlen);
+}
+
+static const char *const mqtt_depends[] = { LT_MQTT_PACKAGE, NULL };
+
+LT_INTREE_PACKAGE(mqtt, .name = "mqtt", .version = PACKAGE_VERSION, .depends = mqtt_depends,
+		  .init = mqtt_package_init);

@@ -80,6 +80,7 @@
 #define LT_MQTT_H
 
 #include <liota/liota.h>
+#include <liota/mqtt.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,27 +149,7 @@ int lt_mqtt_endpoints(const char *host, struct lt_mqtt_ep *ep, char *err, size_t
 /* Name the brokers of @c to @dcc (lt_dcc_set_endpoints()): call at check time. */
 int lt_mqtt_set_endpoints(const struct lt_mqtt_conf *c, struct lt_dcc *dcc);
 
-/*
- * What the owner of a client hears. Each may be NULL. Called from
- * lt_mqtt_dispatch() or lt_mqtt_flush(); they may call lt_mqtt_publish()
- * and lt_mqtt_subscribe(), not lt_mqtt_free().
- * @on_connect:    the broker accepted the connection (CONNACK 0); the
- *                 remembered subscriptions are already sent again.
- * @on_message:    a message arrived on a subscribed topic; @payload (not
- *                 NUL-terminated) and @topic are valid during the call.
- *                 Within IN_BUDGET bytes per lt_mqtt_dispatch(): the rest
- *                 comes in the next dispatches (lt_mqtt_poll() asks for one
- *                 at once), or is dropped beyond INBOX_MAX (errors).
- * @on_disconnect: the connection was lost or refused; @reason is one line
- *                 (already logged by the transport).
- */
-struct lt_mqtt_handlers {
-	void (*on_connect)(void *ctx);
-	void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len);
-	void (*on_disconnect)(void *ctx, const char *reason);
-};
-
-struct lt_mqtt;
+/* struct lt_mqtt_handlers and struct lt_mqtt: liota/mqtt.h (the SDK). */
 
 /*
  * lt_mqtt_new - a client for @c (copied), not connected yet. When

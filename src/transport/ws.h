@@ -28,6 +28,7 @@
 #define LT_WS_H
 
 #include <liota/liota.h>
+#include <liota/ws.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,20 +59,7 @@ extern const struct lt_opt lt_ws_opts[];
 /* A url is given and well formed; wss:// and tls agree; the TLS files (lt_tls_check()). */
 int lt_ws_conf_check(const struct lt_ws_conf *c, char *err, size_t errlen);
 
-/*
- * @on_connect:    the WebSocket handshake completed.
- * @on_message:    one whole message; @msg is NULL when it was longer than
- *                 max_message (then dropped: @len is how long it was).
- * @on_disconnect: an established connection ended; @reason is one line
- *                 (already logged by the transport).
- */
-struct lt_ws_handlers {
-	void (*on_connect)(void *ctx);
-	void (*on_message)(void *ctx, const char *msg, size_t len);
-	void (*on_disconnect)(void *ctx, const char *reason);
-};
-
-struct lt_ws;
+/* struct lt_ws_handlers and struct lt_ws: liota/ws.h (the SDK). */
 
 /*
  * lt_ws_new - a client for @c (copied), not connected yet. @stats (may be

@@ -17,12 +17,23 @@
 extern const struct lt_package lt_package_sim;
 extern const struct lt_package lt_package_file, lt_package_can, lt_package_gpio, lt_package_iio,
 	lt_package_modbus;
+extern const struct lt_package lt_package_transport_mqtt, lt_package_transport_ws, lt_package_mqtt,
+	lt_package_iotcc;
 
 static inline void unit_intree(void)
 {
 	static const struct lt_package *const all[] = {
-		&lt_package_sim,  &lt_package_file, &lt_package_can,
-		&lt_package_gpio, &lt_package_iio,  &lt_package_modbus,
+		&lt_package_sim,
+		&lt_package_file,
+		&lt_package_can,
+		&lt_package_gpio,
+		&lt_package_iio,
+		&lt_package_modbus,
+		/* Transports before the DCCs that use them. */
+		&lt_package_transport_mqtt,
+		&lt_package_transport_ws,
+		&lt_package_mqtt,
+		&lt_package_iotcc,
 	};
 	char err[256];
 
