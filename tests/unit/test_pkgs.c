@@ -194,7 +194,6 @@ struct answer_api {
 	int (*answer)(void);
 };
 static const struct answer_api *api;
-static struct lt_package_ctx *self;
 static int read_answer(struct lt_device *dev, struct lt_metric *m, double *value)
 {
 	(void)dev;
@@ -218,6 +217,7 @@ LT_PACKAGE(.name = "consumer", .version = "1", .depends = (const char *const[]){
 	   .init = init);
 #else
 /* Uses the provider only when a device asks for it (device_init), as transport-tls is. */
+static struct lt_package_ctx *self;
 static int dev_init(struct lt_device *dev)
 {
 	const void *got;
