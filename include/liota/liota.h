@@ -47,6 +47,7 @@
 #include <liota/parse.h>
 #include <liota/sample.h>
 #include <liota/state.h>
+#include <liota/stream.h>
 #include <liota/time.h>
 
 #endif /* LIOTA_LIOTA_H */

@@ -15,10 +15,15 @@
 #include "core/pkg.h"
 
 extern const struct lt_package lt_package_sim;
+extern const struct lt_package lt_package_transport_tls;
+extern const struct lt_package lt_package_transport_stream;
+extern const struct lt_package lt_package_graphite;
 
 static inline void unit_intree(void)
 {
-	static const struct lt_package *const all[] = { &lt_package_sim };
+	static const struct lt_package *const all[] = { &lt_package_sim, &lt_package_transport_tls,
+							&lt_package_transport_stream,
+							&lt_package_graphite };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

@@ -700,8 +700,8 @@ START_TEST(missing_or_unknown_type_is_reported)
 		"sim)\n"
 		"{conf}:4: type: unknown device type 'foo' (one of: file, can, gpio, modbus, iio, "
 		"sim; no package provides it: {pkgs}/foo.so: No such file or directory)\n"
-		"{conf}:5: [dcc \"c\"]: type is required (one of: graphite, mqtt, iotcc)\n"
-		"{conf}:8: type: unknown DCC type 'carbon' (one of: graphite, mqtt, iotcc; no "
+		"{conf}:5: [dcc \"c\"]: type is required (one of: mqtt, iotcc, graphite)\n"
+		"{conf}:8: type: unknown DCC type 'carbon' (one of: mqtt, iotcc, graphite; no "
 		"package provides it: {pkgs}/carbon.so: No such file or directory)\n");
 }
 END_TEST
