@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../unit/intree.h"
 #include "config.h"
 #include "fuzz.h"
 
@@ -56,6 +57,8 @@ static void setup(void)
 	snprintf(id_path, sizeof(id_path), "%s/machine-id", dir);
 	put(id_path, (const uint8_t *)"0123456789abcdef0123456789abcdef\n", 33);
 	atexit(remove_dir);
+	/* The in-tree packages (graphite, sim...), as the unit tests add them: their types load. */
+	unit_intree();
 }
 
 static size_t count_lines(const uint8_t *data, size_t size)
