@@ -50,6 +50,7 @@
 #include <liota/parse.h>
 #include <liota/sample.h>
 #include <liota/state.h>
+#include <liota/stream.h>
 #include <liota/time.h>
 #include <liota/ws.h>
 

@@ -6,7 +6,6 @@
 #include "dcc/dccs.h"
 
 const struct lt_dcc_driver *const lt_dcc_drivers[] = {
-	&lt_dcc_graphite,
 	NULL,
 };
 

@@ -36,12 +36,17 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <liota/stream.h>
+
+#include "core/intree.h"
 #include "dcc/carbon.h"
 #include "dcc/dccs.h"
 #include "spool.h"
 #include "transport/endpoint.h"
-#include "transport/stream.h"
 #include "util.h"
+
+/* The stream transport: package transport-stream's API, from graphite_package_init(). */
+static const struct lt_stream_api *sapi;
 
 /* Room after each path: carbon_enc_line() then formats the line in place. */
 #define LINE_EXTRA CARBON_LINE_ROOM
@@ -103,7 +108,7 @@ static int graphite_init(struct lt_dcc *dcc)
 
 	if (!g)
 		return -ENOMEM;
-	stream_conf_defaults(&g->conf);
+	sapi->conf_defaults(&g->conf);
 	spool_conf_defaults(&g->spool_conf);
 	carbon_enc_init(&g->enc);
 	g->spool_on = SPOOL_AUTO;
@@ -131,14 +136,17 @@ static int set_prefix(void *field, const char *key, const char *value, char *err
 static const struct lt_opt graphite_opts[] = {
 	LT_OPT_FUNC("prefix", struct graphite, prefix, 0, set_prefix, "put before every path"),
 	SPOOL_OPTS(struct graphite, spool_on, spool_conf),
-	LT_OPT_TABLE(struct graphite, conf, stream_conf_opts),
 	LT_OPT_END(),
 };
 
+/* Its own keys, then the stream's (transport, host, TLS...). */
 static int graphite_option(struct lt_dcc *dcc, const char *key, const char *value, char *err,
 			   size_t errlen)
 {
-	return lt_opts_set(graphite_opts, lt_dcc_priv(dcc), key, value, err, errlen);
+	struct graphite *g = lt_dcc_priv(dcc);
+	int r = lt_opts_set(graphite_opts, g, key, value, err, errlen);
+
+	return r == -ENOENT ? sapi->conf_option(&g->conf, key, value, err, errlen) : r;
 }
 
 static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
@@ -153,7 +161,7 @@ static int graphite_check(struct lt_dcc *dcc, char *err, size_t errlen)
 		return lt_errf(err, errlen, -EINVAL, "spool = yes needs transport = tcp");
 	if (g->conf.kind != LT_STREAM_TCP)
 		g->spool_on = SPOOL_OFF;
-	r = stream_conf_check(&g->conf, err, errlen);
+	r = sapi->conf_check(&g->conf, err, errlen);
 	if (r < 0 || g->conf.kind != LT_STREAM_TCP)
 		return r;
 	n = lt_endpoints_parse(g->conf.host, g->conf.port, &ep, err, errlen);
@@ -289,7 +297,7 @@ static void stage_flush(struct lt_dcc *dcc, struct graphite *g)
 		return;
 	g->stage_lines = 0;
 	if (spool_keep(dcc, g, g->stage, g->stage_len, lines) < 0 &&
-	    (!g->stream || stream_write_lines(g->stream, g->stage, g->stage_len, lines) < 0))
+	    (!g->stream || sapi->write_lines(g->stream, g->stage, g->stage_len, lines) < 0))
 		lt_count(&lt_dcc_stats(dcc)->dropped, lines);
 	g->stage_len = 0;
 	spool_count(dcc, g);
@@ -344,7 +352,7 @@ static int stage_add(struct lt_dcc *dcc, struct graphite *g, const char *buf, si
  */
 static int queue_to_spool(struct lt_dcc *dcc, struct graphite *g)
 {
-	size_t len = stream_queued(g->stream), off = 0;
+	size_t len = sapi->queued(g->stream), off = 0;
 	uint64_t lines;
 	char *buf;
 	int r = 0;
@@ -354,7 +362,7 @@ static int queue_to_spool(struct lt_dcc *dcc, struct graphite *g)
 	buf = malloc(len);
 	if (!buf)
 		return -ENOMEM;
-	len = stream_take(g->stream, buf, len, &lines);
+	len = sapi->take(g->stream, buf, len, &lines);
 	while (off < len) {
 		size_t n = len - off, nl = 0;
 
@@ -369,7 +377,7 @@ static int queue_to_spool(struct lt_dcc *dcc, struct graphite *g)
 		if (r == 0)
 			r = spool_keep(dcc, g, buf + off, n, nl);
 		if (r < 0) /* it fits: the queue was just emptied */
-			stream_write_lines(g->stream, buf + off, n, nl);
+			sapi->write_lines(g->stream, buf + off, n, nl);
 		off += n;
 	}
 	free(buf);
@@ -394,7 +402,7 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 
 	g->replay_need = 0;
 	while (carbon_up(dcc) && !spool_empty(g->spool) &&
-	       stream_queued(g->stream) < high_water(g) && moved < REPLAY_ROUND) {
+	       sapi->queued(g->stream) < high_water(g) && moved < REPLAY_ROUND) {
 		r = spool_peek(g->spool, lt_real_ns(), &data, &len, &count);
 		if (r < 0)
 			break;
@@ -404,7 +412,7 @@ static void spool_replay(struct lt_dcc *dcc, struct graphite *g)
 				   "samples dropped",
 				   len, count);
 			lt_count(&st->dropped, count);
-		} else if (stream_write_lines(g->stream, data, len, count) < 0) {
+		} else if (sapi->write_lines(g->stream, data, len, count) < 0) {
 			g->replay_need = len;
 			break;
 		}
@@ -423,14 +431,14 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 	struct graphite *g = lt_dcc_priv(dcc);
 	int r;
 
-	r = stream_new(&g->conf, dcc, lt_dcc_stats(dcc), &g->stream);
+	r = sapi->create(&g->conf, dcc, lt_dcc_stats(dcc), &g->stream);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create the transport: %s", strerror(-r));
 		return r;
 	}
-	r = stream_start(g->stream, err, errlen);
+	r = sapi->start(g->stream, err, errlen);
 	if (r < 0) {
-		stream_free(g->stream);
+		sapi->free(g->stream);
 		g->stream = NULL;
 		return r;
 	}
@@ -449,7 +457,7 @@ static int graphite_start(struct lt_dcc *dcc, char *err, size_t errlen)
 			r = 0;
 		}
 		if (r < 0) {
-			stream_free(g->stream);
+			sapi->free(g->stream);
 			g->stream = NULL;
 		}
 	}
@@ -539,10 +547,10 @@ static int graphite_publish(struct lt_dcc *dcc, const struct lt_reg *reg, const 
 		return 0;
 	if (g->spool && g->stream &&
 	    (!carbon_up(dcc) || g->stage_len || !spool_empty(g->spool) ||
-	     stream_queued(g->stream) + pos > high_water(g)) &&
+	     sapi->queued(g->stream) + pos > high_water(g)) &&
 	    stage_add(dcc, g, g->scratch, pos, lines) == 0)
 		return (int)lines;
-	if (!g->stream || stream_write_lines(g->stream, g->scratch, pos, lines) < 0) {
+	if (!g->stream || sapi->write_lines(g->stream, g->scratch, pos, lines) < 0) {
 		/* Warn when the queue fills up, not for every batch it refuses. */
 		lt_count(&st->dropped, lines);
 		lt_dcc_log(dcc, g->full_drops ? LOG_DEBUG : LOG_WARNING,
@@ -568,7 +576,7 @@ static void graphite_poll(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadl
 		pfd->events = pfd->revents = 0;
 		return;
 	}
-	stream_poll(g->stream, pfd, deadline_ns);
+	sapi->poll(g->stream, pfd, deadline_ns);
 	if (g->spool_on && !g->spool && g->spool_retry < *deadline_ns)
 		*deadline_ns = g->spool_retry;
 	if (!g->spool)
@@ -579,8 +587,8 @@ static void graphite_poll(struct lt_dcc *dcc, struct pollfd *pfd, int64_t *deadl
 	if (due < *deadline_ns)
 		*deadline_ns = due;
 	/* Room in the memory queue for spooled batches: replay now. */
-	if (carbon_up(dcc) && !spool_empty(g->spool) && stream_queued(g->stream) < high_water(g) &&
-	    g->conf.queue_bytes - stream_queued(g->stream) >= g->replay_need)
+	if (carbon_up(dcc) && !spool_empty(g->spool) && sapi->queued(g->stream) < high_water(g) &&
+	    g->conf.queue_bytes - sapi->queued(g->stream) >= g->replay_need)
 		*deadline_ns = 0;
 }
 
@@ -590,7 +598,7 @@ static void graphite_dispatch(struct lt_dcc *dcc, short revents, int64_t now_ns)
 
 	if (!g->stream)
 		return;
-	stream_dispatch(g->stream, revents, now_ns);
+	sapi->dispatch(g->stream, revents, now_ns);
 	spool_retry(dcc, g, now_ns);
 	if (!g->spool)
 		return;
@@ -612,10 +620,10 @@ static int graphite_flush(struct lt_dcc *dcc, int64_t deadline_ns)
 	if (!g->stream)
 		return 0;
 	if (!g->spool)
-		return stream_flush(g->stream, deadline_ns);
+		return sapi->flush(g->stream, deadline_ns);
 	stage_flush(dcc, g);
 	/* Deliver for half the time left, then keep the rest in the spool. */
-	if (!carbon_up(dcc) || stream_flush(g->stream, now + (deadline_ns - now) / 2) < 0)
+	if (!carbon_up(dcc) || sapi->flush(g->stream, now + (deadline_ns - now) / 2) < 0)
 		r = queue_to_spool(dcc, g);
 	else
 		r = 0;
@@ -629,7 +637,7 @@ static void graphite_stop(struct lt_dcc *dcc)
 
 	if (g->spool)
 		stage_flush(dcc, g);
-	stream_free(g->stream);
+	sapi->free(g->stream);
 	g->stream = NULL;
 	if (g->spool) {
 		spool_count(dcc, g);
@@ -644,9 +652,9 @@ static void graphite_free(struct lt_dcc *dcc)
 
 	if (!g)
 		return;
-	stream_free(g->stream);
+	sapi->free(g->stream);
 	spool_close(g->spool);
-	stream_conf_clear(&g->conf);
+	sapi->conf_clear(&g->conf);
 	free(g->prefix);
 	free(g->scratch);
 	free(g->stage);
@@ -669,3 +677,17 @@ const struct lt_dcc_driver lt_dcc_graphite = {
 	.stop = graphite_stop,
 	.free = graphite_free,
 };
+
+static const char *const graphite_depends[] = { LT_STREAM_API, NULL };
+
+static int graphite_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	sapi = lt_package_api(ctx, LT_STREAM_API);
+	if (!sapi || sapi->size < sizeof(*sapi))
+		return lt_errf(err, errlen, -ENOENT, "package %s serves no stream API",
+			       LT_STREAM_API);
+	return lt_package_add_dcc_driver(ctx, &lt_dcc_graphite, err, errlen);
+}
+
+LT_INTREE_PACKAGE(graphite, .name = "graphite", .version = PACKAGE_VERSION,
+		  .depends = graphite_depends, .init = graphite_package_init);

@@ -38,13 +38,13 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-
+#include "core/intree.h"
 #include "transport/backoff.h"
 #include "transport/endpoint.h"
 #include "transport/link_opts.h"
 #include "transport/probe.h"
 #include "transport/stream.h"
+#include "transport/tls_api.h"
 #include "util.h"
 
 #define MSEC 1000000ull
@@ -92,7 +92,7 @@ struct lt_stream {
 	uint64_t hist_end;         /* free-running: bytes ever put into hist */
 	size_t window;             /* re-sent besides SIOCOUTQ: queue_size / 4 */
 	uint64_t outq;             /* SIOCOUTQ after the last send: unacknowledged bytes */
-	struct stream_resend last_resend;
+	struct lt_stream_resend last_resend;
 
 	/* TCP */
 	struct addrinfo *ai;     /* resolved addresses of the current attempt */
@@ -105,7 +105,8 @@ struct lt_stream {
 	struct lt_probe probe; /* ok: switch to it at the next record boundary */
 	int switched;          /* on the probe's connection, not up yet */
 
-	/* TLS */
+	/* TLS: the calls through package transport-tls (tls_api.h), NULL: plain TCP */
+	const struct lt_tls_api *tls;
 	SSL_CTX *ctx[LT_ENDPOINTS_MAX]; /* one per endpoint (the name checked differs) */
 	SSL_CTX *ssl_ctx;               /* ctx[cur]; NULL: plain TCP */
 	SSL *ssl;
@@ -172,6 +173,35 @@ int stream_conf_option(struct lt_stream_conf *c, const char *key, const char *va
 	return lt_opts_set(stream_conf_opts, c, key, value, err, errlen);
 }
 
+/* The package's own context (its init), for lt_package_use(); NULL before. */
+static struct lt_package_ctx *pkg_ctx;
+static const struct lt_tls_api *tls_api;
+
+/*
+ * Package transport-tls, loaded at the first stream with tls = yes, so that
+ * the others never map OpenSSL. From conf_check() and stream_start(): the
+ * thread that loads the configuration and starts the DCCs (liota/dcc.h),
+ * as lt_package_use() wants.
+ */
+static const struct lt_tls_api *tls_get(char *err, size_t errlen)
+{
+	const void *api;
+
+	if (tls_api)
+		return tls_api;
+	if (!pkg_ctx) {
+		lt_errf(err, errlen, -ENOENT, "tls = yes: package %s is not loaded", LT_STREAM_API);
+		return NULL;
+	}
+	if (lt_package_use(pkg_ctx, LT_TLS_PACKAGE, &api, err, errlen) < 0)
+		return NULL;
+	if (!api)
+		lt_errf(err, errlen, -ENOENT, "tls = yes: package %s provides no API",
+			LT_TLS_PACKAGE);
+	tls_api = api;
+	return tls_api;
+}
+
 /* The checks of stream_conf_check(), without loading the TLS files when !@tls_files. */
 static int conf_check(const struct lt_stream_conf *c, int tls_files, char *err, size_t errlen)
 {
@@ -195,8 +225,12 @@ static int conf_check(const struct lt_stream_conf *c, int tls_files, char *err, 
 		return lt_errf(err, errlen, -EINVAL, "reconnect_min is larger than reconnect_max");
 	if (c->tls.enabled && c->kind != LT_STREAM_TCP)
 		return lt_errf(err, errlen, -EINVAL, "tls = yes needs transport = tcp");
-	if (tls_files && lt_tls_check(&c->tls, err, errlen) < 0)
-		return -EINVAL;
+	if (tls_files && c->tls.enabled) {
+		const struct lt_tls_api *tls = tls_get(err, errlen);
+
+		if (!tls || tls->check(&c->tls, err, errlen) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -318,7 +352,7 @@ static void tcp_close(struct lt_stream *s)
 {
 	lt_probe_cancel(&s->probe);
 	if (s->ssl)
-		SSL_free(s->ssl);
+		s->tls->conn_free(s->ssl);
 	s->ssl = NULL;
 	s->tls_phase = 0;
 	if (s->fd >= 0)
@@ -373,7 +407,7 @@ static void resend_window(struct lt_stream *s, uint64_t partial)
 	uint64_t lines = 0, need = s->outq > partial ? s->outq - partial : 0;
 	char *tmp;
 
-	s->last_resend = (struct stream_resend){ .unacked = s->outq };
+	s->last_resend = (struct lt_stream_resend){ .unacked = s->outq };
 	n += (size_t)need;
 	/* The history holds every line of the connection when it never wrapped. */
 	if (n > s->hist_len) {
@@ -478,7 +512,7 @@ static void connected(struct lt_stream *s)
 	if (s->connected_once)
 		count(&s->stats->reconnects, 1);
 	lt_dcc_log(s->dcc, prio, "connected to %s%s%s%s", s->peer, s->ssl ? " with " : "",
-		   s->ssl ? SSL_get_version(s->ssl) : "", outage);
+		   s->ssl ? s->tls->version_name(s->ssl) : "", outage);
 	/* A move: to another endpoint than the last one, or first to another than the preferred. */
 	if (s->up_ep >= 0 ? (unsigned)s->up_ep != s->cur : s->cur != 0) {
 		count(&s->stats->failovers, 1);
@@ -516,13 +550,13 @@ static void tls_fail(struct lt_stream *s, int64_t now, int ssl_err)
 {
 	char why[300];
 
-	if (!lt_tls_failure(s->ssl_ctx, why, sizeof(why))) {
+	if (!s->tls->failure(s->ssl_ctx, why, sizeof(why))) {
 		if (ssl_err == SSL_ERROR_SYSCALL && errno)
 			snprintf(why, sizeof(why), "TLS handshake: %s", strerror(errno));
 		else
 			snprintf(why, sizeof(why), "closed by the peer during the TLS handshake");
 	}
-	ERR_clear_error();
+	s->tls->clear_error();
 	fail(s, now, "failed", why);
 }
 
@@ -543,10 +577,10 @@ static void tls_hold(struct lt_stream *s, int64_t now, int timer)
 		connected(s);
 		return;
 	}
-	ERR_clear_error();
+	s->tls->clear_error();
 	errno = 0;
-	n = SSL_read(s->ssl, junk, sizeof(junk));
-	e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(s->ssl, n);
+	n = s->tls->read(s->ssl, junk, sizeof(junk));
+	e = n > 0 ? SSL_ERROR_NONE : s->tls->get_error(s->ssl, n);
 	if (n > 0 || e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 		s->tls_phase = 0;
 		connected(s);
@@ -559,11 +593,11 @@ static void tls_handshake(struct lt_stream *s, int64_t now)
 {
 	int r, e;
 
-	ERR_clear_error();
+	s->tls->clear_error();
 	errno = 0;
-	r = SSL_connect(s->ssl);
+	r = s->tls->connect(s->ssl);
 	if (r == 1) {
-		if (SSL_version(s->ssl) == TLS1_3_VERSION && s->conf.tls.cert) {
+		if (s->tls->version(s->ssl) == TLS1_3_VERSION && s->conf.tls.cert) {
 			s->tls_phase = 2;
 			s->tls_want = POLLIN;
 			s->hold_until = now + (int64_t)TLS_HOLD_NS;
@@ -573,7 +607,7 @@ static void tls_handshake(struct lt_stream *s, int64_t now)
 		connected(s);
 		return;
 	}
-	e = SSL_get_error(s->ssl, r);
+	e = s->tls->get_error(s->ssl, r);
 	if (e == SSL_ERROR_WANT_READ)
 		s->tls_want = POLLIN;
 	else if (e == SSL_ERROR_WANT_WRITE)
@@ -589,16 +623,11 @@ static void tcp_connected(struct lt_stream *s, int64_t now)
 		connected(s);
 		return;
 	}
-	s->ssl = SSL_new(s->ssl_ctx);
-	if (!s->ssl || !SSL_set_fd(s->ssl, s->fd) ||
-	    (!lt_tls_host_is_address(s->ep[s->cur].host) &&
-	     !SSL_set_tlsext_host_name(s->ssl, s->ep[s->cur].host))) {
-		ERR_clear_error();
+	s->ssl = s->tls->conn_new(s->ssl_ctx, s->fd, s->ep[s->cur].host);
+	if (!s->ssl) {
 		fail(s, now, "failed", "cannot set up TLS (out of memory?)");
 		return;
 	}
-	SSL_set_mode(s->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	lt_tls_failure_clear(s->ssl_ctx);
 	if (s->ai)
 		freeaddrinfo(s->ai);
 	s->ai = s->ai_cur = NULL;
@@ -728,24 +757,24 @@ static void tls_drain(struct lt_stream *s)
 
 		ring_iov(s, s->head, send_end(s), iov);
 		len = iov[0].iov_len < INT_MAX ? iov[0].iov_len : INT_MAX;
-		ERR_clear_error();
+		s->tls->clear_error();
 		errno = 0;
-		n = SSL_write(s->ssl, iov[0].iov_base, (int)len);
+		n = s->tls->write(s->ssl, iov[0].iov_base, (int)len);
 		if (n > 0) {
 			advance(s, (size_t)n);
 			sample_outq(s);
 			continue;
 		}
-		e = SSL_get_error(s->ssl, n);
+		e = s->tls->get_error(s->ssl, n);
 		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
 			return;
-		if (lt_tls_failure(s->ssl_ctx, why, sizeof(why)))
+		if (s->tls->failure(s->ssl_ctx, why, sizeof(why)))
 			connection_lost(s, (int64_t)lt_mono_ns(), why);
 		else
 			connection_lost(s, (int64_t)lt_mono_ns(),
 					e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
 									: "TLS write failed");
-		ERR_clear_error();
+		s->tls->clear_error();
 		return;
 	}
 }
@@ -785,21 +814,21 @@ static void tls_read(struct lt_stream *s, int64_t now)
 	for (int i = 0; i < 16; i++) {
 		int n, e;
 
-		ERR_clear_error();
+		s->tls->clear_error();
 		errno = 0;
-		n = SSL_read(s->ssl, junk, sizeof(junk));
+		n = s->tls->read(s->ssl, junk, sizeof(junk));
 		if (n > 0)
 			continue;
-		e = SSL_get_error(s->ssl, n);
+		e = s->tls->get_error(s->ssl, n);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 			return;
-		if (lt_tls_failure(s->ssl_ctx, why, sizeof(why)))
+		if (s->tls->failure(s->ssl_ctx, why, sizeof(why)))
 			connection_lost(s, now, why);
 		else if (e == SSL_ERROR_SYSCALL && errno)
 			connection_lost(s, now, strerror(errno));
 		else
 			connection_lost(s, now, "closed by the peer");
-		ERR_clear_error();
+		s->tls->clear_error();
 		return;
 	}
 }
@@ -857,9 +886,9 @@ static void switch_back(struct lt_stream *s, int64_t now)
 	int fd = lt_probe_take(&s->probe);
 
 	if (s->ssl && !s->tls_phase) {
-		ERR_clear_error();
-		SSL_shutdown(s->ssl);
-		ERR_clear_error();
+		s->tls->clear_error();
+		s->tls->shutdown(s->ssl);
+		s->tls->clear_error();
 	}
 	tcp_close(s);
 	lt_dcc_log(s->dcc, LOG_INFO, "preferred endpoint %s accepts connections again",
@@ -1024,10 +1053,12 @@ int stream_start(struct lt_stream *s, char *err, size_t errlen)
 {
 	switch (s->conf.kind) {
 	case LT_STREAM_TCP:
+		if (s->conf.tls.enabled && !s->tls && !(s->tls = tls_get(err, errlen)))
+			return -EINVAL;
 		for (unsigned i = 0; s->conf.tls.enabled && i < s->nep; i++) {
 			if (s->ctx[i])
 				continue;
-			s->ctx[i] = lt_tls_ctx_new(&s->conf.tls, s->ep[i].host, err, errlen);
+			s->ctx[i] = s->tls->ctx_new(&s->conf.tls, s->ep[i].host, err, errlen);
 			if (!s->ctx[i])
 				return -EINVAL;
 		}
@@ -1149,7 +1180,7 @@ int stream_flush(struct lt_stream *s, int64_t deadline_ns)
 	return 0;
 }
 
-void stream_last_resend(const struct lt_stream *s, struct stream_resend *out)
+void stream_last_resend(const struct lt_stream *s, struct lt_stream_resend *out)
 {
 	*out = s->last_resend;
 }
@@ -1185,9 +1216,9 @@ void stream_free(struct lt_stream *s)
 		return;
 	if (s->ssl && s->state == LT_DCC_UP && !s->tls_phase) {
 		/* close_notify, if the socket takes it now: carbon sees a clean end. */
-		ERR_clear_error();
-		SSL_shutdown(s->ssl);
-		ERR_clear_error();
+		s->tls->clear_error();
+		s->tls->shutdown(s->ssl);
+		s->tls->clear_error();
 	}
 	if (s->conf.kind == LT_STREAM_TCP)
 		tcp_close(s);
@@ -1202,9 +1233,49 @@ void stream_free(struct lt_stream *s)
 	}
 	free(s->buf);
 	free(s->hist);
-	for (unsigned i = 0; i < LT_ENDPOINTS_MAX; i++)
-		SSL_CTX_free(s->ctx[i]);
+	for (unsigned i = 0; s->tls && i < LT_ENDPOINTS_MAX; i++)
+		if (s->ctx[i])
+			s->tls->ctx_free(s->ctx[i]);
 	lt_endpoints_free(s->ep, s->nep);
 	stream_conf_clear(&s->conf);
 	free(s);
 }
+
+/* ---- package transport-stream -------------------------------------------- */
+
+static const struct lt_stream_api stream_api = {
+	.size = sizeof(struct lt_stream_api),
+	.conf_defaults = stream_conf_defaults,
+	.conf_clear = stream_conf_clear,
+	.conf_option = stream_conf_option,
+	.conf_opts = stream_conf_opts,
+	.conf_check = stream_conf_check,
+	.create = stream_new,
+	.start = stream_start,
+	.write = stream_write,
+	.write_lines = stream_write_lines,
+	.poll = stream_poll,
+	.dispatch = stream_dispatch,
+	.flush = stream_flush,
+	.queued = stream_queued,
+	.take = stream_take,
+	.last_resend = stream_last_resend,
+	.free = stream_free,
+};
+
+static int stream_package_init(struct lt_package_ctx *ctx, char *err, size_t errlen)
+{
+	pkg_ctx = ctx;
+	return lt_package_provide(ctx, &stream_api, err, errlen);
+}
+
+/* Streams are gone by now (their DCCs stopped); transport-tls unloads after this. */
+static void stream_package_exit(struct lt_package_ctx *ctx)
+{
+	(void)ctx;
+	pkg_ctx = NULL;
+	tls_api = NULL;
+}
+
+LT_INTREE_PACKAGE(transport_stream, .name = LT_STREAM_API, .version = PACKAGE_VERSION,
+		  .init = stream_package_init, .exit = stream_package_exit);

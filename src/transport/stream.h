@@ -35,27 +35,14 @@
 #define LT_STREAM_H
 
 #include <liota/liota.h>
+#include <liota/stream.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "transport/tls.h"
 
-enum lt_stream_kind { LT_STREAM_TCP, LT_STREAM_FILE, LT_STREAM_STDOUT };
-
-struct lt_stream_conf {
-	enum lt_stream_kind kind;
-	char *host;                  /* TCP: "HOST[:PORT], ..." (endpoint.h) */
-	char *port;                  /* TCP: port of the hosts that name none */
-	char *path;                  /* FILE: appended to, created 0640 */
-	size_t queue_bytes;          /* memory queue bound, default 4 MiB */
-	uint64_t backoff_min_ns;     /* first reconnect delay, default 100 ms */
-	uint64_t backoff_max_ns;     /* cap of the delay, default 30 s */
-	uint64_t connect_timeout_ns; /* default 5 s (TCP, and again for the TLS handshake) */
-	struct lt_tls_conf tls;      /* TCP only */
-};
-
-struct lt_stream;
+/* enum lt_stream_kind, struct lt_stream_conf and struct lt_stream: liota/stream.h. */
 
 /* Fill @c with defaults (kind TCP, no host). */
 void stream_conf_defaults(struct lt_stream_conf *c);
@@ -118,13 +105,7 @@ size_t stream_queued(const struct lt_stream *s);
  */
 size_t stream_take(struct lt_stream *s, char *out, size_t len, uint64_t *lines);
 /* The last re-send window (resend_window() in stream.c), for tests and logs. */
-struct stream_resend {
-	uint64_t unacked;   /* SIOCOUTQ after the last send before the connection ended */
-	uint64_t bytes;     /* bytes queued again */
-	uint64_t lines;     /* lines queued again (also added to stats->resent) */
-	uint64_t uncovered; /* unacknowledged bytes the window could not hold (queue full) */
-};
-void stream_last_resend(const struct lt_stream *s, struct stream_resend *out);
+void stream_last_resend(const struct lt_stream *s, struct lt_stream_resend *out);
 /* Close and free. NULL is fine. */
 void stream_free(struct lt_stream *s);
 

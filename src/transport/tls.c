@@ -30,46 +30,6 @@
 #include "trust.h"
 #include "util.h"
 
-/* What lt_tls_failure() reports: the first failure of the last handshake. */
-struct tls_diag {
-	int verify_err; /* X509_V_OK: none */
-	int depth;
-	char subject[160];
-	char alert[64]; /* "": none */
-	int passwd_asked;
-};
-
-static int diag_index = -1;
-static pthread_once_t diag_once = PTHREAD_ONCE_INIT;
-
-static void diag_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	free(ptr);
-}
-
-static void diag_init(void)
-{
-	diag_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, diag_free);
-}
-
-static struct tls_diag *ctx_diag(const SSL_CTX *ctx)
-{
-	return ctx && diag_index >= 0 ? SSL_CTX_get_ex_data(ctx, diag_index) : NULL;
-}
-
-/* The first error of OpenSSL's queue (the deepest cause), then clear it. */
-static const char *ossl_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_get_error();
-
-	if (!e)
-		snprintf(buf, len, "unknown OpenSSL error");
-	else
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
 void lt_tls_conf_init(struct lt_tls_conf *t)
 {
 	*t = (struct lt_tls_conf){
@@ -143,6 +103,54 @@ int lt_tls_option(struct lt_tls_conf *t, const char *key, const char *value, cha
 		  size_t errlen)
 {
 	return lt_opts_set(lt_tls_opts, t, key, value, err, errlen);
+}
+
+/*
+ * The rest needs OpenSSL at link time; the settings above do not.
+ * Package transport-stream compiles this file with LT_TLS_CONF_ONLY: it
+ * takes the TLS keys without mapping OpenSSL, which package transport-tls
+ * (tls_pkg.c) brings when a stream has tls = yes.
+ */
+#ifndef LT_TLS_CONF_ONLY
+
+/* What lt_tls_failure() reports: the first failure of the last handshake. */
+struct tls_diag {
+	int verify_err; /* X509_V_OK: none */
+	int depth;
+	char subject[160];
+	char alert[64]; /* "": none */
+	int passwd_asked;
+};
+
+static int diag_index = -1;
+static pthread_once_t diag_once = PTHREAD_ONCE_INIT;
+
+static void diag_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	free(ptr);
+}
+
+static void diag_init(void)
+{
+	diag_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, diag_free);
+}
+
+static struct tls_diag *ctx_diag(const SSL_CTX *ctx)
+{
+	return ctx && diag_index >= 0 ? SSL_CTX_get_ex_data(ctx, diag_index) : NULL;
+}
+
+/* The first error of OpenSSL's queue (the deepest cause), then clear it. */
+static const char *ossl_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_get_error();
+
+	if (!e)
+		snprintf(buf, len, "unknown OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
 }
 
 int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)
@@ -457,3 +465,5 @@ void lt_tls_failure_clear(SSL_CTX *ctx)
 	}
 	ERR_clear_error();
 }
+
+#endif /* LT_TLS_CONF_ONLY */

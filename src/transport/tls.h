@@ -32,19 +32,9 @@
 #include <stddef.h>
 
 #include <liota/options.h>
+#include <liota/stream.h>
 
-struct lt_tls_conf {
-	int enabled;         /* tls = yes */
-	char *ca_file;       /* NULL: none */
-	char *ca_dir;        /* NULL: none */
-	char *cert;          /* NULL: no client certificate */
-	char *key;           /* NULL: no client certificate */
-	char *crl;           /* NULL: no revocation check */
-	char *ciphers;       /* NULL: OpenSSL's default */
-	char *ciphersuites;  /* NULL: OpenSSL's default */
-	int min_version;     /* TLS1_2_VERSION (default) or TLS1_3_VERSION */
-	int verify_hostname; /* default 1 */
-};
+/* struct lt_tls_conf is part of a stream's settings in the SDK (liota/stream.h). */
 
 /* Defaults: TLS off, TLS 1.2 minimum, host name verified. */
 void lt_tls_conf_init(struct lt_tls_conf *t);

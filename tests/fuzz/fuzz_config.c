@@ -57,7 +57,7 @@ static void setup(void)
 	snprintf(id_path, sizeof(id_path), "%s/machine-id", dir);
 	put(id_path, (const uint8_t *)"0123456789abcdef0123456789abcdef\n", 33);
 	atexit(remove_dir);
-	/* Every device type is a package's: the in-tree ones, linked in, as the unit tests do. */
+	/* Every driver is a package's: the in-tree ones, linked in, as the unit tests add them. */
 	unit_intree();
 }
 

@@ -17,6 +17,8 @@
 extern const struct lt_package lt_package_sim;
 extern const struct lt_package lt_package_file, lt_package_can, lt_package_gpio, lt_package_iio,
 	lt_package_modbus;
+extern const struct lt_package lt_package_transport_tls, lt_package_transport_stream,
+	lt_package_graphite;
 extern const struct lt_package lt_package_transport_mqtt, lt_package_transport_ws, lt_package_mqtt,
 	lt_package_iotcc;
 
@@ -30,6 +32,9 @@ static inline void unit_intree(void)
 		&lt_package_iio,
 		&lt_package_modbus,
 		/* Transports before the DCCs that use them. */
+		&lt_package_transport_tls,
+		&lt_package_transport_stream,
+		&lt_package_graphite,
 		&lt_package_transport_mqtt,
 		&lt_package_transport_ws,
 		&lt_package_mqtt,
