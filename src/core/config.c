@@ -730,13 +730,6 @@ static void report_init(struct loader *ld, const struct raw_section *s, int r)
 	report(ld, &s->origin, "%s: cannot set up: %s", s->title, strerror(-r));
 }
 
-static void names_append(char *buf, size_t len, const char *name)
-{
-	size_t n = strlen(buf);
-
-	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
-}
-
 /* "one of: A, B" for a message, from names_append()'s list, or why there is none. */
 static const char *one_of(char *buf, size_t len, const char *names)
 {
@@ -909,7 +902,7 @@ static const char *section_held(const struct raw_section *s)
 {
 	const struct raw_kv *type = s ? kv_find(s, "type") : NULL;
 
-	if (!type || (s->kind == SECT_DCC && lt_dcc_driver_find(type->value) != NULL))
+	if (!type)
 		return NULL;
 	return pkg_held_type(type->value);
 }
@@ -1000,7 +993,7 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 	const struct lt_dcc_driver *drv;
 	const struct raw_kv *type;
 	struct lt_dcc *dcc;
-	char err[512], types[1024] = "", why[512] = "";
+	char err[512], types[1024] = "", why[512] = "", hint[1040];
 	bool ok = true;
 	int r;
 
@@ -1012,21 +1005,19 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 	m->dccs = xrealloc(m->dccs, (m->ndccs + 1) * sizeof(*m->dccs));
 	m->dccs[m->ndccs++] = dcc;
 
-	for (size_t i = 0; lt_dcc_drivers[i]; i++)
-		names_append(types, sizeof(types), lt_dcc_drivers[i]->name);
 	pkg_type_names(1, types, sizeof(types));
 	type = kv_find(s, "type");
 	if (!type) {
-		report(ld, &s->origin, "%s: type is required (one of: %s)", s->title, types);
+		report(ld, &s->origin, "%s: type is required (%s)", s->title,
+		       one_of(hint, sizeof(hint), types));
 		return;
 	}
-	drv = lt_dcc_driver_find(type->value);
-	if (!drv && (drv = package_driver(ld, type, 1, why, sizeof(why))) == (const void *)-1)
+	/* Every DCC driver is a package's (src/core/intree.h for those of src/dcc/). */
+	if ((drv = package_driver(ld, type, 1, why, sizeof(why))) == (const void *)-1)
 		return;
 	if (!drv) {
-		report(ld, &type->origin,
-		       "type: unknown DCC type '%s' (one of: %s; no package provides it: %s)",
-		       type->value, types, why);
+		report(ld, &type->origin, "type: unknown DCC type '%s' (%s; no package provides it: %s)",
+		       type->value, one_of(hint, sizeof(hint), types), why);
 		return;
 	}
 	if (drv->init && (r = drv->init(dcc)) < 0) {

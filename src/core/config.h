@@ -24,14 +24,6 @@
 #include "model.h"
 
 /*
- * The registry of built-in DCC drivers (src/dcc/dccs.c): a NULL-terminated
- * table, and a lookup by "type =" name (NULL if unknown). Device drivers
- * are all packages' (pkg_device_driver()).
- */
-extern const struct lt_dcc_driver *const lt_dcc_drivers[];
-const struct lt_dcc_driver *lt_dcc_driver_find(const char *name);
-
-/*
  * Find the main configuration file when none was given: returns a malloc'd
  * path, or NULL when none of the search places has one (the places tried
  * are then written into err as one line).

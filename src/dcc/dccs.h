@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The built-in DCC drivers, listed in lt_dcc_drivers[] (src/dcc/dccs.c). */
+/*
+ * The in-tree DCC drivers, each registered by its package (graphite.c,
+ * mqtt.c, iotcc.c: LT_INTREE_PACKAGE); named here for the unit tests.
+ */
 #ifndef LT_DCCS_H
 #define LT_DCCS_H
 
 #include <liota/liota.h>
 
 extern const struct lt_dcc_driver lt_dcc_graphite;
-/* Not in the table: their packages (mqtt, iotcc) provide them. */
 extern const struct lt_dcc_driver lt_dcc_mqtt;
 extern const struct lt_dcc_driver lt_dcc_iotcc;
 
