@@ -1016,8 +1016,9 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 	if ((drv = package_driver(ld, type, 1, why, sizeof(why))) == (const void *)-1)
 		return;
 	if (!drv) {
-		report(ld, &type->origin, "type: unknown DCC type '%s' (%s; no package provides it: %s)",
-		       type->value, one_of(hint, sizeof(hint), types), why);
+		report(ld, &type->origin,
+		       "type: unknown DCC type '%s' (%s; no package provides it: %s)", type->value,
+		       one_of(hint, sizeof(hint), types), why);
 		return;
 	}
 	if (drv->init && (r = drv->init(dcc)) < 0) {
