@@ -437,7 +437,7 @@ int main(int argc, char **argv)
 	struct lt_discovery *disc;
 	struct lt_udev *udev = NULL;
 	struct lt_conf *conf = NULL;
-	int r, sfd, status = 0;
+	int r, sfd = -1, status = 0;
 
 	log_init("liotad");
 	r = parse_args(argc, argv, &o);
@@ -600,6 +600,8 @@ int main(int argc, char **argv)
 	daemon_stop(d, &past);
 	summary(&past, t0);
 out_sock:
+	if (sfd >= 0)
+		close(sfd);
 	control_close(ctl);
 	unlink(sock);
 out_model:
