@@ -117,8 +117,11 @@ static void store_last(struct lt_metric *m, double v, uint64_t ts)
 static bool filter_admits(struct lt_metric *m, struct sampler_metric *sm, double v, uint64_t now)
 {
 	enum filter_verdict fv = filter_apply(m->filter, &sm->filter, v, now);
+	_Atomic uint64_t *c = &m->filter_counts[fv];
 
-	atomic_fetch_add_explicit(&m->filter_counts[fv], 1, memory_order_relaxed);
+	/* This thread is the only writer: a plain increment, not a locked one. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	return filter_sends(fv);
 }
 
