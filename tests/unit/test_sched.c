@@ -695,6 +695,43 @@ START_TEST(event_device_emits_each_event_once_in_order)
 }
 END_TEST
 
+/* lt_emit() filters too: what is kept back returns 0 (ev_dispatch asserts it) and skips the ring.
+ */
+START_TEST(event_metric_is_filtered_before_the_ring)
+{
+	struct ev_dev e;
+	struct lt_model *m = ev_model(&e, 1);
+	struct lt_metric *mt = m->metrics[0];
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct lt_sample out[8];
+	const unsigned char bytes[] = { 1, 2, 3, 4, 5 };
+	char err[128];
+
+	mt->filter = xcalloc(1, sizeof(*mt->filter));
+	ck_assert_int_eq(filter_set(mt->filter, "filter", "not [2, 4]", err, sizeof(err)), 0);
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert_int_eq(write(e.fds[1], bytes, 5), 5);
+	ck_assert_uint_eq(ev_collect(ring, out, 2), 2);
+	ck_assert_double_eq(out[0].value, 1);
+	ck_assert_double_eq(out[1].value, 5);
+	ck_assert_uint_eq(ev_collect(ring, out, 1), 0);
+	sampler_stop(&s);
+	ck_assert_uint_eq(atomic_load(&mt->samples), 5);
+	ck_assert_uint_eq(atomic_load(&mt->filter_counts[FILTER_PASS]), 2);
+	ck_assert_uint_eq(atomic_load(&mt->filter_counts[FILTER_DROP_RANGE]), 3);
+	ck_assert_uint_eq(atomic_load(&mt->ring_dropped), 0);
+	lt_ring_free(ring);
+	close(e.fds[0]);
+	close(e.fds[1]);
+	fixture_free(m);
+}
+END_TEST
+
 START_TEST(gone_device_is_closed_and_reopened)
 {
 	struct ev_dev e;
@@ -1088,6 +1125,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, nodata_is_skipped_not_an_error);
 	tcase_add_test(tc, emit_outside_dispatch_is_refused);
 	tcase_add_test(tc, event_device_emits_each_event_once_in_order);
+	tcase_add_test(tc, event_metric_is_filtered_before_the_ring);
 	tcase_add_test(tc, gone_device_is_closed_and_reopened);
 	tcase_add_test(tc, device_counters_and_condition_show_in_status);
 	tcase_add_test(tc, device_stuck_in_a_read_shows_it_in_status);
