@@ -612,6 +612,20 @@ START_TEST(bad_filter_keys_are_reported_at_their_line)
 }
 END_TEST
 
+/* A [profile]'s metric takes the filter keys too, checked when the profile is loaded. */
+START_TEST(profile_metrics_take_filter_keys)
+{
+	assert_errors("[profile \"thermo\"]\ntype = iio\n"
+		      "[metric \"thermo.temp\"]\nchannel = in_temp0\ninterval = 1s\n"
+		      "filter = (10, 5)\nwindow = 1m\n",
+		      "{conf}:6: filter: '(10, 5)': the lower bound must be less than the upper "
+		      "bound\n");
+	model_free(load_ok("[profile \"thermo\"]\ntype = iio\n"
+			   "[metric \"thermo.temp\"]\nchannel = in_temp0\ninterval = 1s\n"
+			   "filter = (5, 10)\nwindow = 1m\n"));
+}
+END_TEST
+
 /* ---- metric templates ([metric "DEV.NAME*"]) -------------------------------- */
 
 static const char template_conf[] = "[device \"host\"]\ntype = file\n"
@@ -1272,6 +1286,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, driver_option_error_is_prefixed_with_the_key);
 	tcase_add_test(bad, bad_values_are_reported_with_the_key);
 	tcase_add_test(bad, bad_filter_keys_are_reported_at_their_line);
+	tcase_add_test(bad, profile_metrics_take_filter_keys);
 	tcase_add_test(bad, lane_capacity_limits_are_enforced);
 	tcase_add_test(bad, duplicate_section_in_one_file_is_reported);
 	tcase_add_test(bad, template_errors_name_the_key);
