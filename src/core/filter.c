@@ -77,6 +77,9 @@ static int parse_comparison(const char *s, struct lt_filter *f, char *err, size_
 		f->kind = eq ? FILTER_AT_MOST : FILTER_LESS_THAN;
 	else
 		f->kind = eq ? FILTER_AT_LEAST : FILTER_GREATER_THAN;
+	if (!*skip_space(num))
+		return lt_errf(err, errlen, -EINVAL, "a number must follow '%.*s'", (int)(num - s),
+			       s);
 	return parse_number(num, strlen(num), &f->lo, err, errlen);
 }
 

@@ -324,7 +324,8 @@ START_TEST(parser_errors)
 	refused("filter", "not < 5", "'not' goes before an interval");
 	refused("filter", "not", "neither");
 	refused("filter", "< abc", "abc");
-	refused("filter", "<", "");
+	refused("filter", "<", "a number must follow '<'");
+	refused("filter", ">=  ", "a number must follow '>='");
 	refused("filter", "[nan, 5]", "nan");
 	refused("filter", "[1, inf]", "inf");
 	refused("filter", "[a, 5]", "a");
