@@ -100,8 +100,10 @@ int lt_metric_is_event_driven(const struct lt_metric *m);
  * Only from @m's device's sampler thread, inside the driver's dispatch
  * callback.
  *
- * Return: 0; -ENOBUFS when the ring lane is full (the sample is dropped
- * and counted in the lane's overflow); -EPERM outside dispatch.
+ * Return: 0, also when the metric's filters (filter, deadband, min_gap,
+ * window in its section) keep the sample back; -ENOBUFS when the ring lane
+ * is full (the sample is dropped and counted in the lane's overflow);
+ * -EPERM outside dispatch.
  */
 int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns);
 

@@ -129,9 +129,11 @@ static void dccs_stop(struct daemon *d, struct lt_model *om, const struct lt_dif
 		for (unsigned k = 0; k < dev->nmetrics; k++) {
 			const struct lt_metric *mt = dev->metrics[k];
 			uint64_t taken = atomic_load(&mt->samples);
+			uint64_t kept = model_metric_kept_back(mt);
 
 			g->taken += taken;
-			g->deliveries += taken * mt->ntargets;
+			g->filtered += kept;
+			g->deliveries += (taken > kept ? taken - kept : 0) * mt->ntargets;
 			g->lost += atomic_load(&mt->ring_dropped) * mt->ntargets;
 			g->errors += atomic_load(&mt->errors);
 		}

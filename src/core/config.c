@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "discover.h"
+#include "filter.h"
 #include "log.h"
 #include "pkg.h"
 #include "pkg_hold.h"
@@ -1255,6 +1256,42 @@ static bool metric_core_keys(struct loader *ld, const struct raw_section *s, str
 	return ok;
 }
 
+/*
+ * filter, deadband, min_gap and window (filter.h): the sampler applies them
+ * before the ring push. They are core keys, never a driver's; a reload
+ * compares them with the rest of the section (conf), so a change restarts
+ * the metric.
+ */
+static bool metric_filter_keys(struct loader *ld, const struct raw_section *s, struct lt_metric *mt)
+{
+	struct lt_filter f = { 0 };
+	const struct raw_kv *win = kv_find(s, "window");
+	char err[512];
+	bool ok = true;
+
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (!filter_key(kv->key))
+			continue;
+		err[0] = '\0';
+		if (filter_set(&f, kv->key, kv->value, err, sizeof(err)) < 0) {
+			report(ld, &kv->origin, "%s: %s", kv->key, err);
+			ok = false;
+		}
+	}
+	if (!ok || !filter_any(&f))
+		return ok;
+	/* What filter_check() refuses is always about the window. */
+	if (filter_check(&f, err, sizeof(err)) < 0) {
+		report(ld, win ? &win->origin : &s->origin, "%s", err);
+		return false;
+	}
+	mt->filter = xmalloc(sizeof(*mt->filter));
+	*mt->filter = f;
+	return true;
+}
+
 static void metric_build(struct loader *ld, const struct raw_section *s)
 {
 	struct lt_model *m = ld->model;
@@ -1302,12 +1339,13 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 	dev->metrics[dev->nmetrics++] = mt;
 
 	ok = metric_core_keys(ld, s, mt);
+	ok &= metric_filter_keys(ld, s, mt);
 	if (!drv)
 		return;
 	for (unsigned i = 0; i < s->nkv; i++) {
 		const struct raw_kv *kv = &s->kv[i];
 
-		if (metric_key_is_core(kv->key))
+		if (metric_key_is_core(kv->key) || filter_key(kv->key))
 			continue;
 		err[0] = '\0';
 		r = drv->metric_option

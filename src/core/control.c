@@ -30,14 +30,37 @@ static json_t *lateness_json(const struct lt_lateness *h)
 			 (json_int_t)ls.count);
 }
 
+/*
+ * What a metric's filters passed and dropped, by stage; window_sent is
+ * within passed (samples the filters refused, sent by the window).
+ */
+static json_t *filter_json(const struct lt_metric *m)
+{
+	const _Atomic uint64_t *c = m->filter_counts;
+	const char *kind = filter_kind_name(m->filter);
+	uint64_t n[FILTER_VERDICTS];
+
+	for (int v = 0; v < FILTER_VERDICTS; v++)
+		n[v] = atomic_load_explicit(&c[v], memory_order_relaxed);
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "kind",
+			 kind ? json_string(kind) : json_null(), "passed",
+			 (json_int_t)(n[FILTER_PASS] + n[FILTER_WINDOW]), "dropped",
+			 (json_int_t)model_metric_kept_back(m), "window_sent",
+			 (json_int_t)n[FILTER_WINDOW], "dropped_range",
+			 (json_int_t)n[FILTER_DROP_RANGE], "dropped_deadband",
+			 (json_int_t)n[FILTER_DROP_DEADBAND], "dropped_min_gap",
+			 (json_int_t)n[FILTER_DROP_GAP]);
+}
+
 static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *lat)
 {
 	uint64_t bits = atomic_load_explicit(&m->last_bits, memory_order_relaxed);
 	uint64_t ts = atomic_load_explicit(&m->last_ts, memory_order_relaxed);
+	json_t *o;
 	double last;
 
 	memcpy(&last, &bits, sizeof(last));
-	return json_pack(
+	o = json_pack(
 		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:o, s:o, s:o}", "id", (int)m->id, "name",
 		m->name, "unit", m->unit ? m->unit : "", "interval_s", (double)m->interval_ns / 1e9,
 		"aggregation", (int)m->aggregation, "samples", (json_int_t)atomic_load(&m->samples),
@@ -45,6 +68,10 @@ static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *
 		(json_int_t)atomic_load(&m->late), "last_value", ts ? json_real(last) : json_null(),
 		"last_ts_ns", ts ? json_integer((json_int_t)ts) : json_null(), "lateness_us",
 		lateness_json(lat));
+	/* Only a metric with filters has the object: scripts test its presence. */
+	if (o && m->filter)
+		json_object_set_new(o, "filter", filter_json(m));
+	return o;
 }
 
 static const char *device_state_name(int st)
@@ -174,16 +201,17 @@ json_t *control_status_json(const struct control_ctx *ctx)
 	daemon_totals_add(&t, ctx->past);
 	return json_pack(
 		"{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:{s:I, s:I, s:I, "
-		"s:I, s:I, s:I, s:I, s:I}}",
+		"s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"edge", "name", m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(),
 		"uptime_s", (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
 		(json_int_t)ctx->reloads, "config_files", files, "ring", "generation",
 		(json_int_t)ctx->generation, "wakeups", (json_int_t)atomic_load(&h->wakeups),
 		"lanes", lanes, "devices", devs, "dccs", dccs, "totals", "taken",
-		(json_int_t)t.taken, "deliveries", (json_int_t)t.deliveries, "published",
-		(json_int_t)t.published, "dropped", (json_int_t)t.dropped, "pending",
-		(json_int_t)t.pending, "errors", (json_int_t)t.errors, "recovered",
-		(json_int_t)t.recovered, "spooled", (json_int_t)t.spooled);
+		(json_int_t)t.taken, "filtered", (json_int_t)t.filtered, "deliveries",
+		(json_int_t)t.deliveries, "published", (json_int_t)t.published, "dropped",
+		(json_int_t)t.dropped, "pending", (json_int_t)t.pending, "errors",
+		(json_int_t)t.errors, "recovered", (json_int_t)t.recovered, "spooled",
+		(json_int_t)t.spooled);
 }
 
 static json_t *metrics_json(const struct control_ctx *ctx)

@@ -197,6 +197,8 @@ static void reset_counters(struct lt_model *m)
 		atomic_store(&m->metrics[i]->ring_dropped, 0);
 		atomic_store(&m->metrics[i]->errors, 0);
 		atomic_store(&m->metrics[i]->late, 0);
+		for (int v = 0; v < FILTER_VERDICTS; v++)
+			atomic_store(&m->metrics[i]->filter_counts[v], 0);
 	}
 	for (unsigned i = 0; i < m->ndccs; i++)
 		memset(&m->dccs[i]->stats, 0, sizeof(m->dccs[i]->stats));
@@ -230,14 +232,18 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t)
 	for (unsigned i = 0; i < m->nmetrics; i++) {
 		const struct lt_metric *met = m->metrics[i];
 		uint64_t taken = atomic_load_explicit(&met->samples, memory_order_relaxed);
+		uint64_t kept = model_metric_kept_back(met);
 
 		t->taken += taken;
-		t->deliveries += taken * met->ntargets;
+		t->filtered += kept;
+		/* A racing read may see a verdict counted before its sample. */
+		t->deliveries += (taken > kept ? taken - kept : 0) * met->ntargets;
 		lost += met->ntargets *
 			atomic_load_explicit(&met->ring_dropped, memory_order_relaxed);
 		t->errors += atomic_load_explicit(&met->errors, memory_order_relaxed);
 	}
 	t->taken += d->gone.taken;
+	t->filtered += d->gone.filtered;
 	t->deliveries += d->gone.deliveries;
 	t->errors += d->gone.errors;
 	lost += d->gone.lost;
@@ -256,6 +262,7 @@ void daemon_totals(const struct daemon *d, struct lt_totals *t)
 void daemon_totals_add(struct lt_totals *acc, const struct lt_totals *t)
 {
 	acc->taken += t->taken;
+	acc->filtered += t->filtered;
 	acc->deliveries += t->deliveries;
 	acc->published += t->published;
 	acc->dropped += t->dropped;

@@ -24,7 +24,8 @@
  */
 struct lt_totals {
 	uint64_t taken;      /* samples read from devices */
-	uint64_t deliveries; /* taken x the DCCs of each sample's metric */
+	uint64_t filtered;   /* of those, kept back by their metric's filters: never delivered */
+	uint64_t deliveries; /* (taken - filtered) x the DCCs of each sample's metric */
 	uint64_t published;
 	uint64_t dropped;
 	uint64_t pending;
@@ -43,6 +44,7 @@ struct lt_totals {
  */
 struct lt_gone {
 	uint64_t taken, deliveries, lost, errors;     /* stopped metrics */
+	uint64_t filtered;                            /* ... their filters kept back */
 	uint64_t handed, published, dropped, pending; /* stopped DCC instances */
 	uint64_t recovered, spooled; /* theirs; a successor recovers what they spooled */
 };

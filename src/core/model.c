@@ -39,6 +39,17 @@ uint32_t model_id_bound(const struct lt_model *m)
 	return n;
 }
 
+uint64_t model_metric_kept_back(const struct lt_metric *mt)
+{
+	uint64_t n = 0;
+
+	if (!mt->filter)
+		return 0;
+	for (int v = FILTER_DROP_RANGE; v < FILTER_VERDICTS; v++)
+		n += atomic_load_explicit(&mt->filter_counts[v], memory_order_relaxed);
+	return n;
+}
+
 /*
  * A driver is set on a device or DCC only once its init callback succeeded,
  * so its free callbacks run exactly for the objects it initialised.
@@ -56,6 +67,7 @@ static void metric_free(struct lt_metric *mt)
 	free(mt->fullname);
 	free(mt->unit);
 	free(mt->conf);
+	free(mt->filter);
 	free(mt);
 }
 

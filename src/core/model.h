@@ -11,6 +11,8 @@
 #ifndef LT_MODEL_H
 #define LT_MODEL_H
 
+#include "filter.h"
+
 #include <liota/liota.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -104,6 +106,8 @@ struct lt_metric {
 	void *priv;
 	struct lt_origin origin;
 	char *conf; /* its section's keys, canonical: what a reload compares */
+	/* filter, deadband, min_gap, window (filter.h); NULL: none */
+	struct lt_filter *filter;
 	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
 	_Atomic uint64_t samples;
 	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */
@@ -111,6 +115,8 @@ struct lt_metric {
 	_Atomic uint64_t late;      /* ticks skipped because the sampler was late */
 	_Atomic uint64_t last_bits; /* last value, as the bits of a double */
 	_Atomic uint64_t last_ts;   /* CLOCK_REALTIME ns of the last sample, 0 = none yet */
+	/* with a filter: samples by enum filter_verdict; samples counts them all */
+	_Atomic uint64_t filter_counts[FILTER_VERDICTS];
 };
 
 struct lt_daemon_conf {
@@ -153,6 +159,8 @@ uint32_t model_id_bound(const struct lt_model *m);
  * the model's last (config.c checks a profile by building it, then drops it).
  */
 void model_drop_last_device(struct lt_model *m);
+/* The samples of @mt its filters kept back (taken, never delivered); 0 without a filter. */
+uint64_t model_metric_kept_back(const struct lt_metric *mt);
 /* Free a model and everything it owns (drivers' free callbacks included). NULL is fine. */
 void model_free(struct lt_model *m);
 /* The state folder lt_state_path() uses from now on (NULL: the default); the daemon sets it at

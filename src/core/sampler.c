@@ -109,6 +109,23 @@ static void store_last(struct lt_metric *m, double v, uint64_t ts)
 }
 
 /*
+ * The metric's filters decide on @v read at @now (CLOCK_MONOTONIC); each
+ * verdict is counted. True: push it. Before the push, so that what they
+ * keep back takes no ring space and no publisher time, and aggregation
+ * batches count only what passed (liota filtered before aggregating).
+ */
+static bool filter_admits(struct lt_metric *m, struct sampler_metric *sm, double v, uint64_t now)
+{
+	enum filter_verdict fv = filter_apply(m->filter, &sm->filter, v, now);
+	_Atomic uint64_t *c = &m->filter_counts[fv];
+
+	/* This thread is the only writer: a plain increment, not a locked one. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	return filter_sends(fv);
+}
+
+/*
  * Wake the publisher only when it has work: it publishes whole batches, so a
  * sample that completes none can wait in the ring. Also when the lane is
  * half full (an aggregation larger than the lane, a slow publisher). Either
@@ -168,6 +185,10 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 				atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
 				if (r == -ENODEV)
 					s->lost = true;
+			} else if (m->filter && !filter_admits(m, sm, v, t)) {
+				/* Kept back: still a sample taken, and the last value read. */
+				atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
+				store_last(m, v, smp.ts_ns);
 			} else {
 				smp.value = v;
 				smp.metric_id = m->id;
@@ -211,6 +232,8 @@ int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns)
 	sm = &e->s->met[m->dev_index];
 	atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 	store_last(m, value, ts_ns);
+	if (m->filter && !filter_admits(m, sm, value, lt_mono_ns()))
+		return 0; /* kept back by the metric's filters: not an error */
 	if (!lt_ring_push(e->p, &smp)) {
 		atomic_fetch_add_explicit(&m->ring_dropped, 1, memory_order_relaxed);
 		return -ENOBUFS; /* the ring counts it per lane too */

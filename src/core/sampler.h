@@ -22,6 +22,8 @@ struct sampler_metric {
 	unsigned pending;       /* samples pushed since the metric's last complete batch */
 	bool late;              /* ticks were skipped before the next sample */
 	struct lt_lateness lat; /* read start - deadline, per sample */
+	/* the state of the metric's filters (model.h), kept across reopens */
+	struct filter_state filter;
 };
 
 /* The driver callbacks a sampler calls, as sampler_stuck() names them. */

@@ -298,6 +298,38 @@ static void fmt_interval(char *b, size_t n, double s)
 		snprintf(b, n, "%gs", s);
 }
 
+/* What the metrics' filters passed and dropped, by stage: only metrics that have filters. */
+static void status_filters(json_t *st)
+{
+	json_t *v, *m;
+	size_t i, j;
+	bool hdr = false;
+
+	json_array_foreach(json_object_get(st, "devices"), i, v)
+	{
+		json_array_foreach(json_object_get(v, "metrics"), j, m)
+		{
+			json_t *f = json_object_get(m, "filter");
+			const char *kind = json_string_value(json_object_get(f, "kind"));
+
+			if (!f)
+				continue;
+			if (!hdr)
+				printf("\n%-20s %-20s %-18s %10s %10s %8s %8s %8s %8s\n", "DEVICE",
+				       "METRIC", "FILTER", "PASSED", "DROPPED", "WINDOW", "RANGE",
+				       "DEADBAND", "MIN_GAP");
+			hdr = true;
+			printf("%-20s %-20s %-18s %10lld %10lld %8lld %8lld %8lld %8lld\n",
+			       str(v, "name"), str(m, "name"), kind ? kind : "-", num(f, "passed"),
+			       num(f, "dropped"), num(f, "window_sent"), num(f, "dropped_range"),
+			       num(f, "dropped_deadband"), num(f, "dropped_min_gap"));
+		}
+	}
+	if (hdr)
+		printf("%lld samples kept back by filters in all (no delivery)\n",
+		       num(json_object_get(st, "totals"), "filtered"));
+}
+
 static int cmd_status(bool as_json)
 {
 	json_t *st = request("status", NULL), *v;
@@ -345,6 +377,7 @@ static int cmd_status(bool as_json)
 			       num(m, "samples"), num(m, "errors"), num(m, "late"), p99, last);
 		}
 	}
+	status_filters(st);
 	/* Driver counters and conditions (CAN error frames, bus-off, ...). */
 	bool hdr = false;
 	json_array_foreach(json_object_get(st, "devices"), i, v)

@@ -171,6 +171,7 @@ static inline void fixture_free(struct lt_model *m)
 		free(mt->name);
 		free(mt->fullname);
 		free(mt->unit);
+		free(mt->filter);
 		free(mt);
 	}
 	for (unsigned i = 0; i < m->ndevices; i++) {

@@ -563,6 +563,69 @@ START_TEST(interval_limits_are_inclusive)
 }
 END_TEST
 
+/* ---- filters (filter.h) ------------------------------------------------------ */
+
+START_TEST(filter_keys_make_the_metric_filter)
+{
+	struct lt_model *m = load_ok("[device \"dev\"]\ntype = sim\n"
+				     "[metric \"dev.a\"]\ninterval = 1s\nfilter = not (0, 5]\n"
+				     "deadband = 2%\nmin_gap = 6s\nwindow = 1m\n"
+				     "[metric \"dev.b\"]\ninterval = 1s\n");
+	const struct lt_filter *f = m->metrics[0]->filter;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(filter_kind_name(f), "open_closed_reject");
+	ck_assert(f->lo == 0 && f->hi == 5);
+	ck_assert(f->has_deadband && f->deadband_pct && f->deadband == 2);
+	ck_assert_uint_eq(f->min_gap_ns, 6 * LT_NSEC_PER_SEC);
+	ck_assert_uint_eq(f->window_ns, 60 * LT_NSEC_PER_SEC);
+	/* What a reload compares: a changed filter restarts the metric. */
+	ck_assert_ptr_nonnull(strstr(m->metrics[0]->conf, "filter=not (0, 5]\n"));
+	ck_assert_ptr_nonnull(strstr(m->metrics[0]->conf, "deadband=2%\n"));
+	/* No key, no filter: the sampler's one branch. */
+	ck_assert_ptr_null(m->metrics[1]->filter);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(bad_filter_keys_are_reported_at_their_line)
+{
+	assert_errors("[device \"dev\"]\ntype = sim\n"
+		      "[metric \"dev.a\"]\ninterval = 1s\nfilter = [30, 10]\n"
+		      "deadband = -1\nmin_gap = 0\n"
+		      "[metric \"dev.b\"]\ninterval = 1s\nfilter = not < 5\n"
+		      "[metric \"dev.c\"]\ninterval = 1s\nwindow = 10s\n"
+		      "[metric \"dev.d\"]\ninterval = 1s\nmin_gap = 10s\nwindow = 5s\n"
+		      "[metric \"dev.e\"]\ninterval = 1s\nfilter = 10..30\n",
+		      "{conf}:5: filter: '[30, 10]': the lower bound must be less than the upper "
+		      "bound\n"
+		      "{conf}:6: deadband: '-1' is negative\n"
+		      "{conf}:7: min_gap: min_gap must be 10us to 86400s\n"
+		      "{conf}:10: filter: 'not' goes before an interval, not '< 5' (write the "
+		      "opposite comparison instead)\n"
+		      "{conf}:13: window needs filter, deadband or min_gap: without them every "
+		      "sample is sent anyway\n"
+		      "{conf}:17: window (5 s) must be longer than min_gap (10 s)\n"
+		      "{conf}:20: filter: '10..30' is neither an interval nor a comparison ([LO, "
+		      "HI], (LO, HI), [LO, HI) or (LO, HI], each after an optional 'not', or < X, "
+		      "<= X, > X, >= X)\n");
+}
+END_TEST
+
+/* A [profile]'s metric takes the filter keys too, checked when the profile is loaded. */
+START_TEST(profile_metrics_take_filter_keys)
+{
+	assert_errors("[profile \"thermo\"]\ntype = iio\n"
+		      "[metric \"thermo.temp\"]\nchannel = in_temp0\ninterval = 1s\n"
+		      "filter = (10, 5)\nwindow = 1m\n",
+		      "{conf}:6: filter: '(10, 5)': the lower bound must be less than the upper "
+		      "bound\n");
+	model_free(load_ok("[profile \"thermo\"]\ntype = iio\n"
+			   "[metric \"thermo.temp\"]\nchannel = in_temp0\ninterval = 1s\n"
+			   "filter = (5, 10)\nwindow = 1m\n"));
+}
+END_TEST
+
 /* ---- metric templates ([metric "DEV.NAME*"]) -------------------------------- */
 
 static const char template_conf[] = "[device \"host\"]\ntype = file\n"
@@ -1211,6 +1274,7 @@ static Suite *config_suite(void)
 	tcase_add_test(good, syntax_tolerated_by_inih_is_accepted);
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
+	tcase_add_test(good, filter_keys_make_the_metric_filter);
 	tcase_add_test(good, model_free_releases_registration_ids);
 	tcase_add_test(good, model_free_accepts_null);
 	suite_add_tcase(s, good);
@@ -1221,6 +1285,8 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, unknown_driver_key_of_a_metric_is_reported);
 	tcase_add_test(bad, driver_option_error_is_prefixed_with_the_key);
 	tcase_add_test(bad, bad_values_are_reported_with_the_key);
+	tcase_add_test(bad, bad_filter_keys_are_reported_at_their_line);
+	tcase_add_test(bad, profile_metrics_take_filter_keys);
 	tcase_add_test(bad, lane_capacity_limits_are_enforced);
 	tcase_add_test(bad, duplicate_section_in_one_file_is_reported);
 	tcase_add_test(bad, template_errors_name_the_key);

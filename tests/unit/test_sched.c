@@ -351,6 +351,72 @@ START_TEST(status_json_shows_lateness_per_metric)
 }
 END_TEST
 
+/*
+ * A metric's filters decide before the ring push: what they keep back takes
+ * no ring space, completes no batch and is in no delivery, but is a sample
+ * taken; status counts it per stage.
+ */
+START_TEST(filtered_samples_take_no_ring_space_and_are_counted)
+{
+	struct tick_fixture f;
+	struct lt_totals past = { 0 };
+	struct daemon d = { 0 };
+	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
+	struct lt_sample out[16];
+	struct lt_metric *m;
+	json_t *st, *mets, *flt, *tot;
+	char err[128];
+	size_t n;
+
+	tick_setup(&f, 10 * MS);
+	m = f.m->metrics[0];
+	m->aggregation = 2;
+	f.m->metrics[1]->interval_ns = 0; /* one polled metric */
+	m->filter = xcalloc(1, sizeof(*m->filter));
+	ck_assert_int_eq(filter_set(m->filter, "filter", ">= 3", err, sizeof(err)), 0);
+	ck_assert(lt_ring_prepare_sleep(f.ring));
+	/* The fake reads 0, 1, 2, ...: 0..2 are kept back, and wake nobody. */
+	for (int i = 0; i < 3; i++)
+		sampler_tick(&f.s, &f.p, (uint64_t)i * 10 * MS);
+	ck_assert_uint_eq(lt_ring_lane_fill(f.ring, 0), 0);
+	ck_assert_uint_eq(atomic_load(&lt_ring_hdr(f.ring)->wakeups), 0);
+	ck_assert_uint_eq(atomic_load(&m->samples), 3);
+	for (int i = 3; i < 6; i++)
+		sampler_tick(&f.s, &f.p, (uint64_t)i * 10 * MS);
+	/* 3 and 4 complete a batch of two; 5 waits for its partner. */
+	ck_assert_uint_eq(atomic_load(&lt_ring_hdr(f.ring)->wakeups), 1);
+	lt_ring_wake_ack(f.ring);
+	n = lt_ring_consume(f.ring, out, 16);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		ck_assert(out[i].value == 3.0 + (double)i);
+	ck_assert_uint_eq(atomic_load(&m->samples), 6);
+	ck_assert_uint_eq(atomic_load(&m->filter_counts[FILTER_PASS]), 3);
+	ck_assert_uint_eq(atomic_load(&m->filter_counts[FILTER_DROP_RANGE]), 3);
+
+	d.model = f.m;
+	d.ring = f.ring;
+	st = control_status_json(&ctx);
+	ck_assert_ptr_nonnull(st);
+	mets = json_object_get(json_array_get(json_object_get(st, "devices"), 0), "metrics");
+	flt = json_object_get(json_array_get(mets, 0), "filter");
+	ck_assert_str_eq(json_string_value(json_object_get(flt, "kind")), "at_least");
+	ck_assert_int_eq(json_integer_value(json_object_get(flt, "passed")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(flt, "dropped")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(flt, "dropped_range")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(flt, "window_sent")), 0);
+	/* A metric without filters has no filter object. */
+	ck_assert_ptr_null(json_object_get(json_array_get(mets, 1), "filter"));
+	/* Totals: 6 taken, 3 kept back, so 3 deliveries to the one DCC. */
+	tot = json_object_get(st, "totals");
+	ck_assert_int_eq(json_integer_value(json_object_get(tot, "taken")), 6);
+	ck_assert_int_eq(json_integer_value(json_object_get(tot, "filtered")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(tot, "deliveries")), 3);
+	json_decref(st);
+	tick_teardown(&f);
+}
+END_TEST
+
 START_TEST(sampler_thread_samples_in_order_and_stops_promptly)
 {
 	struct lt_model *m = fixture_model(1, 1, 2, 2 * MS, 1);
@@ -622,6 +688,43 @@ START_TEST(event_device_emits_each_event_once_in_order)
 	ck_assert_uint_eq(atomic_load(&e.opens), 1);
 	ck_assert_uint_eq(atomic_load(&e.closes), 1);
 	ck_assert_uint_eq(atomic_load(&m->metrics[0]->samples), 5);
+	lt_ring_free(ring);
+	close(e.fds[0]);
+	close(e.fds[1]);
+	fixture_free(m);
+}
+END_TEST
+
+/* lt_emit() filters too: what is kept back returns 0 (ev_dispatch asserts it) and skips the ring.
+ */
+START_TEST(event_metric_is_filtered_before_the_ring)
+{
+	struct ev_dev e;
+	struct lt_model *m = ev_model(&e, 1);
+	struct lt_metric *mt = m->metrics[0];
+	struct lt_ring *ring;
+	struct sampler s = { 0 };
+	struct lt_sample out[8];
+	const unsigned char bytes[] = { 1, 2, 3, 4, 5 };
+	char err[128];
+
+	mt->filter = xcalloc(1, sizeof(*mt->filter));
+	ck_assert_int_eq(filter_set(mt->filter, "filter", "not [2, 4]", err, sizeof(err)), 0);
+	sampler_signals_init();
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	s.dev = m->devices[0];
+	s.ring = ring;
+	ck_assert_int_eq(sampler_start(&s), 0);
+	ck_assert_int_eq(write(e.fds[1], bytes, 5), 5);
+	ck_assert_uint_eq(ev_collect(ring, out, 2), 2);
+	ck_assert_double_eq(out[0].value, 1);
+	ck_assert_double_eq(out[1].value, 5);
+	ck_assert_uint_eq(ev_collect(ring, out, 1), 0);
+	sampler_stop(&s);
+	ck_assert_uint_eq(atomic_load(&mt->samples), 5);
+	ck_assert_uint_eq(atomic_load(&mt->filter_counts[FILTER_PASS]), 2);
+	ck_assert_uint_eq(atomic_load(&mt->filter_counts[FILTER_DROP_RANGE]), 3);
+	ck_assert_uint_eq(atomic_load(&mt->ring_dropped), 0);
 	lt_ring_free(ring);
 	close(e.fds[0]);
 	close(e.fds[1]);
@@ -1015,12 +1118,14 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, tick_wakes_the_publisher_only_when_a_batch_is_complete);
 	tcase_add_test(tc, tick_wakes_the_publisher_when_the_lane_is_half_full);
 	tcase_add_test(tc, status_json_shows_lateness_per_metric);
+	tcase_add_test(tc, filtered_samples_take_no_ring_space_and_are_counted);
 	tcase_add_test(tc, sampler_thread_samples_in_order_and_stops_promptly);
 	tcase_add_test(tc, stop_interrupts_a_long_sleep);
 	tcase_add_test(tc, tick_callback_starts_each_pass);
 	tcase_add_test(tc, nodata_is_skipped_not_an_error);
 	tcase_add_test(tc, emit_outside_dispatch_is_refused);
 	tcase_add_test(tc, event_device_emits_each_event_once_in_order);
+	tcase_add_test(tc, event_metric_is_filtered_before_the_ring);
 	tcase_add_test(tc, gone_device_is_closed_and_reopened);
 	tcase_add_test(tc, device_counters_and_condition_show_in_status);
 	tcase_add_test(tc, device_stuck_in_a_read_shows_it_in_status);
