@@ -12,6 +12,7 @@
 #define LT_MODEL_H
 
 #include <liota/liota.h>
+#include "units.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -104,6 +105,16 @@ struct lt_metric {
 	void *priv;
 	struct lt_origin origin;
 	char *conf; /* its section's keys, canonical: what a reload compares */
+	/*
+	 * What the DCCs get (config.c, metric_units()): publish_unit, else unit;
+	 * its SI prefix and name as udunits2 gives them ("" when none); @conv
+	 * turns a sample of @unit into it when @convert (the publisher does).
+	 */
+	char *pub_unit;
+	char *pub_unit_prefix;
+	char *pub_unit_name;
+	struct lt_unit_conv conv;
+	bool convert;
 	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
 	_Atomic uint64_t samples;
 	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */
