@@ -319,6 +319,21 @@ static bool close_enough(double x, double y)
 	return fabs(x - y) <= 1e-9 * fmax(1.0, fmax(fabs(x), fabs(y)));
 }
 
+/*
+ * @v to 12 significant digits. udunits2 chains converters through the base
+ * unit (degC -> K -> degF), so the two points carry rounding noise: 33.8 -
+ * 32 is 1.7999999999999972, and 10 degC would be published as
+ * 49.99999999999997 degF. A relative 5e-13 is far below any sensor's
+ * resolution and gives the coefficients as written in the unit database.
+ */
+static double snap(double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.12g", v);
+	return strtod(buf, NULL);
+}
+
 int lt_units_converter(struct lt_units *u, const char *from, const char *to,
 		       struct lt_unit_conv *cv, char *err, size_t errlen)
 {
@@ -337,9 +352,10 @@ int lt_units_converter(struct lt_units *u, const char *from, const char *to,
 			 to);
 		goto out;
 	}
-	/* Two points give the line; a third, far from both, proves it is one. */
+	/* Two points give the line; two more, away from both, prove it is one. */
 	cv->b = cv_convert_double(c, 0.0);
-	cv->a = cv_convert_double(c, 1.0) - cv->b;
+	cv->a = snap(cv_convert_double(c, 1.0) - cv->b);
+	cv->b = fabs(cv->b) <= 1e-12 * fmax(1.0, fabs(cv->a)) ? 0.0 : snap(cv->b);
 	if (!isfinite(cv->a) || !isfinite(cv->b) ||
 	    !close_enough(cv_convert_double(c, 1000.0), lt_unit_convert(cv, 1000.0)) ||
 	    !close_enough(cv_convert_double(c, -37.5), lt_unit_convert(cv, -37.5))) {

@@ -95,6 +95,9 @@ START_TEST(affine_converters_keep_offsets_and_prefixes)
 	near(lt_unit_convert(&cv, -273.15), 0);
 
 	conv("degC", "degF", &cv);
+	/* Exactly, not 49.99999999999997: the coefficients are those of the database. */
+	ck_assert(cv.a == 1.8 && cv.b == 32.0);
+	ck_assert(lt_unit_convert(&cv, 10) == 50.0);
 	near(lt_unit_convert(&cv, -40), -40);
 	near(lt_unit_convert(&cv, 0), 32);
 	near(lt_unit_convert(&cv, 37), 98.6);
