@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,11 @@ void lt_units_close(struct lt_units *u)
 	ut_free_system(u->sys);
 	free(u->xml);
 	free(u);
+	/*
+	 * The system is thousands of small blocks: without this, glibc keeps
+	 * their pages and a running liotad stays ~0.4 MB larger (benchmarks.md).
+	 */
+	malloc_trim(0);
 }
 
 /* ---- suggestions: only on the error path, from the database's files ---- */
