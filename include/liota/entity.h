@@ -33,10 +33,20 @@ enum lt_entity_kind { LT_ENTITY_EDGE, LT_ENTITY_DEVICE, LT_ENTITY_METRIC };
  * @name: the entity's name (edge system name, device name, metric name).
  * @type: the device's driver name, "edge" or "metric".
  * @id:   the edge system's stable id (a UUID string) for the edge; NULL otherwise.
- * @unit: a metric's unit ("" when none); NULL for other kinds.
+ * @unit: the unit a metric is published in ("" when none): its
+ *        publish_unit, else its unit, both checked by udunits2; the daemon
+ *        converts the samples before publish() when they differ. NULL for
+ *        other kinds.
  * @props, @nprops: a device's properties, in the order they were added
  *        (configuration, then driver); NULL and 0 for other kinds. Valid
  *        during register_entity only: a DCC that needs them later copies them.
+ * @unit_prefix: the SI prefix of @unit as a name ("kilo" for "kPa", "milli"
+ *        for "mV"), "" when it has none. NULL for other kinds.
+ * @unit_name: @unit's name as udunits2 gives it ("pascal", "degree Celsius",
+ *        "meter per hour" for "km/h"); @unit as written when udunits2 has no
+ *        single name for it ("m/s^2", "%"); "" when there is no unit. NULL
+ *        for other kinds. IoTCC sends these two as METRIC_prefix and
+ *        METRIC_unit, as liota did with Pint's names.
  */
 struct lt_entity {
 	enum lt_entity_kind kind;
@@ -46,6 +56,8 @@ struct lt_entity {
 	const char *unit;
 	const struct lt_property *props;
 	unsigned nprops;
+	const char *unit_prefix;
+	const char *unit_name;
 };
 
 /**

@@ -32,6 +32,7 @@
 #include "pkg.h"
 #include "pkg_hold.h"
 #include "trust.h"
+#include "units.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -114,6 +115,9 @@ struct loader {
 	mode_t mode;             /* the file's, to warn about a password others can read */
 	bool exposed;            /* lt_secret_exposed() */
 	bool warned;             /* ... once per file */
+	/* udunits2's unit system, loaded at the first unit met (units.h); freed after */
+	struct lt_units *units;
+	bool units_failed; /* it could not be loaded: said once */
 };
 
 /* ---- error collection ---------------------------------------------------- */
@@ -1210,8 +1214,96 @@ static bool targets_build(struct loader *ld, const struct raw_kv *kv, struct lt_
 /* The keys of a metric section that the daemon itself handles. */
 static bool metric_key_is_core(const char *key)
 {
-	return strcmp(key, "unit") == 0 || strcmp(key, "interval") == 0 ||
-	       strcmp(key, "aggregation") == 0 || strcmp(key, "dcc") == 0;
+	return strcmp(key, "unit") == 0 || strcmp(key, "publish_unit") == 0 ||
+	       strcmp(key, "interval") == 0 || strcmp(key, "aggregation") == 0 ||
+	       strcmp(key, "dcc") == 0;
+}
+
+/*
+ * The unit system, loaded when the first unit of this load is checked: a
+ * configuration without units never reads udunits2's database. NULL (said
+ * once, at @kv) when it cannot be read.
+ */
+static struct lt_units *loader_units(struct loader *ld, const struct raw_kv *kv)
+{
+	char err[512];
+
+	if (!ld->units && !ld->units_failed) {
+		ld->units = lt_units_open(err, sizeof(err));
+		ld->units_failed = !ld->units;
+		if (!ld->units)
+			report(ld, &kv->origin, "%s: %s", kv->key, err);
+	}
+	return ld->units;
+}
+
+/* @kv's unit, checked; NULL ("" is no unit) or the value. */
+static const char *unit_value(struct loader *ld, const struct raw_kv *kv, bool *ok)
+{
+	struct lt_units *u;
+	char err[512];
+
+	if (!kv || !*kv->value)
+		return NULL;
+	if (strlen(kv->value) > UNIT_LEN_MAX) {
+		report(ld, &kv->origin, "%s: '%s' is too long (at most %d characters)", kv->key,
+		       kv->value, UNIT_LEN_MAX);
+		*ok = false;
+		return NULL;
+	}
+	u = loader_units(ld, kv);
+	if (!u || lt_units_check(u, kv->value, err, sizeof(err)) < 0) {
+		if (u)
+			report(ld, &kv->origin, "%s: %s", kv->key, err);
+		*ok = false;
+		return NULL;
+	}
+	return kv->value;
+}
+
+/*
+ * A metric's unit (what its samples are in, also in the ring and liotactl)
+ * and publish_unit (what the DCCs get): both checked by udunits2, and the
+ * converter between them made now, so that nothing of udunits2 is needed
+ * once the configuration is built.
+ */
+static bool metric_units(struct loader *ld, const struct raw_section *s, struct lt_metric *mt)
+{
+	const struct raw_kv *ukv = kv_find(s, "unit"), *pkv = kv_find(s, "publish_unit");
+	const char *unit, *pub;
+	char err[512];
+	bool ok = true;
+
+	unit = unit_value(ld, ukv, &ok);
+	pub = unit_value(ld, pkv, &ok);
+	if (ukv && (unit || !*ukv->value)) {
+		free(mt->unit);
+		mt->unit = xstrdup(ukv->value);
+	}
+	if (pkv && !*pkv->value) {
+		report(ld, &pkv->origin,
+		       "publish_unit: the value is empty (remove the key to "
+		       "publish in the metric's unit)");
+		ok = false;
+	} else if (pkv && (!ukv || !*ukv->value)) {
+		report(ld, &pkv->origin,
+		       "publish_unit: %s has no unit to convert from (set unit = ...)", s->title);
+		ok = false;
+	}
+	if (!ok)
+		return false;
+	mt->pub_unit = xstrdup(pub ? pub : mt->unit);
+	if (unit && pub) {
+		if (lt_units_converter(ld->units, unit, pub, &mt->conv, err, sizeof(err)) < 0) {
+			report(ld, &pkv->origin, "publish_unit: %s", err);
+			return false;
+		}
+		mt->convert = mt->conv.a != 1.0 || mt->conv.b != 0.0;
+	}
+	if (*mt->pub_unit)
+		lt_units_describe(ld->units, mt->pub_unit, &mt->pub_unit_prefix,
+				  &mt->pub_unit_name);
+	return true;
 }
 
 static bool metric_core_keys(struct loader *ld, const struct raw_section *s, struct lt_metric *mt)
@@ -1221,15 +1313,7 @@ static bool metric_core_keys(struct loader *ld, const struct raw_section *s, str
 	uint64_t v;
 	bool ok = true;
 
-	kv = kv_find(s, "unit");
-	if (kv && strlen(kv->value) > UNIT_LEN_MAX) {
-		report(ld, &kv->origin, "unit: '%s' is too long (at most %d characters)", kv->value,
-		       UNIT_LEN_MAX);
-		ok = false;
-	} else if (kv) {
-		free(mt->unit);
-		mt->unit = xstrdup(kv->value);
-	}
+	ok &= metric_units(ld, s, mt);
 
 	kv = kv_find(s, "interval"); /* required unless event-driven: see metric_build() */
 	if (!kv) {
@@ -1772,6 +1856,7 @@ int config_build(const struct lt_conf *c, const char *machine_id_path,
 	sections_copy(&ld, c);
 	model_build(&ld);
 	sections_free(&ld);
+	lt_units_close(ld.units);
 
 	if (errors)
 		*errors = ld.nerrs ? errors_join(&ld) : NULL;

@@ -18,6 +18,12 @@ static bool device_uses(const struct lt_device *dev, const struct lt_dcc *dcc)
 	return false;
 }
 
+/* A metric's unit strings are NULL in models not built by config.c (tests). */
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
 static void reg(struct lt_dcc *dcc, const struct lt_entity *e, const struct lt_reg *parent,
 		struct lt_reg *r)
 {
@@ -70,7 +76,10 @@ void daemon_register_missing(struct lt_model *m)
 			struct lt_entity e = { .kind = LT_ENTITY_METRIC,
 					       .name = met->name,
 					       .type = "metric",
-					       .unit = met->unit ? met->unit : "" };
+					       .unit = or_empty(met->pub_unit ? met->pub_unit
+									      : met->unit),
+					       .unit_prefix = or_empty(met->pub_unit_prefix),
+					       .unit_name = or_empty(met->pub_unit_name) };
 
 			if (parent->id && !tg->reg.id)
 				reg(tg->dcc, &e, parent, &tg->reg);

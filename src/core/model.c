@@ -66,6 +66,9 @@ static void metric_free(struct lt_metric *mt)
 	free(mt->name);
 	free(mt->fullname);
 	free(mt->unit);
+	free(mt->pub_unit);
+	free(mt->pub_unit_prefix);
+	free(mt->pub_unit_name);
 	free(mt->conf);
 	free(mt->filter);
 	free(mt);

@@ -14,6 +14,7 @@
 #include "filter.h"
 
 #include <liota/liota.h>
+#include "units.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -108,6 +109,16 @@ struct lt_metric {
 	char *conf; /* its section's keys, canonical: what a reload compares */
 	/* filter, deadband, min_gap, window (filter.h); NULL: none */
 	struct lt_filter *filter;
+	/*
+	 * What the DCCs get (config.c, metric_units()): publish_unit, else unit;
+	 * its SI prefix and name as udunits2 gives them ("" when none); @conv
+	 * turns a sample of @unit into it when @convert (the publisher does).
+	 */
+	char *pub_unit;
+	char *pub_unit_prefix;
+	char *pub_unit_name;
+	struct lt_unit_conv conv;
+	bool convert;
 	/* counters, written by the sampler (samples, errors, last) and read elsewhere */
 	_Atomic uint64_t samples;
 	_Atomic uint64_t ring_dropped; /* samples lost to a full ring lane */

@@ -87,6 +87,20 @@ static void fan_out(struct lt_metric *m, const struct lt_sample *s, size_t n)
 	}
 }
 
+/*
+ * A sample as the DCCs get it: in the metric's publish_unit. Converted on a
+ * copy, so that the ring (and liotactl watch, status) keep the sensor's
+ * unit; the converter was reduced to a multiply-add by config.c.
+ */
+static inline struct lt_sample published(const struct lt_metric *m, const struct lt_sample *s)
+{
+	struct lt_sample o = *s;
+
+	if (m->convert)
+		o.value = lt_unit_convert(&m->conv, o.value);
+	return o;
+}
+
 void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n)
 {
 	const uint32_t nagg = p->nagg;
@@ -100,10 +114,12 @@ void publisher_feed(struct publisher *p, const struct lt_sample *s, size_t n)
 			continue;
 		}
 		if (a->size == 1) {
-			fan_out(a->metric, &s[i], 1);
+			struct lt_sample one = published(a->metric, &s[i]);
+
+			fan_out(a->metric, &one, 1);
 			continue;
 		}
-		a->buf[a->n++] = s[i];
+		a->buf[a->n++] = published(a->metric, &s[i]);
 		if (a->n == a->size) {
 			fan_out(a->metric, a->buf, a->n);
 			a->n = 0;

@@ -1021,12 +1021,16 @@ static int iotcc_register(struct lt_dcc *dcc, const struct lt_entity *ent,
 		}
 		m->dev = dev;
 		snprintf(m->name, sizeof(m->name), "%s", ent->name);
-		if (ent->unit && *ent->unit) {
-			r = iotcc_unit(ent->unit, m->unit_prefix, sizeof(m->unit_prefix),
-				       m->unit_name, sizeof(m->unit_name));
+		/* The unit's SI prefix and name as udunits2 gives them (config.c). */
+		if (ent->unit_name && *ent->unit_name) {
+			snprintf(m->unit_name, sizeof(m->unit_name), "%s", ent->unit_name);
+			snprintf(m->unit_prefix, sizeof(m->unit_prefix), "%s",
+				 ent->unit_prefix ? ent->unit_prefix : "");
 			snprintf(err, sizeof(err), "%s_unit", ent->name);
-			m->has_unit = !r && iotcc_check_text("key", err, IOTCC_KEY_MAX, err,
-							     sizeof(err)) == 0;
+			m->has_unit = iotcc_check_text("key", err, IOTCC_KEY_MAX, err,
+						       sizeof(err)) == 0 &&
+				      iotcc_check_text("unit", ent->unit_name, IOTCC_VALUE_MAX, err,
+						       sizeof(err)) == 0;
 			if (!m->has_unit)
 				lt_dcc_log(dcc, LOG_NOTICE,
 					   "the unit '%s' of %s.%s is not sent: IoTCC takes only "

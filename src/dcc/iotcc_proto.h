@@ -3,7 +3,7 @@
  * liota's IoTCC protocol (message version 20171118), without any I/O:
  * building the requests and the add_stats data messages, parsing the
  * responses, the table of requests waiting for their response, the
- * names IoTCC accepts, SI units as properties, and the file that keeps
+ * names IoTCC accepts, and the file that keeps
  * the registered uuids across restarts.
  *
  * Every request is {"transactionID": N, "version": 20171118, "type": T,
@@ -64,15 +64,6 @@ int iotcc_check_text(const char *what, const char *s, size_t max, char *err, siz
  * -EINVAL when @edge_id is not a UUID.
  */
 int iotcc_local_id(const char *edge_id, const char *name, char out[37]);
-
-/*
- * iotcc_unit - split a unit as liota's parse_unit did: an SI prefix name
- * and the unit's name ("kPa" -> "kilo", "pascal"; "degC" -> "",
- * "degree Celsius"; "m/s" -> "", "metre per second"). A unit it does not
- * know is kept as written when IoTCC accepts its characters ("rpm");
- * otherwise -EINVAL. @prefix is "" when there is none.
- */
-int iotcc_unit(const char *unit, char *prefix, size_t plen, char *name, size_t nlen);
 
 /*
  * Requests, as malloc'd NUL-terminated compact JSON (NULL without memory).

@@ -133,7 +133,10 @@ struct iio_unit {
 
 /*
  * The channel types whose unit the IIO ABI defines, the first unit being
- * that ABI unit (what the kernel's processed or scaled value is in).
+ * that ABI unit (what the kernel's processed or scaled value is in). Names
+ * are udunits2's, since the core checks a metric's unit with it and DCCs
+ * register udunits2's name: "gravity" (g would be the gram), "degree",
+ * "gauss", "mpercent" (milli-percent), "count".
  */
 static const struct iio_type_units {
 	const char *type;
@@ -145,19 +148,19 @@ static const struct iio_type_units {
 	{ "power", { { "mW", 1, 0 }, { "W", 1e-3, 0 } } },
 	{ "temp",
 	  { { "m°C", 1, 0 }, { "°C", 1e-3, 0 }, { "degC", 1e-3, 0 }, { "K", 1e-3, 273.15 } } },
-	{ "accel", { { "m/s^2", 1, 0 }, { "g", 1 / 9.80665, 0 } } },
-	{ "gravity", { { "m/s^2", 1, 0 }, { "g", 1 / 9.80665, 0 } } },
-	{ "anglvel", { { "rad/s", 1, 0 }, { "deg/s", 180 / M_PI, 0 } } },
-	{ "angl", { { "rad", 1, 0 }, { "deg", 180 / M_PI, 0 } } },
-	{ "magn", { { "G", 1, 0 }, { "T", 1e-4, 0 }, { "uT", 100, 0 } } },
+	{ "accel", { { "m/s^2", 1, 0 }, { "gravity", 1 / 9.80665, 0 } } },
+	{ "gravity", { { "m/s^2", 1, 0 }, { "gravity", 1 / 9.80665, 0 } } },
+	{ "anglvel", { { "rad/s", 1, 0 }, { "degree/s", 180 / M_PI, 0 } } },
+	{ "angl", { { "rad", 1, 0 }, { "degree", 180 / M_PI, 0 } } },
+	{ "magn", { { "gauss", 1, 0 }, { "T", 1e-4, 0 }, { "uT", 100, 0 } } },
 	{ "pressure", { { "kPa", 1, 0 }, { "Pa", 1e3, 0 }, { "hPa", 10, 0 } } },
-	{ "humidityrelative", { { "m%", 1, 0 }, { "%", 1e-3, 0 } } },
+	{ "humidityrelative", { { "mpercent", 1, 0 }, { "%", 1e-3, 0 } } },
 	{ "illuminance", { { "lx", 1, 0 } } },
 	{ "capacitance", { { "nF", 1, 0 }, { "pF", 1e3, 0 }, { "uF", 1e-3, 0 } } },
 	{ "distance", { { "m", 1, 0 }, { "cm", 100, 0 }, { "mm", 1e3, 0 } } },
 	{ "velocity", { { "m/s", 1, 0 }, { "km/h", 3.6, 0 } } },
-	{ "positionrelative", { { "m%", 1, 0 }, { "%", 1e-3, 0 } } },
-	{ "steps", { { "steps", 1, 0 } } },
+	{ "positionrelative", { { "mpercent", 1, 0 }, { "%", 1e-3, 0 } } },
+	{ "steps", { { "count", 1, 0 } } },
 	{ "timestamp", { { "ns", 1, 0 }, { "us", 1e-3, 0 }, { "ms", 1e-6, 0 }, { "s", 1e-9, 0 } } },
 };
 

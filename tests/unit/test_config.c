@@ -194,7 +194,7 @@ static const char full_conf[] = "[daemon]\n"
 				"type = file\n"
 				"\n"
 				"[metric \"boiler.temp\"]\n"
-				"unit = Cel\n"
+				"unit = degC\n"
 				"interval = 100ms\n"
 				"aggregation = 10\n"
 				"dcc = carbon\n"
@@ -246,7 +246,7 @@ START_TEST(full_configuration_builds_the_model)
 
 	ck_assert_str_eq(temp->fullname, "boiler.temp");
 	ck_assert_str_eq(temp->name, "temp");
-	ck_assert_str_eq(temp->unit, "Cel");
+	ck_assert_str_eq(temp->unit, "degC");
 	ck_assert_uint_eq(temp->interval_ns, 100000000);
 	ck_assert_uint_eq(temp->aggregation, 10);
 	ck_assert_ptr_eq(temp->device, m->devices[0]);
@@ -403,12 +403,13 @@ START_TEST(syntax_tolerated_by_inih_is_accepted)
 				     "; another\n"
 				     "[ device   \"dev\" ]  ; trailing comment\n"
 				     "type: sim\n"
+				     "property.note = a;b\n"
 				     "[metric \"dev.x\"]\n"
-				     "\tinterval = 5s ; five seconds\n"
-				     "\tunit = a;b\n");
+				     "\tinterval = 5s ; five seconds\n");
 
 	ck_assert_uint_eq(m->metrics[0]->interval_ns, 5 * LT_NSEC_PER_SEC);
-	ck_assert_str_eq(m->metrics[0]->unit, "a;b");
+	ck_assert_uint_eq(m->devices[0]->nprops, 1);
+	ck_assert_str_eq(m->devices[0]->props[0].value, "a;b");
 	model_free(m);
 }
 END_TEST
@@ -535,6 +536,84 @@ START_TEST(bad_values_are_reported_with_the_key)
 		      "{conf}:19: interval: 25h is out of range (10us..24h)\n"
 		      "{conf}:20: unit: '123456789012345678901234567890123' is too long (at most "
 		      "32 characters)\n");
+}
+END_TEST
+
+START_TEST(units_are_checked_and_converters_made)
+{
+	struct lt_model *m = load_ok("[device \"dev\"]\ntype = sim\n"
+				     "[metric \"dev.t\"]\ninterval = 1s\nunit = degC\n"
+				     "publish_unit = degF\n"
+				     "[metric \"dev.p\"]\ninterval = 1s\nunit = kPa\n"
+				     "[metric \"dev.d\"]\ninterval = 1s\nunit = km\n"
+				     "publish_unit = m\n"
+				     "[metric \"dev.k\"]\ninterval = 1s\nunit = K\n"
+				     "publish_unit = kelvin\n"
+				     "[metric \"dev.n\"]\ninterval = 1s\n");
+	const struct lt_metric *t = m->metrics[0], *p = m->metrics[1], *d = m->metrics[2],
+			       *k = m->metrics[3], *n = m->metrics[4];
+
+	ck_assert_str_eq(t->unit, "degC");
+	ck_assert_str_eq(t->pub_unit, "degF");
+	ck_assert(t->convert);
+	ck_assert_double_eq_tol(lt_unit_convert(&t->conv, 100), 212, 1e-9);
+	ck_assert_double_eq_tol(lt_unit_convert(&t->conv, -40), -40, 1e-9);
+	ck_assert_str_eq(t->pub_unit_prefix, "");
+	ck_assert_str_eq(t->pub_unit_name, "degF"); /* udunits2 has no name for it: as written */
+	ck_assert_str_eq(p->pub_unit, "kPa");
+	ck_assert(!p->convert);
+	ck_assert_str_eq(p->pub_unit_prefix, "kilo");
+	ck_assert_str_eq(p->pub_unit_name, "pascal");
+	ck_assert(d->convert);
+	ck_assert_double_eq_tol(lt_unit_convert(&d->conv, 1.5), 1500, 1e-9);
+	ck_assert_str_eq(d->pub_unit_name, "meter");
+	ck_assert(!k->convert); /* the same unit: nothing to do per sample */
+	ck_assert_str_eq(n->unit, "");
+	ck_assert_str_eq(n->pub_unit, "");
+	ck_assert_ptr_null(n->pub_unit_name);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(bad_units_are_reported_with_file_and_line)
+{
+	assert_errors("[device \"dev\"]\ntype = sim\n"
+		      "[metric \"dev.a\"]\ninterval = 1s\nunit = kWh\n"
+		      "[metric \"dev.b\"]\ninterval = 1s\nunit = Cel\n"
+		      "[metric \"dev.c\"]\ninterval = 1s\nunit = degC\npublish_unit = m\n"
+		      "[metric \"dev.d\"]\ninterval = 1s\npublish_unit = K\n"
+		      "[metric \"dev.e\"]\ninterval = 1s\nunit = dBm\npublish_unit = mW\n"
+		      "[metric \"dev.f\"]\ninterval = 1s\nunit = K\npublish_unit = nope\n"
+		      "[metric \"dev.g\"]\ninterval = 1s\nunit = K\npublish_unit =\n",
+		      "{conf}:5: unit: 'kWh' is not a unit udunits2 knows; did you mean 'kW h'?\n"
+		      "{conf}:8: unit: 'Cel' is not a unit udunits2 knows; did you mean "
+		      "'celsius'?\n"
+		      "{conf}:12: publish_unit: 'degC' cannot be converted to 'm': they measure "
+		      "different things\n"
+		      "{conf}:15: publish_unit: [metric \"dev.d\"] has no unit to convert from "
+		      "(set unit = ...)\n"
+		      "{conf}:19: publish_unit: converting 'dBm' to 'mW' is not linear (a "
+		      "logarithmic unit?): liotad converts only y = a*x + b\n"
+		      "{conf}:23: publish_unit: 'nope' is not a unit udunits2 knows\n"
+		      "{conf}:27: publish_unit: the value is empty (remove the key to publish in "
+		      "the metric's unit)\n");
+}
+END_TEST
+
+START_TEST(an_unreadable_unit_database_is_reported_once)
+{
+	setenv("UDUNITS2_XML_PATH", "/nonexistent/udunits2.xml", 1);
+	assert_errors("[device \"dev\"]\ntype = sim\n"
+		      "[metric \"dev.a\"]\ninterval = 1s\nunit = K\n"
+		      "[metric \"dev.b\"]\ninterval = 1s\nunit = K\n",
+		      "{conf}:5: unit: the udunits2 unit database /nonexistent/udunits2.xml "
+		      "cannot be read (install the Debian package libudunits2-data or set "
+		      "UDUNITS2_XML_PATH)\n");
+	unsetenv("UDUNITS2_XML_PATH");
+	/* Without a unit, the database is not needed: nothing to read, nothing to fail. */
+	setenv("UDUNITS2_XML_PATH", "/nonexistent/udunits2.xml", 1);
+	model_free(load_ok("[device \"dev\"]\ntype = sim\n[metric \"dev.a\"]\ninterval = 1s\n"));
+	unsetenv("UDUNITS2_XML_PATH");
 }
 END_TEST
 
@@ -1275,6 +1354,7 @@ static Suite *config_suite(void)
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
 	tcase_add_test(good, filter_keys_make_the_metric_filter);
+	tcase_add_test(good, units_are_checked_and_converters_made);
 	tcase_add_test(good, model_free_releases_registration_ids);
 	tcase_add_test(good, model_free_accepts_null);
 	suite_add_tcase(s, good);
@@ -1288,6 +1368,8 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, bad_filter_keys_are_reported_at_their_line);
 	tcase_add_test(bad, profile_metrics_take_filter_keys);
 	tcase_add_test(bad, lane_capacity_limits_are_enforced);
+	tcase_add_test(bad, bad_units_are_reported_with_file_and_line);
+	tcase_add_test(bad, an_unreadable_unit_database_is_reported_once);
 	tcase_add_test(bad, duplicate_section_in_one_file_is_reported);
 	tcase_add_test(bad, template_errors_name_the_key);
 	tcase_add_test(bad, duplicate_key_in_one_section_is_reported);

@@ -183,7 +183,7 @@ START_TEST(abi_units_by_channel_type)
 	ck_assert_str_eq(lt_iio_abi_unit("accel"), "m/s^2");
 	ck_assert_str_eq(lt_iio_abi_unit("voltage"), "mV");
 	ck_assert_str_eq(lt_iio_abi_unit("pressure"), "kPa");
-	ck_assert_str_eq(lt_iio_abi_unit("humidityrelative"), "m%");
+	ck_assert_str_eq(lt_iio_abi_unit("humidityrelative"), "mpercent");
 	ck_assert_ptr_null(lt_iio_abi_unit("proximity"));
 }
 END_TEST
@@ -199,7 +199,7 @@ START_TEST(units_convert_from_the_abi_unit)
 	ck_assert_double_eq_tol(23456 * mul + add, 23.456, 1e-9);
 	ck_assert_int_eq(lt_iio_unit_conv("temp", "K", &mul, &add, err, sizeof(err)), 0);
 	ck_assert_double_eq_tol(23456 * mul + add, 296.606, 1e-9);
-	ck_assert_int_eq(lt_iio_unit_conv("accel", "g", &mul, &add, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_iio_unit_conv("accel", "gravity", &mul, &add, err, sizeof(err)), 0);
 	ck_assert_double_eq_tol(9.80665 * mul + add, 1, 1e-12);
 	ck_assert_int_eq(lt_iio_unit_conv("voltage", "V", &mul, &add, err, sizeof(err)), 0);
 	ck_assert_double_eq_tol(1500 * mul + add, 1.5, 1e-12);
@@ -372,7 +372,7 @@ START_TEST(check_refuses_a_unit_the_channel_type_has_not)
 	ck_assert_int_eq(fx_check(&f, m), -EINVAL);
 	ck_assert_str_eq(f.err,
 			 "unit: IIO temp channels are in m°C; 'lx' is not one of m°C, °C, degC, K");
-	ok = fx_new_metric(&f, "a", "g", 1000000000ull);
+	ok = fx_new_metric(&f, "a", "gravity", 1000000000ull);
 	ck_assert_int_eq(fx_opt(&f, ok, "channel", "in_accel_x"), 0);
 	ck_assert_int_eq(fx_check(&f, ok), 0);
 	fx_release(&f);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The IoTCC protocol without a peer: every request as exact JSON, add_stats,
- * response parsing and matching, name and property rules, units, the local
+ * response parsing and matching, name and property rules, the local
  * ids, the state file, and a fuzz test of the response parser.
  */
 #include <errno.h>
@@ -427,7 +427,7 @@ START_TEST(responses_match_their_request_type_and_entity)
 }
 END_TEST
 
-/* ---- names, properties, units, ids ------------------------------------------------ */
+/* ---- names, properties, ids ------------------------------------------------------- */
 
 START_TEST(name_rules)
 {
@@ -460,44 +460,6 @@ START_TEST(name_rules)
 	s[255] = 'v';
 	s[256] = '\0';
 	ck_assert_int_eq(iotcc_check_text("value", s, IOTCC_VALUE_MAX, err, sizeof(err)), -EINVAL);
-}
-END_TEST
-
-static void unit_is(const char *unit, const char *prefix, const char *name)
-{
-	char p[64], n[300];
-
-	ck_assert_msg(iotcc_unit(unit, p, sizeof(p), n, sizeof(n)) == 0, "unit %s", unit);
-	ck_assert_str_eq(p, prefix);
-	ck_assert_str_eq(n, name);
-}
-
-START_TEST(units)
-{
-	char p[64], n[300];
-
-	unit_is("kPa", "kilo", "pascal");
-	unit_is("Pa", "", "pascal");
-	unit_is("m", "", "metre");
-	unit_is("mm", "milli", "metre");
-	unit_is("mV", "milli", "volt");
-	unit_is("degC", "", "degree Celsius");
-	unit_is("\xc2\xb0"
-		"C",
-		"", "degree Celsius");
-	unit_is("\xc2\xb5s", "micro", "second");
-	unit_is("us", "micro", "second");
-	unit_is("dam", "deca", "metre");
-	unit_is("cd", "", "candela");
-	unit_is("min", "", "minute");
-	unit_is("m/s", "", "metre per second");
-	unit_is("km/h", "kilo", "metre per hour");
-	unit_is("%", "", "percent");
-	unit_is("GHz", "giga", "hertz");
-	unit_is("rpm", "", "rpm");     /* unknown: kept, IoTCC accepts it */
-	unit_is("kdegC", "", "kdegC"); /* no prefix on Celsius: kept as written */
-	ck_assert_int_eq(iotcc_unit("m/s\xc2\xb2", p, sizeof(p), n, sizeof(n)), -EINVAL);
-	ck_assert_int_eq(iotcc_unit("W/(m*K)", p, sizeof(p), n, sizeof(n)), -EINVAL);
 }
 END_TEST
 
@@ -875,7 +837,6 @@ static Suite *iotcc_suite(void)
 	tcase_add_test(tc, transaction_ids_are_unpredictable_even_and_exact_in_json);
 	tcase_add_test(tc, responses_match_their_request_type_and_entity);
 	tcase_add_test(tc, name_rules);
-	tcase_add_test(tc, units);
 	tcase_add_test(tc, local_ids);
 	tcase_add_test(tc, state_round_trip);
 	tcase_add_test(tc, state_save_never_writes_through_a_planted_link);

@@ -92,6 +92,48 @@ START_TEST(every_dcc_of_a_metric_gets_the_same_batch)
 }
 END_TEST
 
+/*
+ * publish_unit: every DCC gets the converted value, on a copy (the caller's
+ * samples, the ring's records, keep the sensor's unit); aggregated or not.
+ */
+START_TEST(converting_metrics_publish_converted_copies)
+{
+	struct lt_model *m = fixture_model(2, 1, 2, 1000, 2);
+	struct fake_dcc *a = m->dccs[0]->priv, *b = m->dccs[1]->priv;
+	struct publisher p;
+	struct lt_ring *ring;
+	struct lt_sample s[] = { smp(0, 10, 1), smp(0, -40, 2), smp(1, 1.5, 3), smp(1, 2, 4) };
+
+	/* metric 0: degC -> degF, aggregated by 2; metric 1: km -> m, one by one */
+	m->metrics[0]->conv = (struct lt_unit_conv){ 1.8, 32 };
+	m->metrics[0]->convert = true;
+	m->metrics[1]->aggregation = 1;
+	m->metrics[1]->conv = (struct lt_unit_conv){ 1000, 0 };
+	m->metrics[1]->convert = true;
+	ck_assert_int_eq(lt_ring_new(1, 64, 1, &ring), 0);
+	ck_assert_int_eq(publisher_init(&p, m, ring), 0);
+	publisher_feed(&p, s, 4);
+	ck_assert_uint_eq(a->nbatches, 3);
+	ck_assert_uint_eq(b->nbatches, 3);
+	ck_assert_uint_eq(a->batches[0].metric_id, 0);
+	ck_assert_double_eq(a->batches[0].s[0].value, 50);
+	ck_assert_double_eq(a->batches[0].s[1].value, -40);
+	ck_assert_uint_eq(a->batches[0].s[1].ts_ns, 2);
+	ck_assert_uint_eq(a->batches[1].metric_id, 1);
+	ck_assert_double_eq(a->batches[1].s[0].value, 1500);
+	ck_assert_uint_eq(a->batches[2].metric_id, 1);
+	ck_assert_double_eq(a->batches[2].s[0].value, 2000);
+	for (int i = 0; i < 3; i++)
+		ck_assert_mem_eq(a->batches[i].s, b->batches[i].s,
+				 a->batches[i].n * sizeof(struct lt_sample));
+	ck_assert_double_eq(s[0].value, 10);
+	ck_assert_double_eq(s[2].value, 1.5);
+	publisher_destroy(&p);
+	lt_ring_free(ring);
+	fixture_free(m);
+}
+END_TEST
+
 START_TEST(unregistered_target_and_unknown_metric_are_counted_not_lost_silently)
 {
 	struct lt_model *m = fixture_model(1, 1, 1, 1000, 1);
@@ -374,6 +416,7 @@ static Suite *publisher_suite(void)
 	tcase_add_test(tc, pause_drain_adopt_while_producing_loses_nothing);
 	tcase_add_test(tc, metrics_aggregate_independently);
 	tcase_add_test(tc, every_dcc_of_a_metric_gets_the_same_batch);
+	tcase_add_test(tc, converting_metrics_publish_converted_copies);
 	tcase_add_test(tc, unregistered_target_and_unknown_metric_are_counted_not_lost_silently);
 	tcase_add_test(tc, pipeline_delivers_every_sample_once_in_order);
 	tcase_add_test(tc, totals_count_each_delivery_once);
