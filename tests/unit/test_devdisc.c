@@ -10,9 +10,12 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "core/config.h"
 #include "core/devdisc.h"
 #include "core/discover.h"
+#include "intree.h"
 #include "unit.h"
+#include "confdir.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -312,6 +315,180 @@ START_TEST(a_message_cannot_take_a_udev_name_or_overflow_the_set)
 }
 END_TEST
 
+/* ---- devices made from profiles -------------------------------------------------- */
+
+#define EDGE  "[edge]\nname = gw\n"
+#define DCC_G "[dcc \"g\"]\ntype = graphite\ntransport = stdout\n"
+#define STATIC                                                                                     \
+	"[device \"host\"]\ntype = sim\n[metric \"host.n\"]\ninterval = 1s\nfunction = counter\n"
+#define LM35                                                                                       \
+	"[profile \"lm35\"]\ntype = sim\ndiscovery_type = LM35\nunique_key = SN\n"                 \
+	"property.site = lab\n"                                                                    \
+	"[metric \"lm35.temp\"]\nfunction = sine\ninterval = 100ms\n"
+
+/* Load @text with the discovered devices of @d; @errors gets the problems (NULL: must load). */
+static struct lt_model *load(const char *text, const struct lt_discovery *d, char **errors)
+{
+	struct lt_model *m = NULL;
+	struct lt_conf *c;
+	char *err = NULL;
+	int r;
+
+	confdir_put(text);
+	ck_assert_int_eq(config_read(confdir_conf, &c), 0);
+	r = config_build(c, confdir_mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
+	config_free(c);
+	if (errors) {
+		*errors = err;
+	} else {
+		ck_assert_msg(r == 0, "%s", err ? err : "");
+		ck_assert_ptr_nonnull(m);
+		free(err);
+	}
+	return m;
+}
+
+static void announce(struct lt_discovery *d, const char *name, unsigned n, const char *const *k,
+		     const char *const *v)
+{
+	struct lt_discover_notes nt;
+
+	ck_assert_int_ge(lt_discovery_message(d, name, "LM35", "lm35", n, k, v, T0, &nt), 0);
+}
+
+START_TEST(a_profile_maps_a_discovery_type_and_its_unique_key)
+{
+	struct lt_model *m =
+		load(EDGE DCC_G STATIC LM35 "[discovery]\npipe = /run/x/d.fifo\n", NULL, NULL);
+
+	ck_assert_uint_eq(m->ndevices, 1);
+	ck_assert_uint_eq(m->nprofiles, 1);
+	ck_assert_uint_eq(m->discovery.ntypes, 1);
+	ck_assert_str_eq(m->discovery.types[0].type, "LM35");
+	ck_assert_str_eq(m->discovery.types[0].unique_key, "SN");
+	ck_assert_str_eq(m->discovery.profiles[0], "lm35");
+	ck_assert_str_eq(m->discovery.pipe, "/run/x/d.fifo");
+	model_free(m);
+	/* Without [discovery] there is no pipe. */
+	m = load(EDGE DCC_G STATIC LM35, NULL, NULL);
+	ck_assert_ptr_null(m->discovery.pipe);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(an_announced_device_is_made_from_its_profile_with_its_properties)
+{
+	struct lt_discovery d;
+	const char *k[] = { "fw", "site" }, *v[] = { "1.2", "elsewhere" };
+	struct lt_model *m;
+	struct lt_device *dev;
+	struct lt_metric *mt;
+
+	lt_discovery_init(&d);
+	announce(&d, "LM35_12345", 2, k, v);
+	m = load(EDGE DCC_G STATIC LM35, &d, NULL);
+	ck_assert_uint_eq(m->ndevices, 2);
+	dev = model_find_device(m, "LM35_12345");
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_str_eq(dev->drv->name, "sim");
+	/* The discovery keys are the profile's, not the device's. */
+	ck_assert_ptr_null(strstr(dev->conf, "discovery_type"));
+	ck_assert_ptr_null(strstr(dev->conf, "unique_key"));
+	/* The profile's property wins over the message's. */
+	ck_assert_uint_eq(dev->nprops, 2);
+	ck_assert_str_eq(dev->props[0].key, "site");
+	ck_assert_str_eq(dev->props[0].value, "lab");
+	ck_assert_str_eq(dev->props[1].key, "fw");
+	ck_assert_str_eq(dev->props[1].value, "1.2");
+	mt = model_find_metric(m, "LM35_12345.temp");
+	ck_assert_ptr_nonnull(mt);
+	ck_assert_uint_eq(mt->interval_ns, 100 * 1000000ull);
+	model_free(m);
+	lt_discovery_free(&d);
+}
+END_TEST
+
+START_TEST(an_announced_device_that_does_not_fit_is_left_out)
+{
+	struct lt_discovery d;
+	const char *k[LT_DEVICE_PROPERTIES_MAX], *v[LT_DEVICE_PROPERTIES_MAX];
+	char keys[LT_DEVICE_PROPERTIES_MAX][8];
+	struct lt_model *m;
+
+	for (unsigned i = 0; i < LT_DEVICE_PROPERTIES_MAX; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%02u", i);
+		k[i] = keys[i];
+		v[i] = "v";
+	}
+	lt_discovery_init(&d);
+	/* 32 of its own and the profile's site: one too many. */
+	announce(&d, "LM35_1", LT_DEVICE_PROPERTIES_MAX, k, v);
+	/* Named like a configured device. */
+	ck_assert_int_eq(lt_discovery_message(&d, "host", "LM35", "lm35", 0, NULL, NULL, T0,
+					      &(struct lt_discover_notes){ 0 }),
+			 1);
+	m = load(EDGE DCC_G STATIC LM35, &d, NULL);
+	ck_assert_uint_eq(m->ndevices, 1);
+	ck_assert_ptr_null(model_find_device(m, "LM35_1"));
+	model_free(m);
+	/* A profile that lost its discovery_type makes none either. */
+	lt_discovery_free(&d);
+	announce(&d, "LM35_2", 0, NULL, NULL);
+	m = load(EDGE DCC_G STATIC "[profile \"lm35\"]\ntype = sim\ndiscovery_type = LM36\n"
+				   "unique_key = SN\n",
+		 &d, NULL);
+	ck_assert_uint_eq(m->ndevices, 1);
+	model_free(m);
+	lt_discovery_free(&d);
+}
+END_TEST
+
+START_TEST(discovery_configuration_errors_name_their_line)
+{
+	char *err;
+
+	ck_assert_ptr_null(
+		load(EDGE "[profile \"a\"]\ntype = sim\ndiscovery_type = LM35\n", NULL, &err));
+	ck_assert_msg(strstr(err, "liotad.conf:5: [profile \"a\"]: discovery_type needs "
+				  "unique_key too"),
+		      "%s", err);
+	free(err);
+	ck_assert_ptr_null(load(EDGE "[profile \"a\"]\ntype = sim\nunique_key = SN\n", NULL, &err));
+	ck_assert_msg(
+		strstr(err, "liotad.conf:5: [profile \"a\"]: unique_key needs discovery_type"),
+		"%s", err);
+	free(err);
+	ck_assert_ptr_null(load(EDGE "[profile \"a\"]\ntype = sim\ndiscovery_type = LM.35\n"
+				     "unique_key = SN\n",
+				NULL, &err));
+	ck_assert_msg(strstr(err, "liotad.conf:5: discovery_type: 'LM.35'"), "%s", err);
+	free(err);
+	ck_assert_ptr_null(load(EDGE "[profile \"a\"]\ntype = sim\ndiscovery_type = LM35\n"
+				     "unique_key = S N\n",
+				NULL, &err));
+	ck_assert_msg(strstr(err, "liotad.conf:6: unique_key: 'S N'"), "%s", err);
+	free(err);
+	ck_assert_ptr_null(load(EDGE LM35 "[profile \"b\"]\ntype = sim\ndiscovery_type = LM35\n"
+					  "unique_key = ID\n",
+				NULL, &err));
+	ck_assert_msg(strstr(err, "liotad.conf:13: discovery_type: LM35 is the type of [profile "
+				  "\"lm35\"] already"),
+		      "%s", err);
+	free(err);
+	/* The driver checks the profile's keys as a device's, before any message. */
+	ck_assert_ptr_null(load(EDGE "[profile \"a\"]\ntype = sim\ndiscovery_type = LM35\n"
+				     "unique_key = SN\nbogus = 1\n",
+				NULL, &err));
+	ck_assert_msg(strstr(err, "liotad.conf:7: unknown key 'bogus'"), "%s", err);
+	free(err);
+	ck_assert_ptr_null(load(EDGE "[discovery]\npipe = relative.fifo\nmqtt = x\n", NULL, &err));
+	ck_assert_msg(strstr(err, "liotad.conf:4: pipe: 'relative.fifo' is not the absolute path"),
+		      "%s", err);
+	ck_assert_msg(strstr(err, "liotad.conf:5: unknown key 'mqtt' in [discovery]"), "%s", err);
+	free(err);
+}
+END_TEST
+
 static Suite *devdisc_suite(void)
 {
 	Suite *s = suite_create("devdisc");
@@ -337,7 +514,15 @@ static Suite *devdisc_suite(void)
 	tcase_add_test(tc, a_message_adds_a_device_and_a_second_updates_it);
 	tcase_add_test(tc, a_message_cannot_take_a_udev_name_or_overflow_the_set);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("profiles");
+	tcase_add_checked_fixture(tc, confdir_setup, confdir_teardown);
+	tcase_add_test(tc, a_profile_maps_a_discovery_type_and_its_unique_key);
+	tcase_add_test(tc, an_announced_device_is_made_from_its_profile_with_its_properties);
+	tcase_add_test(tc, an_announced_device_that_does_not_fit_is_left_out);
+	tcase_add_test(tc, discovery_configuration_errors_name_their_line);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
-LT_UNIT_MAIN(devdisc_suite)
+LT_UNIT_MAIN_INTREE(devdisc_suite)
