@@ -41,8 +41,7 @@ static const char *shown(char *buf, size_t size, const char *s)
 	return buf;
 }
 
-/* 1 to @max characters of @chars. */
-static bool made_of(const char *s, const char *chars, size_t max)
+bool lt_devdisc_word(const char *s, const char *chars, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -96,14 +95,14 @@ static int members_take(json_t *obj, const char *type, const struct lt_devdisc_t
 	{
 		const char *value;
 
-		if (!made_of(key, LT_DEVDISC_KEY_CHARS, LT_PROPERTY_KEY_MAX))
+		if (!lt_devdisc_word(key, LT_DEVDISC_KEY_CHARS, LT_PROPERTY_KEY_MAX))
 			return refuse(why, whylen, "%s: key '%s': use 1 to %d of A-Z a-z 0-9 _ -",
 				      type, shown(s, sizeof(s), key), LT_PROPERTY_KEY_MAX);
 		if (!json_is_string(v))
 			return refuse(why, whylen, "%s: %s: the value is not a string", type, key);
 		value = json_string_value(v);
 		if (strlen(value) != json_string_length(v) ||
-		    !made_of(value, LT_DEVDISC_VALUE_CHARS, LT_PROPERTY_VALUE_MAX))
+		    !lt_devdisc_word(value, LT_DEVDISC_VALUE_CHARS, LT_PROPERTY_VALUE_MAX))
 			return refuse(why, whylen,
 				      "%s: %s: value '%s': use 1 to %d of A-Z a-z 0-9 . _ -", type,
 				      key, shown(s, sizeof(s), value), LT_PROPERTY_VALUE_MAX);
@@ -165,7 +164,7 @@ int lt_devdisc_parse(const char *buf, size_t len, const struct lt_devdisc_type *
 		goto out;
 	}
 	json_object_foreach(root, type, obj) break;
-	if (!made_of(type, LT_DEVDISC_KEY_CHARS, LT_NAME_LEN_MAX)) {
+	if (!lt_devdisc_word(type, LT_DEVDISC_KEY_CHARS, LT_NAME_LEN_MAX)) {
 		refuse(why, whylen, "device type '%s': use 1 to %d of A-Z a-z 0-9 _ -",
 		       shown(s, sizeof(s), type), LT_NAME_LEN_MAX);
 		goto out;

@@ -55,6 +55,9 @@ struct lt_devdisc_msg {
 int lt_devdisc_parse(const char *buf, size_t len, const struct lt_devdisc_type *types,
 		     unsigned ntypes, struct lt_devdisc_msg *out, char *why, size_t whylen);
 
+/* @s is 1 to @max of @chars (the state file checks what it reads back with it). */
+bool lt_devdisc_word(const char *s, const char *chars, size_t max);
+
 /*
  * The limit on logged refusals: the first LT_DEVDISC_LOG_BURST of each
  * window of LT_DEVDISC_LOG_WINDOW_NS are logged, the rest counted.

@@ -397,6 +397,7 @@ int lt_discovery_message(struct lt_discovery *d, const char *name, const char *d
 		in->profile = xstrdup(profile);
 		note(notes, LOG_INFO, "%s: properties updated", name);
 		mark(d, now_ns, true);
+		d->msg_changes++;
 		return 1;
 	}
 	if (d->ninst == LT_DISCOVER_MAX) {
@@ -415,6 +416,7 @@ int lt_discovery_message(struct lt_discovery *d, const char *name, const char *d
 	msg_props_set(in, nprops, keys, values);
 	note(notes, LOG_INFO, "%s discovered: made from [profile \"%s\"]", name, profile);
 	mark(d, now_ns, true);
+	d->msg_changes++;
 	return 1;
 }
 

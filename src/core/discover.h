@@ -79,6 +79,7 @@ struct lt_discovery {
 	bool dirty;
 	bool loud; /* a change of the burst was logged: its apply is logged too */
 	uint64_t first_ns, last_ns, applied_ns;
+	uint64_t msg_changes; /* changes lt_discovery_message() made: the state file's cue */
 };
 
 /* What an event means for the log: up to four lines, each with its priority. */
