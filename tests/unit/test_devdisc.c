@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/devdisc.h"
+#include "core/devdisc_state.h"
 #include "core/discover.h"
 #include "intree.h"
 #include "unit.h"
@@ -315,6 +316,63 @@ START_TEST(a_message_cannot_take_a_udev_name_or_overflow_the_set)
 }
 END_TEST
 
+/* ---- the state file ------------------------------------------------------------- */
+
+START_TEST(the_state_file_keeps_announced_devices_only)
+{
+	struct lt_discovery *d = malloc(sizeof(*d)), *e = malloc(sizeof(*e));
+	struct lt_discover_notes nt;
+	struct lt_udev_dev u = { .action = "add",
+				 .syspath = "/sys/devices/iio/iio:device0",
+				 .subsystem = "iio",
+				 .sysname = "iio:device0",
+				 .devnode = "/dev/iio:device0",
+				 .profile = "thermo" };
+	const char *k[] = { "fw", "vendor" }, *v[] = { "1.2", "TI" };
+	char path[128], err[512];
+
+	snprintf(path, sizeof(path), "%s/discovered.json", confdir);
+	lt_discovery_init(d);
+	lt_discovery_init(e);
+	/* No file yet: nothing, and no error. */
+	ck_assert_int_eq(lt_devdisc_state_load(path, e, T0, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_discovery_event(d, &u, T0, &nt), 1);
+	ck_assert_int_eq(lt_discovery_message(d, "LM35_1", "LM35", "lm35", 2, k, v, T0, &nt), 1);
+	ck_assert_int_eq(lt_discovery_message(d, "LM35_2", "LM35", "lm35", 0, NULL, NULL, T0, &nt),
+			 1);
+	ck_assert_int_eq(lt_devdisc_state_save(path, d, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_devdisc_state_load(path, e, T0, err, sizeof(err)), 2);
+	ck_assert_uint_eq(e->ninst, 2);
+	ck_assert_str_eq(e->inst[0].name, "LM35_1");
+	ck_assert(e->inst[0].message);
+	ck_assert_str_eq(e->inst[0].profile, "lm35");
+	ck_assert_str_eq(e->inst[0].dtype, "LM35");
+	ck_assert_uint_eq(e->inst[0].nmsgprops, 2);
+	ck_assert_str_eq(e->inst[0].msg_keys[1], "vendor");
+	ck_assert_str_eq(e->inst[0].msg_values[1], "TI");
+	ck_assert_uint_eq(e->inst[1].nmsgprops, 0);
+	lt_discovery_free(e);
+
+	/* What liotad could not have written: refused whole, nothing added. */
+	confdir_write(path, "{\"version\": 1, \"devices\": [{\"name\": \"LM35_1\", \"type\": "
+			    "\"LM35\", \"profile\": \"lm35\", \"properties\": {}}, {\"name\": "
+			    "\"x/y\", \"type\": \"LM35\", \"profile\": \"lm35\", "
+			    "\"properties\": {}}]}");
+	ck_assert_int_eq(lt_devdisc_state_load(path, e, T0, err, sizeof(err)), -EBADMSG);
+	ck_assert_msg(strstr(err, "device 2 is not valid"), "%s", err);
+	ck_assert_uint_eq(e->ninst, 0);
+	confdir_write(path, "{\"version\": 1, \"devices\": [");
+	ck_assert_int_eq(lt_devdisc_state_load(path, e, T0, err, sizeof(err)), -EBADMSG);
+	ck_assert_msg(strstr(err, "discovered.json:1: "), "%s", err);
+	confdir_write(path, "{\"version\": 2, \"devices\": []}");
+	ck_assert_int_eq(lt_devdisc_state_load(path, e, T0, err, sizeof(err)), -EBADMSG);
+	unlink(path);
+	lt_discovery_free(d);
+	free(d);
+	free(e);
+}
+END_TEST
+
 /* ---- devices made from profiles -------------------------------------------------- */
 
 #define EDGE  "[edge]\nname = gw\n"
@@ -521,6 +579,7 @@ static Suite *devdisc_suite(void)
 	tcase_add_test(tc, an_announced_device_is_made_from_its_profile_with_its_properties);
 	tcase_add_test(tc, an_announced_device_that_does_not_fit_is_left_out);
 	tcase_add_test(tc, discovery_configuration_errors_name_their_line);
+	tcase_add_test(tc, the_state_file_keeps_announced_devices_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
