@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "devdisc.h"
 #include "discover.h"
 #include "filter.h"
 #include "log.h"
@@ -58,14 +59,15 @@ enum sect_kind {
 	SECT_DEVICE,
 	SECT_METRIC,
 	SECT_PROFILE,
+	SECT_DISCOVERY,
 	SECT_KINDS
 };
 
-static const char *const sect_words[SECT_KINDS] = { "daemon", "edge",   "dcc",
-						    "device", "metric", "profile" };
+static const char *const sect_words[SECT_KINDS] = { "daemon", "edge",    "dcc",      "device",
+						    "metric", "profile", "discovery" };
 /* How the name is written in a header, for messages; NULL: the section has no name. */
-static const char *const sect_forms[SECT_KINDS] = { NULL,  NULL, "NAME", "NAME", "DEVICE.METRIC",
-						    "NAME" };
+static const char *const sect_forms[SECT_KINDS] = { NULL,   NULL, "NAME", "NAME", "DEVICE.METRIC",
+						    "NAME", NULL };
 
 struct raw_kv {
 	char *key;
@@ -1541,6 +1543,121 @@ static struct raw_section *metric_profile(const struct loader *ld, const struct 
 	return p;
 }
 
+/* ---- discovery messages: [discovery] and the profiles' types (devdisc.h) -- */
+
+/* The keys of a profile that say how discovery messages announce its devices. */
+static bool is_discovery_key(const char *key)
+{
+	return !strcmp(key, "discovery_type") || !strcmp(key, "unique_key");
+}
+
+/* [discovery]: where messages come from. */
+static void discovery_build(struct loader *ld)
+{
+	const struct raw_section *s = section_find(ld, SECT_DISCOVERY, NULL);
+
+	for (unsigned i = 0; s && i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+
+		if (strcmp(kv->key, "pipe") != 0) {
+			report_unknown_key(ld, s, kv);
+		} else if (kv->value[0] != '/' || kv->value[strlen(kv->value) - 1] == '/') {
+			report(ld, &kv->origin,
+			       "pipe: '%s' is not the absolute path of a file (/run/liotad/"
+			       "discovery.fifo)",
+			       kv->value);
+		} else {
+			free(ld->model->discovery.pipe);
+			ld->model->discovery.pipe = xstrdup(kv->value);
+		}
+	}
+}
+
+static bool word_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= max && strspn(s, LT_DEVDISC_KEY_CHARS) == n;
+}
+
+/*
+ * A profile with discovery_type and unique_key (liota's
+ * DEVICE_TYPE_TO_UNIQUEKEY_MAPPING) makes the devices discovery messages
+ * announce: its type joins the model's. Returns false after reporting.
+ */
+static bool profile_discovery(struct loader *ld, const struct raw_section *p,
+			      const struct raw_kv *dtype, const struct raw_kv *ukey)
+{
+	struct lt_discovery_conf *c = &ld->model->discovery;
+
+	if (!dtype || !ukey) {
+		report(ld, dtype ? &dtype->origin : &ukey->origin,
+		       "%s: %s needs %s too (a message {\"TYPE\": {\"KEY\": \"VALUE\", ...}} "
+		       "names its device by the value of its type's unique key)",
+		       p->title, dtype ? "discovery_type" : "unique_key",
+		       dtype ? "unique_key" : "discovery_type");
+		return false;
+	}
+	/* Room for "_" and one character of the unique value in a device name. */
+	if (!word_valid(dtype->value, LT_NAME_LEN_MAX - 2)) {
+		report(ld, &dtype->origin, "discovery_type: '%s': use 1 to %d of A-Z a-z 0-9 _ -",
+		       dtype->value, LT_NAME_LEN_MAX - 2);
+		return false;
+	}
+	if (!word_valid(ukey->value, LT_PROPERTY_KEY_MAX)) {
+		report(ld, &ukey->origin, "unique_key: '%s': use 1 to %d of A-Z a-z 0-9 _ -",
+		       ukey->value, LT_PROPERTY_KEY_MAX);
+		return false;
+	}
+	for (unsigned i = 0; i < c->ntypes; i++) {
+		if (strcmp(c->types[i].type, dtype->value) == 0) {
+			report(ld, &dtype->origin,
+			       "discovery_type: %s is the type of [profile \"%s\"] already",
+			       dtype->value, c->profiles[i]);
+			return false;
+		}
+	}
+	c->types = xrealloc(c->types, (c->ntypes + 1) * sizeof(*c->types));
+	c->profiles = xrealloc(c->profiles, (c->ntypes + 1) * sizeof(*c->profiles));
+	c->types[c->ntypes] =
+		(struct lt_devdisc_type){ xstrdup(dtype->value), xstrdup(ukey->value) };
+	c->profiles[c->ntypes++] = xstrdup(p->name);
+	return true;
+}
+
+/*
+ * Whether the device a message announced (@in) can be made from @p: the
+ * profile still has its type, and its properties and the profile's fit in
+ * one device. Otherwise it is logged and left out, as hardware udev finds.
+ */
+static bool message_fits(const struct raw_section *p, const struct lt_instance *in)
+{
+	const struct raw_kv *dtype = kv_find(p, "discovery_type");
+	unsigned n = 0;
+
+	if (!dtype || strcmp(dtype->value, in->dtype) != 0) {
+		lt_log(LOG_WARNING, "%s: %s has no discovery_type = %s any more: not taken",
+		       in->name, p->title, in->dtype);
+		return false;
+	}
+	for (unsigned i = 0; i < p->nkv; i++)
+		n += is_property(&p->kv[i]);
+	for (unsigned i = 0; i < in->nmsgprops; i++) {
+		char *key = xasprintf(PROPERTY_PREFIX "%s", in->msg_keys[i]);
+
+		n += !kv_find(p, key);
+		free(key);
+	}
+	if (n > LT_DEVICE_PROPERTIES_MAX) {
+		lt_log(LOG_WARNING,
+		       "%s: %u properties with those of %s, more than a device holds (%d): not "
+		       "taken",
+		       in->name, n, p->title, LT_DEVICE_PROPERTIES_MAX);
+		return false;
+	}
+	return true;
+}
+
 /*
  * Build device @name from profile @p: the profile's keys, @hwkey = @hw and
  * the udev properties of @in (NULL: none) as property.KEY (one the profile
@@ -1553,13 +1670,29 @@ static void profile_make(struct loader *ld, const struct raw_section *p, const c
 {
 	struct raw_section dev = *p;
 	char *keys[LT_DISCOVER_PROPS] = { NULL };
+	unsigned nmsg = in ? in->nmsgprops : 0;
+	char **msgkeys = xcalloc(nmsg + 1, sizeof(*msgkeys));
 
 	dev.kind = SECT_DEVICE;
 	dev.name = (char *)name;
 	dev.title = (char *)title;
-	dev.kv = xcalloc(p->nkv + 1 + LT_DISCOVER_PROPS, sizeof(*dev.kv));
-	memcpy(dev.kv, p->kv, p->nkv * sizeof(*dev.kv));
-	dev.kv[dev.nkv++] = (struct raw_kv){ (char *)hwkey, (char *)hw, p->origin, p->file };
+	dev.kv = xcalloc(p->nkv + 1 + LT_DISCOVER_PROPS + nmsg, sizeof(*dev.kv));
+	dev.nkv = 0;
+	/* The profile's keys but those saying how messages announce its devices. */
+	for (unsigned i = 0; i < p->nkv; i++)
+		if (!is_discovery_key(p->kv[i].key))
+			dev.kv[dev.nkv++] = p->kv[i];
+	/* A profile for discovery messages names its hardware itself, if any. */
+	if (hwkey)
+		dev.kv[dev.nkv++] =
+			(struct raw_kv){ (char *)hwkey, (char *)hw, p->origin, p->file };
+	/* A discovery message's properties, as udev's: the profile's own win. */
+	for (unsigned i = 0; i < nmsg; i++) {
+		msgkeys[i] = xasprintf(PROPERTY_PREFIX "%s", in->msg_keys[i]);
+		if (!kv_find(p, msgkeys[i]))
+			dev.kv[dev.nkv++] = (struct raw_kv){ msgkeys[i], in->msg_values[i],
+							     p->origin, p->file };
+	}
 	for (unsigned i = 0; in && i < LT_DISCOVER_PROPS; i++) {
 		if (!in->prop_values[i])
 			continue;
@@ -1572,6 +1705,9 @@ static void profile_make(struct loader *ld, const struct raw_section *p, const c
 	device_build(ld, &dev);
 	for (unsigned i = 0; i < LT_DISCOVER_PROPS; i++)
 		free(keys[i]);
+	for (unsigned i = 0; i < nmsg; i++)
+		free(msgkeys[i]);
+	free(msgkeys);
 	free(dev.kv);
 
 	for (unsigned i = 0; i < ld->nsects; i++) {
@@ -1605,8 +1741,9 @@ static void profile_make(struct loader *ld, const struct raw_section *p, const c
 static bool profile_check(struct loader *ld, const struct raw_section *p)
 {
 	const struct raw_kv *type = kv_find(p, "type");
+	const struct raw_kv *dtype = kv_find(p, "discovery_type"), *ukey = kv_find(p, "unique_key");
 	const struct raw_section *clash = section_find(ld, SECT_DEVICE, p->name);
-	const char *hwkey, *example;
+	const char *hwkey = NULL, *example = NULL;
 	unsigned before = ld->nerrs;
 
 	if (held_notice(p))
@@ -1622,6 +1759,14 @@ static bool profile_check(struct loader *ld, const struct raw_section *p)
 		report(ld, &p->origin, "%s: type is required (one of: iio, gpio, can, modbus)",
 		       p->title);
 		return false;
+	}
+	/* Messages announce devices of any type; the profile names the hardware itself. */
+	if (dtype || ukey) {
+		if (!profile_discovery(ld, p, dtype, ukey))
+			return false;
+		profile_make(ld, p, p->name, p->title, NULL, NULL, NULL);
+		model_drop_last_device(ld->model);
+		return ld->nerrs == before;
 	}
 	hwkey = lt_discover_hw_key(type->value, &example);
 	if (!hwkey) {
@@ -1673,7 +1818,14 @@ static void instances_build(struct loader *ld, const bool *valid)
 		if (!valid[k])
 			continue; /* reported as an error already */
 		type = kv_find(p, "type");
-		if (!lt_discover_fits(type->value, in->subsystem)) {
+		if (in->message ? !message_fits(p, in) : !!kv_find(p, "discovery_type")) {
+			if (!in->message)
+				lt_log(LOG_WARNING,
+				       "%s (%s): %s is for discovery messages, not udev: not taken",
+				       in->name, in->hw, p->title);
+			continue;
+		}
+		if (!in->message && !lt_discover_fits(type->value, in->subsystem)) {
 			lt_log(LOG_WARNING,
 			       "%s (%s): udev subsystem %s, but %s has type %s: "
 			       "not taken",
@@ -1688,7 +1840,8 @@ static void instances_build(struct loader *ld, const bool *valid)
 			continue;
 		}
 		title = xasprintf("[device \"%s\"] (made from %s)", in->name, p->title);
-		profile_make(ld, p, in->name, title, lt_discover_hw_key(type->value, NULL), in->hw,
+		profile_make(ld, p, in->name, title,
+			     in->message ? NULL : lt_discover_hw_key(type->value, NULL), in->hw,
 			     in);
 		free(title);
 	}
@@ -1703,6 +1856,7 @@ static void model_build(struct loader *ld)
 
 	daemon_build(ld);
 	edge_build(ld);
+	discovery_build(ld);
 	/* The edge's name and id as resolved: a new host name is a change too. */
 	dconf = section_conf(section_find(ld, SECT_DAEMON, NULL));
 	econf = section_conf(section_find(ld, SECT_EDGE, NULL));

@@ -77,6 +77,18 @@ void lt_discovery_init(struct lt_discovery *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void msg_props_free(struct lt_instance *in)
+{
+	for (unsigned i = 0; i < in->nmsgprops; i++) {
+		free(in->msg_keys[i]);
+		free(in->msg_values[i]);
+	}
+	free(in->msg_keys);
+	free(in->msg_values);
+	in->msg_keys = in->msg_values = NULL;
+	in->nmsgprops = 0;
+}
+
 static void instance_free(struct lt_instance *in)
 {
 	free(in->name);
@@ -86,6 +98,8 @@ static void instance_free(struct lt_instance *in)
 	free(in->syspath);
 	for (unsigned i = 0; i < LT_DISCOVER_PROPS; i++)
 		free(in->prop_values[i]);
+	msg_props_free(in);
+	free(in->dtype);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -331,10 +345,86 @@ int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint
 	return device_new(d, u, now_ns, notes);
 }
 
+/* ---- devices announced by discovery messages (devdisc.h) ---------------- */
+
+static bool msg_props_equal(const struct lt_instance *in, unsigned n, const char *const *keys,
+			    const char *const *values)
+{
+	if (in->nmsgprops != n)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(in->msg_keys[i], keys[i]) || strcmp(in->msg_values[i], values[i]))
+			return false;
+	return true;
+}
+
+static void msg_props_set(struct lt_instance *in, unsigned n, const char *const *keys,
+			  const char *const *values)
+{
+	msg_props_free(in);
+	in->msg_keys = xcalloc(n + 1, sizeof(*in->msg_keys));
+	in->msg_values = xcalloc(n + 1, sizeof(*in->msg_values));
+	for (unsigned i = 0; i < n; i++) {
+		in->msg_keys[i] = xstrdup(keys[i]);
+		in->msg_values[i] = xstrdup(values[i]);
+	}
+	in->nmsgprops = n;
+}
+
+int lt_discovery_message(struct lt_discovery *d, const char *name, const char *dtype,
+			 const char *profile, unsigned nprops, const char *const *keys,
+			 const char *const *values, uint64_t now_ns,
+			 struct lt_discover_notes *notes)
+{
+	struct lt_instance *in = NULL;
+
+	notes->n = 0;
+	for (unsigned i = 0; i < d->ninst && !in; i++)
+		if (strcmp(d->inst[i].name, name) == 0)
+			in = &d->inst[i];
+	if (in && !in->message) {
+		note(notes, LOG_WARNING,
+		     "%s: udev discovered a device of that name (%s): not taken", name,
+		     in->syspath);
+		return -EEXIST;
+	}
+	if (in) {
+		/* A second message for the device: its properties, nothing else, may change. */
+		if (strcmp(in->profile, profile) == 0 && msg_props_equal(in, nprops, keys, values))
+			return 0;
+		msg_props_set(in, nprops, keys, values);
+		free(in->profile);
+		in->profile = xstrdup(profile);
+		note(notes, LOG_INFO, "%s: properties updated", name);
+		mark(d, now_ns, true);
+		d->msg_changes++;
+		return 1;
+	}
+	if (d->ninst == LT_DISCOVER_MAX) {
+		note(notes, LOG_WARNING, "%s: %u discovered devices already: not taken", name,
+		     LT_DISCOVER_MAX);
+		return -ENOSPC;
+	}
+	in = &d->inst[d->ninst++];
+	in->name = xstrdup(name);
+	in->profile = xstrdup(profile);
+	in->hw = xstrdup(dtype);
+	in->syspath = xasprintf("message:%s", name);
+	in->message = true;
+	in->seen = true;
+	in->dtype = xstrdup(dtype);
+	msg_props_set(in, nprops, keys, values);
+	note(notes, LOG_INFO, "%s discovered: made from [profile \"%s\"]", name, profile);
+	mark(d, now_ns, true);
+	d->msg_changes++;
+	return 1;
+}
+
 void lt_discovery_resync_begin(struct lt_discovery *d)
 {
+	/* What messages announced is not udev's to forget. */
 	for (unsigned i = 0; i < d->ninst; i++)
-		d->inst[i].seen = false;
+		d->inst[i].seen = d->inst[i].message;
 }
 
 int lt_discovery_resync_end(struct lt_discovery *d, uint64_t now_ns,

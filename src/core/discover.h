@@ -51,6 +51,16 @@ struct lt_instance {
 	/* "udev_path", "vendor", "model", "serial", and their values (NULL: unknown) */
 	const char *prop_keys[LT_DISCOVER_PROPS];
 	char *prop_values[LT_DISCOVER_PROPS];
+	/*
+	 * A device announced by a discovery message (devdisc.h) rather than
+	 * udev: kept by a resync, saved in the state file. Its syspath is
+	 * "message:NAME", which no udev device has; its properties are the
+	 * message's (property.KEY), sorted by key.
+	 */
+	bool message;
+	char *dtype; /* its discovery type: "LM35" */
+	unsigned nmsgprops;
+	char **msg_keys, **msg_values;
 };
 
 struct lt_flap {
@@ -69,6 +79,7 @@ struct lt_discovery {
 	bool dirty;
 	bool loud; /* a change of the burst was logged: its apply is logged too */
 	uint64_t first_ns, last_ns, applied_ns;
+	uint64_t msg_changes; /* changes lt_discovery_message() made: the state file's cue */
 };
 
 /* What an event means for the log: up to four lines, each with its priority. */
@@ -127,6 +138,21 @@ int lt_discovery_event(struct lt_discovery *d, const struct lt_udev_dev *u, uint
 void lt_discovery_resync_begin(struct lt_discovery *d);
 int lt_discovery_resync_end(struct lt_discovery *d, uint64_t now_ns,
 			    struct lt_discover_notes *notes);
+
+/*
+ * A device announced by a discovery message, or read back from the state
+ * file: device @name of discovery type @dtype, made from [profile
+ * "@profile"], with the @nprops properties @keys = @values (sorted by
+ * key). Returns 1 when it is new or its properties changed (a burst is
+ * then pending, as for udev), 0 when it is there already as it is, or a
+ * negative errno with @notes saying why it is not taken: -EEXIST when
+ * udev has a device of that name, -ENOSPC when LT_DISCOVER_MAX devices
+ * are discovered already.
+ */
+int lt_discovery_message(struct lt_discovery *d, const char *name, const char *dtype,
+			 const char *profile, unsigned nprops, const char *const *keys,
+			 const char *const *values, uint64_t now_ns,
+			 struct lt_discover_notes *notes);
 
 /* When the pending burst is to be applied (CLOCK_MONOTONIC ns); UINT64_MAX: none pending. */
 uint64_t lt_discovery_due(const struct lt_discovery *d);

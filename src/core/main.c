@@ -7,6 +7,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "devdisc_run.h"
 #include "discover.h"
 #include "log.h"
 #include "notify.h"
@@ -437,6 +438,7 @@ int main(int argc, char **argv)
 	struct lt_discovery *disc;
 	struct lt_udev *udev = NULL;
 	struct lt_conf *conf = NULL;
+	struct devdisc_run *dd;
 	int r, sfd = -1, status = 0;
 
 	log_init("liotad");
@@ -454,16 +456,25 @@ int main(int argc, char **argv)
 	}
 	disc = xmalloc(sizeof(*disc));
 	lt_discovery_init(disc);
+	dd = xmalloc(sizeof(*dd));
+	devdisc_run_init(dd, disc);
 	if (!o.check)
 		udev = discovery_start(disc);
 	config_read(path, &conf);
 	model = build(conf, false, disc, NULL, 0);
+	/* The devices discovery messages announced before a restart are in the first model. */
+	if (model && !o.check && devdisc_restore(dd, model) > 0) {
+		model_free(model);
+		model = build(conf, false, disc, NULL, 0);
+		lt_discovery_applied(disc, lt_mono_ns());
+	}
 	if (!model) {
 		fprintf(stderr, "liotad: %s: configuration invalid; not starting\n", path);
 		config_free(conf);
 		lt_udev_close(udev);
 		lt_discovery_free(disc);
 		free(disc);
+		free(dd);
 		free(found);
 		return 1;
 	}
@@ -480,6 +491,7 @@ int main(int argc, char **argv)
 		pkg_unload_all();
 		config_free(conf);
 		free(disc);
+		free(dd);
 		free(found);
 		return 0;
 	}
@@ -528,6 +540,10 @@ int main(int argc, char **argv)
 	}
 	started_msg(model, path);
 	notify_init(&notify);
+	if (devdisc_sync(dd, model) < 0) {
+		status = 3;
+		goto out_stop;
+	}
 
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
@@ -535,16 +551,21 @@ int main(int argc, char **argv)
 
 	for (bool run = true; run;) {
 		/* The control socket is served here without blocking (control.h). */
-		struct pollfd pf[2 + CONTROL_POLLFDS] = { { .fd = sfd, .events = POLLIN },
-							  { .fd = udev ? lt_udev_fd(udev) : -1,
-							    .events = POLLIN } };
+		struct pollfd pf[3 + CONTROL_POLLFDS] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = udev ? lt_udev_fd(udev) : -1, .events = POLLIN },
+			{ .fd = devdisc_fd(dd), .events = POLLIN }
+		};
 		uint64_t now = lt_mono_ns();
 		int timeout = notify_timeout_ms(&notify, now);
 		int due_ms = ms_until(lt_discovery_due(disc), now);
 
 		if (due_ms >= 0 && (timeout < 0 || due_ms < timeout))
 			timeout = due_ms;
-		control_pollfds(ctl, pf + 2, &timeout);
+		due_ms = ms_until(devdisc_due(dd), now);
+		if (due_ms >= 0 && (timeout < 0 || due_ms < timeout))
+			timeout = due_ms;
+		control_pollfds(ctl, pf + 3, &timeout);
 		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
 		notify_tick(&notify, d, generation, lt_mono_ns());
@@ -556,7 +577,7 @@ int main(int argc, char **argv)
 						   .reloads = reloads,
 						   .package = package_cmd,
 						   .package_arg = &rs };
-			control_dispatch(ctl, pf + 2, &ctx);
+			control_dispatch(ctl, pf + 3, &ctx);
 			if (!d) { /* a package command restarted everything, and that failed */
 				status = 3;
 				break;
@@ -564,6 +585,9 @@ int main(int argc, char **argv)
 		}
 		if (pf[1].revents)
 			discovery_read(&udev, disc, pf[1].revents);
+		if (pf[2].revents)
+			devdisc_read(dd, model);
+		devdisc_tick(dd, lt_mono_ns());
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
 			reload(path, &conf, disc, false, "udev", &model, &d, &past, &generation,
 			       err, sizeof(err));
@@ -572,6 +596,8 @@ int main(int argc, char **argv)
 				status = 3;
 				break;
 			}
+			devdisc_sync(dd, model);
+			devdisc_save(dd);
 		}
 		if (!(pf[0].revents & POLLIN))
 			continue;
@@ -589,6 +615,8 @@ int main(int argc, char **argv)
 				if (!d) {
 					status = 3;
 					run = false;
+				} else {
+					devdisc_sync(dd, model);
 				}
 			} else {
 				lt_log(LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
@@ -596,7 +624,9 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+out_stop:
 	sd_notify(0, "STOPPING=1");
+	devdisc_run_close(dd);
 	daemon_stop(d, &past);
 	summary(&past, t0);
 out_sock:
@@ -611,6 +641,7 @@ out_model:
 	lt_udev_close(udev);
 	lt_discovery_free(disc);
 	free(disc);
+	free(dd);
 	free(found);
 	return status;
 }

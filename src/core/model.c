@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "devdisc.h"
 
 struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name)
 {
@@ -115,6 +116,18 @@ static void dcc_free(struct lt_dcc *dcc)
 	free(dcc);
 }
 
+static void discovery_conf_free(struct lt_discovery_conf *c)
+{
+	for (unsigned i = 0; i < c->ntypes; i++) {
+		free((char *)c->types[i].type);
+		free((char *)c->types[i].unique_key);
+		free(c->profiles[i]);
+	}
+	free(c->types);
+	free(c->profiles);
+	free(c->pipe);
+}
+
 void model_free(struct lt_model *m)
 {
 	if (!m)
@@ -138,5 +151,6 @@ void model_free(struct lt_model *m)
 	free(m->daemon.state_dir);
 	free(m->daemon.package_dir);
 	free(m->daemon.packages);
+	discovery_conf_free(&m->discovery);
 	free(m);
 }

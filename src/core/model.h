@@ -140,6 +140,16 @@ struct lt_daemon_conf {
 	char *packages;    /* "NAME[@SHA256], ..." loaded at start; NULL = none */
 };
 
+struct lt_devdisc_type;
+
+/* Device discovery by message (devdisc.h): [discovery] and the types of the [profile] sections. */
+struct lt_discovery_conf {
+	char *pipe;                    /* [discovery] pipe, the named pipe; NULL: none */
+	struct lt_devdisc_type *types; /* [profile] discovery_type and unique_key, owned */
+	char **profiles;               /* the [profile] of each type */
+	unsigned ntypes;
+};
+
 struct lt_model {
 	struct lt_edge_system edge;
 	struct lt_daemon_conf daemon;
@@ -154,8 +164,9 @@ struct lt_model {
 	struct lt_metric **metrics;
 	unsigned nmetrics;
 	unsigned nprofiles; /* [profile] sections: checked, never sampled themselves */
-	char *core_conf;    /* [daemon] and [edge] keys, canonical: a change restarts all */
-	char **files;       /* configuration files read, in order (also owns origin strings) */
+	struct lt_discovery_conf discovery;
+	char *core_conf; /* [daemon] and [edge] keys, canonical: a change restarts all */
+	char **files;    /* configuration files read, in order (also owns origin strings) */
 	unsigned nfiles;
 };
 
