@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/discover.h"
 
 static char confdir[64], confdir_conf[96], confdir_mid[96];
 
@@ -57,6 +58,32 @@ static inline struct lt_model *confdir_load(const char *text, char **errors)
 	confdir_put(text);
 	*errors = NULL;
 	config_load(confdir_conf, confdir_mid, &m, errors);
+	return m;
+}
+
+/*
+ * Load liotad.conf holding @text with the discovered devices of @d (NULL:
+ * none); @errors gets the problems, or NULL: it must load.
+ */
+static inline struct lt_model *confdir_load_found(const char *text, const struct lt_discovery *d,
+						  char **errors)
+{
+	struct lt_model *m = NULL;
+	struct lt_conf *c;
+	char *err = NULL;
+	int r;
+
+	confdir_put(text);
+	ck_assert_int_eq(config_read(confdir_conf, &c), 0);
+	r = config_build(c, confdir_mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
+	config_free(c);
+	if (errors) {
+		*errors = err;
+	} else {
+		ck_assert_msg(r == 0, "%s", err ? err : "");
+		ck_assert_ptr_nonnull(m);
+		free(err);
+	}
 	return m;
 }
 

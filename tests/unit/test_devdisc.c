@@ -384,26 +384,10 @@ END_TEST
 	"property.site = lab\n"                                                                    \
 	"[metric \"lm35.temp\"]\nfunction = sine\ninterval = 100ms\n"
 
-/* Load @text with the discovered devices of @d; @errors gets the problems (NULL: must load). */
+/* Load @text with the discovered devices of @d (confdir.h). */
 static struct lt_model *load(const char *text, const struct lt_discovery *d, char **errors)
 {
-	struct lt_model *m = NULL;
-	struct lt_conf *c;
-	char *err = NULL;
-	int r;
-
-	confdir_put(text);
-	ck_assert_int_eq(config_read(confdir_conf, &c), 0);
-	r = config_build(c, confdir_mid, d ? d->inst : NULL, d ? d->ninst : 0, &m, &err);
-	config_free(c);
-	if (errors) {
-		*errors = err;
-	} else {
-		ck_assert_msg(r == 0, "%s", err ? err : "");
-		ck_assert_ptr_nonnull(m);
-		free(err);
-	}
-	return m;
+	return confdir_load_found(text, d, errors);
 }
 
 static void announce(struct lt_discovery *d, const char *name, unsigned n, const char *const *k,
