@@ -34,6 +34,7 @@
 #include "pkg_hold.h"
 #include "trust.h"
 #include "units.h"
+#include "transport/mqtt.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -1551,15 +1552,104 @@ static bool is_discovery_key(const char *key)
 	return !strcmp(key, "discovery_type") || !strcmp(key, "unique_key");
 }
 
+/*
+ * The keys of the transport that mean nothing to a client that only
+ * subscribes: refused rather than taken and ignored.
+ */
+static bool mqtt_key_unused(const char *key)
+{
+	return !strncmp(key, "spool", 5) || !strcmp(key, "queue_size");
+}
+
+/*
+ * [discovery] mqtt.KEY: the MQTT endpoint. mqtt.topic is discovery's own;
+ * the other keys are the transport's (as a `type = mqtt` DCC's), parsed by
+ * transport-mqtt, which is loaded for them. Returns false after reporting.
+ */
+static bool discovery_mqtt(struct loader *ld, const struct raw_section *s)
+{
+	struct lt_discovery_conf *c = &ld->model->discovery;
+	const struct lt_mqtt_api *api;
+	char err[512] = "", *keys;
+	int r;
+
+	if (pkg_held(LT_MQTT_PACKAGE)) {
+		lt_log(LOG_NOTICE, "%s:%d: [discovery] mqtt.* left out: %s unloaded by liotactl",
+		       s->origin.file, s->origin.line, LT_MQTT_PACKAGE);
+		return true;
+	}
+	r = pkg_load(LT_MQTT_PACKAGE, NULL, err, sizeof(err));
+	if (r < 0 || !(api = pkg_api(LT_MQTT_PACKAGE))) {
+		report(ld, &s->origin, "[discovery] mqtt: %s",
+		       r < 0 ? err : LT_MQTT_PACKAGE " provides no API");
+		return false;
+	}
+	if (!(c->mqtt = api->conf_new())) {
+		report(ld, &s->origin, "[discovery] mqtt: out of memory");
+		return false;
+	}
+	c->mqtt_api = api;
+	/*
+	 * The owner's settings (transport/mqtt.h): a message up to twice the
+	 * bound arrives and is refused with its reason; the broker drops a
+	 * larger one (MQTT 5's maximum packet size).
+	 */
+	c->mqtt->max_incoming = 2 * LT_DEVDISC_MSG_MAX;
+	snprintf(c->mqtt->log_name, sizeof(c->mqtt->log_name), "discovery mqtt");
+	/* The client id is made from the edge id: a new one is a new client. */
+	keys = section_conf(s);
+	c->mqtt_canon = xasprintf("edge=%s\n%s", ld->model->edge.id, keys);
+	free(keys);
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct raw_kv *kv = &s->kv[i];
+		const char *key = kv->key + 5;
+
+		if (strncmp(kv->key, "mqtt.", 5) != 0)
+			continue;
+		err[0] = '\0';
+		if (!strcmp(key, "topic")) {
+			if (lt_devdisc_topic_check(kv->value, err, sizeof(err)) < 0)
+				report(ld, &kv->origin, "%s: '%s': %s", kv->key, kv->value, err);
+			free(c->mqtt_topic);
+			c->mqtt_topic = xstrdup(kv->value);
+		} else if (mqtt_key_unused(key)) {
+			report(ld, &kv->origin,
+			       "%s: discovery only receives: it has nothing to queue or spool",
+			       kv->key);
+		} else if ((r = api->conf_option(c->mqtt, key, kv->value, err, sizeof(err))) ==
+			   -ENOENT) {
+			report(ld, &kv->origin,
+			       "unknown key '%s' in %s (mqtt.topic, or a key of the MQTT "
+			       "transport, as in a `type = mqtt` DCC: host, port, username, "
+			       "tls...)",
+			       kv->key, s->title);
+		} else if (r < 0) {
+			report(ld, &kv->origin, "%s: %s", kv->key, *err ? err : strerror(-r));
+		}
+	}
+	/* One topic per gateway by default: devices announce themselves to their own edge. */
+	if (!c->mqtt_topic)
+		c->mqtt_topic = xasprintf("liotad/%s/discovery", ld->model->edge.name);
+	err[0] = '\0';
+	if ((r = api->conf_check(c->mqtt, NULL, err, sizeof(err))) < 0) {
+		report(ld, &s->origin, "%s: mqtt: %s", s->title, *err ? err : strerror(-r));
+		return false;
+	}
+	return true;
+}
+
 /* [discovery]: where messages come from. */
 static void discovery_build(struct loader *ld)
 {
 	const struct raw_section *s = section_find(ld, SECT_DISCOVERY, NULL);
+	bool mqtt = false;
 
 	for (unsigned i = 0; s && i < s->nkv; i++) {
 		const struct raw_kv *kv = &s->kv[i];
 
-		if (strcmp(kv->key, "pipe") != 0) {
+		if (!strncmp(kv->key, "mqtt.", 5)) {
+			mqtt = true;
+		} else if (strcmp(kv->key, "pipe") != 0) {
 			report_unknown_key(ld, s, kv);
 		} else if (kv->value[0] != '/' || kv->value[strlen(kv->value) - 1] == '/') {
 			report(ld, &kv->origin,
@@ -1571,6 +1661,8 @@ static void discovery_build(struct loader *ld)
 			ld->model->discovery.pipe = xstrdup(kv->value);
 		}
 	}
+	if (mqtt)
+		discovery_mqtt(ld, s);
 }
 
 static bool word_valid(const char *s, size_t max)

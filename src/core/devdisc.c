@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Device discovery by message, the pure part (devdisc.h): parsing, the log limit. */
 #include "devdisc.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
@@ -213,4 +214,26 @@ unsigned lt_devdisc_limit_flush(struct lt_devdisc_limit *l, uint64_t now_ns)
 	l->window_ns = 0;
 	l->logged = l->suppressed = 0;
 	return n;
+}
+
+int lt_devdisc_topic_check(const char *t, char *why, size_t whylen)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > LT_DEVDISC_TOPIC_MAX)
+		return refuse(why, whylen, "a topic filter has 1 to %d bytes",
+			      LT_DEVDISC_TOPIC_MAX);
+	for (size_t i = 0; i < n; i++) {
+		bool start = i == 0 || t[i - 1] == '/', end = i + 1 == n || t[i + 1] == '/';
+
+		if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+			return refuse(why, whylen, "a control character at byte %zu", i + 1);
+		if (t[i] == '+' && !(start && end))
+			return refuse(why, whylen, "'+' must be a whole level (a/+/b)");
+		if (t[i] == '#' && !(start && i + 1 == n))
+			return refuse(why, whylen, "'#' must be the whole last level (a/b/#)");
+	}
+	if (!lt_utf8_ok(t, n))
+		return refuse(why, whylen, "not UTF-8");
+	return 0;
 }

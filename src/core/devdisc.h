@@ -55,6 +55,17 @@ struct lt_devdisc_msg {
 int lt_devdisc_parse(const char *buf, size_t len, const struct lt_devdisc_type *types,
 		     unsigned ntypes, struct lt_devdisc_msg *out, char *why, size_t whylen);
 
+/* Bytes of an MQTT topic filter at most (the protocol's UTF-8 string). */
+#define LT_DEVDISC_TOPIC_MAX 65535
+
+/*
+ * Is @t a valid MQTT topic filter for [discovery] mqtt.topic: 1 to
+ * LT_DEVDISC_TOPIC_MAX bytes of UTF-8 without NUL or control characters,
+ * '+' and '#' each a whole level, '#' only the last. 0, or -EINVAL with the
+ * reason in @why.
+ */
+int lt_devdisc_topic_check(const char *t, char *why, size_t whylen);
+
 /* @s is 1 to @max of @chars (the state file checks what it reads back with it). */
 bool lt_devdisc_word(const char *s, const char *chars, size_t max);
 

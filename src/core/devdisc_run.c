@@ -22,6 +22,7 @@ void devdisc_run_close(struct devdisc_run *r)
 {
 	lt_devdisc_pipe_close(r->pipe);
 	r->pipe = NULL;
+	devdisc_mqtt_close(r);
 }
 
 static int state_path(char *buf, size_t len)
@@ -56,7 +57,8 @@ int devdisc_restore(struct devdisc_run *r, const struct lt_model *m)
 	return n;
 }
 
-int devdisc_sync(struct devdisc_run *r, const struct lt_model *m)
+/* The pipe as @m says. */
+static int pipe_sync(struct devdisc_run *r, const struct lt_model *m)
 {
 	const char *want = m->discovery.pipe;
 	char err[PATH_MAX + 256];
@@ -65,7 +67,8 @@ int devdisc_sync(struct devdisc_run *r, const struct lt_model *m)
 		return 0;
 	if (r->pipe)
 		lt_log(LOG_INFO, "discovery: pipe %s closed", lt_devdisc_pipe_path(r->pipe));
-	devdisc_run_close(r);
+	lt_devdisc_pipe_close(r->pipe);
+	r->pipe = NULL;
 	if (!want)
 		return 0;
 	if (lt_devdisc_pipe_open(want, &r->pipe, err, sizeof(err)) < 0) {
@@ -74,6 +77,13 @@ int devdisc_sync(struct devdisc_run *r, const struct lt_model *m)
 	}
 	lt_log(LOG_INFO, "discovery: reading messages from pipe %s", want);
 	return 0;
+}
+
+int devdisc_sync(struct devdisc_run *r, const struct lt_model *m)
+{
+	int a = pipe_sync(r, m), b = devdisc_mqtt_sync(r, m);
+
+	return a < 0 || b < 0 ? -1 : 0;
 }
 
 int devdisc_fd(const struct devdisc_run *r)
@@ -102,23 +112,28 @@ static void limited(struct lt_devdisc_limit *l, const char *what, int prio, cons
 	lt_log(prio, "discovery: %s", text);
 }
 
-static void on_line(void *ctx, const char *line, size_t len, bool too_long)
+void devdisc_take(struct devdisc_run *r, const char *from, const char *buf, size_t len,
+		  bool too_long)
 {
-	struct devdisc_run *r = ctx;
 	const struct lt_discovery_conf *c = &r->model->discovery;
 	const char *keys[LT_DEVICE_PROPERTIES_MAX], *values[LT_DEVICE_PROPERTIES_MAX];
 	struct lt_devdisc_msg *m = &r->msg;
 	struct lt_discover_notes nt;
 	char why[512];
+	/* The pipe's messages are named as before; another endpoint's say where they came from. */
+	const char *pre = strcmp(from, "pipe") ? " (" : "", *post = *pre ? ")" : "";
 
+	if (!*pre)
+		from = "";
 	if (too_long) {
 		limited(&r->refusals, "refused messages", LOG_WARNING,
-			"message refused: longer than %d bytes (dropped up to its newline)",
-			LT_DEVDISC_MSG_MAX);
+			"message refused: longer than %d bytes (dropped%s)%s%s%s",
+			LT_DEVDISC_MSG_MAX, *pre ? "" : " up to its newline", pre, from, post);
 		return;
 	}
-	if (lt_devdisc_parse(line, len, c->types, c->ntypes, m, why, sizeof(why)) < 0) {
-		limited(&r->refusals, "refused messages", LOG_WARNING, "message refused: %s", why);
+	if (lt_devdisc_parse(buf, len, c->types, c->ntypes, m, why, sizeof(why)) < 0) {
+		limited(&r->refusals, "refused messages", LOG_WARNING, "message refused: %s%s%s%s",
+			why, pre, from, post);
 		return;
 	}
 	for (unsigned i = 0; i < m->nprops; i++) {
@@ -129,6 +144,11 @@ static void on_line(void *ctx, const char *line, size_t len, bool too_long)
 			     m->nprops, keys, values, lt_mono_ns(), &nt);
 	for (unsigned i = 0; i < nt.n; i++)
 		limited(&r->notes, "discovery messages", nt.prio[i], "%s", nt.text[i]);
+}
+
+static void on_line(void *ctx, const char *line, size_t len, bool too_long)
+{
+	devdisc_take(ctx, "pipe", line, len, too_long);
 }
 
 void devdisc_read(struct devdisc_run *r, const struct lt_model *m)

@@ -311,6 +311,7 @@ struct running {
 	struct daemon **d;
 	struct lt_totals *past;
 	uint64_t *generation;
+	struct devdisc_run *dd;
 };
 
 /* The configuration as last read, with the held packages' sections left out, applied live. */
@@ -322,6 +323,8 @@ static int package_apply(void *arg, const char *why, char *err, size_t errlen)
 		    rs->generation, err, errlen))
 		return -ECANCELED;
 	lt_discovery_applied(rs->disc, lt_mono_ns());
+	/* Before liotactl unload frees transport-mqtt: discovery's client goes with it. */
+	devdisc_sync(rs->dd, *rs->model);
 	return 0;
 }
 
@@ -420,6 +423,13 @@ static int ms_until(uint64_t due, uint64_t now)
 	if (due == UINT64_MAX)
 		return -1;
 	return due <= now ? 0 : (int)((due - now + 999999) / 1000000);
+}
+
+/* Lower the poll() @timeout (ms, -1: none) to @due_ms (-1: nothing due). */
+static void sooner(int *timeout, int due_ms)
+{
+	if (due_ms >= 0 && (*timeout < 0 || due_ms < *timeout))
+		*timeout = due_ms;
 }
 
 int main(int argc, char **argv)
@@ -547,25 +557,27 @@ int main(int argc, char **argv)
 
 	uint64_t start_real = lt_real_ns();
 	unsigned reloads = 0;
-	struct running rs = { path, &conf, disc, &model, &d, &past, &generation };
+	struct running rs = { path, &conf, disc, &model, &d, &past, &generation, dd };
 
 	for (bool run = true; run;) {
 		/* The control socket is served here without blocking (control.h). */
-		struct pollfd pf[3 + CONTROL_POLLFDS] = {
+		struct pollfd pf[4 + CONTROL_POLLFDS] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = udev ? lt_udev_fd(udev) : -1, .events = POLLIN },
 			{ .fd = devdisc_fd(dd), .events = POLLIN }
 		};
+		int64_t mqtt_due = INT64_MAX;
 		uint64_t now = lt_mono_ns();
 		int timeout = notify_timeout_ms(&notify, now);
-		int due_ms = ms_until(lt_discovery_due(disc), now);
 
-		if (due_ms >= 0 && (timeout < 0 || due_ms < timeout))
-			timeout = due_ms;
-		due_ms = ms_until(devdisc_due(dd), now);
-		if (due_ms >= 0 && (timeout < 0 || due_ms < timeout))
-			timeout = due_ms;
-		control_pollfds(ctl, pf + 3, &timeout);
+		devdisc_mqtt_poll(dd, &pf[3], &mqtt_due);
+		sooner(&timeout, ms_until(lt_discovery_due(disc), now));
+		sooner(&timeout, ms_until(devdisc_due(dd), now));
+		sooner(&timeout,
+		       ms_until(mqtt_due == INT64_MAX ? UINT64_MAX
+						      : (uint64_t)(mqtt_due > 0 ? mqtt_due : 0),
+				now));
+		control_pollfds(ctl, pf + 4, &timeout);
 		if (poll(pf, ARRAY_SIZE(pf), timeout) < 0 && errno != EINTR)
 			break;
 		notify_tick(&notify, d, generation, lt_mono_ns());
@@ -577,7 +589,7 @@ int main(int argc, char **argv)
 						   .reloads = reloads,
 						   .package = package_cmd,
 						   .package_arg = &rs };
-			control_dispatch(ctl, pf + 3, &ctx);
+			control_dispatch(ctl, pf + 4, &ctx);
 			if (!d) { /* a package command restarted everything, and that failed */
 				status = 3;
 				break;
@@ -587,6 +599,7 @@ int main(int argc, char **argv)
 			discovery_read(&udev, disc, pf[1].revents);
 		if (pf[2].revents)
 			devdisc_read(dd, model);
+		devdisc_mqtt_dispatch(dd, model, pf[3].revents);
 		devdisc_tick(dd, lt_mono_ns());
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
 			reload(path, &conf, disc, false, "udev", &model, &d, &past, &generation,

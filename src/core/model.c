@@ -6,6 +6,8 @@
 #include "model.h"
 #include "devdisc.h"
 
+#include <liota/mqtt.h>
+
 struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name)
 {
 	for (unsigned i = 0; i < m->ndccs; i++)
@@ -126,6 +128,10 @@ static void discovery_conf_free(struct lt_discovery_conf *c)
 	free(c->types);
 	free(c->profiles);
 	free(c->pipe);
+	if (c->mqtt)
+		c->mqtt_api->conf_free(c->mqtt);
+	free(c->mqtt_topic);
+	free(c->mqtt_canon);
 }
 
 void model_free(struct lt_model *m)

@@ -141,6 +141,8 @@ struct lt_daemon_conf {
 };
 
 struct lt_devdisc_type;
+struct lt_mqtt_api;
+struct lt_mqtt_conf;
 
 /* Device discovery by message (devdisc.h): [discovery] and the types of the [profile] sections. */
 struct lt_discovery_conf {
@@ -148,6 +150,11 @@ struct lt_discovery_conf {
 	struct lt_devdisc_type *types; /* [profile] discovery_type and unique_key, owned */
 	char **profiles;               /* the [profile] of each type */
 	unsigned ntypes;
+	/* [discovery] mqtt.*, the MQTT endpoint; mqtt NULL: none */
+	const struct lt_mqtt_api *mqtt_api; /* transport-mqtt's, loaded for it */
+	struct lt_mqtt_conf *mqtt;          /* the transport's keys, as it parsed them */
+	char *mqtt_topic;                   /* mqtt.topic: the filter subscribed to */
+	char *mqtt_canon; /* the edge id and every mqtt.* key: what a reload compares */
 };
 
 struct lt_model {

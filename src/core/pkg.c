@@ -694,6 +694,13 @@ const void *lt_package_api(struct lt_package_ctx *ctx, const char *name)
 	return dep->api;
 }
 
+const void *pkg_api(const char *name)
+{
+	const struct lt_package_ctx *p = find_loaded(name);
+
+	return p ? p->api : NULL;
+}
+
 int lt_package_use(struct lt_package_ctx *ctx, const char *name, const void **api, char *err,
 		   size_t errlen)
 {

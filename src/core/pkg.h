@@ -118,6 +118,14 @@ size_t pkg_list(struct pkg_info *out);
  */
 int pkg_drivers(const char *name, int dcc, const char **out);
 
+/*
+ * pkg_api - the API loaded package @name provides (lt_package_provide()),
+ * or NULL: for the daemon's own use of a package, such as discovery's
+ * MQTT client. Valid while @name stays loaded: liotactl unload applies the
+ * configuration without it first (pkg_hold.h), which must let it go.
+ */
+const void *pkg_api(const char *name);
+
 /* pkg_provider - the name of the loaded package that provides driver @drv, or NULL. */
 const char *pkg_provider(const void *drv);
 

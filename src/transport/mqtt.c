@@ -176,6 +176,24 @@ static void lib_init(void)
 	lib_rc = mosquitto_lib_init();
 }
 
+/* Log as the DCC served, or under conf.log_name for a client of the daemon's own. */
+static void mq_log(const struct lt_mqtt *m, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void mq_log(const struct lt_mqtt *m, int prio, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (m->dcc)
+		lt_dcc_log(m->dcc, prio, "%s", text);
+	else
+		lt_log(prio, "%s: %s", m->conf.log_name[0] ? m->conf.log_name : "mqtt", text);
+}
+
 /* ---- state, counters, queue ------------------------------------------------ */
 
 static void set_state(struct lt_mqtt *m, enum lt_dcc_state st)
@@ -255,12 +273,12 @@ static int spool_try_open(struct lt_mqtt *m, char *err, size_t errlen)
 		return r;
 	m->spool_retry = 0;
 	if (note[0])
-		lt_dcc_log(m->dcc, LOG_WARNING, "spool %s: %s", path, note);
+		mq_log(m, LOG_WARNING, "spool %s: %s", path, note);
 	spool_get_stats(m->spool, &ss);
 	if (ss.recovered) {
-		lt_dcc_log(m->dcc, LOG_INFO,
-			   "spool %s: %llu samples in %llu messages from before, sent first", path,
-			   (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
+		mq_log(m, LOG_INFO,
+		       "spool %s: %llu samples in %llu messages from before, sent first", path,
+		       (unsigned long long)ss.recovered, (unsigned long long)ss.batches);
 		lt_count_set(&m->stats->recovered, ss.recovered);
 	}
 	spool_count(m);
@@ -278,7 +296,7 @@ static void spool_retry(struct lt_mqtt *m, int64_t now)
 	if (r == -EBUSY) {
 		m->spool_retry = now + (int64_t)SPOOL_RETRY_NS;
 	} else if (r < 0) {
-		lt_dcc_log(m->dcc, LOG_ERR, "%s; retrying in 10 s", err);
+		mq_log(m, LOG_ERR, "%s; retrying in 10 s", err);
 		m->spool_retry = now + 100 * (int64_t)SPOOL_RETRY_NS;
 	}
 }
@@ -307,11 +325,11 @@ static int spool_keep(struct lt_mqtt *m, const char *topic, const void *payload,
 		memcpy(m->enc + 2 + tlen, payload, len);
 	r = spool_append(m->spool, m->enc, need, samples, lt_real_ns());
 	if (r < 0 && !m->spool_failing)
-		lt_dcc_log(m->dcc, LOG_ERR,
-			   "cannot write to the spool: %s; keeping what fits in the memory queue",
-			   strerror(-r));
+		mq_log(m, LOG_ERR,
+		       "cannot write to the spool: %s; keeping what fits in the memory queue",
+		       strerror(-r));
 	else if (r == 0 && m->spool_failing)
-		lt_dcc_log(m->dcc, LOG_NOTICE, "the spool takes messages again");
+		mq_log(m, LOG_NOTICE, "the spool takes messages again");
 	m->spool_failing = r < 0;
 	spool_count(m);
 	return r;
@@ -388,8 +406,7 @@ static void replay(struct lt_mqtt *m, int64_t now)
 
 		if (r < 0) {
 			if (r != -ENOENT && r != -EAGAIN)
-				lt_dcc_log(m->dcc, LOG_ERR, "cannot read the spool: %s",
-					   strerror(-r));
+				mq_log(m, LOG_ERR, "cannot read the spool: %s", strerror(-r));
 			if (r != -ENOENT)
 				m->replay_wait = now + (int64_t)LT_NSEC_PER_SEC;
 			break;
@@ -401,8 +418,7 @@ static void replay(struct lt_mqtt *m, int64_t now)
 		if (!msg) {
 			/* Not a message of ours (or no memory): it cannot go, confirmed as dropped.
 			 */
-			lt_dcc_log(m->dcc, LOG_WARNING,
-				   "spooled message unusable: %u samples dropped", n);
+			mq_log(m, LOG_WARNING, "spooled message unusable: %u samples dropped", n);
 			spool_done(m, m->sp_read++, 2);
 			continue;
 		}
@@ -523,7 +539,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (m->connected_once)
 		count(&m->stats->reconnects, 1);
 	prio = lt_backoff_up(&m->bo, m->up_since, outage, sizeof(outage));
-	lt_dcc_log(m->dcc, prio, "connected to %s%s", m->peer, outage);
+	mq_log(m, prio, "connected to %s%s", m->peer, outage);
 	m->connected_once = 1;
 	if (m->up_ep >= 0 && (unsigned)m->up_ep != m->ep)
 		count(&m->stats->failovers, 1);
@@ -637,10 +653,10 @@ static void deliver_inbox(struct lt_mqtt *m, int64_t now)
 		free(in);
 	}
 	if (m->in_dropped && now - m->in_warned_at >= (int64_t)(10 * LT_NSEC_PER_SEC)) {
-		lt_dcc_log(m->dcc, LOG_WARNING,
-			   "%llu incoming messages dropped: they came faster than they could be "
-			   "handled (more than %u KiB waiting)",
-			   (unsigned long long)m->in_dropped, INBOX_MAX / 1024);
+		mq_log(m, LOG_WARNING,
+		       "%llu incoming messages dropped: they came faster than they could be "
+		       "handled (more than %u KiB waiting)",
+		       (unsigned long long)m->in_dropped, INBOX_MAX / 1024);
 		m->in_dropped = 0;
 		m->in_warned_at = now;
 	}
@@ -665,7 +681,7 @@ static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str
 		return;
 	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) {
 		snprintf(m->lib_error, sizeof(m->lib_error), "%s", str);
-		lt_dcc_log(m->dcc, LOG_DEBUG, "libmosquitto: %s", str);
+		mq_log(m, LOG_DEBUG, "libmosquitto: %s", str);
 	}
 }
 
@@ -726,15 +742,15 @@ static void backoff(struct lt_mqtt *m, int64_t now, const char *reason)
 		/* The next broker of the list is tried next. */
 		unsigned next = (m->ep + 1) % m->neps;
 
-		lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, trying %s:%u in %llu ms",
-			   m->peer, was_up ? "lost" : "failed", reason, m->eps[next].host,
-			   m->eps[next].port ? m->eps[next].port : lt_mqtt_port(&m->conf),
-			   (unsigned long long)((delay + MSEC - 1) / MSEC));
+		mq_log(m, prio, "connection to %s %s: %s, trying %s:%u in %llu ms", m->peer,
+		       was_up ? "lost" : "failed", reason, m->eps[next].host,
+		       m->eps[next].port ? m->eps[next].port : lt_mqtt_port(&m->conf),
+		       (unsigned long long)((delay + MSEC - 1) / MSEC));
 		set_ep(m, next);
 	} else {
-		lt_dcc_log(m->dcc, prio, "connection to %s %s: %s, retrying in %llu ms", m->peer,
-			   was_up ? "lost" : "failed", reason,
-			   (unsigned long long)((delay + MSEC - 1) / MSEC));
+		mq_log(m, prio, "connection to %s %s: %s, retrying in %llu ms", m->peer,
+		       was_up ? "lost" : "failed", reason,
+		       (unsigned long long)((delay + MSEC - 1) / MSEC));
 	}
 	if (m->h.on_disconnect)
 		m->h.on_disconnect(m->ctx, reason);
@@ -911,10 +927,10 @@ static void pump(struct lt_mqtt *m)
 			return;
 		if (rc == MOSQ_ERR_OVERSIZE_PACKET) {
 			/* Larger than the broker's Maximum Packet Size: it would never go. */
-			lt_dcc_log(m->dcc, LOG_WARNING,
-				   "a message of %zu bytes to %s (%u samples) dropped: larger than "
-				   "the broker accepts",
-				   msg->len, msg->topic, msg->samples);
+			mq_log(m, LOG_WARNING,
+			       "a message of %zu bytes to %s (%u samples) dropped: larger than "
+			       "the broker accepts",
+			       msg->len, msg->topic, msg->samples);
 			if (msg->spooled)
 				spool_done(m, msg->sseq, 2);
 			else
@@ -1260,8 +1276,8 @@ static void probe_preferred(struct lt_mqtt *m, int64_t now)
 			   now))
 		return;
 	lt_probe_cancel(&m->probe);
-	lt_dcc_log(m->dcc, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,
-		   m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
+	mq_log(m, LOG_NOTICE, "%s:%u answers again: leaving %s for it", m->eps[0].host,
+	       m->eps[0].port ? m->eps[0].port : lt_mqtt_port(&m->conf), m->peer);
 	if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
 		mosquitto_loop_write(m->mosq, 1);
 	destroy_client(m);
@@ -1277,7 +1293,7 @@ void lt_mqtt_dispatch(struct lt_mqtt *m, short revents, int64_t now_ns)
 		int r = spool_sync(m->spool, (uint64_t)now_ns, 0);
 
 		if (r < 0)
-			lt_dcc_log(m->dcc, LOG_ERR, "cannot sync the spool: %s", strerror(-r));
+			mq_log(m, LOG_ERR, "cannot sync the spool: %s", strerror(-r));
 	} else {
 		spool_retry(m, now_ns);
 	}
@@ -1454,8 +1470,8 @@ void lt_mqtt_free(struct lt_mqtt *m)
 	/* The daemon warns of the bytes left after its flush; this says what they were. */
 	count(&m->stats->dropped, samples);
 	if (msgs)
-		lt_dcc_log(m->dcc, LOG_INFO, "%llu messages (%llu samples) not delivered to %s",
-			   (unsigned long long)msgs, (unsigned long long)samples, m->peer);
+		mq_log(m, LOG_INFO, "%llu messages (%llu samples) not delivered to %s",
+		       (unsigned long long)msgs, (unsigned long long)samples, m->peer);
 	for (size_t i = 0; i < m->nsubs; i++)
 		free(m->subs[i].topic);
 	free(m->subs);

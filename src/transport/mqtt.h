@@ -109,6 +109,11 @@ struct lt_mqtt_conf {
 	 * LT_MQTT_IN_DEFAULT, enough for acknowledgements and small messages.
 	 */
 	uint32_t max_incoming;
+	/*
+	 * What names the client's log lines when it serves no DCC (lt_mqtt_new()
+	 * with @dcc NULL), set by the owner, not an option: "discovery mqtt".
+	 */
+	char log_name[32];
 	int spool;                    /* enum spool_mode, default SPOOL_AUTO */
 	struct spool_conf spool_conf; /* spool_size, spool_max_age, spool_fsync */
 };

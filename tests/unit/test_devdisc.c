@@ -215,6 +215,43 @@ START_TEST(deep_nesting_is_refused_not_recursed)
 }
 END_TEST
 
+/* ---- [discovery] mqtt.topic -------------------------------------------------- */
+
+START_TEST(an_mqtt_topic_filter_is_checked_as_the_protocol_says)
+{
+	static const char *const good[] = {
+		"a",    "liotad/gw1/discovery", "+", "#", "a/+/b", "a/#", "+/+/#", "/a/",
+		"a//b", "caf\xc3\xa9"
+	};
+	static const struct {
+		const char *topic, *reason;
+	} bad[] = { { "", "1 to 65535 bytes" },
+		    { "a/#/b", "'#' must be the whole last level" },
+		    { "a#", "'#' must be the whole last level" },
+		    { "a/b+", "'+' must be a whole level" },
+		    { "+a/b", "'+' must be a whole level" },
+		    { "a\tb", "a control character at byte 2" },
+		    { "caf\xc3", "not UTF-8" } };
+	char *huge = malloc(LT_DEVDISC_TOPIC_MAX + 2);
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(lt_devdisc_topic_check(good[i], why, sizeof(why)) == 0, "%s: %s",
+			      good[i], why);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		ck_assert_int_eq(lt_devdisc_topic_check(bad[i].topic, why, sizeof(why)), -EINVAL);
+		ck_assert_msg(strstr(why, bad[i].reason), "%s: %s", bad[i].topic, why);
+	}
+	memset(huge, 'a', LT_DEVDISC_TOPIC_MAX);
+	huge[LT_DEVDISC_TOPIC_MAX] = '\0';
+	ck_assert_int_eq(lt_devdisc_topic_check(huge, why, sizeof(why)), 0);
+	huge[LT_DEVDISC_TOPIC_MAX] = 'a';
+	huge[LT_DEVDISC_TOPIC_MAX + 1] = '\0';
+	ck_assert_int_eq(lt_devdisc_topic_check(huge, why, sizeof(why)), -EINVAL);
+	free(huge);
+}
+END_TEST
+
 /* ---- the limit on logged refusals ------------------------------------------- */
 
 START_TEST(refusals_are_logged_up_to_a_burst_then_counted)
@@ -546,6 +583,7 @@ static Suite *devdisc_suite(void)
 	tcase_add_test(tc, property_bounds_are_the_devices);
 	tcase_add_test(tc, a_message_over_64_kib_is_refused_unread);
 	tcase_add_test(tc, deep_nesting_is_refused_not_recursed);
+	tcase_add_test(tc, an_mqtt_topic_filter_is_checked_as_the_protocol_says);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limit");
