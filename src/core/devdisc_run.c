@@ -185,6 +185,11 @@ void devdisc_tick(struct devdisc_run *r, uint64_t now_ns)
 		lt_log(LOG_WARNING, "discovery: %u more discovery messages not logged", n);
 }
 
+bool devdisc_unsaved(const struct devdisc_run *r)
+{
+	return r->disc->msg_changes != r->saved;
+}
+
 void devdisc_save(struct devdisc_run *r)
 {
 	char path[PATH_MAX], err[PATH_MAX + 256];

@@ -84,6 +84,8 @@ void devdisc_mqtt_poll(struct devdisc_run *r, struct pollfd *pfd, int64_t *deadl
 /* Its I/O (@revents of that descriptor) and timers; messages are taken by @m's types. */
 void devdisc_mqtt_dispatch(struct devdisc_run *r, const struct lt_model *m, short revents);
 
+/* Messages changed the discovered set since it was last saved. */
+bool devdisc_unsaved(const struct devdisc_run *r);
 /* After a burst was applied: write the state file when messages changed the set. */
 void devdisc_save(struct devdisc_run *r);
 

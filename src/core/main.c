@@ -602,8 +602,9 @@ int main(int argc, char **argv)
 		devdisc_mqtt_dispatch(dd, model, pf[3].revents);
 		devdisc_tick(dd, lt_mono_ns());
 		if (d && lt_discovery_due(disc) <= lt_mono_ns()) {
-			reload(path, &conf, disc, false, "udev", &model, &d, &past, &generation,
-			       err, sizeof(err));
+			/* Named for its source: a burst that messages changed is discovery's. */
+			reload(path, &conf, disc, false, devdisc_unsaved(dd) ? "discovery" : "udev",
+			       &model, &d, &past, &generation, err, sizeof(err));
 			lt_discovery_applied(disc, lt_mono_ns());
 			if (!d) {
 				status = 3;
