@@ -1,0 +1,38 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""scale-3-status.sh's raw client: the time liotad takes to answer "status".
+
+  status_reply.py SOCK
+      connect, send "status", read the reply until liotad closes, check that
+      it is one whole JSON document; print "MS BYTES": milliseconds from
+      connect to the last byte, and the reply's size. Exit 1 on a bad reply.
+"""
+import json
+import socket
+import sys
+import time
+
+
+def main():
+    t0 = time.monotonic()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.sendall(b"status\n")
+    parts = []
+    while True:
+        data = s.recv(1 << 20)
+        if not data:
+            break
+        parts.append(data)
+    ms = (time.monotonic() - t0) * 1e3
+    reply = b"".join(parts)
+    try:
+        json.loads(reply)
+    except ValueError as e:
+        sys.exit("status_reply.py: not one JSON document (%d bytes): %s" % (len(reply), e))
+    print("%.2f %d" % (ms, len(reply)))
+
+
+if __name__ == "__main__":
+    main()
