@@ -17,7 +17,12 @@
 #
 # Side by side in the same run: with SCALE_STATUS_BASE set to the build
 # folder of another commit (e.g. main; its liotad, liotactl and pkg/), both
-# daemons run at once and the requests alternate between them.
+# daemons run at once and the requests alternate between them. So does
+# collectd 5.12 when installed (/usr/sbin/collectd, its table and unixsock
+# plugins): the nearest it has is LISTVAL on its unixsock socket, the
+# identifier and time of each of 10,000 gauges a table plugin reads every
+# 1 s (no writer: LISTVAL reads collectd's value cache, which writers do not
+# touch), timed like the raw client.
 # Holds /tmp/liotad-bench.lock while measuring (daemon.sh does too).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
@@ -88,6 +93,59 @@ start()
 	PIDS="$PIDS $!"
 }
 
+CD=/usr/sbin/collectd
+CD_PLUGINS=/usr/lib/collectd
+# start_collectd: collectd with the same number of gauges, its pid in PID_cd.
+start_collectd()
+{
+	mkdir -p "$WORK/cd"
+	awk -v N=$((NDEV * NMET)) 'BEGIN { for (i = 0; i < N; i++) printf "m%d %d\n", i, i }' \
+		>"$WORK/cd/table"
+	cat >"$WORK/cd/collectd.conf" <<EOF
+Hostname "bench"
+FQDNLookup false
+BaseDir "$WORK/cd"
+PIDFile "$WORK/cd/collectd.pid"
+TypesDB "/usr/share/collectd/types.db"
+Interval 1
+AutoLoadPlugin false
+LoadPlugin table
+LoadPlugin unixsock
+<Plugin table>
+  <Table "$WORK/cd/table">
+    Instance "t"
+    Separator " "
+    <Result>
+      Type gauge
+      InstancesFrom 0
+      ValuesFrom 1
+    </Result>
+  </Table>
+</Plugin>
+<Plugin unixsock>
+  SocketFile "$WORK/cd/sock"
+  SocketPerms "0600"
+</Plugin>
+EOF
+	"$CD" -f -C "$WORK/cd/collectd.conf" >"$WORK/cd/out" 2>&1 </dev/null &
+	PID_cd=$!
+	PIDS="$PIDS $!"
+}
+
+# collectd_answers: wait (bounded, 30 s) until LISTVAL lists every gauge.
+collectd_answers()
+{
+	i=0
+	while [ $i -lt 300 ]; do
+		n=$(python3 "$CLIENT" --listval "$WORK/cd/sock" 2>/dev/null | cut -d' ' -f2)
+		[ "${n:-0}" -gt $((NDEV * NMET * 30)) ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "scale-3-status.sh: collectd does not list its values: $(tail -n 3 "$WORK/cd/out")"
+	exit 1
+}
+
 # answers NAME BUILDDIR: wait (bounded, 30 s) until it answers (`list`: no status before
 # the first memory reading).
 answers()
@@ -124,6 +182,14 @@ mem() { eval "pid=\$PID_$1"; echo "$(rss_kb "$pid") $(dirty_kb "$pid")" >"$WORK/
 
 NAMES=new
 [ -n "$BASE" ] && NAMES="new base"
+CDV=
+if [ "${SCALE_STATUS_COLLECTD:-1}" = 1 ] && [ -x "$CD" ] && [ -f "$CD_PLUGINS/table.so" ] &&
+	[ -f "$CD_PLUGINS/unixsock.so" ]; then
+	CDV=$("$CD" -h 2>/dev/null | sed -n 's/^collectd \([0-9][0-9.]*[0-9]\).*/\1/p' | head -n 1)
+	NAMES="$NAMES cd"
+else
+	echo "collectd: not compared (needs $CD with its table and unixsock plugins: Debian package collectd-core)"
+fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 echo "configuration: $NDEV sim devices x $NMET metrics every 1 s, one Graphite DCC to a file"
 echo "this branch: $top_builddir${BASE:+; comparison: $BASE}"
@@ -131,14 +197,22 @@ flock 9 2>/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start new "$top_builddir"
 [ -n "$BASE" ] && start base "$BASE"
+[ -n "$CDV" ] && start_collectd
 answers new "$top_builddir"
 [ -n "$BASE" ] && answers base "$BASE"
+[ -n "$CDV" ] && collectd_answers
 sleep "$WARM"
 for n in $NAMES; do mem $n before; done
 i=0
 while [ $i -lt "$REQS" ]; do
 	once new "$top_builddir"
 	[ -n "$BASE" ] && once base "$BASE"
+	if [ -n "$CDV" ]; then
+		r=$(python3 "$CLIENT" --listval "$WORK/cd/sock") ||
+			{ echo "scale-3-status.sh: collectd: $r"; exit 1; }
+		echo "${r% *}" >>"$WORK/cd.raw"
+		echo "${r#* }" >"$WORK/cd.bytes"
+	fi
 	i=$((i + 1))
 done
 for n in $NAMES; do mem $n after; done
@@ -173,4 +247,16 @@ row "VmRSS growth after the replies (KB)" "no lasting growth" "$(grow new after 
 row "Private_Dirty growth after the replies (KB)" "no lasting growth" "$(grow new after 2)" "$(b grow base after 2)"
 row "VmRSS growth $SETTLE s later (KB)" "no lasting growth" "$(grow new settled 1)" "$(b grow base settled 1)"
 row "Private_Dirty growth $SETTLE s later (KB)" "no lasting growth" "$(grow new settled 2)" "$(b grow base settled 2)"
+if [ -n "$CDV" ]; then
+	echo
+	echo "collectd $CDV, the same $((NDEV * NMET)) gauges every 1 s: LISTVAL on its unixsock socket"
+	row "raw LISTVAL, connect to last line" "-" "$(pair "$WORK/cd.raw")" "-"
+	row "LISTVAL size (bytes)" "-" "$(cat "$WORK/cd.bytes")" "-"
+	row "VmRSS before the replies (KB)" "-" "$(field "$WORK/cd.before" 1)" "-"
+	row "Private_Dirty before the replies (KB)" "-" "$(field "$WORK/cd.before" 2)" "-"
+	row "VmRSS growth after / $SETTLE s later (KB)" "-" \
+		"$(grow cd after 1) / $(grow cd settled 1)" "-"
+	row "Private_Dirty growth after / later (KB)" "-" \
+		"$(grow cd after 2) / $(grow cd settled 2)" "-"
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

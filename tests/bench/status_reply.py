@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""scale-3-status.sh's raw client: the time liotad takes to answer "status".
+"""scale-3-status.sh's raw client: the time a daemon takes to answer.
 
   status_reply.py SOCK
-      connect, send "status", read the reply until liotad closes, check that
-      it is one whole JSON document; print "MS BYTES": milliseconds from
-      connect to the last byte, and the reply's size. Exit 1 on a bad reply.
+      liotad: connect, send "status", read the reply until liotad closes,
+      check that it is one whole JSON document; print "MS BYTES":
+      milliseconds from connect to the last byte, and the reply's size.
+  status_reply.py --listval SOCK
+      collectd's unixsock plugin: the same for LISTVAL ("N Values found",
+      then one line per value: time and identifier).
+  Exit 1 on a bad reply.
 """
 import json
 import socket
@@ -13,7 +17,31 @@ import sys
 import time
 
 
+def listval(path):
+    t0 = time.monotonic()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(b"LISTVAL\n")
+    f = s.makefile("rb")
+    head = f.readline()
+    n = int(head.split()[0])
+    size = len(head)
+    if n < 0:
+        sys.exit("status_reply.py: collectd says %r" % head)
+    for _ in range(n):
+        line = f.readline()
+        if not line.endswith(b"\n"):
+            sys.exit("status_reply.py: LISTVAL ended early")
+        size += len(line)
+    ms = (time.monotonic() - t0) * 1e3
+    print("%.2f %d" % (ms, size))
+
+
 def main():
+    if sys.argv[1] == "--listval":
+        listval(sys.argv[2])
+        return
     t0 = time.monotonic()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
