@@ -193,6 +193,8 @@ fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 echo "configuration: $NDEV sim devices x $NMET metrics every 1 s, one Graphite DCC to a file"
 echo "this branch: $top_builddir${BASE:+; comparison: $BASE}"
+[ -n "$BASE" ] ||
+	echo "comparison: none (SCALE_STATUS_BASE=the build folder of another commit, e.g. main's)"
 flock 9 2>/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start new "$top_builddir"
