@@ -11,8 +11,10 @@ Clients of liotad's socket (each bounded in time, prints one result line):
                         ("closed" when liotad gave up writing it)
   sip SOCK OUT CHUNK PAUSE SECONDS
                         send "status\\n", read the answer CHUNK bytes at a
-                        time, pausing PAUSE s once after the first 256 KiB
-                        (liotad's socket buffer fills meanwhile), into OUT;
+                        time, pausing once after the first 256 KiB (liotad's
+                        socket buffer fills meanwhile) for PAUSE s, or until
+                        the file PAUSE exists when it is not a number (OUT.paused
+                        is made when the pause begins); into OUT;
                         print "closed after T BYTES" when liotad closes, or
                         "open after T BYTES" if it had not after SECONDS
 
@@ -89,7 +91,12 @@ def sip(path, out, chunk, pause, seconds):
     while time.monotonic() < end:
         if not paused and len(got) >= 256 * 1024:
             paused = True
-            time.sleep(pause)
+            open(out + ".paused", "w").close()
+            try:
+                time.sleep(float(pause))
+            except ValueError:
+                while not os.path.exists(pause) and time.monotonic() < end:
+                    time.sleep(0.01)
         s.settimeout(max(end - time.monotonic(), 0.01))
         try:
             data = s.recv(chunk)
@@ -158,8 +165,7 @@ def main():
     if mode in ("slow", "idle", "noread"):
         client(mode, sys.argv[2], float(sys.argv[3]))
     elif mode == "sip":
-        sip(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]),
-            float(sys.argv[6]))
+        sip(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
     elif mode == "serve":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     else:
