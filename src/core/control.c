@@ -2,6 +2,7 @@
 #include "control.h"
 #include "log.h"
 #include "pkg.h"
+#include "status.h"
 #include "util.h"
 
 #include <errno.h>
@@ -13,206 +14,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-static const char *const dcc_state_names[] = { "idle", "connecting", "up", "backoff" };
-
-/* Lateness in microseconds, for people and scripts: {p50, p99, max, count}. */
-static json_t *lateness_json(const struct lt_lateness *h)
-{
-	struct lt_lat_summary ls = { 0 };
-
-	if (h)
-		lat_summary(h, &ls);
-	if (!ls.count)
-		return json_pack("{s:n, s:n, s:n, s:i}", "p50", "p99", "max", "count", 0);
-	return json_pack("{s:f, s:f, s:f, s:I}", "p50", (double)ls.p50 / 1e3, "p99",
-			 (double)ls.p99 / 1e3, "max", (double)ls.max / 1e3, "count",
-			 (json_int_t)ls.count);
-}
-
-/*
- * What a metric's filters passed and dropped, by stage; window_sent is
- * within passed (samples the filters refused, sent by the window).
- */
-static json_t *filter_json(const struct lt_metric *m)
-{
-	const _Atomic uint64_t *c = m->filter_counts;
-	const char *kind = filter_kind_name(m->filter);
-	uint64_t n[FILTER_VERDICTS];
-
-	for (int v = 0; v < FILTER_VERDICTS; v++)
-		n[v] = atomic_load_explicit(&c[v], memory_order_relaxed);
-	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "kind",
-			 kind ? json_string(kind) : json_null(), "passed",
-			 (json_int_t)(n[FILTER_PASS] + n[FILTER_WINDOW]), "dropped",
-			 (json_int_t)model_metric_kept_back(m), "window_sent",
-			 (json_int_t)n[FILTER_WINDOW], "dropped_range",
-			 (json_int_t)n[FILTER_DROP_RANGE], "dropped_deadband",
-			 (json_int_t)n[FILTER_DROP_DEADBAND], "dropped_min_gap",
-			 (json_int_t)n[FILTER_DROP_GAP]);
-}
-
-static json_t *metric_json(const struct lt_metric *m, const struct lt_lateness *lat)
-{
-	uint64_t bits = atomic_load_explicit(&m->last_bits, memory_order_relaxed);
-	uint64_t ts = atomic_load_explicit(&m->last_ts, memory_order_relaxed);
-	json_t *o;
-	double last;
-
-	memcpy(&last, &bits, sizeof(last));
-	o = json_pack(
-		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:o, s:o, s:o}", "id", (int)m->id, "name",
-		m->name, "unit", m->unit ? m->unit : "", "interval_s", (double)m->interval_ns / 1e9,
-		"aggregation", (int)m->aggregation, "samples", (json_int_t)atomic_load(&m->samples),
-		"errors", (json_int_t)atomic_load(&m->errors), "late",
-		(json_int_t)atomic_load(&m->late), "last_value", ts ? json_real(last) : json_null(),
-		"last_ts_ns", ts ? json_integer((json_int_t)ts) : json_null(), "lateness_us",
-		lateness_json(lat));
-	/* Only a metric with filters has the object: scripts test its presence. */
-	if (o && m->filter)
-		json_object_set_new(o, "filter", filter_json(m));
-	return o;
-}
-
-static const char *device_state_name(int st)
-{
-	switch (st) {
-	case LT_DEVICE_RUNNING:
-		return "running";
-	case LT_DEVICE_OPENING:
-		return "opening";
-	case LT_DEVICE_FAILED:
-		return "failed";
-	default:
-		return "stopped";
-	}
-}
-
-/* The durable spool of a DCC that has one; null otherwise. */
-static json_t *spool_json(const struct lt_dcc_stats *s)
-{
-	uint64_t oldest = lt_count_get(&s->spool_oldest_ns), now = lt_real_ns();
-	uint64_t recovered = lt_count_get(&s->recovered), bytes = lt_count_get(&s->spool_bytes);
-	uint64_t spooled = lt_count_get(&s->spooled), evicted = lt_count_get(&s->spool_evicted);
-	uint64_t werr = lt_count_get(&s->spool_write_errors);
-
-	if (!recovered && !bytes && !spooled && !evicted && !werr)
-		return json_null();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "samples", (json_int_t)spooled,
-			 "batches", (json_int_t)lt_count_get(&s->spool_batches), "bytes",
-			 (json_int_t)bytes, "recovered", (json_int_t)recovered, "evicted",
-			 (json_int_t)evicted, "write_errors", (json_int_t)werr, "oldest_age_s",
-			 oldest ? json_real(now > oldest ? (double)(now - oldest) / 1e9 : 0)
-				: json_null());
-}
-
-/* The endpoint in use, when the DCC named its endpoints; null otherwise. */
-static json_t *endpoint_json(const struct lt_dcc *d)
-{
-	uint32_t i = lt_count_get(&d->stats.endpoint);
-
-	return i < d->nendpoints ? json_string(d->endpoints[i]) : json_null();
-}
-
-static json_t *dcc_json(const struct lt_dcc *d)
-{
-	const struct lt_dcc_stats *s = &d->stats;
-	int st = lt_count_get(&s->state);
-
-	return json_pack(
-		"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
-		"name", d->name, "type", d->drv->name, "state",
-		st >= 0 && st < 4 ? dcc_state_names[st] : "unknown", "samples_in",
-		(json_int_t)lt_count_get(&s->samples_in), "sent",
-		(json_int_t)lt_count_get(&s->sent), "dropped",
-		(json_int_t)lt_count_get(&s->dropped), "pending",
-		(json_int_t)lt_count_get(&s->pending), "bytes", (json_int_t)lt_count_get(&s->bytes),
-		"reconnects", (json_int_t)lt_count_get(&s->reconnects), "errors",
-		(json_int_t)lt_count_get(&s->errors), "queued_bytes",
-		(json_int_t)lt_count_get(&s->queued), "resent",
-		(json_int_t)lt_count_get(&s->resent), "spool", spool_json(s), "endpoint",
-		endpoint_json(d), "failovers", (json_int_t)lt_count_get(&s->failovers));
-}
-
-json_t *control_status_json(const struct control_ctx *ctx)
-{
-	const struct daemon *d = ctx->daemon;
-	const struct lt_model *m = d->model;
-	const struct lt_ring_hdr *h = lt_ring_hdr(d->ring);
-	json_t *devs = json_array(), *dccs = json_array(), *lanes = json_array();
-	json_t *files = json_array();
-	unsigned nlanes = lt_ring_nlanes(d->ring);
-	const char **lane_dev = xcalloc(nlanes + 1, sizeof(*lane_dev));
-	struct lt_totals t;
-
-	for (unsigned i = 0; i < m->nfiles; i++)
-		json_array_append_new(files, json_string(m->files[i]));
-	for (unsigned i = 0; i < m->ndevices; i++) {
-		const struct lt_device *dev = m->devices[i];
-		json_t *mets = json_array();
-		int st = atomic_load(&dev->state);
-
-		/* Samplers start and stop in the main thread, which serves this: met is live. */
-		const struct sampler_metric *sm = d->samplers ? d->samplers[i]->met : NULL;
-
-		for (unsigned j = 0; j < dev->nmetrics; j++)
-			json_array_append_new(mets,
-					      metric_json(dev->metrics[j], sm ? &sm[j].lat : NULL));
-		json_t *ctrs = json_object();
-		const char *cond = atomic_load_explicit(&dev->condition, memory_order_relaxed);
-		char stuck[64];
-
-		/* A driver call that does not return says more than the driver's condition. */
-		if (d->samplers &&
-		    sampler_stuck(d->samplers[i], lt_mono_ns(), stuck, sizeof(stuck)))
-			cond = stuck;
-
-		for (unsigned c = 0; c < dev->ncounters; c++)
-			json_object_set_new(
-				ctrs, dev->counter_names[c],
-				json_integer((json_int_t)lt_count_get(&dev->counters[c])));
-		/* As registered: fixed while the device runs, so read without a lock. */
-		json_t *props = json_object();
-
-		for (unsigned p = 0; p < dev->nprops; p++)
-			json_object_set_new(props, dev->props[p].key,
-					    json_string(dev->props[p].value));
-		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o}",
-						      "name", dev->name, "type", dev->drv->name,
-						      "state", device_state_name(st), "condition",
-						      cond, "counters", ctrs, "properties", props,
-						      "metrics", mets));
-	}
-	for (unsigned i = 0; i < m->ndccs; i++)
-		json_array_append_new(dccs, dcc_json(m->dccs[i]));
-	for (unsigned i = 0; i < m->ndevices; i++)
-		if (m->devices[i]->lane < nlanes)
-			lane_dev[m->devices[i]->lane] = m->devices[i]->name;
-	for (unsigned l = 0; l < nlanes; l++)
-		json_array_append_new(
-			lanes, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I}", "lane", (int)l, "device",
-					 lane_dev[l] ? lane_dev[l] : "", "capacity",
-					 (json_int_t)h->capacity, "fill",
-					 (json_int_t)lt_ring_lane_fill(d->ring, l), "written",
-					 (json_int_t)lt_ring_lane_written(d->ring, l), "dropped",
-					 (json_int_t)lt_ring_lane_dropped(d->ring, l)));
-	free(lane_dev);
-	daemon_totals(d, &t);
-	daemon_totals_add(&t, ctx->past);
-	return json_pack(
-		"{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:{s:I, s:I, s:I, "
-		"s:I, s:I, s:I, s:I, s:I, s:I}}",
-		"edge", "name", m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(),
-		"uptime_s", (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
-		(json_int_t)ctx->reloads, "config_files", files, "ring", "generation",
-		(json_int_t)ctx->generation, "wakeups", (json_int_t)atomic_load(&h->wakeups),
-		"lanes", lanes, "devices", devs, "dccs", dccs, "totals", "taken",
-		(json_int_t)t.taken, "filtered", (json_int_t)t.filtered, "deliveries",
-		(json_int_t)t.deliveries, "published", (json_int_t)t.published, "dropped",
-		(json_int_t)t.dropped, "pending", (json_int_t)t.pending, "errors",
-		(json_int_t)t.errors, "recovered", (json_int_t)t.recovered, "spooled",
-		(json_int_t)t.spooled);
-}
 
 static json_t *metrics_json(const struct control_ctx *ctx)
 {
@@ -282,8 +83,11 @@ struct client {
 	uint64_t deadline; /* CLOCK_MONOTONIC ns: dropped when not done by then */
 	size_t got;        /* request bytes read */
 	char req[CONTROL_REQUEST_MAX];
-	char *out; /* the reply, once the request is complete */
-	size_t len, off;
+	bool answering;        /* the request is complete: the reply is being sent */
+	struct status_out out; /* the reply, or its next bytes while streaming */
+	size_t off;            /* of out: sent */
+	bool streaming;        /* status: more of the reply comes from st */
+	struct status_stream st;
 	int pass_fd; /* sent with the reply's first byte, then closed; -1: none */
 };
 
@@ -409,7 +213,7 @@ static void client_drop(struct client *cl)
 	close(cl->fd);
 	if (cl->pass_fd >= 0)
 		close(cl->pass_fd);
-	free(cl->out);
+	free(cl->out.buf);
 	*cl = (struct client){ .fd = -1, .pass_fd = -1 };
 }
 
@@ -433,7 +237,7 @@ void control_pollfds(struct control *c, struct pollfd *pf, int *timeout_ms)
 		const struct client *cl = &c->cl[i];
 		struct pollfd *p = &pf[1 + i];
 
-		*p = (struct pollfd){ .fd = cl->fd, .events = cl->out ? POLLOUT : POLLIN };
+		*p = (struct pollfd){ .fd = cl->fd, .events = cl->answering ? POLLOUT : POLLIN };
 		if (cl->fd < 0) {
 			full = false;
 			continue;
@@ -517,6 +321,8 @@ static bool client_answer(struct control *c, struct client *cl, int parsed,
 {
 	json_t *doc = NULL;
 
+	cl->answering = true;
+	cl->off = 0;
 	if (parsed == -EMSGSIZE) {
 		doc = json_pack("{s:s}", "error", "request too long: one command line expected");
 	} else if (parsed < 0) {
@@ -525,7 +331,10 @@ static bool client_answer(struct control *c, struct client *cl, int parsed,
 		shown_line(cl, shown, sizeof(shown));
 		doc = json_pack("{s:s++}", "error", req->why, ": ", shown);
 	} else if (req->cmd == CONTROL_STATUS) {
-		doc = control_status_json(ctx);
+		/* Written as the socket takes it (client_write()): status.h. */
+		status_stream_begin(&cl->st, ctx);
+		cl->streaming = true;
+		return true;
 	} else if (req->cmd == CONTROL_METRICS) {
 		doc = metrics_json(ctx);
 	} else if (req->cmd == CONTROL_LIST) {
@@ -539,12 +348,11 @@ static bool client_answer(struct control *c, struct client *cl, int parsed,
 			      : json_pack("{s:s}", "error", strerror(-fd));
 		cl->pass_fd = fd;
 	}
-	cl->out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	cl->out.buf = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	if (!cl->out)
+	if (!cl->out.buf)
 		return false;
-	cl->len = strlen(cl->out);
-	cl->off = 0;
+	cl->out.len = cl->out.cap = strlen(cl->out.buf);
 	return true;
 }
 
@@ -580,13 +388,48 @@ static bool client_read(struct control *c, struct client *cl, const struct contr
 	return client_answer(c, cl, r, &req, ctx);
 }
 
-/* Send as much of the reply as the socket takes (the fd with its first byte). */
-static bool client_write(struct client *cl)
+/*
+ * The next bytes of a streamed reply into cl->out, sent before more are
+ * made. false: the reply cannot go on (logged).
+ */
+static bool client_refill(struct client *cl, const struct control_ctx *ctx)
+{
+	int r;
+
+	cl->out.len = cl->off = 0;
+	/* Room for CONTROL_CHUNK and the piece that crosses it: one send for many pieces. */
+	r = status_out_room(&cl->out, 2 * CONTROL_CHUNK);
+	if (!r)
+		r = status_stream_fill(&cl->st, ctx, &cl->out, CONTROL_CHUNK);
+	if (r < 0) {
+		lt_log(LOG_WARNING, "control: stopped the status for a client (pid %d): %s",
+		       (int)cl->pid,
+		       r == -ESTALE ? "the configuration changed while it was sent" : strerror(-r));
+		return false;
+	}
+	cl->streaming = r > 0;
+	return true;
+}
+
+/*
+ * Send as much of the reply as the socket takes (the fd with its first
+ * byte), up to CONTROL_ROUND_BYTES: a client that reads as fast as it is
+ * written does not hold the main loop for a whole long reply.
+ */
+static bool client_write(struct client *cl, const struct control_ctx *ctx)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
+	size_t sent = 0;
 
-	while (cl->off < cl->len) {
-		struct iovec iov = { cl->out + cl->off, cl->len - cl->off };
+	for (;;) {
+		if (cl->off == cl->out.len && cl->streaming && !client_refill(cl, ctx))
+			return false;
+		if (cl->off == cl->out.len)
+			return false; /* all sent: reply then close */
+		if (sent >= CONTROL_ROUND_BYTES)
+			return true; /* the rest in the next rounds */
+
+		struct iovec iov = { cl->out.buf + cl->off, cl->out.len - cl->off };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 		if (cl->pass_fd >= 0) {
@@ -612,8 +455,8 @@ static bool client_write(struct client *cl)
 			cl->pass_fd = -1;
 		}
 		cl->off += (size_t)n;
+		sent += (size_t)n;
 	}
-	return false; /* all sent: reply then close */
 }
 
 void control_dispatch(struct control *c, const struct pollfd *pf, const struct control_ctx *ctx)
@@ -629,13 +472,13 @@ void control_dispatch(struct control *c, const struct pollfd *pf, const struct c
 
 		if (cl->fd < 0 || pf[1 + i].fd != cl->fd || !re)
 			continue;
-		if (!cl->out && (re & (POLLIN | POLLHUP | POLLERR)))
+		if (!cl->answering && (re & (POLLIN | POLLHUP | POLLERR)))
 			keep = client_read(c, cl, ctx);
-		else if (cl->out && (re & (POLLHUP | POLLERR)))
+		else if (cl->answering && (re & (POLLHUP | POLLERR)))
 			keep = false;
 		/* Most replies fit the socket buffer at once: no extra poll round. */
-		if (keep && cl->out)
-			keep = client_write(cl);
+		if (keep && cl->answering)
+			keep = client_write(cl, ctx);
 		if (!keep)
 			client_drop(cl);
 	}
@@ -651,7 +494,7 @@ void control_dispatch(struct control *c, const struct pollfd *pf, const struct c
 			continue;
 		lt_log(LOG_WARNING,
 		       "control: dropped a client (pid %d) that did not %s within %llu s",
-		       (int)cl->pid, cl->out ? "read its answer" : "send its command",
+		       (int)cl->pid, cl->answering ? "read its answer" : "send its command",
 		       (unsigned long long)(CONTROL_DEADLINE_NS / LT_NSEC_PER_SEC));
 		client_drop(cl);
 	}

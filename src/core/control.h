@@ -17,7 +17,11 @@
  * CONTROL_CLIENTS_MAX clients at once (others wait in the listen backlog),
  * and each client has CONTROL_DEADLINE_NS from its connection to send its
  * line and read the whole answer, or it is dropped. A slow client therefore
- * delays neither signals, nor the watchdog, nor other clients.
+ * delays neither signals, nor the watchdog, nor other clients. The status
+ * answer is made as the socket takes it, CONTROL_CHUNK bytes at a time
+ * (status.h, which says what a streamed answer guarantees): its memory
+ * does not grow with the number of metrics; a client is sent at most
+ * CONTROL_ROUND_BYTES per round of the loop.
  */
 #ifndef LT_CONTROL_H
 #define LT_CONTROL_H
@@ -33,6 +37,10 @@
 #define CONTROL_REQUEST_MAX 160
 #define CONTROL_CLIENTS_MAX 8
 #define CONTROL_DEADLINE_NS (2 * 1000000000ull)
+/* A streamed status is made this many bytes (and one piece) at a time. */
+#define CONTROL_CHUNK (16 * 1024)
+/* Bytes sent to one client per round of the main loop, at most (and one chunk). */
+#define CONTROL_ROUND_BYTES (256 * 1024)
 /* The pollfds control_pollfds() fills: the listening socket, then one per client slot. */
 #define CONTROL_POLLFDS (1 + CONTROL_CLIENTS_MAX)
 
@@ -101,7 +109,10 @@ void control_pollfds(struct control *c, struct pollfd *pf, int *timeout_ms);
  * far as the sockets take them, drop clients past their deadline. Never blocks.
  */
 void control_dispatch(struct control *c, const struct pollfd *pf, const struct control_ctx *ctx);
-/* The status document (also used by tests). Caller json_decref()s. */
+/*
+ * The status document whole, as a client reads it (status.h makes it): for
+ * tests. Caller json_decref()s.
+ */
 struct json_t *control_status_json(const struct control_ctx *ctx);
 
 #endif

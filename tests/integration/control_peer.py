@@ -9,6 +9,14 @@ Clients of liotad's socket (each bounded in time, prints one result line):
   idle SOCK SECONDS     connect and send nothing; as above
   noread SOCK SECONDS   send "status\\n" and never read the answer; as above
                         ("closed" when liotad gave up writing it)
+  sip SOCK OUT CHUNK PAUSE SECONDS
+                        send "status\\n", read the answer CHUNK bytes at a
+                        time, pausing once after the first 256 KiB (liotad's
+                        socket buffer fills meanwhile) for PAUSE s, or until
+                        the file PAUSE exists when it is not a number (OUT.paused
+                        is made when the pause begins); into OUT;
+                        print "closed after T BYTES" when liotad closes, or
+                        "open after T BYTES" if it had not after SECONDS
 
 A server in liotad's place, answering the command lines liotactl sends:
   serve SOCK UID NFDS SECONDS
@@ -72,6 +80,41 @@ def client(mode, path, seconds):
     print("%s after %.2f" % (state, time.monotonic() - t0), flush=True)
 
 
+def sip(path, out, chunk, pause, seconds):
+    s = connect(path)
+    t0 = time.monotonic()
+    end = t0 + seconds
+    s.sendall(b"status\n")
+    got = bytearray()
+    paused = False
+    closed = False
+    while time.monotonic() < end:
+        if not paused and len(got) >= 256 * 1024:
+            paused = True
+            open(out + ".paused", "w").close()
+            try:
+                time.sleep(float(pause))
+            except ValueError:
+                while not os.path.exists(pause) and time.monotonic() < end:
+                    time.sleep(0.01)
+        s.settimeout(max(end - time.monotonic(), 0.01))
+        try:
+            data = s.recv(chunk)
+        except socket.timeout:
+            break
+        except OSError:
+            closed = True
+            break
+        if not data:
+            closed = True
+            break
+        got += data
+    with open(out, "wb") as f:
+        f.write(got)
+    state = "closed" if closed else "open"
+    print("%s after %.2f %d" % (state, time.monotonic() - t0, len(got)), flush=True)
+
+
 def hung_up(s):
     """Has the peer closed? Looks without reading the (unread) answer."""
     p = select.poll()
@@ -121,6 +164,8 @@ def main():
     mode = sys.argv[1]
     if mode in ("slow", "idle", "noread"):
         client(mode, sys.argv[2], float(sys.argv[3]))
+    elif mode == "sip":
+        sip(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
     elif mode == "serve":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     else:
