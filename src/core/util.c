@@ -28,6 +28,23 @@ uint64_t lt_real_ns(void)
 	return lt_ts_ns(&ts);
 }
 
+/* Written together by whichever thread finds them old; release/acquire pairs them. */
+static _Atomic uint64_t real_offset, real_offset_at;
+
+uint64_t lt_real_at(uint64_t mono_ns)
+{
+	uint64_t at = atomic_load_explicit(&real_offset_at, memory_order_acquire);
+
+	if (at == 0 || mono_ns >= at + LT_REAL_OFFSET_NS) {
+		uint64_t mono = lt_mono_ns();
+
+		/* Modular arithmetic: right whichever clock is ahead. */
+		atomic_store_explicit(&real_offset, lt_real_ns() - mono, memory_order_relaxed);
+		atomic_store_explicit(&real_offset_at, mono, memory_order_release);
+	}
+	return mono_ns + atomic_load_explicit(&real_offset, memory_order_relaxed);
+}
+
 static void *oom(void)
 {
 	/* Nothing sensible can be done without memory; say so and stop. */
