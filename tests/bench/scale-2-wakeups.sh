@@ -86,16 +86,13 @@ stop()
 	wait "$1" 2>/dev/null || :
 }
 
-# snap PID FILE: per thread "TID COMM VOLUNTARY INVOLUNTARY"; then "cpu TICKS".
+# snap PID FILE: per thread "TID COMM VOLUNTARY INVOLUNTARY"; one awk for
+# all threads (1,000 of them: a process per thread would load the machine).
 snap()
 {
-	for t in /proc/"$1"/task/*; do
-		printf '%s %s %s\n' "${t##*/}" "$(tr ' ' '_' <"$t/comm" 2>/dev/null)" \
-			"$(awk '/^voluntary_ctxt_switches/ { v = $2 }
-				/^nonvoluntary_ctxt_switches/ { n = $2 } END { print v + 0, n + 0 }' \
-				"$t/status" 2>/dev/null)"
-	done >"$2"
-	echo "cpu $(awk '{ print $14 + $15 }' "/proc/$1/stat")" >>"$2"
+	awk '/^Name:/ { n = $2 } /^Pid:/ { t = $2 } /^voluntary_ctxt_switches:/ { v = $2 }
+		/^nonvoluntary_ctxt_switches:/ { print t, n, v, $2 }' /proc/"$1"/task/*/status \
+		>"$2" 2>/dev/null || :
 }
 
 # wakeups A B SECS PID KIND: one line, per role (liotad: main, publisher,
@@ -166,6 +163,9 @@ conf()
 			printf "[device \"d%d\"]\ntype = sim\n\n[metric \"d%d.m0\"]\nfunction = sine\ninterval = 1s\naggregation = %d\n\n", d, d, AG
 	}' >"$1/liotad.conf"
 }
+
+# run_ns PID: CPU time of all its threads (schedstat), ns: finer than ticks.
+run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t ? "met" : "MISSED") }'; }
 
@@ -306,16 +306,21 @@ while [ $r -le "$RUNS" ]; do
 			;;
 		esac
 		sleep 5
-		c0=$(awk '{ print $14 + $15 }' "/proc/$PID/stat")
-		snap "$PID" "$WORK/a"
 		t0=""
 		if [ "${what#liotad}" != "$what" ]; then
 			t0=$WORK/status0.json
 			"$LIOTACTL" -s "$WORK/k${what#liotad}/run/liotad.sock" status --json >"$t0"
 		fi
+		snap "$PID" "$WORK/a"
+		m0=$(date +%s%N)
+		c0=$(awk '{ print $14 + $15 }' "/proc/$PID/stat")
+		r0=$(run_ns "$PID")
 		sleep "$TICK_S"
 		c1=$(awk '{ print $14 + $15 }' "/proc/$PID/stat")
+		r1=$(run_ns "$PID")
+		m1=$(date +%s%N)
 		snap "$PID" "$WORK/b"
+		secs=$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 		extra=""
 		if [ -n "$t0" ]; then
 			t1=$WORK/status1.json
@@ -327,23 +332,25 @@ ms = [m for d in b["devices"] for m in d["metrics"]]
 late = sum(m["late"] for m in ms) - sum(m["late"] for d in a["devices"] for m in d["metrics"])
 p50 = statistics.median(m["lateness_us"]["p50"] for m in ms)
 p99 = statistics.median(m["lateness_us"]["p99"] for m in ms)
-taken = (b["totals"]["taken"] - a["totals"]["taken"]) / float(sys.argv[3])
-print(f"{taken:.0f} {late} {p50:.1f} {p99:.1f}")
-' "$t0" "$t1" "$TICK_S")
+taken = b["totals"]["taken"] - a["totals"]["taken"]
+print(f"{taken} {late} {p50:.1f} {p99:.1f}")
+' "$t0" "$t1")
 		fi
 		pub=$(for t in /proc/"$PID"/task/*; do
 			case $(cat "$t/comm") in s:* | tick_floor) ;; *) [ "${t##*/}" = "$PID" ] || echo "${t##*/}" ;; esac
 		done | head -n 1)
 		pubsw=""
 		if [ -n "$pub" ] && [ "${what#liotad}" != "$what" ]; then
-			pubsw=$(join "$WORK/a" "$WORK/b" 2>/dev/null | awk -v t="$pub" -v s="$TICK_S" \
+			pubsw=$(join "$WORK/a" "$WORK/b" 2>/dev/null | awk -v t="$pub" -v s="$secs" \
 				'$1 == t { printf "%.1f", ($6 - $3) / s }')
 		fi
 		stop "$PID"
-		us=$(awk -v c=$((c1 - c0)) -v hz="$TCK" -v s="$TICK_S" -v n="$DEVICES" \
+		us=$(awk -v c=$((c1 - c0)) -v hz="$TCK" -v s="$secs" -v n="$DEVICES" \
 			'BEGIN { printf "%.2f", c / hz * 1e6 / (s * n) }')
-		echo "$what $us $extra ${pubsw:+pubwake $pubsw}" >>"$WORK/results"
-		say "run $r: $what: $us us per sample${extra:+ (samples/s, ticks skipped, median p50 and p99 lateness in us: $extra)}${pubsw:+; publisher wake-ups $pubsw/s}"
+		rs=$(awk -v c="$r0" -v d="$r1" -v s="$secs" -v n="$DEVICES" \
+			'BEGIN { printf "%.2f", (d - c) / 1e3 / (s * n) }')
+		echo "$what $us $extra ${pubsw:+pubwake $pubsw} sched $rs" >>"$WORK/results"
+		say "run $r: $what: $us us per sample (schedstat: $rs) over $secs s${extra:+ (samples taken between the status calls around the window, ticks skipped, median p50 and p99 lateness in us: $extra)}${pubsw:+; publisher wake-ups $pubsw/s}"
 	done
 	r=$((r + 1))
 done
@@ -355,9 +362,10 @@ for line in open(sys.argv[1]):
     f = line.split()
     res.setdefault(f[0], []).append(f)
 med = {k: statistics.median(float(r[1]) for r in v) for k, v in res.items()}
+sch = {k: statistics.median(float(r[r.index("sched") + 1]) for r in v) for k, v in res.items()}
 fl = med["floor"]
-print(f"floor (one grid): {fl:.2f} us per sample (median of {len(res['floor'])})")
-print(f"floor, threads spread over the second: {med['spread']:.2f} us per sample")
+print(f"floor (one grid): {fl:.2f} us per sample (median of {len(res['floor'])}; schedstat {sch['floor']:.2f})")
+print(f"floor, threads spread over the second: {med['spread']:.2f} us per sample (schedstat {sch['spread']:.2f})")
 for ag in ("1", "10"):
     k = "liotad" + ag
     rows = res[k]
@@ -366,7 +374,8 @@ for ag in ("1", "10"):
     p99 = statistics.median(float(r[5]) for r in rows if len(r) > 5)
     pw = [float(r[r.index("pubwake") + 1]) for r in rows if "pubwake" in r]
     print(f"liotad, aggregation {ag}: {med[k]:.2f} us per sample, {ratio:.2f}x the floor "
-          f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}); lateness median p50 {p50:.1f} us, "
+          f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}; schedstat {sch[k]:.2f} us, "
+          f"{sch[k] / sch['floor']:.2f}x); lateness median p50 {p50:.1f} us, "
           f"p99 {p99:.1f} us; publisher wake-ups {statistics.median(pw) if pw else 0:.1f}/s")
 EOF
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
