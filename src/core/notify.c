@@ -25,9 +25,11 @@ int notify_timeout_ms(const struct lt_notify *n, uint64_t now_ns)
 
 	if (!n->on)
 		return -1;
-	due = n->next_status;
-	if (n->wd_ns && n->next_ping < due)
-		due = n->next_ping;
+	/*
+	 * With the watchdog on, STATUS= waits for the first ping after it is
+	 * due (at most WatchdogSec/4 later): one wake-up for both.
+	 */
+	due = n->wd_ns ? n->next_ping : n->next_status;
 	return due > now_ns ? (int)((due - now_ns + 999999) / 1000000) : 0;
 }
 

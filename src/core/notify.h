@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* How often STATUS= is refreshed. */
+/* How often STATUS= is refreshed (with the watchdog on: at the first ping after). */
 #define LT_STATUS_PERIOD_NS (5 * LT_NSEC_PER_SEC)
 
 struct lt_notify {

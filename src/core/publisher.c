@@ -267,8 +267,9 @@ static void *publisher_main(void *arg)
 {
 	struct publisher *p = arg;
 	uint64_t last_service = lt_mono_ns();
-	bool got = false;  /* records since the last wait ended */
-	bool busy = false; /* in a busy spell: nap rather than sleep */
+	bool got = false;     /* records since the last wait ended */
+	bool busy = false;    /* in a busy spell: nap rather than sleep */
+	bool partial = false; /* the last drain found records, less than a batch */
 
 	lt_beat_busy(&p->beat, 1, last_service);
 	for (;;) {
@@ -280,12 +281,23 @@ static void *publisher_main(void *arg)
 		size_t n = drain_once(p);
 		uint64_t now = lt_mono_ns();
 
+		/*
+		 * Two partial drains in a row: records trickle in, as when a
+		 * thousand samplers wake together on their grid. Draining again at
+		 * once would spin through their burst, scanning every lane each
+		 * time; nap instead and take them in one or two drains. A lone
+		 * record (one partial drain, then an empty one) still goes out at
+		 * once.
+		 */
+		bool trickle = partial && n && n < p->batch_max;
+
+		partial = n && n < p->batch_max;
 		got |= n != 0;
 		/*
 		 * Serve the DCCs when the ring is empty (or every 5 ms), not after
 		 * every drain: what the drains queued then leaves in one write.
 		 */
-		if (n && now - last_service < PUB_SERVICE_NS)
+		if (n && !trickle && now - last_service < PUB_SERVICE_NS)
 			continue;
 		if (n == 0 && atomic_load_explicit(&p->stop, memory_order_acquire)) {
 			/* Producers are gone: one last sweep catches their final commits. */
@@ -294,11 +306,13 @@ static void *publisher_main(void *arg)
 			lt_beat_idle(&p->beat);
 			break;
 		}
-		if (n) {
+		if (n && !trickle) {
 			last_service = service(p, WAIT_NONE, 0);
-		} else if (busy && got) {
+		} else if (trickle || (busy && got)) {
 			last_service = service(p, WAIT_NAP, now + PUB_NAP_NS);
 			got = false;
+			busy = true;
+			partial = false;
 		} else {
 			last_service = service(p, WAIT_SLEEP, 0);
 			busy = last_service - now < PUB_NAP_NS;

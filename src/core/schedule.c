@@ -9,7 +9,8 @@
 
 uint64_t sched_next(uint64_t deadline, uint64_t interval, uint64_t now, uint64_t *skipped)
 {
-	uint64_t next = deadline + interval;
+	/* The grid point after @deadline: a first deadline off the grid joins it. */
+	uint64_t next = deadline - deadline % interval + interval;
 
 	*skipped = 0;
 	if (next > now)

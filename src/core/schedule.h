@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The sampling schedule: absolute deadlines on CLOCK_MONOTONIC. A metric
- * with interval I started at T0 is due at T0, T0+I, T0+2I, ... whatever the
- * time each read takes, so the schedule never drifts. When a sampler comes
+ * with interval I started at T0 is due at T0, then on the grid of I (the
+ * multiples of I on CLOCK_MONOTONIC), whatever the time each read takes, so
+ * the schedule never drifts. The first interval is shorter (T0 to the next
+ * grid point). The grid is shared: the metrics of one interval on every
+ * device are due together, so a thousand devices at 1 Hz wake their
+ * samplers in one burst rather than spread over the second, which costs
+ * about half the CPU per sample (a CPU that stays awake through the burst;
+ * docs/benchmarks.md section 12) and wakes the publisher once per burst.
+ * The price: the last samplers of a burst start later than the first.
+ * When a sampler comes
  * back late (a stalled read, a suspended machine), the deadlines it missed
  * are skipped and counted rather than sampled in a burst.
  *
@@ -16,9 +24,10 @@
 #include <stdint.h>
 
 /*
- * The deadline after @deadline for a tick handled at @now: the first
- * deadline + k * @interval (k >= 1) later than @now. *@skipped receives k - 1,
- * the ticks that were missed.
+ * The deadline after @deadline for a tick handled at @now: the first point
+ * of the grid (multiples of @interval) after @deadline, or if that is not
+ * later than @now, the first one that is. *@skipped receives the grid points
+ * passed over, the ticks that were missed.
  */
 uint64_t sched_next(uint64_t deadline, uint64_t interval, uint64_t now, uint64_t *skipped);
 

@@ -28,6 +28,39 @@ uint64_t lt_real_ns(void)
 	return lt_ts_ns(&ts);
 }
 
+/* Two vDSO clock reads take well under a microsecond: longer, the thread was preempted. */
+#define OFFSET_READ_MAX_NS 20000u
+
+/* Written together by whichever thread finds them old; release/acquire pairs them. */
+static _Atomic uint64_t real_offset, real_offset_at;
+
+uint64_t lt_real_at(uint64_t mono_ns)
+{
+	uint64_t at = atomic_load_explicit(&real_offset_at, memory_order_acquire);
+
+	if (at == 0 || mono_ns >= at + LT_REAL_OFFSET_NS) {
+		uint64_t m0, real, m1;
+
+		/*
+		 * A thread preempted between the reads would skew every stamp for
+		 * a second: take the pair that was not (bounded tries), and the
+		 * middle of the monotonic reads around the real-time one.
+		 */
+		for (int i = 0;; i++) {
+			m0 = lt_mono_ns();
+			real = lt_real_ns();
+			m1 = lt_mono_ns();
+			if (m1 - m0 < OFFSET_READ_MAX_NS || i == 4)
+				break;
+		}
+		/* Modular arithmetic: right whichever clock is ahead. */
+		atomic_store_explicit(&real_offset, real - (m0 + (m1 - m0) / 2),
+				      memory_order_relaxed);
+		atomic_store_explicit(&real_offset_at, m1, memory_order_release);
+	}
+	return mono_ns + atomic_load_explicit(&real_offset, memory_order_relaxed);
+}
+
 static void *oom(void)
 {
 	/* Nothing sensible can be done without memory; say so and stop. */

@@ -30,6 +30,17 @@ static inline struct timespec lt_ns_ts(uint64_t ns)
 }
 
 /*
+ * CLOCK_REALTIME at CLOCK_MONOTONIC time @mono_ns, from the offset between
+ * the clocks read at most LT_REAL_OFFSET_NS earlier (by any thread): the
+ * samplers' stamps cost no clock read of their own. The two clocks run at
+ * the same rate (NTP slews both); they part only when the real-time clock
+ * is stepped (settimeofday, an NTP step at boot), and then stamps keep the
+ * old offset for up to LT_REAL_OFFSET_NS.
+ */
+#define LT_REAL_OFFSET_NS LT_NSEC_PER_SEC
+uint64_t lt_real_at(uint64_t mono_ns);
+
+/*
  * Progress mark of a worker thread, read by the main thread for the systemd
  * watchdog and for the "stuck" condition of `liotactl status`: what the
  * thread is doing (a small tag of the caller's, 1..7: the driver call of a

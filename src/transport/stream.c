@@ -49,10 +49,12 @@
 
 #define MSEC 1000000ull
 /*
- * Over TCP, stream_write() sends at once only when this much waits; less is
- * left to the next stream_dispatch() (stream_poll() asks for POLLOUT while
- * data waits), so the batches of one publisher cycle share one send: a send
- * per batch cost more than encoding the batch, and woke the peer each time.
+ * stream_write() sends at once only when this much waits; less is left to
+ * the next stream_dispatch() (over TCP stream_poll() asks for POLLOUT while
+ * data waits; to a file or standard output it sets a deadline of now), so
+ * the batches of one publisher cycle share one send: a send per batch cost
+ * more than encoding the batch, and woke the peer each time (to a file,
+ * 1,000 metrics of one batch a second each cost a writev()).
  */
 #define SEND_MIN (64u << 10)
 /* How long a TLS 1.3 client with a certificate waits for the server's verdict, see tls_hold(). */
@@ -1107,8 +1109,7 @@ int stream_write_lines(struct lt_stream *s, const void *buf, size_t len, size_t 
 	s->tail += len;
 	s->lines += lines;
 	update_queued(s);
-	if (s->state == LT_DCC_UP &&
-	    (s->conf.kind != LT_STREAM_TCP || s->tail - s->head >= SEND_MIN))
+	if (s->state == LT_DCC_UP && s->tail - s->head >= SEND_MIN)
 		drain(s);
 	return 0;
 }
@@ -1126,8 +1127,11 @@ void stream_poll(struct lt_stream *s, struct pollfd *pfd, int64_t *deadline_ns)
 			*deadline_ns = s->hold_until;
 		break;
 	case LT_DCC_UP:
-		if (s->conf.kind != LT_STREAM_TCP)
+		if (s->conf.kind != LT_STREAM_TCP) {
+			if (s->head < s->tail)
+				*deadline_ns = 0; /* written in the next stream_dispatch() */
 			return;
+		}
 		pfd->fd = s->fd;
 		/* POLLIN even when idle, to notice the peer closing. */
 		pfd->events = POLLIN | (s->head < send_end(s) ? POLLOUT : 0);
@@ -1149,6 +1153,8 @@ void stream_dispatch(struct lt_stream *s, short revents, int64_t now_ns)
 		tcp_dispatch(s, revents, now_ns);
 	} else if (s->state == LT_DCC_BACKOFF && now_ns >= s->timer_ns) {
 		set_state(s, LT_DCC_UP);
+		file_drain(s);
+	} else if (s->state == LT_DCC_UP) {
 		file_drain(s);
 	}
 }

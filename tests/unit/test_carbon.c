@@ -1246,12 +1246,28 @@ START_TEST(stream_file_sink_appends_exact_lines)
 	ck_assert_int_eq(lt_count_get(&st.state), LT_DCC_UP);
 	ck_assert_int_eq(stream_write(s, a, strlen(a)), 0);
 	ck_assert_int_eq(stream_write(s, b, strlen(b)), 0);
-	ck_assert_uint_eq(stream_queued(s), 0);
+	/* Written at the next dispatch, which stream_poll() asks for at once. */
+	ck_assert_uint_eq(stream_queued(s), strlen(a) + strlen(b));
+	{
+		struct pollfd pfd;
+		int64_t dl = INT64_MAX;
+
+		stream_poll(s, &pfd, &dl);
+		ck_assert_int_eq(pfd.fd, -1);
+		ck_assert_int_eq(dl, 0);
+		stream_dispatch(s, 0, now_ns());
+		ck_assert_uint_eq(stream_queued(s), 0);
+		dl = INT64_MAX;
+		stream_poll(s, &pfd, &dl);
+		ck_assert_int_eq(dl, INT64_MAX); /* nothing left: no timer */
+	}
+	ck_assert_int_eq(stream_write(s, a, strlen(a)), 0);
 	ck_assert_int_eq(stream_flush(s, now_ns() + 100 * MS), 0);
-	ck_assert_uint_eq(lt_count_get(&st.sent), 3);
+	ck_assert_uint_eq(stream_queued(s), 0);
+	ck_assert_uint_eq(lt_count_get(&st.sent), 4);
 	stream_free(s);
 	got = read_file(path, &len);
-	ck_assert_str_eq(got, "old\na 1 1\nb 2.5 2\nc 3 3\n");
+	ck_assert_str_eq(got, "old\na 1 1\nb 2.5 2\nc 3 3\na 1 1\n");
 	free(got);
 	unlink(path);
 

@@ -54,6 +54,47 @@ START_TEST(schedule_does_not_drift_with_slow_reads)
 }
 END_TEST
 
+START_TEST(first_deadline_off_the_grid_joins_it)
+{
+	uint64_t skipped = 99;
+
+	/*
+	 * A sampler started at 1234 ms samples then, and next on the metric's
+	 * grid (multiples of the interval on CLOCK_MONOTONIC), which every
+	 * device's metrics of that interval share: their ticks come together.
+	 */
+	ck_assert_uint_eq(sched_next(1234 * MS, 100 * MS, 1234 * MS + 5, &skipped), 1300 * MS);
+	ck_assert_uint_eq(skipped, 0);
+	ck_assert_uint_eq(sched_next(1234 * MS, 1000 * MS, 1234 * MS, &skipped), 2000 * MS);
+	ck_assert_uint_eq(skipped, 0);
+	/* Late from the start: the grid's later points, the missed ones counted. */
+	ck_assert_uint_eq(sched_next(1234 * MS, 100 * MS, 1450 * MS, &skipped), 1500 * MS);
+	ck_assert_uint_eq(skipped, 2);
+}
+END_TEST
+
+START_TEST(real_time_from_the_offset_matches_the_clock)
+{
+	for (int i = 0; i < 3; i++) {
+		uint64_t before = lt_real_ns(), mono = lt_mono_ns(), at = lt_real_at(mono);
+		uint64_t after = lt_real_ns();
+
+		/* Unless the real-time clock was stepped within the last second. */
+		ck_assert_uint_ge(at + 1000000, before);
+		ck_assert_uint_le(at, after + 1000000);
+		/*
+		 * A later monotonic time maps through the same offset, or through
+		 * one read again meanwhile (a refresh is due once a second), which
+		 * differs only by the time between its two clock reads.
+		 */
+		uint64_t later = lt_real_at(mono + 5 * MS) - at;
+
+		ck_assert_uint_ge(later, 5 * MS - 100000);
+		ck_assert_uint_le(later, 5 * MS + 100000);
+	}
+}
+END_TEST
+
 struct tick_fixture {
 	struct lt_model *m;
 	struct lt_ring *ring;
@@ -262,6 +303,27 @@ START_TEST(tick_records_lateness_of_each_read)
 	ck_assert_uint_lt(ls.p50, 1 * MS);
 	lat_summary(&f.s.met[1].lat, &ls);
 	ck_assert_uint_eq(ls.count, 1);
+	tick_teardown(&f);
+}
+END_TEST
+
+START_TEST(tick_stamps_samples_with_the_real_time_of_the_read)
+{
+	struct tick_fixture f;
+	struct lt_sample out[4];
+	uint64_t before, after;
+
+	tick_setup(&f, 10 * MS);
+	before = lt_real_ns();
+	sampler_tick(&f.s, &f.p, lt_mono_ns()); /* both metrics due */
+	after = lt_real_ns();
+	ck_assert_uint_eq(lt_ring_consume(f.ring, out, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		/* Within the tick, give or take the refresh's own microseconds. */
+		ck_assert_uint_ge(out[i].ts_ns + 1000000, before);
+		ck_assert_uint_le(out[i].ts_ns, after + 1000000);
+	}
+	ck_assert_uint_le(out[0].ts_ns, out[1].ts_ns);
 	tick_teardown(&f);
 }
 END_TEST
@@ -1108,6 +1170,8 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, on_time_tick_advances_by_one_interval);
 	tcase_add_test(tc, late_tick_skips_missed_deadlines_and_keeps_phase);
 	tcase_add_test(tc, schedule_does_not_drift_with_slow_reads);
+	tcase_add_test(tc, first_deadline_off_the_grid_joins_it);
+	tcase_add_test(tc, real_time_from_the_offset_matches_the_clock);
 	tcase_add_test(tc, tick_reads_only_due_metrics_and_returns_earliest_deadline);
 	tcase_add_test(tc, stalled_sampler_takes_one_sample_not_a_burst);
 	tcase_add_test(tc, lateness_buckets_are_exact_then_within_one_sixteenth);
@@ -1115,6 +1179,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, quantile_ranks_round_up);
 	tcase_add_test(tc, full_lateness_bucket_halves_all_and_keeps_quantiles);
 	tcase_add_test(tc, tick_records_lateness_of_each_read);
+	tcase_add_test(tc, tick_stamps_samples_with_the_real_time_of_the_read);
 	tcase_add_test(tc, tick_wakes_the_publisher_only_when_a_batch_is_complete);
 	tcase_add_test(tc, tick_wakes_the_publisher_when_the_lane_is_half_full);
 	tcase_add_test(tc, status_json_shows_lateness_per_metric);
