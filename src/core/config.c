@@ -101,6 +101,9 @@ struct loader {
 	unsigned ninst;
 	struct raw_section **sects; /* in the order first seen */
 	unsigned nsects;
+	/* the same by kind and name for section_find(): open addressing, NULL = free */
+	struct raw_section **index;
+	size_t index_cap; /* a power of two, more than 4/3 of nsects */
 	struct conf_error *errs;
 	unsigned nerrs;
 
@@ -199,16 +202,54 @@ static struct lt_origin here(const struct loader *ld)
 	return (struct lt_origin){ ld->model->files[ld->file], ld->lineno };
 }
 
+/* FNV-1a of a section's kind and name. */
+static size_t section_hash(enum sect_kind kind, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)kind;
+
+	for (const char *p = name ? name : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/*
+ * The index slot of @kind and @name: the section's, or the free one where
+ * it would go. A lookup by scanning every section made reading and
+ * building 10,000 metric sections quadratic (half of the CPU of a start).
+ */
+static struct raw_section **section_slot(const struct loader *ld, enum sect_kind kind,
+					 const char *name)
+{
+	size_t mask = ld->index_cap - 1, i = section_hash(kind, name) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		struct raw_section *s = ld->index[i];
+
+		if (!s ||
+		    (s->kind == kind && (!name ? !s->name : s->name && !strcmp(s->name, name))))
+			return &ld->index[i];
+	}
+}
+
 static struct raw_section *section_find(const struct loader *ld, enum sect_kind kind,
 					const char *name)
 {
-	for (unsigned i = 0; i < ld->nsects; i++) {
-		struct raw_section *s = ld->sects[i];
+	return ld->index_cap ? *section_slot(ld, kind, name) : NULL;
+}
 
-		if (s->kind == kind && (!name || strcmp(s->name, name) == 0))
-			return s;
+/* Append @s (no section of its kind and name yet) to ld->sects and the index. */
+static void section_add(struct loader *ld, struct raw_section *s)
+{
+	ld->sects = xrealloc(ld->sects, (ld->nsects + 1) * sizeof(*ld->sects));
+	ld->sects[ld->nsects++] = s;
+	if (4 * (size_t)ld->nsects >= 3 * ld->index_cap) {
+		free(ld->index);
+		ld->index_cap = ld->index_cap ? 2 * ld->index_cap : 64;
+		ld->index = xcalloc(ld->index_cap, sizeof(*ld->index));
+		for (unsigned i = 0; i + 1 < ld->nsects; i++)
+			*section_slot(ld, ld->sects[i]->kind, ld->sects[i]->name) = ld->sects[i];
 	}
-	return NULL;
+	*section_slot(ld, s->kind, s->name) = s;
 }
 
 static bool name_valid(const char *s, size_t len, const char *chars)
@@ -336,8 +377,7 @@ static void section_open(struct loader *ld, const char *text)
 		s->name = name;
 		s->title = title;
 		s->origin = at;
-		ld->sects = xrealloc(ld->sects, (ld->nsects + 1) * sizeof(*ld->sects));
-		ld->sects[ld->nsects++] = s;
+		section_add(ld, s);
 		name = title = NULL;
 	}
 	s->file = ld->file;
@@ -658,6 +698,9 @@ static void sections_free(struct loader *ld)
 	free(ld->sects);
 	ld->sects = NULL;
 	ld->nsects = 0;
+	free(ld->index);
+	ld->index = NULL;
+	ld->index_cap = 0;
 }
 
 /* ---- phase 2: raw sections into the model -------------------------------- */
@@ -1920,6 +1963,7 @@ int config_read(const char *path, struct lt_conf **out)
 	file_read(&ld, path);
 	dropins_read(&ld, path);
 	free(ld.line);
+	free(ld.index);
 	c->files = ld.model->files;
 	c->nfiles = ld.model->nfiles;
 	c->sects = ld.sects;
@@ -1972,7 +2016,6 @@ static void sections_copy(struct loader *ld, const struct lt_conf *c)
 	for (unsigned i = 0; i < c->nfiles; i++)
 		m->files[i] = xstrdup(c->files[i]);
 	m->nfiles = c->nfiles;
-	ld->sects = xcalloc(c->nsects + 1, sizeof(*ld->sects));
 	for (unsigned i = 0; i < c->nsects; i++) {
 		const struct raw_section *from = c->sects[i];
 		struct raw_section *s = xcalloc(1, sizeof(*s));
@@ -1989,7 +2032,7 @@ static void sections_copy(struct loader *ld, const struct lt_conf *c)
 			s->kv[k].value = xstrdup(from->kv[k].value);
 			s->kv[k].origin = origin_move(c, m, from->kv[k].origin);
 		}
-		ld->sects[ld->nsects++] = s;
+		section_add(ld, s);
 	}
 	ld->errs = xcalloc(c->nerrs + 1, sizeof(*ld->errs));
 	for (unsigned i = 0; i < c->nerrs; i++) {
