@@ -240,7 +240,7 @@ static struct raw_section *section_find(const struct loader *ld, enum sect_kind 
 /* Append @s (no section of its kind and name yet) to ld->sects and the index. */
 static void section_add(struct loader *ld, struct raw_section *s)
 {
-	ld->sects = xrealloc(ld->sects, (ld->nsects + 1) * sizeof(*ld->sects));
+	ld->sects = lt_grow(ld->sects, ld->nsects, sizeof(*ld->sects));
 	ld->sects[ld->nsects++] = s;
 	if (4 * (size_t)ld->nsects >= 3 * ld->index_cap) {
 		free(ld->index);
@@ -1525,9 +1525,9 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 		return;
 	}
 	mt->id = m->nmetrics;
-	m->metrics = xrealloc(m->metrics, (m->nmetrics + 1) * sizeof(*m->metrics));
+	m->metrics = lt_grow(m->metrics, m->nmetrics, sizeof(*m->metrics));
 	m->metrics[m->nmetrics++] = mt;
-	dev->metrics = xrealloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
+	dev->metrics = lt_grow(dev->metrics, dev->nmetrics, sizeof(*dev->metrics));
 	mt->dev_index = dev->nmetrics;
 	dev->metrics[dev->nmetrics++] = mt;
 
