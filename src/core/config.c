@@ -202,39 +202,48 @@ static struct lt_origin here(const struct loader *ld)
 	return (struct lt_origin){ ld->model->files[ld->file], ld->lineno };
 }
 
-/* FNV-1a of a section's kind and name. */
-static size_t section_hash(enum sect_kind kind, const char *name)
+/* FNV-1a of a section's kind and the @len bytes of its name. */
+static size_t section_hash(enum sect_kind kind, const char *name, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)kind;
 
-	for (const char *p = name ? name : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ (unsigned char)name[k]) * 0x100000001b3ull;
 	return (size_t)(h ^ (h >> 32));
 }
 
 /*
- * The index slot of @kind and @name: the section's, or the free one where
- * it would go. A lookup by scanning every section made reading and
- * building 10,000 metric sections quadratic (half of the CPU of a start).
+ * The index slot of @kind and the @len bytes of @name (NULL: a section
+ * without a name): the section's, or the free one where it would go. A
+ * lookup by scanning every section made reading and building 10,000
+ * metric sections quadratic (half of the CPU of a start).
  */
 static struct raw_section **section_slot(const struct loader *ld, enum sect_kind kind,
-					 const char *name)
+					 const char *name, size_t len)
 {
-	size_t mask = ld->index_cap - 1, i = section_hash(kind, name) & mask;
+	size_t mask = ld->index_cap - 1, i = section_hash(kind, name, len) & mask;
 
 	for (;; i = (i + 1) & mask) {
 		struct raw_section *s = ld->index[i];
 
 		if (!s ||
-		    (s->kind == kind && (!name ? !s->name : s->name && !strcmp(s->name, name))))
+		    (s->kind == kind &&
+		     (!name ? !s->name : s->name && !strncmp(s->name, name, len) && !s->name[len])))
 			return &ld->index[i];
 	}
+}
+
+/* The section of @kind named by the @len bytes of @name (NULL: without a name). */
+static struct raw_section *section_find_n(const struct loader *ld, enum sect_kind kind,
+					  const char *name, size_t len)
+{
+	return ld->index_cap ? *section_slot(ld, kind, name, len) : NULL;
 }
 
 static struct raw_section *section_find(const struct loader *ld, enum sect_kind kind,
 					const char *name)
 {
-	return ld->index_cap ? *section_slot(ld, kind, name) : NULL;
+	return section_find_n(ld, kind, name, name ? strlen(name) : 0);
 }
 
 /* Append @s (no section of its kind and name yet) to ld->sects and the index. */
@@ -246,10 +255,13 @@ static void section_add(struct loader *ld, struct raw_section *s)
 		free(ld->index);
 		ld->index_cap = ld->index_cap ? 2 * ld->index_cap : 64;
 		ld->index = xcalloc(ld->index_cap, sizeof(*ld->index));
-		for (unsigned i = 0; i + 1 < ld->nsects; i++)
-			*section_slot(ld, ld->sects[i]->kind, ld->sects[i]->name) = ld->sects[i];
+		for (unsigned i = 0; i + 1 < ld->nsects; i++) {
+			struct raw_section *o = ld->sects[i];
+
+			*section_slot(ld, o->kind, o->name, o->name ? strlen(o->name) : 0) = o;
+		}
 	}
-	*section_slot(ld, s->kind, s->name) = s;
+	*section_slot(ld, s->kind, s->name, s->name ? strlen(s->name) : 0) = s;
 }
 
 static bool name_valid(const char *s, size_t len, const char *chars)
@@ -1025,11 +1037,8 @@ static const char *section_held(const struct raw_section *s)
 static bool metric_held(const struct loader *ld, const struct raw_section *s)
 {
 	const char *dot = strchr(s->name, '.');
-	char *devname = xasprintf("%.*s", (int)(dot - s->name), s->name);
-	bool held = section_held(section_find(ld, SECT_DEVICE, devname)) != NULL;
 
-	free(devname);
-	return held;
+	return section_held(section_find_n(ld, SECT_DEVICE, s->name, (size_t)(dot - s->name)));
 }
 
 /* A DCC, device or profile section left out (section_held()): say so, return true. */
