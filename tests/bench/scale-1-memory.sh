@@ -33,7 +33,7 @@
 # from a tmpfs file every second, written by write_graphite to a loopback
 # sink: N = 1 (its base), 1,000 and 10,000.
 # Every wait is bounded; the work folder is removed at exit (SCALE_KEEP=1 keeps it).
-# shellcheck disable=SC2046 # figures are split into words on purpose
+# shellcheck disable=SC2046,SC2086 # figures are split into words on purpose
 set -eu
 : "${top_builddir:?}" "${top_srcdir:?}"
 
@@ -274,6 +274,7 @@ for shape in 1x1 10x1000 1000x1; do
 		n=$((n + 1))
 	done
 	for b in $BUILDS; do
+		f="" a=""
 		eval "f=\$F_$(tag "$b") a=\$A_$(tag "$b")"
 		line="$line  $(tag "$b"): first $(echo "$f" | median) ms, all $(echo "$a" | median) ms ($f /$a)"
 	done
