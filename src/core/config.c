@@ -102,6 +102,9 @@ struct loader {
 	unsigned ninst;
 	struct raw_section **sects; /* in the order first seen */
 	unsigned nsects;
+	/* the same by kind and name for section_find(): open addressing, NULL = free */
+	struct raw_section **index;
+	size_t index_cap; /* a power of two, more than 4/3 of nsects */
 	struct conf_error *errs;
 	unsigned nerrs;
 
@@ -200,16 +203,66 @@ static struct lt_origin here(const struct loader *ld)
 	return (struct lt_origin){ ld->model->files[ld->file], ld->lineno };
 }
 
+/* FNV-1a of a section's kind and the @len bytes of its name. */
+static size_t section_hash(enum sect_kind kind, const char *name, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)kind;
+
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ (unsigned char)name[k]) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/*
+ * The index slot of @kind and the @len bytes of @name (NULL: a section
+ * without a name): the section's, or the free one where it would go. A
+ * lookup by scanning every section made reading and building 10,000
+ * metric sections quadratic (half of the CPU of a start).
+ */
+static struct raw_section **section_slot(const struct loader *ld, enum sect_kind kind,
+					 const char *name, size_t len)
+{
+	size_t mask = ld->index_cap - 1, i = section_hash(kind, name, len) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		struct raw_section *s = ld->index[i];
+
+		if (!s ||
+		    (s->kind == kind &&
+		     (!name ? !s->name : s->name && !strncmp(s->name, name, len) && !s->name[len])))
+			return &ld->index[i];
+	}
+}
+
+/* The section of @kind named by the @len bytes of @name (NULL: without a name). */
+static struct raw_section *section_find_n(const struct loader *ld, enum sect_kind kind,
+					  const char *name, size_t len)
+{
+	return ld->index_cap ? *section_slot(ld, kind, name, len) : NULL;
+}
+
 static struct raw_section *section_find(const struct loader *ld, enum sect_kind kind,
 					const char *name)
 {
-	for (unsigned i = 0; i < ld->nsects; i++) {
-		struct raw_section *s = ld->sects[i];
+	return section_find_n(ld, kind, name, name ? strlen(name) : 0);
+}
 
-		if (s->kind == kind && (!name || strcmp(s->name, name) == 0))
-			return s;
+/* Append @s (no section of its kind and name yet) to ld->sects and the index. */
+static void section_add(struct loader *ld, struct raw_section *s)
+{
+	ld->sects = lt_grow(ld->sects, ld->nsects, sizeof(*ld->sects));
+	ld->sects[ld->nsects++] = s;
+	if (4 * (size_t)ld->nsects >= 3 * ld->index_cap) {
+		free(ld->index);
+		ld->index_cap = ld->index_cap ? 2 * ld->index_cap : 64;
+		ld->index = xcalloc(ld->index_cap, sizeof(*ld->index));
+		for (unsigned i = 0; i + 1 < ld->nsects; i++) {
+			struct raw_section *o = ld->sects[i];
+
+			*section_slot(ld, o->kind, o->name, o->name ? strlen(o->name) : 0) = o;
+		}
 	}
-	return NULL;
+	*section_slot(ld, s->kind, s->name, s->name ? strlen(s->name) : 0) = s;
 }
 
 static bool name_valid(const char *s, size_t len, const char *chars)
@@ -337,8 +390,7 @@ static void section_open(struct loader *ld, const char *text)
 		s->name = name;
 		s->title = title;
 		s->origin = at;
-		ld->sects = xrealloc(ld->sects, (ld->nsects + 1) * sizeof(*ld->sects));
-		ld->sects[ld->nsects++] = s;
+		section_add(ld, s);
 		name = title = NULL;
 	}
 	s->file = ld->file;
@@ -642,23 +694,90 @@ out_free:
 	free(dir);
 }
 
+struct lt_conf;
+static struct lt_origin origin_move(const struct lt_conf *c, const struct lt_model *m,
+				    struct lt_origin o);
+
+/* A section as the reader makes it, piece by piece (before section_pack()). */
+static void section_free_parts(struct raw_section *s)
+{
+	for (unsigned j = 0; j < s->nkv; j++) {
+		free(s->kv[j].key);
+		free(s->kv[j].value);
+	}
+	free(s->kv);
+	free(s->name);
+	free(s->title);
+	free(s);
+}
+
+static size_t str_room(const char *p)
+{
+	return p ? strlen(p) + 1 : 0;
+}
+
+/* Copy @p to *@at and advance it (NULL stays NULL). */
+static char *str_put(char **at, const char *p)
+{
+	char *r = *at;
+	size_t n = str_room(p);
+
+	if (!p)
+		return NULL;
+	memcpy(r, p, n);
+	*at += n;
+	return r;
+}
+
+/*
+ * A copy of @from in one allocation: the section, then its keys, then their
+ * strings, freed by free() alone. The running daemon keeps the raw sections
+ * for rebuilds (struct lt_conf) and each build copies them: as ten blocks
+ * per metric section, with their malloc overhead, they were the second
+ * largest memory per metric. Origins are moved from @c's file names to
+ * @m's when @c is given.
+ */
+static struct raw_section *section_pack(const struct raw_section *from, const struct lt_conf *c,
+					const struct lt_model *m)
+{
+	size_t room = sizeof(*from) + from->nkv * sizeof(*from->kv) + str_room(from->name) +
+		      str_room(from->title);
+	struct raw_section *s;
+	char *at;
+
+	for (unsigned k = 0; k < from->nkv; k++)
+		room += str_room(from->kv[k].key) + str_room(from->kv[k].value);
+	s = xmalloc(room);
+	*s = *from;
+	s->kv = (struct raw_kv *)(s + 1);
+	at = (char *)(s->kv + from->nkv);
+	s->name = str_put(&at, from->name);
+	s->title = str_put(&at, from->title);
+	for (unsigned k = 0; k < from->nkv; k++) {
+		s->kv[k] = from->kv[k];
+		s->kv[k].key = str_put(&at, from->kv[k].key);
+		s->kv[k].value = str_put(&at, from->kv[k].value);
+		if (c)
+			s->kv[k].origin = origin_move(c, m, from->kv[k].origin);
+	}
+	if (c) {
+		s->origin = origin_move(c, m, from->origin);
+		s->file_origin = origin_move(c, m, from->file_origin);
+	}
+	return s;
+}
+
+/* Sections made by section_pack(). */
 static void sections_free(struct loader *ld)
 {
-	for (unsigned i = 0; i < ld->nsects; i++) {
-		struct raw_section *s = ld->sects[i];
-
-		for (unsigned j = 0; j < s->nkv; j++) {
-			free(s->kv[j].key);
-			free(s->kv[j].value);
-		}
-		free(s->kv);
-		free(s->name);
-		free(s->title);
-		free(s);
-	}
+	for (unsigned i = 0; i < ld->nsects; i++)
+		free(ld->sects[i]);
 	free(ld->sects);
 	ld->sects = NULL;
 	ld->nsects = 0;
+	free(ld->index);
+	ld->index = NULL;
+	ld->index_cap = 0;
 }
 
 /* ---- phase 2: raw sections into the model -------------------------------- */
@@ -919,11 +1038,8 @@ static const char *section_held(const struct raw_section *s)
 static bool metric_held(const struct loader *ld, const struct raw_section *s)
 {
 	const char *dot = strchr(s->name, '.');
-	char *devname = xasprintf("%.*s", (int)(dot - s->name), s->name);
-	bool held = section_held(section_find(ld, SECT_DEVICE, devname)) != NULL;
 
-	free(devname);
-	return held;
+	return section_held(section_find_n(ld, SECT_DEVICE, s->name, (size_t)(dot - s->name)));
 }
 
 /* A DCC, device or profile section left out (section_held()): say so, return true. */
@@ -1419,9 +1535,9 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 		return;
 	}
 	mt->id = m->nmetrics;
-	m->metrics = xrealloc(m->metrics, (m->nmetrics + 1) * sizeof(*m->metrics));
+	m->metrics = lt_grow(m->metrics, m->nmetrics, sizeof(*m->metrics));
 	m->metrics[m->nmetrics++] = mt;
-	dev->metrics = xrealloc(dev->metrics, (dev->nmetrics + 1) * sizeof(*dev->metrics));
+	dev->metrics = lt_grow(dev->metrics, dev->nmetrics, sizeof(*dev->metrics));
 	mt->dev_index = dev->nmetrics;
 	dev->metrics[dev->nmetrics++] = mt;
 
@@ -2012,6 +2128,13 @@ int config_read(const char *path, struct lt_conf **out)
 	file_read(&ld, path);
 	dropins_read(&ld, path);
 	free(ld.line);
+	free(ld.index);
+	for (unsigned i = 0; i < ld.nsects; i++) {
+		struct raw_section *s = ld.sects[i];
+
+		ld.sects[i] = section_pack(s, NULL, NULL);
+		section_free_parts(s);
+	}
 	c->files = ld.model->files;
 	c->nfiles = ld.model->nfiles;
 	c->sects = ld.sects;
@@ -2064,25 +2187,8 @@ static void sections_copy(struct loader *ld, const struct lt_conf *c)
 	for (unsigned i = 0; i < c->nfiles; i++)
 		m->files[i] = xstrdup(c->files[i]);
 	m->nfiles = c->nfiles;
-	ld->sects = xcalloc(c->nsects + 1, sizeof(*ld->sects));
-	for (unsigned i = 0; i < c->nsects; i++) {
-		const struct raw_section *from = c->sects[i];
-		struct raw_section *s = xcalloc(1, sizeof(*s));
-
-		*s = *from;
-		s->name = from->name ? xstrdup(from->name) : NULL;
-		s->title = xstrdup(from->title);
-		s->origin = origin_move(c, m, from->origin);
-		s->file_origin = origin_move(c, m, from->file_origin);
-		s->kv = xcalloc(from->nkv + 1, sizeof(*s->kv));
-		for (unsigned k = 0; k < from->nkv; k++) {
-			s->kv[k] = from->kv[k];
-			s->kv[k].key = xstrdup(from->kv[k].key);
-			s->kv[k].value = xstrdup(from->kv[k].value);
-			s->kv[k].origin = origin_move(c, m, from->kv[k].origin);
-		}
-		ld->sects[ld->nsects++] = s;
-	}
+	for (unsigned i = 0; i < c->nsects; i++)
+		section_add(ld, section_pack(c->sects[i], c, m));
 	ld->errs = xcalloc(c->nerrs + 1, sizeof(*ld->errs));
 	for (unsigned i = 0; i < c->nerrs; i++) {
 		ld->errs[i] = c->errs[i];

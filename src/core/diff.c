@@ -35,11 +35,9 @@ static bool device_same(const struct lt_device *a, const struct lt_device *b)
 	if (strcmp(a->conf, b->conf) != 0 || a->nmetrics != b->nmetrics)
 		return false;
 	for (unsigned i = 0; i < a->nmetrics; i++) {
-		const struct lt_metric *ma = a->metrics[i], *mb = NULL;
+		const struct lt_metric *ma = a->metrics[i],
+				       *mb = model_device_metric(b, ma->name, i);
 
-		for (unsigned j = 0; j < b->nmetrics && !mb; j++)
-			if (strcmp(b->metrics[j]->name, ma->name) == 0)
-				mb = b->metrics[j];
 		if (!mb || strcmp(ma->conf, mb->conf) != 0 || !targets_same(ma, mb))
 			return false;
 	}
@@ -137,7 +135,9 @@ static void ids_assign(const struct lt_model *old, const struct lt_model *nm, st
 		d->metric_id[i] = UINT32_MAX;
 		if (d->dev[mt->device->index] != LT_KEEP)
 			continue;
-		om = model_find_metric(old, mt->fullname);
+		/* A kept device has the same metrics (device_same()). */
+		om = model_device_metric(old->devices[d->dev_old[mt->device->index]], mt->name,
+					 mt->dev_index);
 		d->metric_id[i] = om->id;
 	}
 	for (unsigned i = 0; i < nm->nmetrics; i++) {

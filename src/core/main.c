@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,6 +201,18 @@ static const char *plural(unsigned n)
 	return n == 1 ? "" : "s";
 }
 
+/*
+ * Give the pages of the loader's temporaries (raw sections, the replaced
+ * model) back to the kernel: freed memory at the heap's top is returned by
+ * free() itself, but a load frees from everywhere in the heap, and those
+ * pages would otherwise stay in RSS for the daemon's life (a reload of a
+ * 10,000-metric configuration: docs/benchmarks.md, section 12).
+ */
+static void heap_release(void)
+{
+	malloc_trim(0);
+}
+
 static void started_msg(const struct lt_model *m, const char *path)
 {
 	lt_log(LOG_INFO, "liotad %s running %s: edge %s (%s), %u device%s, %u metric%s, %u DCC%s",
@@ -261,6 +274,7 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 		model_free(*model);
 		*model = nm;
 		conf_take(conf, nc);
+		heap_release();
 		if (hup) {
 			lt_log(LOG_INFO, "reloaded %s in %.1f ms: %s", path,
 			       (double)(lt_mono_ns() - t0) / 1e6, err);
@@ -548,6 +562,7 @@ int main(int argc, char **argv)
 		status = 3;
 		goto out_sock;
 	}
+	heap_release();
 	started_msg(model, path);
 	notify_init(&notify);
 	if (devdisc_sync(dd, model) < 0) {

@@ -32,6 +32,16 @@ struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullna
 	return NULL;
 }
 
+struct lt_metric *model_device_metric(const struct lt_device *dev, const char *name, unsigned hint)
+{
+	if (hint < dev->nmetrics && strcmp(dev->metrics[hint]->name, name) == 0)
+		return dev->metrics[hint];
+	for (unsigned j = 0; j < dev->nmetrics; j++)
+		if (strcmp(dev->metrics[j]->name, name) == 0)
+			return dev->metrics[j];
+	return NULL;
+}
+
 uint32_t model_id_bound(const struct lt_model *m)
 {
 	uint32_t n = 0;

@@ -181,6 +181,13 @@ struct lt_model {
 struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name);
 struct lt_device *model_find_device(const struct lt_model *m, const char *name);
 struct lt_metric *model_find_metric(const struct lt_model *m, const char *fullname);
+/*
+ * The metric of @dev named @name (its short name), looked for at position
+ * @hint first: where it is when the device did not change, so that
+ * comparing two copies of a device of 1,000 metrics is not a million name
+ * comparisons. NULL when @dev has none of that name.
+ */
+struct lt_metric *model_device_metric(const struct lt_device *dev, const char *name, unsigned hint);
 /* One more than the largest metric id (0 without metrics). */
 uint32_t model_id_bound(const struct lt_model *m);
 /*

@@ -74,19 +74,20 @@ uint64_t lat_bucket_high(unsigned idx)
 
 void lat_record(struct lt_lateness *h, uint64_t ns)
 {
-	_Atomic uint32_t *b = &h->bucket[lat_bucket(ns)];
-	uint32_t v = atomic_load_explicit(b, memory_order_relaxed);
+	_Atomic uint16_t *b = &h->bucket[lat_bucket(ns)];
+	uint16_t v = atomic_load_explicit(b, memory_order_relaxed);
 
-	if (v == UINT32_MAX) {
+	if (v == UINT16_MAX) {
 		for (unsigned i = 0; i < LT_LAT_BUCKETS; i++) {
-			uint32_t c = atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
+			uint16_t c = atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
 
-			atomic_store_explicit(&h->bucket[i], c / 2 + (c & 1), memory_order_relaxed);
+			atomic_store_explicit(&h->bucket[i], (uint16_t)(c / 2 + (c & 1)),
+					      memory_order_relaxed);
 		}
 		v = atomic_load_explicit(b, memory_order_relaxed);
 	}
 	/* Single writer: load + store, not a locked add. */
-	atomic_store_explicit(b, v + 1, memory_order_relaxed);
+	atomic_store_explicit(b, (uint16_t)(v + 1), memory_order_relaxed);
 	atomic_store_explicit(&h->count, atomic_load_explicit(&h->count, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	if (ns > atomic_load_explicit(&h->max, memory_order_relaxed))

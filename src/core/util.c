@@ -89,6 +89,13 @@ void *lt_xrealloc(void *p, size_t n)
 	return q ? q : oom();
 }
 
+void *lt_grow(void *p, size_t n, size_t size)
+{
+	if (n & (n - 1))
+		return p;
+	return lt_xrealloc(p, (n ? 2 * n : 1) * size);
+}
+
 char *lt_xstrdup(const char *s)
 {
 	char *p = strdup(s);

@@ -77,6 +77,14 @@ static inline uint64_t lt_beat_busy_for(const struct lt_beat *b, uint64_t now_ns
 	return word && now_ns > since ? now_ns - since : 0;
 }
 
+/*
+ * Room for element @n (0-based) of an array of @size-byte elements that is
+ * only ever grown through this, one element at a time: it is reallocated,
+ * to 2 * @n elements, when @n is 0 or a power of two. Appending 10,000
+ * metrics one realloc at a time copied the array again and again.
+ */
+void *lt_grow(void *p, size_t n, size_t size);
+
 /* The tree's short names of the SDK's malloc-or-abort helpers (liota/alloc.h). */
 #define xmalloc   lt_xmalloc
 #define xcalloc   lt_xcalloc

@@ -799,6 +799,35 @@ static void serve_one_client_without_credentials(void)
 	control_close(ctl);
 }
 
+START_TEST(grow_keeps_room_for_each_appended_element)
+{
+	unsigned *a = NULL;
+	unsigned reallocs = 0;
+
+	/* Under ASan a write past the room lt_grow() gave fails the test. */
+	for (unsigned n = 0; n < 5000; n++) {
+		unsigned *before = a;
+
+		a = lt_grow(a, n, sizeof(*a));
+		if (n & (n - 1))
+			ck_assert_ptr_eq(a, before); /* no realloc between powers of two */
+		else
+			reallocs++;
+		a[n] = n;
+	}
+	for (unsigned n = 0; n < 5000; n++)
+		ck_assert_uint_eq(a[n], n);
+	ck_assert_uint_eq(reallocs, 14); /* 0, 1, 2, 4, ..., 4096 */
+	/* After dropping elements from the end, appending again still has room. */
+	for (unsigned n = 3000; n < 3100; n++) {
+		a = lt_grow(a, n, sizeof(*a));
+		a[n] = n;
+	}
+	ck_assert_uint_eq(a[3099], 3099);
+	free(a);
+}
+END_TEST
+
 START_TEST(control_refuses_a_client_whose_credentials_cannot_be_read)
 {
 	char *out = lt_capture_stderr(serve_one_client_without_credentials);
@@ -832,6 +861,7 @@ static TCase *edge_log_tcase(void)
 	tcase_add_test(tc, control_request_is_one_known_command_line);
 	tcase_add_test(tc, control_request_package_commands_take_a_name);
 	tcase_add_test(tc, control_refuses_a_client_whose_credentials_cannot_be_read);
+	tcase_add_test(tc, grow_keeps_room_for_each_appended_element);
 	return tc;
 }
 
