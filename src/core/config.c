@@ -28,6 +28,7 @@
 #include "config.h"
 #include "devdisc.h"
 #include "discover.h"
+#include "filesig.h"
 #include "filter.h"
 #include "log.h"
 #include "pkg.h"
@@ -95,6 +96,12 @@ struct conf_error {
 	char *text;
 };
 
+/* A file as read, to tell at a SIGHUP whether it changed (config_reuse()). */
+struct file_seen {
+	struct lt_filesig sig;
+	int secret_line; /* where it holds a password others can read, 0: nowhere */
+};
+
 struct loader {
 	struct lt_model *model;
 	const char *machine_id_path;
@@ -121,6 +128,8 @@ struct loader {
 	mode_t mode;             /* the file's, to warn about a password others can read */
 	bool exposed;            /* lt_secret_exposed() */
 	bool warned;             /* ... once per file */
+	struct file_seen *seen;  /* per file in model->files */
+	bool unsure;             /* a file or folder was not read in full: never reused */
 	/* udunits2's unit system, loaded at the first unit met (units.h); freed after */
 	struct lt_units *units;
 	bool units_failed; /* it could not be loaded: said once */
@@ -206,10 +215,8 @@ static struct lt_origin here(const struct loader *ld)
 /* FNV-1a of a section's kind and the @len bytes of its name. */
 static size_t section_hash(enum sect_kind kind, const char *name, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)kind;
+	uint64_t h = lt_fnv1a(LT_FNV_SEED ^ (uint64_t)kind, name, len);
 
-	for (size_t k = 0; k < len; k++)
-		h = (h ^ (unsigned char)name[k]) * 0x100000001b3ull;
 	return (size_t)(h ^ (h >> 32));
 }
 
@@ -402,6 +409,15 @@ out_free:
 	free(title);
 }
 
+/* As ssh does for private keys: a warning, since group may be meant to read. */
+static void secret_warn(const char *file, int line, mode_t mode)
+{
+	lt_log(LOG_WARNING,
+	       "%s:%d: holds a password but others can read the file "
+	       "(mode %04o): chmod o-r it",
+	       file, line, (unsigned)(mode & 07777));
+}
+
 /* inih's handler: one "key = value" of the current section. */
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
@@ -415,13 +431,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			report(ld, &at, "key '%s' is outside any section", key);
 		return 1;
 	}
-	/* As ssh does for private keys: a warning, since group may be meant to read. */
 	if (!strcmp(key, "password") && ld->exposed && !ld->warned) {
 		ld->warned = true;
-		lt_log(LOG_WARNING,
-		       "%s:%d: holds a password but others can read the file "
-		       "(mode %04o): chmod o-r it",
-		       at.file, at.line, (unsigned)(ld->mode & 07777));
+		ld->seen[ld->file].secret_line = at.line;
+		secret_warn(at.file, at.line, ld->mode);
 	}
 	for (unsigned i = 0; i < s->nkv; i++) {
 		kv = &s->kv[i];
@@ -546,6 +559,7 @@ static char *read_line(char *buf, int size, void *stream)
 			ld->read_errno = errno ? errno : EIO;
 		return NULL;
 	}
+	lt_filesig_add(&ld->seen[ld->file].sig, ld->line, (size_t)n);
 	ld->lineno++;
 	if (bad_char(ld, ld->line, (size_t)n)) {
 		s = ld->line + strspn(ld->line, " \t");
@@ -589,14 +603,18 @@ static void file_read(struct loader *ld, const char *path)
 	struct lt_model *m = ld->model;
 	struct lt_origin at;
 	char why[128];
+	bool unsure = ld->unsure;
 	struct stat st;
 	int r;
 
 	m->files = xrealloc(m->files, (m->nfiles + 1) * sizeof(*m->files));
 	m->files[m->nfiles] = xstrdup(path);
+	ld->seen = xrealloc(ld->seen, (m->nfiles + 1) * sizeof(*ld->seen));
+	ld->seen[m->nfiles] = (struct file_seen){ 0 };
 	ld->file = m->nfiles++;
 	at = (struct lt_origin){ m->files[ld->file], 0 };
 
+	ld->unsure = true; /* until the whole file is read */
 	ld->f = fopen(path, "re");
 	if (!ld->f) {
 		report(ld, &at, "cannot read: %s", strerror(errno));
@@ -610,6 +628,8 @@ static void file_read(struct loader *ld, const char *path)
 		ld->f = NULL;
 		return;
 	}
+	ld->unsure = unsure;
+	lt_filesig_init(&ld->seen[ld->file].sig, &st);
 	ld->mode = st.st_mode;
 	ld->exposed = lt_secret_exposed(&st);
 	ld->warned = false;
@@ -628,6 +648,8 @@ static void file_read(struct loader *ld, const char *path)
 		at.line = r;
 		report(ld, &at, "syntax error: expected [section] or key = value");
 	}
+	if (ld->read_errno || r < 0 || !lt_filesig_complete(&ld->seen[ld->file].sig))
+		ld->unsure = true;
 	fclose(ld->f);
 	ld->f = NULL;
 }
@@ -645,52 +667,75 @@ static bool is_dropin(const char *name)
 	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".conf") == 0;
 }
 
-/* Read DIR/conf.d/NAME.conf beside the main file, in strcmp order of NAME. */
-static void dropins_read(struct loader *ld, const char *main_path)
+/*
+ * The paths of DIR/conf.d/NAME.conf beside @main_path, in strcmp order of
+ * NAME, into *@names (*@n of them; none without a conf.d). Returns 0, or
+ * -1 with the reason in @why ("cannot read: ...", "refused: ...") about
+ * the folder, *@dir (malloc'd either way).
+ */
+static int dropins_list(const char *main_path, char **dir, char ***names, unsigned *n, char *why,
+			size_t whylen)
 {
 	const char *slash = strrchr(main_path, '/');
-	char **names = NULL, *dir, why[128];
-	unsigned n = 0;
+	char untrusted[128];
 	struct dirent *de;
 	struct stat st;
+	int r = 0;
 	DIR *d;
 
-	dir = slash ? xasprintf("%.*sconf.d", (int)(slash - main_path + 1), main_path)
-		    : xstrdup("conf.d");
-	d = opendir(dir);
+	*names = NULL;
+	*n = 0;
+	*dir = slash ? xasprintf("%.*sconf.d", (int)(slash - main_path + 1), main_path)
+		     : xstrdup("conf.d");
+	d = opendir(*dir);
 	if (!d) {
 		if (errno != ENOENT) {
-			struct lt_origin at = { dir, 0 };
-
-			report(ld, &at, "cannot read: %s", strerror(errno));
+			snprintf(why, whylen, "cannot read: %s", strerror(errno));
+			r = -1;
 		}
-		goto out_free;
+		return r;
 	}
 	/* Whoever can write the folder can add or remove drop-ins. */
 	errno = 0;
-	if (fstat(dirfd(d), &st) < 0 || !lt_config_trusted(&st, why, sizeof(why))) {
-		struct lt_origin at = { dir, 0 };
-
-		report(ld, &at, "refused: %s", errno ? strerror(errno) : why);
+	if (fstat(dirfd(d), &st) < 0 || !lt_config_trusted(&st, untrusted, sizeof(untrusted))) {
+		snprintf(why, whylen, "refused: %s", errno ? strerror(errno) : untrusted);
 		closedir(d);
-		goto out_free;
+		return -1;
 	}
 	while ((de = readdir(d))) {
 		if (!is_dropin(de->d_name))
 			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xasprintf("%s/%s", dir, de->d_name);
+		*names = xrealloc(*names, (*n + 1) * sizeof(**names));
+		(*names)[(*n)++] = xasprintf("%s/%s", *dir, de->d_name);
 	}
 	closedir(d);
+	if (*n) /* names is NULL then, which qsort() must not be given */
+		qsort(*names, *n, sizeof(**names), name_cmp);
+	return 0;
+}
 
-	if (n) /* names is NULL then, which qsort() must not be given */
-		qsort(names, n, sizeof(*names), name_cmp);
-	for (unsigned i = 0; i < n; i++) {
-		file_read(ld, names[i]);
+static void names_free(char **names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
 		free(names[i]);
-	}
 	free(names);
-out_free:
+}
+
+/* Read the drop-ins of @main_path (dropins_list()) in their order. */
+static void dropins_read(struct loader *ld, const char *main_path)
+{
+	char **names, *dir, why[160];
+	unsigned n;
+
+	if (dropins_list(main_path, &dir, &names, &n, why, sizeof(why)) < 0) {
+		struct lt_origin at = { dir, 0 };
+
+		report(ld, &at, "%s", why);
+		ld->unsure = true;
+	}
+	for (unsigned i = 0; i < n; i++)
+		file_read(ld, names[i]);
+	names_free(names, n);
 	free(dir);
 }
 
@@ -2116,6 +2161,8 @@ struct lt_conf {
 	unsigned nsects;
 	struct conf_error *errs; /* what was wrong in them, reported by every build */
 	unsigned nerrs;
+	struct file_seen *seen; /* per file: what it was when read */
+	bool unsure;            /* one of them was not read in full */
 };
 
 int config_read(const char *path, struct lt_conf **out)
@@ -2141,9 +2188,37 @@ int config_read(const char *path, struct lt_conf **out)
 	c->nsects = ld.nsects;
 	c->errs = ld.errs;
 	c->nerrs = ld.nerrs;
+	c->seen = ld.seen;
+	c->unsure = ld.unsure;
 	free(ld.model);
 	*out = c;
 	return 0;
+}
+
+bool config_reuse(const struct lt_conf *c, const char *path)
+{
+	char **names, *dir, why[160];
+	bool same;
+	unsigned n;
+
+	if (!c || c->unsure || strcmp(c->files[0], path) || !lt_filesig_same(&c->seen[0].sig, path))
+		return false;
+	/* The drop-ins found now, as config_read() would find them. */
+	if (dropins_list(path, &dir, &names, &n, why, sizeof(why)) < 0)
+		n = UINT_MAX;
+	same = n == c->nfiles - 1;
+	for (unsigned i = 0; same && i < n; i++)
+		same = !strcmp(names[i], c->files[i + 1]) &&
+		       lt_filesig_same(&c->seen[i + 1].sig, names[i]);
+	names_free(names, n == UINT_MAX ? 0 : n);
+	free(dir);
+	if (!same)
+		return false;
+	/* What reading them would have logged again. */
+	for (unsigned i = 0; i < c->nfiles; i++)
+		if (c->seen[i].secret_line)
+			secret_warn(c->files[i], c->seen[i].secret_line, c->seen[i].sig.mode);
+	return true;
 }
 
 void config_free(struct lt_conf *c)
@@ -2161,6 +2236,7 @@ void config_free(struct lt_conf *c)
 	for (unsigned i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
+	free(c->seen);
 	free(c);
 }
 

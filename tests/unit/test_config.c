@@ -1094,6 +1094,90 @@ START_TEST(password_in_a_file_others_can_read_is_warned_about)
 }
 END_TEST
 
+/* A SIGHUP reuses the last parse only while every file read is as it was. */
+START_TEST(unchanged_files_are_reused_and_changes_are_seen)
+{
+	struct lt_conf *c = NULL;
+	char *other = xasprintf("%s/other.conf", dir), *dropin = xasprintf("%s/conf.d/a.conf", dir),
+	     *more = xasprintf("%s/conf.d/b.conf", dir), *dropins = xasprintf("%s/conf.d", dir);
+
+	put("liotad.conf", "[daemon]\n");
+	put("other.conf", "[daemon]\n");
+	put("conf.d/a.conf", "[edge]\nname = e\n");
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	ck_assert(!config_reuse(c, other));
+	ck_assert(!config_reuse(NULL, conf));
+	/* A drop-in more, then gone again: the same files as read. */
+	put("conf.d/b.conf", "");
+	ck_assert(!config_reuse(c, conf));
+	ck_assert_int_eq(unlink(more), 0);
+	ck_assert(config_reuse(c, conf));
+	/* Trust: a chmod, even back to the same mode, is read again. */
+	ck_assert_int_eq(chmod(dropin, 0600), 0);
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	/* The same size, other bytes. */
+	put("conf.d/a.conf", "[edge]\nname = f\n");
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	put("liotad.conf", "[daemon]\n");
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	/* Without a conf.d at first, then one with a drop-in. */
+	rm_rf(dropins);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	put("conf.d/a.conf", "[edge]\nname = e\n");
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	/* What was not read in full is read again. */
+	ck_assert_int_eq(chmod(dropin, 0666), 0);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	free(other);
+	free(dropin);
+	free(more);
+	free(dropins);
+}
+END_TEST
+
+static struct lt_conf *reused;
+
+static void reuse_quietly(void)
+{
+	ck_assert(config_reuse(reused, conf));
+}
+
+static void read_quietly(void)
+{
+	ck_assert_int_eq(config_read(conf, &reused), 0);
+}
+
+/* Reusing the files logs what reading them logs. */
+START_TEST(reuse_warns_about_a_password_again)
+{
+	static const char text[] = "[dcc \"m\"]\ntype = mqtt\nhost = 127.0.0.1\n"
+				   "username = u\npassword = p\n";
+	char *read, *again;
+
+	put("liotad.conf", text);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	read = lt_capture_stderr(read_quietly);
+	again = lt_capture_stderr(reuse_quietly);
+	ck_assert_ptr_nonnull(strstr(read, ":5: holds a password but others can read"));
+	ck_assert_str_eq(again, read);
+	config_free(reused);
+	free(read);
+	free(again);
+}
+END_TEST
+
 START_TEST(missing_machine_id_is_reported)
 {
 	unlink(machine);
@@ -1350,6 +1434,7 @@ static Suite *config_suite(void)
 	tcase_add_test(good, section_order_does_not_matter);
 	tcase_add_test(good, dropins_apply_in_sorted_order_and_override);
 	tcase_add_test(good, a_dropin_folder_without_dropins_adds_nothing);
+	tcase_add_test(good, unchanged_files_are_reused_and_changes_are_seen);
 	tcase_add_test(good, syntax_tolerated_by_inih_is_accepted);
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
@@ -1394,6 +1479,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, files_others_can_write_are_refused);
 	tcase_add_test(bad, files_of_another_user_are_refused);
 	tcase_add_test(bad, password_in_a_file_others_can_read_is_warned_about);
+	tcase_add_test(bad, reuse_warns_about_a_password_again);
 	tcase_add_test(bad, missing_machine_id_is_reported);
 	tcase_add_test(bad, all_errors_are_reported_together_in_file_order);
 	tcase_add_test(bad, errors_stop_at_one_hundred_lines);
