@@ -849,23 +849,35 @@ static int kv_ptr_cmp(const void *a, const void *b)
  */
 static char *section_conf(const struct raw_section *s)
 {
-	const struct raw_kv **kv;
-	size_t len = 1, at = 0;
-	char *out;
+	const struct raw_kv *few[16], **kv;
+	size_t len = 1;
+	char *out, *at;
 
 	if (!s || !s->nkv)
 		return xstrdup("");
-	kv = xcalloc(s->nkv, sizeof(*kv));
+	/* Each build makes one per metric: no allocation or qsort() for a few keys. */
+	kv = s->nkv <= ARRAY_SIZE(few) ? few : xcalloc(s->nkv, sizeof(*kv));
 	for (unsigned i = 0; i < s->nkv; i++) {
-		kv[i] = &s->kv[i];
-		len += strlen(kv[i]->key) + strlen(kv[i]->value) + 2;
+		unsigned j = i;
+
+		len += strlen(s->kv[i].key) + strlen(s->kv[i].value) + 2;
+		if (kv == few)
+			for (; j > 0 && strcmp(kv[j - 1]->key, s->kv[i].key) > 0; j--)
+				kv[j] = kv[j - 1];
+		kv[j] = &s->kv[i];
 	}
-	qsort(kv, s->nkv, sizeof(*kv), kv_ptr_cmp);
-	out = xmalloc(len);
-	for (unsigned i = 0; i < s->nkv; i++)
-		at += (size_t)snprintf(out + at, len - at, "%s=%s\n", kv[i]->key, kv[i]->value);
-	out[at] = '\0';
-	free(kv);
+	if (kv != few)
+		qsort(kv, s->nkv, sizeof(*kv), kv_ptr_cmp);
+	at = out = xmalloc(len);
+	for (unsigned i = 0; i < s->nkv; i++) {
+		at = stpcpy(at, kv[i]->key);
+		*at++ = '=';
+		at = stpcpy(at, kv[i]->value);
+		*at++ = '\n';
+	}
+	*at = '\0';
+	if (kv != few)
+		free(kv);
 	return out;
 }
 
@@ -1698,11 +1710,8 @@ static bool is_template(const struct raw_section *s)
 static struct raw_section *metric_profile(const struct loader *ld, const struct raw_section *s)
 {
 	const char *dot = strchr(s->name, '.');
-	char *owner = xasprintf("%.*s", (int)(dot - s->name), s->name);
-	struct raw_section *p = section_find(ld, SECT_PROFILE, owner);
 
-	free(owner);
-	return p;
+	return section_find_n(ld, SECT_PROFILE, s->name, (size_t)(dot - s->name));
 }
 
 /* ---- discovery messages: [discovery] and the profiles' types (devdisc.h) -- */

@@ -1345,6 +1345,38 @@ START_TEST(properties_are_the_cores_in_configuration_order)
 }
 END_TEST
 
+/* What a reload compares: the keys sorted, whatever their order in the file. */
+START_TEST(conf_text_is_sorted_by_key)
+{
+	char up[1024] = "[device \"d\"]\ntype = sim\n", down[1024] = "[device \"d\"]\n";
+	char want[1024] = "";
+	struct lt_model *m;
+
+	/* 21 keys: more than a section usually has (another sort) */
+	for (int i = 0; i < 20; i++) {
+		snprintf(up + strlen(up), sizeof(up) - strlen(up), "property.k%02d = %d\n", i, i);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "property.k%02d=%d\n", i,
+			 i);
+	}
+	for (int i = 19; i >= 0; i--)
+		snprintf(down + strlen(down), sizeof(down) - strlen(down), "property.k%02d = %d\n",
+			 i, i);
+	strcat(down, "type = sim\n");
+	strcat(want, "type=sim\n");
+	m = load_ok(up);
+	ck_assert_str_eq(model_find_device(m, "d")->conf, want);
+	model_free(m);
+	m = load_ok(down);
+	ck_assert_str_eq(model_find_device(m, "d")->conf, want);
+	model_free(m);
+	/* A few keys. */
+	m = load_ok("[device \"d\"]\ntype = sim\n[metric \"d.m\"]\nvalue = 2\nfunction = constant\n"
+		    "interval = 1s\n");
+	ck_assert_str_eq(m->metrics[0]->conf, "function=constant\ninterval=1s\nvalue=2\n");
+	model_free(m);
+}
+END_TEST
+
 START_TEST(device_without_properties_has_none)
 {
 	struct lt_model *m = load_ok("[device \"d\"]\ntype = sim\n");
@@ -1490,6 +1522,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(props, setup, teardown);
 	tcase_add_test(props, properties_are_the_cores_in_configuration_order);
 	tcase_add_test(props, device_without_properties_has_none);
+	tcase_add_test(props, conf_text_is_sorted_by_key);
 	tcase_add_test(props, bad_properties_are_reported_at_their_line);
 	tcase_add_test(props, bad_property_of_a_device_without_type_is_reported);
 	tcase_add_test(props, add_property_enforces_its_bounds);
