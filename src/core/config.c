@@ -102,8 +102,21 @@ struct file_seen {
 	int secret_line; /* where it holds a password others can read, 0: nowhere */
 };
 
+/* The files as read (phase 1): what a model is built from, again at each udev event. */
+struct lt_conf {
+	char **files; /* in reading order; the raw sections' origins point at these */
+	unsigned nfiles;
+	struct raw_section **sects;
+	unsigned nsects;
+	struct conf_error *errs; /* what was wrong in them, reported by every build */
+	unsigned nerrs;
+	struct file_seen *seen; /* per file: what it was when read */
+	bool unsure;            /* one of them was not read in full */
+};
+
 struct loader {
 	struct lt_model *model;
+	const struct lt_conf *conf; /* a build's: its sections are read, never copied */
 	const char *machine_id_path;
 	const struct lt_instance *inst; /* discovered devices to make from their profiles */
 	unsigned ninst;
@@ -139,8 +152,9 @@ struct loader {
 
 static unsigned file_index(const struct loader *ld, const char *file)
 {
+	/* A build's origins point at its conf's file names, the model's own at its copies. */
 	for (unsigned i = 0; i < ld->model->nfiles; i++)
-		if (ld->model->files[i] == file)
+		if (ld->model->files[i] == file || (ld->conf && ld->conf->files[i] == file))
 			return i;
 	return ld->model->nfiles;
 }
@@ -739,10 +753,6 @@ static void dropins_read(struct loader *ld, const char *main_path)
 	free(dir);
 }
 
-struct lt_conf;
-static struct lt_origin origin_move(const struct lt_conf *c, const struct lt_model *m,
-				    struct lt_origin o);
-
 /* A section as the reader makes it, piece by piece (before section_pack()). */
 static void section_free_parts(struct raw_section *s)
 {
@@ -777,13 +787,10 @@ static char *str_put(char **at, const char *p)
 /*
  * A copy of @from in one allocation: the section, then its keys, then their
  * strings, freed by free() alone. The running daemon keeps the raw sections
- * for rebuilds (struct lt_conf) and each build copies them: as ten blocks
- * per metric section, with their malloc overhead, they were the second
- * largest memory per metric. Origins are moved from @c's file names to
- * @m's when @c is given.
+ * for rebuilds (struct lt_conf): as ten blocks per metric section, with
+ * their malloc overhead, they were the second largest memory per metric.
  */
-static struct raw_section *section_pack(const struct raw_section *from, const struct lt_conf *c,
-					const struct lt_model *m)
+static struct raw_section *section_pack(const struct raw_section *from)
 {
 	size_t room = sizeof(*from) + from->nkv * sizeof(*from->kv) + str_room(from->name) +
 		      str_room(from->title);
@@ -802,20 +809,14 @@ static struct raw_section *section_pack(const struct raw_section *from, const st
 		s->kv[k] = from->kv[k];
 		s->kv[k].key = str_put(&at, from->kv[k].key);
 		s->kv[k].value = str_put(&at, from->kv[k].value);
-		if (c)
-			s->kv[k].origin = origin_move(c, m, from->kv[k].origin);
-	}
-	if (c) {
-		s->origin = origin_move(c, m, from->origin);
-		s->file_origin = origin_move(c, m, from->file_origin);
 	}
 	return s;
 }
 
-/* Sections made by section_pack(). */
-static void sections_free(struct loader *ld)
+/* The index and list of sections; with @own, the sections too (made by section_pack()). */
+static void sections_free(struct loader *ld, bool own)
 {
-	for (unsigned i = 0; i < ld->nsects; i++)
+	for (unsigned i = 0; own && i < ld->nsects; i++)
 		free(ld->sects[i]);
 	free(ld->sects);
 	ld->sects = NULL;
@@ -826,6 +827,15 @@ static void sections_free(struct loader *ld)
 }
 
 /* ---- phase 2: raw sections into the model -------------------------------- */
+
+/* @o, a section's origin, as the model keeps it: pointing at the model's own file name. */
+static struct lt_origin model_origin(const struct loader *ld, struct lt_origin o)
+{
+	for (unsigned i = 0; ld->conf && i < ld->conf->nfiles; i++)
+		if (ld->conf->files[i] == o.file)
+			o.file = ld->model->files[i];
+	return o;
+}
 
 static const struct raw_kv *kv_find(const struct raw_section *s, const char *key)
 {
@@ -1181,7 +1191,7 @@ static void dcc_build(struct loader *ld, const struct raw_section *s)
 	dcc = xcalloc(1, sizeof(*dcc));
 	dcc->name = xstrdup(s->name);
 	dcc->conf = section_conf(s);
-	dcc->origin = s->origin;
+	dcc->origin = model_origin(ld, s->origin);
 	dcc->index = m->ndccs;
 	m->dccs = xrealloc(m->dccs, (m->ndccs + 1) * sizeof(*m->dccs));
 	m->dccs[m->ndccs++] = dcc;
@@ -1266,7 +1276,7 @@ static void device_build(struct loader *ld, const struct raw_section *s)
 	dev->name = xstrdup(s->name);
 	dev->conf = section_conf(s);
 	dev->lane = m->ndevices;
-	dev->origin = s->origin;
+	dev->origin = model_origin(ld, s->origin);
 	dev->index = m->ndevices;
 	dev->regs = xcalloc(m->ndccs, sizeof(*dev->regs));
 	m->devices = xrealloc(m->devices, (m->ndevices + 1) * sizeof(*m->devices));
@@ -1578,7 +1588,7 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 	mt->unit = xstrdup("");
 	mt->aggregation = 1;
 	mt->device = dev;
-	mt->origin = s->origin;
+	mt->origin = model_origin(ld, s->origin);
 	mt->conf = section_conf(s);
 	/* A device without a driver (wrong type, reported) only gets the core keys checked. */
 	drv = dev->drv;
@@ -2162,18 +2172,6 @@ static void model_build(struct loader *ld)
 
 /* ---- entry points -------------------------------------------------------- */
 
-/* The files as read (phase 1): what a model is built from, again at each udev event. */
-struct lt_conf {
-	char **files; /* in reading order; the raw sections' origins point at these */
-	unsigned nfiles;
-	struct raw_section **sects;
-	unsigned nsects;
-	struct conf_error *errs; /* what was wrong in them, reported by every build */
-	unsigned nerrs;
-	struct file_seen *seen; /* per file: what it was when read */
-	bool unsure;            /* one of them was not read in full */
-};
-
 int config_read(const char *path, struct lt_conf **out)
 {
 	struct loader ld = { 0 };
@@ -2188,7 +2186,7 @@ int config_read(const char *path, struct lt_conf **out)
 	for (unsigned i = 0; i < ld.nsects; i++) {
 		struct raw_section *s = ld.sects[i];
 
-		ld.sects[i] = section_pack(s, NULL, NULL);
+		ld.sects[i] = section_pack(s);
 		section_free_parts(s);
 	}
 	c->files = ld.model->files;
@@ -2238,7 +2236,7 @@ void config_free(struct lt_conf *c)
 		return;
 	ld.sects = c->sects;
 	ld.nsects = c->nsects;
-	sections_free(&ld);
+	sections_free(&ld, true);
 	for (unsigned i = 0; i < c->nerrs; i++)
 		free(c->errs[i].text);
 	free(c->errs);
@@ -2249,31 +2247,23 @@ void config_free(struct lt_conf *c)
 	free(c);
 }
 
-/* @o, pointing at one of @c's file names, pointing at the same name in @m. */
-static struct lt_origin origin_move(const struct lt_conf *c, const struct lt_model *m,
-				    struct lt_origin o)
-{
-	for (unsigned i = 0; i < c->nfiles; i++)
-		if (c->files[i] == o.file)
-			o.file = m->files[i];
-	return o;
-}
-
 /*
- * A copy of @c's sections for one build, whose origins point at the new
- * model's own file names: the model owns the origins of what it holds, and
- * may outlive @c.
+ * @c's sections for one build, indexed but not copied (a copy per build
+ * was a fifth of a reload of 10,000 metrics); the new model gets its own
+ * file names, which what it keeps points at (model_origin()): it may
+ * outlive @c.
  */
-static void sections_copy(struct loader *ld, const struct lt_conf *c)
+static void sections_borrow(struct loader *ld, const struct lt_conf *c)
 {
 	struct lt_model *m = ld->model;
 
+	ld->conf = c;
 	m->files = xcalloc(c->nfiles, sizeof(*m->files));
 	for (unsigned i = 0; i < c->nfiles; i++)
 		m->files[i] = xstrdup(c->files[i]);
 	m->nfiles = c->nfiles;
 	for (unsigned i = 0; i < c->nsects; i++)
-		section_add(ld, section_pack(c->sects[i], c, m));
+		section_add(ld, c->sects[i]);
 	ld->errs = xcalloc(c->nerrs + 1, sizeof(*ld->errs));
 	for (unsigned i = 0; i < c->nerrs; i++) {
 		ld->errs[i] = c->errs[i];
@@ -2290,9 +2280,9 @@ int config_build(const struct lt_conf *c, const char *machine_id_path,
 	int r = 0;
 
 	ld.model = xcalloc(1, sizeof(*ld.model));
-	sections_copy(&ld, c);
+	sections_borrow(&ld, c);
 	model_build(&ld);
-	sections_free(&ld);
+	sections_free(&ld, false);
 	lt_units_close(ld.units);
 
 	if (errors)

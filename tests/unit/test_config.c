@@ -1094,6 +1094,30 @@ START_TEST(password_in_a_file_others_can_read_is_warned_about)
 }
 END_TEST
 
+/* A build reads the kept sections without copying them; the model owns what it keeps. */
+START_TEST(built_model_outlives_the_files_read)
+{
+	struct lt_model *m = NULL, *m2 = NULL;
+	struct lt_conf *c = NULL;
+
+	put("liotad.conf", "[device \"d\"]\ntype = sim\n");
+	put("conf.d/m.conf", "[metric \"d.m\"]\ninterval = 1s\n");
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert_int_eq(config_build(c, machine, NULL, 0, &m, NULL), 0);
+	/* A second build from the same files, freed: the first is untouched. */
+	ck_assert_int_eq(config_build(c, machine, NULL, 0, &m2, NULL), 0);
+	ck_assert_ptr_eq(m2->metrics[0]->origin.file, m2->files[1]);
+	model_free(m2);
+	config_free(c);
+	ck_assert_uint_eq(m->nfiles, 2);
+	ck_assert_ptr_eq(m->devices[0]->origin.file, m->files[0]);
+	ck_assert_int_eq(m->devices[0]->origin.line, 1);
+	ck_assert_ptr_eq(m->metrics[0]->origin.file, m->files[1]);
+	ck_assert_int_eq(m->metrics[0]->origin.line, 1);
+	model_free(m);
+}
+END_TEST
+
 /* A SIGHUP reuses the last parse only while every file read is as it was. */
 START_TEST(unchanged_files_are_reused_and_changes_are_seen)
 {
@@ -1467,6 +1491,7 @@ static Suite *config_suite(void)
 	tcase_add_test(good, dropins_apply_in_sorted_order_and_override);
 	tcase_add_test(good, a_dropin_folder_without_dropins_adds_nothing);
 	tcase_add_test(good, unchanged_files_are_reused_and_changes_are_seen);
+	tcase_add_test(good, built_model_outlives_the_files_read);
 	tcase_add_test(good, syntax_tolerated_by_inih_is_accepted);
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
