@@ -256,10 +256,15 @@ static bool reload(const char *path, struct lt_conf **conf, const struct lt_disc
 	if (hup) {
 		sd_notify(0, "RELOADING=1");
 		lt_log(LOG_INFO, "reloading %s", path);
-		config_read(path, &nc);
+		/* Files as last read are not parsed again: building is what is left. */
+		if (config_reuse(*conf, path))
+			lt_log(LOG_DEBUG, "%s and its drop-ins are unchanged: not read again",
+			       path);
+		else
+			config_read(path, &nc);
 	}
 	/* A udev event builds from the files as last read, whatever they hold now. */
-	nm = build(hup ? nc : *conf, true, disc, err, sizeof(err));
+	nm = build(nc ? nc : *conf, true, disc, err, sizeof(err));
 	if (!nm) {
 		lt_log(LOG_ERR, "%s: configuration invalid; keeping the running one", what);
 		snprintf(why, whylen, "%s", err);

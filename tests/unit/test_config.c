@@ -1094,6 +1094,114 @@ START_TEST(password_in_a_file_others_can_read_is_warned_about)
 }
 END_TEST
 
+/* A build reads the kept sections without copying them; the model owns what it keeps. */
+START_TEST(built_model_outlives_the_files_read)
+{
+	struct lt_model *m = NULL, *m2 = NULL;
+	struct lt_conf *c = NULL;
+
+	put("liotad.conf", "[device \"d\"]\ntype = sim\n");
+	put("conf.d/m.conf", "[metric \"d.m\"]\ninterval = 1s\n");
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert_int_eq(config_build(c, machine, NULL, 0, &m, NULL), 0);
+	/* A second build from the same files, freed: the first is untouched. */
+	ck_assert_int_eq(config_build(c, machine, NULL, 0, &m2, NULL), 0);
+	ck_assert_ptr_eq(m2->metrics[0]->origin.file, m2->files[1]);
+	model_free(m2);
+	config_free(c);
+	ck_assert_uint_eq(m->nfiles, 2);
+	ck_assert_ptr_eq(m->devices[0]->origin.file, m->files[0]);
+	ck_assert_int_eq(m->devices[0]->origin.line, 1);
+	ck_assert_ptr_eq(m->metrics[0]->origin.file, m->files[1]);
+	ck_assert_int_eq(m->metrics[0]->origin.line, 1);
+	model_free(m);
+}
+END_TEST
+
+/* A SIGHUP reuses the last parse only while every file read is as it was. */
+START_TEST(unchanged_files_are_reused_and_changes_are_seen)
+{
+	struct lt_conf *c = NULL;
+	char *other = xasprintf("%s/other.conf", dir), *dropin = xasprintf("%s/conf.d/a.conf", dir),
+	     *more = xasprintf("%s/conf.d/b.conf", dir), *dropins = xasprintf("%s/conf.d", dir);
+
+	put("liotad.conf", "[daemon]\n");
+	put("other.conf", "[daemon]\n");
+	put("conf.d/a.conf", "[edge]\nname = e\n");
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	ck_assert(!config_reuse(c, other));
+	ck_assert(!config_reuse(NULL, conf));
+	/* A drop-in more, then gone again: the same files as read. */
+	put("conf.d/b.conf", "");
+	ck_assert(!config_reuse(c, conf));
+	ck_assert_int_eq(unlink(more), 0);
+	ck_assert(config_reuse(c, conf));
+	/* Trust: a chmod, even back to the same mode, is read again. */
+	ck_assert_int_eq(chmod(dropin, 0600), 0);
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	/* The same size, other bytes. */
+	put("conf.d/a.conf", "[edge]\nname = f\n");
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	put("liotad.conf", "[daemon]\n");
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	/* Without a conf.d at first, then one with a drop-in. */
+	rm_rf(dropins);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(config_reuse(c, conf));
+	put("conf.d/a.conf", "[edge]\nname = e\n");
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	/* What was not read in full is read again. */
+	ck_assert_int_eq(chmod(dropin, 0666), 0);
+	ck_assert_int_eq(config_read(conf, &c), 0);
+	ck_assert(!config_reuse(c, conf));
+	config_free(c);
+	free(other);
+	free(dropin);
+	free(more);
+	free(dropins);
+}
+END_TEST
+
+static struct lt_conf *reused;
+
+static void reuse_quietly(void)
+{
+	ck_assert(config_reuse(reused, conf));
+}
+
+static void read_quietly(void)
+{
+	ck_assert_int_eq(config_read(conf, &reused), 0);
+}
+
+/* Reusing the files logs what reading them logs. */
+START_TEST(reuse_warns_about_a_password_again)
+{
+	static const char text[] = "[dcc \"m\"]\ntype = mqtt\nhost = 127.0.0.1\n"
+				   "username = u\npassword = p\n";
+	char *read, *again;
+
+	put("liotad.conf", text);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	read = lt_capture_stderr(read_quietly);
+	again = lt_capture_stderr(reuse_quietly);
+	ck_assert_ptr_nonnull(strstr(read, ":5: holds a password but others can read"));
+	ck_assert_str_eq(again, read);
+	config_free(reused);
+	free(read);
+	free(again);
+}
+END_TEST
+
 START_TEST(missing_machine_id_is_reported)
 {
 	unlink(machine);
@@ -1261,6 +1369,38 @@ START_TEST(properties_are_the_cores_in_configuration_order)
 }
 END_TEST
 
+/* What a reload compares: the keys sorted, whatever their order in the file. */
+START_TEST(conf_text_is_sorted_by_key)
+{
+	char up[1024] = "[device \"d\"]\ntype = sim\n", down[1024] = "[device \"d\"]\n";
+	char want[1024] = "";
+	struct lt_model *m;
+
+	/* 21 keys: more than a section usually has (another sort) */
+	for (int i = 0; i < 20; i++) {
+		snprintf(up + strlen(up), sizeof(up) - strlen(up), "property.k%02d = %d\n", i, i);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "property.k%02d=%d\n", i,
+			 i);
+	}
+	for (int i = 19; i >= 0; i--)
+		snprintf(down + strlen(down), sizeof(down) - strlen(down), "property.k%02d = %d\n",
+			 i, i);
+	strcat(down, "type = sim\n");
+	strcat(want, "type=sim\n");
+	m = load_ok(up);
+	ck_assert_str_eq(model_find_device(m, "d")->conf, want);
+	model_free(m);
+	m = load_ok(down);
+	ck_assert_str_eq(model_find_device(m, "d")->conf, want);
+	model_free(m);
+	/* A few keys. */
+	m = load_ok("[device \"d\"]\ntype = sim\n[metric \"d.m\"]\nvalue = 2\nfunction = constant\n"
+		    "interval = 1s\n");
+	ck_assert_str_eq(m->metrics[0]->conf, "function=constant\ninterval=1s\nvalue=2\n");
+	model_free(m);
+}
+END_TEST
+
 START_TEST(device_without_properties_has_none)
 {
 	struct lt_model *m = load_ok("[device \"d\"]\ntype = sim\n");
@@ -1350,6 +1490,8 @@ static Suite *config_suite(void)
 	tcase_add_test(good, section_order_does_not_matter);
 	tcase_add_test(good, dropins_apply_in_sorted_order_and_override);
 	tcase_add_test(good, a_dropin_folder_without_dropins_adds_nothing);
+	tcase_add_test(good, unchanged_files_are_reused_and_changes_are_seen);
+	tcase_add_test(good, built_model_outlives_the_files_read);
 	tcase_add_test(good, syntax_tolerated_by_inih_is_accepted);
 	tcase_add_test(good, edge_id_comes_from_the_machine_id);
 	tcase_add_test(good, interval_limits_are_inclusive);
@@ -1394,6 +1536,7 @@ static Suite *config_suite(void)
 	tcase_add_test(bad, files_others_can_write_are_refused);
 	tcase_add_test(bad, files_of_another_user_are_refused);
 	tcase_add_test(bad, password_in_a_file_others_can_read_is_warned_about);
+	tcase_add_test(bad, reuse_warns_about_a_password_again);
 	tcase_add_test(bad, missing_machine_id_is_reported);
 	tcase_add_test(bad, all_errors_are_reported_together_in_file_order);
 	tcase_add_test(bad, errors_stop_at_one_hundred_lines);
@@ -1404,6 +1547,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(props, setup, teardown);
 	tcase_add_test(props, properties_are_the_cores_in_configuration_order);
 	tcase_add_test(props, device_without_properties_has_none);
+	tcase_add_test(props, conf_text_is_sorted_by_key);
 	tcase_add_test(props, bad_properties_are_reported_at_their_line);
 	tcase_add_test(props, bad_property_of_a_device_without_type_is_reported);
 	tcase_add_test(props, add_property_enforces_its_bounds);
