@@ -2,19 +2,52 @@
 #include "indent.h"
 #include "jtok.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Output through one buffer: a token at a time through stdio costs as much as the parse. */
+/*
+ * Output into memory, written out once the whole text is known to be JSON:
+ * one scan instead of a check and a second scan (the scan is most of the
+ * cost). Without memory for it (twice the reply), through a fixed buffer
+ * after a check (@f set): a token at a time through stdio costs as much
+ * as the parse.
+ */
 struct sink {
-	FILE *f; /* NULL: check only */
-	size_t n;
+	FILE *f; /* NULL: into mem (or nowhere once out of memory) */
+	char *mem;
+	size_t n, cap;
+	bool oom;
 	char buf[65536];
 };
 
+static void put_mem(struct sink *s, const char *p, size_t n)
+{
+	if (s->oom)
+		return;
+	if (s->cap - s->n < n) {
+		size_t cap = s->cap ? s->cap : 1u << 20;
+		char *bigger;
+
+		while (cap - s->n < n)
+			cap *= 2;
+		bigger = realloc(s->mem, cap);
+		if (!bigger) {
+			s->oom = true;
+			return;
+		}
+		s->mem = bigger;
+		s->cap = cap;
+	}
+	memcpy(s->mem + s->n, p, n);
+	s->n += n;
+}
+
 static void put(struct sink *s, const char *p, size_t n)
 {
-	if (!s->f)
+	if (!s->f) {
+		put_mem(s, p, n);
 		return;
+	}
 	while (n) {
 		size_t k = sizeof(s->buf) - s->n < n ? sizeof(s->buf) - s->n : n;
 
@@ -85,11 +118,16 @@ static bool scan(const char *b, size_t n, struct sink *s)
 bool json_indent(const char *buf, size_t len, FILE *out)
 {
 	static struct sink s;
+	bool ok;
 
 	s = (struct sink){ .f = NULL };
-	if (!scan(buf, len, &s))
-		return false;
-	s.f = out;
+	ok = scan(buf, len, &s);
+	if (ok && !s.oom)
+		fwrite(s.mem, 1, s.n, out);
+	free(s.mem);
+	if (!ok || !s.oom)
+		return ok;
+	s = (struct sink){ .f = out };
 	scan(buf, len, &s);
 	fwrite(s.buf, 1, s.n, out);
 	return true;

@@ -5,6 +5,10 @@
 
 enum want { VALUE, KEY, COLON, NEXT };
 
+/* What a byte is inside a string: one look-up per byte (strings are most of a reply). */
+enum { PLAIN, END, ESCAPE, BAD };
+static const unsigned char in_string[256] = { [0 ... 0x1f] = BAD, ['"'] = END, ['\\'] = ESCAPE };
+
 static bool ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -91,9 +95,16 @@ int jtok_next(struct jtok_scan *s, struct jtok *t)
 	case '"':
 		if (s->want != VALUE && s->want != KEY)
 			return -1;
-		for (j = i + 1; j < n && b[j] != '"'; j += b[j] == '\\' ? 2 : 1)
-			if ((unsigned char)b[j] < 0x20)
+		for (j = i + 1; j < n; j++) {
+			unsigned char k = in_string[(unsigned char)b[j]];
+
+			if (k == END)
+				break;
+			if (k == BAD)
 				return -1;
+			if (k == ESCAPE)
+				j++;
+		}
 		if (j >= n)
 			return -1;
 		j++;
