@@ -120,7 +120,11 @@ bool json_indent(const char *buf, size_t len, FILE *out)
 	static struct sink s;
 	bool ok;
 
-	s = (struct sink){ .f = NULL };
+	/* liotad's replies indent to less than twice their size: no copy as it grows. */
+	s = (struct sink){ .f = NULL, .cap = 2 * len + 4096 };
+	s.mem = malloc(s.cap);
+	if (!s.mem)
+		s.cap = 0;
 	ok = scan(buf, len, &s);
 	if (ok && !s.oom)
 		fwrite(s.mem, 1, s.n, out);
