@@ -1,21 +1,53 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "indent.h"
+#include "jtok.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#define DEPTH_MAX 64
-
-/* Output through one buffer: a token at a time through stdio costs as much as the parse. */
+/*
+ * Output into memory, written out once the whole text is known to be JSON:
+ * one scan instead of a check and a second scan (the scan is most of the
+ * cost). Without memory for it (twice the reply), through a fixed buffer
+ * after a check (@f set): a token at a time through stdio costs as much
+ * as the parse.
+ */
 struct sink {
-	FILE *f; /* NULL: check only */
-	size_t n;
+	FILE *f; /* NULL: into mem (or nowhere once out of memory) */
+	char *mem;
+	size_t n, cap;
+	bool oom;
 	char buf[65536];
 };
 
+static void put_mem(struct sink *s, const char *p, size_t n)
+{
+	if (s->oom)
+		return;
+	if (s->cap - s->n < n) {
+		size_t cap = s->cap ? s->cap : 1u << 20;
+		char *bigger;
+
+		while (cap - s->n < n)
+			cap *= 2;
+		bigger = realloc(s->mem, cap);
+		if (!bigger) {
+			s->oom = true;
+			return;
+		}
+		s->mem = bigger;
+		s->cap = cap;
+	}
+	memcpy(s->mem + s->n, p, n);
+	s->n += n;
+}
+
 static void put(struct sink *s, const char *p, size_t n)
 {
-	if (!s->f)
+	if (!s->f) {
+		put_mem(s, p, n);
 		return;
+	}
 	while (n) {
 		size_t k = sizeof(s->buf) - s->n < n ? sizeof(s->buf) - s->n : n;
 
@@ -40,119 +72,66 @@ static void newline(struct sink *s, unsigned depth)
 		put(s, spaces, k < 32 ? k : 32);
 }
 
-static bool ws(char c)
+/* One token as jansson's dump prints it after the tokens before it. */
+static void put_tok(struct sink *s, const struct jtok *t)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	switch (t->kind) {
+	case JTOK_BEGIN_OBJECT:
+	case JTOK_BEGIN_ARRAY:
+		if (t->empty) {
+			put(s, t->kind == JTOK_BEGIN_OBJECT ? "{}" : "[]", 2);
+			break;
+		}
+		put(s, t->p, 1);
+		newline(s, t->depth);
+		break;
+	case JTOK_END_OBJECT:
+	case JTOK_END_ARRAY:
+		newline(s, t->depth);
+		put(s, t->p, 1);
+		break;
+	case JTOK_COMMA:
+		put(s, ",", 1);
+		newline(s, t->depth);
+		break;
+	case JTOK_COLON:
+		put(s, ": ", 2);
+		break;
+	default:
+		put(s, t->p, t->len);
+		break;
+	}
 }
-
-static bool scalar_char(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '.' || c == '+' || c == '-';
-}
-
-/* What the grammar takes next. */
-enum want { VALUE, KEY, COLON, NEXT };
 
 static bool scan(const char *b, size_t n, struct sink *s)
 {
-	char close[DEPTH_MAX];
-	unsigned depth = 0;
-	enum want want = VALUE;
-	bool done = false; /* the top-level value is complete */
+	struct jtok_scan sc;
+	struct jtok t;
+	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		char c = b[i];
-		bool value = true; /* a value ended here */
-		size_t j;
-
-		if (ws(c))
-			continue;
-		if (done)
-			return false;
-		switch (c) {
-		case '"':
-			if (want != VALUE && want != KEY)
-				return false;
-			for (j = i + 1; j < n && b[j] != '"'; j += b[j] == '\\' ? 2 : 1)
-				if ((unsigned char)b[j] < 0x20)
-					return false;
-			if (j >= n)
-				return false;
-			put(s, b + i, j + 1 - i);
-			i = j;
-			if (want == KEY) {
-				want = COLON;
-				value = false;
-			}
-			break;
-		case '{':
-		case '[':
-			if (want != VALUE)
-				return false;
-			for (j = i + 1; j < n && ws(b[j]); j++)
-				;
-			if (j < n && b[j] == (c == '{' ? '}' : ']')) {
-				put(s, c == '{' ? "{}" : "[]", 2);
-				i = j;
-				break;
-			}
-			if (depth == DEPTH_MAX)
-				return false;
-			close[depth++] = c == '{' ? '}' : ']';
-			put(s, &c, 1);
-			newline(s, depth);
-			want = c == '{' ? KEY : VALUE;
-			value = false;
-			break;
-		case '}':
-		case ']':
-			if (want != NEXT || !depth || close[depth - 1] != c)
-				return false;
-			newline(s, --depth);
-			put(s, &c, 1);
-			break;
-		case ',':
-			if (want != NEXT || !depth)
-				return false;
-			put(s, ",", 1);
-			newline(s, depth);
-			want = close[depth - 1] == '}' ? KEY : VALUE;
-			value = false;
-			break;
-		case ':':
-			if (want != COLON)
-				return false;
-			put(s, ": ", 2);
-			want = VALUE;
-			value = false;
-			break;
-		default:
-			if (want != VALUE || !(c == '-' || (c >= '0' && c <= '9') || c == 't' ||
-					       c == 'f' || c == 'n'))
-				return false;
-			for (j = i; j < n && scalar_char(b[j]); j++)
-				;
-			put(s, b + i, j - i);
-			i = j - 1;
-			break;
-		}
-		if (value) {
-			want = NEXT;
-			done = !depth;
-		}
-	}
-	return done;
+	jtok_init(&sc, b, n);
+	while ((r = jtok_next(&sc, &t)) == 1)
+		put_tok(s, &t);
+	return r == 0;
 }
 
 bool json_indent(const char *buf, size_t len, FILE *out)
 {
 	static struct sink s;
+	bool ok;
 
-	s = (struct sink){ .f = NULL };
-	if (!scan(buf, len, &s))
-		return false;
-	s.f = out;
+	/* liotad's replies indent to less than twice their size: no copy as it grows. */
+	s = (struct sink){ .f = NULL, .cap = 2 * len + 4096 };
+	s.mem = malloc(s.cap);
+	if (!s.mem)
+		s.cap = 0;
+	ok = scan(buf, len, &s);
+	if (ok && !s.oom)
+		fwrite(s.mem, 1, s.n, out);
+	free(s.mem);
+	if (!ok || !s.oom)
+		return ok;
+	s = (struct sink){ .f = out };
 	scan(buf, len, &s);
 	fwrite(s.buf, 1, s.n, out);
 	return true;

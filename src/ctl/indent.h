@@ -17,11 +17,9 @@
 
 /*
  * json_indent - write @buf (@len bytes) to @out indented, after checking
- * that it is one JSON value (at most 64 deep) with nothing after it: the
- * grammar of objects, arrays and strings (no control character in them);
- * numbers and literals are only checked to be made of their characters (a
- * daemon whose peer was checked sent them). A reply cut short or not JSON
- * is refused. false: refused, nothing written.
+ * that it is one JSON value with nothing after it, as jtok_next() checks
+ * it (jtok.h). A reply cut short or not JSON is refused. false: refused,
+ * nothing written.
  */
 bool json_indent(const char *buf, size_t len, FILE *out);
 

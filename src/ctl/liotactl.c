@@ -10,6 +10,7 @@
 #include "indent.h"
 #include "ring.h"
 #include "rundir.h"
+#include "status_doc.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -365,20 +366,18 @@ static void fmt_interval(char *b, size_t n, double s)
 }
 
 /* What the metrics' filters passed and dropped, by stage: only metrics that have filters. */
-static void status_filters(json_t *st)
+static void status_filters(const struct status_doc *d)
 {
-	json_t *v, *m;
-	size_t i, j;
 	bool hdr = false;
 
-	json_array_foreach(json_object_get(st, "devices"), i, v)
-	{
-		json_array_foreach(json_object_get(v, "metrics"), j, m)
-		{
-			json_t *f = json_object_get(m, "filter");
-			const char *kind = json_string_value(json_object_get(f, "kind"));
+	for (size_t i = 0; i < d->ndevs; i++) {
+		const struct status_device *v = &d->devs[i];
 
-			if (!f)
+		for (size_t j = 0; j < v->n; j++) {
+			const struct status_metric *m = &d->metrics[v->first + j];
+			const long long *f = m->filter;
+
+			if (!m->has_filter)
 				continue;
 			if (!hdr)
 				printf("\n%-20s %-20s %-18s %10s %10s %8s %8s %8s %8s\n", "DEVICE",
@@ -386,14 +385,36 @@ static void status_filters(json_t *st)
 				       "DEADBAND", "MIN_GAP");
 			hdr = true;
 			printf("%-20s %-20s %-18s %10lld %10lld %8lld %8lld %8lld %8lld\n",
-			       str(v, "name"), str(m, "name"), kind ? kind : "-", num(f, "passed"),
-			       num(f, "dropped"), num(f, "window_sent"), num(f, "dropped_range"),
-			       num(f, "dropped_deadband"), num(f, "dropped_min_gap"));
+			       str(v->obj, "name"), m->name, m->filter_kind ? m->filter_kind : "-",
+			       f[SD_PASSED], f[SD_DROPPED], f[SD_WINDOW_SENT], f[SD_DROPPED_RANGE],
+			       f[SD_DROPPED_DEADBAND], f[SD_DROPPED_MIN_GAP]);
 		}
 	}
 	if (hdr)
 		printf("%lld samples kept back by filters in all (no delivery)\n",
-		       num(json_object_get(st, "totals"), "filtered"));
+		       num(json_object_get(d->top, "totals"), "filtered"));
+}
+
+/*
+ * The reply read without a tree of its metrics (status_doc.h): NULL when it
+ * is not JSON or is an error (said on stderr).
+ */
+static json_t *status_read(struct status_doc *d)
+{
+	size_t len;
+	char *text = request_text("status", NULL, &len);
+
+	if (!text)
+		return NULL;
+	if (status_doc_read(d, text, len) < 0) {
+		fprintf(stderr, "liotactl: bad answer from liotad: not one whole JSON document\n");
+		return NULL;
+	}
+	if (said_error(d->top)) {
+		status_doc_free(d);
+		return NULL;
+	}
+	return d->top;
 }
 
 static int cmd_status(bool as_json)
@@ -401,8 +422,9 @@ static int cmd_status(bool as_json)
 	if (as_json)
 		return status_json();
 
-	json_t *st = request("status", NULL), *v;
-	size_t i, j;
+	struct status_doc d;
+	json_t *st = status_read(&d), *v;
+	size_t i;
 
 	if (!st)
 		return 1;
@@ -417,34 +439,29 @@ static int cmd_status(bool as_json)
 
 	printf("%-20s %-8s %-8s %-20s %-8s %9s %10s %7s %7s %9s %s\n", "DEVICE", "TYPE", "STATE",
 	       "METRIC", "UNIT", "INTERVAL", "SAMPLES", "ERRORS", "LATE", "P99(us)", "LAST");
-	json_array_foreach(json_object_get(st, "devices"), i, v)
-	{
-		json_t *m;
-
-		json_array_foreach(json_object_get(v, "metrics"), j, m)
-		{
+	for (i = 0; i < d.ndevs; i++) {
+		v = d.devs[i].obj;
+		for (size_t j = 0; j < d.devs[i].n; j++) {
+			const struct status_metric *m = &d.metrics[d.devs[i].first + j];
 			char iv[32], last[64] = "-", p99[32] = "-";
-			json_t *lv = json_object_get(m, "last_value");
-			json_t *p = json_object_get(json_object_get(m, "lateness_us"), "p99");
 
-			fmt_interval(iv, sizeof(iv),
-				     json_real_value(json_object_get(m, "interval_s")));
-			if (json_is_number(lv))
-				snprintf(last, sizeof(last), "%.6g", json_number_value(lv));
+			fmt_interval(iv, sizeof(iv), m->interval_s);
+			if (m->has_last)
+				snprintf(last, sizeof(last), "%.6g", m->last);
 			/* How late the reads start after their deadlines (99 % of them). */
-			if (json_is_number(p))
-				snprintf(p99, sizeof(p99), "%.1f", json_number_value(p));
+			if (m->has_p99)
+				snprintf(p99, sizeof(p99), "%.1f", m->p99);
 			printf("%-20s %-8s %-8s %-20s %-8s %9s %10lld %7lld %7lld %9s %s\n",
 			       j ? "" : str(v, "name"), j ? "" : str(v, "type"),
-			       j ? "" : str(v, "state"), str(m, "name"), str(m, "unit"), iv,
-			       num(m, "samples"), num(m, "errors"), num(m, "late"), p99, last);
+			       j ? "" : str(v, "state"), m->name, m->unit, iv, m->samples,
+			       m->errors, m->late, p99, last);
 		}
 	}
-	status_filters(st);
+	status_filters(&d);
 	/* Driver counters and conditions (CAN error frames, bus-off, ...). */
 	bool hdr = false;
-	json_array_foreach(json_object_get(st, "devices"), i, v)
-	{
+	for (i = 0; i < d.ndevs; i++) {
+		v = d.devs[i].obj;
 		json_t *ctrs = json_object_get(v, "counters"), *n;
 		const char *cond = json_string_value(json_object_get(v, "condition")), *k;
 
@@ -460,8 +477,8 @@ static int cmd_status(bool as_json)
 	}
 	/* What each device was registered with, those a DCC refused included. */
 	hdr = false;
-	json_array_foreach(json_object_get(st, "devices"), i, v)
-	{
+	for (i = 0; i < d.ndevs; i++) {
+		v = d.devs[i].obj;
 		json_t *pv;
 		const char *k;
 		bool first = true;
@@ -528,7 +545,7 @@ static int cmd_status(bool as_json)
 		printf("%-20s %-40s %10lld\n", str(v, "name"), str(v, "endpoint"),
 		       num(v, "failovers"));
 	}
-	json_decref(st);
+	status_doc_free(&d);
 	return 0;
 }
 

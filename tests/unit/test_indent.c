@@ -61,9 +61,31 @@ END_TEST
 START_TEST(indent_refuses_a_cut_or_broken_reply_and_writes_nothing)
 {
 	static const char *const bad[] = {
-		"",    "   ",        "{\"a\":[1,2", "{\"a\":\"open", "{\"a\":1]",
-		"[1}", "{\"a\":1}x", "{\"a\":1}{}", "1 2",           "[\"a\x01\"]",
-		"{,}", "[@]",        ":",           "[1:2]",
+		"",
+		"   ",
+		"{\"a\":[1,2",
+		"{\"a\":\"open",
+		"{\"a\":1]",
+		"[1}",
+		"{\"a\":1}x",
+		"{\"a\":1}{}",
+		"1 2",
+		"[\"a\x01\"]",
+		"{,}",
+		"[@]",
+		":",
+		"[1:2]",
+		/* Numbers and literals as JSON writes them (as jansson reads them). */
+		"[01]",
+		"[1.]",
+		"[-]",
+		"[.5]",
+		"[1e]",
+		"[1.2.3]",
+		"[1x]",
+		"[tru]",
+		"[nullx]",
+		"[True]",
 	};
 	size_t wrote;
 
