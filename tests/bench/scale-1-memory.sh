@@ -45,7 +45,6 @@ PY=/usr/bin/python3
 SETTLE=${SCALE_SETTLE:-8}
 RELOADS=${SCALE_RELOADS:-3}
 STARTS=${SCALE_STARTS:-3}
-LOCK=/tmp/liotad-bench.lock
 for b in "$LIOTAD" "$LIOTACTL" "$HELPER" "$SINK"; do
 	[ -x "$b" ] || { echo "scale-1-memory.sh: $b is missing (make bench builds it)" >&2; exit 1; }
 done
@@ -55,54 +54,11 @@ if [ -n "${SCALE_BASE:-}" ]; then
 	BUILDS="$SCALE_BASE $top_builddir"
 fi
 
-WORK=$(mktemp -d /dev/shm/liotad-scale.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/liotad-scale.XXXXXX")
-PIDS=""
-cleanup()
-{
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null || :
-	done
-	sleep 0.2
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null || :
-	done
-	if [ -n "${SCALE_KEEP:-}" ]; then
-		echo "scale-1-memory.sh: kept $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if (: >>"$LOCK") 2>/dev/null; then
-	exec 9>>"$LOCK"
-else
-	exec 9>/dev/null
-fi
-lock() { flock 9 2>/dev/null || :; }
-unlock() { flock -u 9 2>/dev/null || :; }
-
-say() { printf '%s\n' "$*"; }
-alive() { kill -0 "$1" 2>/dev/null; }
-# kb PID FIELD: a /proc/PID/status figure in kB (VmRSS, RssAnon, RssShmem...).
-kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+NAME=scale-1-memory
+WORK_IN=/dev/shm
+[ -d /dev/shm ] && [ -w /dev/shm ] || WORK_IN=
+. "$top_srcdir/tests/bench/scale_lib.sh"
 tag() { if [ "$1" = "$top_builddir" ]; then echo this; else echo base; fi; }
-
-# stop PID: SIGTERM, up to 10 s, then SIGKILL.
-stop()
-{
-	PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || :
-	wait "$1" 2>/dev/null || :
-}
 
 # conf DEVICES METRICS INTERVAL DIR: the configuration, in DIR/liotad.conf.
 conf()
@@ -293,31 +249,11 @@ say "(collectd has no devices nor per-metric schedules: N values of one table re
 cbase=0
 for n in 1 1000 10000; do
 	d=$WORK/collectd-$n
-	mkdir -p "$d"
-	awk -v N="$n" 'BEGIN { for (i = 0; i < N; i++) printf "m%d %d\n", i, i }' >"$d/table"
+	collectd_table_conf "$d" "$n"
 	lock
 	SINK_DURATION=$((SETTLE + 20)) sink_start "$d"
-	cat >"$d/collectd.conf" <<EOF
-Hostname "bench"
-FQDNLookup false
-Interval 1
-BaseDir "$d"
-PIDFile "$d/collectd.pid"
-PluginDir "/usr/lib/collectd"
-TypesDB "/usr/share/collectd/types.db"
-LoadPlugin table
+	cat >>"$d/collectd.conf" <<EOF
 LoadPlugin write_graphite
-<Plugin table>
-  <Table "$d/table">
-    Instance "t"
-    Separator " "
-    <Result>
-      Type gauge
-      InstancesFrom 0
-      ValuesFrom 1
-    </Result>
-  </Table>
-</Plugin>
 <Plugin write_graphite>
   <Node "sink">
     Host "127.0.0.1"

@@ -35,7 +35,6 @@ TICK_S=${SCALE_TICK_S:-20}
 RUNS=${SCALE_RUNS:-3}
 DEVICES=1000
 TCK=$(getconf CLK_TCK)
-LOCK=/tmp/liotad-bench.lock
 export LIOTAD_PACKAGE_DIR="${LIOTAD_PACKAGE_DIR:-$top_builddir/pkg}"
 
 for b in "$LIOTAD" "$LIOTACTL" "$FLOOR" "$SINK"; do
@@ -43,48 +42,10 @@ for b in "$LIOTAD" "$LIOTACTL" "$FLOOR" "$SINK"; do
 done
 command -v python3 >/dev/null || { echo "scale-2-wakeups: needs python3" >&2; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/liotad-bench-wakeups.XXXXXX")
-PIDS=""
-cleanup()
-{
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null || :
-	done
-	sleep 0.2
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null || :
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# One measurement at a time on this machine: the shared lock (fd 9, closed
-# in the processes started here, so that none outlives the run holding it).
-if (: >>"$LOCK") 2>/dev/null; then
-	exec 9>>"$LOCK"
-else
-	exec 9>/dev/null
-fi
-# Bounded: a process that inherited another run's lock must not stall this one.
-flock -w 300 9 2>/dev/null || echo "scale-2-wakeups: the bench lock is still held after 300 s: measuring anyway (figures noisier)"
-
-say() { printf '%s\n' "$*"; }
-alive() { kill -0 "$1" 2>/dev/null; }
-
-# stop PID: SIGTERM, up to 10 s, then SIGKILL.
-stop()
-{
-	PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || :
-	wait "$1" 2>/dev/null || :
-}
+NAME=scale-2-wakeups
+. "$top_srcdir/tests/bench/scale_lib.sh"
+# One measurement at a time on this machine, for the whole run.
+lock
 
 # snap PID FILE: per thread "TID COMM VOLUNTARY INVOLUNTARY"; one awk for
 # all threads (1,000 of them: a process per thread would load the machine).
@@ -220,33 +181,13 @@ done
 if command -v collectd >/dev/null 2>&1 && [ -f /usr/lib/collectd/table.so ] &&
 	[ -f /usr/lib/collectd/write_graphite.so ]; then
 	D=$WORK/idle-collectd
-	mkdir -p "$D"
-	echo "m0 1" >"$D/table"
-	cat >"$D/collectd.conf" <<EOF
-Hostname "bench"
-FQDNLookup false
-BaseDir "$D"
-PIDFile "$D/collectd.pid"
-TypesDB "/usr/share/collectd/types.db"
-Interval 1
+	collectd_table_conf "$D" 1
+	cat >>"$D/collectd.conf" <<EOF
 ReadThreads 1
 WriteThreads 1
-AutoLoadPlugin false
-LoadPlugin table
 <LoadPlugin write_graphite>
   FlushInterval 1
 </LoadPlugin>
-<Plugin table>
-  <Table "$D/table">
-    Instance "t"
-    Separator " "
-    <Result>
-      Type gauge
-      InstancesFrom 0
-      ValuesFrom 1
-    </Result>
-  </Table>
-</Plugin>
 <Plugin write_graphite>
   <Node "sink">
     Host "127.0.0.1"

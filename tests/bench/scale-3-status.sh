@@ -33,7 +33,6 @@ BASE=${SCALE_STATUS_BASE:-}
 NDEV=10
 NMET=1000
 CLIENT=$top_srcdir/tests/bench/status_reply.py
-LOCK=/tmp/liotad-bench.lock
 
 for b in "$top_builddir/liotad" "$top_builddir/liotactl" ${BASE:+"$BASE/liotad" "$BASE/liotactl"}; do
 	[ -x "$b" ] || { echo "scale-3-status.sh: $b is missing"; exit 1; }
@@ -41,29 +40,10 @@ done
 "$top_builddir/config.status" --config 2>/dev/null | grep -q -- --enable-sanitizers &&
 	echo "scale-3-status.sh: warning: $top_builddir is built with sanitizers: times and memory are not the product's"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/liotad-status-bench.XXXXXX") || exit 1
-PIDS=""
-cleanup()
-{
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if (: >>"$LOCK") 2>/dev/null; then
-	exec 9>>"$LOCK"
-else
-	exec 9>/dev/null
-fi
+NAME=scale-3-status
+. "$top_srcdir/tests/bench/scale_lib.sh"
 
 now_ns() { date +%s%N; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 dirty_kb() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 # stats FILE: "MEDIAN MAX" of the numbers in FILE, one a line.
 stats()
@@ -98,30 +78,9 @@ CD_PLUGINS=/usr/lib/collectd
 # start_collectd: collectd with the same number of gauges, its pid in PID_cd.
 start_collectd()
 {
-	mkdir -p "$WORK/cd"
-	awk -v N=$((NDEV * NMET)) 'BEGIN { for (i = 0; i < N; i++) printf "m%d %d\n", i, i }' \
-		>"$WORK/cd/table"
-	cat >"$WORK/cd/collectd.conf" <<EOF
-Hostname "bench"
-FQDNLookup false
-BaseDir "$WORK/cd"
-PIDFile "$WORK/cd/collectd.pid"
-TypesDB "/usr/share/collectd/types.db"
-Interval 1
-AutoLoadPlugin false
-LoadPlugin table
+	collectd_table_conf "$WORK/cd" $((NDEV * NMET))
+	cat >>"$WORK/cd/collectd.conf" <<EOF
 LoadPlugin unixsock
-<Plugin table>
-  <Table "$WORK/cd/table">
-    Instance "t"
-    Separator " "
-    <Result>
-      Type gauge
-      InstancesFrom 0
-      ValuesFrom 1
-    </Result>
-  </Table>
-</Plugin>
 <Plugin unixsock>
   SocketFile "$WORK/cd/sock"
   SocketPerms "0600"
@@ -178,7 +137,7 @@ once()
 }
 
 # mem NAME WHEN: its VmRSS and Private_Dirty now, as NAME.WHEN.
-mem() { eval "pid=\$PID_$1"; echo "$(rss_kb "$pid") $(dirty_kb "$pid")" >"$WORK/$1.$2"; }
+mem() { eval "pid=\$PID_$1"; echo "$(kb "$pid" VmRSS) $(dirty_kb "$pid")" >"$WORK/$1.$2"; }
 
 NAMES=new
 [ -n "$BASE" ] && NAMES="new base"
@@ -195,7 +154,7 @@ echo "configuration: $NDEV sim devices x $NMET metrics every 1 s, one Graphite D
 echo "this branch: $top_builddir${BASE:+; comparison: $BASE}"
 [ -n "$BASE" ] ||
 	echo "comparison: none (SCALE_STATUS_BASE=the build folder of another commit, e.g. main's)"
-flock 9 2>/dev/null
+lock
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start new "$top_builddir"
 [ -n "$BASE" ] && start base "$BASE"
@@ -221,7 +180,7 @@ for n in $NAMES; do mem $n after; done
 echo "load average after the replies: $(cut -d' ' -f1-3 /proc/loadavg)"
 sleep "$SETTLE"
 for n in $NAMES; do mem $n settled; done
-flock -u 9 2>/dev/null
+unlock
 
 # row LABEL TARGET NEW BASE: one line of the table (ratio new / base when both are numbers).
 row()
