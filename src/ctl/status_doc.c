@@ -88,12 +88,10 @@ static json_t *load(struct jtok_scan *s, const struct jtok *v)
 }
 
 /*
- * The next member of the object @open began (*@first: none read yet): its
- * key in *@key (*@klen bytes), its value's first token in *@v. 1; 0 at the
- * end of the object; -1 refused. The caller consumes the value.
+ * Before the next member or element of @open (*@first: none read yet): 1
+ * one follows; 0 @open ended with @end; -1 refused.
  */
-static int member(struct jtok_scan *s, const struct jtok *open, bool *first, const char **key,
-		  size_t *klen, struct jtok *v)
+static int more(struct jtok_scan *s, const struct jtok *open, bool *first, enum jtok_kind end)
 {
 	struct jtok t;
 
@@ -102,10 +100,26 @@ static int member(struct jtok_scan *s, const struct jtok *open, bool *first, con
 	if (!*first) { /* a comma or the end */
 		if (jtok_next(s, &t) != 1)
 			return -1;
-		if (t.kind == JTOK_END_OBJECT)
+		if (t.kind == end)
 			return 0;
 	}
 	*first = false;
+	return 1;
+}
+
+/*
+ * The next member of the object @open began (*@first: none read yet): its
+ * key in *@key (*@klen bytes), its value's first token in *@v. 1; 0 at the
+ * end of the object; -1 refused. The caller consumes the value.
+ */
+static int member(struct jtok_scan *s, const struct jtok *open, bool *first, const char **key,
+		  size_t *klen, struct jtok *v)
+{
+	struct jtok t;
+	int r = more(s, open, first, JTOK_END_OBJECT);
+
+	if (r != 1)
+		return r;
 	if (jtok_next(s, &t) != 1 || !(*key = tok_str(&t, klen)) || jtok_next(s, &t) != 1 ||
 	    jtok_next(s, v) != 1)
 		return -1;
@@ -115,17 +129,10 @@ static int member(struct jtok_scan *s, const struct jtok *open, bool *first, con
 /* The next element of the array @open began, as member(). */
 static int element(struct jtok_scan *s, const struct jtok *open, bool *first, struct jtok *v)
 {
-	struct jtok t;
+	int r = more(s, open, first, JTOK_END_ARRAY);
 
-	if (open->empty)
-		return 0;
-	if (!*first) { /* a comma or the end */
-		if (jtok_next(s, &t) != 1)
-			return -1;
-		if (t.kind == JTOK_END_ARRAY)
-			return 0;
-	}
-	*first = false;
+	if (r != 1)
+		return r;
 	return jtok_next(s, v) == 1 ? 1 : -1;
 }
 

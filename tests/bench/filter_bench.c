@@ -21,6 +21,7 @@
  *     is drained between timed batches of TICKS ticks, outside the timing.
  * Each line also gives the share of samples sent (the result observed).
  */
+#include "bench_median.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,19 +69,6 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), dcmp);
-	return v[n / 2];
 }
 
 /* Around 50, within [20, 80]: half the steps under 1 (within the deadbands), half up to 8. */
@@ -307,8 +295,8 @@ int main(void)
 	for (size_t c = 0; c < NCASES; c++) {
 		if (path_check(&pa[c]) < 0)
 			rc = 1;
-		ma[c] = median(ta[c], RUNS);
-		mp[c] = median(tp[c], RUNS);
+		ma[c] = bench_median(ta[c], RUNS);
+		mp[c] = bench_median(tp[c], RUNS);
 	}
 	printf("filter: filter_apply() alone, %d x %d samples a run, one every %llu us (fake "
 	       "clock)\n",

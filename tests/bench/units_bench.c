@@ -14,6 +14,7 @@
  * check, converter and describe, lt_units_close(); wall time (median of
  * RUNS) and the process's resident set before, while open and after close.
  */
+#include "bench_median.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,19 +35,6 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), dcmp);
-	return v[n / 2];
 }
 
 static long rss_kb(void)
@@ -100,7 +88,7 @@ static double per_sample_ns(enum kind k, const struct metric *m, const struct lt
 		}
 		t[r] = (now_ns() - t0) / ((double)N * ROUNDS);
 	}
-	return median(t, RUNS);
+	return bench_median(t, RUNS);
 }
 
 int main(void)
@@ -133,7 +121,7 @@ int main(void)
 		t[r] = (now_ns() - t0) / 1e6;
 	}
 	rss_closed = rss_kb();
-	mid = median(t, RUNS); /* sorts t */
+	mid = bench_median(t, RUNS); /* sorts t */
 	printf("load: lt_units_open + check + converter + describe + close: median %.2f ms "
 	       "(min %.2f, max %.2f) of %d\n",
 	       mid, t[0], t[RUNS - 1], RUNS);
