@@ -174,7 +174,7 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 
 			first = false;
 			/* From when the read starts: later metrics wait for earlier ones. */
-			lat_record(&sm->lat, now - sm->next + (t - t_start));
+			lat_record(&s->lat, now - sm->next + (t - t_start));
 			smp.ts_ns = lt_real_at(t);
 			call_begin(s, SAMPLER_CALL_READ, t);
 			r = dev->drv->read(dev, m, &v);
@@ -445,6 +445,7 @@ int sampler_start(struct sampler *s)
 	int r;
 
 	s->met = xcalloc(n ? n : 1, sizeof(*s->met));
+	memset(&s->lat, 0, sizeof(s->lat)); /* the thread's own, as met's */
 	atomic_store(&s->stop, false);
 	atomic_store(&s->dev->stopping, false);
 	atomic_store(&s->dev->stop_socket, -1);

@@ -125,20 +125,17 @@ static bool str_ok(const char *s)
 }
 
 /*
- * One metric. Lateness in microseconds, for people and scripts: {p50, p99,
- * max, count}. The "filter" object, only for a metric with filters (scripts
+ * One metric. The "filter" object, only for a metric with filters (scripts
  * test its presence), says what they passed and dropped, by stage;
  * window_sent is within passed (samples the filters refused, sent by the
  * window). 0: written; 1: left out (a name that is not UTF-8); -ENOMEM.
  */
-static int put_metric(struct status_out *o, bool sep, const struct lt_metric *m,
-		      const struct lt_lateness *lat)
+static int put_metric(struct status_out *o, bool sep, const struct lt_metric *m)
 {
 	uint64_t bits = atomic_load_explicit(&m->last_bits, memory_order_relaxed);
 	uint64_t ts = atomic_load_explicit(&m->last_ts, memory_order_relaxed);
 	const char *unit = m->unit ? m->unit : "";
 	const char *kind = m->filter ? filter_kind_name(m->filter) : NULL;
-	struct lt_lat_summary ls = { 0 };
 	double last;
 	char *p;
 	int r;
@@ -150,8 +147,6 @@ static int put_metric(struct status_out *o, bool sep, const struct lt_metric *m,
 	if (r < 0)
 		return r;
 	memcpy(&last, &bits, sizeof(last));
-	if (lat)
-		lat_summary(lat, &ls);
 	p = o->buf + o->len;
 	if (sep)
 		*p++ = ',';
@@ -168,16 +163,6 @@ static int put_metric(struct status_out *o, bool sep, const struct lt_metric *m,
 	p = ts && isfinite(last) ? put_real(p, last) : PUT_LIT(p, "null");
 	p = PUT_LIT(p, ",\"last_ts_ns\":");
 	p = ts ? put_int(p, (json_int_t)ts) : PUT_LIT(p, "null");
-	if (ls.count) {
-		p = put_real(PUT_LIT(p, ",\"lateness_us\":{\"p50\":"), (double)ls.p50 / 1e3);
-		p = put_real(PUT_LIT(p, ",\"p99\":"), (double)ls.p99 / 1e3);
-		p = put_real(PUT_LIT(p, ",\"max\":"), (double)ls.max / 1e3);
-		p = put_int(PUT_LIT(p, ",\"count\":"), (json_int_t)ls.count);
-		*p++ = '}';
-	} else {
-		p = PUT_LIT(
-			p, ",\"lateness_us\":{\"p50\":null,\"p99\":null,\"max\":null,\"count\":0}");
-	}
 	if (m->filter) {
 		const _Atomic uint64_t *c = m->filter_counts;
 		uint64_t n[FILTER_VERDICTS];
@@ -302,6 +287,23 @@ static json_t *lane_json(const struct daemon *d, unsigned l)
 			 (json_int_t)lt_ring_lane_dropped(d->ring, l));
 }
 
+/*
+ * How late the device's reads start after their deadlines, in microseconds,
+ * for people and scripts: {p50, p99, max, count}, nulls before any read.
+ */
+static json_t *lateness_json(const struct lt_lateness *lat)
+{
+	struct lt_lat_summary ls = { 0 };
+
+	if (lat)
+		lat_summary(lat, &ls);
+	if (!ls.count)
+		return json_pack("{s:n, s:n, s:n, s:i}", "p50", "p99", "max", "count", 0);
+	return json_pack("{s:f, s:f, s:f, s:I}", "p50", (double)ls.p50 / 1e3, "p99",
+			 (double)ls.p99 / 1e3, "max", (double)ls.max / 1e3, "count",
+			 (json_int_t)ls.count);
+}
+
 /* A device with its "metrics" array empty: the metrics follow one by one. */
 static json_t *device_json(const struct daemon *d, unsigned i)
 {
@@ -320,9 +322,11 @@ static json_t *device_json(const struct daemon *d, unsigned i)
 	/* As registered: fixed while the device runs, so read without a lock. */
 	for (unsigned p = 0; p < dev->nprops; p++)
 		json_object_set_new(props, dev->props[p].key, json_string(dev->props[p].value));
-	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:[]}", "name", dev->name, "type",
+	/* Samplers start and stop in the main thread, which serves this. */
+	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:[]}", "name", dev->name, "type",
 			 dev->drv->name, "state", device_state_name(st), "condition", cond,
-			 "counters", ctrs, "properties", props, "metrics");
+			 "counters", ctrs, "properties", props, "lateness_us",
+			 lateness_json(d->samplers ? &d->samplers[i]->lat : NULL), "metrics");
 }
 
 static json_t *totals_json(const struct lt_totals *t)
@@ -454,12 +458,7 @@ int status_stream_fill(struct status_stream *s, const struct control_ctx *ctx, s
 		case ST_METRICS:
 			dev = m->devices[s->i];
 			if (s->j < dev->nmetrics) {
-				/* Samplers start and stop in the main thread, which serves this. */
-				const struct sampler_metric *sm =
-					d->samplers ? d->samplers[s->i]->met : NULL;
-
-				r = put_metric(o, s->sep, dev->metrics[s->j],
-					       sm ? &sm[s->j].lat : NULL);
+				r = put_metric(o, s->sep, dev->metrics[s->j]);
 				if (r >= 0) {
 					s->sep |= !r;
 					s->j++;

@@ -36,9 +36,9 @@ static const char usage[] =
 	"Commands:\n"
 	"  status [--json]         devices (state: running, opening, failed, stopped;\n"
 	"                          condition, e.g. 'stuck in read for N s' when a\n"
-	"                          driver call lasts past max(2 x interval, 2 s)) and\n"
-	"                          their metrics (samples, errors, skipped ticks, p99\n"
-	"                          lateness of the reads, last value),\n"
+	"                          driver call lasts past max(2 x interval, 2 s); p99\n"
+	"                          lateness of their reads) and their metrics\n"
+	"                          (samples, errors, skipped ticks, last value),\n"
 	"                          their properties (as registered with the DCCs),\n"
 	"                          ring lanes (fill, written, dropped) and DCCs (state,\n"
 	"                          samples in, sent, dropped, pending, queued bytes,\n"
@@ -443,14 +443,18 @@ static int cmd_status(bool as_json)
 		v = d.devs[i].obj;
 		for (size_t j = 0; j < d.devs[i].n; j++) {
 			const struct status_metric *m = &d.metrics[d.devs[i].first + j];
-			char iv[32], last[64] = "-", p99[32] = "-";
+			json_t *p = json_object_get(json_object_get(v, "lateness_us"), "p99");
+			char iv[32], last[64] = "-", p99[32] = "";
 
 			fmt_interval(iv, sizeof(iv), m->interval_s);
 			if (m->has_last)
 				snprintf(last, sizeof(last), "%.6g", m->last);
-			/* How late the reads start after their deadlines (99 % of them). */
-			if (m->has_p99)
-				snprintf(p99, sizeof(p99), "%.1f", m->p99);
+			/* How late the device's reads start after their deadlines (99 % of them).
+			 */
+			if (!j)
+				snprintf(p99, sizeof(p99), "%s", "-");
+			if (!j && json_is_number(p))
+				snprintf(p99, sizeof(p99), "%.1f", json_number_value(p));
 			printf("%-20s %-8s %-8s %-20s %-8s %9s %10lld %7lld %7lld %9s %s\n",
 			       j ? "" : str(v, "name"), j ? "" : str(v, "type"),
 			       j ? "" : str(v, "state"), m->name, m->unit, iv, m->samples,

@@ -225,25 +225,6 @@ static int read_filter(struct jtok_scan *s, const struct jtok *open, struct stat
 	return r;
 }
 
-static int read_lateness(struct jtok_scan *s, const struct jtok *open, struct status_metric *m)
-{
-	bool first = true, is_int;
-	const char *key;
-	size_t klen;
-	long long i;
-	struct jtok v;
-	int r;
-
-	m->has_p99 = false;
-	if (open->kind != JTOK_BEGIN_OBJECT)
-		return skip(s, open);
-	while ((r = member(s, open, &first, &key, &klen, &v)) == 1)
-		if ((is(key, klen, "p99") ? number(s, &v, &m->has_p99, &is_int, &i, &m->p99)
-					  : skip(s, &v)) < 0)
-			return -1;
-	return r;
-}
-
 static int read_metric(struct jtok_scan *s, const struct jtok *open, struct status_metric *m)
 {
 	bool first = true, is_num, is_int;
@@ -273,8 +254,6 @@ static int read_metric(struct jtok_scan *s, const struct jtok *open, struct stat
 			r = integer(s, &v, &m->late);
 		else if (is(key, klen, "last_value"))
 			r = number(s, &v, &m->has_last, &is_int, &i, &m->last);
-		else if (is(key, klen, "lateness_us"))
-			r = read_lateness(s, &v, m);
 		else if (is(key, klen, "filter"))
 			r = read_filter(s, &v, m);
 		else

@@ -30,8 +30,8 @@ struct status_metric {
 	const char *name, *unit;         /* "" when not strings */
 	double interval_s;               /* 0 when not a real */
 	long long samples, errors, late; /* 0 when not integers */
-	bool has_last, has_p99;          /* last_value, lateness_us.p99 are numbers */
-	double last, p99;
+	bool has_last;                   /* last_value is a number */
+	double last;
 	bool has_filter;         /* a "filter" member, whatever its value */
 	const char *filter_kind; /* NULL when not a string */
 	long long filter[SD_FILTER_COUNTERS];

@@ -271,8 +271,8 @@ import json, sys, statistics
 a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 ms = [m for d in b["devices"] for m in d["metrics"]]
 late = sum(m["late"] for m in ms) - sum(m["late"] for d in a["devices"] for m in d["metrics"])
-p50 = statistics.median(m["lateness_us"]["p50"] for m in ms)
-p99 = statistics.median(m["lateness_us"]["p99"] for m in ms)
+p50 = statistics.median(d["lateness_us"]["p50"] for d in b["devices"])
+p99 = statistics.median(d["lateness_us"]["p99"] for d in b["devices"])
 taken = b["totals"]["taken"] - a["totals"]["taken"]
 print(f"{taken} {late} {p50:.1f} {p99:.1f}")
 ' "$t0" "$t1")

@@ -202,7 +202,7 @@ def snap(name):
     return rows
 st = json.load(open(f"{tmp}/k1.json"))
 m = st["devices"][0]["metrics"][0]
-lat = m["lateness_us"]
+lat = st["devices"][0]["lateness_us"]  # the device's, of its one metric
 w1, w1b, w2 = window("first"), window("second"), window("last")
 if min(len(w1), len(w1b), len(w2)) < 100:
     print(f"too few samples from tail: {len(w1)}, {len(w1b)} and {len(w2)}")
@@ -267,8 +267,8 @@ short()
 	"$PY" - "$TMP" <<'EOF'
 import json, sys
 tmp = sys.argv[1]
-m = json.load(open(f"{tmp}/short.json"))["devices"][0]["metrics"][0]
-l = m["lateness_us"]
+m = json.load(open(f"{tmp}/short.json"))["devices"][0]
+l = m["lateness_us"]  # the device's, of its one metric
 def snap(name):
     rows = {}
     for line in open(f"{tmp}/{name}"):

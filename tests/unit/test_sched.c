@@ -291,18 +291,26 @@ START_TEST(tick_records_lateness_of_each_read)
 {
 	struct tick_fixture f;
 	struct lt_lat_summary ls;
+	uint64_t t0;
 
 	tick_setup(&f, 10 * MS);
-	sampler_tick(&f.s, &f.p, 0);       /* both on time (plus the read itself) */
-	sampler_tick(&f.s, &f.p, 13 * MS); /* m0 3 ms late */
-	sampler_tick(&f.s, &f.p, 20 * MS); /* m0 on time */
-	lat_summary(&f.s.met[0].lat, &ls);
-	ck_assert_uint_eq(ls.count, 3);
+	/*
+	 * Deadlines on the real clock: a tick reads it for every metric after
+	 * its first (m1 here), and their lateness counts from the tick's start.
+	 * t0 on both metrics' grids (10 and 30 ms), so that the next
+	 * deadlines are t0 + 10, 20 and 30 ms.
+	 */
+	t0 = lt_mono_ns() / (30 * MS) * (30 * MS);
+	f.s.met[0].next = f.s.met[1].next = t0;
+	sampler_tick(&f.s, &f.p, t0);           /* both on time (plus the reads themselves) */
+	sampler_tick(&f.s, &f.p, t0 + 13 * MS); /* m0 3 ms late */
+	sampler_tick(&f.s, &f.p, t0 + 20 * MS); /* m0 on time */
+	/* One histogram per device: m0's three reads and m1's one. */
+	lat_summary(&f.s.lat, &ls);
+	ck_assert_uint_eq(ls.count, 4);
 	ck_assert_uint_ge(ls.max, 3 * MS);
 	ck_assert_uint_lt(ls.max, 3 * MS + 500 * MS); /* + real time spent in the tick */
 	ck_assert_uint_lt(ls.p50, 1 * MS);
-	lat_summary(&f.s.met[1].lat, &ls);
-	ck_assert_uint_eq(ls.count, 1);
 	tick_teardown(&f);
 }
 END_TEST
@@ -375,26 +383,31 @@ START_TEST(tick_wakes_the_publisher_when_the_lane_is_half_full)
 }
 END_TEST
 
-START_TEST(status_json_shows_lateness_per_metric)
+START_TEST(status_json_shows_lateness_per_device)
 {
 	struct tick_fixture f;
 	struct lt_totals past = { 0 };
 	struct daemon d = { 0 };
 	struct control_ctx ctx = { .daemon = &d, .past = &past, .generation = 1 };
 	struct sampler *sp[1];
-	json_t *st, *mets, *lat;
+	json_t *st, *dev, *mets, *lat;
+	uint64_t now;
 
 	tick_setup(&f, 10 * MS);
 	d.model = f.m;
 	d.ring = f.ring;
 	sp[0] = &f.s;
 	d.samplers = sp;
-	sampler_tick(&f.s, &f.p, 2 * MS); /* both metrics 2 ms late */
+	now = lt_mono_ns();
+	f.s.met[0].next = f.s.met[1].next = now - 2 * MS;
+	sampler_tick(&f.s, &f.p, now); /* both metrics 2 ms late */
 	st = control_status_json(&ctx);
 	ck_assert_ptr_nonnull(st);
-	mets = json_object_get(json_array_get(json_object_get(st, "devices"), 0), "metrics");
-	lat = json_object_get(json_array_get(mets, 0), "lateness_us");
-	ck_assert_int_eq(json_integer_value(json_object_get(lat, "count")), 1);
+	dev = json_array_get(json_object_get(st, "devices"), 0);
+	mets = json_object_get(dev, "metrics");
+	ck_assert_ptr_null(json_object_get(json_array_get(mets, 0), "lateness_us"));
+	lat = json_object_get(dev, "lateness_us");
+	ck_assert_int_eq(json_integer_value(json_object_get(lat, "count")), 2);
 	/* Microseconds: 2 ms plus the time the tick took before the read. */
 	ck_assert(json_real_value(json_object_get(lat, "p50")) >= 2000.0);
 	ck_assert(json_real_value(json_object_get(lat, "p99")) >= 2000.0);
@@ -404,8 +417,7 @@ START_TEST(status_json_shows_lateness_per_metric)
 	/* No sampler (or no read yet): null quantiles, count 0. */
 	d.samplers = NULL;
 	st = control_status_json(&ctx);
-	mets = json_object_get(json_array_get(json_object_get(st, "devices"), 0), "metrics");
-	lat = json_object_get(json_array_get(mets, 1), "lateness_us");
+	lat = json_object_get(json_array_get(json_object_get(st, "devices"), 0), "lateness_us");
 	ck_assert(json_is_null(json_object_get(lat, "p99")));
 	ck_assert_int_eq(json_integer_value(json_object_get(lat, "count")), 0);
 	json_decref(st);
@@ -499,7 +511,7 @@ START_TEST(sampler_thread_samples_in_order_and_stops_promptly)
 		struct lt_lat_summary ls;
 
 		nanosleep(&ts, NULL);
-		lat_summary(&s.met[0].lat, &ls);
+		lat_summary(&s.lat, &ls);
 		ck_assert_uint_ge(ls.count, seen);
 		ck_assert_uint_le(ls.p50, ls.max);
 		seen = ls.count;
@@ -1182,7 +1194,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, tick_stamps_samples_with_the_real_time_of_the_read);
 	tcase_add_test(tc, tick_wakes_the_publisher_only_when_a_batch_is_complete);
 	tcase_add_test(tc, tick_wakes_the_publisher_when_the_lane_is_half_full);
-	tcase_add_test(tc, status_json_shows_lateness_per_metric);
+	tcase_add_test(tc, status_json_shows_lateness_per_device);
 	tcase_add_test(tc, filtered_samples_take_no_ring_space_and_are_counted);
 	tcase_add_test(tc, sampler_thread_samples_in_order_and_stops_promptly);
 	tcase_add_test(tc, stop_interrupts_a_long_sleep);

@@ -65,8 +65,8 @@ static void st_setup(struct st_fixture *f)
 	for (unsigned j = 0; j < NMET; j++) {
 		set_last(f->m->devices[0]->metrics[j], vals[j % (sizeof(vals) / sizeof(vals[0]))]);
 		atomic_store(&f->m->devices[0]->metrics[j]->samples, 1000000007ull * j);
-		lat_record(&f->s[0].met[j].lat, 1000 + 977 * j);
-		lat_record(&f->s[0].met[j].lat, 3000000000ull + j);
+		lat_record(&f->s[0].lat, 1000 + 977 * j);
+		lat_record(&f->s[0].lat, 3000000000ull + j);
 	}
 	set_last(f->m->devices[1]->metrics[0], NAN); /* jansson has no NaN: null */
 	set_last(f->m->devices[1]->metrics[1], INFINITY);
@@ -137,9 +137,14 @@ START_TEST(streamed_bytes_are_janssons_compact_dump)
 	ck_assert(json_real_value(json_object_get(m, "interval_s")) == 0.0025);
 	ck_assert(json_real_value(json_object_get(m, "last_value")) == 1e-7);
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "samples")), 3000000021ll);
-	m = json_object_get(json_array_get(mets, 5), "lateness_us");
-	ck_assert_int_eq(json_integer_value(json_object_get(m, "count")), 2);
-	ck_assert(json_real_value(json_object_get(m, "max")) == 3000000005.0 / 1e3);
+	/* Lateness is the device's: every read of its metrics; none in a metric. */
+	ck_assert_ptr_null(json_object_get(json_array_get(mets, 5), "lateness_us"));
+	m = json_object_get(json_array_get(json_object_get(doc, "devices"), 0), "lateness_us");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "count")), 2 * NMET);
+	ck_assert(json_real_value(json_object_get(m, "max")) == (3000000000.0 + NMET - 1) / 1e3);
+	m = json_object_get(json_array_get(json_object_get(doc, "devices"), 1), "lateness_us");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "count")), 0);
+	ck_assert(json_is_null(json_object_get(m, "p99")));
 	/* Device 1: NaN and infinity are null; escapes and UTF-8 kept; bad UTF-8 left out. */
 	mets = json_object_get(json_array_get(json_object_get(doc, "devices"), 1), "metrics");
 	ck_assert_uint_eq(json_array_size(mets), NMET - 1);

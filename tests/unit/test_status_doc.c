@@ -39,7 +39,6 @@ static void same_metric(json_t *m, const struct status_metric *r)
 		"dropped_range", "dropped_deadband", "dropped_min_gap",
 	};
 	json_t *lv = json_object_get(m, "last_value");
-	json_t *p = json_object_get(json_object_get(m, "lateness_us"), "p99");
 	json_t *f = json_object_get(m, "filter");
 
 	ck_assert_str_eq(r->name, jstr(m, "name"));
@@ -51,9 +50,6 @@ static void same_metric(json_t *m, const struct status_metric *r)
 	ck_assert_int_eq(r->has_last, json_is_number(lv));
 	if (r->has_last)
 		ck_assert(r->last == json_number_value(lv));
-	ck_assert_int_eq(r->has_p99, json_is_number(p));
-	if (r->has_p99)
-		ck_assert(r->p99 == json_number_value(p));
 	ck_assert_int_eq(r->has_filter, f != NULL);
 	if (!f)
 		return;
@@ -104,28 +100,26 @@ START_TEST(status_doc_reads_what_jansson_parses)
 	/* liotad's shape (a metric with and one without filter, units, a null last value). */
 	json_t *doc = json_pack(
 		"{s:{s:s, s:s}, s:I, s:f, s:I, s:[s], s:{s:I, s:I, s:[{s:i, s:s}]}, "
-		"s:[{s:s, s:s, s:s, s:{s:I}, s:{s:s}, s:["
-		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:f, s:I, s:{s:f, s:f, s:f, s:I}},"
-		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:n, s:n, s:{s:n, s:n, s:n, s:I}, "
+		"s:[{s:s, s:s, s:s, s:{s:I}, s:{s:s}, s:{s:f, s:f, s:f, s:I}, s:["
+		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:f, s:I},"
+		"{s:i, s:s, s:s, s:f, s:i, s:I, s:I, s:I, s:n, s:n, "
 		"s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I}}]}], "
 		"s:[{s:s, s:I}], s:{s:I, s:I}}",
 		"edge", "name", "gw", "id", "e1", "pid", (json_int_t)42, "uptime_s", 1.5, "reloads",
 		(json_int_t)0, "config_files", "/x.conf", "ring", "generation", (json_int_t)1,
 		"wakeups", (json_int_t)7, "lanes", "lane", 0, "device", "d0", "devices", "name",
 		"d0", "type", "sim", "state", "running", "counters", "frames", (json_int_t)3,
-		"properties", "site", "b\xc3\xa2t \"A\"", "metrics", "id", 0, "name", "temp",
-		"unit",
+		"properties", "site", "b\xc3\xa2t \"A\"", "lateness_us", "p50", 3.5, "p99", 80.25,
+		"max", 1e3, "count", (json_int_t)10, "metrics", "id", 0, "name", "temp", "unit",
 		"\xc2\xb0"
 		"C",
 		"interval_s", 0.25, "aggregation", 1, "samples", (json_int_t)10, "errors",
 		(json_int_t)1, "late", (json_int_t)2, "last_value", 21.5, "last_ts_ns",
-		(json_int_t)1700000000000000000ll, "lateness_us", "p50", 3.5, "p99", 80.25, "max",
-		1e3, "count", (json_int_t)10, "id", 1, "name", "a\"b\\c\n", "unit", "",
+		(json_int_t)1700000000000000000ll, "id", 1, "name", "a\"b\\c\n", "unit", "",
 		"interval_s", 1.0, "aggregation", 1, "samples", (json_int_t)0, "errors",
-		(json_int_t)0, "late", (json_int_t)0, "last_value", "last_ts_ns", "lateness_us",
-		"p50", "p99", "max", "count", (json_int_t)0, "filter", "kind", "deadband", "passed",
-		(json_int_t)5, "dropped", (json_int_t)6, "window_sent", (json_int_t)7,
-		"dropped_range", (json_int_t)8, "dropped_deadband", (json_int_t)9,
+		(json_int_t)0, "late", (json_int_t)0, "last_value", "last_ts_ns", "filter", "kind",
+		"deadband", "passed", (json_int_t)5, "dropped", (json_int_t)6, "window_sent",
+		(json_int_t)7, "dropped_range", (json_int_t)8, "dropped_deadband", (json_int_t)9,
 		"dropped_min_gap", (json_int_t)-10, "dccs", "name", "lines", "sent", (json_int_t)9,
 		"totals", "taken", (json_int_t)10, "filtered", (json_int_t)11);
 	char *text;
