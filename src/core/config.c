@@ -891,6 +891,16 @@ static char *section_conf(const struct raw_section *s)
 	return out;
 }
 
+/* What a metric keeps of section_conf(): a hash (struct lt_metric's conf_hash). */
+static uint64_t section_conf_hash(const struct raw_section *s)
+{
+	char *c = section_conf(s);
+	uint64_t h = lt_fnv1a(LT_FNV_SEED, c, strlen(c));
+
+	free(c);
+	return h;
+}
+
 static void report_unknown_key(struct loader *ld, const struct raw_section *s,
 			       const struct raw_kv *kv)
 {
@@ -1462,10 +1472,8 @@ static bool metric_units(struct loader *ld, const struct raw_section *s, struct 
 
 	unit = unit_value(ld, ukv, &ok);
 	pub = unit_value(ld, pkv, &ok);
-	if (ukv && (unit || !*ukv->value)) {
-		free(mt->unit);
-		mt->unit = xstrdup(ukv->value);
-	}
+	if (ukv && *ukv->value && unit)
+		mt->unit = xstrdup(ukv->value); /* was lt_no_unit */
 	if (pkv && !*pkv->value) {
 		report(ld, &pkv->origin,
 		       "publish_unit: the value is empty (remove the key to "
@@ -1478,7 +1486,10 @@ static bool metric_units(struct loader *ld, const struct raw_section *s, struct 
 	}
 	if (!ok)
 		return false;
-	mt->pub_unit = xstrdup(pub ? pub : mt->unit);
+	if (pub)
+		mt->pub_unit = xstrdup(pub);
+	else
+		mt->pub_unit = *mt->unit ? xstrdup(mt->unit) : lt_no_unit;
 	if (unit && pub) {
 		if (lt_units_converter(ld->units, unit, pub, &mt->conv, err, sizeof(err)) < 0) {
 			report(ld, &pkv->origin, "publish_unit: %s", err);
@@ -1583,21 +1594,18 @@ static void metric_build(struct loader *ld, const struct raw_section *s)
 	free(devname);
 
 	mt = xcalloc(1, sizeof(*mt));
-	mt->name = xstrdup(dot + 1);
 	mt->fullname = xstrdup(s->name);
-	mt->unit = xstrdup("");
+	mt->name = mt->fullname + (dot + 1 - s->name);
+	mt->unit = lt_no_unit;
 	mt->aggregation = 1;
 	mt->device = dev;
 	mt->origin = model_origin(ld, s->origin);
-	mt->conf = section_conf(s);
+	mt->conf_hash = section_conf_hash(s);
 	/* A device without a driver (wrong type, reported) only gets the core keys checked. */
 	drv = dev->drv;
 	if (drv && drv->metric_init && (r = drv->metric_init(mt)) < 0) {
 		report_init(ld, s, r);
-		free(mt->name);
 		free(mt->fullname);
-		free(mt->unit);
-		free(mt->conf);
 		free(mt);
 		return;
 	}

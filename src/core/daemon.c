@@ -206,8 +206,12 @@ static void reset_counters(struct lt_model *m)
 		atomic_store(&m->metrics[i]->ring_dropped, 0);
 		atomic_store(&m->metrics[i]->errors, 0);
 		atomic_store(&m->metrics[i]->late, 0);
+		if (!m->metrics[i]->filter)
+			continue;
 		for (int v = 0; v < FILTER_VERDICTS; v++)
-			atomic_store(&m->metrics[i]->filter_counts[v], 0);
+			atomic_store(&m->metrics[i]->filter->counts[v], 0);
+		/* And the filters' state, as a sampler started anew had it. */
+		memset(&m->metrics[i]->filter->state, 0, sizeof(m->metrics[i]->filter->state));
 	}
 	for (unsigned i = 0; i < m->ndccs; i++)
 		memset(&m->dccs[i]->stats, 0, sizeof(m->dccs[i]->stats));

@@ -38,7 +38,7 @@ static bool device_same(const struct lt_device *a, const struct lt_device *b)
 		const struct lt_metric *ma = a->metrics[i],
 				       *mb = model_device_metric(b, ma->name, i);
 
-		if (!mb || strcmp(ma->conf, mb->conf) != 0 || !targets_same(ma, mb))
+		if (!mb || ma->conf_hash != mb->conf_hash || !targets_same(ma, mb))
 			return false;
 	}
 	return true;

@@ -6,7 +6,8 @@
  * reads (the caller passes the time), so that tests drive it with a fake
  * clock. A metric section's keys filter, deadband, min_gap and window are
  * parsed into a struct lt_filter (immutable once the model runs); the
- * sampler owns one struct filter_state per filtered metric.
+ * metric's copy also holds the sampler thread's struct filter_state and
+ * the counts of the verdicts.
  *
  * A sample goes through the stages in order, the first that refuses it
  * names the verdict: the range or comparison (filter), the deadband
@@ -18,6 +19,7 @@
 #ifndef LT_FILTER_H
 #define LT_FILTER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +37,7 @@ enum filter_kind {
 	FILTER_AT_LEAST,     /* >= lo */
 };
 
-/* What filter_apply() decided; the sampler counts each (struct lt_metric's filter_counts). */
+/* What filter_apply() decided; the sampler counts each (struct lt_filter's counts). */
 enum filter_verdict {
 	FILTER_PASS,          /* passed every stage: sent */
 	FILTER_WINDOW,        /* refused, but sent: nothing was sent during the last window */
@@ -43,6 +45,15 @@ enum filter_verdict {
 	FILTER_DROP_DEADBAND, /* too close to the last value sent */
 	FILTER_DROP_GAP,      /* too soon after the last send */
 	FILTER_VERDICTS
+};
+
+/* What the sampler thread keeps per filtered metric; all zero at start. */
+struct filter_state {
+	bool sent;           /* something was sent: ref and sent_at hold */
+	double ref;          /* the last value sent (the deadband's reference) */
+	uint64_t sent_at;    /* when (the caller's clock) */
+	uint64_t window_end; /* 0: no window started yet */
+	bool window_passed;  /* a sample passed every stage in the current window */
 };
 
 /* A metric's filters, as configured. All zero: none. */
@@ -56,15 +67,15 @@ struct lt_filter {
 	uint64_t min_gap_ns; /* 0: none */
 	uint64_t window_ns;  /* 0: none */
 	uint64_t seen;       /* the keys given (LT_OPT_END_SEEN) */
-};
-
-/* What the sampler thread keeps per filtered metric; all zero at start. */
-struct filter_state {
-	bool sent;           /* something was sent: ref and sent_at hold */
-	double ref;          /* the last value sent (the deadband's reference) */
-	uint64_t sent_at;    /* when (the caller's clock) */
-	uint64_t window_end; /* 0: no window started yet */
-	bool window_passed;  /* a sample passed every stage in the current window */
+	/*
+	 * At run time, in a metric's own copy (struct lt_metric's filter):
+	 * what only a metric with filters needs, so that the others do not
+	 * carry it (72 bytes a metric). filter_set() and filter_check() leave
+	 * these alone.
+	 */
+	struct filter_state state; /* the sampler thread's only, kept across reopens */
+	_Atomic uint64_t
+		counts[FILTER_VERDICTS]; /* by enum filter_verdict, written by the sampler */
 };
 
 /*

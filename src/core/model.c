@@ -8,6 +8,8 @@
 
 #include <liota/mqtt.h>
 
+char lt_no_unit[] = "";
+
 struct lt_dcc *model_find_dcc(const struct lt_model *m, const char *name)
 {
 	for (unsigned i = 0; i < m->ndccs; i++)
@@ -59,7 +61,7 @@ uint64_t model_metric_kept_back(const struct lt_metric *mt)
 	if (!mt->filter)
 		return 0;
 	for (int v = FILTER_DROP_RANGE; v < FILTER_VERDICTS; v++)
-		n += atomic_load_explicit(&mt->filter_counts[v], memory_order_relaxed);
+		n += atomic_load_explicit(&mt->filter->counts[v], memory_order_relaxed);
 	return n;
 }
 
@@ -76,13 +78,13 @@ static void metric_free(struct lt_metric *mt)
 	for (unsigned i = 0; i < mt->ntargets; i++)
 		free(mt->targets[i].reg.id);
 	free(mt->targets);
-	free(mt->name);
-	free(mt->fullname);
-	free(mt->unit);
-	free(mt->pub_unit);
+	free(mt->fullname); /* and name, within it */
+	if (mt->unit != lt_no_unit)
+		free(mt->unit);
+	if (mt->pub_unit != lt_no_unit)
+		free(mt->pub_unit);
 	free(mt->pub_unit_prefix);
 	free(mt->pub_unit_name);
-	free(mt->conf);
 	free(mt->filter);
 	free(mt);
 }

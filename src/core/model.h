@@ -92,10 +92,16 @@ struct lt_target {
 	struct lt_reg reg;
 };
 
+/*
+ * The empty unit of a metric without one (unit, pub_unit), not allocated:
+ * model_free() frees any other. Two allocations fewer per metric.
+ */
+extern char lt_no_unit[];
+
 struct lt_metric {
-	char *name;           /* "temp" */
+	char *name;           /* "temp": points into fullname, not allocated */
 	char *fullname;       /* "boiler.temp" */
-	char *unit;           /* "" when not set */
+	char *unit;           /* lt_no_unit when not set */
 	uint32_t id;          /* the ring record's metric_id; kept across reloads while unchanged */
 	unsigned dev_index;   /* index in device->metrics */
 	uint64_t interval_ns; /* 0 = not polled */
@@ -106,7 +112,12 @@ struct lt_metric {
 	unsigned ntargets;
 	void *priv;
 	struct lt_origin origin;
-	char *conf; /* its section's keys, canonical: what a reload compares */
+	/*
+	 * What a reload compares: FNV-1a of its section's keys, canonical
+	 * (config.c, section_conf()). The text itself was 64 bytes a metric;
+	 * two different texts share a hash with a chance of 2^-64 a compare.
+	 */
+	uint64_t conf_hash;
 	/* filter, deadband, min_gap, window (filter.h); NULL: none */
 	struct lt_filter *filter;
 	/*
@@ -126,8 +137,6 @@ struct lt_metric {
 	_Atomic uint64_t late;      /* ticks skipped because the sampler was late */
 	_Atomic uint64_t last_bits; /* last value, as the bits of a double */
 	_Atomic uint64_t last_ts;   /* CLOCK_REALTIME ns of the last sample, 0 = none yet */
-	/* with a filter: samples by enum filter_verdict; samples counts them all */
-	_Atomic uint64_t filter_counts[FILTER_VERDICTS];
 };
 
 struct lt_daemon_conf {

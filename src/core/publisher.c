@@ -20,6 +20,17 @@
  */
 #define PUB_NAP_NS (1000 * 1000ull)
 
+/*
+ * A metric's aggregation buffer: none for aggregation 1, whose samples go
+ * out one by one as they arrive; 48 bytes of heap a metric fewer.
+ */
+static void agg_init(struct lt_agg *a, struct lt_metric *mt)
+{
+	a->buf = mt->aggregation > 1 ? xcalloc(mt->aggregation, sizeof(struct lt_sample)) : NULL;
+	a->size = mt->aggregation;
+	a->metric = mt;
+}
+
 int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring)
 {
 	memset(p, 0, sizeof(*p));
@@ -29,13 +40,8 @@ int publisher_init(struct publisher *p, struct lt_model *m, struct lt_ring *ring
 	p->batch = xcalloc(PUB_BATCH, sizeof(*p->batch));
 	p->nagg = model_id_bound(m);
 	p->agg = xcalloc(p->nagg + 1, sizeof(*p->agg));
-	for (unsigned i = 0; i < m->nmetrics; i++) {
-		struct lt_agg *a = &p->agg[m->metrics[i]->id];
-
-		a->buf = xcalloc(m->metrics[i]->aggregation, sizeof(struct lt_sample));
-		a->size = m->metrics[i]->aggregation;
-		a->metric = m->metrics[i];
-	}
+	for (unsigned i = 0; i < m->nmetrics; i++)
+		agg_init(&p->agg[m->metrics[i]->id], m->metrics[i]);
 	pthread_mutex_init(&p->park_lock, NULL);
 	pthread_cond_init(&p->park_cond, NULL);
 	p->pfds = xcalloc(m->ndccs + 2, sizeof(*p->pfds));
@@ -413,9 +419,7 @@ void publisher_adopt(struct publisher *p, struct lt_model *m)
 			p->agg[mt->id].buf = NULL;
 			continue;
 		}
-		a->buf = xcalloc(mt->aggregation, sizeof(struct lt_sample));
-		a->size = mt->aggregation;
-		a->metric = mt;
+		agg_init(a, mt);
 	}
 	for (unsigned i = 0; i < p->nagg; i++)
 		free(p->agg[i].buf);

@@ -18,7 +18,7 @@
 
 /* Per metric, with the metric's own fields the hot loop needs (one cache line). */
 struct lt_agg {
-	struct lt_sample *buf; /* size samples */
+	struct lt_sample *buf; /* size samples; NULL when size is 1 */
 	unsigned n;
 	unsigned size; /* metric->aggregation */
 	struct lt_metric *metric;

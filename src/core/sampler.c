@@ -114,10 +114,10 @@ static void store_last(struct lt_metric *m, double v, uint64_t ts)
  * keep back takes no ring space and no publisher time, and aggregation
  * batches count only what passed (liota filtered before aggregating).
  */
-static bool filter_admits(struct lt_metric *m, struct sampler_metric *sm, double v, uint64_t now)
+static bool filter_admits(struct lt_metric *m, double v, uint64_t now)
 {
-	enum filter_verdict fv = filter_apply(m->filter, &sm->filter, v, now);
-	_Atomic uint64_t *c = &m->filter_counts[fv];
+	enum filter_verdict fv = filter_apply(m->filter, &m->filter->state, v, now);
+	_Atomic uint64_t *c = &m->filter->counts[fv];
 
 	/* This thread is the only writer: a plain increment, not a locked one. */
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
@@ -185,7 +185,7 @@ uint64_t sampler_tick(struct sampler *s, struct lt_ring_producer *p, uint64_t no
 				atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
 				if (r == -ENODEV)
 					s->lost = true;
-			} else if (m->filter && !filter_admits(m, sm, v, t)) {
+			} else if (m->filter && !filter_admits(m, v, t)) {
 				/* Kept back: still a sample taken, and the last value read. */
 				atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 				store_last(m, v, smp.ts_ns);
@@ -232,7 +232,7 @@ int lt_emit(struct lt_metric *m, double value, uint64_t ts_ns)
 	sm = &e->s->met[m->dev_index];
 	atomic_fetch_add_explicit(&m->samples, 1, memory_order_relaxed);
 	store_last(m, value, ts_ns);
-	if (m->filter && !filter_admits(m, sm, value, lt_mono_ns()))
+	if (m->filter && !filter_admits(m, value, lt_mono_ns()))
 		return 0; /* kept back by the metric's filters: not an error */
 	if (!lt_ring_push(e->p, &smp)) {
 		atomic_fetch_add_explicit(&m->ring_dropped, 1, memory_order_relaxed);

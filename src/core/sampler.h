@@ -16,14 +16,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-/* Per metric of the device, private to the sampler thread (56 bytes: 10,000 metrics keep 10,000).
+/*
+ * Per metric of the device, private to the sampler thread (16 bytes:
+ * 10,000 metrics keep 10,000; the state of filters is in struct lt_filter).
  */
 struct sampler_metric {
 	uint64_t next;    /* next deadline, CLOCK_MONOTONIC ns */
 	unsigned pending; /* samples pushed since the metric's last complete batch */
 	bool late;        /* ticks were skipped before the next sample */
-	/* the state of the metric's filters (model.h), kept across reopens */
-	struct filter_state filter;
 };
 
 /* The driver callbacks a sampler calls, as sampler_stuck() names them. */

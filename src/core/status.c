@@ -164,7 +164,7 @@ static int put_metric(struct status_out *o, bool sep, const struct lt_metric *m)
 	p = PUT_LIT(p, ",\"last_ts_ns\":");
 	p = ts ? put_int(p, (json_int_t)ts) : PUT_LIT(p, "null");
 	if (m->filter) {
-		const _Atomic uint64_t *c = m->filter_counts;
+		const _Atomic uint64_t *c = m->filter->counts;
 		uint64_t n[FILTER_VERDICTS];
 
 		for (int v = 0; v < FILTER_VERDICTS; v++)

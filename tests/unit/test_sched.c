@@ -465,8 +465,8 @@ START_TEST(filtered_samples_take_no_ring_space_and_are_counted)
 	for (size_t i = 0; i < n; i++)
 		ck_assert(out[i].value == 3.0 + (double)i);
 	ck_assert_uint_eq(atomic_load(&m->samples), 6);
-	ck_assert_uint_eq(atomic_load(&m->filter_counts[FILTER_PASS]), 3);
-	ck_assert_uint_eq(atomic_load(&m->filter_counts[FILTER_DROP_RANGE]), 3);
+	ck_assert_uint_eq(atomic_load(&m->filter->counts[FILTER_PASS]), 3);
+	ck_assert_uint_eq(atomic_load(&m->filter->counts[FILTER_DROP_RANGE]), 3);
 
 	d.model = f.m;
 	d.ring = f.ring;
@@ -796,8 +796,8 @@ START_TEST(event_metric_is_filtered_before_the_ring)
 	ck_assert_uint_eq(ev_collect(ring, out, 1), 0);
 	sampler_stop(&s);
 	ck_assert_uint_eq(atomic_load(&mt->samples), 5);
-	ck_assert_uint_eq(atomic_load(&mt->filter_counts[FILTER_PASS]), 2);
-	ck_assert_uint_eq(atomic_load(&mt->filter_counts[FILTER_DROP_RANGE]), 3);
+	ck_assert_uint_eq(atomic_load(&mt->filter->counts[FILTER_PASS]), 2);
+	ck_assert_uint_eq(atomic_load(&mt->filter->counts[FILTER_DROP_RANGE]), 3);
 	ck_assert_uint_eq(atomic_load(&mt->ring_dropped), 0);
 	lt_ring_free(ring);
 	close(e.fds[0]);
