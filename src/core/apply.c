@@ -190,6 +190,18 @@ static void targets_carry(struct lt_metric *keep, struct lt_metric *fresh)
 			}
 	for (unsigned o = 0; o < keep->ntargets; o++)
 		daemon_unreg(keep->targets[o].dcc, &keep->targets[o].reg);
+	if (keep->ntargets == fresh->ntargets) {
+		/*
+		 * Into the kept array, where it is: the fresh one lies among
+		 * the fresh model's blocks, which are all freed, and one
+		 * live block a page keeps the page (4 MB of a 10,000-metric
+		 * daemon after an unchanged reload).
+		 */
+		memcpy(keep->targets, fresh->targets, fresh->ntargets * sizeof(*fresh->targets));
+		for (unsigned t = 0; t < fresh->ntargets; t++)
+			fresh->targets[t].reg = (struct lt_reg){ 0 };
+		return;
+	}
 	tt = keep->targets;
 	tn = keep->ntargets;
 	keep->targets = fresh->targets;
