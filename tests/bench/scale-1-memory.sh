@@ -111,7 +111,7 @@ print(sum(m["samples"] for m in ms), sum(m["late"] for m in ms), d["totals"]["dr
 # ---- RSS and reload -----------------------------------------------------------
 
 # rss_reload BUILD DEVICES METRICS: sets RES to "RSS_KB ANON_KB SHMEM_KB THREADS RELOAD_MS_MEDIAN
-# GAPS". (Not in a subshell: the daemons it starts must be in PIDS for cleanup.)
+# GAPS RSS_AFTER_KB" (VmRSS after the last reload). (Not in a subshell: the daemons it starts must be in PIDS for cleanup.)
 rss_reload()
 {
 	b=$1 dv=$2 mt=$3
@@ -142,6 +142,7 @@ rss_reload()
 		gaps=$((gaps + $5 - $2 + $6 - $3))
 		r=$((r + 1))
 	done
+	rss2=$(kb "$LP" VmRSS) # what the reloads left (a kept block per page pins the page)
 	stop "$LP"
 	unlock
 	# Seconds without a line, between the first and last second, of the first and last metric.
@@ -150,7 +151,7 @@ rss_reload()
 			NR > 1 && $1 > p + 1 { miss += $1 - p - 1 } { p = $1 } END { print miss + 0 }')
 		gaps=$((gaps + miss))
 	done
-	RES="$rss $anon $shm $thr $(echo "$ms" | median) $gaps"
+	RES="$rss $anon $shm $thr $(echo "$ms" | median) $gaps $rss2"
 	[ -n "${SCALE_KEEP:-}" ] || rm -rf "$d"
 }
 
@@ -196,8 +197,9 @@ say ""
 
 for b in $BUILDS; do
 	say "## liotad ($(tag "$b"): $b)"
-	printf '%-9s %8s %8s %8s %7s %12s %10s %8s %s\n' config "RSS kB" "anon kB" "shmem kB" threads \
-		"B/metric" "reload ms" "gaps" "(target: <= 1024 B/metric; reload <= 50 ms, 0 gaps)"
+	printf '%-9s %8s %8s %8s %7s %12s %10s %8s %12s %s\n' config "RSS kB" "anon kB" "shmem kB" threads \
+		"B/metric" "reload ms" "gaps" "RSS after kB" \
+		"(target: <= 1024 B/metric; reload <= 50 ms, 0 gaps; RSS after the reloads)"
 	rss_reload "$b" 1 1
 	base=$RES
 	for shape in 10x1000 1000x1; do
@@ -205,10 +207,11 @@ for b in $BUILDS; do
 		rss_reload "$b" "$dv" "$mt"
 		set -- $RES
 		per=$(awk -v r="$1" -v b="${base%% *}" -v n=$((dv * mt)) 'BEGIN { printf "%.0f", (r - b) * 1024 / (n - 1) }')
-		printf '%-9s %8d %8d %8d %7d %12s %10s %8s\n' "$shape" "$1" "$2" "$3" "$4" "$per" "$5" "$6"
+		printf '%-9s %8d %8d %8d %7d %12s %10s %8s %12s\n' "$shape" "$1" "$2" "$3" "$4" "$per" "$5" \
+			"$6" "$7"
 	done
 	set -- $base
-	printf '%-9s %8d %8d %8d %7d %12s %10s %8s\n' base "$1" "$2" "$3" "$4" - "$5" "$6"
+	printf '%-9s %8d %8d %8d %7d %12s %10s %8s %12s\n' base "$1" "$2" "$3" "$4" - "$5" "$6" "$7"
 	say ""
 done
 
