@@ -153,6 +153,44 @@ static const char *ossl_reason(char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Whether to warn about the key file @st: when others can read it and no
+ * warning was given since it became so (same file, same mode). Every model
+ * build checks the DCCs (each udev or discovery change, not only a start or
+ * a reload): once is enough while nothing changes. A few keys at most: the
+ * oldest is forgotten past ARRAY_SIZE(warned).
+ */
+static bool key_warn(const struct stat *st)
+{
+	static struct {
+		dev_t dev;
+		ino_t ino;
+		mode_t mode; /* 0: free */
+	} warned[16];
+	static unsigned next;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	bool exposed = lt_secret_exposed(st), warn = exposed;
+
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; i < ARRAY_SIZE(warned); i++) {
+		if (warned[i].dev != st->st_dev || warned[i].ino != st->st_ino || !warned[i].mode)
+			continue;
+		if (exposed && warned[i].mode == st->st_mode)
+			warn = false;
+		else
+			warned[i].mode = 0; /* closed, or another mode: forgotten */
+	}
+	if (warn) {
+		unsigned i = next++ % ARRAY_SIZE(warned);
+
+		warned[i].dev = st->st_dev;
+		warned[i].ino = st->st_ino;
+		warned[i].mode = st->st_mode;
+	}
+	pthread_mutex_unlock(&lock);
+	return warn;
+}
+
 int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)
 {
 	struct stat st;
@@ -164,8 +202,8 @@ int lt_tls_check(const struct lt_tls_conf *t, char *err, size_t errlen)
 	if (!ctx)
 		return -EINVAL;
 	SSL_CTX_free(ctx);
-	/* As ssh does: a warning, at check time only (not at every connection). */
-	if (t->key && stat(t->key, &st) == 0 && lt_secret_exposed(&st))
+	/* As ssh does: a warning, at check time only (not at every connection), once. */
+	if (t->key && stat(t->key, &st) == 0 && key_warn(&st))
 		lt_log(LOG_WARNING,
 		       "key %s: a private key that others can read (mode %04o): "
 		       "chmod o-r it",
