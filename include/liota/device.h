@@ -95,7 +95,8 @@ int lt_metric_is_event_driven(const struct lt_metric *m);
  * @m:     the metric, of the device being dispatched.
  * @value: the value, in the metric's unit.
  * @ts_ns: CLOCK_REALTIME nanoseconds (lt_mono_to_real() converts kernel
- *         CLOCK_MONOTONIC stamps).
+ *         CLOCK_MONOTONIC stamps); 0 stamps the sample with the current
+ *         time.
  *
  * Only from @m's device's sampler thread, inside the driver's dispatch
  * callback.

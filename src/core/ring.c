@@ -16,10 +16,11 @@
  *     barrier. Without membarrier both sides issue a full fence;
  *   - observers read slots the producer may be rewriting: both sides access
  *     record words atomically (never a data race) and the observer validates
- *     its copy seqlock-style against a re-load of head.
+ *     its copy seqlock-style against a re-load of head;
+ *   - pages given back (punched) by the consumer: see lane_give_back().
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS, fallocate */
 #endif
 #include "ring.h"
 
@@ -37,10 +38,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
 
 #define WORDS_PER_RECORD (sizeof(struct lt_sample) / sizeof(uint64_t))
 
@@ -64,17 +61,26 @@ _Static_assert(sizeof(struct lt_lane_cons) == LT_CACHELINE, "consumer line");
 
 /* What the consumer keeps per lane in private memory. */
 struct lt_ring_cstate {
-	uint64_t tail;        /* == lane's shared tail; only we write it */
+	uint64_t tail;        /* next record to read; only we write it */
 	uint64_t cached_head; /* last head loaded */
+	uint64_t pub;         /* the lane's shared tail: tail, or a page boundary below it */
+	uint64_t crossed_at;  /* CLOCK_MONOTONIC ns when tail last crossed a page boundary */
+	uint32_t skew;        /* index i starts a page iff (i + skew) % per_page == 0 */
+	bool held;            /* slow at its last crossing: pub stays at a page boundary */
 };
 
 /* Consumer-private state, allocated apart so its writes never share a line
  * with what producers read from struct lt_ring. */
 struct lt_ring_consumer {
-	unsigned next_lane; /* where the next sweep starts */
-	bool streaming;     /* consumed records since it last prepared to sleep */
-	bool woke_soon;     /* its last sleep ended within RING_STREAM_NS */
-	uint64_t slept_at;  /* CLOCK_MONOTONIC ns when it last announced sleep */
+	unsigned next_lane;        /* where the next sweep starts */
+	bool streaming;            /* consumed records since it last prepared to sleep */
+	bool woke_soon;            /* its last sleep ended within RING_STREAM_NS */
+	uint64_t slept_at;         /* CLOCK_MONOTONIC ns when it last announced sleep */
+	uint64_t release_after;    /* see lt_ring_set_release_after(); UINT64_MAX: off */
+	uint64_t page;             /* bytes */
+	uint64_t per_page;         /* records per page; 0: lanes too small to give back */
+	_Atomic uint64_t released; /* pages punched (status reads it) */
+	_Atomic int release_err;   /* errno that turned giving back off */
 	struct lt_ring_cstate lane[];
 };
 
@@ -134,18 +140,29 @@ static inline struct lt_sample *lane_rec(const struct lt_ring_hdr *hdr, unsigned
 				    sizeof(struct lt_lane_cons));
 }
 
+/* Offset of a lane's record @idx in the segment (the mapping starts at offset 0). */
+static inline uint64_t rec_offset(const struct lt_ring_hdr *hdr, unsigned lane, uint64_t idx)
+{
+	return (uint64_t)((char *)&lane_rec(hdr, lane)[idx] - (char *)hdr);
+}
+
 /* A record slot seen as the four words producers and observers access atomically. */
 static inline uint64_t *slot_words(struct lt_sample *rec, uint64_t mask, uint64_t idx)
 {
 	return (uint64_t *)&rec[idx & mask];
 }
 
+static uint64_t page_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return page > 0 ? (uint64_t)page : 4096;
+}
+
 static int ring_layout(unsigned nlanes, uint64_t capacity, uint64_t *lane_offset, uint64_t *stride,
 		       uint64_t *size)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t pg = page > 0 ? (uint64_t)page : 4096;
-	uint64_t recs, total;
+	uint64_t pg = page_size(), recs, total;
 
 	_Static_assert(sizeof(struct lt_ring_hdr) <= 4096, "the header fits in one page");
 	if (__builtin_mul_overflow(capacity, (uint64_t)sizeof(struct lt_sample), &recs) ||
@@ -196,16 +213,17 @@ int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct 
 		goto err_close_memfd;
 	}
 	/*
-	 * Our writable mapping exists already, so FUTURE_WRITE only stops
-	 * others (anyone reopening the fd) from writing. It needs Linux 5.1.
+	 * Not F_SEAL_FUTURE_WRITE (nor F_SEAL_WRITE): the kernel refuses to
+	 * punch holes in a segment sealed so (EPERM), and the consumer gives
+	 * slow lanes' pages back by punching. Observers get a read-only fd;
+	 * only clients of our own uid or root get one (the control socket's
+	 * SO_PEERCRED), and they could reopen it writable through /proc but
+	 * can as well write our spool or reload us. F_SEAL_SEAL: nobody adds
+	 * the write seals later and turns the punching off.
 	 */
-	if (fcntl(r->memfd, F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
-		if (errno != EINVAL ||
-		    fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-			ret = -errno;
-			goto err_unmap;
-		}
+	if (fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		ret = -errno;
+		goto err_unmap;
 	}
 
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -229,6 +247,19 @@ int lt_ring_new(unsigned nlanes, uint64_t capacity, uint64_t generation, struct 
 	r->size = size;
 	r->nlanes = nlanes;
 	r->mask = capacity - 1;
+	/*
+	 * Page boundaries fall between records (records are 32-byte aligned,
+	 * pages a power of two), and a lane of at least one page is a whole
+	 * number of pages, so index i starts a page in every lap or in none.
+	 */
+	r->consumer->page = page_size();
+	if (capacity * sizeof(struct lt_sample) >= LT_RING_RELEASE_MIN_PAGES * r->consumer->page)
+		r->consumer->per_page = r->consumer->page / sizeof(struct lt_sample);
+	for (unsigned lane = 0; r->consumer->per_page && lane < nlanes; lane++)
+		r->consumer->lane[lane].skew =
+			(uint32_t)(rec_offset(hdr, lane, 0) % r->consumer->page /
+				   sizeof(struct lt_sample));
+	lt_ring_set_release_after(r, LT_RING_RELEASE_AFTER_NS);
 	atomic_init(&r->asym, membarrier_register());
 	*out = r;
 	return 0;
@@ -369,6 +400,144 @@ void lt_ring_commit_nowake(struct lt_ring_producer *p)
 
 /* ---- consumer -------------------------------------------------------- */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void lt_ring_set_release_after(struct lt_ring *r, uint64_t ns)
+{
+	struct lt_ring_consumer *c = r->consumer;
+
+	c->release_after =
+		c->per_page && !atomic_load_explicit(&c->release_err, memory_order_relaxed)
+			? ns
+			: UINT64_MAX;
+}
+
+uint64_t lt_ring_pages_released(const struct lt_ring *r)
+{
+	return atomic_load_explicit(&r->consumer->released, memory_order_relaxed);
+}
+
+int lt_ring_release_error(const struct lt_ring *r)
+{
+	return atomic_load_explicit(&r->consumer->release_err, memory_order_relaxed);
+}
+
+/* Punch the whole pages of segment bytes [start, end). false: giving back is off now. */
+static bool punch_pages(struct lt_ring *r, uint64_t start, uint64_t end)
+{
+	struct lt_ring_consumer *c = r->consumer;
+
+	start = (start + c->page - 1) & ~(c->page - 1);
+	end &= ~(c->page - 1);
+	if (start >= end)
+		return true;
+	/*
+	 * fallocate() on the memfd rather than madvise(MADV_REMOVE) on our
+	 * mapping: both free the segment's pages (in every process that maps
+	 * them), but this names the file range directly, with no mapping to
+	 * look up. Shared memory supports it since Linux 3.5.
+	 */
+	if (fallocate(r->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+		      (off_t)(end - start)) < 0) {
+		/* Once and quietly: the hot path does not log. */
+		atomic_store_explicit(&c->release_err, errno, memory_order_relaxed);
+		c->release_after = UINT64_MAX;
+		return false;
+	}
+	atomic_store_explicit(&c->released,
+			      atomic_load_explicit(&c->released, memory_order_relaxed) +
+				      (end - start) / c->page,
+			      memory_order_relaxed);
+	return true;
+}
+
+/*
+ * Records [from, to) of @lane are consumed and the lane's shared tail is
+ * still at @from: give back the pages that lie entirely in their bytes.
+ * This is the crux of the ordering: the producer writes index j only after
+ * it has loaded (acquire) a tail above j - capacity, so while the tail is
+ * still @from it cannot write the next lap's records into these slots
+ * (indices from + capacity and up), and the records of this lap in them are
+ * below the head we loaded, written before it was published. Nobody
+ * writes these pages while we punch them. The caller publishes the new
+ * tail (store-release) only after fallocate() returned, when the pages are
+ * out of every page table; the producer's writes after it loads that tail
+ * fault in fresh zero pages. Pages partly outside [from, to) are kept:
+ * the lane's first page (its control lines, and the previous lane's last
+ * records), its last (the next lane's lines), and those holding records not
+ * consumed yet. The span is at most a lap (to - from <= capacity, since
+ * the producer never gets more than a lap ahead of the tail): two runs at
+ * most, up to the end of the lane and from its start.
+ */
+static bool lane_give_back(struct lt_ring *r, unsigned lane, uint64_t from, uint64_t to)
+{
+	uint64_t len = to - from, slot = from & r->mask, first = r->mask + 1 - slot;
+
+	if (first > len)
+		first = len;
+	return punch_pages(r, rec_offset(r->hdr, lane, slot),
+			   rec_offset(r->hdr, lane, slot + first)) &&
+	       punch_pages(r, rec_offset(r->hdr, lane, 0), rec_offset(r->hdr, lane, len - first));
+}
+
+/*
+ * The lane's tail crossed a page boundary (cold: once per page of records).
+ * Returns the tail to publish: a slow lane's consumed whole pages are given
+ * back and its tail is held at the page boundary below the records it has
+ * read, so that the page being read can be given back at the next
+ * crossing; a fast lane publishes all it has read.
+ */
+static __attribute__((noinline)) uint64_t lane_crossed(struct lt_ring *r, unsigned lane)
+{
+	struct lt_ring_consumer *c = r->consumer;
+	struct lt_ring_cstate *cs = &c->lane[lane];
+	uint64_t now = mono_ns(), boundary;
+
+	cs->held = now - cs->crossed_at >= c->release_after;
+	cs->crossed_at = now;
+	if (!cs->held)
+		return cs->tail;
+	boundary = ((cs->tail + cs->skew) & ~(c->per_page - 1)) - cs->skew;
+	if (!lane_give_back(r, lane, cs->pub, boundary)) {
+		cs->held = false;
+		return cs->tail;
+	}
+	return boundary;
+}
+
+/*
+ * Hand the records up to cs->tail (read since @from) back to the producer,
+ * or a slow lane's up to a page boundary: see lt_ring_set_release_after().
+ */
+static inline void lane_publish(struct lt_ring *r, unsigned lane, uint64_t from)
+{
+	struct lt_ring_consumer *c = r->consumer;
+	struct lt_ring_cstate *cs = &c->lane[lane];
+	struct lt_lane_cons *cons = lane_cons(r->hdr, lane);
+	uint64_t pub = cs->tail;
+
+	if (c->release_after != UINT64_MAX) {
+		/* A crossing: from and tail differ above the bits of an index within a page. */
+		if (((from + cs->skew) ^ (cs->tail + cs->skew)) >= c->per_page)
+			pub = lane_crossed(r, lane);
+		else if (cs->held)
+			pub = cs->pub;
+	}
+	if (pub != cs->tail) /* for the lane's fill, which would count the held records */
+		atomic_store_explicit(&cons->consumed, cs->tail, memory_order_relaxed);
+	if (pub == cs->pub)
+		return;
+	cs->pub = pub;
+	/* Release: our reads of the slots (and any punch) happen before their reuse. */
+	atomic_store_explicit(&cons->tail, pub, memory_order_release);
+}
+
 size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 {
 	struct lt_ring_consumer *c = r->consumer;
@@ -404,9 +573,7 @@ size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 			}
 			cs->tail += take;
 			n += take;
-			/* Release: our reads of the slots happen before their reuse. */
-			atomic_store_explicit(&lane_cons(r->hdr, lane)->tail, cs->tail,
-					      memory_order_release);
+			lane_publish(r, lane, cs->tail - take);
 			/* Fairness: the next sweep starts after the last lane served. */
 			c->next_lane = lane + 1 < r->nlanes ? lane + 1 : 0;
 		}
@@ -415,14 +582,6 @@ size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max)
 	if (n)
 		c->streaming = true;
 	return n;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -515,12 +674,16 @@ void lt_ring_wake_ack(struct lt_ring *r)
 
 uint64_t lt_ring_lane_fill(const struct lt_ring *r, unsigned lane)
 {
-	uint64_t tail, head;
+	uint64_t tail, consumed, head;
 
 	if (lane >= r->nlanes)
 		return 0;
 	/* Tail first, with acquire, so the head loaded after it is never below it. */
 	tail = atomic_load_explicit(&lane_cons(r->hdr, lane)->tail, memory_order_acquire);
+	consumed = atomic_load_explicit(&lane_cons(r->hdr, lane)->consumed, memory_order_acquire);
+	/* consumed is ahead of tail only while a slow lane's tail is held back. */
+	if ((int64_t)(consumed - tail) > 0)
+		tail = consumed;
 	head = atomic_load_explicit(&lane_prod(r->hdr, lane)->head, memory_order_acquire);
 	return head - tail;
 }
@@ -683,8 +846,12 @@ static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_
 		 * and an acquire fence, which TSan does not model: a word from a
 		 * newer write synchronizes with the fence in commit, so the
 		 * re-load of head below sees what was published before it.
+		 * Backwards, ts_ns (word 0) last: a record never spans pages, so
+		 * if its page is punched while we copy it, the words loaded
+		 * after the punch are zeros, ts_ns among them, and the check
+		 * below drops it.
 		 */
-		for (size_t k = 0; k < WORDS_PER_RECORD; k++)
+		for (size_t k = WORDS_PER_RECORD; k-- > 0;)
 			w[k] = __atomic_load_n(&slot[k], __ATOMIC_ACQUIRE);
 		memcpy(&out[i], w, sizeof(w));
 	}
@@ -695,9 +862,13 @@ static size_t observe_lane(struct lt_ring_observer *o, unsigned lane, struct lt_
 		bad = head - next - window;
 	if (bad > take)
 		bad = take;
-	/* Belt and braces: a wrong sequence number means the older ones are gone too. */
+	/*
+	 * Belt and braces: a wrong sequence number means the older ones are
+	 * gone too. So does ts_ns 0: a slot whose page the consumer gave back
+	 * reads as zeros, and seq 0 would pass for record 0.
+	 */
 	for (uint64_t i = bad; i < take; i++)
-		if (out[i].seq != next + i)
+		if (out[i].seq != next + i || out[i].ts_ns == 0)
 			bad = i + 1;
 	if (bad) {
 		memmove(out, out + bad, (take - bad) * sizeof(*out));

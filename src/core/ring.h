@@ -5,8 +5,9 @@
  * struct lt_sample (32 bytes). Producers never block: a full lane drops the
  * new record and counts it. The consumer sleeps on an eventfd only when
  * every lane is empty; producers write the eventfd only when the consumer
- * said it sleeps. Other processes may map the segment read-only (the fd is
- * sealed) and follow the lanes without gating the producers.
+ * said it sleeps. Other processes may map the segment read-only (through a
+ * read-only fd; the segment is sealed against resizing) and follow the
+ * lanes without gating the producers.
  *
  * Segment layout (all offsets from the start of the mapping, 64-bit
  * free-running indices, no pointers):
@@ -53,7 +54,13 @@ struct lt_lane_prod {
 };
 
 struct lt_lane_cons {
-	alignas(LT_CACHELINE) _Atomic uint64_t tail; /* next record index to read */
+	alignas(LT_CACHELINE) _Atomic uint64_t tail; /* records below it may be overwritten */
+	/*
+	 * Next record index to read, when it is above tail: a slow lane's tail
+	 * is held at a page boundary (see lt_ring_set_release_after()). Stale
+	 * (below tail) otherwise, and only read for the lane's fill.
+	 */
+	_Atomic uint64_t consumed;
 };
 
 struct lt_ring; /* process-private handle of the owner (daemon) */
@@ -161,6 +168,37 @@ void lt_ring_commit_nowake(struct lt_ring_producer *p);
 size_t lt_ring_consume(struct lt_ring *r, struct lt_sample *out, size_t max);
 bool lt_ring_prepare_sleep(struct lt_ring *r);
 void lt_ring_wake_ack(struct lt_ring *r);
+/*
+ * Giving back the pages of slow lanes. A lane's pages are allocated when
+ * first written and would stay resident once its head has gone round: 128
+ * KiB per lane of 4096 records however slowly it is written (1,000 devices
+ * at 1 Hz: 128 MB after 68 minutes). So when a lane's tail crosses a page
+ * boundary, the consumer reads CLOCK_MONOTONIC, and if the lane's previous
+ * crossing was @ns or more ago (the lane is slow), it punches the whole
+ * pages it has consumed out of the segment before it lets the producer
+ * have them again. Between crossings a slow lane's shared tail stays at a
+ * page boundary (at most one page of records, 128 of 32 B, consumed but
+ * not yet given to the producer): that is what makes those pages safe to
+ * punch. A slow lane then holds about one or two pages; each punch costs
+ * the consumer a fallocate() and the producer a page fault when it comes
+ * round, once per page crossing of a slow lane: at most one per @ns per
+ * lane. Fast lanes (crossings less than @ns apart) pay one clock read per
+ * page crossing (128 records) and keep their pages. @ns: 0 gives back at
+ * every crossing (tests), UINT64_MAX never; the default is
+ * LT_RING_RELEASE_AFTER_NS. Rings whose lanes are smaller than
+ * LT_RING_RELEASE_MIN_PAGES pages never give pages back (holding one page
+ * back would cost them too much of their room). Call it from the consumer's
+ * thread, or before the consumer starts. If the kernel refuses the punch,
+ * giving back is turned off for the ring, and lt_ring_release_error() says
+ * why.
+ */
+#define LT_RING_RELEASE_AFTER_NS  1000000000u
+#define LT_RING_RELEASE_MIN_PAGES 8
+void lt_ring_set_release_after(struct lt_ring *r, uint64_t ns);
+/* Pages punched so far, and the errno that turned giving back off (0: on or never tried). */
+uint64_t lt_ring_pages_released(const struct lt_ring *r);
+int lt_ring_release_error(const struct lt_ring *r);
+
 /* Records waiting in @lane, and its counters, for status. */
 uint64_t lt_ring_lane_fill(const struct lt_ring *r, unsigned lane);
 uint64_t lt_ring_lane_dropped(const struct lt_ring *r, unsigned lane);
@@ -170,7 +208,12 @@ uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane);
  * Read-only observer (another process, e.g. liotactl tail): maps an fd
  * read-only and follows each lane's producer index; it never writes, so it
  * never gates producers. Records it was too slow to read are detected
- * through their sequence numbers and reported as missed. Because up to
+ * through their sequence numbers and reported as missed. So are records
+ * whose page the consumer gave back (see lt_ring_set_release_after()): they
+ * read as zeros, and a slot whose ts_ns is 0 counts as missed (samples are
+ * never stamped 0: lt_emit() stamps a 0 with the current time). ts_ns is
+ * loaded last, so a record whose page is punched while it is copied shows
+ * ts_ns 0 too. Because up to
  * LT_RING_AUTOCOMMIT - 1 records may be written but unpublished, the
  * observer only trusts the newest capacity - LT_RING_AUTOCOMMIT records of
  * a lane: give rings meant to be observed a capacity well above that.

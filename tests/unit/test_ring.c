@@ -30,6 +30,7 @@
 #define F_SEAL_SHRINK 0x0002
 #define F_SEAL_GROW   0x0004
 #define F_SEAL_SEAL   0x0001
+#define F_SEAL_WRITE  0x0008
 #endif
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -77,6 +78,19 @@ static void setup_two_lanes(void)
 static void setup_none(void)
 {
 	ring = NULL;
+}
+
+/* Lanes of 32 pages (4 KiB pages) that give pages back at every crossing. */
+static void setup_two_releasing_lanes(void)
+{
+	ring_setup(2, 4096);
+	lt_ring_set_release_after(ring, 0);
+}
+
+static void setup_two_keeping_lanes(void)
+{
+	ring_setup(2, 4096);
+	lt_ring_set_release_after(ring, UINT64_MAX);
 }
 
 static void teardown(void)
@@ -497,20 +511,8 @@ START_TEST(observer_follows_lanes_read_only_and_detects_laps)
 	ck_assert(seals & F_SEAL_GROW);
 	ck_assert(seals & F_SEAL_SHRINK);
 	ck_assert(seals & F_SEAL_SEAL);
-	if (seals & F_SEAL_FUTURE_WRITE) {
-		/* Reopening the fd read-write through /proc does not help either. */
-		char path[32];
-		int rw;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		rw = open(path, O_RDWR | O_CLOEXEC);
-		if (rw >= 0) {
-			ck_assert(mmap(NULL, o.size, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0) ==
-				  MAP_FAILED);
-			ck_assert(write(rw, "x", 1) < 0);
-			close(rw);
-		}
-	}
+	/* No write seal: the kernel would refuse to punch the pages given back. */
+	ck_assert(!(seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)));
 	close(fd);
 
 	ck_assert_int_eq(lt_ring_observe(&o, out, 512, &missed), 0);
@@ -608,6 +610,211 @@ START_TEST(observer_racing_a_producer_sees_only_intact_records)
 	ck_assert_uint_eq(seen + missed, prod.accepted);
 	fprintf(stderr, "ring: observer saw %llu, missed %llu of %llu\n", (unsigned long long)seen,
 		(unsigned long long)missed, (unsigned long long)prod.accepted);
+}
+END_TEST
+
+/* ---- giving back the pages of slow lanes -------------------------------- */
+
+static size_t page_bytes(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static struct lt_lane_cons *lane_cons_of(unsigned lane)
+{
+	const struct lt_ring_hdr *hdr = lt_ring_hdr(ring);
+
+	return (struct lt_lane_cons *)((char *)hdr + hdr->lane_offset + lane * hdr->lane_stride +
+				       sizeof(struct lt_lane_prod));
+}
+
+static struct lt_sample *lane_rec_of(unsigned lane)
+{
+	return (struct lt_sample *)((char *)lane_cons_of(lane) + sizeof(struct lt_lane_cons));
+}
+
+/* Residency of the segment's pages, one byte per page (bit 0: resident). */
+static unsigned char *resident_pages(void)
+{
+	const struct lt_ring_hdr *hdr = lt_ring_hdr(ring);
+	size_t npages = hdr->size / page_bytes();
+	unsigned char *vec = calloc(npages, 1);
+
+	ck_assert_ptr_nonnull(vec);
+	ck_assert_int_eq(mincore((void *)hdr, hdr->size, vec), 0);
+	return vec;
+}
+
+/* The segment's page that holds @p. */
+static size_t page_of(const void *p)
+{
+	return (size_t)((const char *)p - (const char *)lt_ring_hdr(ring)) / page_bytes();
+}
+
+/*
+ * Three and a half laps of lane 0 in uneven steps (pushes of 1 to 300
+ * records, consumed in reads of 1 to 250, so that reads end anywhere in a
+ * page and wrap round the lane), every record checked; then 300 records
+ * pushed and left unconsumed. Returns the lane's head.
+ */
+static uint64_t laps_of_lane0(void)
+{
+	struct lt_ring_producer p;
+	struct lt_sample out[256];
+	uint64_t pushed = 0, got = 0, rnd = 12345;
+
+	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p), 0);
+	while (pushed < 4096 * 3 + 2048) {
+		uint64_t n;
+
+		rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+		n = 1 + (rnd >> 33) % 300;
+		push_n(&p, 0, pushed, n);
+		pushed += n;
+		while ((n = lt_ring_consume(ring, out, 1 + (rnd >> 20) % 250)) > 0)
+			for (uint64_t k = 0; k < n; k++, got++)
+				ck_assert_msg(sample_ok(&out[k], 0, got), "record %llu",
+					      (unsigned long long)got);
+	}
+	ck_assert_uint_eq(got, pushed);
+	push_n(&p, 0, pushed, 300);
+	ck_assert_uint_eq(lt_ring_lane_fill(ring, 0), 300);
+	ck_assert_uint_eq(lt_ring_lane_dropped(ring, 0), 0);
+	return pushed + 300;
+}
+
+START_TEST(slow_lane_gives_back_the_pages_it_has_consumed)
+{
+	const struct lt_ring_hdr *hdr = lt_ring_hdr(ring);
+	uint64_t head = laps_of_lane0(), cap = hdr->capacity;
+	uint64_t tail = atomic_load(&lane_cons_of(0)->tail);
+	struct lt_sample *rec = lane_rec_of(0);
+	size_t first = page_of(&rec[0]), last = page_of(&rec[cap - 1]);
+	unsigned char *vec = resident_pages();
+	unsigned punched = 0;
+
+	ck_assert_int_eq(lt_ring_release_error(ring), 0);
+	ck_assert_uint_gt(lt_ring_pages_released(ring), 3 * (cap * 32 / page_bytes()) - 6);
+	/* Held at a page boundary, less than a page below what was read. */
+	ck_assert_uint_eq((uintptr_t)&rec[tail & (cap - 1)] % page_bytes(), 0);
+	ck_assert_uint_lt(head - 300 - tail, page_bytes() / 32);
+	/* The lanes' first pages (their control lines) and partial pages stay. */
+	ck_assert(vec[0] & 1);
+	ck_assert(vec[first] & 1);
+	ck_assert(vec[last] & 1);
+	ck_assert(vec[page_of(lane_cons_of(1))] & 1);
+	/* A whole page of lane 0 is resident iff it holds a record not handed back (>= tail). */
+	for (size_t pg = first + 1; pg < last; pg++) {
+		uint64_t newest = 0;
+
+		for (uint64_t i = head - cap; i < head; i++)
+			if (page_of(&rec[i & (cap - 1)]) == pg && i > newest)
+				newest = i;
+		ck_assert_msg((vec[pg] & 1) == (newest >= tail), "page %zu: newest %llu, tail %llu",
+			      pg, (unsigned long long)newest, (unsigned long long)tail);
+		punched += !(vec[pg] & 1);
+	}
+	ck_assert_uint_gt(punched, 20);
+	free(vec);
+
+	/* What was held back is handed over when giving back is turned off. */
+	{
+		struct lt_sample out[512];
+
+		lt_ring_set_release_after(ring, UINT64_MAX);
+		ck_assert_uint_eq(lt_ring_consume(ring, out, 512), 300);
+		ck_assert(sample_ok(&out[299], 0, head - 1));
+		ck_assert_uint_eq(atomic_load(&lane_cons_of(0)->tail), head);
+		ck_assert_uint_eq(lt_ring_lane_fill(ring, 0), 0);
+	}
+}
+END_TEST
+
+START_TEST(lane_that_may_not_give_back_keeps_every_page)
+{
+	const struct lt_ring_hdr *hdr = lt_ring_hdr(ring);
+	uint64_t head = laps_of_lane0(), cap = hdr->capacity;
+	struct lt_sample *rec = lane_rec_of(0);
+	unsigned char *vec = resident_pages();
+
+	ck_assert_uint_eq(lt_ring_pages_released(ring), 0);
+	ck_assert_uint_eq(atomic_load(&lane_cons_of(0)->tail), head - 300);
+	for (size_t pg = page_of(&rec[0]); pg <= page_of(&rec[cap - 1]); pg++)
+		ck_assert_msg(vec[pg] & 1, "page %zu", pg);
+	free(vec);
+}
+END_TEST
+
+START_TEST(lanes_too_small_never_give_back)
+{
+	struct lt_ring_producer p;
+	struct lt_sample out[64];
+
+	/* 256 records of 32 B are two pages: below LT_RING_RELEASE_MIN_PAGES. */
+	lt_ring_set_release_after(ring, 0);
+	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p), 0);
+	for (uint64_t k = 0; k < 1024; k += 64) {
+		push_n(&p, 0, k, 64);
+		ck_assert_uint_eq(lt_ring_consume(ring, out, 64), 64);
+		ck_assert_uint_eq(atomic_load(&lane_cons_of(0)->tail), k + 64);
+	}
+	ck_assert_uint_eq(lt_ring_pages_released(ring), 0);
+}
+END_TEST
+
+START_TEST(threaded_stream_through_lanes_giving_back_loses_nothing)
+{
+	/* Every crossing punches while the producer writes the rest of the lane. */
+	run_stream(2, STREAM_RECORDS / 2);
+	ck_assert_int_eq(lt_ring_release_error(ring), 0);
+	ck_assert_uint_gt(lt_ring_pages_released(ring), STREAM_RECORDS / 128 / 2);
+}
+END_TEST
+
+START_TEST(observer_counts_records_given_back_as_missed)
+{
+	struct lt_ring_observer o;
+	struct lt_ring_producer p, p1;
+	struct lt_sample out[4096], drain[256];
+	uint64_t missed = 0, seen[2] = { 0, 0 };
+	long n;
+	int fd;
+
+	fd = lt_ring_dup_ro_fd(ring);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lt_ring_observer_open(fd, &o), 0);
+	close(fd);
+	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p), 0);
+	for (uint64_t k = 0; k < 1000; k += 100) {
+		push_n(&p, 0, k, 100);
+		ck_assert_uint_eq(lt_ring_consume(ring, drain, 256), 100);
+	}
+	ck_assert_uint_gt(lt_ring_pages_released(ring), 4);
+	/*
+	 * Lane 1: ten records, the first zeroed by hand as a punch would (its
+	 * slot is in the lane's first page, which is never given back). Its
+	 * seq, 0, is the one the observer expects: only ts_ns 0 gives it away.
+	 */
+	ck_assert_int_eq(lt_ring_producer_init(ring, 1, &p1), 0);
+	push_n(&p1, 1, 0, 10);
+	memset(&lane_rec_of(1)[0], 0, sizeof(struct lt_sample));
+
+	n = lt_ring_observe(&o, out, 4096, &missed);
+	ck_assert_int_gt(n, 0);
+	for (long i = 0; i < n; i++) {
+		unsigned lane = out[i].metric_id >> 24;
+
+		ck_assert_uint_ne(out[i].ts_ns, 0);
+		ck_assert_uint_lt(lane, 2);
+		/* Lane 0: the newest records, after those in pages given back. */
+		ck_assert(sample_ok(&out[i], lane, lane == 0 ? out[i].seq : 1 + seen[1]));
+		ck_assert_uint_ge(out[i].seq, lane == 0 ? 1000 - page_bytes() / 32 : 1);
+		seen[lane]++;
+	}
+	ck_assert_uint_eq(seen[1], 9);
+	ck_assert_uint_gt(seen[0], 0);
+	ck_assert_uint_eq((uint64_t)n + missed, 1010);
+	lt_ring_observer_close(&o);
 }
 END_TEST
 
@@ -744,6 +951,15 @@ static Suite *ring_suite(void)
 		 10);
 	add_test(s, "observer_race", observer_racing_a_producer_sees_only_intact_records,
 		 setup_two_lanes, 60);
+	add_test(s, "release", slow_lane_gives_back_the_pages_it_has_consumed,
+		 setup_two_releasing_lanes, 10);
+	add_test(s, "release_never", lane_that_may_not_give_back_keeps_every_page,
+		 setup_two_keeping_lanes, 10);
+	add_test(s, "release_small", lanes_too_small_never_give_back, setup_two_lanes, 10);
+	add_test(s, "release_stream", threaded_stream_through_lanes_giving_back_loses_nothing,
+		 setup_two_releasing_lanes, 60);
+	add_test(s, "release_observer", observer_counts_records_given_back_as_missed,
+		 setup_two_releasing_lanes, 10);
 	add_test(s, "bad_sizes", bad_sizes_are_rejected_with_einval, setup_none, 10);
 	add_test(s, "bad_lane", producer_on_a_missing_lane_is_rejected, setup_two_lanes, 10);
 	add_test(s, "bad_observer", observer_refuses_what_is_not_a_ring, setup_none, 10);
