@@ -257,12 +257,13 @@ static json_t *head_json(const struct control_ctx *ctx)
 
 	for (unsigned i = 0; i < m->nfiles; i++)
 		json_array_append_new(files, json_string(m->files[i]));
-	return json_pack("{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:[]}}", "edge", "name",
-			 m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(), "uptime_s",
-			 (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
+	return json_pack("{s:{s:s, s:s}, s:I, s:f, s:I, s:o, s:{s:I, s:I, s:I, s:[]}}", "edge",
+			 "name", m->edge.name, "id", m->edge.id, "pid", (json_int_t)getpid(),
+			 "uptime_s", (double)(lt_real_ns() - ctx->start_real_ns) / 1e9, "reloads",
 			 (json_int_t)ctx->reloads, "config_files", files, "ring", "generation",
 			 (json_int_t)ctx->generation, "wakeups",
-			 (json_int_t)atomic_load(&h->wakeups), "lanes");
+			 (json_int_t)atomic_load(&h->wakeups), "pages_released",
+			 (json_int_t)lt_ring_pages_released(d->ring), "lanes");
 }
 
 static json_t *lane_json(const struct daemon *d, unsigned l)

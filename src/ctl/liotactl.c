@@ -498,9 +498,10 @@ static int cmd_status(bool as_json)
 		}
 	}
 	json_t *ring = json_object_get(st, "ring");
-	printf("\nRING (generation %lld, %lld consumer wake-ups)\n%-5s %-20s %10s %10s %12s %10s\n",
-	       num(ring, "generation"), num(ring, "wakeups"), "LANE", "DEVICE", "FILL", "CAPACITY",
-	       "WRITTEN", "DROPPED");
+	printf("\nRING (generation %lld, %lld consumer wake-ups, %lld pages of slow lanes given "
+	       "back)\n%-5s %-20s %10s %10s %12s %10s\n",
+	       num(ring, "generation"), num(ring, "wakeups"), num(ring, "pages_released"), "LANE",
+	       "DEVICE", "FILL", "CAPACITY", "WRITTEN", "DROPPED");
 	json_array_foreach(
 		json_object_get(ring, "lanes"), i,
 		v) if (*str(v,
