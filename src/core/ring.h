@@ -213,7 +213,10 @@ uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane);
  * read as zeros, and a slot whose ts_ns is 0 counts as missed (samples are
  * never stamped 0: lt_emit() stamps a 0 with the current time). ts_ns is
  * loaded last, so a record whose page is punched while it is copied shows
- * ts_ns 0 too. Because up to
+ * ts_ns 0 too. Reading such a slot allocates its page again (a read fault
+ * on a hole in shared memory does): only an observer more than a page
+ * behind a slow lane reads one, and the page is given back at the lane's
+ * next lap. Because up to
  * LT_RING_AUTOCOMMIT - 1 records may be written but unpublished, the
  * observer only trusts the newest capacity - LT_RING_AUTOCOMMIT records of
  * a lane: give rings meant to be observed a capacity well above that.
