@@ -22,6 +22,13 @@
 #             ticks skipped ("late") or samples dropped (ring lanes, DCC) meanwhile
 #             (liotactl status --json before and after), and seconds missing in
 #             the Graphite file for the first and last metric.
+# and ring lanes that have gone round (the consumer gives slow lanes' pages back):
+#   lanes     SCALE_ROUND_DEVICES devices (default 200) x 1 metric at
+#             SCALE_ROUND_INTERVAL (default 10ms: 100 records a second a lane,
+#             a page of 128 records every 1.28 s, slow by the ring's 1 s rule;
+#             a lane of 4,096 records goes round in 41 s): RssShmem and VmRSS
+#             4 s and SCALE_ROUND_AT s (default 45) after the start, every
+#             build at once (within a minute), against devices x one page.
 # and with interval = 1 h (the only sample of each metric is its first):
 #   start-up  exec (timing_helper exec's stamp) -> first sample of any
 #             metric and -> every metric sampled once (last_ts_ns in
@@ -155,6 +162,46 @@ rss_reload()
 	[ -n "${SCALE_KEEP:-}" ] || rm -rf "$d"
 }
 
+# ---- ring lanes gone round ---------------------------------------------------------
+
+ROUND_DEVICES=${SCALE_ROUND_DEVICES:-200}
+ROUND_INTERVAL=${SCALE_ROUND_INTERVAL:-10ms}
+ROUND_AT=${SCALE_ROUND_AT:-45}
+
+# lanes_round: every build's liotad at once (the figures do not depend on the CPU, and
+# two runs one after the other would take twice as long); prints a line per build.
+lanes_round()
+{
+	started="" dirs="" early=""
+	lock
+	for b in $BUILDS; do
+		d=$WORK/$(tag "$b")-round-$(date +%s%N)
+		mkdir -p "$d/run"
+		conf "$ROUND_DEVICES" 1 "$ROUND_INTERVAL" "$d"
+		run "$b" "$d"
+		started="$started $(tag "$b"):$LP" dirs="$dirs $d"
+	done
+	sleep 4
+	for s in $started; do
+		early="$early $(kb "${s#*:}" RssShmem)/$(kb "${s#*:}" VmRSS)"
+	done
+	sleep $((ROUND_AT - 4))
+	set -- $early
+	for s in $started; do
+		p=${s#*:}
+		alive "$p" || { echo "scale-1-memory.sh: liotad (${s%%:*}) exited" >&2; exit 1; }
+		shm=$(kb "$p" RssShmem) rss=$(kb "$p" VmRSS)
+		printf '%-5s %14s %14s %14s %14s %14s\n' "${s%%:*}" "${1%/*}" "$shm" "${1#*/}" "$rss" \
+			"$(awk -v s="$shm" -v n="$ROUND_DEVICES" 'BEGIN { printf "%.1f", s / n }')"
+		shift
+	done
+	for s in $started; do
+		stop "${s#*:}"
+	done
+	unlock
+	[ -n "${SCALE_KEEP:-}" ] || for d in $dirs; do rm -rf "$d"; done
+}
+
 # startup BUILD DEVICES METRICS: sets RES to "FIRST_MS ALL_MS" (exec -> first sample, -> all
 # sampled).
 startup()
@@ -214,6 +261,13 @@ for b in $BUILDS; do
 	printf '%-9s %8d %8d %8d %7d %12s %10s %8s %12s\n' base "$1" "$2" "$3" "$4" - "$5" "$6" "$7"
 	say ""
 done
+
+say "## ring lanes gone round: $ROUND_DEVICES devices x 1 metric at $ROUND_INTERVAL, every build at once"
+say "against $ROUND_DEVICES lanes x one page: $((ROUND_DEVICES * $(getconf PAGESIZE) / 1024)) kB"
+printf '%-5s %14s %14s %14s %14s %14s\n' build "shmem kB 4 s" "shmem kB ${ROUND_AT} s" "VmRSS kB 4 s" \
+	"VmRSS kB ${ROUND_AT} s" "shmem kB/lane"
+lanes_round
+say ""
 
 say "## start-up: exec -> first sample / -> every metric sampled once, ms (interval 1 h), medians of $STARTS runs"
 say "target: 10,000 metrics <= 150 ms to the first sample"
