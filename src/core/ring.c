@@ -64,7 +64,7 @@ struct lt_ring_cstate {
 	uint64_t tail;        /* next record to read; only we write it */
 	uint64_t cached_head; /* last head loaded */
 	uint64_t pub;         /* the lane's shared tail: tail, or a page boundary below it */
-	uint64_t crossed_at;  /* CLOCK_MONOTONIC ns when tail last crossed a page boundary */
+	uint64_t crossed_at;  /* CLOCK_MONOTONIC_COARSE ns when tail last crossed a page */
 	uint32_t skew;        /* index i starts a page iff (i + skew) % per_page == 0 */
 	bool held;            /* slow at its last crossing: pub stays at a page boundary */
 };
@@ -400,12 +400,17 @@ void lt_ring_commit_nowake(struct lt_ring_producer *p)
 
 /* ---- consumer -------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 void lt_ring_set_release_after(struct lt_ring *r, uint64_t ns)
@@ -497,7 +502,12 @@ static __attribute__((noinline)) uint64_t lane_crossed(struct lt_ring *r, unsign
 {
 	struct lt_ring_consumer *c = r->consumer;
 	struct lt_ring_cstate *cs = &c->lane[lane];
-	uint64_t now = mono_ns(), boundary;
+	/*
+	 * The coarse clock (a tick's resolution, 1 to 10 ms) is enough to tell
+	 * crossings a second apart, and costs a third of the precise one (8
+	 * against 23 ns here): fast lanes read it every 128 records.
+	 */
+	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE), boundary;
 
 	cs->held = now - cs->crossed_at >= c->release_after;
 	cs->crossed_at = now;

@@ -173,8 +173,8 @@ void lt_ring_wake_ack(struct lt_ring *r);
  * first written and would stay resident once its head has gone round: 128
  * KiB per lane of 4096 records however slowly it is written (1,000 devices
  * at 1 Hz: 128 MB after 68 minutes). So when a lane's tail crosses a page
- * boundary, the consumer reads CLOCK_MONOTONIC, and if the lane's previous
- * crossing was @ns or more ago (the lane is slow), it punches the whole
+ * boundary, the consumer reads CLOCK_MONOTONIC_COARSE, and if the lane's
+ * previous crossing was @ns or more ago (the lane is slow), it punches the whole
  * pages it has consumed out of the segment before it lets the producer
  * have them again. Between crossings a slow lane's shared tail stays at a
  * page boundary (at most one page of records, 128 of 32 B, consumed but
