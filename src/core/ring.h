@@ -174,12 +174,13 @@ void lt_ring_wake_ack(struct lt_ring *r);
  * KiB per lane of 4096 records however slowly it is written (1,000 devices
  * at 1 Hz: 128 MB after 68 minutes). So when a lane's tail crosses a page
  * boundary, the consumer reads CLOCK_MONOTONIC_COARSE, and if the lane's
- * previous crossing was @ns or more ago (the lane is slow), it punches the whole
- * pages it has consumed out of the segment before it lets the producer
- * have them again. Between crossings a slow lane's shared tail stays at a
- * page boundary (at most one page of records, 128 of 32 B, consumed but
- * not yet given to the producer): that is what makes those pages safe to
- * punch. A slow lane then holds about one or two pages; each punch costs
+ * previous crossing was @ns or more ago (the lane is slow), it punches the
+ * whole pages it has consumed out of the segment before it lets the
+ * producer have them again. Between crossings a slow lane's shared tail
+ * stays at a page boundary (less than a page of records, 128 of 32 B,
+ * consumed but not yet given to the producer): that is what makes those
+ * pages safe to punch. A slow lane then holds two or three pages (its
+ * first, the one being read, the one being written); each punch costs
  * the consumer a fallocate() and the producer a page fault when it comes
  * round, once per page crossing of a slow lane: at most one per @ns per
  * lane. Fast lanes (crossings less than @ns apart) pay one clock read per
