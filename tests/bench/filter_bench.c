@@ -248,10 +248,11 @@ static int path_check(const struct path *pa)
 		const struct lt_metric *m = pa->dev.metrics[i];
 
 		samples += atomic_load(&m->samples);
-		if (m->filter)
-			sent += atomic_load(&m->filter_counts[FILTER_PASS]) +
-				atomic_load(&m->filter_counts[FILTER_WINDOW]);
-		else
+		if (m->filter) {
+			/* One atomic_load() a statement: two nest its temporaries (-Wshadow). */
+			sent += atomic_load(&m->filter->counts[FILTER_PASS]);
+			sent += atomic_load(&m->filter->counts[FILTER_WINDOW]);
+		} else
 			sent += atomic_load(&m->samples);
 		if (atomic_load(&m->ring_dropped) || atomic_load(&m->errors)) {
 			fprintf(stderr, "filter_bench: samples dropped by the ring or errors\n");
