@@ -15,19 +15,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static json_t *metrics_json(const struct control_ctx *ctx)
-{
-	const struct lt_model *m = ctx->daemon->model;
-	json_t *arr = json_array();
-
-	for (unsigned i = 0; i < m->nmetrics; i++)
-		json_array_append_new(arr,
-				      json_pack("{s:i, s:s, s:s}", "id", (int)m->metrics[i]->id,
-						"name", m->metrics[i]->fullname, "unit",
-						m->metrics[i]->unit ? m->metrics[i]->unit : ""));
-	return json_pack("{s:I, s:o}", "generation", (json_int_t)ctx->generation, "metrics", arr);
-}
-
 /* The loaded packages, with the running devices and DCCs whose drivers they provide. */
 static json_t *packages_json(const struct control_ctx *ctx)
 {
@@ -330,13 +317,14 @@ static bool client_answer(struct control *c, struct client *cl, int parsed,
 
 		shown_line(cl, shown, sizeof(shown));
 		doc = json_pack("{s:s++}", "error", req->why, ": ", shown);
-	} else if (req->cmd == CONTROL_STATUS) {
+	} else if (req->cmd == CONTROL_STATUS || req->cmd == CONTROL_METRICS) {
 		/* Written as the socket takes it (client_write()): status.h. */
-		status_stream_begin(&cl->st, ctx);
+		if (req->cmd == CONTROL_STATUS)
+			status_stream_begin(&cl->st, ctx);
+		else
+			status_stream_begin_table(&cl->st, ctx);
 		cl->streaming = true;
 		return true;
-	} else if (req->cmd == CONTROL_METRICS) {
-		doc = metrics_json(ctx);
 	} else if (req->cmd == CONTROL_LIST) {
 		doc = packages_json(ctx);
 	} else if (req->cmd >= CONTROL_LOAD) {
@@ -402,7 +390,7 @@ static bool client_refill(struct client *cl, const struct control_ctx *ctx)
 	if (!r)
 		r = status_stream_fill(&cl->st, ctx, &cl->out, CONTROL_CHUNK);
 	if (r < 0) {
-		lt_log(LOG_WARNING, "control: stopped the status for a client (pid %d): %s",
+		lt_log(LOG_WARNING, "control: stopped a reply to a client (pid %d): %s",
 		       (int)cl->pid,
 		       r == -ESTALE ? "the configuration changed while it was sent" : strerror(-r));
 		return false;

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -388,7 +389,44 @@ static int emit(struct status_out *o, bool *sep, const char *lit, json_t *v, con
 	return r;
 }
 
-enum { ST_HEAD, ST_LANES, ST_DEVICES, ST_METRICS, ST_DCCS, ST_END, ST_DONE };
+/*
+ * One entry of the metric table (the `metrics` reply: control.h), as
+ * json_pack("{s:i, s:s, s:s}") dumped it. 0: written; 1: left out (a name
+ * or unit that is not UTF-8, as before); -ENOMEM.
+ */
+static int put_table_entry(struct status_out *o, bool sep, const struct lt_metric *m)
+{
+	const char *unit = m->unit ? m->unit : "";
+	char *p;
+	int r;
+
+	if (!str_ok(m->fullname) || !str_ok(unit))
+		return 1;
+	r = status_out_room(o, 64 + STR_MAX(strlen(m->fullname)) + STR_MAX(strlen(unit)));
+	if (r < 0)
+		return r;
+	p = o->buf + o->len;
+	if (sep)
+		*p++ = ',';
+	p = put_int(PUT_LIT(p, "{\"id\":"), (int)m->id);
+	p = put_str(PUT_LIT(p, ",\"name\":"), m->fullname);
+	p = put_str(PUT_LIT(p, ",\"unit\":"), unit);
+	*p++ = '}';
+	o->len = (size_t)(p - o->buf);
+	return 0;
+}
+
+enum {
+	ST_HEAD,
+	ST_LANES,
+	ST_DEVICES,
+	ST_METRICS,
+	ST_DCCS,
+	ST_END,
+	ST_DONE,
+	ST_TABLE_HEAD,
+	ST_TABLE
+};
 
 /* On to the next array of the document, at its first element. */
 static void next_array(struct status_stream *s, unsigned phase)
@@ -403,6 +441,11 @@ void status_stream_begin(struct status_stream *s, const struct control_ctx *ctx)
 	*s = (struct status_stream){ .generation = ctx->generation };
 	daemon_totals(ctx->daemon, &s->totals);
 	daemon_totals_add(&s->totals, ctx->past);
+}
+
+void status_stream_begin_table(struct status_stream *s, const struct control_ctx *ctx)
+{
+	*s = (struct status_stream){ .generation = ctx->generation, .phase = ST_TABLE_HEAD };
 }
 
 int status_stream_fill(struct status_stream *s, const struct control_ctx *ctx, struct status_out *o,
@@ -484,6 +527,30 @@ int status_stream_fill(struct status_stream *s, const struct control_ctx *ctx, s
 				r = emit(o, NULL, "],\"totals\":", v, "");
 				if (!r)
 					s->phase = ST_END;
+			}
+			break;
+		case ST_TABLE_HEAD: {
+			char head[64];
+
+			snprintf(head, sizeof(head), "{\"generation\":%" PRId64 ",\"metrics\":[",
+				 (int64_t)s->generation);
+			r = emit(o, NULL, head, NULL, "");
+			if (!r)
+				next_array(s, ST_TABLE);
+			break;
+		}
+		case ST_TABLE:
+			if (s->i < m->nmetrics) {
+				r = put_table_entry(o, s->sep, m->metrics[s->i]);
+				if (r >= 0) {
+					s->sep |= !r;
+					s->i++;
+					r = 0;
+				}
+			} else {
+				r = emit(o, NULL, "]}", NULL, "");
+				if (!r)
+					s->phase = ST_DONE;
 			}
 			break;
 		default:

@@ -52,6 +52,13 @@ struct status_stream {
 /* Start the status of @ctx: the totals are read now. */
 void status_stream_begin(struct status_stream *s, const struct control_ctx *ctx);
 /*
+ * Start the metric table of @ctx instead (the `metrics` reply, which
+ * `liotactl tail` reads: {"generation", "metrics": [{"id", "name",
+ * "unit"}...]}), streamed the same way: 10,000 metrics built whole left
+ * megabytes in the heap at each `liotactl tail`.
+ */
+void status_stream_begin_table(struct status_stream *s, const struct control_ctx *ctx);
+/*
  * Append the next pieces to @o until it holds @limit bytes or more, or the
  * document is complete; @o grows as needed, so it stays within @limit plus
  * the largest piece (a device head, a metric, a DCC). Returns 1: more to

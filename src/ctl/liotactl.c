@@ -652,10 +652,39 @@ static void tail_clear(struct tail_state *t)
 /* Ids are not dense after a reload (a kept metric keeps its id): this bounds the table. */
 #define TAIL_IDS_MAX (1u << 20)
 
+/*
+ * The daemon's metric table. liotad streams it and cuts it short when the
+ * configuration changes meanwhile (a reload, a device found): asked again,
+ * a few times, before that is an error.
+ */
+static json_t *metric_table(void)
+{
+	json_error_t je = { .text = "" };
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		size_t len;
+		char *text = request_text("metrics", NULL, &len);
+		json_t *doc;
+
+		if (!text)
+			return NULL;
+		doc = json_loadb(text, len, 0, &je);
+		free(text);
+		if (doc && said_error(doc)) {
+			json_decref(doc);
+			return NULL;
+		}
+		if (doc)
+			return doc;
+	}
+	fprintf(stderr, "liotactl: bad answer from liotad: %s\n", je.text);
+	return NULL;
+}
+
 /* Fetch the metric table (id -> name, unit, wanted) of the running configuration. */
 static int tail_names(struct tail_state *t, char **pat, int npat)
 {
-	json_t *mt = request("metrics", NULL), *v;
+	json_t *mt = metric_table(), *v;
 	size_t i;
 
 	if (!mt)
