@@ -65,6 +65,7 @@ struct lt_ring_cstate {
 	uint64_t cached_head; /* last head loaded */
 	uint64_t pub;         /* the lane's shared tail: tail, or a page boundary below it */
 	uint64_t crossed_at;  /* CLOCK_MONOTONIC_COARSE ns when tail last crossed a page */
+	uint64_t mark;        /* the page boundary below tail at that crossing */
 	uint32_t skew;        /* index i starts a page iff (i + skew) % per_page == 0 */
 	bool held;            /* slow at its last crossing: pub stays at a page boundary */
 };
@@ -493,10 +494,14 @@ static bool lane_give_back(struct lt_ring *r, unsigned lane, uint64_t from, uint
 
 /*
  * The lane's tail crossed a page boundary (cold: once per page of records).
- * Returns the tail to publish: a slow lane's consumed whole pages are given
- * back and its tail is held at the page boundary below the records it has
- * read, so that the page being read can be given back at the next
- * crossing; a fast lane publishes all it has read.
+ * Returns the tail to publish. A slow lane gives back the whole pages read
+ * before its previous crossing (cs->mark), at least release_after ago, and
+ * its tail is held there: the pages read since stay, to be given back at
+ * the next crossing. Not the pages just read: a burst (1,000 metrics of a
+ * device read at once) is read by the publisher as soon as it is written,
+ * and observers (liotactl tail, every 10 ms) would find it given back
+ * before they saw it. A fast lane publishes all it has read, and so does a
+ * slow one that would hold more than half its capacity.
  */
 static __attribute__((noinline)) uint64_t lane_crossed(struct lt_ring *r, unsigned lane)
 {
@@ -507,18 +512,25 @@ static __attribute__((noinline)) uint64_t lane_crossed(struct lt_ring *r, unsign
 	 * crossings a second apart, and costs a third of the precise one (8
 	 * against 23 ns here): fast lanes read it every 128 records.
 	 */
-	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE), boundary;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE), mark = cs->mark, pub = cs->pub;
 
 	cs->held = now - cs->crossed_at >= c->release_after;
 	cs->crossed_at = now;
+	cs->mark = ((cs->tail + cs->skew) & ~(c->per_page - 1)) - cs->skew;
 	if (!cs->held)
 		return cs->tail;
-	boundary = ((cs->tail + cs->skew) & ~(c->per_page - 1)) - cs->skew;
-	if (!lane_give_back(r, lane, cs->pub, boundary)) {
-		cs->held = false;
+	if (mark > pub) {
+		if (!lane_give_back(r, lane, pub, mark)) {
+			cs->held = false;
+			return cs->tail;
+		}
+		pub = mark;
+	}
+	if (cs->tail - pub > (r->mask + 1) / 2) {
+		cs->held = false; /* the producer needs the room more than we need the pages */
 		return cs->tail;
 	}
-	return boundary;
+	return pub;
 }
 
 /*

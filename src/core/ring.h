@@ -175,12 +175,16 @@ void lt_ring_wake_ack(struct lt_ring *r);
  * at 1 Hz: 128 MB after 68 minutes). So when a lane's tail crosses a page
  * boundary, the consumer reads CLOCK_MONOTONIC_COARSE, and if the lane's
  * previous crossing was @ns or more ago (the lane is slow), it punches the
- * whole pages it has consumed out of the segment before it lets the
- * producer have them again. Between crossings a slow lane's shared tail
- * stays at a page boundary (less than a page of records, 128 of 32 B,
- * consumed but not yet given to the producer): that is what makes those
- * pages safe to punch. A slow lane then holds two or three pages (its
- * first, the one being read, the one being written); each punch costs
+ * whole pages it had consumed by that previous crossing out of the segment
+ * before it lets the producer have them again. Between crossings a slow
+ * lane's shared tail stays at the page boundary of its previous crossing
+ * (records consumed but not yet given to the producer, at most half the
+ * lane, else it is handed over whole): that is what makes those pages safe
+ * to punch, and the pages read since the previous crossing stay for
+ * observers, which would otherwise find a burst read by the consumer as it
+ * came given back before they saw it. A slow lane then holds a few pages
+ * (its first, those read since its previous crossing, the one being
+ * written); each punch costs
  * the consumer a fallocate() and the producer a page fault when it comes
  * round, once per page crossing of a slow lane: at most one per @ns per
  * lane. Fast lanes (crossings less than @ns apart) pay one clock read per
@@ -214,10 +218,10 @@ uint64_t lt_ring_lane_written(const struct lt_ring *r, unsigned lane);
  * read as zeros, and a slot whose ts_ns is 0 counts as missed (samples are
  * never stamped 0: lt_emit() stamps a 0 with the current time). ts_ns is
  * loaded last, so a record whose page is punched while it is copied shows
- * ts_ns 0 too. Reading such a slot allocates its page again (a read fault
- * on a hole in shared memory does): only an observer more than a page
- * behind a slow lane reads one, and the page is given back at the lane's
- * next lap. Because up to
+ * ts_ns 0 too. A given-back page was read by the consumer @ns (1 s) or more
+ * before: an observer keeping up never meets one. Reading such a slot
+ * allocates its page again (a read fault on a hole in shared memory does),
+ * and the page is given back at the lane's next lap. Because up to
  * LT_RING_AUTOCOMMIT - 1 records may be written but unpublished, the
  * observer only trusts the newest capacity - LT_RING_AUTOCOMMIT records of
  * a lane: give rings meant to be observed a capacity well above that.
