@@ -468,6 +468,16 @@ END_TEST
 
 /* ---- read-only observer -------------------------------------------------- */
 
+/* An observer of the test's ring, as liotactl tail opens one (a read-only fd). */
+static void open_observer(struct lt_ring_observer *o)
+{
+	int fd = lt_ring_dup_ro_fd(ring);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lt_ring_observer_open(fd, o), 0);
+	close(fd);
+}
+
 static void push_n(struct lt_ring_producer *p, unsigned lane, uint64_t first, uint64_t n)
 {
 	struct lt_sample s;
@@ -566,12 +576,8 @@ START_TEST(observer_racing_a_producer_sees_only_intact_records)
 	struct lt_sample out[128];
 	uint64_t deadline = now_ms() + DEADLINE_MS, missed = 0, seen = 0, next = 0;
 	char err[160] = "";
-	int fd;
 
-	fd = lt_ring_dup_ro_fd(ring);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(lt_ring_observer_open(fd, &o), 0);
-	close(fd);
+	open_observer(&o);
 	ck_assert_int_eq(pthread_create(&prod.thread, NULL, producer_main, &prod), 0);
 	ck_assert_int_eq(pthread_create(&c.thread, NULL, consumer_main, &c), 0);
 
@@ -789,12 +795,8 @@ START_TEST(observer_after_the_consumer_sees_every_burst)
 	struct lt_ring_producer p;
 	struct lt_sample out[4096], drain[1024];
 	uint64_t missed = 0, seen = 0;
-	int fd;
 
-	fd = lt_ring_dup_ro_fd(ring);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(lt_ring_observer_open(fd, &o), 0);
-	close(fd);
+	open_observer(&o);
 	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p), 0);
 	for (uint64_t k = 0; k < 10 * 1000; k += 1000) {
 		long n;
@@ -825,12 +827,8 @@ START_TEST(observer_counts_records_given_back_as_missed)
 	struct lt_sample out[4096], drain[256];
 	uint64_t missed = 0, seen[2] = { 0, 0 };
 	long n;
-	int fd;
 
-	fd = lt_ring_dup_ro_fd(ring);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(lt_ring_observer_open(fd, &o), 0);
-	close(fd);
+	open_observer(&o);
 	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p), 0);
 	for (uint64_t k = 0; k < 1000; k += 100) {
 		push_n(&p, 0, k, 100);
@@ -922,14 +920,10 @@ START_TEST(observer_survives_a_segment_changed_after_open)
 	struct lt_sample out[512];
 	_Atomic uint64_t *head[2];
 	uint64_t missed = 0, t0, h0;
-	int fd;
 
 	ck_assert_int_eq(lt_ring_producer_init(ring, 0, &p0), 0);
 	push_n(&p0, 0, 0, 10);
-	fd = lt_ring_dup_ro_fd(ring);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(lt_ring_observer_open(fd, &o), 0);
-	close(fd);
+	open_observer(&o);
 	for (unsigned l = 0; l < 2; l++)
 		head[l] = &((struct lt_lane_prod *)((char *)hdr + hdr->lane_offset +
 						    l * hdr->lane_stride))

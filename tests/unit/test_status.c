@@ -163,6 +163,34 @@ START_TEST(streamed_bytes_are_janssons_compact_dump)
 }
 END_TEST
 
+/*
+ * The rest of the reply @s, one piece per call (the smallest limit), as
+ * client_refill() with a client that reads slowly, appended to @all; the
+ * largest buffer a piece needed in *@maxcap. Returns the calls it took.
+ */
+static unsigned by_pieces(struct st_fixture *f, struct status_stream *s, struct status_out *all,
+			  size_t *maxcap)
+{
+	struct status_out o = { 0 };
+	unsigned calls = 0;
+	int r;
+
+	do {
+		o.len = 0;
+		r = status_stream_fill(s, &f->ctx, &o, 1);
+		ck_assert_int_ge(r, 0);
+		ck_assert_uint_gt(o.len, 0);
+		ck_assert_int_eq(status_out_room(all, o.len), 0);
+		memcpy(all->buf + all->len, o.buf, o.len);
+		all->len += o.len;
+		*maxcap = o.cap > *maxcap ? o.cap : *maxcap;
+		calls++;
+	} while (r > 0 && calls < 100000);
+	ck_assert_int_eq(r, 0);
+	free(o.buf);
+	return calls;
+}
+
 START_TEST(small_pieces_make_the_same_document_in_bounded_memory)
 {
 	struct st_fixture f;
@@ -172,24 +200,12 @@ START_TEST(small_pieces_make_the_same_document_in_bounded_memory)
 	unsigned calls = 0;
 	char *buf;
 	json_t *a, *b;
-	int r;
 
 	st_setup(&f);
 	buf = whole(&f, &len);
 	/* As client_refill() does, with the smallest limit: one piece per call. */
 	status_stream_begin(&s, &f.ctx);
-	do {
-		o.len = 0;
-		r = status_stream_fill(&s, &f.ctx, &o, 1);
-		ck_assert_int_ge(r, 0);
-		ck_assert_uint_gt(o.len, 0);
-		ck_assert_int_eq(status_out_room(&all, o.len), 0);
-		memcpy(all.buf + all.len, o.buf, o.len);
-		all.len += o.len;
-		maxcap = o.cap > maxcap ? o.cap : maxcap;
-		calls++;
-	} while (r > 0 && calls < 100000);
-	ck_assert_int_eq(r, 0);
+	calls = by_pieces(&f, &s, &all, &maxcap);
 	/* Head, lanes, devices, metrics, device ends, DCCs, totals, end: one piece each. */
 	ck_assert_uint_ge(calls, 1 + (NDEV + 1) + NDEV * (NMET + 2) + 2);
 	ck_assert_uint_lt(maxcap, len / 4);
@@ -285,7 +301,6 @@ START_TEST(metric_table_streams_the_bytes_built_whole)
 	size_t maxcap = 0;
 	unsigned calls = 0;
 	char *want;
-	int r;
 
 	st_setup(&f);
 	/* Full names to escape, and one that is not UTF-8: left out, as jansson did. */
@@ -299,17 +314,8 @@ START_TEST(metric_table_streams_the_bytes_built_whole)
 	ck_assert_ptr_null(strstr(want, "not"));
 	/* One piece per call, as with a client that reads slowly. */
 	status_stream_begin_table(&s, &f.ctx);
-	do {
-		o.len = 0;
-		r = status_stream_fill(&s, &f.ctx, &o, 1);
-		ck_assert_int_ge(r, 0);
-		ck_assert_int_eq(status_out_room(&all, o.len + 1), 0);
-		memcpy(all.buf + all.len, o.buf, o.len);
-		all.len += o.len;
-		maxcap = o.cap > maxcap ? o.cap : maxcap;
-		calls++;
-	} while (r > 0 && calls < 100000);
-	ck_assert_int_eq(r, 0);
+	calls = by_pieces(&f, &s, &all, &maxcap);
+	ck_assert_int_eq(status_out_room(&all, 1), 0);
 	all.buf[all.len] = '\0';
 	ck_assert_str_eq(all.buf, want);
 	ck_assert_uint_ge(calls, NDEV * NMET - 1 + 2); /* head, each metric, end */
