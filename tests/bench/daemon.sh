@@ -49,7 +49,6 @@ CD_WARM=3       # collectd: its first flush comes after one interval
 MEAS=6          # seconds measured per step
 OVER_SECS=12    # seconds of each overload run
 TCK=$(getconf CLK_TCK)
-LOCK=/tmp/liotad-bench.lock
 
 for b in "$LIOTAD" "$LIOTACTL" "$SINK"; do
 	[ -x "$b" ] || { echo "daemon.sh: $b is missing (make bench builds it)" >&2; exit 1; }
@@ -59,15 +58,11 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/liotad-bench-daemon.XXXXXX")
 SHM=$(mktemp -d /dev/shm/liotad-bench.XXXXXX 2>/dev/null || echo "$WORK/shm")
 mkdir -p "$SHM"
 PIDS=""
+NAME=daemon.sh
+. "$top_srcdir/tests/bench/bench_lib.sh"
 cleanup()
 {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null || :
-	done
-	sleep 0.2
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null || :
-	done
+	bench_kill
 	rm -rf "$SHM"
 	if [ -n "${DAEMON_BENCH_KEEP:-}" ]; then
 		echo "daemon.sh: kept $WORK" >&2
@@ -78,37 +73,15 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# One measurement at a time on this machine: take the shared lock (fd 9).
-if (: >>"$LOCK") 2>/dev/null; then
-	exec 9>>"$LOCK"
-else
-	exec 9>/dev/null
-fi
-lock() { flock 9 2>/dev/null || :; }
-unlock() { flock -u 9 2>/dev/null || :; }
+# One measurement at a time on this machine: the shared lock (fd 9).
+bench_lock_fd
 
-say() { printf '%s\n' "$*"; }
 # calc EXPR: floating-point arithmetic through awk.
 calc() { awk "BEGIN { printf \"%s\", ($1) }"; }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-alive() { kill -0 "$1" 2>/dev/null; }
-
-# stop PID: SIGTERM, wait up to 10 s, then SIGKILL; forget the PID (it may be reused).
-stop()
-{
-	PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || :
-	wait "$1" 2>/dev/null || :
-}
 
 # sink_snap_quiet DIR: the last sink_snap before a burst of lines begins
 # after a pause of 100 ms or more, or the latest one after 2.5 s without such
@@ -222,15 +195,8 @@ LoadPlugin table
     </Result>
   </Table>
 </Plugin>
-<Plugin write_graphite>
-  <Node "sink">
-    Host "127.0.0.1"
-    Port "$2"
-    Protocol "tcp"
-    Prefix "cd."
-  </Node>
-</Plugin>
 EOF
+	sink_collectd_node "$2"
 }
 
 # measure DIR PID SECS [quiet]: sample while the daemon runs; writes DIR/m with

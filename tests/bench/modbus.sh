@@ -83,15 +83,11 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/liotad-bench-modbus.XXXXXX")
 PIDS=""
+NAME=modbus.sh
+. "$top_srcdir/tests/bench/bench_lib.sh"
 cleanup()
 {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null || :
-	done
-	sleep 0.3
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null || :
-	done
+	bench_kill
 	if [ -n "${MODBUS_BENCH_KEEP:-}" ]; then
 		echo "modbus.sh: kept $WORK" >&2
 	else
@@ -100,21 +96,6 @@ cleanup()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-say() { printf '%s\n' "$*"; }
-alive() { kill -0 "$1" 2>/dev/null; }
-stop()
-{
-	PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || :
-	wait "$1" 2>/dev/null || :
-}
 
 # cpu_ns PID: CPU time of every thread of PID, in ns (schedstat).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
@@ -331,15 +312,8 @@ EOF
     </Slave>
   </Host>
 </Plugin>
-<Plugin write_graphite>
-  <Node "sink">
-    Host "127.0.0.1"
-    Port "$SINK_PORT"
-    Protocol "tcp"
-    Prefix "cd."
-  </Node>
-</Plugin>
 EOF
+	sink_collectd_node "$SINK_PORT"
 } >"$CD/collectd.conf"
 collectd -f -C "$CD/collectd.conf" >"$CD/collectd.log" 2>&1 &
 CD_PID=$!

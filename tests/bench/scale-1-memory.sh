@@ -311,14 +311,8 @@ for n in 1 1000 10000; do
 	SINK_DURATION=$((SETTLE + 20)) sink_start "$d"
 	cat >>"$d/collectd.conf" <<EOF
 LoadPlugin write_graphite
-<Plugin write_graphite>
-  <Node "sink">
-    Host "127.0.0.1"
-    Port "$SINK_PORT"
-    Protocol "tcp"
-  </Node>
-</Plugin>
 EOF
+	sink_collectd_node "$SINK_PORT" >>"$d/collectd.conf"
 	collectd -f -C "$d/collectd.conf" >"$d/collectd.log" 2>&1 9>&- &
 	cp=$!
 	PIDS="$PIDS $cp"

@@ -44,6 +44,7 @@ command -v python3 >/dev/null || { echo "scale-2-wakeups: needs python3" >&2; ex
 
 NAME=scale-2-wakeups
 . "$top_srcdir/tests/bench/scale_lib.sh"
+. "$top_srcdir/tests/bench/sink.sh" # sink_collectd_node
 # One measurement at a time on this machine, for the whole run.
 lock
 
@@ -188,15 +189,8 @@ WriteThreads 1
 <LoadPlugin write_graphite>
   FlushInterval 1
 </LoadPlugin>
-<Plugin write_graphite>
-  <Node "sink">
-    Host "127.0.0.1"
-    Port "$SINK_PORT"
-    Protocol "tcp"
-    Prefix "cd."
-  </Node>
-</Plugin>
 EOF
+	sink_collectd_node "$SINK_PORT" >>"$D/collectd.conf"
 	collectd -f -C "$D/collectd.conf" >"$D/collectd.log" 2>&1 9>&- &
 	PID=$!
 	PIDS="$PIDS $PID"

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # The line sink of the daemon benchmarks (tests/bench/line_sink), sourced by
-# daemon.sh and modbus.sh. Needs SINK (the program) and PIDS (processes the
+# daemon.sh, modbus.sh and scale-*.sh. Needs SINK (the program) and PIDS (processes the
 # caller stops at exit); SINK_DURATION bounds the sink's life (default 120 s).
 
 # sink_start DIR [ARGS]: start a sink writing DIR/sink.out; sets SINK_PID, SINK_PORT.
@@ -33,4 +33,20 @@ sink_snap()
 		sleep 0.01
 	done
 	grep '^snap ' "$1/sink.out" | tail -n 1 | awk '{ print $2, $3, $4 }'
+}
+
+# sink_collectd_node PORT: collectd's write_graphite block sending to the sink
+# on PORT over TCP, its metrics prefixed "cd." (appended to a collectd.conf).
+sink_collectd_node()
+{
+	cat <<EOF
+<Plugin write_graphite>
+  <Node "sink">
+    Host "127.0.0.1"
+    Port "$1"
+    Protocol "tcp"
+    Prefix "cd."
+  </Node>
+</Plugin>
+EOF
 }
